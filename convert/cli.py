@@ -1,0 +1,71 @@
+"""``exaone-convert``: a thin argparse layer over :func:`exaone_convert.pipeline.convert`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import ConversionError
+from .outtypes import OUTTYPES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="exaone-convert",
+        description="Convert an EXAONE checkpoint (Hub repo id or local HF folder) to GGUF, optionally quantized.",
+    )
+    p.add_argument("source", help="Hub repo id (e.g. LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local HF folder")
+    p.add_argument("--outfile", type=Path, help="output .gguf path (default: <model-name>-<TYPE>.gguf)")
+    p.add_argument("--outtype", default=None, choices=sorted(OUTTYPES),
+                   help="tensor type of the output (default: q4_k_m; bf16 checkpoints convert losslessly to bf16)")
+    p.add_argument("--revision", help="Hub branch, tag or commit to download")
+    p.add_argument("--token", help="Hub token for gated repos (default: HF_TOKEN or your saved login)")
+    p.add_argument("--file", dest="quant_file", metavar="QUANT",
+                   help="download this file of an official GGUF repo (e.g. Q4_K_M) instead of converting")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --outfile")
+    p.add_argument("--keep-intermediate", action="store_true",
+                   help="keep the f16/bf16 GGUF that quantized types are made from")
+    p.add_argument("--threads", type=int, default=None, help="threads for quantization (default: all cores)")
+    p.add_argument("--verify", action="store_true", help="measure fidelity after conversion; non-zero exit if it fails")
+    p.add_argument("--verify-json", type=Path, help="also write the verification report as JSON here")
+    p.add_argument("--offline", action="store_true", help="use the local Hub cache only (same as HF_HUB_OFFLINE=1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .pipeline import ConvertRequest, convert
+
+    request = ConvertRequest(
+        source=args.source,
+        outfile=args.outfile,
+        outtype=args.outtype,
+        revision=args.revision,
+        token=args.token,
+        quant_file=args.quant_file,
+        force=args.force,
+        keep_intermediate=args.keep_intermediate,
+        threads=args.threads,
+        verify=args.verify or args.verify_json is not None,
+        verify_json=args.verify_json,
+        offline=args.offline,
+        show_progress=not args.quiet,
+    )
+    try:
+        result = convert(request)
+    except ConversionError as err:
+        print(f"exaone-convert: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("exaone-convert: interrupted; no output file was written", file=sys.stderr)
+        return 130
+    print(result.summary())
+    return 0 if result.ok else 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,282 @@
+"""Hugging Face Hub access: checkpoint snapshots and single official GGUF files.
+
+Everything goes through huggingface_hub (standard cache, ``HF_TOKEN`` or the saved login, revisions,
+``HF_HUB_OFFLINE``); this module only chooses the files and turns its errors into one-line fixes.
+
+Resuming: files finished before an interruption stay in the cache and are not fetched again; a file
+cut off mid-way is fetched again from its start (huggingface_hub 2.x writes each download to a
+process-unique temp file, and resumes with HTTP ranges only within one process).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .errors import ConversionError
+from .gguf_check import inspect_gguf
+
+# What a conversion needs from a checkpoint repo; nothing else is downloaded.
+CHECKPOINT_PATTERNS = [
+    "config.json",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "*.safetensors",
+    "model.safetensors.index.json",
+]
+SUPPORTED_MODEL_TYPES = ("exaone", "exaone4")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+TOKEN_FIX = "set HF_TOKEN or run `hf auth login`"
+
+
+def is_hub_id(source: str) -> bool:
+    """True when ``source`` names a Hub repo (``namespace/name``) rather than an existing local path."""
+    if Path(source).expanduser().exists() or source.startswith((".", "/", "~")):
+        return False
+    return bool(_REPO_ID.match(source))
+
+
+def resolve_checkpoint(
+    source: str,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    offline: bool = False,
+    show_progress: bool = True,
+) -> Path:
+    """A local HF folder as is, or the cached snapshot of a Hub repo (downloaded if needed)."""
+    if not is_hub_id(source):
+        return _local_checkpoint(source)
+    from huggingface_hub import hf_hub_download, snapshot_download
+
+    with _hub_errors(source, revision, offline), _progress_bars(show_progress):
+        config = hf_hub_download(source, "config.json", revision=revision, token=token,
+                                 local_files_only=_offline(offline))
+        _require_exaone(Path(config), source)
+        path = snapshot_download(source, revision=revision, token=token, allow_patterns=CHECKPOINT_PATTERNS,
+                                 local_files_only=_offline(offline))
+    return Path(path)
+
+
+def download_gguf_file(
+    repo_id: str,
+    quant: str,
+    *,
+    revision: str | None = None,
+    token: str | None = None,
+    offline: bool = False,
+    outfile: Path | None = None,
+    force: bool = False,
+    show_progress: bool = True,
+) -> Path:
+    """Download the ``quant`` file (e.g. ``Q4_K_M``) of an official GGUF repo and check it.
+
+    Returns the cached file, or ``outfile`` when one is given (copied atomically).
+    """
+    if outfile is not None and outfile.exists() and not force:
+        raise ConversionError(f"{outfile} already exists; pass --force to overwrite it")
+    from huggingface_hub import hf_hub_download
+
+    with _hub_errors(repo_id, revision, offline), _progress_bars(show_progress):
+        filename = pick_gguf_file(_repo_files(repo_id, revision, token, offline), quant, repo_id)
+        path = Path(hf_hub_download(repo_id, filename, revision=revision, token=token,
+                                    local_files_only=_offline(offline)))
+    inspect_gguf(path)  # raises ConversionError on a corrupt file or another architecture
+    if outfile is None:
+        return path
+    with _hub_errors(repo_id, revision, offline):
+        _copy_atomic(path, outfile)
+    return outfile
+
+
+def pick_gguf_file(files: list[str], quant: str, repo_id: str) -> str:
+    """The one ``.gguf`` file whose name ends with ``quant`` (case-insensitive), e.g. ``...-Q4_K_M.gguf``."""
+    suffix = re.compile(rf"[-_.]{re.escape(quant)}\.gguf$", re.IGNORECASE)
+    ggufs = sorted(f for f in files if f.lower().endswith(".gguf"))
+    matches = [f for f in ggufs if suffix.search(f)]
+    if len(matches) == 1:
+        return matches[0]
+    if not ggufs:
+        raise ConversionError(f"{repo_id} has no .gguf files; pass a checkpoint repo without --file to convert it")
+    if not matches:
+        available = ", ".join(_quant_suffix(f) for f in ggufs)
+        raise ConversionError(f"{repo_id} has no {quant} file; choose --file from: {available}")
+    raise ConversionError(f"--file {quant} matches several files in {repo_id} ({', '.join(matches)}); "
+                          "pass the full quant name")
+
+
+def _quant_suffix(filename: str) -> str:
+    stem = Path(filename).name[: -len(".gguf")]
+    return re.split(r"[-.]", stem)[-1]
+
+
+def _repo_files(repo_id: str, revision: str | None, token: str | None, offline: bool) -> list[str]:
+    """File names of the repo: from the Hub, or from the cached tree listing when offline."""
+    from huggingface_hub import HfApi, get_cached_repo_tree
+    from huggingface_hub.errors import CachedRepoTreeNotFoundError
+
+    if not _offline(offline):
+        return HfApi().list_repo_files(repo_id, revision=revision, token=token)
+    try:
+        return [f.path for f in get_cached_repo_tree(repo_id, revision=revision)]
+    except CachedRepoTreeNotFoundError:
+        # hf_hub_download caches no tree listing: fall back to what the snapshot folder holds.
+        return _cached_snapshot_files(repo_id, revision)
+
+
+def _cached_snapshot_files(repo_id: str, revision: str | None) -> list[str]:
+    """Files of the cached revision (a branch, tag or commit), found with huggingface_hub's cache scan."""
+    from huggingface_hub import scan_cache_dir
+
+    rev = revision or "main"
+    for repo in scan_cache_dir().repos:
+        if repo.repo_id != repo_id or repo.repo_type != "model":
+            continue
+        for cached in repo.revisions:
+            if rev in cached.refs or cached.commit_hash.startswith(rev):
+                return [str(f.file_path.relative_to(cached.snapshot_path)) for f in cached.files]
+    raise ConversionError(_not_cached(repo_id, rev))
+
+
+def _local_checkpoint(source: str) -> Path:
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise ConversionError(f"{source} is neither a local folder nor a Hub repo id like "
+                              "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct; check the spelling")
+    if not path.is_dir():
+        raise ConversionError(f"{source} is a file; pass the checkpoint folder that holds config.json")
+    return path
+
+
+def _require_exaone(config_path: Path, repo_id: str) -> None:
+    try:
+        model_type = json.loads(config_path.read_text(encoding="utf-8")).get("model_type")
+    except (OSError, ValueError) as err:
+        raise ConversionError(f"{repo_id}: config.json is unreadable ({err}); check the repo") from None
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ConversionError(f"{repo_id} is not an EXAONE checkpoint (model_type {model_type!r}); "
+                              "pass an LGAI-EXAONE repo such as LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct")
+
+
+def _offline(flag: bool) -> bool:
+    from huggingface_hub import constants
+
+    return flag or constants.HF_HUB_OFFLINE
+
+
+@contextlib.contextmanager
+def _progress_bars(show: bool) -> Iterator[None]:
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    was_disabled = are_progress_bars_disabled()
+    if not show:
+        disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not show and not was_disabled:
+            enable_progress_bars()
+
+
+def _copy_atomic(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part")
+    try:
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 16 << 20)
+            fout.flush()
+            os.fsync(fout.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------------------------------------
+# huggingface_hub errors -> one-line messages naming the fix (first matching class wins).
+
+def _error_table() -> list[tuple[type[BaseException], Callable[[str, str, BaseException], str]]]:
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        CachedRepoTreeNotFoundError,
+        DisabledRepoError,
+        GatedRepoError,
+        HfHubHTTPError,
+        IncompleteSnapshotError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    endpoint = constants.ENDPOINT
+    return [
+        (GatedRepoError, lambda r, v, e: f"{r} is gated: accept its license on the Hub page, then {TOKEN_FIX}"),
+        (DisabledRepoError, lambda r, v, e: f"{r} has been disabled on the Hub; pick another repo"),
+        (RepositoryNotFoundError, lambda r, v, e: (
+            f"repo {r} not found on {endpoint}; check the id (e.g. LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct), "
+            f"or if it is private, {TOKEN_FIX}")),
+        (RevisionNotFoundError, lambda r, v, e: f"revision {v!r} not found in {r}; pass an existing "
+                                                 "branch, tag or commit to --revision"),
+        (RemoteEntryNotFoundError, lambda r, v, e: (
+            f"{r} has no config.json at {v}; for an official GGUF repo pass --file QUANT (e.g. --file Q4_K_M)")),
+        (IncompleteSnapshotError, lambda r, v, e: (
+            f"the cached copy of {r}@{v} is incomplete and the Hub cannot be reached; "
+            "reconnect and run again to finish the download")),
+        (CachedRepoTreeNotFoundError, lambda r, v, e: _not_cached(r, v)),
+        (OfflineModeIsEnabled, lambda r, v, e: _not_cached(r, v)),
+        (LocalEntryNotFoundError, lambda r, v, e: (
+            f"cannot reach the Hub at {endpoint} and {r}@{v} is not in the cache "
+            f"({constants.HF_HUB_CACHE}); check your connection or proxy (HTTPS_PROXY) and retry")),
+        (HfHubHTTPError, lambda r, v, e: (
+            f"the Hub refused {r}: {_first_line(e)}; {TOKEN_FIX} if the repo is private, else retry later")),
+    ]
+
+
+def _not_cached(repo: str, rev: str) -> str:
+    return (f"offline mode is on and {repo}@{rev} is not in the Hub cache; run once without --offline "
+            "(and without HF_HUB_OFFLINE=1) to download it")
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [s for s in str(err).splitlines() if s.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+@contextlib.contextmanager
+def _hub_errors(repo_id: str, revision: str | None, offline: bool) -> Iterator[None]:
+    """Translate what huggingface_hub raises into a ConversionError naming the fix."""
+    import httpx2  # huggingface_hub's HTTP client
+    from huggingface_hub import constants
+    from huggingface_hub.errors import CachedRepoTreeNotFoundError, LocalEntryNotFoundError
+
+    rev = revision or "main"
+    try:
+        yield
+    except ConversionError:
+        raise
+    except (OSError, CachedRepoTreeNotFoundError) as err:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise ConversionError(f"disk full while writing {repo_id}; free some space or point HF_HOME "
+                                  f"at a bigger disk (cache: {constants.HF_HUB_CACHE})") from None
+        if isinstance(err, LocalEntryNotFoundError) and _offline(offline):
+            raise ConversionError(_not_cached(repo_id, rev)) from None
+        for cls, message in _error_table():
+            if isinstance(err, cls):
+                raise ConversionError(message(repo_id, rev, err)) from None
+        raise ConversionError(f"download of {repo_id} failed: {_first_line(err)}; retry") from None
+    except httpx2.HTTPError as err:
+        raise ConversionError(f"network error talking to {constants.ENDPOINT} ({type(err).__name__}); "
+                              "check your connection and run again: finished files are kept") from None
+    except ValueError as err:  # e.g. a malformed repo id
+        raise ConversionError(f"{repo_id}: {_first_line(err)}") from None

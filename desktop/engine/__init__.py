@@ -1,0 +1,1 @@
+"""The Qt-free engine: generation settings, sampling, local (llama.cpp) and cloud (OpenAI) generators."""

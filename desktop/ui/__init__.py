@@ -1,0 +1,1 @@
+"""The Qt layer. It imports the engine; the engine never imports it."""

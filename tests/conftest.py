@@ -1,0 +1,29 @@
+"""Shared pytest setup: puts tests/ on sys.path so helper modules (tiny_checkpoints, servers) import plainly."""
+
+import os
+import sys
+from pathlib import Path
+
+TESTS_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS_DIR))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No test may reach the real Hub or OpenAI.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory):
+    """Factory: tiny_checkpoint("exaone4") -> Path of that tiny HF checkpoint, built once per session."""
+    from tiny_checkpoints import build_checkpoint
+
+    built: dict[str, Path] = {}
+
+    def make(kind: str) -> Path:
+        if kind not in built:
+            built[kind] = build_checkpoint(kind, tmp_path_factory.mktemp(kind))
+        return built[kind]
+
+    return make
