@@ -46,8 +46,15 @@ def inspect_gguf(path: Path, *, architectures: tuple[str, ...] = SUPPORTED_ARCHI
     if arch not in architectures:
         raise ConversionError(f"{path} is a GGUF of architecture {arch!r}, not EXAONE "
                               f"({', '.join(architectures)}); pick an EXAONE GGUF")
-    try:
-        quant = LlamaFileType(int(ftype)).name.removeprefix("MOSTLY_") if ftype is not None else "unknown"
-    except ValueError:
-        quant = f"file_type {ftype}"
+    quant = _quant_name(LlamaFileType, ftype)
     return GGUFSummary(path, str(arch), quant, len(tensors), sum(int(t.n_elements) for t in tensors))
+
+
+def _quant_name(file_types: type, ftype: object) -> str:
+    """``general.file_type`` as llama.cpp names it (``MOSTLY_Q4_K_M`` -> ``Q4_K_M``)."""
+    if not isinstance(ftype, int):
+        return "unknown"
+    try:
+        return str(file_types(ftype).name).removeprefix("MOSTLY_")
+    except ValueError:
+        return f"file_type {ftype}"

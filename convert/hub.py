@@ -64,6 +64,7 @@ def resolve_checkpoint(
         _require_exaone(Path(config), source)
         path = snapshot_download(source, revision=revision, token=token, allow_patterns=CHECKPOINT_PATTERNS,
                                  local_files_only=_offline(offline))
+    sweep_stale_partials(source)
     return Path(path)
 
 
@@ -96,6 +97,29 @@ def download_gguf_file(
     with _hub_errors(repo_id, revision, offline):
         _copy_atomic(path, outfile)
     return outfile
+
+
+def sweep_stale_partials(repo_id: str) -> list[Path]:
+    """Delete temp files that killed downloads left in the repo's cache; returns what was removed.
+
+    huggingface_hub downloads into ``blobs/<etag>.<random>.incomplete`` while holding
+    ``.locks/<repo>/<etag>.lock``; a file whose lock nobody holds belongs to a dead process.
+    """
+    from filelock import FileLock, Timeout
+    from huggingface_hub import constants
+
+    folder = "models--" + repo_id.replace("/", "--")
+    blobs = Path(constants.HF_HUB_CACHE) / folder / "blobs"
+    removed: list[Path] = []
+    for part in blobs.glob("*.incomplete") if blobs.is_dir() else []:
+        lock = FileLock(str(Path(constants.HF_HUB_CACHE) / ".locks" / folder / f"{part.name.split('.')[0]}.lock"))
+        try:
+            with lock.acquire(timeout=0):
+                part.unlink(missing_ok=True)
+                removed.append(part)
+        except (Timeout, OSError):
+            continue
+    return removed
 
 
 def pick_gguf_file(files: list[str], quant: str, repo_id: str) -> str:

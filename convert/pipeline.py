@@ -1,0 +1,167 @@
+"""The whole ``exaone-convert`` job: source (Hub or folder) -> GGUF -> quantized GGUF -> verification."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConversionError
+from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype
+
+StageProgress = Callable[[str, float], None]
+"""Called with a stage name (download, convert, quantize, verify) and a fraction in [0, 1]."""
+
+
+@dataclass
+class ConvertRequest:
+    source: str
+    outfile: Path | None = None
+    outtype: str | None = None
+    revision: str | None = None
+    token: str | None = None
+    quant_file: str | None = None
+    force: bool = False
+    keep_intermediate: bool = False
+    threads: int | None = None
+    verify: bool = False
+    verify_json: Path | None = None
+    offline: bool = False
+    show_progress: bool = True
+    progress: StageProgress | None = None
+    cancel: threading.Event | None = None
+
+
+@dataclass
+class ConvertResult:
+    outfile: Path
+    outtype: str
+    intermediate: Path | None = None
+    report: Any = None  # exaone_convert.verify.VerifyReport when --verify ran
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.report is None or bool(self.report.ok)
+
+    def summary(self) -> str:
+        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {self.outfile.stat().st_size / 1e6:.1f} MB)"]
+        if self.intermediate is not None:
+            lines.append(f"kept intermediate {self.intermediate}")
+        lines += self.notes
+        if self.report is not None:
+            lines.append(self.report.table())
+            lines.append("verification " + ("PASSED" if self.report.ok else "FAILED"))
+        return "\n".join(lines)
+
+
+class _ConsoleProgress:
+    """A one-line progress display on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.last: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        state = (stage, int(fraction * 100))
+        if state != self.last:
+            self.last = state
+            end = "\n" if fraction >= 1.0 else ""
+            print(f"\r{stage:>9}: {state[1]:3d}%", end=end, file=sys.stderr, flush=True)
+
+
+def default_outfile(source: str, outtype: OutType) -> Path:
+    name = Path(source.rstrip("/")).name or "model"
+    return Path(f"{name}-{outtype.name.upper()}.gguf")
+
+
+@contextlib.contextmanager
+def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
+    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept."""
+    if keep:
+        yield outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+        return
+    fd, name = tempfile.mkstemp(prefix=f".{outfile.stem}-", suffix=f"-{via}.gguf", dir=outfile.parent or ".")
+    os.close(fd)
+    path = Path(name)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    from .writer import atomic_output
+
+    with atomic_output(path, force=True) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def convert(request: ConvertRequest) -> ConvertResult:
+    """Run one conversion; raises ConversionError with a one-line message naming the fix."""
+    from . import hub
+
+    progress = request.progress or _ConsoleProgress(request.show_progress)
+    if request.quant_file:
+        path = hub.download_gguf_file(
+            request.source, request.quant_file, revision=request.revision, token=request.token,
+            offline=request.offline, outfile=request.outfile, force=request.force,
+            show_progress=request.show_progress,
+        )
+        return ConvertResult(outfile=path, outtype=request.quant_file.lower())
+
+    outtype = get_outtype(request.outtype or DEFAULT_OUTTYPE)
+    outfile = request.outfile or default_outfile(request.source, outtype)
+    from .writer import check_outfile
+
+    check_outfile(outfile, force=request.force)  # fail before a long download
+    source_dir = hub.resolve_checkpoint(
+        request.source, revision=request.revision, token=request.token, offline=request.offline,
+        show_progress=request.show_progress,
+    )
+    from .convert import convert_checkpoint
+
+    def stage(name: str) -> Callable[[float], None]:
+        return lambda f: progress(name, f)
+
+    result = ConvertResult(outfile=outfile, outtype=outtype.name)
+    if outtype.via is None:
+        convert_checkpoint(source_dir, outfile, outtype.name, force=request.force,
+                           progress=stage("convert"), cancel=request.cancel)
+        if request.verify:
+            result.report = _verify(request, outfile, None, source_dir, progress)
+        return result
+
+    from .quantize import quantize_gguf
+
+    with intermediate_file(outfile, outtype.via, request.keep_intermediate) as mid:
+        convert_checkpoint(source_dir, mid, outtype.via, force=True, progress=stage("convert"),
+                           cancel=request.cancel)
+        quantize_gguf(mid, outfile, outtype.name, threads=request.threads, progress=stage("quantize"),
+                      cancel=request.cancel)
+        if request.keep_intermediate:
+            result.intermediate = mid
+        if request.verify:
+            result.report = _verify(request, outfile, mid, source_dir, progress)
+    return result
+
+
+def _verify(request: ConvertRequest, output: Path, unquantized: Path | None, hf_dir: Path,
+            progress: StageProgress) -> Any:
+    from .verify import verify_conversion
+
+    progress("verify", 0.0)
+    report = verify_conversion(output, unquantized=unquantized, hf_dir=hf_dir, n_threads=request.threads)
+    progress("verify", 1.0)
+    if request.verify_json is not None:
+        _write_json_atomic(request.verify_json, report.to_json())
+    return report

@@ -1,0 +1,345 @@
+"""``--verify``: how faithful is a converted / quantized GGUF?
+
+Two comparisons on a built-in bilingual text (``VERIFY_TEXT``, Korean and English, ~200 tokens):
+
+1. quantized GGUF vs its unquantized GGUF (llama.cpp, same tokens): mean and max KL divergence of
+   the next-token distributions (nats, KL(unquantized || quantized)), top-1 agreement, and the
+   perplexity of both on the text;
+2. with the ``test`` extra (torch, transformers): the unquantized GGUF vs transformers on the HF
+   checkpoint: max |Δlogit| over all positions and the vocabulary, greedy next-token agreement
+   (argmax at every position of the text), and whether both tokenize the text the same way.
+
+Each metric has a threshold (``Thresholds``); the report fails when any threshold fails.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConversionError
+
+VERIFY_TEXT = (
+    "대한민국의 수도는 서울이며, 한강이 도시의 중심을 가로질러 흐른다. 봄에는 벚꽃이 피고, 가을에는 "
+    "단풍이 산을 붉게 물들인다. 인공지능 언어 모델은 많은 문장을 읽고 다음에 올 단어를 예측하도록 "
+    "학습된다. 양자화는 모델의 가중치를 더 적은 비트로 표현해 메모리를 줄이는 방법이다.\n"
+    "The capital of South Korea is Seoul, and the Han River flows through the middle of the city. "
+    "In spring the cherry blossoms bloom, and in autumn the maples turn the mountains red. A language "
+    "model learns to predict the next word after reading many sentences. Quantization stores the "
+    "weights with fewer bits, so the model needs less memory and runs faster on a laptop.\n"
+    "질문: 2 더하기 3은 얼마인가요? 답: 5입니다. Question: what is 12 times 7? Answer: 84."
+)
+
+
+@dataclass
+class Thresholds:
+    """Pass/fail limits of ``--verify``; override any field (e.g. ``Thresholds(max_mean_kld=0.2)``).
+
+    Defaults suit 4-bit and larger quantizations of real EXAONE models (Q4_K_M of a 2-8B model
+    typically has a mean KLD of 0.01-0.05 and >90% top-1 agreement).
+    """
+
+    max_mean_kld: float = 0.10          # mean KL(unquantized || quantized) per token, nats
+    max_max_kld: float = 5.0            # worst single position, nats
+    min_top1_agreement: float = 0.80    # share of positions whose argmax tokens agree
+    max_ppl_ratio: float = 1.20         # perplexity(quantized) / perplexity(unquantized)
+    max_abs_logit_diff: float = 1.0     # unquantized GGUF vs transformers, max |Δlogit|
+    min_greedy_agreement: float = 0.95  # unquantized GGUF vs transformers, argmax agreement
+    require_same_tokens: bool = True    # llama.cpp and transformers tokenize the text identically
+
+    @classmethod
+    def with_overrides(cls, items: list[str] | None) -> Thresholds:
+        """``["max_mean_kld=0.2", ...]`` -> Thresholds; ConversionError naming the valid names."""
+        names = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for item in items or []:
+            key, sep, raw = item.partition("=")
+            if not sep or key not in names:
+                raise ConversionError(f"bad threshold {item!r}; use NAME=VALUE with NAME one of: "
+                                      f"{', '.join(names)}")
+            try:
+                values[key] = raw.lower() in ("1", "true", "yes") if names[key].type in (bool, "bool") \
+                    else float(raw)
+            except ValueError:
+                raise ConversionError(f"bad threshold value in {item!r}; give a number") from None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Metric:
+    section: str        # "quantized vs unquantized" | "GGUF vs transformers"
+    name: str
+    value: float | bool
+    limit: float | bool | None  # None: informational
+    op: str             # "<=", ">=", "==" or "" (informational)
+
+    @property
+    def ok(self) -> bool:
+        if self.limit is None:
+            return True
+        checks = {"<=": lambda: self.value <= self.limit, ">=": lambda: self.value >= self.limit,  # type: ignore[operator]
+                  "==": lambda: self.value == self.limit}
+        return bool(checks[self.op]())
+
+
+@dataclass
+class VerifyReport:
+    output: Path
+    n_tokens: int
+    metrics: list[Metric] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.metrics)
+
+    def table(self) -> str:
+        rows = [("section", "metric", "value", "limit", "")]
+        for m in self.metrics:
+            limit = "" if m.limit is None else f"{m.op} {_fmt(m.limit)}"
+            rows.append((m.section, m.name, _fmt(m.value), limit, "ok" if m.ok else "FAIL"))
+        widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        lines += self.notes
+        lines.append(f"verify: {'PASS' if self.ok else 'FAIL'} ({self.output.name}, {self.n_tokens} tokens)")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "output": str(self.output),
+            "n_tokens": self.n_tokens,
+            "metrics": [{**asdict(m), "ok": m.ok} for m in self.metrics],
+            "thresholds": asdict(self.thresholds),
+            "notes": self.notes,
+        }
+
+    def write_json(self, path: Path) -> None:
+        """Write ``to_json()`` atomically (temp file in the same folder, fsync, rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.part")
+        try:
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(self.to_json(), f, indent=2, ensure_ascii=False)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+
+def _fmt(v: float | bool) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return f"{v:.4g}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def verify_conversion(
+    output: Path,
+    *,
+    unquantized: Path | None,
+    hf_dir: Path | None,
+    thresholds: Thresholds | None = None,
+    n_threads: int | None = None,
+) -> VerifyReport:
+    """Compare ``output`` with ``unquantized`` (if given) and the GGUF with transformers (if possible)."""
+    thresholds = thresholds or Thresholds()
+    reference_gguf = unquantized or output
+    ref = _GGUFModel(reference_gguf, n_threads)
+    tokens = ref.tokenize(VERIFY_TEXT)
+    ref_logits = ref.logits(tokens)
+    ref.close()
+    report = VerifyReport(output, len(tokens), thresholds=thresholds)
+    if unquantized is not None:
+        quant = _GGUFModel(output, n_threads)
+        if quant.n_vocab != ref.n_vocab:
+            raise ConversionError(f"{output.name} and {unquantized.name} have different vocabularies; "
+                                  "verify a quantized file against the GGUF it was made from")
+        q_logits = quant.logits(tokens)
+        quant.close()
+        report.metrics += quant_metrics(ref_logits, q_logits, tokens, thresholds)
+    else:
+        report.notes.append("note: no unquantized GGUF given; quantization metrics skipped")
+    if hf_dir is not None:
+        _add_hf_metrics(report, ref_logits, tokens, hf_dir, thresholds)
+    return report
+
+
+def quant_metrics(ref: np.ndarray, quant: np.ndarray, tokens: list[int], t: Thresholds) -> list[Metric]:
+    """KL divergence, top-1 agreement and perplexities of ``quant`` logits against ``ref`` logits."""
+    s = "quantized vs unquantized"
+    lp_ref, lp_q = _log_softmax(ref), _log_softmax(quant)
+    kld = np.sum(np.exp(lp_ref) * (lp_ref - lp_q), axis=-1)
+    top1 = float(np.mean(ref.argmax(-1) == quant.argmax(-1)))
+    ppl_ref, ppl_q = _perplexity(lp_ref, tokens), _perplexity(lp_q, tokens)
+    return [
+        Metric(s, "mean KLD", float(kld.mean()), t.max_mean_kld, "<="),
+        Metric(s, "max KLD", float(kld.max()), t.max_max_kld, "<="),
+        Metric(s, "top-1 agreement", top1, t.min_top1_agreement, ">="),
+        Metric(s, "perplexity (unquantized)", ppl_ref, None, ""),
+        Metric(s, "perplexity (quantized)", ppl_q, None, ""),
+        Metric(s, "perplexity ratio", ppl_q / ppl_ref, t.max_ppl_ratio, "<="),
+    ]
+
+
+def hf_metrics(gguf_logits: np.ndarray, hf_logits: np.ndarray, same_tokens: bool, t: Thresholds) -> list[Metric]:
+    s = "GGUF vs transformers"
+    diff = float(np.abs(gguf_logits.astype(np.float64) - hf_logits).max())
+    greedy = float(np.mean(gguf_logits.argmax(-1) == hf_logits.argmax(-1)))
+    return [
+        Metric(s, "max |Δlogit|", diff, t.max_abs_logit_diff, "<="),
+        Metric(s, "greedy agreement", greedy, t.min_greedy_agreement, ">="),
+        Metric(s, "same tokenization", same_tokens, True if t.require_same_tokens else None,
+               "==" if t.require_same_tokens else ""),
+    ]
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float64)
+    m = x.max(-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
+
+
+def _perplexity(logprobs: np.ndarray, tokens: list[int]) -> float:
+    nll = -logprobs[np.arange(len(tokens) - 1), tokens[1:]]
+    return float(math.exp(nll.mean()))
+
+
+# ------------------------------------------------------------------------------------------------
+# llama.cpp side
+
+
+class _GGUFModel:
+    """A GGUF loaded in llama.cpp with logits for every position."""
+
+    def __init__(self, path: Path, n_threads: int | None) -> None:
+        from llama_cpp import Llama
+
+        from .gguf_check import inspect_gguf
+
+        inspect_gguf(path)
+        try:
+            self._llm = Llama(model_path=str(path), n_ctx=1024, n_batch=1024, logits_all=True,
+                              n_threads=n_threads, verbose=False)
+        except Exception as err:  # llama.cpp reports load failures as ValueError/RuntimeError
+            raise ConversionError(f"llama.cpp cannot load {path} ({err}); re-create the file") from None
+        self.n_vocab = self._llm.n_vocab()
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))
+
+    def logits(self, tokens: list[int]) -> np.ndarray:
+        self._llm.reset()
+        self._llm.eval(tokens)
+        return np.array(self._llm.scores[: len(tokens)], dtype=np.float32)
+
+    def close(self) -> None:
+        self._llm.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# transformers side (optional: the ``test`` extra)
+
+# EXAONE 3 original weight names -> Llama names (transformers 5.23 has no EXAONE 3 model; it is
+# architecturally Llama, so it loads as LlamaForCausalLM with renamed weights).
+_EXAONE3_TO_LLAMA = (
+    (r"^transformer\.wte\.", "model.embed_tokens."),
+    (r"^transformer\.ln_f\.", "model.norm."),
+    (r"^transformer\.h\.(\d+)\.ln_1\.", r"model.layers.\1.input_layernorm."),
+    (r"^transformer\.h\.(\d+)\.ln_2\.", r"model.layers.\1.post_attention_layernorm."),
+    (r"^transformer\.h\.(\d+)\.attn\.attention\.([qkv])_proj\.", r"model.layers.\1.self_attn.\2_proj."),
+    (r"^transformer\.h\.(\d+)\.attn\.attention\.out_proj\.", r"model.layers.\1.self_attn.o_proj."),
+    (r"^transformer\.h\.(\d+)\.mlp\.c_fc_0\.", r"model.layers.\1.mlp.gate_proj."),
+    (r"^transformer\.h\.(\d+)\.mlp\.c_fc_1\.", r"model.layers.\1.mlp.up_proj."),
+    (r"^transformer\.h\.(\d+)\.mlp\.c_proj\.", r"model.layers.\1.mlp.down_proj."),
+    (r"^lm_head\.", "lm_head."),
+)
+
+
+def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[int], hf_dir: Path,
+                    t: Thresholds) -> None:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        report.notes.append("note: transformers comparison skipped; install the test extra "
+                            "(pip install 'exaone-desktop[test]') to add it")
+        return
+    model, tokenizer = _load_hf(hf_dir)
+    hf_tokens = list(tokenizer(VERIFY_TEXT)["input_ids"])
+    hf_logits = _hf_logits(model, tokens)
+    report.metrics += hf_metrics(gguf_logits, hf_logits, hf_tokens == tokens, t)
+
+
+def _load_hf(hf_dir: Path) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
+
+    cfg = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
+    if cfg.get("model_type") == "exaone":
+        # AutoTokenizer does not know model_type "exaone"; tokenizer.json is used as is.
+        return _load_exaone3_as_llama(hf_dir, cfg), PreTrainedTokenizerFast.from_pretrained(str(hf_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
+    return model.eval(), AutoTokenizer.from_pretrained(str(hf_dir))
+
+
+def _load_exaone3_as_llama(hf_dir: Path, cfg: dict[str, Any]) -> Any:
+    import re
+
+    import torch
+    from safetensors.torch import load_file
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    rope: dict[str, Any] = {"rope_type": "default", "rope_theta": cfg.get("rope_theta", 10000.0)}
+    if cfg.get("rope_scaling"):
+        rope = {**cfg["rope_scaling"], "rope_theta": rope["rope_theta"]}
+    heads = cfg["num_attention_heads"]
+    config = LlamaConfig(
+        vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"], intermediate_size=cfg["intermediate_size"],
+        num_hidden_layers=cfg["num_layers"], num_attention_heads=heads,
+        num_key_value_heads=cfg.get("num_key_value_heads", heads),
+        head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
+        hidden_act=cfg.get("activation_function", "silu"), max_position_embeddings=cfg["max_position_embeddings"],
+        rms_norm_eps=cfg["layer_norm_epsilon"], rope_parameters=rope,
+        tie_word_embeddings=cfg.get("tie_word_embeddings", False), attention_bias=False, mlp_bias=False,
+    )
+    config._attn_implementation = "eager"
+    model = LlamaForCausalLM(config).float()
+    index = hf_dir / "model.safetensors.index.json"
+    shards = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() \
+        else ["model.safetensors"]
+    state: dict[str, Any] = {}
+    for shard in shards:
+        for name, tensor in load_file(str(hf_dir / shard)).items():
+            new = next((re.sub(p, r, name) for p, r in _EXAONE3_TO_LLAMA if re.match(p, name)), None)
+            if new is None:
+                raise ConversionError(f"{hf_dir}: unexpected EXAONE 3 tensor {name}; is this an EXAONE checkpoint?")
+            state[new] = tensor.to(torch.float32)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if set(missing) - ({"lm_head.weight"} if config.tie_word_embeddings else set()) or unexpected:
+        raise ConversionError(f"{hf_dir}: weights do not fit the EXAONE 3 layout (missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}); check the checkpoint")
+    if config.tie_word_embeddings:
+        model.lm_head.weight = model.model.embed_tokens.weight
+    return model.eval()
+
+
+def _hf_logits(model: Any, tokens: list[int]) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor([tokens], dtype=torch.long), use_cache=False)
+    return out.logits[0].float().numpy()

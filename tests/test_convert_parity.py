@@ -1,0 +1,128 @@
+"""The converted GGUF runs in llama.cpp as the checkpoint runs in transformers: tokens, logits, greedy text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import llama_helpers as lh
+import numpy as np
+import pytest
+from exaone_convert.convert import convert_checkpoint
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+from reference import load_reference, reference_greedy, reference_logits
+from tiny_checkpoints import tokenization_samples
+
+KINDS = ["exaone3_tied_sharded", "exaone3_untied", "exaone_deep", "exaone4", "exaone4_hybrid64"]
+# Relative logit tolerance (of max |logit|): float error grows with depth in the 64-layer fixture.
+TOLERANCE = {"exaone4_hybrid64": 3e-3}
+DEFAULT_TOLERANCE = 1e-3
+PARITY_TEXT = "안녕하세요, EXAONE입니다. Numbers 2024-11-25 and 3.14159; emoji 🙂👍🏽\n\tdef f(x): return x"
+GREEDY_TOKENS = 24
+
+
+@pytest.fixture(scope="module")
+def converted(tiny_checkpoint, tmp_path_factory):
+    """kind -> (checkpoint dir, f32 GGUF path), converted once per module."""
+    out = tmp_path_factory.mktemp("gguf")
+    cache: dict[str, tuple[Path, Path]] = {}
+
+    def get(kind: str, outtype: str = "f32") -> tuple[Path, Path]:
+        key = f"{kind}-{outtype}"
+        if key not in cache:
+            src = tiny_checkpoint(kind)
+            cache[key] = (src, convert_checkpoint(src, out / f"{key}.gguf", outtype))
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_checkpoint):
+    models: dict[str, tuple] = {}
+
+    def get(kind: str):
+        if kind not in models:
+            models[kind] = load_reference(tiny_checkpoint(kind))
+        return models[kind]
+
+    return get
+
+
+def relative_logit_error(gguf: Path, model, ids: list[int]) -> float:
+    ref = reference_logits(model, ids)
+    got = lh.logits(gguf, ids)
+    return float(np.abs(got - ref).max() / np.abs(ref).max())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_tokenization_matches_transformers(kind, converted, reference):
+    _, gguf = converted(kind)
+    _, tokenizer = reference(kind)
+    # transformers parses special tokens inside plain text too, so llama.cpp must as well.
+    for text in tokenization_samples():
+        assert lh.tokenize(gguf, text, special=True) == tokenizer(text, add_special_tokens=False)["input_ids"], repr(text)
+
+
+@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone4"])
+def test_special_tokens_tokenize_atomically(kind, converted, reference):
+    _, gguf = converted(kind)
+    _, tokenizer = reference(kind)
+    text = "[|system|]너는 도우미야[|endofturn|]\n[|user|]2+2는?\n[|assistant|]<think>\n\n</think>\n\n4[|endofturn|]"
+    assert lh.tokenize(gguf, text, special=True) == tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_logits_and_greedy_match_transformers(kind, converted, reference):
+    _, gguf = converted(kind)
+    model, tokenizer = reference(kind)
+    ids = tokenizer(PARITY_TEXT, add_special_tokens=False)["input_ids"]
+    assert relative_logit_error(gguf, model, ids) < TOLERANCE.get(kind, DEFAULT_TOLERANCE)
+    assert lh.greedy(gguf, ids, GREEDY_TOKENS) == reference_greedy(model, ids, GREEDY_TOKENS)
+
+
+CONVERSATIONS = [
+    [{"role": "user", "content": "안녕? 자기소개 해줘."}],
+    [{"role": "system", "content": "You are EXAONE."}, {"role": "user", "content": "Hi"}],
+    [
+        {"role": "system", "content": "간결하게 답해."},
+        {"role": "user", "content": "1+1?"},
+        {"role": "assistant", "content": "2"},
+        {"role": "user", "content": "그럼 2+2는?"},
+    ],
+]
+
+
+@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone_deep", "exaone4"])
+@pytest.mark.parametrize("messages", CONVERSATIONS)
+def test_chat_template_from_gguf_renders_like_transformers(kind, messages, converted, reference):
+    _, gguf = converted(kind)
+    _, tokenizer = reference(kind)
+    template = lh.metadata(gguf)["tokenizer.chat_template"]
+    assert template == tokenizer.chat_template
+    formatter = Jinja2ChatFormatter(template=template, eos_token="[|endofturn|]", bos_token="[BOS]")
+    rendered = formatter(messages=messages).prompt
+    assert rendered == tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+@pytest.mark.parametrize("kind", ["exaone3_untied", "exaone4", "exaone4_hybrid64"])
+def test_other_direct_types_load_and_agree_with_f32(kind, converted, reference, record_property):
+    """Top-1 agreement with f32 at every position of the same text (teacher-forced, so one early
+    divergence does not count for every later token), and the length of the shared greedy prefix."""
+    _, f32 = converted(kind)
+    _, tokenizer = reference(kind)
+    ids = tokenizer(PARITY_TEXT, add_special_tokens=False)["input_ids"]
+    ids = ids + lh.greedy(f32, ids, GREEDY_TOKENS)
+    base_top1 = lh.logits(f32, ids).argmax(axis=1)
+    base_greedy = ids[-GREEDY_TOKENS:]
+    report = {}
+    for outtype in ("bf16", "f16", "q8_0"):
+        _, path = converted(kind, outtype)
+        top1 = float((lh.logits(path, ids).argmax(axis=1) == base_top1).mean())
+        greedy = lh.greedy(path, ids[:-GREEDY_TOKENS], GREEDY_TOKENS)
+        prefix = next((i for i, (a, b) in enumerate(zip(greedy, base_greedy)) if a != b), GREEDY_TOKENS)
+        report[outtype] = {"top1_agreement": round(top1, 3), "greedy_prefix": prefix}
+    record_property("agreement_with_f32", report)
+    print(f"{kind}: agreement with f32 {report}")
+    assert report["bf16"]["top1_agreement"] >= 0.95
+    assert report["f16"]["top1_agreement"] >= 0.95
+    assert report["q8_0"]["top1_agreement"] >= 0.8
