@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConversionError
 from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype
 
 StageProgress = Callable[[str, float], None]

@@ -86,7 +86,7 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
     if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
         raise ConversionError("tokenizer.json is not a byte-level BPE tokenizer; EXAONE checkpoints use BPE")
 
-    by_id: dict[int, tuple[str, int]] = {}
+    by_id: dict[int, tuple[str, TokenType]] = {}
     for text, idx in model["vocab"].items():
         by_id[int(idx)] = (text, TokenType.NORMAL)
     for added in tokenizer.get("added_tokens") or []:

@@ -60,7 +60,8 @@ def test_tokenization_matches_transformers(kind, converted, reference):
     _, tokenizer = reference(kind)
     # transformers parses special tokens inside plain text too, so llama.cpp must as well.
     for text in tokenization_samples():
-        assert lh.tokenize(gguf, text, special=True) == tokenizer(text, add_special_tokens=False)["input_ids"], repr(text)
+        expected = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert lh.tokenize(gguf, text, special=True) == expected, repr(text)
 
 
 @pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone4"])
@@ -119,10 +120,92 @@ def test_other_direct_types_load_and_agree_with_f32(kind, converted, reference, 
         _, path = converted(kind, outtype)
         top1 = float((lh.logits(path, ids).argmax(axis=1) == base_top1).mean())
         greedy = lh.greedy(path, ids[:-GREEDY_TOKENS], GREEDY_TOKENS)
-        prefix = next((i for i, (a, b) in enumerate(zip(greedy, base_greedy)) if a != b), GREEDY_TOKENS)
+        prefix = next((i for i, (a, b) in enumerate(zip(greedy, base_greedy, strict=True)) if a != b), GREEDY_TOKENS)
         report[outtype] = {"top1_agreement": round(top1, 3), "greedy_prefix": prefix}
     record_property("agreement_with_f32", report)
     print(f"{kind}: agreement with f32 {report}")
     assert report["bf16"]["top1_agreement"] >= 0.95
     assert report["f16"]["top1_agreement"] >= 0.95
     assert report["q8_0"]["top1_agreement"] >= 0.8
+
+
+# The parity checks above must catch a broken converter. Each test breaks one piece on purpose.
+
+
+def _convert_broken(tiny_checkpoint, tmp_path, kind: str) -> Path:
+    return convert_checkpoint(tiny_checkpoint(kind), tmp_path / f"{kind}-broken.gguf", "f32")
+
+
+def test_parity_catches_a_wrong_tensor_mapping(tiny_checkpoint, reference, tmp_path, monkeypatch):
+    import gguf
+
+    real = gguf.get_tensor_name_map
+
+    def swapped(arch, n_blocks):
+        name_map = real(arch, n_blocks)
+        orig = name_map.get_name
+
+        def get_name(key, try_suffixes=()):
+            name = orig(key, try_suffixes=try_suffixes)
+            swap = {"ffn_gate": "ffn_up", "ffn_up": "ffn_gate"}
+            if name and name.startswith("blk."):
+                parts = name.split(".")
+                parts[2] = swap.get(parts[2], parts[2])
+                name = ".".join(parts)
+            return name
+
+        name_map.get_name = get_name
+        return name_map
+
+    monkeypatch.setattr(gguf, "get_tensor_name_map", swapped)
+    gguf_path = _convert_broken(tiny_checkpoint, tmp_path, "exaone3_untied")
+    model, tokenizer = reference("exaone3_untied")
+    ids = tokenizer(PARITY_TEXT, add_special_tokens=False)["input_ids"]
+    assert relative_logit_error(gguf_path, model, ids) > 10 * DEFAULT_TOLERANCE
+
+
+@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone4"])
+def test_parity_catches_missing_rope_scaling(kind, tiny_checkpoint, reference, tmp_path, monkeypatch):
+    import exaone_convert.convert as conv
+    import numpy as np_
+
+    monkeypatch.setattr(conv, "llama3_rope_factors", lambda head_dim, rope: np_.ones(head_dim // 2, np_.float32))
+    gguf_path = _convert_broken(tiny_checkpoint, tmp_path, kind)
+    model, tokenizer = reference(kind)
+    ids = tokenizer(PARITY_TEXT * 3, add_special_tokens=False)["input_ids"]
+    assert relative_logit_error(gguf_path, model, ids) > 10 * DEFAULT_TOLERANCE
+
+
+def test_parity_catches_a_wrong_pre_tokenizer(tiny_checkpoint, reference, tmp_path, monkeypatch):
+    import dataclasses
+
+    import exaone_convert.convert as conv
+
+    real = conv.detect_architecture
+    monkeypatch.setattr(conv, "detect_architecture",
+                        lambda config: dataclasses.replace(real(config), tokenizer_pre="exaone"))
+    gguf_path = _convert_broken(tiny_checkpoint, tmp_path, "exaone4")
+    _, tokenizer = reference("exaone4")
+    mismatches = [t for t in tokenization_samples()
+                  if lh.tokenize(gguf_path, t, special=True) != tokenizer(t, add_special_tokens=False)["input_ids"]]
+    assert mismatches, "splitting digits one by one on an EXAONE 4 vocabulary must change some token ids"
+
+
+def test_parity_catches_wrong_token_types(tiny_checkpoint, reference, tmp_path, monkeypatch):
+    import exaone_convert.vocab as vocab_mod
+    from gguf import TokenType
+
+    real = vocab_mod.load_vocab
+
+    def all_normal(*args, **kwargs):
+        v = real(*args, **kwargs)
+        v.token_types = [int(TokenType.NORMAL)] * len(v.token_types)
+        return v
+
+    import exaone_convert.convert as conv
+
+    monkeypatch.setattr(conv, "load_vocab", all_normal)
+    gguf_path = _convert_broken(tiny_checkpoint, tmp_path, "exaone4")
+    _, tokenizer = reference("exaone4")
+    text = "[|user|]안녕[|endofturn|]"
+    assert lh.tokenize(gguf_path, text, special=True) != tokenizer(text, add_special_tokens=False)["input_ids"]
