@@ -1,0 +1,240 @@
+"""``exaone-generate``: one generation from the command line (DESIGN.md section 2).
+
+A thin layer: arguments -> GenerationSettings -> a Generator (local llama.cpp or cloud) -> output.
+Every user error is one line on stderr, ``exaone-generate: error: ...``, with exit code 2 for bad
+arguments/inputs and 1 for failures while loading or generating; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from .engine.settings import GenerationSettings, SettingsError
+from .engine.types import GenerationError, GenerationResult, Generator, Prompt, StreamEvent
+
+PROG = "exaone-generate"
+EXIT_RUNTIME, EXIT_USAGE = 1, 2
+ENGINES = ("local", "cloud", "auto")
+# CLI dest -> GenerationSettings field, for the flags that map one to one.
+SETTING_FLAGS = (
+    "max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "repetition_penalty", "seed",
+    "num_return_sequences", "return_full_text", "stop", "presence_penalty", "frequency_penalty",
+    "enable_thinking",
+)  # fmt: skip
+
+
+class UsageError(Exception):
+    """Bad arguments or inputs (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Generate text with an EXAONE GGUF model (or the cloud fallback).")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--prompt", help="plain-completion text (tokenized as transformers' pipeline would)")
+    src.add_argument("--messages", type=Path, metavar="FILE.json",
+                     help='JSON list of {"role", "content"} messages, rendered with the model\'s chat template')
+    p.add_argument("--model", type=Path, metavar="PATH.gguf", help="the GGUF model (not needed with --engine cloud)")
+    p.add_argument("--max-new-tokens", type=int)
+    p.add_argument("--do-sample", action=argparse.BooleanOptionalAction, default=None,
+                   help="sample instead of greedy decoding (default: greedy, as transformers)")
+    p.add_argument("--temperature", type=float)
+    p.add_argument("--top-k", type=int, help="0 disables top-k")
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--repetition-penalty", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--num-return-sequences", type=int)
+    p.add_argument("--return-full-text", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --prompt, print the prompt followed by the continuation (default: on)")
+    p.add_argument("--stop", nargs="+", metavar="TEXT", help="stop before any of these strings")
+    p.add_argument("--presence-penalty", type=float)
+    p.add_argument("--frequency-penalty", type=float)
+    p.add_argument("--enable-thinking", action=argparse.BooleanOptionalAction, default=None,
+                   help="let reasoning models think first (EXAONE 4.0 chat template)")
+    p.add_argument("--engine", choices=ENGINES, default="local",
+                   help="local llama.cpp, the OpenAI-compatible cloud, or auto (local when --model is given)")
+    p.add_argument("--stream", action="store_true", help="print text as it is generated")
+    p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
+    p.add_argument("--n-ctx", type=int, help="context size to allocate (default: the model's, at most 8192)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: llama.cpp's choice)")
+    p.add_argument("--n-gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
+    return p
+
+
+# -- inputs -----------------------------------------------------------------------------------------
+
+def read_prompt(args: argparse.Namespace) -> Prompt:
+    if args.prompt is not None:
+        try:
+            args.prompt.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError("--prompt is not valid UTF-8; pass UTF-8 text") from None
+        return str(args.prompt)
+    return read_messages(args.messages)
+
+
+def read_messages(path: Path) -> list[Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read --messages file {path}: {err.strerror or err}") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise UsageError(f"--messages file {path} is not valid UTF-8 (byte {err.start}); save it as UTF-8") from None
+    except json.JSONDecodeError as err:
+        raise UsageError(f"--messages file {path} is not valid JSON: {err.msg} at line {err.lineno} "
+                         f"column {err.colno}") from None
+    valid = isinstance(data, list) and data and all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in data)
+    if not valid:
+        raise UsageError(f'--messages file {path} must hold a non-empty JSON list of {{"role": str, '
+                         '"content": str}} objects')
+    return list(data)
+
+
+def user_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the user set explicitly (None = not set, so model defaults apply)."""
+    values = {name: getattr(args, name) for name in SETTING_FLAGS}
+    if values["stop"] is not None:
+        values["stop"] = tuple(values["stop"])
+    return values
+
+
+# -- engines ----------------------------------------------------------------------------------------
+
+def load_local(args: argparse.Namespace) -> Any:
+    if args.model is None:
+        raise UsageError("--model PATH.gguf is required with --engine local")
+    if not args.model.is_file():
+        raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
+    from .engine.local import LocalGenerator
+
+    return LocalGenerator(args.model, n_ctx=args.n_ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+
+
+def load_cloud(args: argparse.Namespace) -> Any:
+    from .engine.cloud import cloud_generator_from_env
+
+    return cloud_generator_from_env()
+
+
+def choose_engine(args: argparse.Namespace) -> tuple[Generator, GenerationSettings]:
+    engine = args.engine if args.engine != "auto" else ("local" if args.model is not None else "cloud")
+    user = user_settings(args)
+    if engine == "local":
+        gen = load_local(args)
+        return gen, gen.default_settings(**user)
+    from .engine.settings import resolve_settings
+
+    settings = resolve_settings(None, **user)  # validate before reaching the network
+    return load_cloud(args), settings
+
+
+# -- output -----------------------------------------------------------------------------------------
+
+def shown_text(prompt: Prompt, text: str, settings: GenerationSettings) -> str:
+    """transformers' return_full_text: a plain prompt is repeated before its continuation."""
+    return prompt + text if settings.return_full_text and isinstance(prompt, str) else text
+
+
+class StreamPrinter:
+    """Prints answer text to ``out`` and reasoning to stderr as it arrives; one block per sequence."""
+
+    def __init__(self, out: TextIO, prompt: Prompt, settings: GenerationSettings) -> None:
+        self.out, self.prompt, self.settings = out, prompt, settings
+        self.index = -1
+        self.seen: set[int] = set()
+
+    def start(self, index: int) -> None:
+        if index != self.index:
+            if self.index >= 0:
+                self.out.write("\n\n")
+            self.index = index
+            self.seen.add(index)
+            self.out.write(shown_text(self.prompt, "", self.settings))
+
+    def __call__(self, event: StreamEvent) -> None:
+        self.start(event.index)
+        target = self.out if event.kind == "answer" else sys.stderr
+        target.write(event.text)
+        target.flush()
+
+
+def json_output(result: GenerationResult, prompt: Prompt, settings: GenerationSettings) -> dict[str, Any]:
+    data = result.to_json()
+    for entry, completion in zip(data["generated"], result.generated, strict=True):
+        entry["text"] = shown_text(prompt, completion.text, settings)
+    return data
+
+
+def print_result(result: GenerationResult, prompt: Prompt, settings: GenerationSettings, args: argparse.Namespace,
+                 out: TextIO, printer: StreamPrinter | None) -> None:
+    if args.json:
+        out.write(json.dumps(json_output(result, prompt, settings), ensure_ascii=False) + "\n")
+        return
+    if printer is not None:
+        for i in range(len(result.generated)):
+            if i not in printer.seen:
+                printer.start(i)  # sequences that streamed nothing still show the prompt
+        printer.out.write("\n")
+        return
+    if result.not_applied:
+        print(f"{PROG}: note: not applied by the cloud engine: {', '.join(result.not_applied)}", file=sys.stderr)
+    for i, c in enumerate(result.generated):
+        if c.reasoning:
+            print(c.reasoning, file=sys.stderr)
+        out.write(("\n\n" if i else "") + shown_text(prompt, c.text, settings))
+    out.write("\n")
+
+
+# -- main -------------------------------------------------------------------------------------------
+
+def run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    prompt = read_prompt(args)
+    generator, settings = choose_engine(args)
+    stream_to = sys.stderr if args.json else sys.stdout
+    printer = StreamPrinter(stream_to, prompt, settings) if args.stream else None
+    cancel = threading.Event()
+    try:
+        result = generator.generate(prompt, settings, on_event=printer, cancel=cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    print_result(result, prompt, settings, args, sys.stdout, printer)
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except (UsageError, SettingsError) as err:
+        return _fail(str(err), EXIT_USAGE)
+    except GenerationError as err:
+        return _fail(str(err), EXIT_RUNTIME)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:
+        return EXIT_RUNTIME
+    except Exception as err:  # a bug, not a user error: still one line, naming the type
+        return _fail(f"unexpected {type(err).__name__}: {err}", EXIT_RUNTIME)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
