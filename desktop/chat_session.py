@@ -1,0 +1,198 @@
+"""The chat's logic without Qt: what goes into the store, what the engine is sent, streaming state.
+
+The model sees each turn's answer only: reasoning is stored beside it and never sent back as history.
+A streamed reply is saved as ``partial`` (at most every ``save_interval`` seconds) and finished as
+``complete``, ``stopped`` (Stop pressed; the partial text is kept) or ``failed``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .engine.types import GenerationResult, Message, StreamEvent
+from .store import ChatStore, Conversation, Status, StoredMessage
+
+TITLE_LENGTH = 48
+# Messages of these statuses are part of the conversation the model sees.
+_HISTORY_STATUSES = frozenset({"complete", "stopped", "partial"})
+
+
+def title_from(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
+
+
+@dataclass
+class Reply:
+    """One assistant reply in progress; feed it stream events, then finish, stop or fail it."""
+
+    store: ChatStore
+    message_id: int
+    engine: str
+    model: str
+    clock: Callable[[], float]
+    save_interval: float
+    answer: str = ""
+    reasoning: str = ""
+    events: int = 0
+    started: float = field(default=0.0)
+    _saved_at: float = field(default=0.0)
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.started = self._saved_at = self.clock()
+
+    def on_event(self, event: StreamEvent) -> bool:
+        """Add an event's text (sequence 0 only); returns True when the partial text was saved."""
+        if self.done or event.index != 0:
+            return False
+        if event.kind == "reasoning":
+            self.reasoning += event.text
+        else:
+            self.answer += event.text
+        self.events += 1
+        now = self.clock()
+        if now - self._saved_at >= self.save_interval:
+            self.save_partial()
+            return True
+        return False
+
+    def save_partial(self) -> None:
+        self.store.update_message(self.message_id, content=self.answer, reasoning=self.reasoning or None)
+        self._saved_at = self.clock()
+
+    def tokens_per_second(self) -> float:
+        elapsed = self.clock() - self.started
+        return self.events / elapsed if elapsed > 0 else 0.0
+
+    def finish(self, result: GenerationResult) -> StoredMessage:
+        """Store the engine's final text (it is authoritative over the streamed pieces)."""
+        first = result.generated[0] if result.generated else None
+        if first is not None:
+            self.answer = first.text
+            self.reasoning = first.reasoning or self.reasoning
+        status: Status = "stopped" if first is not None and first.finish_reason == "cancelled" else "complete"
+        self.done = True
+        return self.store.update_message(self.message_id, content=self.answer, reasoning=self.reasoning or None,
+                                         status=status, engine=result.backend or self.engine,
+                                         model=result.model or self.model)
+
+    def stop(self) -> StoredMessage:
+        """Stop pressed and the engine gave no result: keep what streamed so far."""
+        self.done = True
+        return self.store.update_message(self.message_id, content=self.answer, reasoning=self.reasoning or None,
+                                         status="stopped")
+
+    def fail(self) -> StoredMessage:
+        self.done = True
+        return self.store.update_message(self.message_id, content=self.answer, reasoning=self.reasoning or None,
+                                         status="failed")
+
+
+class ChatSession:
+    """The open conversation: its messages in the store and the prompt the engine gets."""
+
+    def __init__(self, store: ChatStore, *, clock: Callable[[], float] = time.monotonic,
+                 save_interval: float = 0.2) -> None:
+        self.store = store
+        self.clock = clock
+        self.save_interval = save_interval
+        self.conversation_id: int | None = None
+        self.reply: Reply | None = None
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def new_conversation(self, system_prompt: str = "") -> Conversation:
+        conv = self.store.create_conversation("", system_prompt=system_prompt)
+        self.conversation_id = conv.id
+        return conv
+
+    def open(self, conversation_id: int) -> Conversation:
+        conv = self.store.conversation(conversation_id)
+        self.conversation_id = conv.id
+        return conv
+
+    def conversation(self) -> Conversation | None:
+        return self.store.conversation(self.conversation_id) if self.conversation_id is not None else None
+
+    def messages(self) -> list[StoredMessage]:
+        return self.store.messages(self.conversation_id) if self.conversation_id is not None else []
+
+    def set_system_prompt(self, text: str) -> None:
+        self._ensure_conversation()
+        assert self.conversation_id is not None
+        self.store.set_system_prompt(self.conversation_id, text)
+
+    def _ensure_conversation(self) -> int:
+        if self.conversation_id is None:
+            self.new_conversation()
+        assert self.conversation_id is not None
+        return self.conversation_id
+
+    # -- what the engine is sent -----------------------------------------------------------------
+
+    def prompt_messages(self, exclude: int | None = None) -> list[Message]:
+        """System prompt, then every kept turn's answer (reasoning left out)."""
+        conv = self.conversation()
+        out: list[Message] = []
+        if conv is not None and conv.system_prompt.strip():
+            out.append({"role": "system", "content": conv.system_prompt})
+        for m in self.messages():
+            if m.id == exclude or m.status not in _HISTORY_STATUSES:
+                continue
+            out.append({"role": m.role, "content": m.content})
+        from .engine.chat import history_for_model  # jinja2: imported on first send, not at start-up
+
+        return [{"role": str(m["role"]), "content": str(m["content"])} for m in history_for_model(out)]
+
+    # -- starting a reply ----------------------------------------------------------------------
+
+    def send(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:
+        """Commit the user's message, open a partial reply; returns the prompt and the reply."""
+        cid = self._ensure_conversation()
+        if not self.messages() and not self.store.conversation(cid).title:
+            self.store.rename(cid, title_from(text))
+        self.store.add_message(cid, "user", text)
+        return self._start_reply(engine, model)
+
+    def last_user_message(self) -> StoredMessage | None:
+        users = [m for m in self.messages() if m.role == "user"]
+        return users[-1] if users else None
+
+    def can_regenerate(self) -> bool:
+        return self.reply is None and self.last_user_message() is not None
+
+    def regenerate(self, *, engine: str, model: str) -> tuple[list[Message], Reply]:
+        """Drop the replies after the last user message and ask again."""
+        last = self._require_last_user()
+        tail = [m for m in self.messages() if m.id > last.id]
+        if tail:
+            self.store.delete_messages_from(last.conversation_id, tail[0].id)
+        return self._start_reply(engine, model)
+
+    def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:
+        """Replace the last user message (dropping what followed it) and ask again."""
+        last = self._require_last_user()
+        self.store.delete_messages_from(last.conversation_id, last.id)
+        self.store.add_message(last.conversation_id, "user", text)
+        return self._start_reply(engine, model)
+
+    def _require_last_user(self) -> StoredMessage:
+        if self.reply is not None:
+            raise RuntimeError("a reply is still streaming; stop it first")
+        last = self.last_user_message()
+        if last is None:
+            raise RuntimeError("there is no user message yet")
+        return last
+
+    def _start_reply(self, engine: str, model: str) -> tuple[list[Message], Reply]:
+        cid = self._ensure_conversation()
+        prompt = self.prompt_messages()
+        stored = self.store.add_message(cid, "assistant", "", engine=engine, model=model, status="partial")
+        self.reply = Reply(self.store, stored.id, engine, model, self.clock, self.save_interval)
+        return prompt, self.reply
+
+    def end_reply(self) -> None:
+        self.reply = None

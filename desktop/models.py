@@ -1,0 +1,90 @@
+"""The model manager's logic without Qt: local GGUFs, official downloads, output names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Official EXAONE GGUF repos and the quant files they publish (DESIGN.md section 3).
+OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {
+    "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
+    "LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
+    "LGAI-EXAONE/EXAONE-Deep-2.4B-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
+    "LGAI-EXAONE/EXAONE-4.0-1.2B-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16"),
+    "LGAI-EXAONE/EXAONE-4.0-32B-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
+}
+CONVERT_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "bf16", "f32")
+QUANTIZE_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "q4_0")
+DEMO_FILE = "exaone-demo-q8_0.gguf"
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    path: Path
+    name: str
+    architecture: str
+    file_size: int
+    quant_type: str
+    context_length: int
+    reasoning: bool
+    error: str = ""
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def describe(path: Path) -> LocalModel:
+    """Header facts of one GGUF (cheap: the tensor data is not read); a bad file keeps its error."""
+    from .engine.gguf_check import inspect_gguf
+    from .engine.types import GenerationError
+
+    try:
+        info = inspect_gguf(path)
+    except (GenerationError, OSError) as err:
+        return LocalModel(path, path.stem, "?", path.stat().st_size if path.exists() else 0, "?", 0, False,
+                          str(err).splitlines()[0] if str(err) else type(err).__name__)
+    return LocalModel(path, info.name or path.stem, info.architecture, info.file_size, info.quant_type,
+                      info.context_length, info.reasoning)
+
+
+def list_local_models(folders: list[Path]) -> list[LocalModel]:
+    """Every ``*.gguf`` in ``folders`` (not hidden temp files), by name."""
+    seen: set[Path] = set()
+    found: list[LocalModel] = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.gguf")):
+            if path.name.startswith(".") or path.resolve() in seen:
+                continue
+            seen.add(path.resolve())
+            found.append(describe(path))
+    return found
+
+
+def slug(source: str) -> str:
+    """A file-name-safe stem for a Hub id or a folder: ``LGAI-EXAONE/EXAONE-3.5-2.4B`` -> ``EXAONE-3.5-2.4B``."""
+    name = Path(source.rstrip("/\\")).name or "model"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+
+
+def convert_outfile(models_dir: Path, source: str, outtype: str) -> Path:
+    return models_dir / f"{slug(source)}-{outtype.lower()}.gguf"
+
+
+def download_outfile(models_dir: Path, repo_id: str, quant: str) -> Path:
+    stem = slug(repo_id)
+    stem = stem[: -len("-GGUF")] if stem.upper().endswith("-GGUF") else stem
+    return models_dir / f"{stem}-{quant.upper()}.gguf"
+
+
+def quantize_outfile(src: Path, outtype: str) -> Path:
+    stem = re.sub(r"[-_.](f32|f16|bf16|q8_0)$", "", src.stem, flags=re.IGNORECASE)
+    return src.with_name(f"{stem}-{outtype.lower()}.gguf")

@@ -1,0 +1,335 @@
+"""Chat history in SQLite (WAL): conversations and their messages, committed as they happen.
+
+Every write is its own transaction, so a ``kill -9`` loses at most the write in flight. A reply is
+stored as ``partial`` while it streams and becomes ``complete`` (or ``stopped``) when it ends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Status = Literal["partial", "complete", "stopped", "failed"]
+STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
+ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
+SCHEMA_VERSION = 1
+DB_NAME = "history.sqlite3"
+
+# One entry per schema version: the statements that bring version N-1 to N.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            title TEXT NOT NULL,
+            system_prompt TEXT NOT NULL DEFAULT '',
+            settings_json TEXT NOT NULL DEFAULT '{}',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL)""",
+        """CREATE TABLE messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            reasoning TEXT,
+            engine TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL)""",
+        "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
+    ),
+}
+
+
+class StoreError(Exception):
+    """A history-database problem; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    title: str
+    system_prompt: str
+    settings: dict[str, Any]
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    reasoning: str | None
+    engine: str
+    model: str
+    status: str
+    created_at: float
+    updated_at: float
+
+    def as_message(self) -> dict[str, str]:
+        """The ``{"role", "content"}`` form a generator takes; reasoning is never part of it."""
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: int
+    title: str
+    snippet: str
+
+
+def default_data_dir() -> Path:
+    """The platform's user data directory for the app (created on demand)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("exaone-desktop", appauthor=False))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _snippet(text: str, query: str, width: int = 60) -> str:
+    at = text.lower().find(query.lower())
+    if at < 0:
+        return text[:width].replace("\n", " ")
+    start = max(0, at - width // 2)
+    piece = text[start:at + len(query) + width // 2].replace("\n", " ")
+    return ("…" if start else "") + piece
+
+
+class ChatStore:
+    """Conversations and messages in one SQLite file. Use from one thread (the GUI's)."""
+
+    def __init__(self, path: Path | str, *, clock: Any = time.time) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open chat history {self.path}: {exc}; check the folder's permissions") from exc
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @classmethod
+    def open_default(cls, data_dir: Path | None = None) -> ChatStore:
+        return cls((data_dir or default_data_dir()) / DB_NAME)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def journal_mode(self) -> str:
+        return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"chat history {self.path} was written by a newer exaone-desktop (schema {version}); "
+                "update the app or start it with another --data-dir"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self._tx() as db:
+                for statement in _MIGRATIONS[target]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={target}")
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def create_conversation(self, title: str = "", system_prompt: str = "",
+                            settings: Mapping[str, Any] | None = None) -> Conversation:
+        now = self._clock()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO conversations(title, system_prompt, settings_json, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (title, system_prompt, json.dumps(dict(settings or {})), now, now),
+            )
+        return self.conversation(int(cur.lastrowid or 0))
+
+    def conversation(self, conversation_id: int) -> Conversation:
+        row = self._db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"conversation {conversation_id} does not exist; it may have been deleted")
+        return Conversation(
+            id=row["id"], title=row["title"], system_prompt=row["system_prompt"],
+            settings=json.loads(row["settings_json"]), created_at=row["created_at"], updated_at=row["updated_at"],
+        )
+
+    def conversations(self) -> list[Conversation]:
+        """Every conversation, most recently updated first."""
+        ids = self._db.execute("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC").fetchall()
+        return [self.conversation(row["id"]) for row in ids]
+
+    def _update_conversation(self, conversation_id: int, column: str, value: Any, *, touch: bool = True) -> None:
+        """Set one column; ``touch`` also marks the conversation as recently active (sidebar order)."""
+        self.conversation(conversation_id)  # raises for a missing one
+        with self._tx() as db:
+            db.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (value, conversation_id))
+            if touch:
+                db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (self._clock(), conversation_id))
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        """A new title; the conversation keeps its place in the list."""
+        self._update_conversation(conversation_id, "title", title.strip(), touch=False)
+
+    def set_system_prompt(self, conversation_id: int, system_prompt: str) -> None:
+        self._update_conversation(conversation_id, "system_prompt", system_prompt)
+
+    def set_settings(self, conversation_id: int, settings: Mapping[str, Any]) -> None:
+        self._update_conversation(conversation_id, "settings_json", json.dumps(dict(settings)))
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def add_message(self, conversation_id: int, role: str, content: str, *, reasoning: str | None = None,
+                    engine: str = "", model: str = "", status: Status = "complete") -> StoredMessage:
+        if role not in ROLES:
+            raise StoreError(f"unknown message role {role!r}; use one of {sorted(ROLES)}")
+        if status not in STATUSES:
+            raise StoreError(f"unknown message status {status!r}; use one of {sorted(STATUSES)}")
+        now = self._clock()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO messages(conversation_id, role, content, reasoning, engine, model, status,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, reasoning, engine, model, status, now, now),
+            )
+            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        return self.message(int(cur.lastrowid or 0))
+
+    def update_message(self, message_id: int, *, content: str | None = None, reasoning: str | None = None,
+                       status: Status | None = None, engine: str | None = None,
+                       model: str | None = None) -> StoredMessage:
+        changes = {k: v for k, v in (("content", content), ("reasoning", reasoning), ("status", status),
+                                     ("engine", engine), ("model", model)) if v is not None}
+        if status is not None and status not in STATUSES:
+            raise StoreError(f"unknown message status {status!r}; use one of {sorted(STATUSES)}")
+        now = self._clock()
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            with self._tx() as db:
+                db.execute(f"UPDATE messages SET {assignments}, updated_at = ? WHERE id = ?",
+                           (*changes.values(), now, message_id))
+        return self.message(message_id)
+
+    def message(self, message_id: int) -> StoredMessage:
+        row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"message {message_id} does not exist")
+        return StoredMessage(**{k: row[k] for k in row.keys()})
+
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        rows = self._db.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
+                                (conversation_id,)).fetchall()
+        return [StoredMessage(**{k: row[k] for k in row.keys()}) for row in rows]
+
+    def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
+        """Delete ``message_id`` and every later message of the conversation (regenerate, edit)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (conversation_id, message_id))
+
+    # -- search and export ---------------------------------------------------------------------
+
+    def search(self, query: str) -> list[SearchHit]:
+        """Conversations whose title or any message contains ``query``, most recent first."""
+        query = query.strip()
+        if not query:
+            return [SearchHit(c.id, c.title, "") for c in self.conversations()]
+        pattern = _like_pattern(query)
+        rows = self._db.execute(
+            "SELECT c.id, c.title, c.updated_at,"
+            " (SELECT m.content FROM messages m WHERE m.conversation_id = c.id"
+            "  AND m.content LIKE :p ESCAPE '\\' ORDER BY m.id LIMIT 1) AS hit"
+            " FROM conversations c"
+            " WHERE c.title LIKE :p ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+            "  WHERE m.conversation_id = c.id AND m.content LIKE :p ESCAPE '\\')"
+            " ORDER BY c.updated_at DESC, c.id DESC",
+            {"p": pattern},
+        ).fetchall()
+        return [SearchHit(row["id"], row["title"], _snippet(row["hit"] or row["title"], query)) for row in rows]
+
+    def to_json(self, conversation_id: int) -> dict[str, Any]:
+        conv = self.conversation(conversation_id)
+        return {
+            "format": "exaone-desktop.conversation",
+            "schema_version": SCHEMA_VERSION,
+            "conversation": asdict(conv),
+            "messages": [asdict(m) for m in self.messages(conversation_id)],
+        }
+
+    def to_markdown(self, conversation_id: int) -> str:
+        conv = self.conversation(conversation_id)
+        lines = [f"# {conv.title or 'Conversation'}", ""]
+        if conv.system_prompt:
+            lines += ["## System", "", conv.system_prompt, ""]
+        for m in self.messages(conversation_id):
+            origin = f" ({m.engine}{', ' + m.model if m.model else ''})" if m.role == "assistant" and m.engine else ""
+            lines += [f"## {m.role.capitalize()}{origin}", ""]
+            if m.reasoning:
+                lines += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
+            lines += [m.content, ""]
+            if m.status != "complete":
+                lines += [f"*({m.status})*", ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def export(self, conversation_id: int, path: Path | str) -> Path:
+        """Write the conversation as Markdown (``.md``) or JSON (``.json``), atomically."""
+        path = Path(path)
+        writers = {".md": lambda: self.to_markdown(conversation_id),
+                   ".markdown": lambda: self.to_markdown(conversation_id),
+                   ".json": lambda: json.dumps(self.to_json(conversation_id), ensure_ascii=False, indent=2) + "\n"}
+        writer = writers.get(path.suffix.lower())
+        if writer is None:
+            raise StoreError(f"cannot export to {path.name}: use a .md or .json file name")
+        atomic_write_text(path, writer())
+        return path

@@ -1,0 +1,58 @@
+"""What every window needs: the data folder, the history store and the persisted QSettings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings
+
+from ..store import ChatStore
+
+ORGANIZATION = "exaone-desktop"
+APPLICATION = "exaone-desktop"
+
+# QSettings keys, in one place.
+KEY_LANGUAGE = "ui/language"
+KEY_MODEL = "model/path"
+KEY_GENERATION = "generation/overrides"
+KEY_CLOUD = "cloud/policy"
+KEY_GEOMETRY = "window/geometry"
+
+
+def open_settings(data_dir: Path | None) -> QSettings:
+    """The user's QSettings; with ``--data-dir`` an INI file inside it (so tests and portable use are isolated)."""
+    if data_dir is not None:
+        return QSettings(str(data_dir / "settings.ini"), QSettings.Format.IniFormat)
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+@dataclass
+class AppContext:
+    data_dir: Path
+    store: ChatStore
+    settings: QSettings
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.value(key, default)
+
+    def put(self, key: str, value: Any) -> None:
+        self.settings.setValue(key, value)
+        self.settings.sync()
+
+    def get_json(self, key: str) -> dict[str, Any]:
+        raw = self.settings.value(key, "")
+        try:
+            data = json.loads(str(raw)) if raw else {}
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def put_json(self, key: str, value: dict[str, Any]) -> None:
+        self.put(key, json.dumps(value))

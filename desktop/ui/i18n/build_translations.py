@@ -1,0 +1,252 @@
+"""Rebuild the Korean translation: extract the UI's strings, fill them in, compile the .qm.
+
+Run from the repository root after changing any UI text:
+
+    python desktop/ui/i18n/build_translations.py
+
+Steps: ``pyside6-lupdate`` extracts every ``tr()``/``QT_TRANSLATE_NOOP`` string of ``desktop/ui`` into
+``exaone_ko.ts``; the settings' explanations (kept Qt-free in ``settings_state.FIELDS``) are added under
+the ``SettingsFields`` context; each source gets its Korean text from ``KO`` below; then
+``pyside6-lrelease`` compiles ``exaone_ko.qm``. A string without a Korean text fails the build.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+UI = HERE.parent
+TS = HERE / "exaone_ko.ts"
+QM = HERE / "exaone_ko.qm"
+
+KO: dict[str, str] = {
+    # chat
+    "Send messages to the cloud?": "메시지를 클라우드로 보낼까요?",
+    "I understand and agree to send messages to this service": "이 서비스로 메시지를 보내는 것을 이해하고 동의합니다",
+    "Turn on": "켜기",
+    "Editing your last message: Send replaces it and asks again.":
+        "마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.",
+    "Type a message (Ctrl+Enter sends)": "메시지를 입력하세요 (Ctrl+Enter로 보내기)",
+    "Send": "보내기",
+    "Stop": "멈추기",
+    "Regenerate": "다시 생성",
+    "Edit last message": "마지막 메시지 고치기",
+    "New chat": "새 대화",
+    "Search chats": "대화 검색",
+    "Rename": "이름 바꾸기",
+    "Delete": "삭제",
+    "Export": "내보내기",
+    "Main": "기본",
+    "Models…": "모델…",
+    "Settings": "설정",
+    "Loading {0}…": "{0} 불러오는 중…",
+    "Model ready.": "모델이 준비되었습니다.",
+    "Models": "모델",
+    "Rename chat": "대화 이름 바꾸기",
+    "New name:": "새 이름:",
+    "Delete chat": "대화 삭제",
+    "Delete this chat and all its messages?": "이 대화와 모든 메시지를 삭제할까요?",
+    "Export chat": "대화 내보내기",
+    "Exported to {0}": "{0}(으)로 내보냈습니다",
+    "Stopping…": "멈추는 중…",
+    "No model is loaded: set up the demo model, or open the model manager.":
+        "불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.",
+    "Writing…": "답변 작성 중…",
+    "{0:.1f} tok/s": "{0:.1f} 토큰/초",
+    "The reply failed.": "답변을 만들지 못했습니다.",
+    "Done.": "완료.",
+    "Stopped; the partial reply was kept.": "멈췄습니다. 여기까지의 답변은 저장되었습니다.",
+    "Use the other engine?": "다른 엔진을 쓸까요?",
+    "Using OPENAI_API_KEY from the environment.": "환경 변수 OPENAI_API_KEY를 사용합니다.",
+    "A key is stored in the OS keychain.": "키가 OS 키체인에 저장되어 있습니다.",
+    "No API key set.": "API 키가 없습니다.",
+    "Model: {0}": "모델: {0}",
+    "none": "없음",
+    "Backend: {0}": "백엔드: {0}",
+    "Context: {0}{1}": "컨텍스트: {0}{1}",
+    "Copy": "복사",
+    "Reasoning": "추론 과정",
+    "You": "나",
+    "☁ Cloud reply": "☁ 클라우드 답변",
+    "writing…": "작성 중…",
+    "stopped": "멈춤",
+    "interrupted": "중단됨",
+    "failed": "실패",
+    # model manager
+    "Models on this computer": "이 컴퓨터의 모델",
+    "Use selected model": "선택한 모델 사용",
+    "Open a GGUF file…": "GGUF 파일 열기…",
+    "Set up the demo model": "데모 모델 준비하기",
+    "Refresh": "새로 고침",
+    "Download an official EXAONE GGUF": "공식 EXAONE GGUF 내려받기",
+    "Download": "내려받기",
+    "Repository": "저장소",
+    "File": "파일",
+    "Convert a Hugging Face checkpoint": "Hugging Face 체크포인트 변환",
+    "Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder":
+        "Hub ID (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) 또는 로컬 폴더",
+    "Folder…": "폴더…",
+    "Convert": "변환",
+    "Source": "원본",
+    "Type": "형식",
+    "Quantize the selected GGUF": "선택한 GGUF 양자화",
+    "Quantize": "양자화",
+    "Cancel": "취소",
+    "Select a model in the list first.": "먼저 목록에서 모델을 고르세요.",
+    "Open a GGUF model": "GGUF 모델 열기",
+    "Checkpoint folder": "체크포인트 폴더",
+    "Setting up the demo model…": "데모 모델 준비 중…",
+    "Choose a repository and a file.": "저장소와 파일을 고르세요.",
+    "Downloading {0}…": "{0} 내려받는 중…",
+    "Enter a Hub id or choose a checkpoint folder.": "Hub ID를 입력하거나 체크포인트 폴더를 고르세요.",
+    "Converting {0}…": "{0} 변환 중…",
+    "Select the GGUF to quantize in the list first.": "먼저 목록에서 양자화할 GGUF를 고르세요.",
+    "Quantizing {0}…": "{0} 양자화 중…",
+    "Another task is running; wait for it or cancel it.":
+        "다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.",
+    "Cancelling…": "취소하는 중…",
+    "Done: {0}": "완료: {0}",
+    "Cancelled; no file was written.": "취소했습니다. 파일은 만들어지지 않았습니다.",
+    "Name": "이름",
+    "Architecture": "아키텍처",
+    "Size": "크기",
+    "Quant type": "양자화 형식",
+    "Context": "컨텍스트",
+    # settings
+    "unset": "미설정",
+    "on": "켬",
+    "off": "끔",
+    "model default": "모델 기본값",
+    "not applied by the cloud": "클라우드에서 적용 안 됨",
+    "Reset": "초기화",
+    "default {0}": "기본값 {0}",
+    "model {0}": "모델 {0}",
+    "Generation": "생성",
+    "Conversation": "대화",
+    "Cloud": "클라우드",
+    "Interface": "화면",
+    "Reasoning switch": "추론 스위치",
+    "Reset all": "모두 초기화",
+    "System prompt for this conversation": "이 대화의 시스템 프롬프트",
+    "For example: You are a helpful assistant.": "예: 당신은 친절한 도우미입니다.",
+    "Use the cloud fallback (OpenAI)": "클라우드 대체 사용 (OpenAI)",
+    "Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.":
+        "기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.",
+    "Cloud settings": "클라우드 설정",
+    "Paste an API key": "API 키를 붙여 넣으세요",
+    "Save in keychain": "키체인에 저장",
+    "Remove": "지우기",
+    "Routing": "라우팅",
+    "Model": "모델",
+    "Base URL": "기본 URL",
+    "API key": "API 키",
+    "Follow the system": "시스템 설정 따르기",
+    "Language": "언어",
+    "Local first, ask before using the cloud": "로컬 먼저, 클라우드 사용 전에 묻기",
+    "Always the cloud": "항상 클라우드",
+    "Local first, then the cloud without asking": "로컬 먼저, 실패하면 묻지 않고 클라우드",
+    # welcome
+    "Welcome to EXAONE Desktop": "EXAONE Desktop에 오신 것을 환영합니다",
+    "There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying "
+    "the app), or download or convert an EXAONE model.":
+        "아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, "
+        "EXAONE 모델을 내려받거나 변환하세요.",
+    "Download or convert a model…": "모델 내려받기 또는 변환…",
+    # settings explanations (SettingsFields)
+    "Most tokens to generate for one reply.": "한 번의 답변에서 생성할 최대 토큰 수입니다.",
+    "Sample at random; off always picks the most likely token (greedy).":
+        "무작위로 샘플링합니다. 끄면 항상 가장 가능성 높은 토큰을 고릅니다(greedy).",
+    "Higher is more random; used only when sampling.": "높을수록 더 무작위적입니다. 샘플링할 때만 쓰입니다.",
+    "Sample only from the k most likely tokens (0 turns it off).":
+        "가능성이 높은 k개 토큰 중에서만 샘플링합니다(0이면 끔).",
+    "Sample from the smallest set of tokens whose probability reaches p.":
+        "확률 합이 p에 이르는 가장 작은 토큰 집합에서 샘플링합니다.",
+    "Drop tokens less likely than this fraction of the top one (unset: off).":
+        "가장 가능성 높은 토큰 대비 이 비율보다 낮은 토큰을 버립니다(미설정: 끔).",
+    "Above 1 discourages repeating earlier tokens (1 turns it off).":
+        "1보다 크면 앞에 나온 토큰의 반복을 억제합니다(1이면 끔).",
+    "Penalise tokens that already appeared at all.": "이미 한 번이라도 나온 토큰에 벌점을 줍니다.",
+    "Penalise tokens by how often they already appeared.": "이미 나온 횟수만큼 토큰에 벌점을 줍니다.",
+    "Makes sampling repeatable (unset: a new random seed each time).":
+        "샘플링을 재현할 수 있게 합니다(미설정: 매번 새 난수 시드).",
+    "Stop the reply when one of these strings appears (one per line; \\n is a newline).":
+        "이 문자열 중 하나가 나오면 답변을 멈춥니다(한 줄에 하나씩, \\n은 줄바꿈).",
+    "How many replies to generate (needs sampling); the chat shows the first.":
+        "생성할 답변 수입니다(샘플링 필요). 대화에는 첫 번째 답변이 보입니다.",
+    "Plain prompts only: return the prompt together with the reply.":
+        "일반 프롬프트에만 해당: 답변과 함께 프롬프트도 돌려줍니다.",
+    "Reasoning models: think before answering (unset: the model's default).":
+        "추론 모델: 답하기 전에 생각합니다(미설정: 모델 기본값).",
+}
+
+# The consent text is long and HTML: kept separately for readability.
+KO["<p>With the cloud fallback on, <b>the conversation you send</b> (its system prompt, your messages and the "
+   "previous answers, without reasoning) and the generation settings are sent over HTTPS to <b>{host}</b> and "
+   "answered by the model <b>{model}</b>.</p><p>Your API key is kept in the OS keychain. Nothing else leaves this "
+   "computer, and nothing is sent while the switch is off. Every cloud reply is marked in the chat.</p>"] = (
+    "<p>클라우드 대체를 켜면 <b>보내는 대화</b>(시스템 프롬프트, 내 메시지, 추론을 뺀 이전 답변)와 생성 설정이 "
+    "HTTPS로 <b>{host}</b>에 전송되고, 모델 <b>{model}</b>이(가) 답합니다.</p>"
+    "<p>API 키는 OS 키체인에 보관됩니다. 그 밖에는 아무것도 이 컴퓨터를 떠나지 않으며, 스위치가 꺼져 있는 동안에는 "
+    "아무것도 전송되지 않습니다. 클라우드 답변은 대화에 모두 표시됩니다.</p>"
+)
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).with_name(name))
+    if not Path(found).exists():
+        raise SystemExit(f"{name} not found: install PySide6 (it ships {name}) into this Python")
+    return found
+
+
+def _add_field_help(root: ET.Element) -> None:
+    sys.path.insert(0, str(UI.parent.parent))
+    from exaone_desktop.settings_state import FIELDS
+
+    ctx = next((c for c in root.iter("context") if c.findtext("name") == "SettingsFields"), None)
+    if ctx is None:
+        ctx = ET.SubElement(root, "context")
+        ET.SubElement(ctx, "name").text = "SettingsFields"
+    have = {m.findtext("source") for m in ctx.iter("message")}
+    for spec in FIELDS:
+        if spec.help not in have:
+            msg = ET.SubElement(ctx, "message")
+            ET.SubElement(msg, "source").text = spec.help
+            ET.SubElement(msg, "translation")
+
+
+def main() -> int:
+    sources = sorted(str(p) for p in UI.glob("*.py"))
+    subprocess.run([_tool("pyside6-lupdate"), *sources, "-no-obsolete", "-ts", str(TS)], check=True,
+                   capture_output=True)
+    tree = ET.parse(TS)
+    root = tree.getroot()
+    root.set("language", "ko_KR")
+    root.set("sourcelanguage", "en")
+    _add_field_help(root)
+    missing = []
+    for msg in root.iter("message"):
+        source = msg.findtext("source") or ""
+        translation = msg.find("translation")
+        if translation is None:
+            translation = ET.SubElement(msg, "translation")
+        if source in KO:
+            translation.text = KO[source]
+            translation.attrib.pop("type", None)
+        else:
+            missing.append(source)
+    ET.indent(tree)
+    tree.write(TS, encoding="utf-8", xml_declaration=True)
+    if missing:
+        print("no Korean text for:\n  " + "\n  ".join(missing), file=sys.stderr)
+        return 1
+    subprocess.run([_tool("pyside6-lrelease"), str(TS), "-qm", str(QM)], check=True, capture_output=True)
+    print(f"wrote {TS.name} and {QM.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

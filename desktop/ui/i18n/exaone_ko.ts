@@ -1,0 +1,706 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="ko_KR" sourcelanguage="en">
+  <context>
+    <name>CloudConsentDialog</name>
+    <message>
+      <location filename="../cloud_dialog.py" line="14" />
+      <source>Send messages to the cloud?</source>
+      <translation>메시지를 클라우드로 보낼까요?</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="17" />
+      <source>&lt;p&gt;With the cloud fallback on, &lt;b&gt;the conversation you send&lt;/b&gt; (its system prompt, your messages and the previous answers, without reasoning) and the generation settings are sent over HTTPS to &lt;b&gt;{host}&lt;/b&gt; and answered by the model &lt;b&gt;{model}&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Your API key is kept in the OS keychain. Nothing else leaves this computer, and nothing is sent while the switch is off. Every cloud reply is marked in the chat.&lt;/p&gt;</source>
+      <translation>&lt;p&gt;클라우드 대체를 켜면 &lt;b&gt;보내는 대화&lt;/b&gt;(시스템 프롬프트, 내 메시지, 추론을 뺀 이전 답변)와 생성 설정이 HTTPS로 &lt;b&gt;{host}&lt;/b&gt;에 전송되고, 모델 &lt;b&gt;{model}&lt;/b&gt;이(가) 답합니다.&lt;/p&gt;&lt;p&gt;API 키는 OS 키체인에 보관됩니다. 그 밖에는 아무것도 이 컴퓨터를 떠나지 않으며, 스위치가 꺼져 있는 동안에는 아무것도 전송되지 않습니다. 클라우드 답변은 대화에 모두 표시됩니다.&lt;/p&gt;</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="27" />
+      <source>I understand and agree to send messages to this service</source>
+      <translation>이 서비스로 메시지를 보내는 것을 이해하고 동의합니다</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="32" />
+      <source>Turn on</source>
+      <translation>켜기</translation>
+    </message>
+  </context>
+  <context>
+    <name>Composer</name>
+    <message>
+      <location filename="../main_window.py" line="70" />
+      <source>Editing your last message: Send replaces it and asks again.</source>
+      <translation>마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="74" />
+      <source>Type a message (Ctrl+Enter sends)</source>
+      <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="77" />
+      <source>Send</source>
+      <translation>보내기</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="80" />
+      <source>Stop</source>
+      <translation>멈추기</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="82" />
+      <source>Regenerate</source>
+      <translation>다시 생성</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="84" />
+      <source>Edit last message</source>
+      <translation>마지막 메시지 고치기</translation>
+    </message>
+  </context>
+  <context>
+    <name>ConversationSidebar</name>
+    <message>
+      <location filename="../sidebar.py" line="34" />
+      <location filename="../sidebar.py" line="60" />
+      <source>New chat</source>
+      <translation>새 대화</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="37" />
+      <source>Search chats</source>
+      <translation>대화 검색</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="43" />
+      <source>Rename</source>
+      <translation>이름 바꾸기</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="44" />
+      <source>Delete</source>
+      <translation>삭제</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="45" />
+      <source>Export</source>
+      <translation>내보내기</translation>
+    </message>
+  </context>
+  <context>
+    <name>MainWindow</name>
+    <message>
+      <location filename="../main_window.py" line="176" />
+      <source>Main</source>
+      <translation>기본</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="179" />
+      <source>New chat</source>
+      <translation>새 대화</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="180" />
+      <source>Models…</source>
+      <translation>모델…</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="181" />
+      <source>Settings</source>
+      <translation>설정</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="250" />
+      <source>Loading {0}…</source>
+      <translation>{0} 불러오는 중…</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="277" />
+      <source>Model ready.</source>
+      <translation>모델이 준비되었습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="293" />
+      <source>Models</source>
+      <translation>모델</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="345" />
+      <source>Rename chat</source>
+      <translation>대화 이름 바꾸기</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="345" />
+      <source>New name:</source>
+      <translation>새 이름:</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="355" />
+      <source>Delete chat</source>
+      <translation>대화 삭제</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="356" />
+      <source>Delete this chat and all its messages?</source>
+      <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="367" />
+      <source>Export chat</source>
+      <translation>대화 내보내기</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="377" />
+      <source>Exported to {0}</source>
+      <translation>{0}(으)로 내보냈습니다</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="427" />
+      <source>Stopping…</source>
+      <translation>멈추는 중…</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="431" />
+      <source>No model is loaded: set up the demo model, or open the model manager.</source>
+      <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="464" />
+      <source>Writing…</source>
+      <translation>답변 작성 중…</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="473" />
+      <location filename="../main_window.py" line="690" />
+      <source>{0:.1f} tok/s</source>
+      <translation>{0:.1f} 토큰/초</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="498" />
+      <location filename="../main_window.py" line="524" />
+      <source>The reply failed.</source>
+      <translation>답변을 만들지 못했습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="523" />
+      <source>Done.</source>
+      <translation>완료.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="523" />
+      <source>Stopped; the partial reply was kept.</source>
+      <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="535" />
+      <source>Use the other engine?</source>
+      <translation>다른 엔진을 쓸까요?</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="639" />
+      <source>Using OPENAI_API_KEY from the environment.</source>
+      <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="640" />
+      <source>A key is stored in the OS keychain.</source>
+      <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="640" />
+      <source>No API key set.</source>
+      <translation>API 키가 없습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="683" />
+      <source>Model: {0}</source>
+      <translation>모델: {0}</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="683" />
+      <source>none</source>
+      <translation>없음</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="687" />
+      <source>Backend: {0}</source>
+      <translation>백엔드: {0}</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="696" />
+      <source>Context: {0}{1}</source>
+      <translation>컨텍스트: {0}{1}</translation>
+    </message>
+  </context>
+  <context>
+    <name>MessageWidget</name>
+    <message>
+      <location filename="../chat_view.py" line="93" />
+      <source>Copy</source>
+      <translation>복사</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="107" />
+      <source>Reasoning</source>
+      <translation>추론 과정</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="124" />
+      <source>You</source>
+      <translation>나</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="126" />
+      <source>☁ Cloud reply</source>
+      <translation>☁ 클라우드 답변</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="136" />
+      <source>writing…</source>
+      <translation>작성 중…</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="136" />
+      <source>stopped</source>
+      <translation>멈춤</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="136" />
+      <source>interrupted</source>
+      <translation>중단됨</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="137" />
+      <source>failed</source>
+      <translation>실패</translation>
+    </message>
+  </context>
+  <context>
+    <name>ModelManager</name>
+    <message>
+      <location filename="../model_manager.py" line="44" />
+      <source>Name</source>
+      <translation>이름</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="45" />
+      <source>Architecture</source>
+      <translation>아키텍처</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="46" />
+      <source>Size</source>
+      <translation>크기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="47" />
+      <source>Quant type</source>
+      <translation>양자화 형식</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="48" />
+      <source>Context</source>
+      <translation>컨텍스트</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="74" />
+      <source>Models on this computer</source>
+      <translation>이 컴퓨터의 모델</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="77" />
+      <source>Use selected model</source>
+      <translation>선택한 모델 사용</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="79" />
+      <source>Open a GGUF file…</source>
+      <translation>GGUF 파일 열기…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="81" />
+      <source>Set up the demo model</source>
+      <translation>데모 모델 준비하기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="84" />
+      <source>Refresh</source>
+      <translation>새로 고침</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="90" />
+      <source>Download an official EXAONE GGUF</source>
+      <translation>공식 EXAONE GGUF 내려받기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="99" />
+      <source>Download</source>
+      <translation>내려받기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="101" />
+      <source>Repository</source>
+      <translation>저장소</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="102" />
+      <source>File</source>
+      <translation>파일</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="106" />
+      <source>Convert a Hugging Face checkpoint</source>
+      <translation>Hugging Face 체크포인트 변환</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="111" />
+      <source>Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder</source>
+      <translation>Hub ID (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) 또는 로컬 폴더</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="112" />
+      <source>Folder…</source>
+      <translation>폴더…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="118" />
+      <source>Convert</source>
+      <translation>변환</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="120" />
+      <source>Source</source>
+      <translation>원본</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="121" />
+      <source>Type</source>
+      <translation>형식</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="125" />
+      <source>Quantize the selected GGUF</source>
+      <translation>선택한 GGUF 양자화</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="129" />
+      <source>Quantize</source>
+      <translation>양자화</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="139" />
+      <source>Cancel</source>
+      <translation>취소</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="180" />
+      <source>Select a model in the list first.</source>
+      <translation>먼저 목록에서 모델을 고르세요.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="185" />
+      <source>Open a GGUF model</source>
+      <translation>GGUF 모델 열기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="191" />
+      <source>Checkpoint folder</source>
+      <translation>체크포인트 폴더</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="202" />
+      <source>Setting up the demo model…</source>
+      <translation>데모 모델 준비 중…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="207" />
+      <source>Choose a repository and a file.</source>
+      <translation>저장소와 파일을 고르세요.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="210" />
+      <source>Downloading {0}…</source>
+      <translation>{0} 내려받는 중…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="215" />
+      <source>Enter a Hub id or choose a checkpoint folder.</source>
+      <translation>Hub ID를 입력하거나 체크포인트 폴더를 고르세요.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="218" />
+      <source>Converting {0}…</source>
+      <translation>{0} 변환 중…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="223" />
+      <source>Select the GGUF to quantize in the list first.</source>
+      <translation>먼저 목록에서 양자화할 GGUF를 고르세요.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="227" />
+      <source>Quantizing {0}…</source>
+      <translation>{0} 양자화 중…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="231" />
+      <source>Another task is running; wait for it or cancel it.</source>
+      <translation>다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="252" />
+      <source>Cancelling…</source>
+      <translation>취소하는 중…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="267" />
+      <source>Done: {0}</source>
+      <translation>완료: {0}</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="280" />
+      <source>Cancelled; no file was written.</source>
+      <translation>취소했습니다. 파일은 만들어지지 않았습니다.</translation>
+    </message>
+  </context>
+  <context>
+    <name>SettingsPanel</name>
+    <message>
+      <location filename="../settings_panel.py" line="38" />
+      <source>Local first, ask before using the cloud</source>
+      <translation>로컬 먼저, 클라우드 사용 전에 묻기</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="39" />
+      <source>Always the cloud</source>
+      <translation>항상 클라우드</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="40" />
+      <source>Local first, then the cloud without asking</source>
+      <translation>로컬 먼저, 실패하면 묻지 않고 클라우드</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="43" />
+      <source>model default</source>
+      <translation>모델 기본값</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="44" />
+      <source>on</source>
+      <translation>켬</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="45" />
+      <source>off</source>
+      <translation>끔</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="77" />
+      <location filename="../settings_panel.py" line="120" />
+      <location filename="../settings_panel.py" line="129" />
+      <source>unset</source>
+      <translation>미설정</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="102" />
+      <source>not applied by the cloud</source>
+      <translation>클라우드에서 적용 안 됨</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="106" />
+      <source>Reset</source>
+      <translation>초기화</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="179" />
+      <source>default {0}</source>
+      <translation>기본값 {0}</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="182" />
+      <source>model {0}</source>
+      <translation>모델 {0}</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="214" />
+      <source>Generation</source>
+      <translation>생성</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="215" />
+      <source>Conversation</source>
+      <translation>대화</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="216" />
+      <source>Cloud</source>
+      <translation>클라우드</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="217" />
+      <source>Interface</source>
+      <translation>화면</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="224" />
+      <source>Reasoning switch</source>
+      <translation>추론 스위치</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="244" />
+      <source>Reset all</source>
+      <translation>모두 초기화</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="258" />
+      <source>System prompt for this conversation</source>
+      <translation>이 대화의 시스템 프롬프트</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="261" />
+      <source>For example: You are a helpful assistant.</source>
+      <translation>예: 당신은 친절한 도우미입니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="277" />
+      <source>Use the cloud fallback (OpenAI)</source>
+      <translation>클라우드 대체 사용 (OpenAI)</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="281" />
+      <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
+      <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="285" />
+      <source>Cloud settings</source>
+      <translation>클라우드 설정</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="304" />
+      <source>Paste an API key</source>
+      <translation>API 키를 붙여 넣으세요</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="305" />
+      <source>Save in keychain</source>
+      <translation>키체인에 저장</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="307" />
+      <source>Remove</source>
+      <translation>지우기</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="314" />
+      <source>Routing</source>
+      <translation>라우팅</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="315" />
+      <source>Model</source>
+      <translation>모델</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="316" />
+      <source>Base URL</source>
+      <translation>기본 URL</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="317" />
+      <source>API key</source>
+      <translation>API 키</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="328" />
+      <source>Follow the system</source>
+      <translation>시스템 설정 따르기</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="332" />
+      <source>Language</source>
+      <translation>언어</translation>
+    </message>
+  </context>
+  <context>
+    <name>WelcomePage</name>
+    <message>
+      <location filename="../main_window.py" line="104" />
+      <source>Welcome to EXAONE Desktop</source>
+      <translation>EXAONE Desktop에 오신 것을 환영합니다</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="106" />
+      <source>There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying the app), or download or convert an EXAONE model.</source>
+      <translation>아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, EXAONE 모델을 내려받거나 변환하세요.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="109" />
+      <source>Set up the demo model</source>
+      <translation>데모 모델 준비하기</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="111" />
+      <source>Download or convert a model…</source>
+      <translation>모델 내려받기 또는 변환…</translation>
+    </message>
+  </context>
+  <context>
+    <name>SettingsFields</name>
+    <message>
+      <source>Most tokens to generate for one reply.</source>
+      <translation>한 번의 답변에서 생성할 최대 토큰 수입니다.</translation>
+    </message>
+    <message>
+      <source>Sample at random; off always picks the most likely token (greedy).</source>
+      <translation>무작위로 샘플링합니다. 끄면 항상 가장 가능성 높은 토큰을 고릅니다(greedy).</translation>
+    </message>
+    <message>
+      <source>Higher is more random; used only when sampling.</source>
+      <translation>높을수록 더 무작위적입니다. 샘플링할 때만 쓰입니다.</translation>
+    </message>
+    <message>
+      <source>Sample only from the k most likely tokens (0 turns it off).</source>
+      <translation>가능성이 높은 k개 토큰 중에서만 샘플링합니다(0이면 끔).</translation>
+    </message>
+    <message>
+      <source>Sample from the smallest set of tokens whose probability reaches p.</source>
+      <translation>확률 합이 p에 이르는 가장 작은 토큰 집합에서 샘플링합니다.</translation>
+    </message>
+    <message>
+      <source>Drop tokens less likely than this fraction of the top one (unset: off).</source>
+      <translation>가장 가능성 높은 토큰 대비 이 비율보다 낮은 토큰을 버립니다(미설정: 끔).</translation>
+    </message>
+    <message>
+      <source>Above 1 discourages repeating earlier tokens (1 turns it off).</source>
+      <translation>1보다 크면 앞에 나온 토큰의 반복을 억제합니다(1이면 끔).</translation>
+    </message>
+    <message>
+      <source>Penalise tokens that already appeared at all.</source>
+      <translation>이미 한 번이라도 나온 토큰에 벌점을 줍니다.</translation>
+    </message>
+    <message>
+      <source>Penalise tokens by how often they already appeared.</source>
+      <translation>이미 나온 횟수만큼 토큰에 벌점을 줍니다.</translation>
+    </message>
+    <message>
+      <source>Makes sampling repeatable (unset: a new random seed each time).</source>
+      <translation>샘플링을 재현할 수 있게 합니다(미설정: 매번 새 난수 시드).</translation>
+    </message>
+    <message>
+      <source>Stop the reply when one of these strings appears (one per line; \n is a newline).</source>
+      <translation>이 문자열 중 하나가 나오면 답변을 멈춥니다(한 줄에 하나씩, \n은 줄바꿈).</translation>
+    </message>
+    <message>
+      <source>How many replies to generate (needs sampling); the chat shows the first.</source>
+      <translation>생성할 답변 수입니다(샘플링 필요). 대화에는 첫 번째 답변이 보입니다.</translation>
+    </message>
+    <message>
+      <source>Plain prompts only: return the prompt together with the reply.</source>
+      <translation>일반 프롬프트에만 해당: 답변과 함께 프롬프트도 돌려줍니다.</translation>
+    </message>
+    <message>
+      <source>Reasoning models: think before answering (unset: the model's default).</source>
+      <translation>추론 모델: 답하기 전에 생각합니다(미설정: 모델 기본값).</translation>
+    </message>
+  </context>
+</TS>

@@ -1,0 +1,726 @@
+"""The main window: conversations on the left, the chat in the middle, settings on the right.
+
+It wires widgets to the Qt-free pieces (ChatSession, SettingsState, the engine) and runs every
+generation in a worker thread. Heavy modules are imported only when first needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..chat_session import ChatSession, Reply
+from ..engine.settings import SettingsError
+from ..engine.types import GenerationResult
+from ..settings_state import SettingsState, model_defaults_from
+from ..store import StoreError
+from .chat_view import BACKEND_NAMES, ChatView
+from .cloud_dialog import CloudConsentDialog
+from .context import KEY_CLOUD, KEY_GENERATION, KEY_LANGUAGE, KEY_MODEL, AppContext
+from .settings_panel import SettingsPanel
+from .sidebar import ConversationSidebar
+from .workers import GenerationWorker, Job, ModelLoadWorker, StreamingJob
+
+DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
+
+DEFAULT_CLOUD_URL = "https://api.openai.com/v1"
+
+
+class RouteWorker(StreamingJob):
+    """Runs a request through the engine Router (cloud fallback on); ``succeeded`` carries a RouteOutcome."""
+
+    switched = Signal(str, str)
+
+    def __init__(self, router: Any, prompt: Any, settings: Any, engine: str | None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.router, self.prompt, self.settings, self.engine = router, prompt, settings, engine
+
+    def work(self) -> Any:
+        return self.router.run(self.prompt, self.settings, engine=self.engine, cancel=self.cancel_event,
+                               on_event=self._on_event,
+                               on_switch=lambda e, why: self.switched.emit(e, why))
+
+
+class Composer(QWidget):
+    """The input box and the chat actions."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 0, 12, 8)
+        self.editing_label = QLabel(self.tr("Editing your last message: Send replaces it and asks again."))
+        self.editing_label.setVisible(False)
+        self.input = QPlainTextEdit()
+        self.input.setObjectName("input")
+        self.input.setPlaceholderText(self.tr("Type a message (Ctrl+Enter sends)"))
+        self.input.setFixedHeight(84)
+        row = QHBoxLayout()
+        self.send_button = QPushButton(self.tr("Send"))
+        self.send_button.setObjectName("send")
+        self.send_button.setDefault(True)
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.setObjectName("stop")
+        self.regenerate_button = QPushButton(self.tr("Regenerate"))
+        self.regenerate_button.setObjectName("regenerate")
+        self.edit_button = QPushButton(self.tr("Edit last message"))
+        self.edit_button.setObjectName("edit-last")
+        for b in (self.regenerate_button, self.edit_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.stop_button)
+        row.addWidget(self.send_button)
+        layout.addWidget(self.editing_label)
+        layout.addWidget(self.input)
+        layout.addLayout(row)
+
+
+class WelcomePage(QWidget):
+    """First run: no model yet. Offers the demo model, a download or a conversion."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("welcome")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        title = QLabel(self.tr("Welcome to EXAONE Desktop"))
+        title.setStyleSheet("font-size: 20px; font-weight: bold;")
+        text = QLabel(self.tr("There is no model on this computer yet. Start with the small demo model (it runs "
+                              "offline, made for trying the app), or download or convert an EXAONE model."))
+        text.setWordWrap(True)
+        self.demo_button = QPushButton(self.tr("Set up the demo model"))
+        self.demo_button.setObjectName("welcome-demo")
+        self.manager_button = QPushButton(self.tr("Download or convert a model…"))
+        self.manager_button.setObjectName("welcome-manager")
+        for w in (title, text, self.demo_button, self.manager_button):
+            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+
+
+class MainWindow(QMainWindow):
+    reply_finished = Signal(str)  # the reply's final status: complete, stopped, failed
+    model_loaded = Signal(str)
+    model_failed = Signal(str)
+    language_change_requested = Signal(str)
+
+    def __init__(self, ctx: AppContext, *, language: str = "en") -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.language = language
+        self.session = ChatSession(ctx.store)
+        self.local: Any = None  # LocalGenerator once a model is loaded
+        self.model_info: Any = None
+        self.worker: Job | None = None
+        self.loader: Job | None = None
+        self.manager: Any = None
+        self.manager_dialog: QDialog | None = None
+        self.consent_dialog: CloudConsentDialog | None = None
+        self.editing = False
+        self._pending_status = ""
+        self.last_not_applied: list[str] | None = None
+        self.cloud = ctx.get_json(KEY_CLOUD)
+        self.state = SettingsState.from_json(ctx.get(KEY_GENERATION))
+        self._drain_timer = QTimer(self)
+        self._drain_timer.setInterval(DRAIN_MS)
+        self._drain_timer.timeout.connect(self._drain)
+        self.setWindowTitle("EXAONE Desktop")
+        self.resize(1280, 800)
+        self._build()
+        self._connect()
+        self.settings_panel.show_state(self.state)
+        self.settings_panel.show_cloud(self.cloud, "")
+        self.settings_panel.show_language(str(ctx.get(KEY_LANGUAGE, "system")))
+        self._refresh_sidebar()
+        self._update_buttons()
+        self._update_status()
+
+    # -- building --------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.sidebar = ConversationSidebar()
+        self.chat_view = ChatView()
+        self.composer = Composer()
+        self.welcome = WelcomePage()
+        chat_page = QWidget()
+        chat_layout = QVBoxLayout(chat_page)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.addWidget(self.chat_view, 1)
+        chat_layout.addWidget(self.composer)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(chat_page)
+        self.stack.addWidget(self.welcome)
+        self.settings_panel = SettingsPanel()
+        splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.stack)
+        splitter.addWidget(self.settings_panel)
+        splitter.setSizes([240, 680, 360])
+        splitter.setStretchFactor(1, 1)
+        self.setCentralWidget(splitter)
+
+        toolbar = self.addToolBar(self.tr("Main"))
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        self.new_action = QAction(self.tr("New chat"), self)
+        self.models_action = QAction(self.tr("Models…"), self)
+        self.settings_action = QAction(self.tr("Settings"), self)
+        self.settings_action.setCheckable(True)
+        self.settings_action.setChecked(True)
+        for action in (self.new_action, self.models_action, self.settings_action):
+            toolbar.addAction(action)
+
+        status = self.statusBar()
+        self.model_label = QLabel()
+        self.backend_label = QLabel()
+        self.speed_label = QLabel()
+        self.context_label = QLabel()
+        self.message_label = QLabel()
+        self.message_label.setObjectName("status-message")
+        status.addWidget(self.message_label, 1)
+        for label in (self.model_label, self.backend_label, self.speed_label, self.context_label):
+            status.addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        c = self.composer
+        c.send_button.clicked.connect(self.send)
+        c.stop_button.clicked.connect(self.stop)
+        c.regenerate_button.clicked.connect(self.regenerate)
+        c.edit_button.clicked.connect(self.edit_last)
+        QShortcut(QKeySequence("Ctrl+Return"), c.input, self.send)
+        s = self.sidebar
+        s.selected.connect(self.open_conversation)
+        s.new_requested.connect(self.new_conversation)
+        s.rename_requested.connect(lambda cid: self.rename_conversation(cid))
+        s.delete_requested.connect(lambda cid: self.delete_conversation(cid))
+        s.export_requested.connect(lambda cid: self.export_conversation(cid))
+        s.search_changed.connect(lambda _t: self._refresh_sidebar())
+        p = self.settings_panel
+        p.setting_changed.connect(self.change_setting)
+        p.setting_reset.connect(self.reset_setting)
+        p.reset_all_requested.connect(self.reset_all_settings)
+        p.system_prompt_changed.connect(self.set_system_prompt)
+        p.cloud_toggle_requested.connect(self.request_cloud)
+        p.cloud_mode_changed.connect(lambda mode: self._set_cloud(mode=mode))
+        p.cloud_model_changed.connect(lambda model: self._set_cloud(model=model))
+        p.cloud_base_url_changed.connect(lambda url: self._set_cloud(base_url=url))
+        p.api_key_entered.connect(self.save_api_key)
+        p.api_key_cleared.connect(self.clear_api_key)
+        p.language_changed.connect(self._language_chosen)
+        p.currentChanged.connect(self._tab_changed)
+        self.new_action.triggered.connect(self.new_conversation)
+        self.models_action.triggered.connect(self.show_model_manager)
+        self.settings_action.toggled.connect(self.settings_panel.setVisible)
+        self.welcome.demo_button.clicked.connect(self.setup_demo)
+        self.welcome.manager_button.clicked.connect(self.show_model_manager)
+
+    # -- start-up ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """After the window is shown: load the last model, or offer one on the first run."""
+        if not self.isVisible():
+            return  # closed before the event loop got here
+        saved = str(self.ctx.get(KEY_MODEL, "") or "")
+        if saved and Path(saved).is_file():
+            self.load_model(Path(saved))
+        elif not self.session.messages():
+            self.stack.setCurrentWidget(self.welcome)
+        if self.cloud_active():
+            QTimer.singleShot(200, self._refresh_cloud_marks)
+
+    # -- models ------------------------------------------------------------------------------------
+
+    def load_model(self, path: Path) -> Job:
+        if self.loader is not None:
+            self.loader.cancel()
+        self._say(self.tr("Loading {0}…").format(Path(path).name))
+        loader = ModelLoadWorker(Path(path))
+        loader.succeeded.connect(lambda gen, p=str(path): self._model_ready(gen, p))
+        loader.failed.connect(self._model_failed)
+        self.loader = loader
+        loader.start()
+        return loader
+
+    def set_local_generator(self, generator: Any, path: str = "") -> None:
+        """Use ``generator`` (a LocalGenerator) for local replies."""
+        self.local = generator
+        self.model_info = getattr(generator, "model_info", None)
+        info = self.model_info
+        self.state.set_model_defaults(model_defaults_from(getattr(info, "sampling_defaults", None)))
+        template = getattr(info, "chat_template", None) or ""
+        self.settings_panel.set_reasoning_support(bool(getattr(info, "reasoning", False))
+                                                  and "enable_thinking" in template)
+        self.settings_panel.show_state(self.state)
+        if path:
+            self.ctx.put(KEY_MODEL, path)
+        self.stack.setCurrentIndex(0)
+        self._update_status()
+        self._update_buttons()
+
+    def _model_ready(self, generator: Any, path: str) -> None:
+        self.loader = None
+        self.set_local_generator(generator, path)
+        self._say(self.tr("Model ready."))
+        self.model_loaded.emit(path)
+
+    def _model_failed(self, message: str) -> None:
+        self.loader = None
+        self._say(message, error=True)
+        self.model_failed.emit(message)
+
+    def model_manager(self) -> Any:
+        if self.manager is None:
+            from .model_manager import ModelManager
+
+            self.manager = ModelManager(self.ctx.models_dir)
+            self.manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
+            self.manager.job_finished.connect(self._manager_made)
+            dialog = QDialog(self)
+            dialog.setWindowTitle(self.tr("Models"))
+            dialog.resize(760, 640)
+            QVBoxLayout(dialog).addWidget(self.manager)
+            self.manager_dialog = dialog
+        return self.manager
+
+    def show_model_manager(self) -> None:
+        self.model_manager()
+        assert self.manager_dialog is not None
+        self.manager_dialog.show()
+        self.manager_dialog.raise_()
+
+    def setup_demo(self) -> None:
+        self.show_model_manager()
+        self.manager.start_demo()
+
+    def _manager_made(self, path: str) -> None:
+        if self.local is None and path.endswith(".gguf"):
+            self.load_model(Path(path))
+
+    # -- conversations ---------------------------------------------------------------------------
+
+    def _refresh_sidebar(self) -> None:
+        hits = self.ctx.store.search(self.sidebar.search.text())
+        self.sidebar.set_items(hits, self.session.conversation_id)
+
+    def new_conversation(self) -> None:
+        if self.worker is not None:
+            return
+        self.session.conversation_id = None
+        self.chat_view.clear()
+        self.settings_panel.show_system_prompt("")
+        self._leave_edit()
+        self._refresh_sidebar()
+        self._update_buttons()
+
+    def open_conversation(self, conversation_id: int) -> None:
+        if self.worker is not None:
+            self._refresh_sidebar()
+            return
+        conv = self.session.open(conversation_id)
+        self.chat_view.set_messages(self.session.messages())
+        self.settings_panel.show_system_prompt(conv.system_prompt)
+        if self.local is not None or self.session.messages():
+            self.stack.setCurrentIndex(0)
+        self._leave_edit()
+        self._refresh_sidebar()
+        self._update_buttons()
+
+    def rename_conversation(self, conversation_id: int, title: str | None = None) -> None:
+        if title is None:
+            current = self.ctx.store.conversation(conversation_id).title
+            title, ok = QInputDialog.getText(self, self.tr("Rename chat"), self.tr("New name:"), text=current)
+            if not ok:
+                return
+        self.ctx.store.rename(conversation_id, title)
+        self._refresh_sidebar()
+
+    def delete_conversation(self, conversation_id: int, *, confirm: bool = True) -> None:
+        if self.worker is not None and conversation_id == self.session.conversation_id:
+            return
+        if confirm:
+            answer = QMessageBox.question(self, self.tr("Delete chat"),
+                                          self.tr("Delete this chat and all its messages?"))
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.ctx.store.delete_conversation(conversation_id)
+        if conversation_id == self.session.conversation_id:
+            self.new_conversation()
+        self._refresh_sidebar()
+
+    def export_conversation(self, conversation_id: int, path: Path | None = None) -> Path | None:
+        if path is None:
+            title = self.ctx.store.conversation(conversation_id).title or "chat"
+            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export chat"), f"{title}.md",
+                                                  "Markdown (*.md);;JSON (*.json)")
+            if not name:
+                return None
+            path = Path(name)
+        try:
+            written = self.ctx.store.export(conversation_id, path)
+        except (StoreError, OSError) as err:
+            self._say(str(err), error=True)
+            return None
+        self._say(self.tr("Exported to {0}").format(str(written)))
+        return written
+
+    def set_system_prompt(self, text: str) -> None:
+        if self.session.conversation_id is None and not text.strip():
+            return
+        self.session.set_system_prompt(text)
+        self._refresh_sidebar()
+
+    # -- chat ------------------------------------------------------------------------------------
+
+    def send(self) -> None:
+        text = self.composer.input.toPlainText().strip()
+        if not text or self.worker is not None:
+            return
+        if not self._can_answer():
+            return
+        self.settings_panel.commit_system_prompt()
+        engine, model = self._engine_labels()
+        if self.editing:
+            prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
+        else:
+            prompt, reply = self.session.send(text, engine=engine, model=model)
+        self.composer.input.clear()
+        self._leave_edit()
+        self._run(prompt, reply)
+
+    def regenerate(self) -> None:
+        if self.worker is not None or not self.session.can_regenerate() or not self._can_answer():
+            return
+        engine, model = self._engine_labels()
+        prompt, reply = self.session.regenerate(engine=engine, model=model)
+        self._run(prompt, reply)
+
+    def edit_last(self) -> None:
+        last = self.session.last_user_message()
+        if last is None or self.worker is not None:
+            return
+        self.editing = True
+        self.composer.input.setPlainText(last.content)
+        self.composer.editing_label.setVisible(True)
+        self.composer.input.setFocus()
+
+    def _leave_edit(self) -> None:
+        self.editing = False
+        self.composer.editing_label.setVisible(False)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self._say(self.tr("Stopping…"))
+
+    def _can_answer(self) -> bool:
+        if self.local is None and not self.cloud_active():
+            self._say(self.tr("No model is loaded: set up the demo model, or open the model manager."), error=True)
+            self.stack.setCurrentWidget(self.welcome)
+            return False
+        return True
+
+    def _engine_labels(self, forced: str | None = None) -> tuple[str, str]:
+        if forced == "cloud" or (self.local is None or self.cloud.get("mode") == "cloud") and self.cloud_active():
+            return "openai", str(self.cloud.get("model", "") or "")
+        return (getattr(self.local, "backend", "cpu"), getattr(self.model_info, "name", "") or "")
+
+    def _run(self, prompt: list[Any], reply: Reply, *, engine: str | None = None) -> None:
+        self.stack.setCurrentIndex(0)
+        self.chat_view.sync(self.session.messages())
+        live = self.chat_view.bubble(reply.message_id)
+        if live is not None:
+            live.set_status("partial", live=True)
+        settings = self.state.effective()
+        worker: StreamingJob
+        if self.cloud_active():
+            rworker = RouteWorker(self._router(), prompt, settings, engine)
+            rworker.switched.connect(self._on_switch)
+            worker = rworker
+        else:
+            worker = GenerationWorker(self.local, prompt, settings)
+        worker.succeeded.connect(self._on_done)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        worker.finished.connect(self._on_thread_done)
+        self.worker = worker
+        self._update_buttons()
+        self._say(self.tr("Writing…"))
+        self._drain_timer.start()
+        worker.start()
+
+    def _drain(self) -> None:
+        """Take the pieces streamed so far (GUI thread) into the reply, the store and the view."""
+        worker, reply = self.worker, self.session.reply
+        if not isinstance(worker, StreamingJob) or reply is None:
+            return
+        events = worker.drain()
+        if not events:
+            return
+        for event in events:
+            reply.on_event(event)
+        self.chat_view.stream(reply.message_id, reply.answer, reply.reasoning)
+        self.speed_label.setText(self.tr("{0:.1f} tok/s").format(reply.tokens_per_second()))
+
+    def _on_switch(self, engine: str, reason: str) -> None:
+        self._drain()
+        reply = self.session.reply
+        if reply is not None:
+            reply.answer = reply.reasoning = ""
+            self.chat_view.stream(reply.message_id, "", "")
+        self._say(reason, error=True)
+
+    def _on_done(self, outcome: Any) -> None:
+        self._drain()
+        reply = self.session.reply
+        if reply is None:
+            return
+        if isinstance(outcome, GenerationResult):
+            self._finish(reply, outcome)
+            return
+        # A RouteOutcome from the Router.
+        if outcome.status == "ok" and outcome.result is not None:
+            self._finish(reply, outcome.result, outcome.message)
+        elif outcome.status == "cancelled":
+            self._end(reply.stop())
+        elif outcome.status == "offer":
+            self._end(reply.fail(), outcome.message)
+            self._offer(outcome)
+        else:
+            self._end(reply.fail(), outcome.message or self.tr("The reply failed."))
+
+    def _finish(self, reply: Reply, result: GenerationResult, note: str = "") -> None:
+        stored = reply.finish(result)
+        self.last_not_applied = list(result.not_applied) if result.backend == "openai" else None
+        self._update_status(result)
+        self._refresh_cloud_marks()
+        self._end(stored, note)
+
+    def _on_failed(self, message: str) -> None:
+        self._drain()
+        if self.session.reply is not None:
+            self._end(self.session.reply.fail(), message)
+
+    def _on_cancelled(self) -> None:
+        self._drain()
+        if self.session.reply is not None:
+            self._end(self.session.reply.stop())
+
+    def _end(self, stored: Any, note: str = "") -> None:
+        self.session.end_reply()
+        self.chat_view.flush()
+        bubble = self.chat_view.bubble(stored.id)
+        if bubble is not None:
+            bubble.show_text(stored.content, stored.reasoning or "")
+            bubble.set_status(stored.status)
+            bubble.set_header(stored)
+        texts = {"complete": self.tr("Done."), "stopped": self.tr("Stopped; the partial reply was kept."),
+                 "failed": self.tr("The reply failed.")}
+        self._say(note or texts.get(stored.status, ""), error=stored.status == "failed")
+        self._pending_status = stored.status
+
+    def _on_thread_done(self) -> None:
+        self._drain_timer.stop()
+        self.worker = None
+        self._refresh_sidebar()
+        self._update_buttons()
+        self.reply_finished.emit(self._pending_status)
+
+    def _offer(self, outcome: Any) -> None:
+        answer = QMessageBox.question(self, self.tr("Use the other engine?"), outcome.message)
+        if answer == QMessageBox.StandardButton.Yes and outcome.offer:
+            QTimer.singleShot(0, lambda: self._resend(outcome.offer))
+
+    def _resend(self, engine: str) -> None:
+        if self.worker is not None:
+            return
+        labels = self._engine_labels(forced=engine)
+        prompt, reply = self.session.regenerate(engine=labels[0], model=labels[1])
+        self._run(prompt, reply, engine=engine)
+
+    # -- generation settings -----------------------------------------------------------------------
+
+    def change_setting(self, name: str, value: Any) -> None:
+        try:
+            self.state.set(name, value)
+        except SettingsError as err:
+            self.settings_panel.show_error(str(err))
+            return
+        self.settings_panel.show_error("")
+        self._save_settings()
+
+    def reset_setting(self, name: str) -> None:
+        self.state.reset(name)
+        self._save_settings()
+
+    def reset_all_settings(self) -> None:
+        self.state.reset_all()
+        self._save_settings()
+
+    def _save_settings(self) -> None:
+        self.ctx.put(KEY_GENERATION, self.state.to_json())
+        self.settings_panel.show_state(self.state)
+        self._refresh_cloud_marks()
+
+    # -- cloud -------------------------------------------------------------------------------------
+
+    def cloud_active(self) -> bool:
+        return bool(self.cloud.get("enabled")) and bool(self.cloud.get("consented")) \
+            and self.cloud.get("mode", "ask") != "local"
+
+    def cloud_host(self) -> str:
+        import os
+
+        url = str(self.cloud.get("base_url") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_CLOUD_URL)
+        return urlsplit(url).hostname or url
+
+    def request_cloud(self, on: bool) -> None:
+        """The switch: turning it on goes through the consent dialog; off needs nothing."""
+        if not on:
+            self._set_cloud(enabled=False)
+            return
+        from ..engine.cloud import DEFAULT_MODEL
+
+        dialog = CloudConsentDialog(self.cloud_host(), str(self.cloud.get("model") or DEFAULT_MODEL), self)
+        dialog.finished.connect(lambda result: self._consent_given(result == QDialog.DialogCode.Accepted))
+        self.consent_dialog = dialog
+        dialog.open()
+
+    def _consent_given(self, accepted: bool) -> None:
+        self.consent_dialog = None
+        if accepted:
+            from ..engine.cloud import DEFAULT_MODEL
+
+            self._set_cloud(enabled=True, consented=True, model=self.cloud.get("model") or DEFAULT_MODEL)
+        else:
+            self._set_cloud(enabled=False)
+
+    def _set_cloud(self, **changes: Any) -> None:
+        self.cloud = dict(self.cloud, **changes)
+        self.ctx.put_json(KEY_CLOUD, self.cloud)
+        self.settings_panel.show_cloud(self.cloud, self._key_text())
+        self._refresh_cloud_marks()
+        self._update_status()
+
+    def _router(self) -> Any:
+        from ..engine.cloud import cloud_generator_from_env
+        from ..engine.routing import CloudPolicy, Router
+
+        policy = CloudPolicy.from_dict(self.cloud)
+        return Router(policy, self.local,
+                      lambda: cloud_generator_from_env(policy.model, policy.base_url or None))
+
+    def _refresh_cloud_marks(self) -> None:
+        """Mark the settings the cloud API does not apply, while the cloud answers."""
+        always_cloud = self.cloud_active() and (self.cloud.get("mode") == "cloud" or self.local is None)
+        if not always_cloud and self.last_not_applied is None:
+            self.settings_panel.mark_not_applied(None)
+            return
+        from ..engine.cloud import map_settings
+
+        try:
+            _params, names = map_settings(self.state.effective())
+        except Exception as err:  # noqa: BLE001 - e.g. a temperature the API refuses
+            self.settings_panel.show_error(str(err))
+            names = []
+        self.settings_panel.mark_not_applied(names)
+
+    def _key_text(self, *, force: bool = False) -> str:
+        """Where the API key comes from (never the key); keyring is imported only when needed."""
+        if not force and "keyring" not in sys.modules and not self.cloud.get("enabled"):
+            return ""
+        from ..engine import keys
+
+        texts = {"env": self.tr("Using OPENAI_API_KEY from the environment."),
+                 "keyring": self.tr("A key is stored in the OS keychain."), None: self.tr("No API key set.")}
+        try:
+            return texts[keys.key_source()]
+        except Exception as err:  # noqa: BLE001 - a broken keychain must not break the panel
+            return str(err).splitlines()[0]
+
+    def save_api_key(self, key: str) -> None:
+        from ..engine import keys
+
+        try:
+            keys.set_api_key(key)
+        except keys.KeyStoreError as err:
+            self._say(str(err), error=True)
+        self.settings_panel.show_cloud(self.cloud, self._key_text())
+
+    def clear_api_key(self) -> None:
+        from ..engine import keys
+
+        try:
+            keys.delete_api_key()
+        except keys.KeyStoreError as err:
+            self._say(str(err), error=True)
+        self.settings_panel.show_cloud(self.cloud, self._key_text())
+
+    def _tab_changed(self, index: int) -> None:
+        if self.settings_panel.widget(index) is self.settings_panel.cloud_page:
+            self.settings_panel.show_cloud(self.cloud, self._key_text(force=True))
+
+    # -- language ----------------------------------------------------------------------------------
+
+    def _language_chosen(self, choice: str) -> None:
+        self.ctx.put(KEY_LANGUAGE, choice)
+        self.language_change_requested.emit(choice)
+
+    # -- status ------------------------------------------------------------------------------------
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.message_label.setStyleSheet("color: #b00020;" if error else "")
+        self.message_label.setText(text)
+
+    def _update_status(self, result: GenerationResult | None = None) -> None:
+        info = self.model_info
+        name = getattr(info, "name", "") or (Path(str(getattr(info, "path", ""))).stem if info else "")
+        self.model_label.setText(self.tr("Model: {0}").format(name or self.tr("none")))
+        backend = result.backend if result is not None else getattr(self.local, "backend", "")
+        if result is None and self.cloud_active() and (self.local is None or self.cloud.get("mode") == "cloud"):
+            backend = "openai"
+        self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(backend, backend or "—")))
+        if result is None:
+            return
+        self.speed_label.setText(self.tr("{0:.1f} tok/s").format(result.timings.get("generated_tokens_per_s", 0.0)))
+        used = len(result.prompt_token_ids) + max((len(c.token_ids) for c in result.generated), default=0)
+        if result.backend == "openai":
+            used = int(result.timings.get("prompt_tokens", 0) + result.timings.get("generated_tokens", 0))
+        n_ctx = getattr(self.local, "n_ctx", None) or getattr(info, "context_length", 0)
+        total = f" / {n_ctx:,}" if n_ctx and result.backend != "openai" else ""
+        self.context_label.setText(self.tr("Context: {0}{1}").format(f"{used:,}", total))
+
+    def _update_buttons(self) -> None:
+        busy = self.worker is not None
+        c = self.composer
+        c.send_button.setEnabled(not busy)
+        c.stop_button.setEnabled(busy)
+        has_user = self.session.last_user_message() is not None
+        c.regenerate_button.setEnabled(not busy and has_user)
+        c.edit_button.setEnabled(not busy and has_user)
+        self.sidebar.setEnabled(not busy)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.settings_panel.commit_system_prompt()
+        for job in (self.worker, self.loader, getattr(self.manager, "job", None)):
+            if job is not None:
+                job.cancel()
+                job.wait(10000)
+        super().closeEvent(event)

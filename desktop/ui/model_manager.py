@@ -1,0 +1,295 @@
+"""The model manager: local GGUFs, official downloads, conversion, quantization, the demo model.
+
+Each long task is a ``Job`` (QThread) with a progress bar and Cancel; one runs at a time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..models import (
+    CONVERT_TYPES,
+    DEMO_FILE,
+    OFFICIAL_GGUF_REPOS,
+    QUANTIZE_TYPES,
+    LocalModel,
+    convert_outfile,
+    download_outfile,
+    human_size,
+    list_local_models,
+    quantize_outfile,
+)
+from .workers import DEMO_DIR, ConvertWorker, DemoConvertWorker, DownloadWorker, Job, QuantizeWorker
+
+COLUMNS = (
+    str(QT_TRANSLATE_NOOP("ModelManager", "Name")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "Architecture")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "Size")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "Quant type")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "Context")),
+)
+
+
+class ModelManager(QWidget):
+    model_chosen = Signal(str)
+    job_finished = Signal(str)  # the new file
+    job_failed = Signal(str)
+
+    def __init__(self, models_dir: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("model-manager")
+        self.models_dir = models_dir
+        self.models: list[LocalModel] = []
+        self.job: Job | None = None
+        self.last_fraction = 0.0
+        self.stage = ""
+        layout = QVBoxLayout(self)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(lambda _i: self._use_selected())
+        layout.addWidget(QLabel(self.tr("Models on this computer")))
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.use_button = QPushButton(self.tr("Use selected model"))
+        self.use_button.clicked.connect(self._use_selected)
+        self.open_button = QPushButton(self.tr("Open a GGUF file…"))
+        self.open_button.clicked.connect(self._open_file)
+        self.demo_button = QPushButton(self.tr("Set up the demo model"))
+        self.demo_button.clicked.connect(self.start_demo)
+        self.demo_button.setEnabled(DEMO_DIR.joinpath("config.json").exists())
+        self.refresh_button = QPushButton(self.tr("Refresh"))
+        self.refresh_button.clicked.connect(self.refresh)
+        for b in (self.use_button, self.open_button, self.demo_button, self.refresh_button):
+            row.addWidget(b)
+        layout.addLayout(row)
+
+        download = QGroupBox(self.tr("Download an official EXAONE GGUF"))
+        form = QFormLayout(download)
+        self.repo = QComboBox()
+        self.repo.setEditable(True)
+        self.repo.addItems(list(OFFICIAL_GGUF_REPOS))
+        self.quant = QComboBox()
+        self.quant.setEditable(True)
+        self.repo.currentTextChanged.connect(self._fill_quants)
+        self._fill_quants(self.repo.currentText())
+        self.download_button = QPushButton(self.tr("Download"))
+        self.download_button.clicked.connect(self.start_download)
+        form.addRow(self.tr("Repository"), self.repo)
+        form.addRow(self.tr("File"), self.quant)
+        form.addRow("", self.download_button)
+        layout.addWidget(download)
+
+        convert = QGroupBox(self.tr("Convert a Hugging Face checkpoint"))
+        form = QFormLayout(convert)
+        source_row = QHBoxLayout()
+        self.source = QLineEdit()
+        self.source.setObjectName("convert-source")
+        self.source.setPlaceholderText(self.tr("Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder"))
+        browse = QPushButton(self.tr("Folder…"))
+        browse.clicked.connect(self._browse_folder)
+        source_row.addWidget(self.source, 1)
+        source_row.addWidget(browse)
+        self.convert_type = QComboBox()
+        self.convert_type.addItems(list(CONVERT_TYPES))
+        self.convert_button = QPushButton(self.tr("Convert"))
+        self.convert_button.clicked.connect(self.start_convert)
+        form.addRow(self.tr("Source"), source_row)
+        form.addRow(self.tr("Type"), self.convert_type)
+        form.addRow("", self.convert_button)
+        layout.addWidget(convert)
+
+        quantize = QGroupBox(self.tr("Quantize the selected GGUF"))
+        qrow = QHBoxLayout(quantize)
+        self.quantize_type = QComboBox()
+        self.quantize_type.addItems(list(QUANTIZE_TYPES))
+        self.quantize_button = QPushButton(self.tr("Quantize"))
+        self.quantize_button.clicked.connect(self.start_quantize)
+        qrow.addWidget(self.quantize_type, 1)
+        qrow.addWidget(self.quantize_button)
+        layout.addWidget(quantize)
+
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        layout.addLayout(progress_row)
+        self.message = QLabel("")
+        self.message.setObjectName("manager-message")
+        self.message.setWordWrap(True)
+        layout.addWidget(self.message)
+        self.refresh()
+
+    # -- the list --------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.models = list_local_models([self.models_dir])
+        self.table.setRowCount(len(self.models))
+        for i, m in enumerate(self.models):
+            cells = (m.name if not m.error else f"{m.name} ⚠", m.architecture, human_size(m.file_size),
+                     m.quant_type, f"{m.context_length:,}" if m.context_length else "?")
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(m.error or str(m.path))
+                item.setData(Qt.ItemDataRole.UserRole, str(m.path))
+                self.table.setItem(i, j, item)
+
+    def selected_path(self) -> Path | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        return Path(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def select(self, path: Path) -> None:
+        for i, m in enumerate(self.models):
+            if m.path.resolve() == Path(path).resolve():
+                self.table.selectRow(i)
+
+    def _use_selected(self) -> None:
+        path = self.selected_path()
+        if path is None:
+            self.show_message(self.tr("Select a model in the list first."), error=True)
+            return
+        self.model_chosen.emit(str(path))
+
+    def _open_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, self.tr("Open a GGUF model"), str(self.models_dir),
+                                              "GGUF (*.gguf)")
+        if name:
+            self.model_chosen.emit(name)
+
+    def _browse_folder(self) -> None:
+        name = QFileDialog.getExistingDirectory(self, self.tr("Checkpoint folder"))
+        if name:
+            self.source.setText(name)
+
+    def _fill_quants(self, repo: str) -> None:
+        self.quant.clear()
+        self.quant.addItems(list(OFFICIAL_GGUF_REPOS.get(repo, ("Q4_K_M",))))
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def start_demo(self) -> Job | None:
+        return self._start(DemoConvertWorker(self.models_dir / DEMO_FILE), self.tr("Setting up the demo model…"))
+
+    def start_download(self) -> Job | None:
+        repo, quant = self.repo.currentText().strip(), self.quant.currentText().strip()
+        if not repo or not quant:
+            self.show_message(self.tr("Choose a repository and a file."), error=True)
+            return None
+        return self._start(DownloadWorker(repo, quant, download_outfile(self.models_dir, repo, quant)),
+                           self.tr("Downloading {0}…").format(repo))
+
+    def start_convert(self) -> Job | None:
+        source, outtype = self.source.text().strip(), self.convert_type.currentText()
+        if not source:
+            self.show_message(self.tr("Enter a Hub id or choose a checkpoint folder."), error=True)
+            return None
+        return self._start(ConvertWorker(source, convert_outfile(self.models_dir, source, outtype), outtype),
+                           self.tr("Converting {0}…").format(source))
+
+    def start_quantize(self) -> Job | None:
+        src = self.selected_path()
+        if src is None:
+            self.show_message(self.tr("Select the GGUF to quantize in the list first."), error=True)
+            return None
+        outtype = self.quantize_type.currentText()
+        return self._start(QuantizeWorker(src, quantize_outfile(src, outtype), outtype),
+                           self.tr("Quantizing {0}…").format(src.name))
+
+    def _start(self, job: Job, text: str) -> Job | None:
+        if self.job is not None:
+            self.show_message(self.tr("Another task is running; wait for it or cancel it."), error=True)
+            return None
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        self.job = job
+        self.last_fraction, self.stage = 0.0, ""
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        job.finished.connect(self._on_thread_done)
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.cancel_button.setEnabled(True)
+        self._set_busy(True)
+        self.show_message(text)
+        job.start()
+        return job
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.show_message(self.tr("Cancelling…"))
+
+    def _on_progress(self, stage: str, fraction: float) -> None:
+        if fraction < 0:
+            self.progress.setRange(0, 0)  # busy: no fraction known
+            return
+        if stage != self.stage and stage != "done":
+            self.stage, self.last_fraction = stage, 0.0  # a new stage (convert, quantize, ...) starts at 0
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat(f"{stage} %p%")
+        self.last_fraction = max(self.last_fraction, min(1.0, fraction))
+        self.progress.setValue(int(self.last_fraction * 1000))
+
+    def _on_succeeded(self, path: object) -> None:
+        self._on_progress("done", 1.0)
+        self.show_message(self.tr("Done: {0}").format(Path(str(path)).name))
+        self.refresh()
+        self.select(Path(str(path)))
+        self.job_finished.emit(str(path))
+
+    def _on_failed(self, message: str) -> None:
+        self.progress.setRange(0, 1000)
+        self.show_message(message, error=True)
+        self.job_failed.emit(message)
+
+    def _on_cancelled(self) -> None:
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.show_message(self.tr("Cancelled; no file was written."))
+
+    def _on_thread_done(self) -> None:
+        self.job = None
+        self.cancel_button.setEnabled(False)
+        self._set_busy(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        for b in (self.download_button, self.convert_button, self.quantize_button, self.demo_button):
+            b.setEnabled(not busy)
+        if not busy:
+            self.demo_button.setEnabled(DEMO_DIR.joinpath("config.json").exists())
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.message.setStyleSheet("color: #b00020;" if error else "")
+        self.message.setText(text)

@@ -1,0 +1,385 @@
+"""Settings: every GenerationSettings field (pipeline name, defaults, explanation, reset), the
+conversation's system prompt, the cloud fallback and the UI language.
+
+The panel only shows state and emits what the user changed; the window applies it to the
+``SettingsState`` (Qt-free) and the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..settings_state import FIELDS, FieldSpec, SettingsState
+from .language import LANGUAGES, SYSTEM
+
+CLOUD_MODES: dict[str, str] = {
+    "ask": str(QT_TRANSLATE_NOOP("SettingsPanel", "Local first, ask before using the cloud")),
+    "cloud": str(QT_TRANSLATE_NOOP("SettingsPanel", "Always the cloud")),
+    "auto": str(QT_TRANSLATE_NOOP("SettingsPanel", "Local first, then the cloud without asking")),
+}
+TRISTATE: tuple[tuple[str, bool | None], ...] = (
+    (str(QT_TRANSLATE_NOOP("SettingsPanel", "model default")), None),
+    (str(QT_TRANSLATE_NOOP("SettingsPanel", "on")), True),
+    (str(QT_TRANSLATE_NOOP("SettingsPanel", "off")), False),
+)
+UNSET = -1
+
+
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t"}
+
+
+def escape_stop(text: str) -> str:
+    """A stop string as one editable line: newline and tab written as \\n and \\t."""
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def unescape_stop(line: str) -> str:
+    out, i = [], 0
+    back = {"n": "\n", "t": "\t", "\\": "\\"}
+    while i < len(line):
+        if line[i] == "\\" and i + 1 < len(line) and line[i + 1] in back:
+            out.append(back[line[i + 1]])
+            i += 2
+        else:
+            out.append(line[i])
+            i += 1
+    return "".join(out)
+
+
+def field_help(spec: FieldSpec) -> str:
+    return QCoreApplication.translate("SettingsFields", spec.help)
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return QCoreApplication.translate("SettingsPanel", "unset")
+    if isinstance(value, bool):
+        return QCoreApplication.translate("SettingsPanel", TRISTATE[1][0] if value else TRISTATE[2][0])
+    if isinstance(value, tuple):
+        return ", ".join(repr(v) for v in value) or "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class FieldRow:
+    """The editor of one field plus its defaults line, reset button and cloud marker."""
+
+    def __init__(self, spec: FieldSpec, changed: Callable[[str, Any], None], reset: Callable[[str], None]) -> None:
+        self.spec = spec
+        self.shown = True
+        self._changed = changed
+        self.name_label = QLabel(spec.name)
+        self.name_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.name_label.setToolTip(field_help(spec))
+        self.help_label = QLabel(field_help(spec))
+        self.help_label.setWordWrap(True)
+        self.help_label.setStyleSheet("color: #666666; font-size: small;")
+        self.defaults_label = QLabel()
+        self.defaults_label.setStyleSheet("color: #666666; font-size: small;")
+        self.cloud_label = QLabel(QCoreApplication.translate("SettingsPanel", "not applied by the cloud"))
+        self.cloud_label.setObjectName(f"not-applied-{spec.name}")
+        self.cloud_label.setStyleSheet("color: #b00020; font-size: small;")
+        self.cloud_label.setVisible(False)
+        self.reset_button = QPushButton(QCoreApplication.translate("SettingsPanel", "Reset"))
+        self.reset_button.setObjectName(f"reset-{spec.name}")
+        self.reset_button.clicked.connect(lambda: reset(spec.name))
+        self.editor = self._make_editor()
+        self.editor.setObjectName(f"field-{spec.name}")
+        self.editor.setToolTip(field_help(spec))
+
+    def _make_editor(self) -> QWidget:
+        s = self.spec
+        emit = self._emit
+        if s.kind in ("int", "optional_int"):
+            box = QSpinBox()
+            box.setRange(int(s.minimum) - (1 if s.kind == "optional_int" else 0), int(s.maximum))
+            if s.kind == "optional_int":
+                box.setSpecialValueText(QCoreApplication.translate("SettingsPanel", "unset"))
+            box.valueChanged.connect(emit)
+            return box
+        if s.kind in ("float", "optional_float"):
+            dbox = QDoubleSpinBox()
+            dbox.setDecimals(s.decimals)
+            dbox.setSingleStep(s.step)
+            dbox.setRange(s.minimum - (s.step if s.kind == "optional_float" else 0), s.maximum)
+            if s.kind == "optional_float":
+                dbox.setSpecialValueText(QCoreApplication.translate("SettingsPanel", "unset"))
+            dbox.valueChanged.connect(emit)
+            return dbox
+        if s.kind == "bool":
+            check = QCheckBox()
+            check.toggled.connect(emit)
+            return check
+        if s.kind == "tristate":
+            combo = QComboBox()
+            for text, value in TRISTATE:
+                combo.addItem(QCoreApplication.translate("SettingsPanel", text), value)
+            combo.currentIndexChanged.connect(emit)
+            return combo
+        edit = QPlainTextEdit()  # stop strings, one per line
+        edit.setFixedHeight(56)
+        edit.textChanged.connect(emit)
+        return edit
+
+    def value(self) -> Any:
+        e, kind = self.editor, self.spec.kind
+        if isinstance(e, QSpinBox):
+            v = e.value()
+            return None if kind == "optional_int" and v == e.minimum() else v
+        if isinstance(e, QDoubleSpinBox):
+            dv = round(e.value(), self.spec.decimals)
+            return None if kind == "optional_float" and e.value() <= e.minimum() else dv
+        if isinstance(e, QCheckBox):
+            return e.isChecked()
+        if isinstance(e, QComboBox):
+            return e.currentData()
+        assert isinstance(e, QPlainTextEdit)
+        return tuple(unescape_stop(line) for line in e.toPlainText().split("\n") if line)
+
+    def show(self, value: Any, state: SettingsState) -> None:
+        e = self.editor
+        e.blockSignals(True)
+        try:
+            if isinstance(e, QSpinBox):
+                e.setValue(e.minimum() if value is None else int(value))
+            elif isinstance(e, QDoubleSpinBox):
+                e.setValue(e.minimum() if value is None else float(value))
+            elif isinstance(e, QCheckBox):
+                e.setChecked(bool(value))
+            elif isinstance(e, QComboBox):
+                e.setCurrentIndex(max(0, e.findData(value)))
+            elif isinstance(e, QPlainTextEdit) and self.value() != tuple(value):
+                e.setPlainText("\n".join(escape_stop(v) for v in value))
+        finally:
+            e.blockSignals(False)
+        name = self.spec.name
+        text = QCoreApplication.translate("SettingsPanel", "default {0}").format(_format(state.pipeline_default(name)))
+        model_value = state.model_default(name)
+        if model_value is not None:
+            text += " · " + QCoreApplication.translate("SettingsPanel", "model {0}").format(_format(model_value))
+        self.defaults_label.setText(text)
+        self.reset_button.setEnabled(state.is_overridden(name))
+
+    def _emit(self, *_args: Any) -> None:
+        self._changed(self.spec.name, self.value())
+
+    def set_visible(self, visible: bool) -> None:
+        self.shown = visible
+        for w in (self.name_label, self.editor, self.help_label, self.defaults_label, self.reset_button):
+            w.setVisible(visible)
+        if not visible:
+            self.cloud_label.setVisible(False)
+
+
+class SettingsPanel(QTabWidget):
+    setting_changed = Signal(str, object)
+    setting_reset = Signal(str)
+    reset_all_requested = Signal()
+    system_prompt_changed = Signal(str)
+    cloud_toggle_requested = Signal(bool)
+    cloud_mode_changed = Signal(str)
+    cloud_model_changed = Signal(str)
+    cloud_base_url_changed = Signal(str)
+    api_key_entered = Signal(str)
+    api_key_cleared = Signal()
+    language_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settings-panel")
+        self.rows: dict[str, FieldRow] = {}
+        self.addTab(self._generation_tab(), self.tr("Generation"))
+        self.addTab(self._conversation_tab(), self.tr("Conversation"))
+        self.addTab(self._cloud_tab(), self.tr("Cloud"))
+        self.addTab(self._interface_tab(), self.tr("Interface"))
+
+    # -- tabs ------------------------------------------------------------------------------------
+
+    def _generation_tab(self) -> QWidget:
+        inner = QWidget()
+        grid = QGridLayout(inner)
+        self.reasoning_label = QLabel(self.tr("Reasoning switch"))
+        self.reasoning_label.setStyleSheet("font-weight: bold;")
+        row = 0
+        for spec in FIELDS:
+            fr = FieldRow(spec, self.setting_changed.emit, self.setting_reset.emit)
+            self.rows[spec.name] = fr
+            if spec.name == "enable_thinking":
+                grid.addWidget(self.reasoning_label, row, 0, 1, 3)
+                row += 1
+            grid.addWidget(fr.name_label, row, 0)
+            grid.addWidget(fr.editor, row, 1)
+            grid.addWidget(fr.reset_button, row, 2)
+            grid.addWidget(fr.help_label, row + 1, 0, 1, 3)
+            grid.addWidget(fr.defaults_label, row + 2, 0, 1, 2)
+            grid.addWidget(fr.cloud_label, row + 2, 1, 1, 2, Qt.AlignmentFlag.AlignRight)
+            row += 3
+        self.error_label = QLabel("")
+        self.error_label.setObjectName("settings-error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b00020;")
+        self.reset_all_button = QPushButton(self.tr("Reset all"))
+        self.reset_all_button.clicked.connect(self.reset_all_requested)
+        grid.addWidget(self.error_label, row, 0, 1, 3)
+        grid.addWidget(self.reset_all_button, row + 1, 0, 1, 3)
+        grid.setRowStretch(row + 2, 1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        self.set_reasoning_support(False)
+        return scroll
+
+    def _conversation_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel(self.tr("System prompt for this conversation")))
+        self.system_prompt = QPlainTextEdit()
+        self.system_prompt.setObjectName("system-prompt")
+        self.system_prompt.setPlaceholderText(self.tr("For example: You are a helpful assistant."))
+        self._prompt_timer = QTimer(self)
+        self._prompt_timer.setSingleShot(True)
+        self._prompt_timer.setInterval(400)
+        self._prompt_timer.timeout.connect(self.commit_system_prompt)
+        self.system_prompt.textChanged.connect(self._prompt_timer.start)
+        layout.addWidget(self.system_prompt, 1)
+        return page
+
+    def commit_system_prompt(self) -> None:
+        self._prompt_timer.stop()
+        self.system_prompt_changed.emit(self.system_prompt.toPlainText())
+
+    def _cloud_tab(self) -> QWidget:
+        page = self.cloud_page = QWidget()
+        layout = QVBoxLayout(page)
+        self.cloud_switch = QCheckBox(self.tr("Use the cloud fallback (OpenAI)"))
+        self.cloud_switch.setObjectName("cloud-switch")
+        self.cloud_switch.clicked.connect(self._cloud_clicked)
+        layout.addWidget(self.cloud_switch)
+        note = QLabel(self.tr("Off by default. When on, your messages may be sent to the cloud service below; "
+                              "every cloud reply is marked."))
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        box = QGroupBox(self.tr("Cloud settings"))
+        form = QFormLayout(box)
+        self.cloud_mode = QComboBox()
+        self.cloud_mode.setObjectName("cloud-mode")
+        for mode, text in CLOUD_MODES.items():
+            self.cloud_mode.addItem(QCoreApplication.translate("SettingsPanel", text), mode)
+        self.cloud_mode.currentIndexChanged.connect(
+            lambda _i: self.cloud_mode_changed.emit(self.cloud_mode.currentData()))
+        self.cloud_model = QLineEdit()
+        self.cloud_model.setObjectName("cloud-model")
+        self.cloud_model.editingFinished.connect(lambda: self.cloud_model_changed.emit(self.cloud_model.text().strip()))
+        self.cloud_base_url = QLineEdit()
+        self.cloud_base_url.setPlaceholderText("https://api.openai.com/v1")
+        self.cloud_base_url.editingFinished.connect(
+            lambda: self.cloud_base_url_changed.emit(self.cloud_base_url.text().strip()))
+        key_row = QHBoxLayout()
+        self.api_key = QLineEdit()
+        self.api_key.setObjectName("api-key")
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.api_key.setPlaceholderText(self.tr("Paste an API key"))
+        self.save_key = QPushButton(self.tr("Save in keychain"))
+        self.save_key.clicked.connect(self._save_key)
+        self.clear_key = QPushButton(self.tr("Remove"))
+        self.clear_key.clicked.connect(self.api_key_cleared)
+        key_row.addWidget(self.api_key, 1)
+        key_row.addWidget(self.save_key)
+        key_row.addWidget(self.clear_key)
+        self.key_status = QLabel("")
+        self.key_status.setObjectName("key-status")
+        form.addRow(self.tr("Routing"), self.cloud_mode)
+        form.addRow(self.tr("Model"), self.cloud_model)
+        form.addRow(self.tr("Base URL"), self.cloud_base_url)
+        form.addRow(self.tr("API key"), key_row)
+        form.addRow("", self.key_status)
+        layout.addWidget(box)
+        layout.addStretch(1)
+        return page
+
+    def _interface_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.language = QComboBox()
+        self.language.setObjectName("language")
+        self.language.addItem(self.tr("Follow the system"), SYSTEM)
+        for code, name in LANGUAGES.items():
+            self.language.addItem(name, code)
+        self.language.currentIndexChanged.connect(lambda _i: self.language_changed.emit(self.language.currentData()))
+        form.addRow(self.tr("Language"), self.language)
+        return page
+
+    # -- showing state ---------------------------------------------------------------------------
+
+    def show_state(self, state: SettingsState) -> None:
+        effective = state.effective()
+        for name, fr in self.rows.items():
+            fr.show(getattr(effective, name), state)
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+
+    def set_reasoning_support(self, supported: bool) -> None:
+        """The reasoning switch appears only for models that can turn reasoning on and off."""
+        self.reasoning_label.setVisible(supported)
+        self.rows["enable_thinking"].set_visible(supported)
+
+    def mark_not_applied(self, names: list[str] | None) -> None:
+        """With the cloud engine active, flag the settings the API does not apply (None: local engine)."""
+        for name, fr in self.rows.items():
+            fr.cloud_label.setVisible(names is not None and name in names and fr.shown)
+
+    def show_system_prompt(self, text: str) -> None:
+        self._prompt_timer.stop()
+        self.system_prompt.blockSignals(True)
+        self.system_prompt.setPlainText(text)
+        self.system_prompt.blockSignals(False)
+
+    def show_cloud(self, policy: dict[str, Any], key_text: str) -> None:
+        for widget in (self.cloud_switch, self.cloud_mode, self.cloud_model, self.cloud_base_url):
+            widget.blockSignals(True)
+        self.cloud_switch.setChecked(bool(policy.get("enabled")) and bool(policy.get("consented")))
+        self.cloud_mode.setCurrentIndex(max(0, self.cloud_mode.findData(policy.get("mode", "ask"))))
+        self.cloud_model.setText(str(policy.get("model", "")))
+        self.cloud_base_url.setText(str(policy.get("base_url", "")))
+        for widget in (self.cloud_switch, self.cloud_mode, self.cloud_model, self.cloud_base_url):
+            widget.blockSignals(False)
+        self.key_status.setText(key_text)
+
+    def show_language(self, choice: str) -> None:
+        self.language.blockSignals(True)
+        self.language.setCurrentIndex(max(0, self.language.findData(choice)))
+        self.language.blockSignals(False)
+
+    def _cloud_clicked(self, checked: bool) -> None:
+        # The window decides (consent dialog); until then the switch shows the old state.
+        self.cloud_switch.setChecked(not checked)
+        self.cloud_toggle_requested.emit(checked)
+
+    def _save_key(self) -> None:
+        key = self.api_key.text()
+        self.api_key.clear()
+        self.api_key_entered.emit(key)

@@ -1,0 +1,84 @@
+"""The sidebar of past conversations: search, new, rename, delete, export."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..store import SearchHit
+
+
+class ConversationSidebar(QWidget):
+    """Shows conversations; emits what the user asked for, the window does it."""
+
+    selected = Signal(int)
+    new_requested = Signal()
+    rename_requested = Signal(int)
+    delete_requested = Signal(int)
+    export_requested = Signal(int)
+    search_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        self.new_button = QPushButton(self.tr("New chat"))
+        self.new_button.clicked.connect(self.new_requested)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search chats"))
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.search_changed)
+        self.list = QListWidget()
+        self.list.currentRowChanged.connect(self._current_changed)
+        buttons = QHBoxLayout()
+        self.rename_button = QPushButton(self.tr("Rename"))
+        self.delete_button = QPushButton(self.tr("Delete"))
+        self.export_button = QPushButton(self.tr("Export"))
+        for button, signal in ((self.rename_button, self.rename_requested), (self.delete_button, self.delete_requested),
+                               (self.export_button, self.export_requested)):
+            button.clicked.connect(lambda _=False, s=signal: self._emit_current(s))
+            buttons.addWidget(button)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+
+    def set_items(self, hits: list[SearchHit], current: int | None) -> None:
+        # Signals stay blocked while items are replaced: clear() would hand deleted items to Python.
+        self.list.blockSignals(True)
+        self.list.clear()
+        for hit in hits:
+            title = hit.title or self.tr("New chat")
+            item = QListWidgetItem(title)
+            item.setData(Qt.ItemDataRole.UserRole, hit.conversation_id)
+            item.setToolTip(hit.snippet or title)
+            self.list.addItem(item)
+            if hit.conversation_id == current:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+
+    def current_id(self) -> int | None:
+        item = self.list.currentItem()
+        return int(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+
+    def ids(self) -> list[int]:
+        return [int(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())]
+
+    def _current_changed(self, row: int) -> None:
+        item = self.list.item(row) if row >= 0 else None
+        if item is not None:
+            self.selected.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+
+    def _emit_current(self, signal: Signal) -> None:
+        current = self.current_id()
+        if current is not None:
+            signal.emit(current)  # type: ignore[attr-defined]

@@ -1,0 +1,213 @@
+"""Long work off the GUI thread: each job is a QThread whose ``work()`` reports through signals.
+
+Signals are queued to the receiver's thread, so slots run in the GUI thread and the window never
+freezes. A job ends with exactly one of ``succeeded(result)``, ``failed(message)`` or ``cancelled()``.
+Heavy modules (llama_cpp, exaone_convert, openai) are imported inside ``work()``, never at start-up.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from ..engine.types import GenerationResult, Prompt, StreamEvent
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+
+
+def one_line(err: BaseException) -> str:
+    """The user-facing text of an error: its first line; unexpected errors name their type."""
+    from ..engine.types import GenerationError
+
+    text = next((s.strip() for s in str(err).splitlines() if s.strip()), "")
+    expected = isinstance(err, (GenerationError, ValueError, OSError)) or type(err).__name__ == "ConversionError"
+    if expected and text:
+        return text
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+class Job(QThread):
+    """Base for every worker: a cancel event, a fraction-done signal and one final signal."""
+
+    progress = Signal(str, float)  # stage, fraction 0..1
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    _running: set[Job] = set()  # strong references until the thread has really ended
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.cancel_event = threading.Event()
+        self._last_progress: tuple[str, float] | None = None
+        self.finished.connect(self._release)
+
+    def start(self, *args: Any) -> None:
+        Job._running.add(self)
+        super().start(*args)
+
+    def _release(self) -> None:
+        self.wait()  # ``finished`` comes just before the thread exits: let it exit before the last unref
+        Job._running.discard(self)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def work(self) -> Any:  # pragma: no cover - every job overrides it
+        raise NotImplementedError
+
+    def run(self) -> None:
+        try:
+            result = self.work()
+        except BaseException as err:  # noqa: BLE001 - every failure becomes a one-line message
+            if self.cancel_event.is_set():
+                self.cancelled.emit()
+            else:
+                self.failed.emit(one_line(err))
+            return
+        if self.cancel_event.is_set() and not isinstance(result, GenerationResult):
+            self.cancelled.emit()
+        else:
+            self.succeeded.emit(result)
+
+    def report(self, stage: str) -> Callable[[float], None]:
+        return lambda fraction: self.report_stage(stage, fraction)
+
+    def report_stage(self, stage: str, fraction: float) -> None:
+        """Emit progress at most once per 1% (converters call back once per tensor)."""
+        fraction = float(fraction)
+        last = self._last_progress
+        if last is None or last[0] != stage or fraction >= 1.0 or fraction < 0 or fraction - last[1] >= 0.01:
+            self._last_progress = (stage, fraction)
+            self.progress.emit(stage, fraction)
+
+
+class StreamingJob(Job):
+    """A job whose streamed pieces wait in a thread-safe queue; the GUI drains it on a timer.
+
+    One signal per token would flood the event loop (and PySide6 6.12.0 leaks a reference to
+    ``True`` on every ``Signal.emit``), so pieces are batched: ``drain()`` returns all that arrived.
+    """
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.events: queue.SimpleQueue[StreamEvent] = queue.SimpleQueue()
+
+    def _on_event(self, event: StreamEvent) -> None:
+        self.events.put(event)
+
+    def drain(self) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        while True:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                return out
+
+
+class GenerationWorker(StreamingJob):
+    """Runs ``generator.generate``; ``succeeded`` carries the GenerationResult."""
+
+    def __init__(self, generator: Any, prompt: Prompt, settings: Any, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.generator = generator
+        self.prompt = prompt
+        self.settings = settings
+
+    def work(self) -> GenerationResult:
+        result: GenerationResult = self.generator.generate(self.prompt, self.settings, on_event=self._on_event,
+                                                           cancel=self.cancel_event)
+        return result
+
+
+class ModelLoadWorker(Job):
+    """Loads a GGUF with llama.cpp; ``succeeded`` carries the LocalGenerator."""
+
+    def __init__(self, model_path: Path, *, n_threads: int | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.model_path = Path(model_path)
+        self.n_threads = n_threads
+
+    def work(self) -> Any:
+        from ..engine.local import LocalGenerator
+
+        self.progress.emit("load", 0.0)
+        generator = LocalGenerator(self.model_path, n_threads=self.n_threads)
+        self.progress.emit("load", 1.0)
+        return generator
+
+
+class ConvertWorker(Job):
+    """Hub id or local folder -> GGUF of ``outtype`` with the converter's pipeline."""
+
+    def __init__(self, source: str, outfile: Path, outtype: str, *, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.source, self.outfile, self.outtype = source, Path(outfile), outtype
+
+    def work(self) -> Path:
+        from exaone_convert.pipeline import ConvertRequest, convert
+
+        request = ConvertRequest(source=self.source, outfile=self.outfile, outtype=self.outtype,
+                                 show_progress=False, progress=self.report_stage, cancel=self.cancel_event)
+        result = convert(request)
+        self.progress.emit("done", 1.0)
+        return Path(getattr(result, "outfile", self.outfile))
+
+
+class DemoConvertWorker(Job):
+    """The bundled demo checkpoint -> a q8_0 GGUF in the user's models folder (first run)."""
+
+    def __init__(self, outfile: Path, *, source: Path = DEMO_DIR, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.outfile, self.source = Path(outfile), Path(source)
+
+    def work(self) -> Path:
+        from exaone_convert.convert import convert_checkpoint
+
+        path = convert_checkpoint(self.source, self.outfile, "q8_0", force=True,
+                                  progress=self.report("convert"), cancel=self.cancel_event)
+        self.progress.emit("done", 1.0)
+        return Path(path)
+
+
+class QuantizeWorker(Job):
+    """An f32/f16/bf16 GGUF -> ``outtype`` with llama.cpp's quantizer."""
+
+    def __init__(self, src: Path, dst: Path, outtype: str, *, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.src, self.dst, self.outtype = Path(src), Path(dst), outtype
+
+    def work(self) -> Path:
+        from exaone_convert.quantize import quantize_gguf
+
+        return Path(quantize_gguf(self.src, self.dst, self.outtype, progress=self.report("quantize"),
+                                  cancel=self.cancel_event))
+
+
+class DownloadWorker(Job):
+    """One file of an official EXAONE GGUF repo (e.g. ``Q4_K_M``) into the models folder.
+
+    The Hub client gives no fraction-done here, so the progress bar is busy until the end; a cancel
+    takes effect when the transfer returns and the copied file is then removed.
+    """
+
+    def __init__(self, repo_id: str, quant: str, outfile: Path, *, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.repo_id, self.quant, self.outfile = repo_id, quant, Path(outfile)
+
+    def work(self) -> Path:
+        from exaone_convert.hub import download_gguf_file
+
+        self.progress.emit("download", -1.0)
+        path = Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
+                                       show_progress=False))
+        if self.cancel_event.is_set():
+            path.unlink(missing_ok=True)
+        else:
+            self.progress.emit("download", 1.0)
+        return path
