@@ -60,10 +60,25 @@ def f32_to_bf16_bits(x: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(x), np.uint16(0x7FC0), rounded)
 
 
+def bf16_bits_to_f16(bits: np.ndarray) -> np.ndarray:
+    """bf16 bit patterns -> float16, bit-identical to going through float32 (checked on all 65536
+    patterns) but ~3x faster: in f16's normal range (bf16 exponent 113..142) it is a re-bias of the
+    exponent; zeros, subnormals, overflow and NaN/inf (rare in weights) go through float32."""
+    mag = bits & np.uint16(0x7FFF)
+    out = ((mag - np.uint16(0x3800)) << np.uint16(3)) | (bits & np.uint16(0x8000))
+    odd = np.flatnonzero((mag < np.uint16(0x3880)) | (mag >= np.uint16(0x4780)))
+    if odd.size:
+        with np.errstate(over="ignore"):
+            out.flat[odd] = to_f32(bits.flat[odd], "BF16").astype(np.float16).view(np.uint16)
+    return out.view(np.float16)
+
+
 def encode(chunk: np.ndarray, src_dtype: str, target: QType) -> np.ndarray:
     """One chunk of source rows in the target GGUF type (as the bytes' natural numpy dtype)."""
     if target == QType.BF16 and src_dtype == "BF16":
         return chunk  # lossless byte copy
+    if target == QType.F16 and src_dtype == "BF16":
+        return bf16_bits_to_f16(chunk)
     f32 = to_f32(chunk, src_dtype)
     if target == QType.F32:
         return f32
