@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .engine.settings import GenerationSettings, SettingsError
-from .engine.types import GenerationError, GenerationResult, Generator, Prompt, StreamEvent
+from .engine.settings import GenerationSettings, SettingsError, resolve_settings
+from .engine.types import GenerationError, GenerationResult, Prompt, StreamEvent
 
 PROG = "exaone-generate"
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
@@ -62,7 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--enable-thinking", action=argparse.BooleanOptionalAction, default=None,
                    help="let reasoning models think first (EXAONE 4.0 chat template)")
     p.add_argument("--engine", choices=ENGINES, default="local",
-                   help="local llama.cpp, the OpenAI-compatible cloud, or auto (local when --model is given)")
+                   help="local: llama.cpp on --model (default). cloud: the OpenAI-compatible API, no --model "
+                        "needed (key from OPENAI_API_KEY or the OS keychain, endpoint from OPENAI_BASE_URL). "
+                        "auto: with --model, the local model first and the cloud when it cannot load or "
+                        "generate; without --model, the cloud. A fallback is announced by one line on stderr")
+    # The cloud defaults live in engine/cloud.py, which is imported (with openai) only when used.
+    p.add_argument("--cloud-model", metavar="ID", help="cloud model id (default: gpt-4.1-mini)")
+    p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
     p.add_argument("--n-ctx", type=int, help="context size to allocate (default: the model's, at most 8192)")
@@ -124,21 +130,44 @@ def load_local(args: argparse.Namespace) -> Any:
 
 
 def load_cloud(args: argparse.Namespace) -> Any:
-    from .engine.cloud import cloud_generator_from_env
+    from .engine.cloud import DEFAULT_TIMEOUT_S, cloud_generator_from_env
 
-    return cloud_generator_from_env()
+    return cloud_generator_from_env(args.cloud_model, timeout=args.cloud_timeout or DEFAULT_TIMEOUT_S)
 
 
-def choose_engine(args: argparse.Namespace) -> tuple[Generator, GenerationSettings]:
-    engine = args.engine if args.engine != "auto" else ("local" if args.model is not None else "cloud")
-    user = user_settings(args)
-    if engine == "local":
-        gen = load_local(args)
-        return gen, gen.default_settings(**user)
-    from .engine.settings import resolve_settings
+def load_local_for_fallback(args: argparse.Namespace) -> Any:
+    """``load_local`` for ``--engine auto``: a missing file is a local failure the cloud can cover."""
+    try:
+        return load_local(args)
+    except UsageError as err:
+        raise GenerationError(str(err)) from None
 
-    settings = resolve_settings(None, **user)  # validate before reaching the network
-    return load_cloud(args), settings
+
+def generate_routed(args: argparse.Namespace, prompt: Prompt, printer: StreamPrinter | None,
+                    cancel: threading.Event) -> tuple[GenerationResult, GenerationSettings]:
+    """``--engine cloud|auto`` through the router (see ``cli_engines``); prints the fallback notice."""
+    from .cli_engines import route
+
+    def switch(engine: str, reason: str) -> None:
+        if printer is not None and printer.seen:  # text streamed by the engine that failed stays; start anew
+            printer.out.write("\n")
+            printer.index, printer.seen = -1, set()
+
+    routed = route(args.engine, prompt, user_settings(args), cancel=cancel, on_switch=switch,
+                   load_local=None if args.model is None else lambda: load_local_for_fallback(args),
+                   load_cloud=lambda: load_cloud(args), on_event=printer)
+    if routed.notice:
+        print(f"{PROG}: note: {routed.notice}", file=sys.stderr)
+    return routed.result, routed.settings
+
+
+def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrinter | None,
+                   cancel: threading.Event) -> tuple[GenerationResult, GenerationSettings]:
+    gen = load_local(args)
+    settings = gen.default_settings(**user_settings(args))
+    if printer is not None:
+        printer.settings = settings
+    return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
 
 
 # -- output -----------------------------------------------------------------------------------------
@@ -189,8 +218,6 @@ def print_result(result: GenerationResult, prompt: Prompt, settings: GenerationS
                 printer.start(i)  # sequences that streamed nothing still show the prompt
         printer.out.write("\n")
         return
-    if result.not_applied:
-        print(f"{PROG}: note: not applied by the cloud engine: {', '.join(result.not_applied)}", file=sys.stderr)
     for i, c in enumerate(result.generated):
         if c.reasoning:
             print(c.reasoning, file=sys.stderr)
@@ -203,15 +230,24 @@ def print_result(result: GenerationResult, prompt: Prompt, settings: GenerationS
 def run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     prompt = read_prompt(args)
-    generator, settings = choose_engine(args)
+    if args.engine == "local" and args.model is None:
+        raise UsageError("--model PATH.gguf is required with --engine local")
+    if args.cloud_timeout is not None and args.cloud_timeout <= 0:
+        raise UsageError(f"--cloud-timeout must be more than 0 seconds, got {args.cloud_timeout:g}")
+    settings = resolve_settings(None, **user_settings(args))  # validate before loading or reaching the network
     stream_to = sys.stderr if args.json else sys.stdout
     printer = StreamPrinter(stream_to, prompt, settings) if args.stream else None
     cancel = threading.Event()
+    generate = generate_local if args.engine == "local" else generate_routed
     try:
-        result = generator.generate(prompt, settings, on_event=printer, cancel=cancel)
+        result, settings = generate(args, prompt, printer, cancel)
     except KeyboardInterrupt:
         cancel.set()
         raise
+    if result.not_applied:  # never dropped silently, whatever the output format
+        from .engine.cloud import describe_not_applied
+
+        print(f"{PROG}: note: {describe_not_applied(result.not_applied)}", file=sys.stderr)
     print_result(result, prompt, settings, args, sys.stdout, printer)
     return 0
 

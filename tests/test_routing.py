@@ -234,3 +234,23 @@ def test_router_outcome_records_the_engine_for_history(stub: OpenAIStub) -> None
     outcome: RouteOutcome = router.run(MESSAGES, SETTINGS)
     assert outcome.engine == "cloud" and outcome.message == ""
     assert outcome.result is not None and KEY not in repr(outcome)
+
+
+def test_auto_mode_falls_back_to_the_real_local_generator_when_the_cloud_fails(stub: OpenAIStub,
+                                                                                tiny_checkpoint: Any) -> None:
+    from exaone_desktop.engine.local import LocalGenerator
+    from generation_models import tiny_gguf
+
+    local = LocalGenerator(tiny_gguf("exaone3_untied", tiny_checkpoint), n_threads=1)
+    settings = local.default_settings(max_new_tokens=4, return_full_text=False)
+    stub.fail_next("500")
+    messages: list[Any] = [{"role": "user", "content": "서울의 날씨는? and the weather in Busan?"}]
+    outcome = Router(CloudPolicy.for_cli_engine("auto"), local, Factory(stub)).run(messages, settings, engine="cloud")
+    assert outcome.status == "ok" and outcome.engine == "local" and outcome.prompt is messages
+    assert [(f.engine, f.kind) for f in outcome.failures] == [("cloud", "server")]
+    assert outcome.result is not None and outcome.result.backend in ("cpu", "metal", "cuda")
+    assert len(outcome.result.generated[0].token_ids) == 4
+    direct = local.generate(messages, settings)  # greedy: the fallback answered the user's own message
+    assert outcome.result.generated[0].token_ids == direct.generated[0].token_ids
+    assert [r.body["messages"] for r in stub.chat_requests] == [messages]
+    assert "answered by the local model" in outcome.message and KEY not in outcome.message
