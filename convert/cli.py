@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="threads for quantization (default: all cores)")
     p.add_argument("--verify", action="store_true", help="measure fidelity after conversion; non-zero exit if it fails")
     p.add_argument("--verify-json", type=Path, help="also write the verification report as JSON here")
+    p.add_argument("--verify-threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a --verify threshold (repeatable; see exaone_convert.verify.Thresholds)")
     p.add_argument("--offline", action="store_true", help="use the local Hub cache only (same as HF_HUB_OFFLINE=1)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -58,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         force=args.force,
         keep_intermediate=args.keep_intermediate,
         threads=args.threads,
-        verify=args.verify or args.verify_json is not None,
+        verify=args.verify or args.verify_json is not None or bool(args.verify_threshold),
         verify_json=args.verify_json,
+        verify_thresholds=args.verify_threshold,
         offline=args.offline,
         show_progress=not args.quiet,
     )

@@ -12,7 +12,7 @@ from typing import Any
 import gguf
 import numpy as np
 from gguf import GGMLQuantizationType as QType
-from gguf import GGUFWriter, Keys
+from gguf import GGUFWriter
 
 from .architectures import (
     NOT_FROM_CHECKPOINT,
@@ -30,21 +30,12 @@ from .architectures import (
 )
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
+from .gguf_keys import SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
 
 CHUNK_BYTES = 16 * 1024 * 1024
-# generation_config.json field -> GGUF key (general.sampling.*), with its value type.
-SAMPLING_KEYS: Mapping[str, tuple[str, type]] = {
-    "temperature": (Keys.General.SAMPLING_TEMP, float),
-    "top_k": (Keys.General.SAMPLING_TOP_K, int),
-    "top_p": (Keys.General.SAMPLING_TOP_P, float),
-    "min_p": (Keys.General.SAMPLING_MIN_P, float),
-    "repetition_penalty": (Keys.General.SAMPLING_PENALTY_REPEAT, float),
-}
-# Not a standard key: whether the model's generation_config samples by default (transformers honours it).
-DO_SAMPLE_KEY = "exaone_desktop.sampling.do_sample"
 
 
 def to_f32(chunk: np.ndarray, dtype: str) -> np.ndarray:
@@ -257,11 +248,10 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         writer.add_chat_template(vocab.chat_template)
 
     gen = ckpt.generation_config
+    adders = {int: writer.add_uint32, float: writer.add_float32, bool: writer.add_bool}
     for field, (key, kind) in SAMPLING_KEYS.items():
         if gen.get(field) is not None:
-            (writer.add_uint32 if kind is int else writer.add_float32)(key, kind(gen[field]))
-    if gen.get("do_sample") is not None:
-        writer.add_bool(DO_SAMPLE_KEY, bool(gen["do_sample"]))
+            adders[kind](key, kind(gen[field]))
 
 
 def convert_checkpoint(

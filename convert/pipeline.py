@@ -32,6 +32,7 @@ class ConvertRequest:
     threads: int | None = None
     verify: bool = False
     verify_json: Path | None = None
+    verify_thresholds: list[str] = field(default_factory=list)  # "NAME=VALUE" overrides
     offline: bool = False
     show_progress: bool = True
     progress: StageProgress | None = None
@@ -116,10 +117,14 @@ def convert(request: ConvertRequest) -> ConvertResult:
             offline=request.offline, outfile=request.outfile, force=request.force,
             show_progress=request.show_progress,
         )
-        return ConvertResult(outfile=path, outtype=request.quant_file.lower())
+        from .gguf_check import inspect_gguf
+
+        info = inspect_gguf(path)
+        return ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
 
     outtype = get_outtype(request.outtype or DEFAULT_OUTTYPE)
     outfile = request.outfile or default_outfile(request.source, outtype)
+    thresholds = _thresholds(request)  # a bad override fails before any work
     from .writer import check_outfile
 
     check_outfile(outfile, force=request.force)  # fail before a long download
@@ -137,7 +142,7 @@ def convert(request: ConvertRequest) -> ConvertResult:
         convert_checkpoint(source_dir, outfile, outtype.name, force=request.force,
                            progress=stage("convert"), cancel=request.cancel)
         if request.verify:
-            result.report = _verify(request, outfile, None, source_dir, progress)
+            result.report = _verify(request, thresholds, outfile, None, source_dir, progress)
         return result
 
     from .quantize import quantize_gguf
@@ -150,16 +155,25 @@ def convert(request: ConvertRequest) -> ConvertResult:
         if request.keep_intermediate:
             result.intermediate = mid
         if request.verify:
-            result.report = _verify(request, outfile, mid, source_dir, progress)
+            result.report = _verify(request, thresholds, outfile, mid, source_dir, progress)
     return result
 
 
-def _verify(request: ConvertRequest, output: Path, unquantized: Path | None, hf_dir: Path,
+def _thresholds(request: ConvertRequest) -> Any:
+    if not request.verify:
+        return None
+    from .verify import Thresholds
+
+    return Thresholds.with_overrides(request.verify_thresholds)
+
+
+def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,
             progress: StageProgress) -> Any:
     from .verify import verify_conversion
 
     progress("verify", 0.0)
-    report = verify_conversion(output, unquantized=unquantized, hf_dir=hf_dir, n_threads=request.threads)
+    report = verify_conversion(output, unquantized=unquantized, hf_dir=hf_dir, thresholds=thresholds,
+                               n_threads=request.threads)
     progress("verify", 1.0)
     if request.verify_json is not None:
         _write_json_atomic(request.verify_json, report.to_json())

@@ -62,7 +62,7 @@ def quantize_gguf(
         raise ConversionError(f"--threads must be at least 1 (got {threads})")
     summary = inspect_gguf(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    _check_free_space(dst.parent, int(summary.n_elements * qtype.bpw / 8) + (16 << 20))
+    _check_free_space(dst.parent, int(summary.parameter_count * qtype.bpw / 8) + (16 << 20))
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
     try:
         _run_child(src, tmp, qtype.ftype, threads or 0, progress, cancel)

@@ -221,3 +221,21 @@ def test_killed_conversion_never_leaves_a_complete_looking_file(ckpt, tmp_path):
     proc.wait()
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".gguf")] == []
+
+
+def test_unknown_verify_threshold_is_one_line(ckpt, tmp_path, capsys):
+    assert_clean_failure(capsys, tmp_path, str(ckpt), "--outfile", str(tmp_path / "o.gguf"), "--outtype", "f16",
+                         "--verify-threshold", "max_kld=1", match="bad threshold 'max_kld=1'")
+
+
+def test_generation_config_becomes_the_models_sampling_defaults(ckpt, tmp_path):
+    from exaone_convert.gguf_check import inspect_gguf
+    from exaone_desktop.engine.settings import resolve_settings
+
+    _edit_json(ckpt / "generation_config.json", do_sample=True, temperature=0.6, top_k=20, top_p=0.95,
+               repetition_penalty=1.1)
+    info = inspect_gguf(convert_checkpoint(ckpt, tmp_path / "o.gguf", "f16"))
+    assert info.sampling_defaults["do_sample"] is True
+    assert info.sampling_defaults["top_k"] == 20
+    settings = resolve_settings(info.sampling_defaults, top_k=5)  # the user's value wins
+    assert settings.do_sample and settings.top_k == 5 and abs(settings.temperature - 0.6) < 1e-6

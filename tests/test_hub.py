@@ -221,7 +221,7 @@ def test_file_downloads_only_that_quant(hub: HubStub, tmp_path: Path, gguf_files
     assert fetched("EXAONE-Tiny-Instruct-BF16.gguf") == 0 and fetched("EXAONE-Tiny-Instruct-Q8_0.gguf") == 0
     from exaone_convert.gguf_check import inspect_gguf
 
-    assert inspect_gguf(tmp_path / "got.gguf").quant == "Q4_K_M"
+    assert inspect_gguf(tmp_path / "got.gguf").quant_type == "Q4_K_M"
 
 
 def test_file_unknown_quant_lists_the_choices(hub: HubStub, tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ def test_file_unknown_quant_lists_the_choices(hub: HubStub, tmp_path: Path) -> N
     assert "Q2_K" in err and "Q4_K_M" in err and "BF16" in err
 
 
-@pytest.mark.parametrize(("quant", "expected"), [("Q4_K_M", "not a valid GGUF"), ("Q8_0", "architecture 'llama'")])
+@pytest.mark.parametrize(("quant", "expected"), [("Q4_K_M", "the file is truncated or corrupt"), ("Q8_0", "architecture 'llama'")])
 def test_file_rejects_corrupt_or_foreign_gguf(hub: HubStub, tmp_path: Path, quant: str, expected: str) -> None:
     err = one_line_error(run_cli(["someone/broken-GGUF", "--file", quant, "--outfile", "x.gguf"],
                                  _env(hub, tmp_path), tmp_path))

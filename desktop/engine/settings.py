@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from exaone_convert.gguf_keys import SAMPLING_KEYS
+
 
 class SettingsError(ValueError):
     """An out-of-range generation setting; the message names the valid range."""
@@ -60,14 +62,8 @@ class GenerationSettings:
 
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in dataclasses.fields(GenerationSettings))
 
-# GGUF general.sampling.* keys -> GenerationSettings fields (what a model's generation_config can set).
-MODEL_DEFAULT_KEYS: Mapping[str, str] = {
-    "general.sampling.temp": "temperature",
-    "general.sampling.top_k": "top_k",
-    "general.sampling.top_p": "top_p",
-    "general.sampling.min_p": "min_p",
-    "general.sampling.penalty_repeat": "repetition_penalty",
-}
+# GGUF sampling keys (written by exaone-convert from generation_config.json) -> GenerationSettings fields.
+MODEL_DEFAULT_KEYS: Mapping[str, str] = {key: name for name, (key, _) in SAMPLING_KEYS.items()}
 
 
 def resolve_settings(
