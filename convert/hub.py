@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from .errors import ConversionError
 from .gguf_check import inspect_gguf
+from .writer import atomic_output
 
 # What a conversion needs from a checkpoint repo; nothing else is downloaded.
 CHECKPOINT_PATTERNS = [
@@ -213,16 +213,8 @@ def _progress_bars(show: bool) -> Iterator[None]:
 
 def _copy_atomic(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part")
-    try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 16 << 20)
-            fout.flush()
-            os.fsync(fout.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_output(dst, force=True) as tmp, open(src, "rb") as fin, open(tmp, "wb") as fout:
+        shutil.copyfileobj(fin, fout, 16 << 20)
 
 
 # ------------------------------------------------------------------------------------------------

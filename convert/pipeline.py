@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -99,13 +98,6 @@ def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    from .writer import atomic_output
-
-    with atomic_output(path, force=True) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def convert(request: ConvertRequest) -> ConvertResult:
     """Run one conversion; raises ConversionError with a one-line message naming the fix."""
     from . import hub
@@ -176,5 +168,5 @@ def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized:
                                n_threads=request.threads)
     progress("verify", 1.0)
     if request.verify_json is not None:
-        _write_json_atomic(request.verify_json, report.to_json())
+        report.write_json(request.verify_json)
     return report
