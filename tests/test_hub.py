@@ -229,7 +229,9 @@ def test_file_unknown_quant_lists_the_choices(hub: HubStub, tmp_path: Path) -> N
     assert "Q2_K" in err and "Q4_K_M" in err and "BF16" in err
 
 
-@pytest.mark.parametrize(("quant", "expected"), [("Q4_K_M", "the file is truncated or corrupt"), ("Q8_0", "architecture 'llama'")])
+@pytest.mark.parametrize(
+    ("quant", "expected"), [("Q4_K_M", "the file is truncated or corrupt"), ("Q8_0", "architecture 'llama'")]
+)
 def test_file_rejects_corrupt_or_foreign_gguf(hub: HubStub, tmp_path: Path, quant: str, expected: str) -> None:
     err = one_line_error(run_cli(["someone/broken-GGUF", "--file", quant, "--outfile", "x.gguf"],
                                  _env(hub, tmp_path), tmp_path))
