@@ -15,7 +15,10 @@ from exaone_desktop.app import create_app
 from exaone_desktop.ui import language
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("llama_cpp", "openai", "exaone_convert", "keyring", "torch", "jinja2", "gguf", "huggingface_hub")
+# exaone_convert's package and its gguf_keys table are light (no third-party imports); its modules that
+# pull in gguf, numpy or huggingface_hub are not.
+HEAVY = ("llama_cpp", "openai", "exaone_convert.convert", "exaone_convert.gguf_check", "exaone_convert.hub",
+         "exaone_convert.quantize", "keyring", "torch", "jinja2", "gguf", "numpy", "huggingface_hub")
 
 
 @pytest.fixture(autouse=True)

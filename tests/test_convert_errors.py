@@ -239,3 +239,11 @@ def test_generation_config_becomes_the_models_sampling_defaults(ckpt, tmp_path):
     assert info.sampling_defaults["top_k"] == 20
     settings = resolve_settings(info.sampling_defaults, top_k=5)  # the user's value wins
     assert settings.do_sample and settings.top_k == 5 and abs(settings.temperature - 0.6) < 1e-6
+
+
+def test_sampling_keys_are_gguf_py_keys():
+    from exaone_convert.gguf_keys import DO_SAMPLE_KEY, SAMPLING_KEYS
+    from gguf import Keys
+
+    standard = {v for k, v in vars(Keys.General).items() if k.startswith("SAMPLING_")}
+    assert {key for key, _ in SAMPLING_KEYS.values()} - standard == {DO_SAMPLE_KEY}

@@ -107,6 +107,9 @@ class WelcomePage(QWidget):
         text = QLabel(self.tr("There is no model on this computer yet. Start with the small demo model (it runs "
                               "offline, made for trying the app), or download or convert an EXAONE model."))
         text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        text.setFixedWidth(440)  # a word-wrapped label under an alignment flag otherwise gets too little height
+        text.setMinimumHeight(text.heightForWidth(440))
         self.demo_button = QPushButton(self.tr("Set up the demo model"))
         self.demo_button.setObjectName("welcome-demo")
         self.manager_button = QPushButton(self.tr("Download or convert a model…"))
