@@ -21,6 +21,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lang", choices=("en", "ko"), default=None,
                         help="UI language (default: the setting, else the system's language)")
     parser.add_argument("--reset-settings", action="store_true", help="forget saved settings before starting")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation offscreen with the demo model, then exit (0: it works)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser.parse_args(list(argv) if argv is not None else None)
 
@@ -118,6 +120,10 @@ def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
 def main(argv: Sequence[str] | None = None) -> int:
     from .store import StoreError
 
+    if parse_args(argv).self_test:
+        from .selftest import run_self_test
+
+        return run_self_test()
     try:
         desktop = create_app(argv)
     except StoreError as err:
