@@ -15,6 +15,7 @@ import errno
 import json
 import re
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -45,6 +46,28 @@ def is_hub_id(source: str) -> bool:
     return bool(_REPO_ID.match(source))
 
 
+class DownloadCancelled(ConversionError):
+    """The user cancelled a download; finished files stay in the Hub cache, the partial one resumes later."""
+
+
+def _reporting_tqdm(progress: Callable[[float], None] | None, cancel: threading.Event | None) -> type:
+    """A huggingface_hub progress-bar class that also reports the fraction done and honours ``cancel``."""
+    from huggingface_hub.utils import tqdm as hub_tqdm
+
+    class ReportingTqdm(hub_tqdm):  # type: ignore[misc, valid-type]
+        done = 0.0  # counted here: a disabled bar (HF_HUB_DISABLE_PROGRESS_BARS) does not count
+
+        def update(self, n: float | None = 1) -> bool | None:
+            if cancel is not None and cancel.is_set():
+                raise DownloadCancelled("download cancelled; run it again to resume")
+            self.done += n or 0
+            if progress is not None and self.total:
+                progress(min(1.0, self.done / self.total))
+            return super().update(n)
+
+    return ReportingTqdm
+
+
 def resolve_checkpoint(
     source: str,
     *,
@@ -52,8 +75,13 @@ def resolve_checkpoint(
     token: str | None = None,
     offline: bool = False,
     show_progress: bool = True,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Path:
-    """A local HF folder as is, or the cached snapshot of a Hub repo (downloaded if needed)."""
+    """A local HF folder as is, or the cached snapshot of a Hub repo (downloaded if needed).
+
+    ``progress`` gets the fraction of files done; ``cancel`` stops between chunks (DownloadCancelled).
+    """
     if not is_hub_id(source):
         return _local_checkpoint(source)
     from huggingface_hub import hf_hub_download, snapshot_download
@@ -63,7 +91,8 @@ def resolve_checkpoint(
                                  local_files_only=_offline(offline))
         _require_exaone(Path(config), source)
         path = snapshot_download(source, revision=revision, token=token, allow_patterns=CHECKPOINT_PATTERNS,
-                                 local_files_only=_offline(offline))
+                                 local_files_only=_offline(offline),
+                                 tqdm_class=_reporting_tqdm(progress, cancel))
     sweep_stale_partials(source)
     return Path(path)
 
@@ -78,10 +107,13 @@ def download_gguf_file(
     outfile: Path | None = None,
     force: bool = False,
     show_progress: bool = True,
+    progress: Callable[[float], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Path:
     """Download the ``quant`` file (e.g. ``Q4_K_M``) of an official GGUF repo and check it.
 
-    Returns the cached file, or ``outfile`` when one is given (copied atomically).
+    Returns the cached file, or ``outfile`` when one is given (copied atomically). ``progress`` gets
+    the fraction of bytes done; ``cancel`` stops between chunks (DownloadCancelled).
     """
     if outfile is not None and outfile.exists() and not force:
         raise ConversionError(f"{outfile} already exists; pass --force to overwrite it")
@@ -90,7 +122,8 @@ def download_gguf_file(
     with _hub_errors(repo_id, revision, offline), _progress_bars(show_progress):
         filename = pick_gguf_file(_repo_files(repo_id, revision, token, offline), quant, repo_id)
         path = Path(hf_hub_download(repo_id, filename, revision=revision, token=token,
-                                    local_files_only=_offline(offline)))
+                                    local_files_only=_offline(offline),
+                                    tqdm_class=_reporting_tqdm(progress, cancel)))
     inspect_gguf(path)  # raises ConversionError on a corrupt file or another architecture
     if outfile is None:
         return path

@@ -114,3 +114,49 @@ def test_convert_through_the_hub_stand_in_reaches_100_percent(tiny_checkpoint: A
     assert out["files"] == ["EXAONE-Tiny-Instruct-q8_0.gguf"]
     assert out["loaded"].endswith("EXAONE-Tiny-Instruct-q8_0.gguf")  # the new model is put to use
     assert hub.count("GET", "/cdn/") >= 1  # the weights really came through the stand-in Hub
+
+
+def test_download_an_official_gguf_through_the_hub_stand_in(tiny_checkpoint: Any, tmp_path: Path) -> None:
+    from exaone_convert.convert import convert_checkpoint
+    from exaone_convert.quantize import quantize_gguf
+
+    repo = "LGAI-EXAONE/EXAONE-Tiny-Instruct-GGUF"
+    bf16 = convert_checkpoint(tiny_checkpoint("exaone4"), tmp_path / "bf16.gguf", "bf16")
+    q4 = quantize_gguf(bf16, tmp_path / "EXAONE-Tiny-Instruct-Q4_K_M.gguf", "q4_k_m", threads=1)
+    with HubStub() as hub:
+        hub.add_commit(repo, {"README.md": b"official ggufs", q4.name: q4.read_bytes()})
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+        env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
+                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(TESTS))
+        proc = subprocess.run([sys.executable, str(TESTS / "app_convert_driver.py"), str(tmp_path / "data"), repo,
+                               "--download", "Q4_K_M"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert [stage for stage, _ in out["progress"]] and max(f for _, f in out["progress"]) == 1.0
+    assert out["bar"] == 1.0
+    assert len(out["files"]) == 1 and out["files"][0].endswith(".gguf")
+    downloaded = tmp_path / "data" / "models" / out["files"][0]
+    assert downloaded.read_bytes() == q4.read_bytes()
+    assert out["loaded"] == str(downloaded)  # the downloaded model is put to use
+
+
+def test_quantize_a_listed_gguf(qtbot: Any, desktop: DesktopApp, tiny_checkpoint: Any) -> None:
+    from exaone_convert.gguf_check import inspect_gguf
+
+    models = desktop.ctx.models_dir
+    models.mkdir(parents=True)
+    src = convert_tiny(tiny_checkpoint("exaone4"), models, "bf16")
+    manager = desktop.window.model_manager()
+    manager.refresh()
+    manager.select(Path(src))
+    manager.quantize_type.setCurrentText("q8_0")
+    seen: list[float] = []
+    manager.quantize_button.click()
+    assert manager.job is not None
+    manager.job.progress.connect(lambda _stage, f: seen.append(f))
+    with qtbot.waitSignal(manager.job_finished, timeout=TIMEOUT_MS) as blocker:
+        pass
+    out = Path(blocker.args[0])
+    assert out.parent == models and out != Path(src)
+    assert inspect_gguf(out).quant_type == "Q8_0"
+    assert seen and seen[-1] == 1.0

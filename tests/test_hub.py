@@ -265,3 +265,39 @@ def test_pick_gguf_file_matches_the_suffix_case_insensitively() -> None:
     assert pick_gguf_file(names, "iq4_xs", "r") == "EXAONE-3.5-2.4B-Instruct-IQ4_XS.gguf"
     with pytest.raises(ConversionError, match="choose --file from: BF16, IQ4_XS"):
         pick_gguf_file(names, "Q3_K", "r")
+
+
+PROGRESS = """
+import sys, threading
+from pathlib import Path
+from exaone_convert.errors import ConversionError
+from exaone_convert.hub import download_gguf_file
+cancel = threading.Event()
+if sys.argv[1] == "cancel":  # the user pressed Cancel: the next chunk stops the download
+    cancel.set()
+seen = []
+def progress(fraction):
+    seen.append(fraction)
+try:
+    download_gguf_file("{repo}", "BF16", outfile=Path("out.gguf"), show_progress=False, progress=progress,
+                       cancel=cancel)
+    print("done", len(seen), seen[-1], seen == sorted(seen))
+except ConversionError as err:
+    print("error", err)
+"""
+
+
+def test_gguf_download_reports_progress_and_can_be_cancelled(hub: HubStub, tmp_path: Path) -> None:
+    """What the app's model manager relies on: a fraction per chunk, and a cancel that leaves no file."""
+    code = PROGRESS.format(repo=GGUF_REPO)
+    env = _env(hub, tmp_path)
+    cancelled = subprocess.run([sys.executable, "-c", code, "cancel"], env=env, cwd=tmp_path, capture_output=True,
+                               text=True, timeout=120)
+    assert cancelled.stdout.startswith("error download cancelled"), cancelled.stdout + cancelled.stderr
+    assert not (tmp_path / "out.gguf").exists()
+    done = subprocess.run([sys.executable, "-c", code, "run"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    words = done.stdout.split()
+    assert words[0] == "done", done.stdout + done.stderr
+    assert int(words[1]) >= 1 and float(words[2]) == 1.0 and words[3] == "True"
+    assert (tmp_path / "out.gguf").stat().st_size > 0

@@ -192,8 +192,8 @@ class QuantizeWorker(Job):
 class DownloadWorker(Job):
     """One file of an official EXAONE GGUF repo (e.g. ``Q4_K_M``) into the models folder.
 
-    The Hub client gives no fraction-done here, so the progress bar is busy until the end; a cancel
-    takes effect when the transfer returns and the copied file is then removed.
+    Progress is the fraction of bytes received; a cancel stops the transfer at the next chunk and no
+    file is left in the models folder (the Hub cache keeps the partial download to resume later).
     """
 
     def __init__(self, repo_id: str, quant: str, outfile: Path, *, parent: Any = None) -> None:
@@ -203,11 +203,6 @@ class DownloadWorker(Job):
     def work(self) -> Path:
         from exaone_convert.hub import download_gguf_file
 
-        self.progress.emit("download", -1.0)
-        path = Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
-                                       show_progress=False))
-        if self.cancel_event.is_set():
-            path.unlink(missing_ok=True)
-        else:
-            self.progress.emit("download", 1.0)
-        return path
+        return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
+                                       show_progress=False, progress=self.report("download"),
+                                       cancel=self.cancel_event))
