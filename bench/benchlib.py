@@ -1,0 +1,115 @@
+"""Shared helpers of the bench scripts: child-process timing, machine facts, README sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+OUT_DIR = BENCH_DIR / "out"
+README = BENCH_DIR / "README.md"
+
+# Sections of bench/README.md in order: (marker name, heading, placeholder body).
+SECTIONS: tuple[tuple[str, str, str], ...] = (
+    ("bench_convert", "Conversion", "Run `python bench/bench_convert.py`."),
+    ("bench_quantize", "Quantization", "See `bench_quantize.py`; the lead fills this section."),
+    ("bench_generate", "Generation", "Run `python bench/bench_generate.py`."),
+    ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
+)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    seconds: float
+    max_rss_mb: float  # peak resident set of the child and the descendants it waited for
+    returncode: int
+
+
+def run_child(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None) -> ChildRun:
+    """Run ``argv`` to completion; wall time and ``ru_maxrss`` from ``os.wait4`` (this child only)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT, env=dict(env or os.environ))
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode)
+
+
+def check_ok(run: ChildRun, what: str, log: Path) -> ChildRun:
+    if run.returncode != 0:
+        tail = log.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{what} failed (exit {run.returncode}); log {log}:\n{tail}")
+    return run
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def ram_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        return float("nan")
+
+
+def machine_line() -> str:
+    today = dt.date.today().isoformat()
+    return (f"Machine: {cpu_model()}, {os.cpu_count()} cores, {ram_gb():.0f} GiB RAM, {platform.system()}; "
+            f"{today}. A shared machine: other jobs ran at the same time, so competitors were measured "
+            "in the same run, alternating, and medians are reported.")
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _skeleton() -> str:
+    parts = ["# Benchmarks\n",
+             "Figures from the scripts in this folder; each script rewrites only its own section.\n"]
+    for name, heading, body in SECTIONS:
+        parts.append(f"## {heading}\n\n<!-- {name}:start -->\n{body}\n<!-- {name}:end -->\n")
+    return "\n".join(parts)
+
+
+def write_section(name: str, body: str, readme: Path = README) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->`` (atomically)."""
+    text = readme.read_text(encoding="utf-8") if readme.exists() else _skeleton()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        text = text.rstrip("\n") + f"\n\n## {name}\n\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{body.strip()}\n{end}{tail}"
+    tmp = readme.with_name(f".{readme.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(new)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, readme)
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
