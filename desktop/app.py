@@ -21,6 +21,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--lang", choices=("en", "ko"), default=None,
                         help="UI language (default: the setting, else the system's language)")
     parser.add_argument("--reset-settings", action="store_true", help="forget saved settings before starting")
+    parser.add_argument("--demo", action="store_true",
+                        help="with no model chosen yet, set up and load the bundled demo model at once")
     parser.add_argument("--self-test", action="store_true",
                         help="check this installation offscreen with the demo model, then exit (0: it works)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -30,12 +32,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 class DesktopApp:
     """Owns the window; rebuilds it when the UI language changes (chats live in the store)."""
 
-    def __init__(self, ctx: object, language_choice: str | None) -> None:
+    def __init__(self, ctx: object, language_choice: str | None, *, demo: bool = False) -> None:
         from .ui.context import KEY_LANGUAGE, AppContext
         from .ui.language import install, resolve_language
 
         assert isinstance(ctx, AppContext)
         self.ctx = ctx
+        self.demo = demo
         self.language = install(resolve_language(language_choice or str(ctx.get(KEY_LANGUAGE, "") or "")))
         self.window = self._make_window()
 
@@ -50,7 +53,7 @@ class DesktopApp:
         from PySide6.QtCore import QTimer
 
         self.window.show()  # type: ignore[attr-defined]
-        QTimer.singleShot(0, self.window.start)  # type: ignore[attr-defined]
+        QTimer.singleShot(0, lambda: self.window.start(demo_if_no_model=self.demo))  # type: ignore[attr-defined]
 
     def switch_language(self, choice: str) -> None:
         from .ui.language import install, resolve_language
@@ -114,7 +117,7 @@ def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
         settings.clear()
         settings.sync()
     store = ChatStore.open_default(data_dir)
-    return DesktopApp(AppContext(data_dir, store, settings), args.lang)
+    return DesktopApp(AppContext(data_dir, store, settings), args.lang, demo=args.demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

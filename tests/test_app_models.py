@@ -160,3 +160,17 @@ def test_quantize_a_listed_gguf(qtbot: Any, desktop: DesktopApp, tiny_checkpoint
     assert out.parent == models and out != Path(src)
     assert inspect_gguf(out).quant_type == "Q8_0"
     assert seen and seen[-1] == 1.0
+
+
+def test_demo_flag_sets_up_and_loads_the_demo_model(qtbot: Any, tmp_path: Path) -> None:
+    """What the README's run command does on a fresh machine: the app comes up on the demo model."""
+    with memory_keyring.installed():
+        app = create_app(["--data-dir", str(tmp_path / "data"), "--lang", "en", "--demo"])
+        try:
+            with qtbot.waitSignal(app.window.model_loaded, timeout=TIMEOUT_MS):
+                app.show()
+            assert Path(app.window.model_info.path).parent == app.ctx.models_dir
+            assert app.window.model_info.architecture == "exaone"
+        finally:
+            app.window.close()
+            app.ctx.store.close()

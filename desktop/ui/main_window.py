@@ -237,13 +237,16 @@ class MainWindow(QMainWindow):
 
     # -- start-up ----------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """After the window is shown: load the last model, or offer one on the first run."""
+    def start(self, *, demo_if_no_model: bool = False) -> None:
+        """After the window is shown: load the last model, or offer one on the first run (or, with
+        ``demo_if_no_model``, set up the demo model right away)."""
         if not self.isVisible():
             return  # closed before the event loop got here
         saved = str(self.ctx.get(KEY_MODEL, "") or "")
         if saved and Path(saved).is_file():
             self.load_model(Path(saved))
+        elif demo_if_no_model:
+            self.setup_demo()
         elif not self.session.messages():
             self.stack.setCurrentWidget(self.welcome)
         if self.cloud_active():
