@@ -22,6 +22,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_convert", "Conversion", "Run `python bench/bench_convert.py`."),
     ("bench_quantize", "Quantization", "See `bench_quantize.py`; the lead fills this section."),
     ("bench_generate", "Generation", "Run `python bench/bench_generate.py`."),
+    ("bench_overhead", "Generator overhead (same process)", "Run `python bench/bench_overhead.py`."),
     ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
 )
 

@@ -236,3 +236,12 @@ def test_same_seed_same_tokens_and_none_is_random() -> None:
 def test_wrong_logits_length_is_rejected() -> None:
     with TokenSampler(GenerationSettings(), VOCAB, history_size=8) as sampler, pytest.raises(ValueError):
         sampler.sample(np.zeros(VOCAB + 1, dtype=np.float32))
+
+
+def test_greedy_breaks_ties_like_transformers():
+    logits = np.zeros(50, dtype=np.float32)
+    logits[[7, 31]] = 3.0  # two equal maxima
+    for settings in (GenerationSettings(), GenerationSettings(repetition_penalty=1.0000001)):
+        with TokenSampler(settings, 50, history_size=64) as sampler:
+            sampler.start([])
+            assert sampler.sample(logits) == int(torch.argmax(torch.from_numpy(logits))) == 7

@@ -126,6 +126,8 @@ class TokenSampler:
         """One token id drawn from ``logits`` (length n_vocab); does not record it (call accept)."""
         if logits.shape != (self.n_vocab,):
             raise ValueError(f"expected {self.n_vocab} logits, got shape {logits.shape}")
+        if not self.settings.do_sample and not self._pre.size:
+            return int(np.argmax(logits))  # plain greedy: llama.cpp's greedy sampler is this argmax (first max)
         buf = self._buf
         buf["id"] = self._ids
         buf["logit"] = logits
