@@ -6,12 +6,29 @@ record its input (``Recording``) or slow its stream down so Stop can land mid-re
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from exaone_desktop.engine.types import GenerationResult, StreamEvent
+
+
+@contextlib.contextmanager
+def isolated_app(tmp_path: Path, *args: str) -> Iterator[Any]:
+    """The real app with its own data folder, QSettings and an in-memory keychain; closed afterwards."""
+    import memory_keyring
+    from exaone_desktop.app import create_app
+
+    with memory_keyring.installed():
+        app = create_app(["--data-dir", str(tmp_path / "data"), "--lang", "en", *args])
+        try:
+            yield app
+        finally:
+            app.window.close()
+            app.ctx.store.close()
 
 
 def convert_tiny(checkpoint: Path, out_dir: Path, outtype: str = "f16") -> Path:

@@ -7,10 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import memory_keyring
 import pytest
-from app_fixtures import Recording, Slowed, convert_tiny
-from exaone_desktop.app import DesktopApp, create_app
+from app_fixtures import Recording, Slowed, convert_tiny, isolated_app
+from exaone_desktop.app import DesktopApp
 from exaone_desktop.engine.settings import GenerationSettings
 
 TIMEOUT_MS = 120_000
@@ -32,12 +31,9 @@ def real_generator(tiny_gguf: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with memory_keyring.installed():
-        app = create_app(["--data-dir", str(tmp_path / "data"), "--lang", "en"])
+    with isolated_app(tmp_path) as app:
         app.show()
         yield app
-        app.window.close()
-        app.ctx.store.close()
 
 
 def set_field(window: Any, name: str, value: Any) -> None:

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import memory_keyring
 import pytest
-from app_fixtures import convert_tiny
-from exaone_desktop.app import DesktopApp, create_app
+from app_fixtures import convert_tiny, isolated_app
+from exaone_desktop.app import DesktopApp
 from openai_stub import OpenAIStub
 from socket_guard import socket_guard
 
@@ -27,12 +26,9 @@ def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) ->
 def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    with memory_keyring.installed():
-        app = create_app(["--data-dir", str(tmp_path / "data"), "--lang", "en"])
+    with isolated_app(tmp_path) as app:
         app.show()
         yield app
-        app.window.close()
-        app.ctx.store.close()
 
 
 def consent(qtbot: Any, window: Any, *, agree: bool) -> None:

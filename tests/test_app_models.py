@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import memory_keyring
 import pytest
-from app_fixtures import convert_tiny
-from exaone_desktop.app import DesktopApp, create_app
+from app_fixtures import convert_tiny, isolated_app
+from exaone_desktop.app import DesktopApp
 from hub_stub import HubStub
 from PySide6.QtCore import Qt
 
@@ -25,12 +24,9 @@ TIMEOUT_MS = 120_000
 
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with memory_keyring.installed():
-        app = create_app(["--data-dir", str(tmp_path / "data"), "--lang", "en"])
+    with isolated_app(tmp_path) as app:
         app.show()
         yield app
-        app.window.close()
-        app.ctx.store.close()
 
 
 def test_manager_lists_local_ggufs_with_their_facts(desktop: DesktopApp, tiny_checkpoint: Any) -> None:
@@ -164,13 +160,8 @@ def test_quantize_a_listed_gguf(qtbot: Any, desktop: DesktopApp, tiny_checkpoint
 
 def test_demo_flag_sets_up_and_loads_the_demo_model(qtbot: Any, tmp_path: Path) -> None:
     """What the README's run command does on a fresh machine: the app comes up on the demo model."""
-    with memory_keyring.installed():
-        app = create_app(["--data-dir", str(tmp_path / "data"), "--lang", "en", "--demo"])
-        try:
-            with qtbot.waitSignal(app.window.model_loaded, timeout=TIMEOUT_MS):
-                app.show()
-            assert Path(app.window.model_info.path).parent == app.ctx.models_dir
-            assert app.window.model_info.architecture == "exaone"
-        finally:
-            app.window.close()
-            app.ctx.store.close()
+    with isolated_app(tmp_path, "--demo") as app:
+        with qtbot.waitSignal(app.window.model_loaded, timeout=TIMEOUT_MS):
+            app.show()
+        assert Path(app.window.model_info.path).parent == app.ctx.models_dir
+        assert app.window.model_info.architecture == "exaone"
