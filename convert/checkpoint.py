@@ -40,10 +40,6 @@ class TensorRecord:
     offset: int  # absolute byte offset in ``file``
     nbytes: int
 
-    @property
-    def n_elements(self) -> int:
-        return math.prod(self.shape)
-
     def read(self, row_start: int = 0, row_stop: int | None = None) -> np.ndarray:
         """Rows [row_start, row_stop) of the tensor (all of a 1-D tensor), as a fresh in-memory array."""
         np_dtype = SAFETENSORS_DTYPES[self.dtype]

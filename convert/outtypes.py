@@ -36,8 +36,6 @@ OUTTYPES: dict[str, OutType] = {
 }
 
 DEFAULT_OUTTYPE = "q4_k_m"
-DIRECT_OUTTYPES = tuple(name for name, t in OUTTYPES.items() if t.via is None)
-QUANTIZED_OUTTYPES = tuple(name for name, t in OUTTYPES.items() if t.via is not None)
 
 
 def get_outtype(name: str) -> OutType:

@@ -7,9 +7,8 @@ the engine receives: ``resolve_settings(model_defaults, **overrides)``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -138,11 +137,3 @@ def model_defaults_from(sampling: Mapping[str, Any] | None) -> dict[str, Any]:
         if name in FIELD_NAMES and value is not None:
             out[name] = value
     return out
-
-
-def field_names() -> Iterable[str]:
-    return (f.name for f in FIELDS)
-
-
-def as_plain(settings: GenerationSettings) -> dict[str, Any]:
-    return {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
