@@ -105,7 +105,7 @@ def validate(s: GenerationSettings) -> None:
            f"temperature must be > 0 when do_sample is true (got {s.temperature!r}); "
            "use do_sample=False for greedy decoding")
     _check(_is_int(s.top_k) and s.top_k >= 0, f"top_k must be an integer >= 0 (0 disables it), got {s.top_k!r}")
-    _check(_is_number(s.top_p) and 0 < s.top_p <= 1, f"top_p must be in (0, 1], got {s.top_p!r}")
+    _check(_is_number(s.top_p) and 0 <= s.top_p <= 1, f"top_p must be in [0, 1], got {s.top_p!r}")
     _check(s.min_p is None or (_is_number(s.min_p) and 0 <= s.min_p <= 1),
            f"min_p must be in [0, 1] or unset, got {s.min_p!r}")
     _check(_is_number(s.repetition_penalty) and s.repetition_penalty > 0,
