@@ -30,6 +30,7 @@ the stream of llama.cpp's dist sampler, which earlier versions used). Sequence `
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import hashlib
 import secrets
@@ -234,8 +235,14 @@ class TokenSampler:
         self._candidates: np.ndarray | None = None
         if grammar is not None:
             self._grammar = _make_grammar(grammar, vocab)
+            self._vocab = vocab
             self._candidates = np.zeros(n_vocab, dtype=TOKEN_DATA)
             self._masked = np.empty(n_vocab, dtype=np.float32)
+            self._piece_checked = np.zeros(n_vocab, dtype=bool)
+            self._never_utf8 = np.zeros(n_vocab, dtype=bool)
+            self._pieces: dict[int, bytes] = {}
+            self._piece_buf = ctypes.create_string_buffer(256)
+            self._utf8 = codecs.getincrementaldecoder("utf-8")()  # the text so far, for partial characters
 
     # -- history ---------------------------------------------------------------------------------
 
@@ -251,6 +258,7 @@ class TokenSampler:
             self._generated.clear()
         if self._grammar is not None:
             llama_cpp.llama_sampler_reset(self._grammar)
+            self._utf8.reset()
 
     def accept(self, token: int) -> None:
         """Record a generated token (the penalties and the grammar see it)."""
@@ -259,6 +267,7 @@ class TokenSampler:
             if not self._allowed(np.array([token]))[0]:  # llama.cpp would abort the process
                 raise GrammarRejected(f"token {token} does not follow the grammar here")
             llama_cpp.llama_sampler_accept(self._grammar, token)
+            self._utf8.decode(self._piece(token))
         if self._history is not None:
             self._history.add(token)
         if self._generated is not None:
@@ -492,7 +501,35 @@ class TokenSampler:
         llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(arr))
         if arr.size != len(ids) or ctypes.cast(arr.data, ctypes.c_void_p).value != buf.ctypes.data:
             raise RuntimeError("llama.cpp's grammar sampler changed the candidate buffer")
-        return buf["logit"] > -np.inf
+        return self._utf8_ok(ids, buf["logit"] > -np.inf)
+
+    def _utf8_ok(self, ids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """``allowed`` narrowed to the tokens that keep the text valid UTF-8.
+
+        llama.cpp's grammar decodes UTF-8 loosely: it lets F5-FF, overlong forms and code points above
+        U+10FFFF into strings, and the reply would not decode. With no partial character pending this is a
+        fixed property of each token (checked once per id, on first sight); inside a partial character,
+        the few tokens the grammar allows (those starting with continuation bytes) are checked one by one.
+        """
+        pending = self._utf8.getstate()[0]
+        if not pending:
+            new = ids[~self._piece_checked[ids]]
+            for token in new.tolist():
+                self._never_utf8[token] = not _decodes(b"", self._piece(token))
+            self._piece_checked[new] = True
+            return allowed & ~self._never_utf8[ids]
+        allowed = allowed.copy()
+        for i in np.flatnonzero(allowed).tolist():
+            token = int(ids[i])
+            allowed[i] = not llama_cpp.llama_vocab_is_eog(self._vocab, token) and _decodes(pending, self._piece(token))
+        return allowed
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            size = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, len(self._piece_buf), 0, False)
+            piece = self._pieces[token] = self._piece_buf.raw[: max(size, 0)]
+        return piece
 
     def _mask_all(self, z: np.ndarray) -> np.ndarray:
         assert self._masked is not None
@@ -518,6 +555,15 @@ class TokenSampler:
 
     def __del__(self) -> None:
         self.close()
+
+
+def _decodes(pending: bytes, piece: bytes) -> bool:
+    """Whether ``pending + piece`` is valid UTF-8 so far (an unfinished last character is fine)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(pending + piece, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _make_grammar(grammar: str, vocab: Any) -> Any:
