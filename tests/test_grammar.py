@@ -85,7 +85,7 @@ def llm(tiny_checkpoint: Any) -> llama_cpp.Llama:
 def generate(llm: llama_cpp.Llama, grammar: str, settings: GenerationSettings, n: int = 120) -> tuple[str, bool]:
     """(text, ended): tokens drawn by our sampler under ``grammar`` until an end-of-generation token."""
     vocab = llama_cpp.llama_model_get_vocab(llm.model)
-    prompt = llm.tokenize("Reply in JSON:".encode(), add_bos=False)
+    prompt = llm.tokenize(b"Reply in JSON:", add_bos=False)
     llm.reset()
     llm.eval(prompt)
     out: list[int] = []
