@@ -448,3 +448,21 @@ def test_a_drawn_seed_is_reported_and_reproduces_the_draw() -> None:
     with TokenSampler(sampled(seed=random.seed), VOCAB, history_size=8) as again:
         again.start([])
         assert [again.sample(logits) for _ in range(30)] == first
+
+
+@pytest.mark.parametrize("vocab", [80, 20000])
+@pytest.mark.parametrize("copies", [1, 20])
+def test_top_k_keeps_values_that_tie_with_the_kth_once_scaled(vocab: int, copies: int) -> None:
+    """transformers applies top-k after temperature: a value one float32 step below the k-th can equal it
+    once divided by the temperature, and then it stays (also when many tokens tie with the k-th)."""
+    t = np.float32(1.3)
+    kth = np.float32(3.081756)
+    below = np.nextafter(kth, np.float32(0))
+    assert below < kth and below / t == kth / t
+    logits = np.full(vocab, -5.0, dtype=np.float32)
+    logits[[7, 30, 66]] = [5.0, 4.0, below]
+    logits[np.linspace(10, vocab - 1, copies).astype(int)] = kth
+    s = sampled(top_k=3, temperature=1.3)
+    hf = hf_probs(logits, [], s)
+    assert (hf > 0).sum() == 3 + copies
+    assert np.array_equal(our_probs(logits, [], s) > 0, hf > 0)
