@@ -1,4 +1,4 @@
-"""``exaone-generate --engine cloud|auto``: the engines behind a ``Router`` (issue 5).
+"""``exaone-generate --engine cloud|auto``: the engines behind a ``Router``.
 
 - ``cloud``: the OpenAI-compatible API only; a failure is reported, nothing else is tried.
 - ``auto`` with ``--model``: the local model first; when it cannot load or generate, the cloud
