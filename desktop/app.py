@@ -103,7 +103,7 @@ def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
     args = parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
-    from .store import ChatStore, default_data_dir
+    from .session.store import ChatStore, default_data_dir
     from .ui.context import APPLICATION, ORGANIZATION, AppContext, open_settings
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "exaone-desktop"])
@@ -121,7 +121,7 @@ def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .store import StoreError
+    from .session.store import StoreError
 
     if parse_args(argv).self_test:
         from .selftest import run_self_test

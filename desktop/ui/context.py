@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from ..store import ChatStore
+from ..session.store import ChatStore
 
 ORGANIZATION = "exaone-desktop"
 APPLICATION = "exaone-desktop"

@@ -29,11 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..chat_session import ChatSession, Reply
+from ..session.chat_session import ChatSession, Reply
 from ..engine.settings import SettingsError
 from ..engine.types import GenerationResult
-from ..settings_state import SettingsState, model_defaults_from
-from ..store import StoreError
+from ..session.settings_state import SettingsState, model_defaults_from
+from ..session.store import StoreError
 from .chat_view import BACKEND_NAMES, ChatView
 from .cloud_dialog import CloudConsentDialog
 from .context import KEY_CLOUD, KEY_GENERATION, KEY_LANGUAGE, KEY_MODEL, AppContext

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..settings_state import FIELDS, FieldSpec, SettingsState
+from ..session.settings_state import FIELDS, FieldSpec, SettingsState
 from .language import LANGUAGES, SYSTEM
 
 CLOUD_MODES: dict[str, str] = {

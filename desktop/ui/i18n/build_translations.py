@@ -204,7 +204,7 @@ def _tool(name: str) -> str:
 
 def _add_field_help(root: ET.Element) -> None:
     sys.path.insert(0, str(UI.parent.parent))
-    from exaone_desktop.settings_state import FIELDS
+    from exaone_desktop.session.settings_state import FIELDS
 
     ctx = next((c for c in root.iter("context") if c.findtext("name") == "SettingsFields"), None)
     if ctx is None:

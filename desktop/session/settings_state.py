@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, resolve_settings
+from ..engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, resolve_settings
 
 Kind = Literal["int", "float", "bool", "optional_int", "optional_float", "stop", "tristate"]
 
@@ -129,7 +129,7 @@ class SettingsState:
 
 def model_defaults_from(sampling: Mapping[str, Any] | None) -> dict[str, Any]:
     """A model's sampling defaults as GenerationSettings field names (accepts GGUF keys too)."""
-    from .engine.settings import MODEL_DEFAULT_KEYS
+    from ..engine.settings import MODEL_DEFAULT_KEYS
 
     out: dict[str, Any] = {}
     for key, value in (sampling or {}).items():
