@@ -57,7 +57,7 @@ def _run(data_dir: Path, say: Callable[[str], None]) -> None:
     from .ui.workers import DEMO_DIR
 
     demo = _load_demo(DEMO_DIR)
-    from .app import create_app
+    from .ui.application import create_app
 
     desktop = create_app(["--data-dir", str(data_dir), "--lang", "en"])
     desktop.show()

@@ -19,6 +19,7 @@ KEY_LANGUAGE = "ui/language"
 KEY_MODEL = "model/path"
 KEY_GENERATION = "generation/overrides"
 KEY_CLOUD = "cloud/policy"
+KEY_LOAD = "model/load"
 KEY_GEOMETRY = "window/geometry"
 
 

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from ..session.settings_state import FIELDS, FieldSpec, SettingsState
 from .language import LANGUAGES, SYSTEM
+from .load_panel import LoadPanel
 
 CLOUD_MODES: dict[str, str] = {
     "ask": str(QT_TRANSLATE_NOOP("SettingsPanel", "Local first, ask before using the cloud")),
@@ -213,6 +214,8 @@ class SettingsPanel(QTabWidget):
         self.rows: dict[str, FieldRow] = {}
         self.addTab(self._generation_tab(), self.tr("Generation"))
         self.addTab(self._conversation_tab(), self.tr("Conversation"))
+        self.load_panel = LoadPanel()
+        self.addTab(self.load_panel, self.tr("Model"))
         self.addTab(self._cloud_tab(), self.tr("Cloud"))
         self.addTab(self._interface_tab(), self.tr("Interface"))
 
