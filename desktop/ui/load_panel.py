@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from ..session.controller import LoadFigures
@@ -16,10 +16,6 @@ from ..session.load_settings import KV_CACHE_TYPES, MAX_CONTEXT, MAX_STATE_CACHE
 from ..session.models import human_size
 
 AUTOMATIC = 0  # the spin boxes' lowest value, shown as "automatic": the engine decides
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("LoadPanel", text)
 
 
 class LoadPanel(QWidget):
