@@ -30,6 +30,7 @@ from ..engine.settings import FIELD_NAMES, GenerationSettings
 from ..engine.types import GenerationError, GenerationResult, Generator, Message, StreamEvent
 from .chat_session import ChatSession, Reply
 from .load_settings import KV_CACHE_TYPES, LoadSettings, kv_estimate
+from .serving import LocalServing
 from .settings_state import SettingsState, model_defaults_from
 from .store import ChatStore, Conversation, StoredMessage
 
@@ -137,6 +138,7 @@ class ChatController:
         self.turn: Turn | None = None
         self.last_result: GenerationResult | None = None
         self.last_dropped = 0
+        self.serving = LocalServing()
         self._cloud_factory = cloud_factory
 
     @property
@@ -158,6 +160,23 @@ class ChatController:
         info = self.model_info
         self.state.set_model_defaults(model_defaults_from(getattr(info, "sampling_defaults", None)))
         self.last_result = None
+        try:
+            self.serving.follow(generator)
+        except GenerationError:
+            self.serving.stop()
+
+    # -- serving the model on localhost -------------------------------------------------------
+
+    def serve(self, on: bool) -> str | None:
+        """Serve the loaded model on localhost (or stop); returns the base URL while serving.
+
+        Raises Refused with no model loaded, GenerationError (one line) when the server cannot start."""
+        if not on:
+            self.serving.stop()
+            return None
+        if self.local is None:
+            raise Refused(NO_MODEL, "Load a model first: the server answers with the loaded model.")
+        return self.serving.start(self.local)
 
     def reasoning_switch(self) -> bool:
         """Whether the model can turn reasoning on and off (its template reads ``enable_thinking``)."""

@@ -68,6 +68,7 @@ class DesktopApp:
         self.language = install(resolve_language(choice))
         new = self._make_window()
         conversation = old.session.conversation_id
+        new.controller.serving, old.controller.serving = old.controller.serving, new.controller.serving
         if old.local is not None:
             new.set_local_generator(old.local, loaded_with=old.controller.loaded_with)
         if conversation is not None:

@@ -9,7 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..session.controller import LoadFigures
 from ..session.load_settings import KV_CACHE_TYPES, MAX_CONTEXT, MAX_STATE_CACHE_MB, LoadSettings
@@ -21,6 +34,7 @@ AUTOMATIC = 0  # the spin boxes' lowest value, shown as "automatic": the engine 
 class LoadPanel(QWidget):
     load_setting_changed = Signal(str, object)
     reload_requested = Signal()
+    serve_requested = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,7 +89,40 @@ class LoadPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.reload_button)
+        layout.addWidget(self._serve_box())
         layout.addStretch(1)
+
+    def _serve_box(self) -> QWidget:
+        box = QGroupBox(self.tr("Other programs"))
+        inner = QVBoxLayout(box)
+        self.serve_switch = QCheckBox(self.tr("Serve the loaded model on localhost"))
+        self.serve_switch.setObjectName("serve-switch")
+        self.serve_switch.setToolTip(self.tr("An OpenAI-compatible server on this computer only (127.0.0.1): "
+                                             "editors, notebooks and agent frameworks can use the model."))
+        self.serve_switch.clicked.connect(self._serve_clicked)
+        row = QHBoxLayout()
+        self.serve_address = QLineEdit()
+        self.serve_address.setObjectName("serve-address")
+        self.serve_address.setReadOnly(True)
+        self.serve_address.setPlaceholderText(self.tr("not serving"))
+        self.serve_copy = QPushButton(self.tr("Copy"))
+        self.serve_copy.setObjectName("serve-copy")
+        self.serve_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_address.text()))
+        row.addWidget(self.serve_address, 1)
+        row.addWidget(self.serve_copy)
+        inner.addWidget(self.serve_switch)
+        inner.addLayout(row)
+        return box
+
+    def _serve_clicked(self, checked: bool) -> None:
+        # The window decides (it may fail to start); until then the switch shows the old state.
+        self.serve_switch.setChecked(not checked)
+        self.serve_requested.emit(checked)
+
+    def show_serving(self, url: str | None) -> None:
+        self.serve_switch.setChecked(url is not None)
+        self.serve_address.setText(url or "")
+        self.serve_copy.setEnabled(url is not None)
 
     def _n_ctx_done(self) -> None:
         value = self.n_ctx.value()

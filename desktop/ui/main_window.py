@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.settings import SettingsError
+from ..engine.types import GenerationError
 from ..session.controller import NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
 from ..session.load_settings import LoadSettings
 from ..session.settings_state import SettingsState
@@ -241,6 +242,7 @@ class MainWindow(QMainWindow):
         p.currentChanged.connect(self._tab_changed)
         p.load_panel.load_setting_changed.connect(self.change_load_setting)
         p.load_panel.reload_requested.connect(self.reload_model)
+        p.load_panel.serve_requested.connect(self.serve)
         self.new_action.triggered.connect(self.new_conversation)
         self.models_action.triggered.connect(self.show_model_manager)
         self.settings_action.toggled.connect(self.settings_panel.setVisible)
@@ -360,8 +362,23 @@ class MainWindow(QMainWindow):
         self._show_load()
 
     def _show_load(self) -> None:
-        self.settings_panel.load_panel.show_load(self.controller.load, self.controller.load_figures(),
-                                            self.controller.kept_states())
+        panel = self.settings_panel.load_panel
+        panel.show_load(self.controller.load, self.controller.load_figures(), self.controller.kept_states())
+        panel.show_serving(self.controller.serving.url)
+
+    def serve(self, on: bool) -> None:
+        """Settings > Model's switch: serve the loaded model on localhost, or stop."""
+        try:
+            url = self.controller.serve(on)
+        except Refused:
+            self._say(self.tr("Load a model first: the server answers with the loaded model."), error=True)
+            url = None
+        except GenerationError as err:
+            self._say(str(err), error=True)
+            url = None
+        if url:
+            self._say(self.tr("Serving the model at {0}").format(url))
+        self.settings_panel.load_panel.show_serving(url)
 
     # -- conversations ---------------------------------------------------------------------------
 
@@ -701,4 +718,5 @@ class MainWindow(QMainWindow):
             if job is not None:
                 job.cancel()
                 job.wait(10000)
+        self.controller.serving.stop()
         super().closeEvent(event)
