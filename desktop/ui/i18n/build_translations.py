@@ -180,6 +180,16 @@ KO: dict[str, str] = {
     "{0} tokens of context": "컨텍스트 {0} 토큰",
     "{0} tokens of context take {1} ({2})": "컨텍스트 {0} 토큰은 {1}를 차지합니다({2})",
     "Now kept: {0}": "지금 보관 중: {0}",
+    "Other programs": "다른 프로그램",
+    "Serve the loaded model on localhost": "불러온 모델을 이 컴퓨터(localhost)에서 서비스하기",
+    "An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks "
+    "can use the model.":
+        "이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 "
+        "모델을 쓸 수 있습니다.",
+    "not serving": "서비스하지 않음",
+    "Load a model first: the server answers with the loaded model.":
+        "먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.",
+    "Serving the model at {0}": "{0}에서 모델을 서비스하는 중",
     # settings explanations (SettingsFields)
     "Most tokens to generate for one reply.": "한 번의 답변에서 생성할 최대 토큰 수입니다.",
     "Sample at random; off always picks the most likely token (greedy).":
