@@ -102,14 +102,16 @@ class LocalGenerator:
         defaults = {k: _shortest_float(v) for k, v in self.model_info.sampling_defaults.items()}
         return resolve_settings(defaults, **user_values)
 
-    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, *,
+                        tools: list[Any] | None = None) -> tuple[str, list[int]]:
         """(prompt text, token ids) as transformers' text-generation pipeline would make them."""
         if isinstance(prompt, str):
             return prompt, self._tokenize(prompt, add_special=True)
-        text = self.render(prompt, settings)
+        text = self.render(prompt, settings, tools=tools)
         return text, self._tokenize(text, add_special=False)
 
-    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
+    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings, *,
+               tools: list[Any] | None = None) -> str:
         """Chat messages rendered with the GGUF's own template (a final assistant turn is a prefill)."""
         info = self.model_info
         if not info.chat_template:
@@ -118,7 +120,7 @@ class LocalGenerator:
             raise GenerationError("the message list is empty; give at least one message")
         prefill = messages[-1].get("role") == "assistant"
         text = render_chat(info.chat_template, messages, add_generation_prompt=not prefill,
-                           enable_thinking=settings.enable_thinking,
+                           enable_thinking=settings.enable_thinking, tools=tools,
                            bos_token=info.bos_token, eos_token=info.eos_token)
         if prefill:  # transformers' continue_final_message: cut after the final message's content
             final = str(messages[-1].get("content", "")).strip()
@@ -134,10 +136,12 @@ class LocalGenerator:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        tools: list[Any] | None = None,
     ) -> GenerationResult:
+        """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only)."""
         settings = settings or self.default_settings()
         with self._lock:
-            return self._generate(prompt, settings, on_event, cancel)
+            return self._generate(prompt, settings, on_event, cancel, tools)
 
     def close(self) -> None:
         llm, self._llm = getattr(self, "_llm", None), None
@@ -153,9 +157,9 @@ class LocalGenerator:
     # -- generation ------------------------------------------------------------------------------
 
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                  cancel: threading.Event | None) -> GenerationResult:
+                  cancel: threading.Event | None, tools: list[Any] | None = None) -> GenerationResult:
         self._loaded()
-        prompt_text, ids = self.tokenize_prompt(prompt, settings)
+        prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
         self._check_length(len(ids), settings.max_new_tokens)
         starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
 
