@@ -235,6 +235,123 @@ def test_cloud_engine_talks_to_the_local_server(served: Any, model_id: str, mode
     assert cloud.list_models() == [model_id]
 
 
+# -- structured output and tools ----------------------------------------------------------------------------
+
+VERDICT = {"type": "object", "additionalProperties": False, "required": ["answer", "sure", "score"],
+           "properties": {"answer": {"enum": ["yes", "no", "maybe"]}, "sure": {"type": "boolean"},
+                          "score": {"type": "integer", "minimum": 0, "maximum": 9}}}
+WEATHER = [{"type": "function", "function": {
+    "name": "get_weather", "description": "도시의 현재 날씨를 알려줍니다.",
+    "parameters": {"type": "object", "additionalProperties": False, "required": ["city"],
+                   "properties": {"city": {"enum": ["서울", "부산", "Seoul"]}}}}}]
+ASK_WEATHER = [{"role": "user", "content": "서울 날씨 어때?"}]
+
+
+def valid_verdict(data: Any) -> bool:
+    """VERDICT's rules, checked by hand."""
+    return (isinstance(data, dict) and set(data) == {"answer", "sure", "score"}
+            and data["answer"] in ("yes", "no", "maybe") and isinstance(data["sure"], bool)
+            and isinstance(data["score"], int) and not isinstance(data["score"], bool) and 0 <= data["score"] <= 9)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_json_schema_yields_json_that_validates(seed: int, client: openai.OpenAI, model_id: str) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT}}
+    r = client.chat.completions.create(model=model_id, messages=MESSAGES, seed=seed, max_tokens=120,
+                                       response_format=fmt)  # type: ignore[arg-type]
+    assert r.choices[0].finish_reason == "stop"
+    assert valid_verdict(json.loads(r.choices[0].message.content or ""))
+    stream = client.chat.completions.create(model=model_id, messages=MESSAGES, seed=seed, max_tokens=120,
+                                            response_format=fmt, stream=True)  # type: ignore[arg-type]
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == r.choices[0].message.content
+
+
+def test_json_object_mode(client: openai.OpenAI, model_id: str) -> None:
+    r = client.chat.completions.create(model=model_id, messages=MESSAGES, seed=4, temperature=0.7, max_tokens=200,
+                                       response_format={"type": "json_object"})
+    if r.choices[0].finish_reason == "stop":
+        assert isinstance(json.loads(r.choices[0].message.content or ""), dict)
+    else:  # a random model may write a long string: whatever came must still be the start of an object
+        assert (r.choices[0].message.content or "").lstrip().startswith("{")
+
+
+def test_bad_schema_is_400(served: Any, model_id: str) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "x"}}
+    reply = request(served.url, "POST", "/v1/chat/completions",
+                    {"model": model_id, "messages": MESSAGES, "response_format": fmt}, auth())
+    assert reply.status == 400 and reply.json()["error"]["param"] == "response_format.json_schema.schema"
+
+
+def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, model_id: str, tiny_checkpoint: Any,
+                                                      model_path: Path) -> None:
+    r = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
+                                       tool_choice="required", temperature=0, max_tokens=64)
+    choice = r.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    [call] = choice.message.tool_calls or []
+    assert call.type == "function" and call.id and call.function.name == "get_weather"
+    arguments = json.loads(call.function.arguments)
+    assert arguments["city"] in ("서울", "부산", "Seoul")
+    assert choice.message.content is None
+    # streamed, the same call arrives as a tool_calls delta
+    stream = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
+                                            tool_choice="required", temperature=0, max_tokens=64, stream=True)
+    deltas = [tc for chunk in stream for c in chunk.choices for tc in (c.delta.tool_calls or [])]
+    assert [(d.function.name, d.function.arguments) for d in deltas if d.function] == \
+        [("get_weather", call.function.arguments)]
+    # the call and its result go back in; the prompt is what transformers renders with EXAONE 4's template
+    history: list[dict[str, Any]] = [
+        *ASK_WEATHER,
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]},
+        {"role": "tool", "tool_call_id": call.id, "content": "맑음, 23도"},
+    ]
+    after = client.chat.completions.create(model=model_id, messages=history, tools=WEATHER,  # type: ignore[arg-type]
+                                           temperature=0, max_tokens=8)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tiny_checkpoint(KIND)))
+    hf_messages = [*ASK_WEATHER,
+                   {"role": "assistant", "content": "", "tool_calls": [
+                       {"type": "function", "function": {"name": "get_weather", "arguments": arguments}}]},
+                   {"role": "tool", "content": "맑음, 23도"}]
+    text = tok.apply_chat_template(hf_messages, tools=WEATHER, add_generation_prompt=True, tokenize=False)
+    assert "<tool_result>맑음, 23도</tool_result>" in text and "<tool_call>" in text
+    hf_ids = tok(text, add_special_tokens=False)["input_ids"]
+    assert after.usage is not None and after.usage.prompt_tokens == len(hf_ids)
+    assert after.choices[0].finish_reason in ("stop", "length")
+    # tool_choice "none": tools are not offered, the reply is text
+    plain = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
+                                           tool_choice="none", temperature=0, max_tokens=8)
+    assert plain.choices[0].message.tool_calls is None
+
+
+def test_tool_call_parsing() -> None:
+    from exaone_desktop.server.tools import parse_tool_calls
+
+    text = ('Let me check. <tool_call>{"name": "get_weather", "arguments": {"city": "서울"}}</tool_call>\n'
+            '<tool_call>{"name": "get_time", "arguments": {}}</tool_call> <tool_call>not json</tool_call>')
+    content, calls = parse_tool_calls(text)
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in calls] == \
+        [("get_weather", {"city": "서울"}), ("get_time", {})]
+    assert content == "Let me check. \n <tool_call>not json</tool_call>"
+    assert len({c.id for c in calls}) == 2
+    assert parse_tool_calls("no calls here") == ("no calls here", [])
+
+
+def test_tool_errors(served: Any, model_id: str) -> None:
+    base = {"model": model_id, "messages": ASK_WEATHER}
+    cases = [
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"tools": WEATHER, "tool_choice": {"type": "function", "function": {"name": "nope"}}}, "tool_choice"),
+        ({"messages": [*ASK_WEATHER, {"role": "assistant", "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{bad"}}]}]},
+         "messages[1].tool_calls[0].function.arguments"),
+    ]
+    for extra, param in cases:
+        reply = request(served.url, "POST", "/v1/chat/completions", {**base, **extra}, auth())
+        assert reply.status == 400 and reply.json()["error"]["param"] == param, reply.body
+
+
 # -- errors ---------------------------------------------------------------------------------------------
 
 

@@ -137,11 +137,13 @@ class LocalGenerator:
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
         tools: list[Any] | None = None,
+        grammar: str | None = None,
     ) -> GenerationResult:
-        """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only)."""
+        """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
+        ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema)."""
         settings = settings or self.default_settings()
         with self._lock:
-            return self._generate(prompt, settings, on_event, cancel, tools)
+            return self._generate(prompt, settings, on_event, cancel, tools, grammar)
 
     def close(self) -> None:
         llm, self._llm = getattr(self, "_llm", None), None
@@ -157,7 +159,8 @@ class LocalGenerator:
     # -- generation ------------------------------------------------------------------------------
 
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                  cancel: threading.Event | None, tools: list[Any] | None = None) -> GenerationResult:
+                  cancel: threading.Event | None, tools: list[Any] | None = None,
+                  grammar: str | None = None) -> GenerationResult:
         self._loaded()
         prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
         self._check_length(len(ids), settings.max_new_tokens)
@@ -172,7 +175,8 @@ class LocalGenerator:
 
         completions: list[Completion] = []
         n_generated = 0
-        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx) as sampler:
+        constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
+        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
             for index in range(settings.num_return_sequences):
                 if index:
                     self._rewind(len(ids), snapshot)

@@ -162,6 +162,16 @@ def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *,
     return ServerHandle(url=_url(sock), server=server, thread=thread, app=app)
 
 
+def load_model(args: argparse.Namespace) -> Any:
+    """The model, in this process: the server's one worker thread drives it directly (tools and grammars
+    included); a load failure is one line."""
+    if not args.model.is_file():
+        raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
+    from ..engine.local import LocalGenerator
+
+    return LocalGenerator(args.model, n_ctx=args.n_ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+
+
 def run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     api_key = args.api_key or os.environ.get(KEY_ENV) or None
@@ -178,8 +188,7 @@ def run(argv: Sequence[str] | None) -> int:
     if "stop" in defaults:
         defaults["stop"] = tuple(defaults["stop"])
     resolve_settings(None, **defaults)  # bad flags fail before the model loads
-    args.prompt = None
-    generator = generate_cli.load_local(args)  # same checks and messages as exaone-generate
+    generator = load_model(args)
     try:
         generator.default_settings(**defaults)
         sock = bind(args.host, args.port)
@@ -207,7 +216,7 @@ def _fail(message: str, code: int) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(argv)
-    except (UsageError, SettingsError, generate_cli.UsageError) as err:
+    except (UsageError, SettingsError) as err:
         return _fail(str(err), EXIT_USAGE)
     except GenerationError as err:
         return _fail(str(err), EXIT_RUNTIME)
