@@ -90,6 +90,7 @@ class LocalGenerator:
         self._tags = reasoning_tags(info.architecture, info.chat_template)
         self._tag_ids = self._single_token_ids(self._tags or ())
         self.stats = DecodeStats()
+        self._eog: set[int] | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -181,7 +182,8 @@ class LocalGenerator:
                 if index:
                     self._rewind(len(ids), snapshot)
                 emit = None if on_event is None else _emitter(on_event, index)
-                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel)
+                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
+                                            ends=self._end_of_generation_ids() if grammar is not None else None)
                 completions.append(completion)
                 n_generated += len(completion.token_ids)
                 if completion.finish_reason == "cancelled":
@@ -204,10 +206,10 @@ class LocalGenerator:
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
-                  cancel: threading.Event | None) -> Completion:
+                  cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
         sampler.start(prompt_ids)
         text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
-        eos = set(self.model_info.eos_token_ids)
+        eos = set(self.model_info.eos_token_ids) | (ends or set())
         tokens: list[int] = []
         reason: FinishReason = "length"
         while len(tokens) < settings.max_new_tokens:
@@ -288,6 +290,13 @@ class LocalGenerator:
         except UnicodeEncodeError:
             raise GenerationError("the prompt is not valid UTF-8 text; fix its encoding") from None
         return list(self._loaded().tokenize(data, add_bos=add_special, special=True))
+
+    def _end_of_generation_ids(self) -> set[int]:
+        """Every token llama.cpp counts as an end (EOS, EOT, PAD ...): once a grammar is complete it allows
+        only these, so any of them ends a constrained reply."""
+        if self._eog is None:
+            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
+        return self._eog
 
     def _single_token_ids(self, texts: Sequence[str]) -> set[int]:
         """Ids of tags that are single (possibly control) tokens: rendered even though special."""

@@ -180,7 +180,6 @@ class Service:
         self._accepts = set(inspect.signature(generator.generate).parameters)
         path = getattr(getattr(generator, "model_info", None), "path", None)
         self._special = SpecialText(path) if path is not None else None
-        self._eos = set(getattr(getattr(generator, "model_info", None), "eos_token_ids", ()) or ())
 
     def close(self) -> None:
         self.scheduler.close()
@@ -285,7 +284,7 @@ class Service:
         """The answer's text and tool calls, read from its tokens with control tokens shown."""
         if self._special is None:
             return parse_tool_calls(completion.text)
-        raw = self._special.text([t for t in completion.token_ids if t not in self._eos])
+        raw = self._special.text(completion.token_ids)
         if completion.reasoning is not None:
             raw = raw.rsplit("</think>", 1)[-1]
         content, calls = parse_tool_calls(raw)

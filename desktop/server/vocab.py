@@ -26,6 +26,8 @@ class SpecialText:
             return self._llm
 
     def text(self, token_ids: list[int]) -> str:
-        if not token_ids:
-            return ""
-        return self._vocab().detokenize(token_ids, special=True).decode("utf-8", errors="replace")
+        """The tokens' text with control tokens shown, end-of-generation tokens (EOS, PAD ...) left out."""
+        llm = self._vocab()
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        kept = [t for t in token_ids if not llama_cpp.llama_vocab_is_eog(vocab, t)]
+        return llm.detokenize(kept, special=True).decode("utf-8", errors="replace") if kept else ""
