@@ -237,9 +237,9 @@ def test_cloud_engine_talks_to_the_local_server(served: Any, model_id: str, mode
 
 # -- structured output and tools ----------------------------------------------------------------------------
 
-VERDICT = {"type": "object", "additionalProperties": False, "required": ["answer", "sure", "score"],
+VERDICT = {"type": "object", "additionalProperties": False, "required": ["answer", "sure", "tags"],
            "properties": {"answer": {"enum": ["yes", "no", "maybe"]}, "sure": {"type": "boolean"},
-                          "score": {"type": "integer", "minimum": 0, "maximum": 9}}}
+                          "tags": {"type": "array", "items": {"enum": ["날씨", "weather", 7]}, "maxItems": 2}}}
 WEATHER = [{"type": "function", "function": {
     "name": "get_weather", "description": "도시의 현재 날씨를 알려줍니다.",
     "parameters": {"type": "object", "additionalProperties": False, "required": ["city"],
@@ -249,9 +249,10 @@ ASK_WEATHER = [{"role": "user", "content": "서울 날씨 어때?"}]
 
 def valid_verdict(data: Any) -> bool:
     """VERDICT's rules, checked by hand."""
-    return (isinstance(data, dict) and set(data) == {"answer", "sure", "score"}
+    return (isinstance(data, dict) and set(data) == {"answer", "sure", "tags"}
             and data["answer"] in ("yes", "no", "maybe") and isinstance(data["sure"], bool)
-            and isinstance(data["score"], int) and not isinstance(data["score"], bool) and 0 <= data["score"] <= 9)
+            and isinstance(data["tags"], list) and len(data["tags"]) <= 2
+            and all(t in ("날씨", "weather", 7) for t in data["tags"]))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
