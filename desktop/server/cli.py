@@ -22,7 +22,8 @@ from typing import Any, NoReturn
 import uvicorn
 
 from .. import cli as generate_cli
-from ..engine.settings import SettingsError, resolve_settings
+from ..engine.settings import SettingsError, check_value, resolve_settings
+from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
 from .app import DEFAULT_MAX_BODY_BYTES, ServerConfig, create_app
 from .mapping import describe_table
@@ -59,18 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", metavar="KEY",
                    help=f"require 'Authorization: Bearer KEY' (default: ${KEY_ENV}, else no key on 127.0.0.1)")
     p.add_argument("--model-id", metavar="NAME", help="the model id clients send (default: the file name's stem)")
-    p.add_argument("--n-ctx", type=int, help="context size to allocate (default: the model's, at most 8192)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: llama.cpp's choice)")
-    p.add_argument("--n-gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
     p.add_argument("--queue-size", type=int, default=DEFAULT_MAX_WAITING, metavar="N",
                    help=f"requests that may wait for the model; more get 503 (default: {DEFAULT_MAX_WAITING})")
     p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, metavar="MB",
                    help="largest request body accepted; larger ones get 413 (default: 4)")
     p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
-    group = p.add_argument_group("server-wide generation defaults (a request's own values win)")
-    for action in generate_cli.build_parser()._actions:  # the same flags, help and types as exaone-generate
-        if action.dest in SERVER_SETTING_FLAGS:
-            group._add_action(action)
+    generate_cli.add_setting_flags(  # the same flags, ranges and help as exaone-generate
+        p.add_argument_group("server-wide generation defaults", "a request's own values win over these, and these "
+                             "over the model's generation config"),
+        [row for row in GENERATION_ROWS if row.name in SERVER_SETTING_FLAGS])
+    generate_cli.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
     return p
 
 
@@ -169,7 +168,7 @@ def load_model(args: argparse.Namespace) -> Any:
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
     from ..engine.local import LocalGenerator
 
-    return LocalGenerator(args.model, n_ctx=args.n_ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+    return LocalGenerator(args.model, **generate_cli.load_settings(args).changed())
 
 
 def run(argv: Sequence[str] | None) -> int:
@@ -187,7 +186,9 @@ def run(argv: Sequence[str] | None) -> int:
     defaults = {name: getattr(args, name) for name in SERVER_SETTING_FLAGS if getattr(args, name) is not None}
     if "stop" in defaults:
         defaults["stop"] = tuple(defaults["stop"])
-    resolve_settings(None, **defaults)  # bad flags fail before the model loads
+    for name, value in defaults.items():  # bad flags fail before the model loads
+        check_value(name, value)
+    resolve_settings(None, **defaults)
     generator = load_model(args)
     try:
         generator.default_settings(**defaults)

@@ -11,8 +11,32 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_N = 16  # choices per request (n); each one is a full generation
+from ..engine.settings_table import ROWS, OpenAIParam
+
 MAX_STOP = 16
+
+
+def limits(setting: str) -> dict[str, Any]:
+    """Field constraints for a request field that sets ``setting``: the settings table's range, narrowed to
+    the OpenAI API's own limits where that is tighter (temperature 0-2)."""
+    row = ROWS[setting]
+    low, high = row.minimum, row.maximum
+    if isinstance(row.openai, OpenAIParam):
+        if row.openai.minimum is not None:
+            low = row.openai.minimum if low is None else max(low, row.openai.minimum)
+        if row.openai.maximum is not None:
+            high = row.openai.maximum if high is None else min(high, row.openai.maximum)
+    out: dict[str, Any] = {}
+    if low is not None:
+        out["gt" if row.min_exclusive else "ge"] = low
+    if high is not None:
+        out["le"] = high
+    return out
+
+
+def ranged(setting: str, default: Any = None) -> Any:
+    """``Field(default, ...)`` with the range of ``setting`` (see ``limits``)."""
+    return Field(default, **limits(setting))
 
 # Fields clients send that this server accepts and ignores (they do not change the generated text).
 IGNORED: tuple[str, ...] = ("user", "metadata", "store", "service_tier", "parallel_tool_calls",
@@ -38,22 +62,22 @@ class SamplingRequest(_Request):
     """The parameters chat and text completions share; extras (top_k ...) come as extra body fields."""
 
     model: str
-    max_completion_tokens: int | None = Field(None, ge=1)
-    max_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    n: int = Field(1, ge=1, le=MAX_N)
-    seed: int | None = Field(None, ge=0, lt=2**32)
-    stop: str | list[str] | None = Field(None)
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    max_completion_tokens: int | None = ranged("max_new_tokens")
+    max_tokens: int | None = ranged("max_new_tokens")
+    temperature: float | None = ranged("temperature")
+    top_p: float | None = ranged("top_p")
+    n: int = ranged("num_return_sequences", 1)
+    seed: int | None = ranged("seed")
+    stop: str | list[str] | None = Field(None, max_length=MAX_STOP)
+    presence_penalty: float | None = ranged("presence_penalty")
+    frequency_penalty: float | None = ranged("frequency_penalty")
     stream: bool = False
     stream_options: StreamOptions | None = None
     logprobs: bool | None = None
     # Extras (transformers' names): not in OpenAI's API, sent with the client's extra_body.
-    top_k: int | None = Field(None, ge=0)
-    repetition_penalty: float | None = Field(None, gt=0)
-    min_p: float | None = Field(None, ge=0, le=1)
+    top_k: int | None = ranged("top_k")
+    repetition_penalty: float | None = ranged("repetition_penalty")
+    min_p: float | None = ranged("min_p")
     do_sample: bool | None = None
     # Accepted and ignored (see IGNORED).
     user: str | None = None
