@@ -43,7 +43,7 @@ def model_id(model_path: Path) -> str:
 @pytest.fixture(scope="module")
 def served(model_path: Path) -> Any:
     server = start_serve("--model", str(model_path), "--port", "0", "--api-key", KEY, "--threads", "1",
-                         "--queue-size", "3")
+                         "--queue-size", "3", "--parallel", "4")
     yield server
     server.stop()
 
@@ -493,6 +493,19 @@ def test_four_concurrent_streams_get_their_own_text(client: openai.OpenAI, model
     assert len(set(alone)) > 1
 
 
+def test_four_clients_share_decode_steps(served: Any, client: openai.OpenAI, model_id: str) -> None:
+    """With --parallel 4 the streams above ran in one batch per step (the server reports its largest batch)."""
+    questions = [[{"role": "user", "content": f"Count to {i + 5}"}] for i in range(4)]
+    threads = [threading.Thread(target=lambda m=m: client.chat.completions.create(
+        model=model_id, messages=m, temperature=0, max_tokens=200)) for m in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    batch = request(served.url, "GET", "/health").json()["batch"]
+    assert batch["sequences"] == 4 and batch["largest_batch"] >= 2
+
+
 @pytest.fixture(scope="module")
 def paced(model_path: Path) -> Any:
     gen = Paced(LocalGenerator(model_path, n_threads=1))
@@ -505,6 +518,18 @@ def paced(model_path: Path) -> Any:
 
 def _health(url: str) -> dict[str, int]:
     return request(url, "GET", "/health").json()["queue"]  # type: ignore[no-any-return]
+
+
+def test_one_request_at_a_time_also_equals_exaone_generate(paced: Any, model_id: str, model_path: Path,
+                                                           messages_file: Path, capsys: Any) -> None:
+    """The serial path (start_background around the app's LocalGenerator), as the batched one above."""
+    _, handle = paced
+    ref = generate_json(capsys, "--model", str(model_path), "--messages", str(messages_file),
+                        "--max-new-tokens", str(N_NEW))
+    client = openai.OpenAI(base_url=handle.base_url, api_key="none", max_retries=0)
+    r = client.chat.completions.create(model=model_id, messages=MESSAGES, temperature=0, max_tokens=N_NEW)
+    assert r.choices[0].message.content == ref["generated"][0]["text"]
+    assert "batch" not in request(handle.url, "GET", "/health").json()
 
 
 def test_client_that_disconnects_frees_the_slot(paced: Any, model_id: str) -> None:

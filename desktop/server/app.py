@@ -66,6 +66,7 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_waiting: int = DEFAULT_MAX_WAITING
     defaults: Mapping[str, Any] = field(default_factory=dict)  # server-wide settings (exaone-serve flags)
+    parallel: int = 1  # requests generating at once (more than 1 needs a batched generator)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class Service:
     def __init__(self, generator: Any, config: ServerConfig) -> None:
         self.generator = generator
         self.config = config
-        self.scheduler = Scheduler(config.max_waiting)
+        self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
         self._accepts = set(inspect.signature(generator.generate).parameters)
         path = getattr(getattr(generator, "model_info", None), "path", None)
@@ -494,7 +495,11 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
+        body: dict[str, Any] = {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
+        if hasattr(generator, "max_batch"):  # a BatchGenerator: how much its sequences shared decode steps
+            body["batch"] = {"sequences": generator.n_seq, "decode_steps": generator.steps,
+                             "largest_batch": generator.max_batch}
+        return body
 
     @app.get("/v1/models", dependencies=[Depends(check_key)])
     async def models() -> dict[str, Any]:
