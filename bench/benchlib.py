@@ -24,6 +24,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_generate", "Generation", "Run `python bench/bench_generate.py`."),
     ("bench_overhead", "Generator overhead (same process)", "Run `python bench/bench_overhead.py`."),
     ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
+    ("bench_server", "Local server (exaone-serve)", "Run `python bench/bench_server.py`."),
 )
 
 
