@@ -10,6 +10,7 @@ its HTTP error status rather than an error inside a 200 stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hmac
 import inspect
 import json
@@ -274,6 +275,8 @@ class Service:
 
         try:
             return self.scheduler.submit(client, run)
+        except RuntimeError:
+            raise _failure(concurrent.futures.CancelledError()) from None
         except QueueFull as full:
             raise APIError(503, f"the server is busy: {full.waiting} requests are already waiting for the model; "
                                 f"retry after {full.retry_after} s", code="queue_full",
@@ -345,6 +348,9 @@ async def _wait(request: Request, job: Job, service: Service, items: asyncio.Que
 def _failure(err: BaseException) -> APIError:
     if isinstance(err, APIError):
         return err
+    if isinstance(err, (asyncio.CancelledError, concurrent.futures.CancelledError)):
+        return APIError(503, "the server is shutting down; send the request again when it is back",
+                        code="shutting_down")
     if isinstance(err, SettingsError):
         return APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value")
     if isinstance(err, GenerationError):
@@ -575,8 +581,9 @@ async def _stream(request: Request, service: Service, plans: list[_Plan], req: S
     first = await _wait(request, job, service, items)
     if first is None:
         return Response(status_code=499)
-    if first is _END and job.future.exception() is not None:
-        raise _failure(job.future.exception()) from None  # type: ignore[arg-type]
+    if first is _END and (job.future.cancelled() or job.future.exception() is not None):
+        raise _failure(concurrent.futures.CancelledError() if job.future.cancelled()
+                       else job.future.exception()) from None  # type: ignore[arg-type]
 
     async def body() -> AsyncIterator[str]:
         item = first
