@@ -146,6 +146,14 @@ def test_completions_equal_exaone_generate(client: openai.OpenAI, model_id: str,
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == len(expected["token_ids"])
 
 
+def test_completions_with_a_list_of_prompts(client: openai.OpenAI, model_id: str) -> None:
+    prompts = [PLAIN_PROMPT, "EXAONE는"]
+    alone = [client.completions.create(model=model_id, prompt=p, temperature=0, max_tokens=8).choices[0].text
+             for p in prompts]
+    both = client.completions.create(model=model_id, prompt=prompts, temperature=0, max_tokens=8)
+    assert [c.index for c in both.choices] == [0, 1] and [c.text for c in both.choices] == alone
+
+
 @pytest.mark.parametrize(("top_k", "penalty"), [(5, 1.3), (0, 1.0)])
 def test_extras_change_the_draw_as_locally(top_k: int, penalty: float, client: openai.OpenAI, model_id: str,
                                            model_path: Path, messages_file: Path, capsys: Any) -> None:
@@ -449,6 +457,13 @@ def test_non_loopback_host_needs_a_key(model_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("exaone-serve: error: ")
     assert "--api-key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_background_server_refuses_other_hosts_without_a_key() -> None:
+    from exaone_desktop.engine.types import GenerationError
+
+    with pytest.raises(GenerationError, match="API key"):
+        start_background(object(), host="0.0.0.0")
 
 
 def test_port_in_use_is_one_line(served: Any, model_path: Path) -> None:
