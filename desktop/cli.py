@@ -124,9 +124,9 @@ def load_local(args: argparse.Namespace) -> Any:
         raise UsageError("--model PATH.gguf is required with --engine local")
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from .engine.local import LocalGenerator
+    from .engine.worker import WorkerGenerator  # llama.cpp in a child process: a crash is a message, not a signal
 
-    return LocalGenerator(args.model, n_ctx=args.n_ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+    return WorkerGenerator(args.model, n_ctx=args.n_ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
 
 
 def load_cloud(args: argparse.Namespace) -> Any:
@@ -164,10 +164,13 @@ def generate_routed(args: argparse.Namespace, prompt: Prompt, printer: StreamPri
 def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrinter | None,
                    cancel: threading.Event) -> tuple[GenerationResult, GenerationSettings]:
     gen = load_local(args)
-    settings = gen.default_settings(**user_settings(args))
-    if printer is not None:
-        printer.settings = settings
-    return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+    try:
+        settings = gen.default_settings(**user_settings(args))
+        if printer is not None:
+            printer.settings = settings
+        return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+    finally:
+        gen.close()
 
 
 # -- output -----------------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ class GenerationWorker(StreamingJob):
 
 
 class ModelLoadWorker(Job):
-    """Loads a GGUF with llama.cpp; ``succeeded`` carries the LocalGenerator."""
+    """Loads a GGUF in a llama.cpp worker process; ``succeeded`` carries the WorkerGenerator."""
 
     def __init__(self, model_path: Path, *, n_threads: int | None = None, parent: Any = None) -> None:
         super().__init__(parent)
@@ -134,10 +134,10 @@ class ModelLoadWorker(Job):
         self.n_threads = n_threads
 
     def work(self) -> Any:
-        from ..engine.local import LocalGenerator
+        from ..engine.worker import WorkerGenerator
 
         self.progress.emit("load", 0.0)
-        generator = LocalGenerator(self.model_path, n_threads=self.n_threads)
+        generator = WorkerGenerator(self.model_path, n_threads=self.n_threads, cancel=self.cancel_event)
         self.progress.emit("load", 1.0)
         return generator
 
