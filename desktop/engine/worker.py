@@ -13,6 +13,7 @@ that it checks between tokens and between prompt batches.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +149,9 @@ class _Worker:
         self._in, self._out = self.proc.stdin, self.proc.stdout
         self.replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._send_lock = threading.Lock()
-        threading.Thread(target=self._read, name="worker-replies", daemon=True).start()
+        self._reader = threading.Thread(target=self._read, name="worker-replies", daemon=True)
+        self._reader.start()
+        _live.add(self)
         self.send(("load", str(model_path), load_kwargs))
 
     def _read(self) -> None:
@@ -187,10 +191,24 @@ class _Worker:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-        with contextlib.suppress(OSError):
-            self._out.close()
+        if self._reader is not threading.current_thread():
+            self._reader.join(1.0)  # it ends at the pipe's end of file, now that the child is gone
+        if not self._reader.is_alive():
+            with contextlib.suppress(OSError):
+                self._out.close()
         with contextlib.suppress(OSError):
             os.unlink(self.log_path)
+        _live.discard(self)
+
+
+_live: weakref.WeakSet[_Worker] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_workers() -> None:
+    """Workers still running when the interpreter exits are ended before its threads are torn down."""
+    for worker in list(_live):
+        worker.close(timeout=1.0)
 
 
 class WorkerGenerator:
@@ -320,18 +338,18 @@ class WorkerGenerator:
         """Wait for the worker's reply to the last request, streaming its events to ``on_event``."""
         cancelled_at: float | None = None
         while True:
+            if cancel is not None and cancel.is_set():
+                if doing == "loading":
+                    worker.kill()
+                    raise GenerationError(f"loading {self.model_info.path.name} was cancelled")
+                if cancelled_at is None:
+                    worker.send(("cancel", ()))
+                    cancelled_at = time.monotonic()
+                elif time.monotonic() - cancelled_at > self.cancel_grace_s:
+                    worker.kill()  # stuck inside llama.cpp: the next request loads the model again
             try:
                 kind, payload = worker.replies.get(timeout=POLL_S)
             except queue.Empty:
-                if cancel is not None and cancel.is_set():
-                    if doing == "loading":
-                        worker.kill()
-                        raise GenerationError(f"loading {self.model_info.path.name} was cancelled") from None
-                    if cancelled_at is None:
-                        worker.send(("cancel", ()))
-                        cancelled_at = time.monotonic()
-                    elif time.monotonic() - cancelled_at > self.cancel_grace_s:
-                        worker.kill()  # stuck inside llama.cpp: the next request loads the model again
                 continue
             if kind == "events":
                 if on_event is not None:
