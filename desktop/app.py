@@ -29,6 +29,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(list(argv) if argv is not None else None)
 
 
+LOCK_NAME = "exaone-desktop.lock"
+
+
+def lock_data_dir(data_dir: Path) -> object:
+    """A QLockFile held while this app uses ``data_dir``; StoreError when another running app holds it.
+
+    A lock left by an app that crashed is stale (its process is gone) and taken over.
+    """
+    from PySide6.QtCore import QLockFile
+
+    from .store import StoreError
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = QLockFile(str(data_dir / LOCK_NAME))
+    if not lock.tryLock(200):
+        info = lock.getLockInfo()  # (pid, hostname, application name)
+        pid = info[0] if isinstance(info, tuple) and info else "?"
+        raise StoreError(f"exaone-desktop is already running with {data_dir} (process {pid}); switch to that "
+                         "window, or start this one with another --data-dir")
+    return lock
+
+
 class DesktopApp:
     """Owns the window; rebuilds it when the UI language changes (chats live in the store)."""
 
@@ -113,10 +135,16 @@ def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
         app.setApplicationDisplayName("EXAONE Desktop")
     data_dir = args.data_dir.expanduser().resolve() if args.data_dir else default_data_dir()
     settings = open_settings(data_dir if args.data_dir else None)
+    lock = lock_data_dir(data_dir)  # a second app on the same folder refuses to start
     if args.reset_settings:
         settings.clear()
         settings.sync()
-    store = ChatStore.open_default(data_dir)
+    try:
+        store = ChatStore.open_default(data_dir)
+    except BaseException:
+        lock.unlock()  # type: ignore[attr-defined]
+        raise
+    store.on_close.append(lock.unlock)  # type: ignore[attr-defined]  # held while the history is open
     return DesktopApp(AppContext(data_dir, store, settings), args.lang, demo=args.demo)
 
 
