@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# Official EXAONE GGUF repos and the quant files they publish (DESIGN.md section 3).
+# Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes.
 OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {
     "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
     "LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),

@@ -1,57 +1,27 @@
-"""The settings panel's model, without Qt: one row per GenerationSettings field.
+"""The settings panel's model, without Qt: one row per generation setting the panel shows.
 
-Each row knows the pipeline's default, the model's own default (from the GGUF's ``general.sampling.*``),
-the user's override, and a one-line English explanation (the UI translates it). ``effective()`` is what
-the engine receives: ``resolve_settings(model_defaults, **overrides)``.
+The rows are ``engine.settings_table``'s (kind of editor, range, step, English and Korean help). Each
+setting has the pipeline's default, the model's own default (from the GGUF's ``general.sampling.*``) and
+the user's override. ``effective()`` is what the engine receives: ``resolve_settings(model_defaults,
+**overrides)``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, resolve_settings
+from .engine.settings import model_defaults as model_defaults_from
+from .engine.settings_table import GENERATION_ROWS, Setting
 
-Kind = Literal["int", "float", "bool", "optional_int", "optional_float", "stop", "tristate"]
+__all__ = ["FIELDS", "SPECS", "FieldSpec", "SettingsState", "model_defaults_from"]
 
-
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    kind: Kind
-    help: str
-    minimum: float = 0
-    maximum: float = 0
-    step: float = 1
-    decimals: int = 0
-
-
-# Declarative table: the widget kind, range and explanation of every field (order = panel order).
-FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("max_new_tokens", "int", "Most tokens to generate for one reply.", 1, 131072),
-    FieldSpec("do_sample", "bool", "Sample at random; off always picks the most likely token (greedy)."),
-    FieldSpec("temperature", "float", "Higher is more random; used only when sampling.", 0, 2, 0.05, 2),
-    FieldSpec("top_k", "int", "Sample only from the k most likely tokens (0 turns it off).", 0, 100000),
-    FieldSpec("top_p", "float", "Sample from the smallest set of tokens whose probability reaches p.",
-              0.01, 1, 0.05, 2),
-    FieldSpec("min_p", "optional_float", "Drop tokens less likely than this fraction of the top one (unset: off).",
-              0, 1, 0.01, 2),
-    FieldSpec("repetition_penalty", "float", "Above 1 discourages repeating earlier tokens (1 turns it off).",
-              0.01, 10, 0.05, 2),
-    FieldSpec("presence_penalty", "float", "Penalise tokens that already appeared at all.", -2, 2, 0.1, 2),
-    FieldSpec("frequency_penalty", "float", "Penalise tokens by how often they already appeared.", -2, 2, 0.1, 2),
-    FieldSpec("seed", "optional_int", "Makes sampling repeatable (unset: a new random seed each time).",
-              0, 2**31 - 1),
-    FieldSpec("stop", "stop", "Stop the reply when one of these strings appears (one per line; \\n is a newline)."),
-    FieldSpec("num_return_sequences", "int", "How many replies to generate (needs sampling); the chat shows the first.",
-              1, 16),
-    FieldSpec("return_full_text", "bool", "Plain prompts only: return the prompt together with the reply."),
-    FieldSpec("enable_thinking", "tristate", "Reasoning models: think before answering (unset: the model's default)."),
-)
-SPECS: Mapping[str, FieldSpec] = {f.name: f for f in FIELDS}
-assert set(SPECS) == FIELD_NAMES, "every GenerationSettings field needs a row in FIELDS"
+FieldSpec = Setting
+# The panel's rows, in the table's order.
+FIELDS: tuple[Setting, ...] = tuple(row for row in GENERATION_ROWS if row.panel)
+SPECS: Mapping[str, Setting] = {f.name: f for f in FIELDS}
 
 PIPELINE_DEFAULTS = GenerationSettings()
 
@@ -125,15 +95,3 @@ class SettingsState:
             return cls(data if isinstance(data, dict) else {}, model_defaults)
         except (ValueError, SettingsError, TypeError):
             return cls({}, model_defaults)
-
-
-def model_defaults_from(sampling: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A model's sampling defaults as GenerationSettings field names (accepts GGUF keys too)."""
-    from .engine.settings import MODEL_DEFAULT_KEYS
-
-    out: dict[str, Any] = {}
-    for key, value in (sampling or {}).items():
-        name = MODEL_DEFAULT_KEYS.get(key, key)
-        if name in FIELD_NAMES and value is not None:
-            out[name] = value
-    return out

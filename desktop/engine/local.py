@@ -24,7 +24,7 @@ from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
 from .gguf_check import ModelInfo, inspect_gguf
 from .llama_load import chat_templates_not_compiled
 from .sampling import TokenSampler
-from .settings import GenerationSettings, resolve_settings
+from .settings import GenerationSettings, model_defaults, resolve_settings
 from .textstream import TextAssembler
 from .types import (
     Backend,
@@ -38,11 +38,6 @@ from .types import (
 )
 
 DEFAULT_MAX_CTX = 8192  # context allocated when the caller does not choose (the model may allow more)
-
-
-def _shortest_float(value: Any) -> Any:
-    """GGUF stores sampling defaults as float32: 0.699999988 -> 0.7, the value generation_config had."""
-    return float(str(np.float32(value))) if isinstance(value, float) else value
 
 
 @dataclass
@@ -101,8 +96,7 @@ class LocalGenerator:
 
     def default_settings(self, **user_values: Any) -> GenerationSettings:
         """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
-        defaults = {k: _shortest_float(v) for k, v in self.model_info.sampling_defaults.items()}
-        return resolve_settings(defaults, **user_values)
+        return resolve_settings(model_defaults(self.model_info), **user_values)
 
     def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
         """(prompt text, token ids) as transformers' text-generation pipeline would make them."""

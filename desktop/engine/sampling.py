@@ -1,6 +1,6 @@
 """Token sampling in transformers' order, built from llama.cpp's low-level sampler API.
 
-transformers' ``generate()`` (DESIGN.md section 4) does, per step:
+transformers' ``generate()`` does, per step:
 repetition penalty over every previous id (prompt included) -> temperature -> top-k -> top-p
 -> min-p -> softmax -> multinomial draw; greedy is argmax after the penalty only.
 

@@ -31,11 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
-
 from . import worker_child
 from .gguf_check import ModelInfo, inspect_gguf
-from .settings import GenerationSettings, resolve_settings
+from .settings import GenerationSettings, model_defaults, resolve_settings
 from .types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 
 POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
@@ -71,11 +69,6 @@ class WorkerStats:
 
 class WorkerCrashed(GenerationError):
     """The worker process died; ``str(err)`` is one line naming the file, the signal and the reason."""
-
-
-def _shortest_float(value: Any) -> Any:
-    """GGUF stores sampling defaults as float32: 0.699999988 -> 0.7, the value generation_config had."""
-    return float(str(np.float32(value))) if isinstance(value, float) else value
 
 
 def exit_description(code: int | None) -> str:
@@ -225,10 +218,12 @@ class WorkerGenerator:
         n_gpu_layers: int = -1,
         verbose: bool = False,
         cancel: threading.Event | None = None,
+        **load_kwargs: Any,
     ) -> None:
+        """``load_kwargs`` are LocalGenerator's other keyword arguments, passed on to the worker's one."""
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed headers never start a worker
         self._load_kwargs: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "n_gpu_layers": n_gpu_layers,
-                                             "verbose": verbose}
+                                             "verbose": verbose, **load_kwargs}
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
         self._closed = False
@@ -251,8 +246,7 @@ class WorkerGenerator:
 
     def default_settings(self, **user_values: Any) -> GenerationSettings:
         """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
-        defaults = {k: _shortest_float(v) for k, v in self.model_info.sampling_defaults.items()}
-        return resolve_settings(defaults, **user_values)
+        return resolve_settings(model_defaults(self.model_info), **user_values)
 
     def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
         with self._lock:
