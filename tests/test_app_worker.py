@@ -48,8 +48,8 @@ class KilledMidReply(Recording):
         return super().generate(prompt, settings, on_event=on_piece, cancel=cancel)
 
 
-def send(qtbot: Any, window: Any, text: str) -> str:
-    window.settings_panel.rows["max_new_tokens"].editor.setValue(16)  # short replies keep the chat in context
+def send(qtbot: Any, window: Any, text: str, max_new_tokens: int = 16) -> str:
+    window.settings_panel.rows["max_new_tokens"].editor.setValue(max_new_tokens)
     window.composer.input.setPlainText(text)
     with qtbot.waitSignal(window.reply_finished, timeout=TIMEOUT_MS) as blocker:
         window.composer.send_button.click()
@@ -65,7 +65,7 @@ def test_worker_killed_mid_reply_keeps_window_and_conversation(qtbot: Any, deskt
     worker = w.local
     assert send(qtbot, w, "First question") == "complete"
     w.set_local_generator(KilledMidReply(worker))
-    assert send(qtbot, w, "Second question") == "failed"
+    assert send(qtbot, w, "Second question", max_new_tokens=800) == "failed"  # killed long before its end
     assert w.isVisible()
     message = w.message_label.text()
     assert "SIGKILL" in message and tiny_gguf.name in message and "\n" not in message

@@ -217,7 +217,7 @@ def test_cli_help_shows_ranges(capsys: Any) -> None:
 # --- the settings panel -------------------------------------------------------------------------------------
 
 def test_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
-    from exaone_desktop.settings_state import FIELDS
+    from exaone_desktop.session.settings_state import FIELDS
     from exaone_desktop.ui.settings_panel import SettingsPanel
 
     panel = SettingsPanel()
@@ -288,7 +288,7 @@ def test_model_defaults_are_rounded_back_from_float32_in_one_place() -> None:
     assert by_info == {"temperature": 0.7, "top_k": 20, "do_sample": True}
     assert model_defaults({"general.sampling.temp": stored, "unknown": 1}) == {"temperature": 0.7}
     assert model_defaults(None) == {}
-    from exaone_desktop.settings_state import SettingsState, model_defaults_from
+    from exaone_desktop.session.settings_state import SettingsState, model_defaults_from
 
     assert model_defaults_from is model_defaults  # the app takes them from the same function
     assert SettingsState(model_defaults=by_info).effective().temperature == 0.7

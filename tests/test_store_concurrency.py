@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop import store as store_module
-from exaone_desktop.store import SCHEMA_VERSION, ChatStore, StoreError
+from exaone_desktop.session import store as store_module
+from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
 
 
 class RacingStore(ChatStore):
@@ -55,7 +55,7 @@ def test_connections_migrating_at_once_all_succeed(tmp_path: Path) -> None:
 
 WRITER = textwrap.dedent("""
     import sys
-    from exaone_desktop.store import ChatStore
+    from exaone_desktop.session.store import ChatStore
     s = ChatStore(sys.argv[1])
     cid = int(sys.argv[2])
     for i in range(40):
@@ -78,7 +78,7 @@ def test_two_processes_opening_and_writing_at_once_lose_nothing(tmp_path: Path) 
 
 def test_fresh_file_opened_by_several_processes_at_once(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
-    code = "import sys; from exaone_desktop.store import ChatStore; ChatStore(sys.argv[1]).close()"
+    code = "import sys; from exaone_desktop.session.store import ChatStore; ChatStore(sys.argv[1]).close()"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True)
              for _ in range(4)]
     results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]

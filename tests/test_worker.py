@@ -236,3 +236,10 @@ def test_crash_message_is_one_line_for_any_log() -> None:
 def test_frozen_entry_point_dispatches_the_worker_flag() -> None:
     entry = (Path(__file__).resolve().parent.parent / "packaging" / "entry.py").read_text(encoding="utf-8")
     assert f'["{worker_child.WORKER_FLAG}"]' in entry
+
+
+def test_keyword_arguments_reach_the_worker_only_where_its_generator_takes_them(worker: WorkerGenerator) -> None:
+    settings = worker.default_settings(max_new_tokens=3)
+    plain = worker.generate("hi", settings)
+    assert worker.generate("hi", settings, conversation="chat-1").generated[0].token_ids == \
+        plain.generated[0].token_ids

@@ -265,9 +265,13 @@ class WorkerGenerator:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        conversation: str | None = None,
         **kwargs: Any,
     ) -> GenerationResult:
+        """As ``LocalGenerator.generate``; ``conversation`` and ``kwargs`` go to the worker's generator."""
         settings = settings or self.default_settings()
+        if conversation is not None:
+            kwargs["conversation"] = conversation
         sent: Any = prompt if isinstance(prompt, str) else [dict(m) for m in prompt]  # plain data crosses the pipe
         with self._lock:
             result, stats = self._call("generate", (sent, settings, kwargs), on_event, cancel)

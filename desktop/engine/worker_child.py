@@ -20,6 +20,7 @@ written there too, so when the child dies the parent can say why in one line.
 
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 import queue
@@ -163,6 +164,8 @@ def _portable(err: BaseException) -> BaseException:
 def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callable[[Any], None]) -> Any:
     if op == "generate":
         prompt, settings, kwargs = args
+        accepted = inspect.signature(gen.generate).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}  # e.g. ``conversation``, where supported
         batcher = _Batcher(send)
         try:
             result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
