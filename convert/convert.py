@@ -21,16 +21,17 @@ from .architectures import (
     TENSOR_SHAPES,
     Architecture,
     ModelShape,
+    SlidingWindow,
     config_value,
     detect_architecture,
     llama3_rope_factors,
     model_shape,
     rope_parameters,
-    sliding_window_layers,
+    sliding_window_plan,
 )
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
-from .gguf_keys import SAMPLING_KEYS
+from .gguf_keys import EOS_IDS_KEY, SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
@@ -117,7 +118,7 @@ class ConversionPlan:
     config: dict[str, Any]
     vocab: Vocab
     tensors: list[PlannedTensor]
-    swa_layers: list[bool] | None
+    swa: SlidingWindow | None
     rope: dict[str, Any]
 
 
@@ -197,14 +198,7 @@ def plan_conversion(ckpt: Checkpoint, outtype: OutType) -> ConversionPlan:
     shape = model_shape(arch, ckpt.config)
     check_config(arch, ckpt, shape)
     rope = rope_parameters(ckpt.config)
-    swa = sliding_window_layers(ckpt.config, shape.n_layers)
-    if swa is not None and shape.n_layers not in arch.swa_layer_counts:
-        counts = ", ".join(str(n) for n in sorted(arch.swa_layer_counts)) or "no"
-        raise ConversionError(
-            f"this {arch.model_type} config mixes sliding-window and global layers with {shape.n_layers} layers; "
-            f"llama.cpp 0.3.36 applies sliding windows only to {counts}-layer models and would run it wrong, "
-            "so it is not converted"
-        )
+    swa = sliding_window_plan(arch, ckpt.config, shape.n_layers) if arch.swa_layer_counts else None
     embd = ckpt.tensors.get(next((n for n in ckpt.tensors if n.endswith(("wte.weight", "embed_tokens.weight"))),
                                  ""))
     n_vocab = embd.shape[0] if embd is not None else shape.vocab
@@ -229,9 +223,9 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
     writer.add_rope_dimension_count(shape.head_dim)
     writer.add_rope_freq_base(float(plan.rope["rope_theta"]))
     writer.add_vocab_size(len(vocab.tokens))
-    if plan.swa_layers is not None:
-        writer.add_sliding_window(int(config["sliding_window"]))
-        writer.add_sliding_window_pattern(plan.swa_layers)
+    if plan.swa is not None:
+        writer.add_sliding_window(plan.swa.window)
+        writer.add_sliding_window_pattern(plan.swa.pattern)
 
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre(arch.tokenizer_pre)
@@ -242,6 +236,8 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         getattr(writer, f"add_{name}_token_id")(token_id)
     if vocab.eot_id is not None:
         writer.add_eot_token_id(vocab.eot_id)
+    if len(vocab.eos_ids) > 2:
+        writer.add_array(EOS_IDS_KEY, vocab.eos_ids)
     writer.add_add_bos_token(vocab.add_bos)
     writer.add_add_eos_token(False)
     if vocab.chat_template:

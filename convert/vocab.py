@@ -26,6 +26,8 @@ class Vocab:
     add_bos: bool
     chat_template: str | None
     eot_id: int | None = None
+    # Every end-of-sequence id of generation_config.json (eos first); llama.cpp's keys hold only two.
+    eos_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -130,6 +132,7 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
         add_bos=bool(tok_config.get("add_bos_token", False)),
         chat_template=_chat_template(root, tok_config),
         eot_id=int(extra_eos[0]) if extra_eos else None,
+        eos_ids=[special["eos"], *dict.fromkeys(int(i) for i in extra_eos)],
     )
     warning = _pre_tokenizer_warning(tokenizer, tokenizer_pre)
     if warning:

@@ -229,6 +229,10 @@ KINDS: dict[str, Kind] = {
         "exaone4", EXAONE4_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64,
         tied=False, sliding_window=8, sliding_pattern="LLLG",
     ),
+    # 64 layers without sliding windows: llama.cpp turns windows on for every 64-layer exaone4 model.
+    "exaone4_64_full": Kind(
+        "exaone4", EXAONE4_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64, tied=False,
+    ),
 }  # fmt: skip
 
 ROPE_THETA = 1_000_000.0
