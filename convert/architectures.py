@@ -100,9 +100,57 @@ TENSOR_SHAPES: Mapping[MODEL_TENSOR, tuple[str, ...]] = {
     MODEL_TENSOR.FFN_UP: ("ffn", "hidden"),
     MODEL_TENSOR.FFN_DOWN: ("hidden", "ffn"),
     MODEL_TENSOR.FFN_POST_NORM: ("hidden",),
+    # mixture of experts (exaone-moe)
+    MODEL_TENSOR.FFN_GATE_INP: ("n_expert", "hidden"),
+    MODEL_TENSOR.FFN_GATE_EXP: ("n_expert", "moe_ffn", "hidden"),
+    MODEL_TENSOR.FFN_UP_EXP: ("n_expert", "moe_ffn", "hidden"),
+    MODEL_TENSOR.FFN_DOWN_EXP: ("n_expert", "hidden", "moe_ffn"),
+    MODEL_TENSOR.FFN_GATE_SHEXP: ("shexp_ffn", "hidden"),
+    MODEL_TENSOR.FFN_UP_SHEXP: ("shexp_ffn", "hidden"),
+    MODEL_TENSOR.FFN_DOWN_SHEXP: ("hidden", "shexp_ffn"),
+    MODEL_TENSOR.FFN_EXP_PROBS_B: ("n_expert",),
+    # multi-token prediction (kept for a later llama.cpp; 0.3.36 loads but does not run them)
+    MODEL_TENSOR.NEXTN_EH_PROJ: ("hidden", "hidden2"),
+    MODEL_TENSOR.NEXTN_ENORM: ("hidden",),
+    MODEL_TENSOR.NEXTN_HNORM: ("hidden",),
+    MODEL_TENSOR.NEXTN_SHARED_HEAD_NORM: ("hidden",),
+    MODEL_TENSOR.NEXTN_EMBED_TOKENS: ("vocab", "hidden"),
+    MODEL_TENSOR.NEXTN_SHARED_HEAD_HEAD: ("vocab", "hidden"),
 }
 # Tensors an architecture may list but a checkpoint does not carry (we generate or skip them).
 NOT_FROM_CHECKPOINT = frozenset({MODEL_TENSOR.ROPE_FREQS, MODEL_TENSOR.ATTN_ROT_EMBD})
+# The MTP head's own weights (shared by every MTP layer) -> their GGUF kind; ``mtp.layers.N.*`` are
+# decoder layers stored as blocks n_layers + N.
+MTP_TENSORS: Mapping[str, MODEL_TENSOR] = {
+    "mtp.fc": MODEL_TENSOR.NEXTN_EH_PROJ,
+    "mtp.pre_fc_norm_embedding": MODEL_TENSOR.NEXTN_ENORM,
+    "mtp.pre_fc_norm_hidden": MODEL_TENSOR.NEXTN_HNORM,
+    "mtp.norm": MODEL_TENSOR.NEXTN_SHARED_HEAD_NORM,
+}
+# Block tensors by role, for architectures whose layers differ (dense or MoE, main or MTP).
+_MOE_ONLY = frozenset({
+    MODEL_TENSOR.FFN_GATE_INP, MODEL_TENSOR.FFN_GATE_EXP, MODEL_TENSOR.FFN_UP_EXP, MODEL_TENSOR.FFN_DOWN_EXP,
+    MODEL_TENSOR.FFN_GATE_SHEXP, MODEL_TENSOR.FFN_UP_SHEXP, MODEL_TENSOR.FFN_DOWN_SHEXP, MODEL_TENSOR.FFN_EXP_PROBS_B,
+})
+_DENSE_ONLY = frozenset({MODEL_TENSOR.FFN_GATE, MODEL_TENSOR.FFN_UP, MODEL_TENSOR.FFN_DOWN})
+_MTP_ONLY = frozenset({MODEL_TENSOR.NEXTN_EH_PROJ, MODEL_TENSOR.NEXTN_ENORM, MODEL_TENSOR.NEXTN_HNORM,
+                       MODEL_TENSOR.NEXTN_SHARED_HEAD_NORM, MODEL_TENSOR.NEXTN_EMBED_TOKENS,
+                       MODEL_TENSOR.NEXTN_SHARED_HEAD_HEAD})
+# MTP tensors llama.cpp's converter writes only when a checkpoint has them.
+OPTIONAL_TENSORS = frozenset({MODEL_TENSOR.NEXTN_EMBED_TOKENS, MODEL_TENSOR.NEXTN_SHARED_HEAD_HEAD})
+
+
+def block_tensor_kinds(arch: Architecture, shape: ModelShape, bid: int) -> set[MODEL_TENSOR]:
+    """The tensor kinds block ``bid`` may hold: dense or MoE feed-forward, plus the MTP head's on MTP blocks."""
+    kinds = {k for k in gguf.MODEL_TENSORS[arch.gguf_arch] if "{bid}" in gguf.TENSOR_NAMES[k]}
+    kinds -= _MTP_ONLY
+    if arch.family.moe:  # MTP blocks are dense decoder layers
+        kinds -= _DENSE_ONLY if shape.n_dense_lead <= bid < shape.n_layers else _MOE_ONLY
+        if shape.n_shared_expert == 0:
+            kinds -= {MODEL_TENSOR.FFN_GATE_SHEXP, MODEL_TENSOR.FFN_UP_SHEXP, MODEL_TENSOR.FFN_DOWN_SHEXP}
+    if bid >= shape.n_layers:
+        kinds |= _MTP_ONLY
+    return kinds
 
 SUPPORTED_ACTIVATIONS = frozenset({"silu"})
 SUPPORTED_ROPE_TYPES = frozenset({"default", "llama3"})
@@ -142,11 +190,22 @@ class ModelShape:
     head_dim: int
     ffn: int
     vocab: int
+    n_expert: int = 0
+    moe_ffn: int = 0
+    n_shared_expert: int = 0
+    n_dense_lead: int = 0  # leading dense layers of a mixture-of-experts model
+    n_mtp: int = 0  # multi-token-prediction layers, stored after the n_layers main ones
+
+    @property
+    def n_blocks(self) -> int:
+        return self.n_layers + self.n_mtp
 
     def dims(self) -> dict[str, int]:
         return {
             "hidden": self.hidden, "vocab": self.vocab, "ffn": self.ffn, "head_dim": self.head_dim,
             "q_dim": self.n_head * self.head_dim, "kv_dim": self.n_head_kv * self.head_dim,
+            "n_expert": self.n_expert, "moe_ffn": self.moe_ffn, "shexp_ffn": self.moe_ffn * self.n_shared_expert,
+            "hidden2": 2 * self.hidden,
         }
 
 
@@ -155,11 +214,20 @@ def model_shape(arch: Architecture, config: Mapping[str, Any]) -> ModelShape:
     get = lambda key: config_value(config, hp[key][0], hp[key][1], what=key.format(arch=arch.name))  # noqa: E731
     hidden, n_head = get(Keys.LLM.EMBEDDING_LENGTH), get(Keys.Attention.HEAD_COUNT)
     head_dim = int(config.get("head_dim") or hidden // n_head)
+    moe = {}
+    if arch.family.moe:
+        moe = dict(n_expert=get(Keys.LLM.EXPERT_COUNT), moe_ffn=get(Keys.LLM.EXPERT_FEED_FORWARD_LENGTH),
+                   n_shared_expert=get(Keys.LLM.EXPERT_SHARED_COUNT),
+                   n_dense_lead=get(Keys.LLM.LEADING_DENSE_BLOCK_COUNT))
+    n_mtp = config.get("num_nextn_predict_layers") or 0
+    if not isinstance(n_mtp, int) or n_mtp < 0:
+        raise ConversionError(f"config.json num_nextn_predict_layers is {n_mtp!r}; fix config.json")
     return ModelShape(
         n_layers=get(Keys.LLM.BLOCK_COUNT), hidden=hidden, n_head=n_head,
         n_head_kv=get(Keys.Attention.HEAD_COUNT_KV), head_dim=head_dim,
         ffn=get(Keys.LLM.FEED_FORWARD_LENGTH),
         vocab=config_value(config, ("vocab_size",), int, what="the vocabulary size"),
+        n_mtp=n_mtp, **moe,
     )
 
 

@@ -15,6 +15,8 @@ from .checkpoint import read_json, read_optional_json
 from .errors import ConversionError
 
 SPECIAL_NAMES = ("bos", "eos", "unk", "pad")
+# llama.cpp pre-tokenizers that put every digit on its own (EXAONE 3.x, K-EXAONE); EXAONE 4 keeps GPT-2's.
+DIGIT_SPLITTING_PRE = frozenset({"exaone", "exaone-moe"})
 
 
 @dataclass
@@ -68,7 +70,7 @@ def _pre_tokenizer_warning(tokenizer: Mapping[str, Any], expected_pre: str) -> s
     splits_digits = "\\\\p{N}" in text or '"Digits"' in text
     if "ByteLevel" not in text:
         return "tokenizer.json has no ByteLevel pre-tokenizer; llama.cpp may tokenize differently"
-    if (expected_pre == "exaone") != splits_digits:
+    if (expected_pre in DIGIT_SPLITTING_PRE) != splits_digits:
         return (f"tokenizer.json's digit handling does not match llama.cpp's {expected_pre!r} pre-tokenizer; "
                 "token ids may differ from transformers")
     return None

@@ -139,3 +139,46 @@ def test_three_end_of_sequence_ids_are_all_kept(tiny_checkpoint, tmp_path):
     info = inspect_gguf(convert_checkpoint(src, tmp_path / "e.gguf", "f16"))
     assert set(ids) <= set(info.eos_token_ids)
     assert info.eos_token_ids[0] == ids[0]
+
+
+MOE_REFUSALS = [
+    ({"scoring_func": "softmax"}, "scoring_func"),
+    ({"n_group": 4, "topk_group": 2}, "expert groups"),
+    ({"mlp_layer_types": ["sparse", "dense", "sparse", "sparse"]}, "mlp_layer_types"),
+    ({"num_experts_per_tok": 9}, "experts per token"),
+]
+
+
+@pytest.mark.parametrize(("change", "match"), MOE_REFUSALS)
+def test_moe_configs_llama_cpp_would_run_wrong_are_refused(change, match, tiny_checkpoint, tmp_path):
+    src = tmp_path / "moe"
+    shutil.copytree(tiny_checkpoint("exaone_moe"), src)
+    _edit_json(src / "config.json", **change)
+    with pytest.raises(ConversionError, match=match) as err:
+        convert_checkpoint(src, tmp_path / "m.gguf", "f16")
+    assert "\n" not in str(err.value)
+    assert [p.name for p in tmp_path.iterdir()] == ["moe"]
+
+
+def test_moe_missing_expert_is_named(tiny_checkpoint, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    src = tmp_path / "moe"
+    shutil.copytree(tiny_checkpoint("exaone_moe"), src)
+    state = load_file(str(src / "model.safetensors"))
+    del state["model.layers.2.mlp.experts.5.up_proj.weight"]
+    save_file(state, str(src / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(ConversionError, match="expert 5 of 'model.layers.2.mlp.experts.up_proj.weight'"):
+        convert_checkpoint(src, tmp_path / "m.gguf", "f16")
+
+
+def test_moe_gguf_says_what_llama_cpp_needs(tiny_checkpoint, tmp_path):
+    """The gating function (not in transformers' config class) and the MTP layer count are written."""
+    src = tmp_path / "moe"
+    shutil.copytree(tiny_checkpoint("exaone_moe"), src)
+    _edit_json(src / "config.json", scoring_func=_DROP)  # transformers' router is a sigmoid regardless
+    meta = lh.metadata(convert_checkpoint(src, tmp_path / "m.gguf", "f16"))
+    assert meta["exaone-moe.expert_gating_func"] == "2"  # sigmoid
+    assert meta["exaone-moe.nextn_predict_layers"] == "1"
+    assert meta["exaone-moe.block_count"] == "5"  # 4 layers + 1 MTP layer
+    assert meta["exaone-moe.expert_shared_feed_forward_length"] == "32"
