@@ -22,6 +22,7 @@ import numpy as np
 from .backend import detect_backend
 from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
 from .gguf_check import ModelInfo, inspect_gguf
+from .llama_load import chat_templates_not_compiled
 from .sampling import TokenSampler
 from .settings import GenerationSettings, model_defaults, resolve_settings
 from .textstream import TextAssembler
@@ -67,10 +68,11 @@ class LocalGenerator:
         self.n_ctx = n_ctx or min(info.context_length, DEFAULT_MAX_CTX)
         offload = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         try:
-            self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
-                str(info.path), n_ctx=self.n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                n_gpu_layers=offload, logits_all=False, verbose=verbose,
-            )
+            with chat_templates_not_compiled():  # the file's template is rendered by render_chat, with limits
+                self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
+                    str(info.path), n_ctx=self.n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                    n_gpu_layers=offload, logits_all=False, verbose=verbose,
+                )
         except (ValueError, RuntimeError, OSError) as err:
             raise GenerationError(f"llama.cpp could not load {info.path.name} ({err}); "
                                   "convert the model again with exaone-convert") from None
@@ -196,6 +198,7 @@ class LocalGenerator:
                 "seed": float(sampler.seed),
             },
             model=self.model_info.name,
+            seed=sampler.seed if settings.do_sample else None,
         )
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
