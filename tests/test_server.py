@@ -334,6 +334,28 @@ def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, mod
     assert plain.choices[0].message.tool_calls is None
 
 
+def test_the_apps_worker_generator_serves_tools_and_schemas(model_path: Path, model_id: str) -> None:
+    """The app's serve switch hands over its WorkerGenerator (llama.cpp in a child process): tools and
+    response_format pass through it to the model."""
+    from exaone_desktop.engine.worker import WorkerGenerator
+
+    gen = WorkerGenerator(model_path, n_threads=1)
+    handle = start_background(gen)
+    try:
+        client = openai.OpenAI(base_url=handle.base_url, api_key="none", max_retries=0, timeout=120)
+        r = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
+                                           tool_choice="required", temperature=0, max_tokens=64)
+        assert r.choices[0].finish_reason == "tool_calls"
+        assert r.choices[0].message.tool_calls and r.choices[0].message.tool_calls[0].function.name == "get_weather"
+        fmt = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT}}
+        j = client.chat.completions.create(model=model_id, messages=MESSAGES, seed=1, max_tokens=120,
+                                           response_format=fmt)  # type: ignore[arg-type]
+        assert valid_verdict(json.loads(j.choices[0].message.content or ""))
+    finally:
+        handle.stop()
+        gen.close()
+
+
 def test_tool_call_parsing() -> None:
     from exaone_desktop.server.tools import parse_tool_calls
 
