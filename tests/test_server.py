@@ -289,6 +289,11 @@ def test_bad_schema_is_400(served: Any, model_id: str) -> None:
     reply = request(served.url, "POST", "/v1/chat/completions",
                     {"model": model_id, "messages": MESSAGES, "response_format": fmt}, auth())
     assert reply.status == 400 and reply.json()["error"]["param"] == "response_format.json_schema.schema"
+    unenforced = {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}}}}
+    reply = request(served.url, "POST", "/v1/chat/completions",
+                    {"model": model_id, "messages": MESSAGES, "response_format": unenforced}, auth())
+    assert reply.status == 400 and "'minimum'" in reply.json()["error"]["message"]
 
 
 def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, model_id: str, tiny_checkpoint: Any,
