@@ -501,10 +501,19 @@ def test_port_in_use_is_one_line(served: Any, model_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "in use" in proc.stderr and "--port" in proc.stderr
 
 
-def test_bad_flag_value_is_one_line(model_path: Path) -> None:
-    proc = subprocess.run([str(SERVE), "--model", str(model_path), "--top-p", "2"], capture_output=True, text=True,
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--top-p", "2"], "top_p"), (["--parallel", "0"], "--parallel"), (["--port", "70000"], "--port"),
+    (["--queue-size", "-1"], "--queue-size")])
+def test_bad_flag_value_is_one_line(flags: list[str], words: str, model_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(model_path), *flags], capture_output=True, text=True,
                           timeout=60)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "top_p" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and words in proc.stderr
+
+
+def test_missing_model_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(tmp_path / "nope.gguf")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "model file not found" in proc.stderr
 
 
 # -- concurrency ----------------------------------------------------------------------------------------------
