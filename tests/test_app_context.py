@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from app_fixtures import convert_tiny, isolated_app
 from exaone_desktop.app import DesktopApp
+from exaone_desktop.engine.types import GenerationError
 
 TIMEOUT_MS = 120_000
 
@@ -51,7 +52,8 @@ def test_context_size_applies_on_reload_and_persists(qtbot: Any, desktop: Deskto
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         panel.reload_button.click()
     assert w.local is not first and w.local.n_ctx == 160
-    assert first._llm is None, "the replaced model was closed"
+    with pytest.raises(GenerationError, match="closed"):  # the replaced model was closed
+        first.generate("hi")
     assert not panel.reload_button.isEnabled()
 
     w.change_setting("max_new_tokens", 4)
@@ -62,6 +64,7 @@ def test_context_size_applies_on_reload_and_persists(qtbot: Any, desktop: Deskto
     assert w.context_label.text().endswith("/ 160") or "/ 160 " in w.context_label.text()
 
     w.close()
+    desktop.ctx.store.close()  # the app has quit: its data folder is free for the next start
     with isolated_app(tmp_path) as again:  # the same data folder: the choice was saved
         again.show()
         w2 = again.window
