@@ -22,10 +22,12 @@ DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 def one_line(err: BaseException) -> str:
     """The user-facing text of an error: its first line; unexpected errors name their type."""
+    from exaone_convert import ConversionError
+
     from ..engine.types import GenerationError
 
     text = next((s.strip() for s in str(err).splitlines() if s.strip()), "")
-    expected = isinstance(err, (GenerationError, ValueError, OSError)) or type(err).__name__ == "ConversionError"
+    expected = isinstance(err, (GenerationError, ConversionError, ValueError, OSError))
     if expected and text:
         return text
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
@@ -150,11 +152,11 @@ class ConvertWorker(Job):
         self.source, self.outfile, self.outtype = source, Path(outfile), outtype
 
     def work(self) -> Path:
-        from exaone_convert.pipeline import ConvertRequest, convert
+        from exaone_convert import ConvertRequest, convert_model
 
         request = ConvertRequest(source=self.source, outfile=self.outfile, outtype=self.outtype,
                                  show_progress=False, progress=self.report_stage, cancel=self.cancel_event)
-        result = convert(request)
+        result = convert_model(request)
         self.progress.emit("done", 1.0)
         return Path(getattr(result, "outfile", self.outfile))
 
@@ -167,7 +169,7 @@ class DemoConvertWorker(Job):
         self.outfile, self.source = Path(outfile), Path(source)
 
     def work(self) -> Path:
-        from exaone_convert.convert import convert_checkpoint
+        from exaone_convert import convert_checkpoint
 
         path = convert_checkpoint(self.source, self.outfile, "q8_0", force=True,
                                   progress=self.report("convert"), cancel=self.cancel_event)
@@ -183,7 +185,7 @@ class QuantizeWorker(Job):
         self.src, self.dst, self.outtype = Path(src), Path(dst), outtype
 
     def work(self) -> Path:
-        from exaone_convert.quantize import quantize_gguf
+        from exaone_convert import quantize_gguf
 
         return Path(quantize_gguf(self.src, self.dst, self.outtype, progress=self.report("quantize"),
                                   cancel=self.cancel_event))
@@ -201,7 +203,7 @@ class DownloadWorker(Job):
         self.repo_id, self.quant, self.outfile = repo_id, quant, Path(outfile)
 
     def work(self) -> Path:
-        from exaone_convert.hub import download_gguf_file
+        from exaone_convert import download_gguf_file
 
         return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
                                        show_progress=False, progress=self.report("download"),
