@@ -214,6 +214,17 @@ def test_cli_help_shows_ranges(capsys: Any) -> None:
     assert "[0, 4294967295] or unset" in out and "(0, 100]" in out and "--min-p" in out
 
 
+def test_python_api_checks_load_settings_before_loading(tmp_path: Path) -> None:
+    from exaone_desktop.pipeline import pipeline
+
+    for kwargs, words in (({"n_ctx": -1}, "n_ctx must be an integer in [0, 1048576] or unset"),
+                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of 'f16', 'q8_0', 'q4_0'"),
+                          ({"state_cache_mb": -5}, "state_cache_mb must be an integer in [0, 1048576]")):
+        with pytest.raises(SettingsError) as err:
+            pipeline(tmp_path / "never-loaded.gguf", **kwargs)
+        assert words in str(err.value)
+
+
 # --- the settings panel -------------------------------------------------------------------------------------
 
 def test_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:

@@ -129,7 +129,8 @@ class Setting:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices) + unset
         noun = "an integer" if self.value_type is int else "a number"
-        return f"{noun} {self.range_text()}{unset}"
+        both = self.minimum is not None and self.maximum is not None
+        return f"{noun} {'in ' if both else ''}{self.range_text()}{unset}"
 
     def range_text(self) -> str:
         """The numeric range in interval notation ("[0, 1]", "(0, 100]") or with one bound ("≥ 0")."""
