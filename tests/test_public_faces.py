@@ -44,8 +44,8 @@ def test_every_public_name_resolves(package: str) -> None:
 def test_public_faces_import_nothing_heavy() -> None:
     """The window shows before gguf, numpy, llama.cpp, openai or jinja2 are imported."""
     code = ("import sys\n"
-            "import exaone_convert, exaone_desktop.engine, exaone_desktop.models, exaone_desktop.settings_state\n"
-            "import exaone_desktop.store\n"
+            "import exaone_convert, exaone_desktop.engine, exaone_desktop.session\n"
+            "from exaone_desktop.session import models, settings_state, store\n"
             "print(sorted(m for m in ('gguf', 'numpy', 'llama_cpp', 'openai', 'jinja2', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ}).stdout.strip()
@@ -113,7 +113,7 @@ def test_free_space_check_speaks_one_unit(tmp_path: Path) -> None:
 
 
 def test_store_words_a_failed_export(tmp_path: Path) -> None:
-    from exaone_desktop.store import ChatStore, StoreError
+    from exaone_desktop.session.store import ChatStore, StoreError
 
     store = ChatStore(tmp_path / "history.sqlite3")
     conv = store.create_conversation("t")
@@ -129,7 +129,7 @@ def test_store_words_a_failed_export(tmp_path: Path) -> None:
 def test_output_names_are_the_same_from_the_cli_and_the_app(tmp_path: Path) -> None:
     from exaone_convert import OUTTYPES, get_outtype, output_path
     from exaone_convert.pipeline import default_outfile
-    from exaone_desktop.models import convert_outfile, download_outfile, quantize_outfile
+    from exaone_desktop.session.models import convert_outfile, download_outfile, quantize_outfile
 
     q4 = get_outtype("Q4_K_M")
     assert get_outtype(q4) is q4 is OUTTYPES["q4_k_m"]
@@ -145,7 +145,7 @@ def test_output_names_are_the_same_from_the_cli_and_the_app(tmp_path: Path) -> N
 def test_one_outtype_row_from_the_cli_to_the_quantizer() -> None:
     from exaone_convert import QUANTIZABLE, ConversionError, get_outtype, quantize_gguf
     from exaone_convert.quantize import QUANT_TYPES
-    from exaone_desktop.models import CONVERT_TYPES, QUANTIZE_TYPES
+    from exaone_desktop.session.models import CONVERT_TYPES, QUANTIZE_TYPES
 
     assert all(QUANT_TYPES[name] is get_outtype(name) and get_outtype(name).llama_ftype for name in QUANTIZABLE)
     assert QUANTIZE_TYPES == QUANTIZABLE and CONVERT_TYPES[0] == "q4_k_m"

@@ -129,7 +129,7 @@ def test_validate_choices(row: Setting) -> None:
         assert getattr(build(row, choice), row.name) == choice
     with pytest.raises(SettingsError) as err:
         build(row, "bogus")
-    assert all(repr(c) in str(err.value) for c in row.choices)
+    assert f"one of {', '.join(row.choices)}" in str(err.value)
 
 
 def test_types_are_checked() -> None:
@@ -218,7 +218,7 @@ def test_python_api_checks_load_settings_before_loading(tmp_path: Path) -> None:
     from exaone_desktop.pipeline import pipeline
 
     for kwargs, words in (({"n_ctx": -1}, "n_ctx must be an integer in [0, 1048576] or unset"),
-                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of 'f16', 'q8_0', 'q4_0'"),
+                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of f16, q8_0, q4_0, got 'q2'"),
                           ({"state_cache_mb": -5}, "state_cache_mb must be an integer in [0, 1048576]")):
         with pytest.raises(SettingsError) as err:
             pipeline(tmp_path / "never-loaded.gguf", **kwargs)
@@ -228,7 +228,7 @@ def test_python_api_checks_load_settings_before_loading(tmp_path: Path) -> None:
 # --- the settings panel -------------------------------------------------------------------------------------
 
 def test_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
-    from exaone_desktop.settings_state import FIELDS
+    from exaone_desktop.session.settings_state import FIELDS
     from exaone_desktop.ui.settings_panel import SettingsPanel
 
     panel = SettingsPanel()
@@ -256,6 +256,26 @@ def test_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
             assert editor.minimum() == pytest.approx(row.smallest()), row.name
         if row.min_exclusive:
             assert row.problem(row.minimum) is not None
+
+
+def test_load_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
+    """Settings > Model: the load rows' ranges and choices, one step below the range meaning "automatic"."""
+    from exaone_desktop.engine.settings_table import ROWS
+    from exaone_desktop.session.load_settings import LoadSettings as AppLoadSettings
+    from exaone_desktop.ui.load_panel import LoadPanel
+
+    panel = LoadPanel()
+    qtbot.addWidget(panel)
+    n_ctx, budget, kv = ROWS["n_ctx"], ROWS["state_cache_mb"], ROWS["kv_cache_type"]
+    assert (panel.n_ctx.minimum(), panel.n_ctx.maximum()) == (n_ctx.minimum, n_ctx.maximum)  # 0: automatic
+    assert (panel.state_cache_mb.minimum() + 1, panel.state_cache_mb.maximum()) == (budget.minimum, budget.maximum)
+    choices = [panel.kv_cache_type.itemData(i) for i in range(panel.kv_cache_type.count())]
+    assert choices == [None, *kv.choices]
+    assert AppLoadSettings(n_ctx=0).n_ctx is None  # the table's 0: automatic
+    for name, value in (("n_ctx", int(above(n_ctx))), ("state_cache_mb", -1), ("kv_cache_type", "q2")):
+        with pytest.raises(SettingsError) as err:
+            AppLoadSettings(**{name: value})
+        assert str(err.value) == ROWS[name].problem(value)
 
 
 def test_panel_seed_holds_the_whole_uint32_range(qtbot: Any) -> None:
@@ -299,7 +319,7 @@ def test_model_defaults_are_rounded_back_from_float32_in_one_place() -> None:
     assert by_info == {"temperature": 0.7, "top_k": 20, "do_sample": True}
     assert model_defaults({"general.sampling.temp": stored, "unknown": 1}) == {"temperature": 0.7}
     assert model_defaults(None) == {}
-    from exaone_desktop.settings_state import SettingsState, model_defaults_from
+    from exaone_desktop.session.settings_state import SettingsState, model_defaults_from
 
     assert model_defaults_from is model_defaults  # the app takes them from the same function
     assert SettingsState(model_defaults=by_info).effective().temperature == 0.7

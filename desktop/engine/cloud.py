@@ -19,7 +19,6 @@ special-cased by model name: the API's 400 comes back as a one-line message nami
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 import openai
 
 from . import keys
+from .cloud_endpoint import DEFAULT_BASE_URL, DEFAULT_MODEL, resolve_base_url, safe_url
 from .settings import GenerationSettings
 from .settings_table import GENERATION_ROWS, NotApplied, OpenAIParam
 from .types import (
@@ -44,11 +44,6 @@ from .types import (
     StreamEvent,
 )
 
-# A current non-reasoning "mini" model: accepts temperature/top_p/seed/penalties, cheap and fast.
-# (The gpt-5 family are reasoning models that refuse the sampling parameters this app maps.)
-DEFAULT_MODEL = "gpt-4.1-mini"
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 1
 
@@ -121,14 +116,6 @@ def to_messages(prompt: Prompt) -> list[dict[str, str]]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
     return [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
-
-
-def safe_url(url: str) -> str:
-    """``url`` without any user:password part, for messages and reprs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
 
 
 def _one_line(text: str, secret: str, limit: int = 200) -> str:
@@ -311,15 +298,6 @@ def _timings(got: _Collected, start: float, end: float) -> dict[str, float]:
         "prompt_tokens": float(got.prompt_tokens),
         "generated_tokens": float(got.completion_tokens),
     }
-
-
-def resolve_base_url(base_url: str | None = None) -> str:
-    """The argument (the user's setting), else ``OPENAI_BASE_URL``, else OpenAI's own endpoint."""
-    url = (base_url or os.environ.get(BASE_URL_ENV, "")).strip() or DEFAULT_BASE_URL
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise GenerationError(f"the cloud base URL {safe_url(url)!r} is not an http(s) URL: "
-                              f"fix it in Settings > Cloud or {BASE_URL_ENV}")
-    return url
 
 
 def cloud_generator_from_env(

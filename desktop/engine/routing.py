@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from .cloud import DEFAULT_MODEL
+from .cloud_endpoint import DEFAULT_MODEL
 from .types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback
 
 Mode = Literal["local", "ask", "cloud", "auto"]
@@ -173,11 +173,13 @@ class Router(Generic[T]):
         cancel: threading.Event | None = None,
         engine: Engine | None = None,
         on_switch: Callable[[Engine, str], None] | None = None,
+        conversation: str | None = None,
     ) -> RouteOutcome:
         """Answer ``prompt``; ``engine`` forces the first engine (e.g. after the user accepted an offer).
 
         ``on_switch(engine, reason)`` is called before an automatic fallback starts, so a UI can clear
-        the partial reply it streamed from the engine that failed.
+        the partial reply it streamed from the engine that failed. ``conversation`` goes to the local
+        generator only (it keeps that conversation's state); the cloud keeps nothing.
         """
         mode = self._policy.effective_mode
         first: Engine = engine or FIRST[mode]
@@ -194,7 +196,9 @@ class Router(Generic[T]):
                 if on_switch is not None:
                     on_switch(current, failures[-1].message)
             try:
-                result = self._generator(current).generate(prompt, settings, on_event=on_event, cancel=cancel)
+                keep = {"conversation": conversation} if conversation is not None and current == "local" else {}
+                result = self._generator(current).generate(prompt, settings, on_event=on_event, cancel=cancel,
+                                                           **keep)
             except GenerationError as err:
                 kind = getattr(err, "kind", "no_model" if str(err) == NO_LOCAL else "error")
                 failures.append(Failure(current, str(err), kind))

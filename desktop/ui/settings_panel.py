@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..settings_state import FIELDS, FieldSpec, SettingsState
+from ..session.settings_state import FIELDS, FieldSpec, SettingsState
 from . import language
 from .language import LANGUAGES, SYSTEM
+from .load_panel import LoadPanel
 
 CLOUD_MODES: dict[str, str] = {
     "ask": str(QT_TRANSLATE_NOOP("SettingsPanel", "Local first, ask before using the cloud")),
@@ -226,6 +227,8 @@ class SettingsPanel(QTabWidget):
         self.rows: dict[str, FieldRow] = {}
         self.addTab(self._generation_tab(), self.tr("Generation"))
         self.addTab(self._conversation_tab(), self.tr("Conversation"))
+        self.load_panel = LoadPanel()
+        self.addTab(self.load_panel, self.tr("Model"))
         self.addTab(self._cloud_tab(), self.tr("Cloud"))
         self.addTab(self._interface_tab(), self.tr("Interface"))
 

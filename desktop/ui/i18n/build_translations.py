@@ -157,6 +157,40 @@ KO: dict[str, str] = {
         "아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, "
         "EXAONE 모델을 내려받거나 변환하세요.",
     "Download or convert a model…": "모델 내려받기 또는 변환…",
+    # long conversations: the status line and Settings > Model
+    "{0} earlier messages were left out to fit the context; the chat keeps them.":
+        "컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.",
+    "prompt: {0} reused, {1} read": "프롬프트: {0}개 재사용, {1}개 읽음",
+    "{0} earlier messages left out": "앞선 메시지 {0}개 뺌",
+    "These apply when the model is loaded: Reload applies a change.":
+        "모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.",
+    "automatic": "자동",
+    "Tokens the model can see at once: the conversation, the system prompt and the reply. Longer chats keep "
+    "going: the oldest turns are left out.":
+        "모델이 한 번에 볼 수 있는 토큰 수입니다(대화, 시스템 프롬프트, 답변). 이보다 긴 대화도 이어지며, "
+        "가장 오래된 차례부터 뺍니다.",
+    "How the context is stored: q8_0 takes about half the memory of f16, q4_0 about a quarter.":
+        "컨텍스트를 저장하는 방식입니다. q8_0은 f16의 약 절반, q4_0은 약 4분의 1의 메모리를 씁니다.",
+    "Memory for the state of recent conversations, so switching back to one does not read it again (0 keeps none).":
+        "최근 대화의 상태를 보관할 메모리입니다. 다시 그 대화로 돌아갈 때 처음부터 읽지 않습니다(0이면 보관 안 함).",
+    "Context size": "컨텍스트 크기",
+    "KV cache type": "KV 캐시 형식",
+    "Kept conversations": "보관할 대화",
+    "Reload the model with these settings": "이 설정으로 모델 다시 불러오기",
+    "Load a model to see the memory its context takes.": "모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.",
+    "{0} tokens of context": "컨텍스트 {0} 토큰",
+    "{0} tokens of context take {1} ({2})": "컨텍스트 {0} 토큰은 {1}를 차지합니다({2})",
+    "Now kept: {0}": "지금 보관 중: {0}",
+    "Other programs": "다른 프로그램",
+    "Serve the loaded model on localhost": "불러온 모델을 이 컴퓨터(localhost)에서 서비스하기",
+    "An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks "
+    "can use the model.":
+        "이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 "
+        "모델을 쓸 수 있습니다.",
+    "not serving": "서비스하지 않음",
+    "Load a model first: the server answers with the loaded model.":
+        "먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.",
+    "Serving the model at {0}": "{0}에서 모델을 서비스하는 중",
 }
 
 # The consent text is long and HTML: kept separately for readability.

@@ -26,32 +26,32 @@
   <context>
     <name>Composer</name>
     <message>
-      <location filename="../main_window.py" line="71" />
+      <location filename="../main_window.py" line="54" />
       <source>Editing your last message: Send replaces it and asks again.</source>
       <translation>마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="75" />
+      <location filename="../main_window.py" line="58" />
       <source>Type a message (Ctrl+Enter sends)</source>
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="78" />
+      <location filename="../main_window.py" line="61" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="81" />
+      <location filename="../main_window.py" line="64" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="83" />
+      <location filename="../main_window.py" line="66" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="85" />
+      <location filename="../main_window.py" line="68" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -86,146 +86,265 @@
     </message>
   </context>
   <context>
+    <name>LoadPanel</name>
+    <message>
+      <location filename="../load_panel.py" line="43" />
+      <source>These apply when the model is loaded: Reload applies a change.</source>
+      <translation>모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="50" />
+      <location filename="../load_panel.py" line="56" />
+      <location filename="../load_panel.py" line="68" />
+      <source>automatic</source>
+      <translation>자동</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="51" />
+      <source>Tokens the model can see at once: the conversation, the system prompt and the reply. Longer chats keep going: the oldest turns are left out.</source>
+      <translation>모델이 한 번에 볼 수 있는 토큰 수입니다(대화, 시스템 프롬프트, 답변). 이보다 긴 대화도 이어지며, 가장 오래된 차례부터 뺍니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="59" />
+      <source>How the context is stored: q8_0 takes about half the memory of f16, q4_0 about a quarter.</source>
+      <translation>컨텍스트를 저장하는 방식입니다. q8_0은 f16의 약 절반, q4_0은 약 4분의 1의 메모리를 씁니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="70" />
+      <source>Memory for the state of recent conversations, so switching back to one does not read it again (0 keeps none).</source>
+      <translation>최근 대화의 상태를 보관할 메모리입니다. 다시 그 대화로 돌아갈 때 처음부터 읽지 않습니다(0이면 보관 안 함).</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="76" />
+      <source>Context size</source>
+      <translation>컨텍스트 크기</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="77" />
+      <source>KV cache type</source>
+      <translation>KV 캐시 형식</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="79" />
+      <source>Kept conversations</source>
+      <translation>보관할 대화</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="85" />
+      <source>Reload the model with these settings</source>
+      <translation>이 설정으로 모델 다시 불러오기</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="96" />
+      <source>Other programs</source>
+      <translation>다른 프로그램</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="98" />
+      <source>Serve the loaded model on localhost</source>
+      <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="100" />
+      <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
+      <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="107" />
+      <source>not serving</source>
+      <translation>서비스하지 않음</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="108" />
+      <source>Copy</source>
+      <translation>복사</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="153" />
+      <source>Load a model to see the memory its context takes.</source>
+      <translation>모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="156" />
+      <source>{0} tokens of context</source>
+      <translation>컨텍스트 {0} 토큰</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="157" />
+      <source>{0} tokens of context take {1} ({2})</source>
+      <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="162" />
+      <source>Now kept: {0}</source>
+      <translation>지금 보관 중: {0}</translation>
+    </message>
+  </context>
+  <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="183" />
+      <location filename="../main_window.py" line="193" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="186" />
+      <location filename="../main_window.py" line="196" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="187" />
+      <location filename="../main_window.py" line="197" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="188" />
+      <location filename="../main_window.py" line="198" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="260" />
+      <location filename="../main_window.py" line="275" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="287" />
+      <location filename="../main_window.py" line="315" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="303" />
+      <location filename="../main_window.py" line="331" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="355" />
+      <location filename="../main_window.py" line="374" />
+      <source>Load a model first: the server answers with the loaded model.</source>
+      <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="380" />
+      <source>Serving the model at {0}</source>
+      <translation>{0}에서 모델을 서비스하는 중</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="414" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="355" />
+      <location filename="../main_window.py" line="414" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="365" />
+      <location filename="../main_window.py" line="422" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="366" />
+      <location filename="../main_window.py" line="423" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="377" />
+      <location filename="../main_window.py" line="434" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="387" />
+      <location filename="../main_window.py" line="444" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="437" />
+      <location filename="../main_window.py" line="499" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="441" />
+      <location filename="../main_window.py" line="701" />
+      <source>prompt: {0} reused, {1} read</source>
+      <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="703" />
+      <source>{0} earlier messages left out</source>
+      <translation>앞선 메시지 {0}개 뺌</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="477" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="471" />
+      <location filename="../main_window.py" line="515" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="486" />
-      <location filename="../main_window.py" line="708" />
+      <location filename="../main_window.py" line="530" />
+      <location filename="../main_window.py" line="695" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="513" />
-      <location filename="../main_window.py" line="541" />
+      <location filename="../main_window.py" line="551" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="540" />
+      <location filename="../main_window.py" line="550" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="540" />
+      <location filename="../main_window.py" line="550" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="553" />
+      <location filename="../main_window.py" line="554" />
+      <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
+      <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="572" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="657" />
+      <location filename="../main_window.py" line="647" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="658" />
+      <location filename="../main_window.py" line="648" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="658" />
+      <location filename="../main_window.py" line="648" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="701" />
+      <location filename="../main_window.py" line="692" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="701" />
+      <location filename="../main_window.py" line="692" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="705" />
+      <location filename="../main_window.py" line="693" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="714" />
+      <location filename="../main_window.py" line="699" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
@@ -464,163 +583,164 @@
   <context>
     <name>SettingsPanel</name>
     <message>
-      <location filename="../settings_panel.py" line="39" />
+      <location filename="../settings_panel.py" line="40" />
       <source>Local first, ask before using the cloud</source>
       <translation>로컬 먼저, 클라우드 사용 전에 묻기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="40" />
+      <location filename="../settings_panel.py" line="41" />
       <source>Always the cloud</source>
       <translation>항상 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="41" />
+      <location filename="../settings_panel.py" line="42" />
       <source>Local first, then the cloud without asking</source>
       <translation>로컬 먼저, 실패하면 묻지 않고 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="44" />
+      <location filename="../settings_panel.py" line="45" />
       <source>model default</source>
       <translation>모델 기본값</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="45" />
+      <location filename="../settings_panel.py" line="46" />
       <source>on</source>
       <translation>켬</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="46" />
+      <location filename="../settings_panel.py" line="47" />
       <source>off</source>
       <translation>끔</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="80" />
-      <location filename="../settings_panel.py" line="137" />
+      <location filename="../settings_panel.py" line="81" />
+      <location filename="../settings_panel.py" line="138" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="105" />
+      <location filename="../settings_panel.py" line="106" />
       <source>not applied by the cloud</source>
       <translation>클라우드에서 적용 안 됨</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="109" />
+      <location filename="../settings_panel.py" line="110" />
       <source>Reset</source>
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="155" />
+      <location filename="../settings_panel.py" line="156" />
       <source>One per line; \n is a newline.</source>
       <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="192" />
+      <location filename="../settings_panel.py" line="193" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="195" />
+      <location filename="../settings_panel.py" line="196" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="227" />
+      <location filename="../settings_panel.py" line="228" />
       <source>Generation</source>
       <translation>생성</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="228" />
+      <location filename="../settings_panel.py" line="229" />
       <source>Conversation</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="229" />
+      <location filename="../settings_panel.py" line="232" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="230" />
+      <location filename="../settings_panel.py" line="233" />
       <source>Interface</source>
       <translation>화면</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="237" />
+      <location filename="../settings_panel.py" line="240" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="257" />
+      <location filename="../settings_panel.py" line="260" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="271" />
+      <location filename="../settings_panel.py" line="274" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="274" />
+      <location filename="../settings_panel.py" line="277" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="290" />
+      <location filename="../settings_panel.py" line="293" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="294" />
+      <location filename="../settings_panel.py" line="297" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="298" />
+      <location filename="../settings_panel.py" line="301" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="317" />
+      <location filename="../settings_panel.py" line="320" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="318" />
+      <location filename="../settings_panel.py" line="321" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="320" />
+      <location filename="../settings_panel.py" line="323" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="327" />
+      <location filename="../settings_panel.py" line="330" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="328" />
+      <location filename="../settings_panel.py" line="231" />
+      <location filename="../settings_panel.py" line="331" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="329" />
+      <location filename="../settings_panel.py" line="332" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="330" />
+      <location filename="../settings_panel.py" line="333" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="341" />
+      <location filename="../settings_panel.py" line="344" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="345" />
+      <location filename="../settings_panel.py" line="348" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
@@ -628,22 +748,22 @@
   <context>
     <name>WelcomePage</name>
     <message>
-      <location filename="../main_window.py" line="105" />
+      <location filename="../main_window.py" line="88" />
       <source>Welcome to EXAONE Desktop</source>
       <translation>EXAONE Desktop에 오신 것을 환영합니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="107" />
+      <location filename="../main_window.py" line="90" />
       <source>There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying the app), or download or convert an EXAONE model.</source>
       <translation>아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, EXAONE 모델을 내려받거나 변환하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="113" />
+      <location filename="../main_window.py" line="96" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="115" />
+      <location filename="../main_window.py" line="98" />
       <source>Download or convert a model…</source>
       <translation>모델 내려받기 또는 변환…</translation>
     </message>

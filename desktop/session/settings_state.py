@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, resolve_settings
-from .engine.settings import model_defaults as model_defaults_from
-from .engine.settings_table import GENERATION_ROWS, Setting
+from ..engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, resolve_settings
+from ..engine.settings import model_defaults as model_defaults_from
+from ..engine.settings_table import GENERATION_ROWS, Setting
 
 __all__ = ["FIELDS", "SPECS", "FieldSpec", "SettingsState", "model_defaults_from"]
 
