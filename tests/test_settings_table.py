@@ -123,6 +123,21 @@ def test_validate_accepts_the_bounds_and_rejects_just_outside_naming_the_range(r
             build(row, None)
 
 
+@pytest.mark.parametrize("row", NUMERIC, ids=ids(NUMERIC))
+def test_request_models_can_take_the_range(row: Setting) -> None:
+    """``Field(**row.bounds())`` in a pydantic request model accepts and refuses what validate() does."""
+    from typing import Annotated
+
+    import pydantic
+
+    adapter = pydantic.TypeAdapter(Annotated[row.value_type, pydantic.Field(**row.bounds())])
+    for value in inside(row):
+        assert adapter.validate_python(value) == value
+    for value in outside(row):
+        with pytest.raises(pydantic.ValidationError):
+            adapter.validate_python(value)
+
+
 @pytest.mark.parametrize("row", [r for r in SETTINGS if r.choices], ids=ids([r for r in SETTINGS if r.choices]))
 def test_validate_choices(row: Setting) -> None:
     for choice in row.choices:

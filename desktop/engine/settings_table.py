@@ -153,6 +153,15 @@ class Setting:
             return " / ".join(self.choices)
         return self.range_text() + (" or unset" if self.optional else "")
 
+    def bounds(self) -> dict[str, float]:
+        """The numeric range as pydantic ``Field`` keywords (``ge`` or ``gt``, ``le``), for request models."""
+        out: dict[str, float] = {}
+        if self.minimum is not None:
+            out["gt" if self.min_exclusive else "ge"] = self.minimum
+        if self.maximum is not None:
+            out["le"] = self.maximum
+        return out
+
     # -- widgets ---------------------------------------------------------------------------------------
 
     @property
