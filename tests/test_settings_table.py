@@ -35,6 +35,7 @@ from exaone_desktop.engine.settings_table import (
     Setting,
     markdown_table,
 )
+from exaone_desktop.setting_flags import flag_help
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NUMERIC = [row for row in SETTINGS if row.value_type in (int, float)]
@@ -200,7 +201,7 @@ def test_cli_flag_exists_and_maps_to_the_setting(row: Setting) -> None:
         for value in inside(row):
             assert getattr(parser.parse_args([*base, row.cli, flag_value(value)]), row.name) == value
     assert getattr(parser.parse_args(base), row.name) is None  # not given: the defaults decide
-    assert row.summary() in cli.flag_help(row) or row.cli_const is not None
+    assert row.summary() in flag_help(row) or row.cli_const is not None
 
 
 @pytest.mark.parametrize("row", [r for r in WITH_FLAG if r.value_type in (int, float)],
