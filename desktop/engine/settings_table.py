@@ -191,10 +191,6 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _sampling(s: GenerationSettings) -> bool:
-    return s.do_sample
-
-
 LOAD_ONLY = Elsewhere("not applicable (loading a local model)")
 
 SETTINGS: tuple[Setting, ...] = (
