@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import families
 from .errors import ConversionError
+from .families import FAMILIES, Family, official_gguf_repos
 from .files import NotEnoughSpace, atomic_path, atomic_write_bytes, atomic_write_text, check_free_space, format_size
 from .gguf_keys import SAMPLING_KEYS
 from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, QUANTIZABLE, OutType, get_outtype, model_stem, output_path
@@ -49,6 +51,8 @@ __all__ = [
     "quantize_gguf", "resolve_checkpoint",
     # output types and file names
     "DEFAULT_OUTTYPE", "OUTTYPES", "QUANTIZABLE", "OutType", "get_outtype", "model_stem", "output_path",
+    # the EXAONE family table
+    "FAMILIES", "Family", "families", "official_gguf_repos",
     # inspecting a GGUF
     "MAX_LAYERS", "SAMPLING_KEYS", "SUPPORTED_ARCHITECTURES", "ModelInfo", "inspect_gguf",
     # writing files whole, checking free space

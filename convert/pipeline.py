@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import partial_path
 from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, output_path
 
 StageProgress = Callable[[str, float], None]
@@ -85,13 +84,16 @@ def default_outfile(source: str, outtype: OutType) -> Path:
 
 @contextlib.contextmanager
 def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
-    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept."""
+    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept.
+
+    A deleted one is named as a partial file (``.NAME.PID.partial``), so that when a killed run leaves it
+    behind, the next write into the folder removes it.
+    """
+    kept = outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
     if keep:
-        yield outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+        yield kept
         return
-    fd, name = tempfile.mkstemp(prefix=f".{outfile.stem}-", suffix=f"-{via}.gguf", dir=outfile.parent or ".")
-    os.close(fd)
-    path = Path(name)
+    path = partial_path(kept)
     try:
         yield path
     finally:

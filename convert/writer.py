@@ -18,10 +18,10 @@ from gguf import GGMLQuantizationType, GGUFWriter
 
 from . import files
 from .errors import ConversionError
-from .files import NotEnoughSpace, is_disk_full, partial_path
+from .files import PARTIAL_NAME, NotEnoughSpace, is_disk_full, partial_path, remove_stale_partials
 
-__all__ = ["ConversionCancelled", "PlannedTensor", "atomic_output", "check_free_space", "check_outfile",
-           "conversion_error", "partial_path", "write_gguf"]
+__all__ = ["PARTIAL_NAME", "ConversionCancelled", "PlannedTensor", "atomic_output", "check_free_space",
+           "check_outfile", "conversion_error", "partial_path", "remove_stale_partials", "write_gguf"]
 
 Progress = Callable[[float], None]
 

@@ -154,3 +154,25 @@ def test_one_outtype_row_from_the_cli_to_the_quantizer() -> None:
     assert all(hasattr(llama_cpp, get_outtype(name).llama_ftype or "") for name in QUANTIZABLE)
     with pytest.raises(ConversionError, match="cannot quantize to 'f16'; choose one of: q4_k_m"):
         quantize_gguf(Path("unused.gguf"), Path("unused-out.gguf"), get_outtype("f16"))
+
+
+def test_an_intermediate_left_by_a_killed_run_is_removed_by_the_next_write(tmp_path: Path) -> None:
+    """The unquantized intermediate is named as a partial file, so the partial-file cleanup covers it."""
+    from exaone_convert import atomic_write_text
+    from exaone_convert.files import PARTIAL_NAME, partial_path
+    from exaone_convert.pipeline import intermediate_file
+
+    out = tmp_path / "model-Q4_K_M.gguf"
+    with intermediate_file(out, "bf16", keep=False) as mid:
+        match = PARTIAL_NAME.match(mid.name)
+        assert match and int(match["pid"]) == os.getpid() and mid.parent == tmp_path
+        mid.write_bytes(b"GGUF")
+        atomic_write_text(tmp_path / "other.txt", "x")  # a write beside it while it is in use keeps it
+        assert mid.exists()
+    assert not mid.exists()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = partial_path(tmp_path / "model-BF16.gguf", pid=dead.pid)  # what a killed run leaves
+    left.write_bytes(b"GGUF")
+    atomic_write_text(tmp_path / "next.txt", "y")
+    assert not left.exists()
