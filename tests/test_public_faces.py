@@ -72,9 +72,10 @@ def test_the_converter_imports_nothing_of_the_app() -> None:
 
 
 def test_one_atomic_writer() -> None:
-    """Only ``exaone_convert.files`` renames a finished file into place."""
-    users = [p.relative_to(ROOT).as_posix() for p in python_files(ROOT / "convert", ROOT / "desktop")
-             if "os.replace(" in p.read_text(encoding="utf-8")]
+    """Only ``exaone_convert.files`` renames a finished file into place (the app, benches and packaging)."""
+    folders = [ROOT / name for name in ("convert", "desktop", "bench", "packaging")]
+    users = [p.relative_to(ROOT).as_posix() for p in python_files(*folders)
+             if any(call in p.read_text(encoding="utf-8") for call in ("os.replace(", ".replace(path)"))]
     assert users == ["convert/files.py"]
 
 
