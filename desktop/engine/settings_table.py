@@ -133,7 +133,7 @@ class Setting:
         return f"{noun} {'in ' if both else ''}{self.range_text()}{unset}"
 
     def range_text(self) -> str:
-        """The numeric range in interval notation ("[0, 1]", "(0, 100]") or with one bound ("≥ 0")."""
+        """The numeric range in interval notation ("[0, 1]", "(0, 100]") or with one bound (">= 0")."""
         low, high = _number(self.minimum), _number(self.maximum)
         if self.minimum is not None and self.maximum is not None:
             return f"{'(' if self.min_exclusive else '['}{low}, {high}]"
