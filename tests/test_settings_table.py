@@ -274,6 +274,23 @@ def test_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
             assert row.problem(row.minimum) is not None
 
 
+def test_panel_help_is_the_tables_in_the_ui_language(qtbot: Any) -> None:
+    from exaone_desktop.ui import language
+    from exaone_desktop.ui.settings_panel import SettingsPanel
+
+    try:
+        for lang in ("ko", "en"):
+            assert language.install(lang) == lang
+            panel = SettingsPanel()
+            qtbot.addWidget(panel)
+            for name, field in panel.rows.items():
+                row = field.spec
+                assert field.help_label.text() == (row.help_ko if lang == "ko" else row.help), name
+                assert field.editor.toolTip() == field.help_label.text()
+    finally:
+        language.install("en")
+
+
 def test_load_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
     """Settings > Model: the load rows' ranges and choices, one step below the range meaning "automatic"."""
     from exaone_desktop.engine.settings_table import ROWS
