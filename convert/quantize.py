@@ -51,6 +51,7 @@ def quantize_gguf(
         raise ConversionError(f"--threads must be at least 1 (got {threads})")
     summary = inspect_gguf(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
+    files.remove_stale_partials(dst.parent)  # a killed run's partial file must not count against the space
     needed = int(summary.parameter_count * qtype.bits_per_weight / 8) + (16 << 20)
     check_free_space(dst.parent, needed, flag="--outfile on a bigger disk")
     try:
