@@ -12,11 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.settings import SettingsError
+from ..engine.settings import SettingsError, check_value
+from ..engine.settings_table import ROWS
 
-KV_CACHE_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0")  # q8_0 and q4_0 need flash attention
-MAX_CONTEXT = 1 << 20  # the widget's ceiling before a model is loaded; the model's own length caps it after
-MAX_STATE_CACHE_MB = 1 << 20
+# Facts from the engine's settings table (its "load" rows).
+KV_CACHE_TYPES: tuple[str, ...] = ROWS["kv_cache_type"].choices  # the first is the engine's default
+MAX_CONTEXT = int(ROWS["n_ctx"].maximum or 0)  # the widget's ceiling before a model is loaded; then the model's
+MAX_STATE_CACHE_MB = int(ROWS["state_cache_mb"].maximum or 0)
 NAMES: tuple[str, ...] = ("n_ctx", "kv_cache_type", "state_cache_mb")
 
 
@@ -27,13 +29,11 @@ class LoadSettings:
     state_cache_mb: int | None = None  # MB for kept conversation states; None: the engine's default
 
     def __post_init__(self) -> None:
-        n, kv, mb = self.n_ctx, self.kv_cache_type, self.state_cache_mb
-        if n is not None and not (_is_int(n) and 1 <= n <= MAX_CONTEXT):
-            raise SettingsError(f"n_ctx must be an integer from 1 to {MAX_CONTEXT} (or automatic), got {n!r}")
-        if kv is not None and kv not in KV_CACHE_TYPES:
-            raise SettingsError(f"kv_cache_type must be one of {', '.join(KV_CACHE_TYPES)}, got {kv!r}")
-        if mb is not None and not (_is_int(mb) and 0 <= mb <= MAX_STATE_CACHE_MB):
-            raise SettingsError(f"state_cache_mb must be an integer from 0 to {MAX_STATE_CACHE_MB}, got {mb!r}")
+        for name in NAMES:  # each against its row of the engine's table (None: the engine decides)
+            if getattr(self, name) is not None:
+                check_value(name, getattr(self, name))
+        if self.n_ctx == 0:  # the table's "0: automatic"
+            object.__setattr__(self, "n_ctx", None)
 
     def replace(self, **changes: Any) -> LoadSettings:
         unknown = set(changes) - set(NAMES)
@@ -62,10 +62,6 @@ class LoadSettings:
             except (SettingsError, TypeError):
                 continue
         return out
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def kv_estimate(info: Any, n_ctx: int, kv_cache_type: str | None) -> int | None:
