@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.settings import SettingsError
 from ..engine.types import GenerationError
+from ..session import load_settings
 from ..session.controller import NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
 from ..session.load_settings import LoadSettings
 from ..session.settings_state import SettingsState
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self.language = language
         self.controller = ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
                                          cloud=ctx.get_json(KEY_CLOUD),
-                                         load=LoadSettings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
+                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
         self.worker: ReplyWorker | None = None
         self.loader: Job | None = None
         self._loaded: Any = None  # the generator this window's loader made (closed when a reload replaces it)
@@ -274,7 +275,7 @@ class MainWindow(QMainWindow):
             self.loader.cancel()
         self._say(self.tr("Loading {0}…").format(Path(path).name))
         load = self.controller.load
-        loader = ModelLoadWorker(Path(path), options=load.generator_kwargs())
+        loader = ModelLoadWorker(Path(path), options=load.changed())
         loader.succeeded.connect(lambda gen, p=str(path), used=load: self._model_ready(gen, p, used))
         loader.failed.connect(self._model_failed)
         self.loader = loader
@@ -358,7 +359,7 @@ class MainWindow(QMainWindow):
             self._show_load()
             return
         self.settings_panel.load_panel.show_error("")
-        self.ctx.put(KEY_LOAD, load.to_json())
+        self.ctx.put(KEY_LOAD, load_settings.to_json(load))
         self._show_load()
 
     def _show_load(self) -> None:
