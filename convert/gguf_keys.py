@@ -11,6 +11,9 @@ from collections.abc import Mapping
 # Not a standard key: whether the model's generation_config samples by default (transformers honours it).
 DO_SAMPLE_KEY = "exaone_desktop.sampling.do_sample"
 
+# Not a standard key: every end-of-sequence id of generation_config.json (llama.cpp keeps only eos and eot).
+EOS_IDS_KEY = "exaone_desktop.eos_token_ids"
+
 # generation_config.json field (= GenerationSettings field) -> GGUF key and its value type.
 SAMPLING_KEYS: Mapping[str, tuple[str, type]] = {
     "temperature": ("general.sampling.temp", float),

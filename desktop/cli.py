@@ -155,9 +155,9 @@ def load_local(args: argparse.Namespace) -> Any:
         raise UsageError("--model PATH.gguf is required with --engine local")
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from .engine.local import LocalGenerator
+    from .engine.worker import WorkerGenerator  # llama.cpp in a child process: a crash is a message, not a signal
 
-    return LocalGenerator(args.model, **load_settings(args).changed())
+    return WorkerGenerator(args.model, **load_settings(args).changed())
 
 
 def load_cloud(args: argparse.Namespace) -> Any:
@@ -195,8 +195,11 @@ def generate_routed(args: argparse.Namespace, prompt: Prompt, printer: StreamPri
 def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrinter | None,
                    cancel: threading.Event) -> tuple[GenerationResult, GenerationSettings]:
     gen = load_local(args)
-    settings = gen.default_settings(**user_settings(args))
-    return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+    try:
+        settings = gen.default_settings(**user_settings(args))
+        return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+    finally:
+        gen.close()
 
 
 # -- output -----------------------------------------------------------------------------------------

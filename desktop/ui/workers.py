@@ -126,7 +126,7 @@ class ReplyWorker(StreamingJob):
 
 
 class ModelLoadWorker(Job):
-    """Loads a GGUF with llama.cpp; ``succeeded`` carries the LocalGenerator.
+    """Loads a GGUF in a llama.cpp worker process; ``succeeded`` carries the WorkerGenerator.
 
     ``options`` are the load settings the user chose (context size, KV cache type, memory budget)."""
 
@@ -138,10 +138,10 @@ class ModelLoadWorker(Job):
         self.options = dict(options or {})
 
     def work(self) -> Any:
-        from ..engine.local import LocalGenerator
+        from ..engine.worker import WorkerGenerator
 
         self.progress.emit("load", 0.0)
-        generator = LocalGenerator(self.model_path, n_threads=self.n_threads, **self.options)
+        generator = WorkerGenerator(self.model_path, n_threads=self.n_threads, cancel=self.cancel_event, **self.options)
         self.progress.emit("load", 1.0)
         return generator
 
