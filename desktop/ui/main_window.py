@@ -301,10 +301,19 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._update_buttons()
 
+    def take_model_from(self, old: MainWindow) -> None:
+        """The window rebuilt (a language switch): keep the loaded model and the server running."""
+        self.controller.serving, old.controller.serving = old.controller.serving, self.controller.serving
+        self._loaded, old._loaded = old._loaded, None
+        if old.local is not None:
+            self.set_local_generator(old.local, loaded_with=old.controller.loaded_with)
+
     def release_model(self) -> None:
-        """Drop the local model (at shutdown)."""
+        """Drop the local model (at shutdown); the one this window loaded is closed (its worker ends)."""
+        loaded, self._loaded = self._loaded, None
         self.controller.set_local(None)
-        self._loaded = None
+        if loaded is not None and hasattr(loaded, "close"):
+            loaded.close()
 
     def _model_ready(self, generator: Any, path: str, used: LoadSettings) -> None:
         self.loader = None
