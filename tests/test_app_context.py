@@ -85,3 +85,32 @@ def test_out_of_range_context_is_refused_with_the_range(qtbot: Any, desktop: Des
     panel.kv_cache_type.setCurrentIndex(panel.kv_cache_type.findData("q8_0"))
     assert panel.error_label.text() == "" and w.controller.load.kv_cache_type == "q8_0"
     assert panel.reload_button.isEnabled()
+
+
+def test_serve_switch_serves_the_loaded_model_on_localhost(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:
+    import openai
+    from PySide6.QtGui import QGuiApplication
+
+    w = desktop.window
+    panel = w.settings_panel.load_panel
+    panel.serve_switch.click()  # no model yet: refused, the switch stays off
+    assert not panel.serve_switch.isChecked() and "Load a model first" in w.message_label.text()
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
+        w.load_model(tiny_gguf)
+
+    panel.serve_switch.click()
+    url = panel.serve_address.text()
+    assert panel.serve_switch.isChecked() and url.startswith("http://127.0.0.1:") and url.endswith("/v1")
+    panel.serve_copy.click()
+    assert QGuiApplication.clipboard().text() == url
+    client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=60)
+    served = client.chat.completions.create(model=client.models.list().data[0].id, max_completion_tokens=6,
+                                            temperature=0, messages=[{"role": "user", "content": "hello"}])
+    direct = w.local.generate([{"role": "user", "content": "hello"}],
+                              w.local.default_settings(max_new_tokens=6, do_sample=False))
+    assert served.choices[0].message.content == direct.generated[0].text  # the chat's own model answers
+
+    panel.serve_switch.click()
+    assert not panel.serve_switch.isChecked() and panel.serve_address.text() == ""
+    with pytest.raises(openai.APIConnectionError):
+        client.models.list()
