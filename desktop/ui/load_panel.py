@@ -159,20 +159,13 @@ class LoadPanel(QWidget):
         return self.tr("{0} tokens of context take {1} ({2})").format(tokens, human_size(f.kv_bytes), f.kv_cache_type)
 
     def kept_text(self, kept: Any) -> str:
-        if kept is None:
+        """The engine's report on kept conversation states (its ``state_cache.usage()``), or nothing."""
+        entries, used, budget = (getattr(kept, name, None) for name in ("entries", "bytes", "budget_bytes"))
+        if not (isinstance(entries, int) and isinstance(used, int) and isinstance(budget, int)):
             return ""
-        return self.tr("Now kept: {0}").format(kept if isinstance(kept, str) else _describe(kept))
+        return self.tr("Kept now: {0} conversations, {1} of {2}").format(entries, human_size(used),
+                                                                       human_size(budget))
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
 
-
-def _describe(usage: Any) -> str:
-    """The engine's usage report as one short line (bytes are shown in MB/GB)."""
-    if isinstance(usage, dict):
-        parts = []
-        for key, value in usage.items():
-            shown = human_size(int(value)) if "bytes" in str(key) and isinstance(value, (int, float)) else value
-            parts.append(f"{key} {shown}")
-        return ", ".join(parts)
-    return str(usage)

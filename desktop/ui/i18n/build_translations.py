@@ -172,7 +172,7 @@ KO: dict[str, str] = {
     "Load a model to see the memory its context takes.": "모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.",
     "{0} tokens of context": "컨텍스트 {0} 토큰",
     "{0} tokens of context take {1} ({2})": "컨텍스트 {0} 토큰은 {1}를 차지합니다({2})",
-    "Now kept: {0}": "지금 보관 중: {0}",
+    "Kept now: {0} conversations, {1} of {2}": "지금 보관 중: 대화 {0}개, {2} 중 {1}",
     "Other programs": "다른 프로그램",
     "Serve the loaded model on localhost": "불러온 모델을 이 컴퓨터(localhost)에서 서비스하기",
     "An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks "

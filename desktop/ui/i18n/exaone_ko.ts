@@ -158,9 +158,9 @@
       <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="164" />
-      <source>Now kept: {0}</source>
-      <translation>지금 보관 중: {0}</translation>
+      <location filename="../load_panel.py" line="166" />
+      <source>Kept now: {0} conversations, {1} of {2}</source>
+      <translation>지금 보관 중: 대화 {0}개, {2} 중 {1}</translation>
     </message>
   </context>
   <context>
@@ -191,143 +191,143 @@
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="316" />
+      <location filename="../main_window.py" line="325" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="332" />
+      <location filename="../main_window.py" line="341" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="375" />
+      <location filename="../main_window.py" line="384" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="381" />
+      <location filename="../main_window.py" line="390" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="415" />
+      <location filename="../main_window.py" line="424" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="415" />
+      <location filename="../main_window.py" line="424" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="423" />
+      <location filename="../main_window.py" line="432" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="424" />
+      <location filename="../main_window.py" line="433" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="435" />
+      <location filename="../main_window.py" line="444" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="445" />
+      <location filename="../main_window.py" line="454" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="500" />
+      <location filename="../main_window.py" line="509" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="702" />
+      <location filename="../main_window.py" line="711" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="704" />
+      <location filename="../main_window.py" line="713" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="478" />
+      <location filename="../main_window.py" line="487" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="516" />
+      <location filename="../main_window.py" line="525" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="531" />
-      <location filename="../main_window.py" line="696" />
+      <location filename="../main_window.py" line="540" />
+      <location filename="../main_window.py" line="705" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="552" />
+      <location filename="../main_window.py" line="561" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="551" />
+      <location filename="../main_window.py" line="560" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="551" />
+      <location filename="../main_window.py" line="560" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="555" />
+      <location filename="../main_window.py" line="564" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="573" />
+      <location filename="../main_window.py" line="582" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="648" />
+      <location filename="../main_window.py" line="657" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="649" />
+      <location filename="../main_window.py" line="658" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="649" />
+      <location filename="../main_window.py" line="658" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="693" />
+      <location filename="../main_window.py" line="702" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="693" />
+      <location filename="../main_window.py" line="702" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="694" />
+      <location filename="../main_window.py" line="703" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="700" />
+      <location filename="../main_window.py" line="709" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
