@@ -181,6 +181,10 @@ def test_no_model_and_no_cloud_refuses_before_storing_anything(store: ChatStore)
         c.send("hello?")
     assert err.value.reason == NO_MODEL
     assert store.conversations() == []
+    assert not c.has_chat_to_show()  # the welcome page
+    assert c.takes_new_model("/models/new-Q4_K_M.gguf") and not c.takes_new_model("/models/a-checkpoint")
+    c.set_local(Scripted("local"))
+    assert c.has_chat_to_show() and not c.takes_new_model("/models/other.gguf")
 
 
 def test_cloud_policy_needs_switch_and_consent(store: ChatStore, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -184,6 +184,14 @@ class ChatController:
         return bool(getattr(info, "reasoning", False)) and "enable_thinking" in (getattr(info, "chat_template", "")
                                                                                    or "")
 
+    def takes_new_model(self, path: str) -> bool:
+        """A model the manager just made or downloaded is loaded when none is (a GGUF, not a folder)."""
+        return self.local is None and path.endswith(".gguf")
+
+    def has_chat_to_show(self) -> bool:
+        """The chat page rather than the welcome page: a model to answer, or messages to read."""
+        return self.local is not None or bool(self.session.messages())
+
     def model_name(self) -> str:
         info = self.model_info
         if info is None:

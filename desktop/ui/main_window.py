@@ -262,7 +262,7 @@ class MainWindow(QMainWindow):
             self.load_model(Path(saved))
         elif demo_if_no_model:
             self.setup_demo()
-        elif not self.session.messages():
+        elif not self.controller.has_chat_to_show():
             self.stack.setCurrentWidget(self.welcome)
         if self.cloud_active():
             QTimer.singleShot(200, self._refresh_cloud_marks)
@@ -355,7 +355,7 @@ class MainWindow(QMainWindow):
         self.manager.start_demo()
 
     def _manager_made(self, path: str) -> None:
-        if self.local is None and path.endswith(".gguf"):
+        if self.controller.takes_new_model(path):
             self.load_model(Path(path))
 
     # -- load settings -----------------------------------------------------------------------------
@@ -412,7 +412,7 @@ class MainWindow(QMainWindow):
             return
         self.chat_view.set_messages(self.session.messages())
         self.settings_panel.show_system_prompt(conv.system_prompt)
-        if self.local is not None or self.session.messages():
+        if self.controller.has_chat_to_show():
             self.stack.setCurrentIndex(0)
         self._leave_edit()
         self._refresh_sidebar()
