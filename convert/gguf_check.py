@@ -18,8 +18,14 @@ from typing import Any, BinaryIO
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
 from .errors import ConversionError
-from .families import END_OF_TURN, LLAMA_MAX_LAYERS, known_reasoning_tags, supported_gguf_architectures
-from .gguf_keys import EOS_IDS_KEY, SAMPLING_KEYS
+from .families import (
+    END_OF_TURN,
+    LLAMA_MAX_LAYERS,
+    family_for_gguf_arch,
+    known_reasoning_tags,
+    supported_gguf_architectures,
+)
+from .gguf_keys import EOS_IDS_KEY, FAMILY_KEY, SAMPLING_KEYS
 
 SUPPORTED_ARCHITECTURES: tuple[str, ...] = supported_gguf_architectures()
 SUPPORTED_VERSIONS: tuple[int, ...] = (2, 3)
@@ -104,6 +110,7 @@ class ModelInfo:
     parameter_count: int
     tensor_count: int
     reasoning: bool = False
+    family: str = ""  # the EXAONE family table row (exaone_convert.families), "" when none fits
     bos_token: str = ""
     eos_token: str = ""
     metadata_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -543,6 +550,7 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         parameter_count=sum(math.prod(t[1]) for t in header.tensors),
         tensor_count=len(header.tensors),
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),
+        family=getattr(family_for_gguf_arch(arch, template, _get_str(kv, FAMILY_KEY)), "key", ""),
         bos_token=tokens[bos] if bos is not None else "",
         eos_token=tokens[eos[0]] if eos else "",
         metadata_keys=tuple(kv),
