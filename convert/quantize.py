@@ -25,6 +25,7 @@ from typing import Any
 
 from .errors import ConversionError
 from .gguf_check import inspect_gguf
+from .writer import partial_path, remove_stale_partials
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def quantize_gguf(
     summary = inspect_gguf(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
     _check_free_space(dst.parent, int(summary.parameter_count * qtype.bpw / 8) + (16 << 20))
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
+    remove_stale_partials(dst.parent)
+    tmp = partial_path(dst)
     try:
         _run_child(src, tmp, qtype.ftype, threads or 0, progress, cancel)
         with open(tmp, "rb+") as f:

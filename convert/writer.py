@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -37,8 +38,47 @@ class PlannedTensor:
     chunks: Callable[[], Iterable[np.ndarray]]  # produces the data in order, chunk by chunk
 
 
+PARTIAL_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")  # .NAME.PID.partial
+
+
 def partial_path(outfile: Path) -> Path:
     return outfile.with_name(f".{outfile.name}.{os.getpid()}.partial")
+
+
+def _owner_running(pid: int, written_at: float) -> bool:
+    """True when process ``pid`` is alive and is the one that wrote the file (started before it was written)."""
+    import psutil
+
+    if pid == os.getpid():
+        return True
+    try:
+        return psutil.Process(pid).create_time() <= written_at + 1.0
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except (psutil.AccessDenied, OSError):
+        return True  # cannot tell: leave it
+
+
+def remove_stale_partials(folder: Path) -> list[Path]:
+    """Delete ``.NAME.PID.partial`` files in ``folder`` left by killed runs (their owner process is gone,
+    or its PID now belongs to a process that started after the file was written); returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = PARTIAL_NAME.match(path.name)
+        if match is None:
+            continue
+        try:
+            written_at = path.stat().st_mtime
+            if not _owner_running(int(match["pid"]), written_at):
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
 
 
 def check_outfile(outfile: Path, *, force: bool) -> None:
@@ -73,6 +113,7 @@ def _fsync_dir(folder: Path) -> None:
 def atomic_output(outfile: Path, *, force: bool) -> Iterator[Path]:
     """Yield a temp path beside ``outfile``; on success it is fsynced and renamed, on any error removed."""
     check_outfile(outfile, force=force)
+    remove_stale_partials(outfile.parent if str(outfile.parent) else Path("."))
     tmp = partial_path(outfile)
     try:
         yield tmp

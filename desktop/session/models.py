@@ -8,7 +8,8 @@ from pathlib import Path
 
 from exaone_convert.families import official_gguf_repos
 
-# Official EXAONE GGUF repos and the quant files they publish, from the family table.
+# Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
+# from the EXAONE family table.
 OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {r.repo_id: r.quants for r in official_gguf_repos().values()}
 CONVERT_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "bf16", "f32")
 QUANTIZE_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "q4_0")
@@ -38,8 +39,8 @@ def human_size(n: int) -> str:
 
 def describe(path: Path) -> LocalModel:
     """Header facts of one GGUF (cheap: the tensor data is not read); a bad file keeps its error."""
-    from .engine.gguf_check import inspect_gguf
-    from .engine.types import GenerationError
+    from ..engine.gguf_check import inspect_gguf
+    from ..engine.types import GenerationError
 
     try:
         info = inspect_gguf(path)
