@@ -19,6 +19,7 @@ from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFil
 
 from .errors import ConversionError
 from .families import (
+    ARCH_CLIP,
     END_OF_TURN,
     LLAMA_MAX_LAYERS,
     family_for_gguf_arch,
@@ -425,6 +426,9 @@ def _architecture(kv: dict[str, tuple[GGUFValueType, Any]]) -> str:
     arch = _get_str(kv, "general.architecture")
     if arch is None:
         raise _Corrupt("general.architecture is missing", FIX_ARCH)
+    if arch == ARCH_CLIP:
+        raise _Corrupt("this is a vision projector (mmproj) file, not a model",
+                       "load the model's own GGUF; the mmproj beside it is found automatically")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise _Corrupt(f"architecture {arch!r} is not supported (found {arch!r}; supported: "
                        f"{', '.join(SUPPORTED_ARCHITECTURES)})", FIX_ARCH)
@@ -576,3 +580,63 @@ def inspect_gguf(path: str | Path) -> ModelInfo:
         raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
     except OSError as err:
         raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# Vision projector (mmproj) files
+
+SUPPORTED_PROJECTORS: tuple[str, ...] = ("exaone4_5",)
+FIX_MMPROJ = "use the mmproj file converted or downloaded with this model (exaone-convert writes it beside the model)"
+_MAX_VISION_DIM = 1 << 20
+
+
+@dataclass(frozen=True)
+class MmprojInfo:
+    """What the runtime needs to know about a vision projector file, read from its header only."""
+
+    path: Path
+    projector_type: str
+    projection_dim: int  # must equal the text model's embedding length
+    n_layers: int
+    file_size: int
+    quant_type: str
+
+
+def inspect_mmproj(path: str | Path, model: ModelInfo | None = None) -> MmprojInfo:
+    """Validate an mmproj GGUF's header with explicit bounds (and, given the model, that they belong together).
+
+    Raises InvalidGGUF (a ConversionError) with one line naming the problem and the fix."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InvalidGGUF(f"vision projector not found: {p}; {FIX_MMPROJ}")
+    try:
+        with p.open("rb") as f:
+            size = p.stat().st_size
+            header = _parse(f, size)
+        kv = header.kv
+        arch = _get_str(kv, "general.architecture")
+        if arch != ARCH_CLIP or not _get(kv, "clip.has_vision_encoder", frozenset({GGUFValueType.BOOL}),
+                                         "a boolean"):
+            raise _Corrupt(f"it is not a vision projector (architecture {arch!r})", FIX_MMPROJ)
+        projector = _get_str(kv, "clip.projector_type") or _get_str(kv, "clip.vision.projector_type") or ""
+        if projector not in SUPPORTED_PROJECTORS:
+            raise _Corrupt(f"projector type {projector!r} is not an EXAONE one (supported: "
+                           f"{', '.join(SUPPORTED_PROJECTORS)})", FIX_MMPROJ)
+        dims = {}
+        for key, high in (("clip.vision.projection_dim", _MAX_VISION_DIM), ("clip.vision.block_count", MAX_LAYERS),
+                          ("clip.vision.embedding_length", _MAX_VISION_DIM)):
+            value = _get_int(kv, key)
+            if value is None or not 1 <= value <= high:
+                raise _Corrupt(f"{key} is {value}; it must be between 1 and {high}", FIX_MMPROJ)
+            dims[key] = value
+        info = MmprojInfo(p, projector, dims["clip.vision.projection_dim"], dims["clip.vision.block_count"], size,
+                          _quant_type(kv, header))
+    except _Corrupt as err:
+        raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
+    except OSError as err:
+        raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+    if model is not None and info.projection_dim != model.embedding_length:
+        raise InvalidGGUF(f"{p.name} does not match {model.path.name}: it projects images to "
+                          f"{info.projection_dim} dimensions, the model's embeddings have {model.embedding_length}; "
+                          f"{FIX_MMPROJ}")
+    return info

@@ -32,6 +32,8 @@ CHECKPOINT_PATTERNS = [
     "tokenizer_config.json",
     "special_tokens_map.json",
     "chat_template.jinja",
+    "preprocessor_config.json",  # EXAONE 4.5's image processor (its mmproj needs the normalisation)
+    "processor_config.json",
     "*.safetensors",
     "model.safetensors.index.json",
 ]

@@ -614,7 +614,25 @@ def write_checkpoint(out_dir: Path, kind: Kind, tok: Tokenizer, tensors: dict[st
     write_json(out_dir / "generation_config.json", {**gen, "transformers_version": "4.54.0"})
     write_tokenizer_files(out_dir, tok, kind.template, TOKENIZER_CLASSES.get(kind.family, "GPT2Tokenizer"))
     write_weights(out_dir, tensors, kind.shards)
+    if kind.vision is not None:
+        write_json(out_dir / "preprocessor_config.json", preprocessor_config(kind))
     return out_dir
+
+
+# Qwen2-VL's image normalisation, which EXAONE 4.5's processor uses.
+IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073]
+IMAGE_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def preprocessor_config(kind: Kind) -> dict[str, object]:
+    vision = kind.vision or {}
+    patch, merge = int(vision.get("patch_size", 14)), int(vision.get("spatial_merge_size", 2))
+    return {
+        "image_processor_type": "Qwen2VLImageProcessor", "do_resize": True, "do_rescale": True,
+        "do_normalize": True, "do_convert_rgb": True, "image_mean": IMAGE_MEAN, "image_std": IMAGE_STD,
+        "patch_size": patch, "merge_size": merge, "temporal_patch_size": vision.get("temporal_patch_size", 2),
+        "min_pixels": (patch * merge) ** 2 * 4, "max_pixels": (patch * merge) ** 2 * 256,
+    }
 
 
 def build_checkpoint(kind: str, out_dir: Path, *, seed: int = 0) -> Path:
