@@ -33,7 +33,7 @@ CLIP_SPATIAL_MERGE = 2
 CLIP_TEMPORAL_PATCH = 2
 CLIP_WINDOW = 112
 DEFAULT_IMAGE_SIZE = 560  # llama.cpp's converter default for Qwen2-VL style encoders
-DEFAULT_EPS = 1e-6
+VISION_EPS = 1e-6  # transformers' EXAONE 4.5 vision RMSNorms use this, whatever the text model's eps
 
 
 def mmproj_outtype(text_outtype: str) -> OutType:
@@ -162,7 +162,7 @@ def _add_metadata(writer: GGUFWriter, ckpt: Checkpoint, vision: Mapping[str, Any
         if key in pre:
             add(int(pre[key]))
     writer.add_vision_use_silu(True)
-    writer.add_vision_attention_layernorm_eps(float(vision.get("rms_norm_eps", text.get("rms_norm_eps", DEFAULT_EPS))))
+    writer.add_vision_attention_layernorm_eps(float(vision.get("rms_norm_eps", VISION_EPS)))
     if vision.get("window_size") is not None:
         writer.add_vision_window_size(int(vision["window_size"]))
     full = list(vision.get("fullatt_block_indexes") or [])

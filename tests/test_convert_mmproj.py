@@ -144,3 +144,70 @@ def test_text_only_checkpoint_has_no_mmproj(tiny_checkpoint, tmp_path):
     with pytest.raises(ConversionError, match="no vision encoder"):
         convert_mmproj(tiny_checkpoint("exaone4"), tmp_path / "mmproj.gguf", "f16")
     assert isinstance(Path(tmp_path), Path) and not list(tmp_path.iterdir())
+
+
+# Image parity: llama.cpp's vision encoder computes in its own order, so logits after an image agree to about
+# 7e-4 of max|logit| at f32 with flash attention off (1.5e-3 with it on; text alone: ~1e-6).
+IMAGE_TOLERANCE = 3e-3
+IMAGE_PROMPT = "[|user|]\n사진을 봐: {marker} 무엇이 보여?[|endofturn|]\n[|assistant|]\n"
+# 84x112 fits one of the encoder's 112-pixel attention windows; 84x252 spans three.
+IMAGE_SIZES = [(84, 112), (84, 252)]
+
+
+@pytest.fixture(scope="module")
+def multimodal(converted):
+    from mtmd_helpers import Multimodal
+
+    _, text, mmproj = converted
+    mm = Multimodal(text, mmproj)
+    yield mm
+    mm.close()
+
+
+@pytest.mark.parametrize(("height", "width"), IMAGE_SIZES)
+def test_image_logits_and_greedy_match_transformers(height, width, multimodal, tiny_checkpoint):
+    from mtmd_helpers import MARKER, image_inputs, reference_run
+    from reference import load_reference
+
+    ckpt = tiny_checkpoint("exaone4_5")
+    model, _ = load_reference(ckpt)
+    pixels = np.random.default_rng(height * width).integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+    ids, got, got_greedy = multimodal.run(IMAGE_PROMPT.format(marker=MARKER), pixels, model.config.image_token_id, 8)
+    assert ids.count(model.config.image_token_id) == (height // 28) * (width // 28)
+    want, want_greedy = reference_run(model, ids, image_inputs(ckpt, pixels), 8)
+    assert float(np.abs(got - want).max() / np.abs(want).max()) < IMAGE_TOLERANCE
+    assert got_greedy == want_greedy
+
+
+def test_image_parity_catches_a_wrong_projector(converted, tiny_checkpoint, tmp_path, monkeypatch):
+    """Swapping the vision blocks' gate and up projections (a plausible mapping slip) is caught."""
+    import dataclasses
+
+    import exaone_convert.mmproj as mmproj_mod
+    from mtmd_helpers import MARKER, Multimodal, image_inputs, reference_run
+    from reference import load_reference
+
+    real = mmproj_mod.plan_mmproj
+    swap = {"ffn_gate": "ffn_up", "ffn_up": "ffn_gate"}
+
+    def swapped(*args, **kwargs):
+        vision, tensors = real(*args, **kwargs)
+        renamed = []
+        for t in tensors:
+            parts = t.name.split(".")
+            parts = [swap.get(p, p) for p in parts]
+            renamed.append(dataclasses.replace(t, name=".".join(parts)))
+        return vision, renamed
+
+    monkeypatch.setattr(mmproj_mod, "plan_mmproj", swapped)
+    ckpt = tiny_checkpoint("exaone4_5")
+    bad = convert_mmproj(ckpt, tmp_path / "mmproj-bad-F32.gguf", "f32")
+    model, _ = load_reference(ckpt)
+    pixels = np.random.default_rng(1).integers(0, 256, size=(84, 112, 3), dtype=np.uint8)
+    mm = Multimodal(converted[1], bad)
+    try:
+        ids, got, _ = mm.run(IMAGE_PROMPT.format(marker=MARKER), pixels, model.config.image_token_id, 0)
+    finally:
+        mm.close()
+    want, _ = reference_run(model, ids, image_inputs(ckpt, pixels), 0)
+    assert float(np.abs(got - want).max() / np.abs(want).max()) > 10 * IMAGE_TOLERANCE
