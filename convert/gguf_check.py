@@ -21,6 +21,7 @@ from .errors import ConversionError
 from .families import (
     ARCH_CLIP,
     END_OF_TURN,
+    FAMILIES,
     LLAMA_MAX_LAYERS,
     family_for_gguf_arch,
     known_reasoning_tags,
@@ -77,6 +78,10 @@ _REQUIRED_INTS: tuple[tuple[str, int, int], ...] = (
     ("{arch}.context_length", 1, _INT64_MAX),
     ("{arch}.embedding_length", 1, _INT64_MAX),
 )
+# Mixture-of-experts keys llama.cpp asserts on (SIGABRT) when out of range: expert counts above its
+# LLAMA_MAX_EXPERTS (1024 in llama-cpp-python 0.3.36), or more experts per token than there are.
+MAX_EXPERTS = 1024
+_MOE_ARCHES = frozenset(f.gguf_arch for f in FAMILIES if f.moe)
 # Per-token tokenizer arrays: llama.cpp indexes them with token ids without checking their length.
 _TOKEN_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {
     "tokenizer.ggml.tokens": (GGUFValueType.STRING,),
@@ -450,6 +455,19 @@ def _required_ints(kv: dict[str, tuple[GGUFValueType, Any]], arch: str) -> dict[
     return out
 
 
+def _check_moe(kv: dict[str, tuple[GGUFValueType, Any]], arch: str, n_layers: int) -> None:
+    n_expert = _get_int(kv, f"{arch}.expert_count")
+    if n_expert is None or not 1 <= n_expert <= MAX_EXPERTS:
+        raise _Corrupt(f"{arch}.expert_count is {n_expert}; it must be between 1 and {MAX_EXPERTS} "
+                       "(llama.cpp's expert limit)")
+    for key, high in (("expert_used_count", n_expert), ("leading_dense_block_count", n_layers),
+                      ("nextn_predict_layers", n_layers - 1)):
+        value = _get_int(kv, f"{arch}.{key}")
+        low = 1 if key == "expert_used_count" else 0
+        if (value is None and key == "expert_used_count") or (value is not None and not low <= value <= high):
+            raise _Corrupt(f"{arch}.{key} is {value}; it must be between {low} and {high}")
+
+
 def _check_token_arrays(kv: dict[str, tuple[GGUFValueType, Any]]) -> int:
     if _TOKENS_KEY not in kv:
         raise _Corrupt(f"required metadata {_TOKENS_KEY!r} is missing")
@@ -529,6 +547,8 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     kv = header.kv
     arch = _architecture(kv)
     ints = _required_ints(kv, arch)
+    if arch in _MOE_ARCHES:
+        _check_moe(kv, arch, ints["block_count"])
     n_vocab = _check_token_arrays(kv)
     tokens = header.tokens or []
     bos, eos = _special_ids(kv, tokens)

@@ -203,3 +203,25 @@ def test_exaone4_5_text_gguf_keeps_mtp_layers(tiny_checkpoint, tmp_path):
     assert meta["general.architecture"] == "exaone4"
     assert meta["exaone4.block_count"] == "65" and meta["exaone4.nextn_predict_layers"] == "1"
     assert meta["exaone4.attention.sliding_window"] == "8"
+
+
+@pytest.mark.parametrize(("key", "value"), [("expert_count", 1025), ("expert_count", 100000), ("expert_used_count", 9),
+                                            ("expert_used_count", 0), ("leading_dense_block_count", 1000)])
+def test_gguf_check_bounds_the_moe_keys_llama_cpp_aborts_on(key, value, tiny_checkpoint, tmp_path):
+    """llama.cpp 0.3.36 kills the whole process (SIGABRT) on the first four; the check says one line."""
+    import struct
+
+    from exaone_convert.gguf_check import InvalidGGUF
+
+    good = convert_checkpoint(tiny_checkpoint("exaone_moe"), tmp_path / "m.gguf", "f16")
+    data = bytearray(good.read_bytes())
+    name = f"exaone-moe.{key}".encode()
+    at = data.index(struct.pack("<Q", len(name)) + name) + 8 + len(name)
+    assert struct.unpack_from("<I", data, at)[0] == 4  # a uint32 value follows
+    struct.pack_into("<I", data, at + 4, value)
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InvalidGGUF, match=f"exaone-moe.{key} is {value}") as err:
+        inspect_gguf(bad)
+    assert "\n" not in str(err.value)
+    assert inspect_gguf(good).architecture == "exaone-moe"
