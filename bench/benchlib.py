@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from exaone_convert import atomic_write_text
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
@@ -107,12 +109,7 @@ def write_section(name: str, body: str, readme: Path = README) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     new = f"{head}{start}\n{body.strip()}\n{end}{tail}"
-    tmp = readme.with_name(f".{readme.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(new)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, readme)
+    atomic_write_text(readme, new)
 
 
 def fmt(value: float, digits: int = 1) -> str:

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import uvicorn
 
-from .. import cli as generate_cli
+from .. import setting_flags
 from ..engine.settings import SettingsError, check_value, resolve_settings
 from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
@@ -68,11 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, metavar="MB",
                    help="largest request body accepted; larger ones get 413 (default: 4)")
     p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
-    generate_cli.add_setting_flags(  # the same flags, ranges and help as exaone-generate
+    setting_flags.add_setting_flags(  # the same flags, ranges and help as exaone-generate
         p.add_argument_group("server-wide generation defaults", "a request's own values win over these, and these "
                              "over the model's generation config"),
         [row for row in GENERATION_ROWS if row.name in SERVER_SETTING_FLAGS])
-    generate_cli.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
+    setting_flags.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
     return p
 
 
@@ -175,7 +175,7 @@ def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
     from ..engine.local import DEFAULT_MAX_CTX, LocalGenerator
 
-    load = generate_cli.load_settings(args).changed()
+    load = setting_flags.load_settings(args).changed()
     if args.parallel == 1:
         generator = LocalGenerator(args.model, **load)
         return generator, [generator]
