@@ -174,6 +174,9 @@ class _Plan:
 
 
 class Service:
+    """The model behind the API: requests become plans (settings, tools, grammar), plans become jobs on the
+    scheduler, and generation results become OpenAI objects."""
+
     def __init__(self, generator: Any, config: ServerConfig) -> None:
         self.generator = generator
         self.config = config
