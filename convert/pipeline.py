@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import partial_path
+from .files import format_size, partial_path
 from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, output_path
 
 StageProgress = Callable[[str, float], None]
@@ -50,7 +50,7 @@ class ConvertResult:
         return self.report is None or bool(self.report.ok)
 
     def summary(self) -> str:
-        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {self.outfile.stat().st_size / 1e6:.1f} MB)"]
+        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {format_size(self.outfile.stat().st_size)})"]
         if self.intermediate is not None:
             lines.append(f"kept intermediate {self.intermediate}")
         lines += self.notes
