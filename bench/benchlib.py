@@ -28,6 +28,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
     ("bench_sampling_micro", "Sampling cost (`TokenSampler` alone)", "Run `python bench/bench_sampling.py micro`."),
     ("bench_sampling_model", "Decode on the sampling path", "Run `python bench/bench_sampling.py model`."),
+    ("bench_server", "Local server (exaone-serve)", "Run `python bench/bench_server.py`."),
 )
 
 

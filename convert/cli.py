@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing --outfile")
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the f16/bf16 GGUF that quantized types are made from")
+    p.add_argument("--no-mmproj", action="store_true",
+                   help="EXAONE 4.5: convert the text model only, without its vision projector (mmproj) file")
     p.add_argument("--threads", type=int, default=None, help="threads for quantization (default: all cores)")
     p.add_argument("--verify", action="store_true", help="measure fidelity after conversion; non-zero exit if it fails")
     p.add_argument("--verify-json", type=Path, help="also write the verification report as JSON here")
@@ -66,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verify_thresholds=args.verify_threshold,
         offline=args.offline,
         show_progress=not args.quiet,
+        mmproj=not args.no_mmproj,
     )
     try:
         result = convert(request)

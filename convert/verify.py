@@ -263,10 +263,12 @@ def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[
 
 def _load_hf(hf_dir: Path) -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, PreTrainedTokenizerFast
 
     cfg = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
-    model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
+    # EXAONE 4.5 is an image-text-to-text model; text-only prompts run through it as through a causal LM.
+    auto = AutoModelForImageTextToText if cfg.get("model_type") == "exaone4_5" else AutoModelForCausalLM
+    model = auto.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
     if cfg.get("model_type") == "exaone":
         # EXAONE 3 names GPT2Tokenizer, which AutoTokenizer rebuilds without tokenizer.json's digit split.
         return model.eval(), PreTrainedTokenizerFast.from_pretrained(str(hf_dir))

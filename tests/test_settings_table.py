@@ -292,22 +292,25 @@ def test_panel_help_is_the_tables_in_the_ui_language(qtbot: Any) -> None:
 
 
 def test_load_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
-    """Settings > Model: the load rows' ranges and choices, one step below the range meaning "automatic"."""
+    """Settings > Model: the load rows' ranges, choices and help (n_ctx 0 is the table's "automatic")."""
     from exaone_desktop.engine.settings_table import ROWS
-    from exaone_desktop.session.load_settings import LoadSettings as AppLoadSettings
+    from exaone_desktop.session import load_settings
     from exaone_desktop.ui.load_panel import LoadPanel
 
     panel = LoadPanel()
     qtbot.addWidget(panel)
-    n_ctx, budget, kv = ROWS["n_ctx"], ROWS["state_cache_mb"], ROWS["kv_cache_type"]
-    assert (panel.n_ctx.minimum(), panel.n_ctx.maximum()) == (n_ctx.minimum, n_ctx.maximum)  # 0: automatic
-    assert (panel.state_cache_mb.minimum() + 1, panel.state_cache_mb.maximum()) == (budget.minimum, budget.maximum)
-    choices = [panel.kv_cache_type.itemData(i) for i in range(panel.kv_cache_type.count())]
-    assert choices == [None, *kv.choices]
-    assert AppLoadSettings(n_ctx=0).n_ctx is None  # the table's 0: automatic
-    for name, value in (("n_ctx", int(above(n_ctx))), ("state_cache_mb", -1), ("kv_cache_type", "q2")):
+    for name in ("n_ctx", "state_cache_mb"):
+        row, box = ROWS[name], getattr(panel, name)
+        assert (box.minimum(), box.maximum()) == (row.minimum, row.maximum), name
+        assert box.toolTip() == row.help, name
+    kv = ROWS["kv_cache_type"]
+    assert [panel.kv_cache_type.itemData(i) for i in range(panel.kv_cache_type.count())] == list(kv.choices)
+    assert panel.kv_cache_type.toolTip() == kv.help
+    loaded = LoadSettings()
+    assert load_settings.change(loaded, "n_ctx", 0).n_ctx is None  # the table's 0: automatic
+    for name, value in (("n_ctx", int(above(ROWS["n_ctx"]))), ("state_cache_mb", -1), ("kv_cache_type", "q2")):
         with pytest.raises(SettingsError) as err:
-            AppLoadSettings(**{name: value})
+            load_settings.change(loaded, name, value)
         assert str(err.value) == ROWS[name].problem(value)
 
 

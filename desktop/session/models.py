@@ -7,7 +7,8 @@ from pathlib import Path
 
 from exaone_convert import OUTTYPES, QUANTIZABLE, format_size, model_stem, official_gguf_repos, output_path
 
-# Official EXAONE GGUF repos and the quant files they publish, from the family table.
+# Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
+# from the EXAONE family table.
 OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {r.repo_id: r.quants for r in official_gguf_repos().values()}
 CONVERT_TYPES: tuple[str, ...] = tuple(OUTTYPES)  # the converter's table (gguf-free), default first
 QUANTIZE_TYPES: tuple[str, ...] = QUANTIZABLE
