@@ -145,7 +145,7 @@ def test_validate_choices(row: Setting) -> None:
         assert getattr(build(row, choice), row.name) == choice
     with pytest.raises(SettingsError) as err:
         build(row, "bogus")
-    assert f"one of {', '.join(row.choices)}" in str(err.value)
+    assert "one of " + ", ".join(repr(c) for c in row.choices) in str(err.value)
 
 
 def test_types_are_checked() -> None:
@@ -234,7 +234,7 @@ def test_python_api_checks_load_settings_before_loading(tmp_path: Path) -> None:
     from exaone_desktop.pipeline import pipeline
 
     for kwargs, words in (({"n_ctx": -1}, "n_ctx must be an integer in [0, 1048576] or unset"),
-                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of f16, q8_0, q4_0, got 'q2'"),
+                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of 'f16', 'q8_0', 'q4_0', got 'q2'"),
                           ({"state_cache_mb": -5}, "state_cache_mb must be an integer in [0, 1048576]")):
         with pytest.raises(SettingsError) as err:
             pipeline(tmp_path / "never-loaded.gguf", **kwargs)
