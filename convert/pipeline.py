@@ -45,6 +45,7 @@ class ConvertResult:
     outtype: str
     intermediate: Path | None = None
     mmproj: Path | None = None
+    mmproj_kept: bool = False  # an existing, fitting mmproj was kept rather than written
     report: Any = None  # exaone_convert.verify.VerifyReport when --verify ran
     notes: list[str] = field(default_factory=list)
 
@@ -54,7 +55,7 @@ class ConvertResult:
 
     def summary(self) -> str:
         lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {self.outfile.stat().st_size / 1e6:.1f} MB)"]
-        if self.mmproj is not None:
+        if self.mmproj is not None and not self.mmproj_kept:
             lines.append(f"wrote {self.mmproj} (vision projector, {self.mmproj.stat().st_size / 1e6:.1f} MB)")
         if self.intermediate is not None:
             lines.append(f"kept intermediate {self.intermediate}")
@@ -137,23 +138,29 @@ def convert(request: ConvertRequest) -> ConvertResult:
     )
     from .checkpoint import open_checkpoint
     from .convert import plan_conversion
-    from .mmproj import convert_mmproj, has_vision, mmproj_outfile
+    from .mmproj import convert_mmproj, has_vision, mmproj_outfile, reusable_mmproj
 
     def stage(name: str) -> Callable[[float], None]:
         return lambda f: progress(name, f)
 
     result = ConvertResult(outfile=outfile, outtype=outtype.name)
+    wrote_mmproj = False
     if request.mmproj and has_vision(source_dir):
         result.mmproj = mmproj_outfile(outfile, outtype.name, model_stem(outfile, outtype))
-        check_outfile(result.mmproj, force=request.force)
         # Refuse a text model llama.cpp would run wrong before writing anything.
-        plan_conversion(open_checkpoint(source_dir), get_outtype(outtype.via or outtype.name))
-        convert_mmproj(source_dir, result.mmproj, outtype.name, force=request.force, progress=stage("mmproj"),
-                       cancel=request.cancel)
+        plan = plan_conversion(open_checkpoint(source_dir), get_outtype(outtype.via or outtype.name))
+        if not request.force and reusable_mmproj(result.mmproj, plan.shape.hidden):
+            result.mmproj_kept = True
+            result.notes.append(f"kept {result.mmproj} (the vision projector another type of this model wrote)")
+        else:
+            check_outfile(result.mmproj, force=request.force)
+            convert_mmproj(source_dir, result.mmproj, outtype.name, force=request.force,
+                           progress=stage("mmproj"), cancel=request.cancel)
+            wrote_mmproj = True
     try:
         _convert_text(request, source_dir, outfile, outtype, thresholds, result, stage, progress)
     except BaseException:
-        if result.mmproj is not None:
+        if wrote_mmproj and result.mmproj is not None:
             result.mmproj.unlink(missing_ok=True)  # the pair is written whole or not at all
         raise
     return result
