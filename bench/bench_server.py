@@ -6,6 +6,8 @@ The server is a child process (``exaone-serve``, as users run it); the direct fi
 both sides: (time of an N+1-token request - time of a 1-token request) / (tokens - 1), greedy, one plain
 prompt. Under load, each client streams its request (``stream: true``) and notes when its first text
 arrives (time to first token); aggregate tok/s is all clients' completion tokens / the round's wall time.
+The load rounds run twice: against ``exaone-serve --parallel 1`` (one request at a time) and
+``--parallel 4`` (up to four sequences decoded in one batch per step).
 
     python bench/bench_server.py [--model PATH.gguf] [--threads 2] [--pairs 5] [--new-tokens 64] [--rounds 2]
 """
@@ -33,9 +35,10 @@ DEFAULT_MODEL = OUT_DIR / "exaone-4.0-1.2b-Q4_K_M.gguf"
 SERVE = Path(sys.executable).with_name("exaone-serve")
 
 
-def start_server(model: Path, threads: int, n_ctx: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(model: Path, threads: int, n_ctx: int, parallel: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([str(SERVE), "--model", str(model), "--port", "0", "--threads", str(threads),
-                             "--n-ctx", str(n_ctx)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                             "--n-ctx", str(n_ctx), "--parallel", str(parallel)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
         match = re.search(r" at (http://\S+)/v1 ", line)
@@ -124,32 +127,38 @@ def main() -> None:
         raise SystemExit(f"{args.model} not found: make it with bench/bench_generate.py (or pass --model)")
     import openai
 
-    proc, url = start_server(args.model, args.threads, args.n_ctx)
-    try:
-        client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=600)
-        model_id = client.models.list().data[0].id
-        single = single_client(direct_runner(args.model, args.threads, args.n_ctx), server_runner(client, model_id),
-                               args.pairs, args.new_tokens)
-        load: dict[int, tuple[list[float], list[float]]] = {}
-        for clients in (1, 2, 4):
-            rates, firsts = [], []
-            for _ in range(args.rounds):
-                rate, ttft = load_round(client, model_id, clients, args.new_tokens)
-                rates.append(rate)
-                firsts += ttft
-            load[clients] = (rates, firsts)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    load: dict[int, dict[int, tuple[list[float], list[float]]]] = {}
+    single: dict[str, float] = {}
+    for parallel in (1, 4):
+        proc, url = start_server(args.model, args.threads, args.n_ctx, parallel)
+        try:
+            client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=1800)
+            model_id = client.models.list().data[0].id
+            if parallel == 1:
+                single = single_client(direct_runner(args.model, args.threads, args.n_ctx),
+                                       server_runner(client, model_id), args.pairs, args.new_tokens)
+            load[parallel] = {}
+            for clients in (1, 2, 4):
+                rates, firsts = [], []
+                for _ in range(args.rounds):
+                    rate, ttft = load_round(client, model_id, clients, args.new_tokens)
+                    rates.append(rate)
+                    firsts += ttft
+                load[parallel][clients] = (rates, firsts)
+                print(f"--parallel {parallel}, {clients} clients: {statistics.median(rates):.2f} tok/s", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
     ratio = single["server_decode"] / single["direct_decode"]
     rows1 = [["LocalGenerator in process (what exaone-generate runs)", f"{single['direct_decode']:.2f}",
               f"{single['direct_ttft'] * 1000:.0f} ms", "1.000"],
              ["exaone-serve, /v1/completions over HTTP", f"{single['server_decode']:.2f}",
               f"{single['server_ttft'] * 1000:.0f} ms", f"{ratio:.3f}"]]
-    base = statistics.median(load[1][0])
-    rows2 = [[str(c), f"{statistics.median(r):.2f}", f"{statistics.median(r) / base:.2f}×",
-              f"{statistics.median(f) * 1000:.0f} ms", f"{max(f) * 1000:.0f} ms"] for c, (r, f) in load.items()]
+    base = statistics.median(load[1][1][0])
+    rows2 = [[f"--parallel {p}", str(c), f"{statistics.median(r):.2f}", f"{statistics.median(r) / base:.2f}×",
+              f"{statistics.median(f) * 1000:.0f} ms", f"{max(f) * 1000:.0f} ms"]
+             for p, by_clients in load.items() for c, (r, f) in by_clients.items()]
     body = "\n\n".join([
         machine_line(),
         f"`python bench/bench_server.py --model {args.model.name} --threads {args.threads} --pairs {args.pairs} "
@@ -159,11 +168,11 @@ def main() -> None:
         markdown_table(["single client", "decode tok/s", "first token", "server ÷ direct"], rows1),
         "Concurrent streaming clients (chat, a different question each; the aggregate counts every client's "
         "completion tokens over the round's wall time; first token is from the round's start):",
-        markdown_table(["clients", "aggregate tok/s", "vs 1 client", "median first token", "worst first token"],
-                       rows2),
-        "One llama.cpp sequence at a time: requests queue (round-robin over clients) and the aggregate stays "
-        "at one client's rate, while first tokens grow with the queue ahead. Serving several sequences in one "
-        "batch per step (n_seq_max) is not built yet.",
+        markdown_table(["server", "clients", "aggregate tok/s", "vs 1 client, --parallel 1", "median first token",
+                        "worst first token"], rows2),
+        "With `--parallel 1` requests queue (round-robin over clients): the aggregate stays at one client's rate "
+        "and first tokens grow with the queue ahead. With `--parallel 4` the clients' sequences share each "
+        "decode step (one `llama_decode` over a batch of up to four tokens in an `n_seq_max = 4` context).",
     ])
     print(body)
     (OUT_DIR / "bench_server.json").parent.mkdir(parents=True, exist_ok=True)

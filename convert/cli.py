@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import ConversionError
-from .outtypes import OUTTYPES
+from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, get_outtype
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="Hub repo id (e.g. LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local HF folder")
     p.add_argument("--outfile", type=Path, help="output .gguf path (default: <model-name>-<TYPE>.gguf)")
     p.add_argument("--outtype", default=None, choices=sorted(OUTTYPES),
-                   help="tensor type of the output (default: q4_k_m; bf16 checkpoints convert losslessly to bf16)")
+                   help=f"tensor type of the output (default: {DEFAULT_OUTTYPE}; bf16 checkpoints convert losslessly "
+                        "to bf16)")
     p.add_argument("--revision", help="Hub branch, tag or commit to download")
     p.add_argument("--token", help="Hub token for gated repos (default: HF_TOKEN or your saved login)")
     p.add_argument("--file", dest="quant_file", metavar="QUANT",
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     request = ConvertRequest(
         source=args.source,
         outfile=args.outfile,
-        outtype=args.outtype,
+        outtype=None if args.outtype is None else get_outtype(args.outtype),  # one OutType down to the quantizer
         revision=args.revision,
         token=args.token,
         quant_file=args.quant_file,

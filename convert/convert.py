@@ -378,7 +378,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
 def convert_checkpoint(
     source_dir: str | Path,
     outfile: str | Path,
-    outtype: str = "f16",
+    outtype: str | OutType = "f16",
     *,
     force: bool = False,
     progress: Progress | None = None,
@@ -391,7 +391,7 @@ def convert_checkpoint(
     out_type = get_outtype(outtype)
     if out_type.tensor_type is None:
         raise ConversionError(
-            f"{outtype} is made by llama.cpp's quantizer; use exaone_convert.pipeline.convert for it"
+            f"{out_type.name} is made by llama.cpp's quantizer; use exaone_convert.pipeline.convert for it"
         )
     outfile = Path(outfile)
     check_outfile(outfile, force=force)

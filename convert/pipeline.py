@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype
+from .files import partial_path
+from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, output_path
 
 StageProgress = Callable[[str, float], None]
 """Called with a stage name (download, convert, quantize, verify) and a fraction in [0, 1]."""
@@ -22,7 +21,7 @@ StageProgress = Callable[[str, float], None]
 class ConvertRequest:
     source: str
     outfile: Path | None = None
-    outtype: str | None = None
+    outtype: OutType | str | None = None  # None: DEFAULT_OUTTYPE
     revision: str | None = None
     token: str | None = None
     quant_file: str | None = None
@@ -84,8 +83,8 @@ class _ConsoleProgress:
 
 
 def default_outfile(source: str, outtype: OutType) -> Path:
-    name = Path(source.rstrip("/")).name or "model"
-    return Path(f"{name}-{outtype.name.upper()}.gguf")
+    """``<model>-<TYPE>.gguf`` in the current folder (the same rule as the app's, ``output_path``)."""
+    return output_path(source, outtype)
 
 
 def model_stem(outfile: Path, outtype: OutType) -> str:
@@ -97,13 +96,16 @@ def model_stem(outfile: Path, outtype: OutType) -> str:
 
 @contextlib.contextmanager
 def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
-    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept."""
+    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept.
+
+    A deleted one is named as a partial file (``.NAME.PID.partial``), so that when a killed run leaves it
+    behind, the next write into the folder removes it.
+    """
+    kept = outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
     if keep:
-        yield outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+        yield kept
         return
-    fd, name = tempfile.mkstemp(prefix=f".{outfile.stem}-", suffix=f"-{via}.gguf", dir=outfile.parent or ".")
-    os.close(fd)
-    path = Path(name)
+    path = partial_path(kept)
     try:
         yield path
     finally:
@@ -172,7 +174,7 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
     from .convert import convert_checkpoint
 
     if outtype.via is None:
-        convert_checkpoint(source_dir, outfile, outtype.name, force=request.force,
+        convert_checkpoint(source_dir, outfile, outtype, force=request.force,
                            progress=stage("convert"), cancel=request.cancel)
         if request.verify:
             result.report = _verify(request, thresholds, outfile, None, source_dir, progress)
@@ -183,7 +185,7 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
     with intermediate_file(outfile, outtype.via, request.keep_intermediate) as mid:
         convert_checkpoint(source_dir, mid, outtype.via, force=True, progress=stage("convert"),
                            cancel=request.cancel)
-        quantize_gguf(mid, outfile, outtype.name, threads=request.threads, progress=stage("quantize"),
+        quantize_gguf(mid, outfile, outtype, threads=request.threads, progress=stage("quantize"),
                       cancel=request.cancel)
         if request.keep_intermediate:
             result.intermediate = mid

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine.local import LocalGenerator
+from .engine.settings import LOAD_NAMES, LoadSettings
 from .engine.types import Completion, Message, StreamCallback
 
 if TYPE_CHECKING:
@@ -105,7 +106,9 @@ def pipeline(
 ) -> TextGenerationPipeline:
     """Load a GGUF for text generation: ``pipeline(path)`` or ``pipeline("text-generation", model=path)``.
 
-    ``load_kwargs`` go to LocalGenerator (``n_ctx``, ``n_threads``, ``n_gpu_layers``, ``verbose``).
+    ``load_kwargs`` go to LocalGenerator (the load settings ``n_ctx``, ``n_threads``, ``n_gpu_layers``,
+    ``kv_cache_type``, ``state_cache_mb``, and ``verbose``); a load setting out of its range raises
+    ``SettingsError`` naming the range before anything is loaded.
     ``isolated=True`` runs llama.cpp in a worker process (``WorkerGenerator``): a model that crashes
     llama.cpp raises GenerationError instead of ending the script; the default runs it in this process.
     """
@@ -115,6 +118,7 @@ def pipeline(
         model = task_or_model
     if model is None:
         raise ValueError("pass the path of a .gguf model: pipeline('model.gguf')")
+    LoadSettings(**{k: v for k, v in load_kwargs.items() if k in LOAD_NAMES and v is not None})
     if isolated:
         from .engine.worker import WorkerGenerator
 

@@ -10,6 +10,7 @@ its HTTP error status rather than an error inside a 200 stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hmac
 import inspect
 import json
@@ -66,6 +67,7 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_waiting: int = DEFAULT_MAX_WAITING
     defaults: Mapping[str, Any] = field(default_factory=dict)  # server-wide settings (exaone-serve flags)
+    parallel: int = 1  # requests generating at once (more than 1 needs a batched generator)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -175,7 +177,7 @@ class Service:
     def __init__(self, generator: Any, config: ServerConfig) -> None:
         self.generator = generator
         self.config = config
-        self.scheduler = Scheduler(config.max_waiting)
+        self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
         self._accepts = set(inspect.signature(generator.generate).parameters)
         path = getattr(getattr(generator, "model_info", None), "path", None)
@@ -273,6 +275,8 @@ class Service:
 
         try:
             return self.scheduler.submit(client, run)
+        except RuntimeError:
+            raise _failure(concurrent.futures.CancelledError()) from None
         except QueueFull as full:
             raise APIError(503, f"the server is busy: {full.waiting} requests are already waiting for the model; "
                                 f"retry after {full.retry_after} s", code="queue_full",
@@ -344,6 +348,9 @@ async def _wait(request: Request, job: Job, service: Service, items: asyncio.Que
 def _failure(err: BaseException) -> APIError:
     if isinstance(err, APIError):
         return err
+    if isinstance(err, (asyncio.CancelledError, concurrent.futures.CancelledError)):
+        return APIError(503, "the server is shutting down; send the request again when it is back",
+                        code="shutting_down")
     if isinstance(err, SettingsError):
         return APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value")
     if isinstance(err, GenerationError):
@@ -494,7 +501,11 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
+        body: dict[str, Any] = {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
+        if hasattr(generator, "max_batch"):  # a BatchGenerator: how much its sequences shared decode steps
+            body["batch"] = {"sequences": generator.n_seq, "decode_steps": generator.steps,
+                             "largest_batch": generator.max_batch}
+        return body
 
     @app.get("/v1/models", dependencies=[Depends(check_key)])
     async def models() -> dict[str, Any]:
@@ -570,8 +581,9 @@ async def _stream(request: Request, service: Service, plans: list[_Plan], req: S
     first = await _wait(request, job, service, items)
     if first is None:
         return Response(status_code=499)
-    if first is _END and job.future.exception() is not None:
-        raise _failure(job.future.exception()) from None  # type: ignore[arg-type]
+    if first is _END and (job.future.cancelled() or job.future.exception() is not None):
+        raise _failure(concurrent.futures.CancelledError() if job.future.cancelled()
+                       else job.future.exception()) from None  # type: ignore[arg-type]
 
     async def body() -> AsyncIterator[str]:
         item = first
