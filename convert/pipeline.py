@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import partial_path
-from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, output_path
+from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, model_stem, output_path
 
 StageProgress = Callable[[str, float], None]
 """Called with a stage name (download, convert, quantize, verify) and a fraction in [0, 1]."""
@@ -87,13 +87,6 @@ def default_outfile(source: str, outtype: OutType) -> Path:
     return output_path(source, outtype)
 
 
-def model_stem(outfile: Path, outtype: OutType) -> str:
-    """The model's name in an output file name: ``EXAONE-4.5-33B-Q4_K_M.gguf`` -> ``EXAONE-4.5-33B``."""
-    stem = outfile.stem
-    suffix = f"-{outtype.name}"
-    return stem[: -len(suffix)] if stem.lower().endswith(suffix) and len(stem) > len(suffix) else stem
-
-
 @contextlib.contextmanager
 def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
     """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept.
@@ -148,7 +141,7 @@ def convert(request: ConvertRequest) -> ConvertResult:
     result = ConvertResult(outfile=outfile, outtype=outtype.name)
     wrote_mmproj = False
     if request.mmproj and has_vision(source_dir):
-        result.mmproj = mmproj_outfile(outfile, outtype.name, model_stem(outfile, outtype))
+        result.mmproj = mmproj_outfile(outfile, outtype.name, model_stem(outfile))
         # Refuse a text model llama.cpp would run wrong before writing anything.
         plan = plan_conversion(open_checkpoint(source_dir), get_outtype(outtype.via or outtype.name))
         if not request.force and reusable_mmproj(result.mmproj, plan.shape.hidden):

@@ -85,8 +85,7 @@ def load_image(source: str | Path | bytes) -> Image:
 
 def find_mmproj(model: ModelInfo) -> Path | None:
     """The vision projector beside the model that fits it (``mmproj-*.gguf``), or None."""
-    from exaone_convert.errors import ConversionError
-    from exaone_convert.gguf_check import inspect_mmproj
+    from exaone_convert import ConversionError, inspect_mmproj
 
     for candidate in sorted(model.path.parent.glob("mmproj*.gguf")):
         try:
@@ -102,8 +101,7 @@ class VisionEncoder:
 
     def __init__(self, model: ModelInfo, llama_model: llama_cpp.llama_model_p, mmproj: str | Path | None = None,
                  *, n_threads: int | None = None) -> None:
-        from exaone_convert.errors import ConversionError
-        from exaone_convert.gguf_check import inspect_mmproj
+        from exaone_convert import ConversionError, inspect_mmproj
 
         path = Path(mmproj).expanduser() if mmproj is not None else find_mmproj(model)
         if path is None:
