@@ -18,6 +18,10 @@ EOS_IDS_KEY = "exaone_desktop.eos_token_ids"
 # share the exaone4 architecture and chat format, but not their defaults).
 FAMILY_KEY = "exaone_desktop.family"
 
+# Not a standard key: the id transformers puts at each image position (EXAONE 4.5's image_token_id), so a
+# repetition penalty sees the same history llama.cpp's image embeddings stand in for.
+IMAGE_TOKEN_KEY = "exaone_desktop.image_token_id"
+
 # generation_config.json field (= GenerationSettings field) -> GGUF key and its value type.
 SAMPLING_KEYS: Mapping[str, tuple[str, type]] = {
     "temperature": ("general.sampling.temp", float),
