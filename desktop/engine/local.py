@@ -188,6 +188,7 @@ class LocalGenerator:
                 "seed": float(sampler.seed),
             },
             model=self.model_info.name,
+            seed=sampler.seed if settings.do_sample else None,
         )
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
