@@ -30,7 +30,7 @@ from .architectures import (
 )
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
-from .gguf_keys import SAMPLING_KEYS
+from .gguf_keys import CLEAN_UP_SPACES_KEY, SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
@@ -244,6 +244,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         writer.add_eot_token_id(vocab.eot_id)
     writer.add_add_bos_token(vocab.add_bos)
     writer.add_add_eos_token(False)
+    writer.add_bool(CLEAN_UP_SPACES_KEY, vocab.clean_up_spaces)
     if vocab.chat_template:
         writer.add_chat_template(vocab.chat_template)
 

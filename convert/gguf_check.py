@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
 from .errors import ConversionError
-from .gguf_keys import SAMPLING_KEYS
+from .gguf_keys import CLEAN_UP_SPACES_KEY, SAMPLING_KEYS
 
 SUPPORTED_ARCHITECTURES: tuple[str, ...] = ("exaone", "exaone4")
 SUPPORTED_VERSIONS: tuple[int, ...] = (2, 3)
@@ -104,6 +104,7 @@ class ModelInfo:
     reasoning: bool = False
     bos_token: str = ""
     eos_token: str = ""
+    clean_up_spaces: bool = False  # decoded text gets transformers' clean_up_tokenization (see gguf_keys)
     metadata_keys: tuple[str, ...] = field(default=(), repr=False)
 
     def describe(self) -> str:
@@ -535,6 +536,7 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),
         bos_token=tokens[bos] if bos is not None else "",
         eos_token=tokens[eos[0]] if eos else "",
+        clean_up_spaces=bool(_get(kv, CLEAN_UP_SPACES_KEY, frozenset({GGUFValueType.BOOL}), "a boolean")),
         metadata_keys=tuple(kv),
     )
 

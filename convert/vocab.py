@@ -27,6 +27,7 @@ class Vocab:
     chat_template: str | None
     eot_id: int | None = None
     warnings: list[str] = field(default_factory=list)
+    clean_up_spaces: bool = False  # transformers' decode() cleans up tokenization spaces (see gguf_keys)
 
 
 def _token_text(value: Any) -> str | None:
@@ -130,6 +131,8 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
         add_bos=bool(tok_config.get("add_bos_token", False)),
         chat_template=_chat_template(root, tok_config),
         eot_id=int(extra_eos[0]) if extra_eos else None,
+        clean_up_spaces=bool(tok_config.get("clean_up_tokenization_spaces", False)) and bool(
+            tok_config.get("clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False)),
     )
     warning = _pre_tokenizer_warning(tokenizer, tokenizer_pre)
     if warning:
