@@ -79,13 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, action="append", help="GGUF(s) to measure (default: tiny + real shape)")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--new-tokens", type=int, help="tokens per decode request (default: 200 tiny, 32 real shape)")
     p.add_argument("--no-readme", action="store_true")
     args = p.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         models = args.model or [tiny_model(Path(tmp)), *([REAL_SHAPE] if REAL_SHAPE.exists() else [])]
         for model in models:
-            new_tokens = 200 if model.stat().st_size < 100e6 else 32
+            new_tokens = args.new_tokens or (200 if model.stat().st_size < 100e6 else 32)
             got = measure(model, new_tokens, args.rounds, args.threads)
             base, ours = got["in-process"], got["worker"]
             rows.append([model.name, str(new_tokens),
@@ -96,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             print(rows[-1], flush=True)
     table = bl.markdown_table(["model", "new tokens", "prefill in-process tok/s", "prefill worker tok/s", "Δ",
                                "decode in-process tok/s", "decode worker tok/s", "Δ"], rows)
-    text = (f"`python bench/bench_worker.py --rounds {args.rounds} --threads {args.threads}`: greedy requests "
+    text = (f"`python bench/bench_worker.py --rounds {args.rounds} --threads {args.threads}"
+            f"{' --new-tokens ' + str(args.new_tokens) if args.new_tokens else ''}`: greedy requests "
             "alternating between `LocalGenerator` (in-process) and `WorkerGenerator` (llama.cpp in a child "
             "process, every token streamed through the pipe), timed by the caller; medians of "
             f"{args.rounds} rounds.\n\n{table}\n\n{bl.machine_line()}\n")

@@ -24,6 +24,8 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_generate", "Generation", "Run `python bench/bench_generate.py`."),
     ("bench_overhead", "Generator overhead (same process)", "Run `python bench/bench_overhead.py`."),
     ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
+    ("bench_sampling_micro", "Sampling cost (`TokenSampler` alone)", "Run `python bench/bench_sampling.py micro`."),
+    ("bench_sampling_model", "Decode on the sampling path", "Run `python bench/bench_sampling.py model`."),
 )
 
 

@@ -18,19 +18,19 @@ from typing import Any, BinaryIO
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
 from .errors import ConversionError
-from .gguf_keys import CLEAN_UP_SPACES_KEY, SAMPLING_KEYS
+from .families import END_OF_TURN, LLAMA_MAX_LAYERS, known_reasoning_tags, supported_gguf_architectures
+from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, SAMPLING_KEYS
 
-SUPPORTED_ARCHITECTURES: tuple[str, ...] = ("exaone", "exaone4")
+SUPPORTED_ARCHITECTURES: tuple[str, ...] = supported_gguf_architectures()
 SUPPORTED_VERSIONS: tuple[int, ...] = (2, 3)
 GGUF_MAGIC = b"GGUF"
-MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS
+MAX_LAYERS = LLAMA_MAX_LAYERS
 MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME = 63  # GGML_MAX_NAME - 1
 MAX_KEY_LENGTH = 65535  # GGUF spec
 MAX_KEPT_STRING = 16 << 20  # longer metadata strings are skipped, never read into memory
 DEFAULT_ALIGNMENT = 32
-END_OF_TURN = "[|endofturn|]"
-REASONING_MARKERS: tuple[str, ...] = ("<think>", "<thought>")
+REASONING_MARKERS: tuple[str, ...] = tuple(tags[0] for tags in known_reasoning_tags())
 _GUESSED_FILE_TYPE = 1024
 _CHUNK = 1 << 20
 _INT64_MAX = 2**63 - 1
@@ -78,6 +78,8 @@ _TOKEN_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {
 }
 _OTHER_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {"tokenizer.ggml.merges": (GGUFValueType.STRING,)}
 _TOKENS_KEY = "tokenizer.ggml.tokens"
+_KEPT_INT_ARRAYS = frozenset({EOS_IDS_KEY})
+_MAX_KEPT_INTS = 64
 
 
 @dataclass(frozen=True)
@@ -126,10 +128,12 @@ class _Corrupt(Exception):
 
 @dataclass(frozen=True)
 class _ArrayInfo:
-    """An array value: its element type and length (contents are not kept)."""
+    """An array value: its element type and length (contents are kept only for the short integer arrays
+    in ``_KEPT_INT_ARRAYS``)."""
 
     elem_type: GGUFValueType
     count: int
+    ints: tuple[int, ...] | None = None
 
 
 class _TooLong:
@@ -226,6 +230,9 @@ def _read_array(r: _BoundedReader, key: str) -> tuple[_ArrayInfo, list[str] | No
             "(the file is truncated or corrupt)"
         )
     info = _ArrayInfo(elem_type, count)
+    if key in _KEPT_INT_ARRAYS and elem_type in _INT_TYPES and count <= _MAX_KEPT_INTS:
+        fmt = _SCALAR_FORMATS[elem_type]
+        return _ArrayInfo(elem_type, count, tuple(int(r.unpack(fmt, f"array {key!r}")) for _ in range(count))), None
     if elem_type != GGUFValueType.STRING:
         r.skip(count * min_size, f"array {key!r}")
         return info, None
@@ -492,9 +499,12 @@ def _special_ids(kv: dict[str, tuple[GGUFValueType, Any]], tokens: list[str]) ->
         return token_id if token_id is not None and 0 <= token_id < len(tokens) else None
 
     bos = valid(_get_int(kv, "tokenizer.ggml.bos_token_id"))
+    listed = kv.get(EOS_IDS_KEY)
+    extra = list(listed[1].ints or ()) if listed and isinstance(listed[1], _ArrayInfo) else []
     candidates = [
         _get_int(kv, "tokenizer.ggml.eos_token_id"),
         _get_int(kv, "tokenizer.ggml.eot_token_id"),
+        *extra,
         tokens.index(END_OF_TURN) if END_OF_TURN in tokens else None,
     ]
     eos: list[int] = []

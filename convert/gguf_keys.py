@@ -17,6 +17,9 @@ DO_SAMPLE_KEY = "exaone_desktop.sampling.do_sample"
 # clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output is also set.
 CLEAN_UP_SPACES_KEY = "exaone_desktop.tokenizer.clean_up_tokenization_spaces"
 
+# Not a standard key: every end-of-sequence id of generation_config.json (llama.cpp keeps only eos and eot).
+EOS_IDS_KEY = "exaone_desktop.eos_token_ids"
+
 # generation_config.json field (= GenerationSettings field) -> GGUF key and its value type.
 SAMPLING_KEYS: Mapping[str, tuple[str, type]] = {
     "temperature": ("general.sampling.temp", float),

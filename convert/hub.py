@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import ConversionError
+from .families import supported_model_types
 from .gguf_check import inspect_gguf
 from .writer import atomic_output
 
@@ -34,7 +35,7 @@ CHECKPOINT_PATTERNS = [
     "*.safetensors",
     "model.safetensors.index.json",
 ]
-SUPPORTED_MODEL_TYPES = ("exaone", "exaone4")
+SUPPORTED_MODEL_TYPES = supported_model_types()
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 TOKEN_FIX = "set HF_TOKEN or run `hf auth login`"
 

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import jinja2
 import jinja2.ext
 import jinja2.nodes
+from exaone_convert import families
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from .types import GenerationError
@@ -36,12 +37,15 @@ from .types import GenerationError
 Kind = Literal["reasoning", "answer"]
 Tags = tuple[str, str]
 
-THINK: Tags = ("<think>", "</think>")  # EXAONE 4.x
-THOUGHT: Tags = ("<thought>", "</thought>")  # EXAONE Deep
-# Known reasoning tag pairs, in the order a template is searched for them.
-REASONING_TAGS: tuple[Tags, ...] = (THINK, THOUGHT)
-# Used only when a model has no chat template at all.
-ARCHITECTURE_TAGS: Mapping[str, Tags] = {"exaone4": THINK}
+THINK: Tags = families.THINK  # EXAONE 4.x, K-EXAONE
+THOUGHT: Tags = families.THOUGHT  # EXAONE Deep
+# Known reasoning tag pairs (from the family table), in the order a template is searched for them.
+REASONING_TAGS: tuple[Tags, ...] = families.known_reasoning_tags()
+# Used only when a model has no chat template at all: the architecture's family row.
+ARCHITECTURE_TAGS: Mapping[str, Tags] = {
+    arch: fam.reasoning_tags for arch in families.supported_gguf_architectures()
+    if (fam := families.family_for_gguf_arch(arch)) is not None and fam.reasoning_tags is not None
+}
 # Names a message's reasoning may be passed under (transformers reads the same three).
 REASONING_FIELDS: tuple[str, ...] = ("reasoning_content", "thinking", "reasoning")
 

@@ -87,6 +87,7 @@ class LocalGenerator:
         self._tags = reasoning_tags(info.architecture, info.chat_template)
         self._tag_ids = self._single_token_ids(self._tags or ())
         self.stats = DecodeStats()
+        self._eog: set[int] | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -98,14 +99,16 @@ class LocalGenerator:
         """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
         return resolve_settings(model_defaults(self.model_info), **user_values)
 
-    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, *,
+                        tools: list[Any] | None = None) -> tuple[str, list[int]]:
         """(prompt text, token ids) as transformers' text-generation pipeline would make them."""
         if isinstance(prompt, str):
             return prompt, self._tokenize(prompt, add_special=True)
-        text = self.render(prompt, settings)
+        text = self.render(prompt, settings, tools=tools)
         return text, self._tokenize(text, add_special=False)
 
-    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
+    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings, *,
+               tools: list[Any] | None = None) -> str:
         """Chat messages rendered with the GGUF's own template (a final assistant turn is a prefill)."""
         info = self.model_info
         if not info.chat_template:
@@ -114,7 +117,7 @@ class LocalGenerator:
             raise GenerationError("the message list is empty; give at least one message")
         prefill = messages[-1].get("role") == "assistant"
         text = render_chat(info.chat_template, messages, add_generation_prompt=not prefill,
-                           enable_thinking=settings.enable_thinking,
+                           enable_thinking=settings.enable_thinking, tools=tools,
                            bos_token=info.bos_token, eos_token=info.eos_token)
         if prefill:  # transformers' continue_final_message: cut after the final message's content
             final = str(messages[-1].get("content", "")).strip()
@@ -130,10 +133,14 @@ class LocalGenerator:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        tools: list[Any] | None = None,
+        grammar: str | None = None,
     ) -> GenerationResult:
+        """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
+        ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema)."""
         settings = settings or self.default_settings()
         with self._lock:
-            return self._generate(prompt, settings, on_event, cancel)
+            return self._generate(prompt, settings, on_event, cancel, tools, grammar)
 
     def close(self) -> None:
         llm, self._llm = getattr(self, "_llm", None), None
@@ -149,9 +156,10 @@ class LocalGenerator:
     # -- generation ------------------------------------------------------------------------------
 
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                  cancel: threading.Event | None) -> GenerationResult:
+                  cancel: threading.Event | None, tools: list[Any] | None = None,
+                  grammar: str | None = None) -> GenerationResult:
         self._loaded()
-        prompt_text, ids = self.tokenize_prompt(prompt, settings)
+        prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
         self._check_length(len(ids), settings.max_new_tokens)
         starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
 
@@ -164,12 +172,14 @@ class LocalGenerator:
 
         completions: list[Completion] = []
         n_generated = 0
-        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx) as sampler:
+        constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
+        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
             for index in range(settings.num_return_sequences):
                 if index:
                     self._rewind(len(ids), snapshot)
                 emit = None if on_event is None else _emitter(on_event, index)
-                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel)
+                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
+                                            ends=self._end_of_generation_ids() if grammar is not None else None)
                 completions.append(completion)
                 n_generated += len(completion.token_ids)
                 if completion.finish_reason == "cancelled":
@@ -193,11 +203,11 @@ class LocalGenerator:
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
-                  cancel: threading.Event | None) -> Completion:
+                  cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
         sampler.start(prompt_ids)
         text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
                              clean_up_spaces=self.model_info.clean_up_spaces)
-        eos = set(self.model_info.eos_token_ids)
+        eos = set(self.model_info.eos_token_ids) | (ends or set())
         tokens: list[int] = []
         reason: FinishReason = "length"
         while len(tokens) < settings.max_new_tokens:
@@ -278,6 +288,13 @@ class LocalGenerator:
         except UnicodeEncodeError:
             raise GenerationError("the prompt is not valid UTF-8 text; fix its encoding") from None
         return list(self._loaded().tokenize(data, add_bos=add_special, special=True))
+
+    def _end_of_generation_ids(self) -> set[int]:
+        """Every token llama.cpp counts as an end (EOS, EOT, PAD ...): once a grammar is complete it allows
+        only these, so any of them ends a constrained reply."""
+        if self._eog is None:
+            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
+        return self._eog
 
     def _single_token_ids(self, texts: Sequence[str]) -> set[int]:
         """Ids of tags that are single (possibly control) tokens: rendered even though special."""

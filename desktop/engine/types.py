@@ -55,7 +55,7 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)
     not_applied: list[str] = field(default_factory=list)
     model: str = ""
-    seed: int | None = None  # the sampling seed (drawn at random when none was given); None when greedy
+    seed: int | None = None  # the seed the draw used (drawn at random when none was set); None when greedy
 
     def to_json(self) -> dict[str, Any]:
         """The ``exaone-generate --json`` object (its keys are listed in the README)."""
@@ -74,10 +74,10 @@ class GenerationResult:
             },
             "backend": self.backend,
         }
-        if self.seed is not None:
-            out["seed"] = self.seed
         if self.backend == "openai":
             out["not_applied"] = list(self.not_applied)
+        if self.seed is not None:
+            out["seed"] = self.seed
         return out
 
 

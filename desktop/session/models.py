@@ -6,14 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes.
-OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {
-    "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
-    "LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
-    "LGAI-EXAONE/EXAONE-Deep-2.4B-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
-    "LGAI-EXAONE/EXAONE-4.0-1.2B-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16"),
-    "LGAI-EXAONE/EXAONE-4.0-32B-GGUF": ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16"),
-}
+from exaone_convert.families import official_gguf_repos
+
+# Official EXAONE GGUF repos and the quant files they publish, from the family table.
+OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {r.repo_id: r.quants for r in official_gguf_repos().values()}
 CONVERT_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "bf16", "f32")
 QUANTIZE_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "q4_0")
 DEMO_FILE = "exaone-demo-q8_0.gguf"
