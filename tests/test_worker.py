@@ -228,6 +228,13 @@ def test_crash_reason_picks_the_telling_line(log: str, expected: str) -> None:
     assert crash_reason(log) == expected
 
 
+def test_a_python_failure_in_the_worker_is_not_blamed_on_the_model() -> None:
+    log = 'Traceback (most recent call last):\n  File "x.py", line 1\nSyntaxError: invalid syntax\n'
+    message = crash_message("m.gguf", "loading", 1, log)
+    assert message.startswith("the model worker failed (exit code 1) while loading m.gguf: SyntaxError")
+    assert "reinstall" in message and "damaged" not in message
+
+
 def test_crash_message_is_one_line_for_any_log() -> None:
     message = crash_message("m.gguf", "loading", -6, "a\n" * 5000 + "x.cpp:1: GGML_ASSERT(" + "y" * 5000 + ")\n")
     assert "\n" not in message and len(message) < 600 and "m.gguf" in message

@@ -56,6 +56,7 @@ SIGNAL_MEANINGS: Mapping[str, str] = {
     "SIGKILL": "killed, often because the system ran out of memory",
 }
 FIX_LOAD = "the file is damaged or not a model this app supports: convert or download it again"
+FIX_INSTALL = "reinstall exaone-desktop; if it happens again, report it with this message"
 FIX_RUN = "send the message again to reload the model, or try a smaller model or context"
 
 
@@ -101,6 +102,11 @@ def crash_reason(log: str) -> str:
 def crash_message(model: str, doing: str, code: int | None, log: str) -> str:
     """One line: what stopped, while doing what with which file, why (from the log) and what to do."""
     status = exit_description(code)
+    if code is not None and code >= 0 and "Traceback (most recent call last)" in log:
+        # Python itself failed in the worker (not llama.cpp): an installation problem or a bug.
+        last = next((line.strip() for line in reversed(log.splitlines()) if line.strip()), "")
+        return (f"the model worker failed ({status}) while {doing} {model}: {last[:REASON_CHARS]}; "
+                f"{FIX_INSTALL}")
     meaning = SIGNAL_MEANINGS.get(status)
     reason = crash_reason(log)
     fix = FIX_LOAD if doing == "loading" else FIX_RUN
