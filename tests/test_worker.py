@@ -250,3 +250,17 @@ def test_keyword_arguments_reach_the_worker_only_where_its_generator_takes_them(
     plain = worker.generate("hi", settings)
     assert worker.generate("hi", settings, conversation="chat-1").generated[0].token_ids == \
         plain.generated[0].token_ids
+
+
+def test_tools_and_grammar_reach_the_worker(worker: WorkerGenerator, local: LocalGenerator) -> None:
+    settings = worker.default_settings(max_new_tokens=6)
+    grammar = 'root ::= "a" "b"*'
+    ours = worker.generate(PLAIN_PROMPT, settings, grammar=grammar).generated[0]
+    theirs = local.generate(PLAIN_PROMPT, settings, grammar=grammar).generated[0]
+    assert ours.token_ids == theirs.token_ids and ours.text.startswith("a")
+
+
+def test_a_request_that_cannot_cross_the_pipe_is_one_line(worker: WorkerGenerator) -> None:
+    with pytest.raises(GenerationError, match="cannot send this request to the model worker"):
+        worker.generate("hi", worker.default_settings(max_new_tokens=2), unpicklable=threading.Lock())
+    assert worker.generate("hi", worker.default_settings(max_new_tokens=2)).generated  # still serving

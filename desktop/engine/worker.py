@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import json
 import os
+import pickle
 import queue
 import re
 import signal
@@ -163,8 +164,14 @@ class _Worker:
 
     def send(self, message: Any) -> None:
         """Best effort: a dead worker is reported by the reply queue, not here."""
+        try:
+            data = worker_child.frame(message)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            raise GenerationError(f"cannot send this request to the model worker ({err}); pass plain data "
+                                  "(strings, numbers, lists, dicts)") from None
         with self._send_lock, contextlib.suppress(OSError, ValueError):
-            worker_child.write_frame(self._in, message)
+            self._in.write(data)
+            self._in.flush()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -272,12 +279,14 @@ class WorkerGenerator:
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
         conversation: str | None = None,
+        tools: list[Any] | None = None,
+        grammar: str | None = None,
         **kwargs: Any,
     ) -> GenerationResult:
-        """As ``LocalGenerator.generate``; ``conversation`` and ``kwargs`` go to the worker's generator."""
+        """As ``LocalGenerator.generate``; the keyword arguments go to the worker's generator (those it takes)."""
         settings = settings or self.default_settings()
-        if conversation is not None:
-            kwargs["conversation"] = conversation
+        named = {"conversation": conversation, "tools": tools, "grammar": grammar}
+        kwargs.update({k: v for k, v in named.items() if v is not None})
         sent: Any = prompt if isinstance(prompt, str) else [dict(m) for m in prompt]  # plain data crosses the pipe
         with self._lock:
             result, stats = self._call("generate", (sent, settings, kwargs), on_event, cancel)

@@ -44,9 +44,14 @@ _EXPECTED_ERRORS = ("GenerationError", "SettingsError")
 _HEADER = struct.Struct("<Q")
 
 
-def write_frame(out: IO[bytes], message: Any) -> None:
+def frame(message: Any) -> bytes:
+    """``message`` as one frame: its pickle's length, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def write_frame(out: IO[bytes], message: Any) -> None:
+    out.write(frame(message))
     out.flush()
 
 
