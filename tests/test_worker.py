@@ -264,3 +264,22 @@ def test_a_request_that_cannot_cross_the_pipe_is_one_line(worker: WorkerGenerato
     with pytest.raises(GenerationError, match="cannot send this request to the model worker"):
         worker.generate("hi", worker.default_settings(max_new_tokens=2), unpicklable=threading.Lock())
     assert worker.generate("hi", worker.default_settings(max_new_tokens=2)).generated  # still serving
+
+
+def test_pipeline_isolated_gives_the_in_process_answer(model: Path, duplicate_vocab: Path) -> None:
+    from exaone_desktop.pipeline import pipeline
+
+    isolated = pipeline(model, isolated=True, n_threads=1)
+    try:
+        assert isinstance(isolated.generator, WorkerGenerator)
+        ours = isolated(PLAIN_PROMPT, max_new_tokens=8)
+    finally:
+        isolated.generator.close()
+    plain = pipeline(model, n_threads=1)
+    try:
+        assert isinstance(plain.generator, LocalGenerator)  # scripts and notebooks: in-process by default
+        assert ours == plain(PLAIN_PROMPT, max_new_tokens=8)
+    finally:
+        plain.generator.close()
+    with pytest.raises(WorkerCrashed, match="GGML_ASSERT"):
+        pipeline(duplicate_vocab, isolated=True)  # the script lives on
