@@ -144,7 +144,8 @@ class _Worker:
         fd, self.log_path = tempfile.mkstemp(prefix="exaone-worker-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
             self.proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=log, close_fds=True)
+                                         stderr=log, close_fds=True,
+                                         creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # Windows
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin, self.proc.stdout
         self.replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
