@@ -283,3 +283,4 @@ def test_pipeline_isolated_gives_the_in_process_answer(model: Path, duplicate_vo
         plain.generator.close()
     with pytest.raises(WorkerCrashed, match="GGML_ASSERT"):
         pipeline(duplicate_vocab, isolated=True)  # the script lives on
+

@@ -191,6 +191,7 @@ class _Worker:
         return self.proc.returncode, _read_tail(self.log_path)
 
     def close(self, timeout: float = 5.0) -> None:
+        self.send(("cancel", ()))  # a request still running (Ctrl+C) stops at its next token
         self.send(("close", ()))
         with contextlib.suppress(OSError):
             self._in.close()
