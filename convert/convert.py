@@ -40,7 +40,7 @@ from .architectures import (
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
 from .families import LLAMA_MAX_LAYERS, family_for_model_type
-from .gguf_keys import EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
+from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
@@ -366,6 +366,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         writer.add_array(EOS_IDS_KEY, vocab.eos_ids)
     writer.add_add_bos_token(vocab.add_bos)
     writer.add_add_eos_token(False)
+    writer.add_bool(CLEAN_UP_SPACES_KEY, vocab.clean_up_spaces)
     if vocab.chat_template:
         writer.add_chat_template(vocab.chat_template)
 

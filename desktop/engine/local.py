@@ -247,7 +247,8 @@ class LocalGenerator:
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
                   cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
         sampler.start(prompt_ids)
-        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
+        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
+                             clean_up_spaces=self.model_info.clean_up_spaces)
         eos = set(self.model_info.eos_token_ids) | (ends or set())
         tokens: list[int] = []
         reason: FinishReason = "length"
