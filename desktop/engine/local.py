@@ -22,6 +22,7 @@ import numpy as np
 from .backend import detect_backend
 from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
 from .gguf_check import ModelInfo, inspect_gguf
+from .llama_load import chat_templates_not_compiled
 from .sampling import TokenSampler
 from .settings import GenerationSettings, model_defaults, resolve_settings
 from .textstream import TextAssembler
@@ -35,6 +36,7 @@ from .types import (
     StreamCallback,
     StreamEvent,
 )
+from .vision import IMAGE_MARKER, Image, VisionEncoder, load_image, split_image_parts
 
 DEFAULT_MAX_CTX = 8192  # context allocated when the caller does not choose (the model may allow more)
 
@@ -58,6 +60,7 @@ class LocalGenerator:
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         verbose: bool = False,
+        mmproj: str | Path | None = None,
     ) -> None:
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed files never reach llama.cpp
         info = self.model_info
@@ -67,10 +70,11 @@ class LocalGenerator:
         self.n_ctx = n_ctx or min(info.context_length, DEFAULT_MAX_CTX)
         offload = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         try:
-            self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
-                str(info.path), n_ctx=self.n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                n_gpu_layers=offload, logits_all=False, verbose=verbose,
-            )
+            with chat_templates_not_compiled():  # the file's template is rendered by render_chat, with limits
+                self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
+                    str(info.path), n_ctx=self.n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                    n_gpu_layers=offload, logits_all=False, verbose=verbose,
+                )
         except (ValueError, RuntimeError, OSError) as err:
             raise GenerationError(f"llama.cpp could not load {info.path.name} ({err}); "
                                   "convert the model again with exaone-convert") from None
@@ -85,6 +89,9 @@ class LocalGenerator:
         self._tags = reasoning_tags(info.architecture, info.chat_template)
         self._tag_ids = self._single_token_ids(self._tags or ())
         self.stats = DecodeStats()
+        self._eog: set[int] | None = None
+        self._mmproj = mmproj
+        self._vision: VisionEncoder | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -96,14 +103,16 @@ class LocalGenerator:
         """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
         return resolve_settings(model_defaults(self.model_info), **user_values)
 
-    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, *,
+                        tools: list[Any] | None = None) -> tuple[str, list[int]]:
         """(prompt text, token ids) as transformers' text-generation pipeline would make them."""
         if isinstance(prompt, str):
             return prompt, self._tokenize(prompt, add_special=True)
-        text = self.render(prompt, settings)
+        text = self.render(prompt, settings, tools=tools)
         return text, self._tokenize(text, add_special=False)
 
-    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
+    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings, *,
+               tools: list[Any] | None = None) -> str:
         """Chat messages rendered with the GGUF's own template (a final assistant turn is a prefill)."""
         info = self.model_info
         if not info.chat_template:
@@ -112,7 +121,7 @@ class LocalGenerator:
             raise GenerationError("the message list is empty; give at least one message")
         prefill = messages[-1].get("role") == "assistant"
         text = render_chat(info.chat_template, messages, add_generation_prompt=not prefill,
-                           enable_thinking=settings.enable_thinking,
+                           enable_thinking=settings.enable_thinking, tools=tools,
                            bos_token=info.bos_token, eos_token=info.eos_token)
         if prefill:  # transformers' continue_final_message: cut after the final message's content
             final = str(messages[-1].get("content", "")).strip()
@@ -128,12 +137,25 @@ class LocalGenerator:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        tools: list[Any] | None = None,
+        grammar: str | None = None,
+        images: Sequence[str | Path | bytes] = (),
     ) -> GenerationResult:
+        """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
+        ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema);
+        ``images``: PNG/JPEG/WebP files or bytes, read by the model's vision projector (an mmproj beside it)
+        where the prompt has ``vision.IMAGE_MARKER`` (at the start when it has none). Chat messages may also
+        carry them as OpenAI-style ``image_url`` content parts."""
         settings = settings or self.default_settings()
         with self._lock:
-            return self._generate(prompt, settings, on_event, cancel)
+            if images or _has_image_parts(prompt):
+                return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images)
+            return self._generate(prompt, settings, on_event, cancel, tools, grammar)
 
     def close(self) -> None:
+        vision, self._vision = getattr(self, "_vision", None), None
+        if vision is not None:
+            vision.close()
         llm, self._llm = getattr(self, "_llm", None), None
         if llm is not None:
             llm.close()
@@ -146,28 +168,60 @@ class LocalGenerator:
 
     # -- generation ------------------------------------------------------------------------------
 
-    def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                  cancel: threading.Event | None) -> GenerationResult:
-        self._loaded()
-        prompt_text, ids = self.tokenize_prompt(prompt, settings)
-        self._check_length(len(ids), settings.max_new_tokens)
-        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
+    def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
+                              cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
+                              images: Sequence[str | Path | bytes]) -> GenerationResult:
+        sources: list[str | Path | bytes] = list(images)
+        if isinstance(prompt, str):
+            text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
+        else:
+            messages, in_parts = split_image_parts([dict(m) for m in prompt])
+            sources = [*in_parts, *sources]
+            if images:  # images given beside chat messages go at the start of the last user turn
+                last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+                if last is None:
+                    raise GenerationError("images need a user message to go with; add one")
+                messages[last]["content"] = IMAGE_MARKER * len(images) + str(messages[last].get("content", ""))
+            text = self.render(messages, settings, tools=tools)
+        if self._vision is None:
+            self._vision = VisionEncoder(self.model_info, self._loaded()._model.model, self._mmproj)
+        pictures = [load_image(s) for s in sources]
+        return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
+                              chat=not isinstance(prompt, str))
 
+    def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
+                  cancel: threading.Event | None, tools: list[Any] | None = None,
+                  grammar: str | None = None, *, images: Sequence[Image] = (), chat: bool = False
+                  ) -> GenerationResult:
+        self._loaded()
         t0 = time.perf_counter()
         llama_cpp.llama_memory_clear(self._memory(), True)
-        logits = self._decode(ids).copy()
+        if images and self._vision is not None and isinstance(prompt, str):
+            prompt_text = prompt
+            image_id = self.model_info.image_token_id
+            ids, _ = self._vision.evaluate(self._ctx, prompt_text, images, -1 if image_id is None else image_id,
+                                           self.n_batch, add_special=not chat)
+            self._check_length(len(ids), settings.max_new_tokens)
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+        else:
+            prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
+            self._check_length(len(ids), settings.max_new_tokens)
+            logits = self._decode(ids).copy()
+        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
         self.stats.prompt_evals += 1
         snapshot = self._save_sequence() if settings.num_return_sequences > 1 and self._swa else None
         t1 = time.perf_counter()
 
         completions: list[Completion] = []
         n_generated = 0
-        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx) as sampler:
+        constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
+        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
             for index in range(settings.num_return_sequences):
                 if index:
                     self._rewind(len(ids), snapshot)
                 emit = None if on_event is None else _emitter(on_event, index)
-                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel)
+                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
+                                            ends=self._end_of_generation_ids() if grammar is not None else None)
                 completions.append(completion)
                 n_generated += len(completion.token_ids)
                 if completion.finish_reason == "cancelled":
@@ -191,10 +245,11 @@ class LocalGenerator:
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
-                  cancel: threading.Event | None) -> Completion:
+                  cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
         sampler.start(prompt_ids)
-        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
-        eos = set(self.model_info.eos_token_ids)
+        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
+                             clean_up_spaces=self.model_info.clean_up_spaces)
+        eos = set(self.model_info.eos_token_ids) | (ends or set())
         tokens: list[int] = []
         reason: FinishReason = "length"
         while len(tokens) < settings.max_new_tokens:
@@ -276,6 +331,13 @@ class LocalGenerator:
             raise GenerationError("the prompt is not valid UTF-8 text; fix its encoding") from None
         return list(self._loaded().tokenize(data, add_bos=add_special, special=True))
 
+    def _end_of_generation_ids(self) -> set[int]:
+        """Every token llama.cpp counts as an end (EOS, EOT, PAD ...): once a grammar is complete it allows
+        only these, so any of them ends a constrained reply."""
+        if self._eog is None:
+            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
+        return self._eog
+
     def _single_token_ids(self, texts: Sequence[str]) -> set[int]:
         """Ids of tags that are single (possibly control) tokens: rendered even though special."""
         ids = set()
@@ -297,6 +359,14 @@ class LocalGenerator:
                 n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
             piece = self._pieces[token] = buf.raw[:n]
         return piece
+
+
+def _has_image_parts(prompt: Prompt) -> bool:
+    return not isinstance(prompt, str) and any(
+        isinstance(m.get("content"), list) and any(isinstance(p, dict) and p.get("type") == "image_url"
+                                                   for p in m["content"])
+        for m in prompt
+    )
 
 
 def _emitter(on_event: StreamCallback, index: int) -> Any:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 
@@ -68,9 +68,7 @@ class DesktopApp:
         self.language = install(resolve_language(choice))
         new = self._make_window()
         conversation = old.session.conversation_id
-        new.controller.serving, old.controller.serving = old.controller.serving, new.controller.serving
-        if old.local is not None:
-            new.set_local_generator(old.local, loaded_with=old.controller.loaded_with)
+        new.take_model_from(old)
         if conversation is not None:
             new.open_conversation(conversation)
         new.settings_panel.setCurrentIndex(old.settings_panel.currentIndex())
@@ -102,6 +100,28 @@ class DesktopApp:
         gc.collect()
 
 
+LOCK_NAME = "exaone-desktop.lock"
+
+
+def lock_data_dir(data_dir: Path) -> Any:
+    """A QLockFile held while this app uses ``data_dir``; StoreError when another running app holds it.
+
+    A lock left by an app that crashed is stale (its process is gone) and taken over.
+    """
+    from PySide6.QtCore import QLockFile
+
+    from ..session.store import StoreError
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = QLockFile(str(data_dir / LOCK_NAME))
+    if not lock.tryLock(200):
+        info = lock.getLockInfo()  # (pid, hostname, application name)
+        pid = info[0] if isinstance(info, tuple) and info else "?"
+        raise StoreError(f"exaone-desktop is already running with {data_dir} (process {pid}); switch to that "
+                         "window, or start this one with another --data-dir")
+    return lock
+
+
 def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
     """Parse ``argv``, make the QApplication (or reuse one) and the window; does not run the loop."""
     args = parse_args(argv)
@@ -117,8 +137,14 @@ def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
         app.setApplicationDisplayName("EXAONE Desktop")
     data_dir = args.data_dir.expanduser().resolve() if args.data_dir else default_data_dir()
     settings = open_settings(data_dir if args.data_dir else None)
+    lock = lock_data_dir(data_dir)  # a second app on the same folder refuses to start
     if args.reset_settings:
         settings.clear()
         settings.sync()
-    store = ChatStore.open_default(data_dir)
+    try:
+        store = ChatStore.open_default(data_dir)
+    except BaseException:
+        lock.unlock()
+        raise
+    store.on_close.append(lock.unlock)  # the folder is in use while its history is open
     return DesktopApp(AppContext(data_dir, store, settings), args.lang, demo=args.demo)
