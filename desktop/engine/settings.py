@@ -37,6 +37,7 @@ class GenerationSettings:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     enable_thinking: bool | None = None
+    truncate: str = "error"  # a chat longer than the context: "error", or "oldest" (drop the oldest turns)
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
@@ -60,6 +61,7 @@ class GenerationSettings:
         return data
 
 
+TRUNCATE_MODES: tuple[str, ...] = ("error", "oldest")
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in dataclasses.fields(GenerationSettings))
 
 # GGUF sampling keys (written by exaone-convert from generation_config.json) -> GenerationSettings fields.
@@ -122,3 +124,4 @@ def validate(s: GenerationSettings) -> None:
         _check(_is_number(value) and -2 <= value <= 2, f"{name} must be in [-2, 2], got {value!r}")
     _check(s.enable_thinking is None or isinstance(s.enable_thinking, bool),
            f"enable_thinking must be true, false or unset, got {s.enable_thinking!r}")
+    _check(s.truncate in TRUNCATE_MODES, f"truncate must be one of {', '.join(TRUNCATE_MODES)}, got {s.truncate!r}")
