@@ -157,13 +157,10 @@ def default_n_ctx(info: ModelInfo, kv_cache_type: str = "f16", *, free_bytes: in
     """The context to allocate when the user does not choose one (see DEFAULT_CTX_CAP)."""
     free = free_bytes if free_bytes is not None else available_memory()
     budget = max((free if free is not None else FALLBACK_FREE_BYTES) - info.file_size, 0) * KV_SHARE_OF_FREE
-    n_ctx = min(info.context_length, DEFAULT_CTX_CAP)
+    top = min(info.context_length, DEFAULT_CTX_CAP)
     floor = min(info.context_length, MIN_DEFAULT_CTX)
-    if n_ctx & (n_ctx - 1):  # not a power of two: start from the one below
-        n_ctx = 1 << (n_ctx.bit_length() - 1)
-    while n_ctx > floor and kv_cache_bytes(info, n_ctx, kv_cache_type) > budget:
-        n_ctx //= 2
-    return max(n_ctx, floor)
+    candidates = [top] + [1 << b for b in range(top.bit_length() - 1, 0, -1) if floor <= 1 << b < top]
+    return next((n for n in candidates if kv_cache_bytes(info, n, kv_cache_type) <= budget), floor)
 
 
 def prefill_batch(info: ModelInfo, *, gpu: bool = False) -> int:

@@ -198,6 +198,18 @@ class LocalGenerator:
         with self._lock:
             return self._generate(prompt, settings, on_event, cancel, conversation)
 
+    def next_token_logits(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
+                          conversation: str | None = None) -> np.ndarray:
+        """The model's logits for the token after ``prompt`` (a copy), through the same cache as ``generate``."""
+        settings = settings or self.default_settings()
+        with self._lock:
+            self._loaded()
+            _text, ids, _dropped = self._fit_prompt(prompt, settings, conversation)
+            self._check_length(len(ids), 1, chat=not isinstance(prompt, str))
+            logits = self._evaluate_prompt(ids, None, conversation)
+            assert logits is not None
+            return logits.copy()
+
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the memory (and disk) budget for kept conversations now; the least recently used go first."""
         disk = None if disk_megabytes is None else _megabytes("state_cache_disk_mb", disk_megabytes)
@@ -228,12 +240,8 @@ class LocalGenerator:
         starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
 
         t0 = time.perf_counter()
-        self._switch_to(conversation)
-        reused, logits = self._reuse(ids)
-        if logits is None:
-            logits = self._prefill(ids, reused, cancel)
-        self.stats.prompt_tokens_reused = reused
-        self.stats.prompt_tokens_evaluated = len(self._held) - reused if logits is None else len(ids) - reused
+        logits = self._evaluate_prompt(ids, cancel, conversation)
+        reused = self.stats.prompt_tokens_reused
         t1 = time.perf_counter()
 
         completions: list[Completion] = []
@@ -272,6 +280,17 @@ class LocalGenerator:
             },
             model=self.model_info.name,
         )
+
+    def _evaluate_prompt(self, ids: list[int], cancel: threading.Event | None,
+                         conversation: str | None) -> np.ndarray | None:
+        """Make the cache hold ``ids`` (reusing what it can); the next-token logits, None if cancelled."""
+        self._switch_to(conversation)
+        reused, logits = self._reuse(ids)
+        if logits is None:
+            logits = self._prefill(ids, reused, cancel)
+        self.stats.prompt_tokens_reused = reused
+        self.stats.prompt_tokens_evaluated = len(self._held) - reused if logits is None else len(ids) - reused
+        return logits
 
     def _fit_prompt(self, prompt: Prompt, settings: GenerationSettings,
                     conversation: str | None) -> tuple[str, list[int], int]:
