@@ -103,22 +103,12 @@ def worker_raw(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_transformers(ckpt: Path) -> tuple[Any, Any]:
-    """bf16 model + tokenizer; EXAONE 3 goes through tests/reference.py's Llama mapping."""
+    """bf16 model (transformers' own implementation of every EXAONE family) + tokenizer.json as is."""
     import torch
-    from transformers import AutoModelForCausalLM, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
-    sys.path.insert(0, str(bl.ROOT / "tests"))
-    import reference as ref
-
-    cfg = json.loads((ckpt / "config.json").read_text())
     tok = PreTrainedTokenizerFast.from_pretrained(str(ckpt))
-    model: Any
-    if cfg["model_type"] == "exaone":
-        state = {ref.llama_name(k): v for k, v in ref.read_state_dict(ckpt).items()}
-        model = LlamaForCausalLM.from_pretrained(None, config=ref.exaone3_llama_config(cfg), state_dict=state,
-                                                 dtype=torch.bfloat16)
-    else:
-        model = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(str(ckpt), dtype=torch.bfloat16)
     return model.eval(), tok
 
 

@@ -1,11 +1,12 @@
 """Write a random-weight EXAONE checkpoint of a real release's shape, in the real HF layout.
 
     python bench/make_random_checkpoint.py {exaone-3.5-2.4b|exaone-4.0-1.2b} OUTDIR [--seed N] [--layers N]
+        [--vocab N]
 
 The folder looks like the official release (config keys, original weight names, bf16 safetensors
 sharded with ``model.safetensors.index.json``, tokenizer files, generation_config.json), but the
 weights are N(0, 0.02) noise and the tokenizer is a synthetic byte-level BPE with exactly 102,400
-entries and EXAONE's special tokens at their real low ids (``[PAD]`` 0, ``[BOS]`` 1, ``[EOS]`` 2,
+(or ``--vocab``) entries and EXAONE's special tokens at their real low ids (``[PAD]`` 0, ``[BOS]`` 1, ``[EOS]`` 2,
 ``[UNK]`` 3, ``[|endofturn|]`` 361). It is for speed and memory measurements only. ``--layers``
 shrinks the model for a smoke test. Output is deterministic for a given seed.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from exaone_convert import atomic_path
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -104,13 +105,13 @@ def synthetic_merges(alphabet: list[str], n: int) -> list[tuple[str, str]]:
     return out
 
 
-def build_tokenizer(family: str) -> Tokenizer:
-    """Byte-level BPE with exactly VOCAB entries, EXAONE's special tokens at their ids."""
+def build_tokenizer(family: str, size: int = VOCAB) -> Tokenizer:
+    """Byte-level BPE with exactly ``size`` entries, EXAONE's special tokens at their ids."""
     fixed = specials(family)
     alphabet = _byte_alphabet()
-    merges = synthetic_merges(alphabet, VOCAB - len(fixed) - len(alphabet))
+    merges = synthetic_merges(alphabet, size - len(fixed) - len(alphabet))
     normal = iter(alphabet + [a + b for a, b in merges])
-    vocab = {fixed[i] if i in fixed else next(normal): i for i in range(VOCAB)}
+    vocab = {fixed[i] if i in fixed else next(normal): i for i in range(size)}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=None))
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.pre_tokenizer = (  # "exaone": digits one by one, then GPT-2's regex; "exaone4": GPT-2's regex
@@ -120,14 +121,14 @@ def build_tokenizer(family: str) -> Tokenizer:
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for _, t in sorted(fixed.items())])
-    check_tokenizer(tok, fixed)
+    check_tokenizer(tok, fixed, size)
     return tok
 
 
-def check_tokenizer(tok: Tokenizer, fixed: dict[int, str]) -> None:
+def check_tokenizer(tok: Tokenizer, fixed: dict[int, str], expected: int = VOCAB) -> None:
     size = tok.get_vocab_size(with_added_tokens=True)
-    if size != VOCAB:
-        raise RuntimeError(f"tokenizer has {size} entries, expected {VOCAB}")
+    if size != expected:
+        raise RuntimeError(f"tokenizer has {size} entries, expected {expected}")
     for i, text in fixed.items():
         if tok.token_to_id(text) != i:
             raise RuntimeError(f"{text} has id {tok.token_to_id(text)}, expected {i}")
@@ -181,21 +182,17 @@ def write_safetensors(path: Path, entries: list[tuple[str, tuple[int, ...]]], rn
         offset += nbytes
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
-    tmp = path.with_name(f".{path.name}.partial")
-    with tmp.open("wb") as f:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
         f.write(len(raw).to_bytes(8, "little"))
         f.write(raw)
         for name, shape in entries:
             for chunk in tensor_data(rng, name, shape):
                 f.write(chunk.data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
     return offset
 
 
-def write_weights(out: Path, kind: tc.Kind, seed: int) -> None:
-    layout = tc.TENSOR_LAYOUTS[kind.family](kind, VOCAB)
+def write_weights(out: Path, kind: tc.Kind, seed: int, vocab: int = VOCAB) -> None:
+    layout = tc.TENSOR_LAYOUTS[kind.family](kind, vocab)
     shards = plan_shards(layout)
     rng = np.random.default_rng(seed)
     weight_map: dict[str, str] = {}
@@ -211,9 +208,9 @@ def write_weights(out: Path, kind: tc.Kind, seed: int) -> None:
 # Config files
 
 
-def hf_config(rel: Release, kind: tc.Kind) -> dict[str, object]:
+def hf_config(rel: Release, kind: tc.Kind, vocab: int = VOCAB) -> dict[str, object]:
     ids = {tc.BOS: 1, tc.EOS: 361, tc.PAD: 0, tc.UNK: 3}
-    config = tc.hf_config(kind, VOCAB, ids)
+    config = tc.hf_config(kind, vocab, ids)
     config["max_position_embeddings"] = rel.max_positions
     config["rope_scaling"] = {**ROPE_LLAMA3, "factor": rel.rope_factor}
     if rel.family == "exaone4":
@@ -222,21 +219,22 @@ def hf_config(rel: Release, kind: tc.Kind) -> dict[str, object]:
     return config
 
 
-def write_checkpoint(shape: str, out: Path, *, seed: int = 0, layers: int | None = None) -> Path:
+def write_checkpoint(shape: str, out: Path, *, seed: int = 0, layers: int | None = None,
+                     vocab: int = VOCAB) -> Path:
     rel = RELEASES[shape]
     kind = as_kind(rel, layers or rel.layers)
     out.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(rel.family)
+    tok = build_tokenizer(rel.family, vocab)
     tc.write_tokenizer_files(out, tok, kind.template)
     cfg_path = out / "tokenizer_config.json"
     tok_cfg = json.loads(cfg_path.read_text())
     tok_cfg["model_max_length"] = rel.max_positions
     tc.write_json(cfg_path, tok_cfg)
-    tc.write_json(out / "config.json", hf_config(rel, kind))
+    tc.write_json(out / "config.json", hf_config(rel, kind, vocab))
     gen = {"bos_token_id": 1, "eos_token_id": 361, "pad_token_id": 0, **rel.generation,
            "transformers_version": "4.54.0"}
     tc.write_json(out / "generation_config.json", gen)
-    write_weights(out, kind, seed)
+    write_weights(out, kind, seed, vocab)
     return out
 
 
@@ -246,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("outdir", type=Path)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", type=int, default=None, help="fewer layers, for a quick smoke test")
+    p.add_argument("--vocab", type=int, default=VOCAB,
+                   help=f"tokenizer size (default {VOCAB:,}; K-EXAONE's is 153,600)")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    write_checkpoint(args.shape, args.outdir, seed=args.seed, layers=args.layers)
+    write_checkpoint(args.shape, args.outdir, seed=args.seed, layers=args.layers, vocab=args.vocab)
     size = sum(f.stat().st_size for f in args.outdir.glob("*.safetensors"))
     print(f"wrote {args.outdir} ({size / 1e9:.2f} GB of weights) in {time.perf_counter() - t0:.1f} s")
     return 0

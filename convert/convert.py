@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -12,25 +14,33 @@ from typing import Any
 import gguf
 import numpy as np
 from gguf import GGMLQuantizationType as QType
-from gguf import GGUFWriter
+from gguf import GGUFWriter, Keys
 
 from .architectures import (
+    MTP_TENSORS,
     NOT_FROM_CHECKPOINT,
+    OPTIONAL_TENSORS,
     SUPPORTED_ACTIVATIONS,
     SUPPORTED_ROPE_TYPES,
     TENSOR_SHAPES,
+    TEXT_PREFIXES,
+    VISION_PREFIXES,
     Architecture,
     ModelShape,
+    SlidingWindow,
+    block_tensor_kinds,
     config_value,
     detect_architecture,
     llama3_rope_factors,
     model_shape,
     rope_parameters,
-    sliding_window_layers,
+    sliding_window_plan,
+    text_config,
 )
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
-from .gguf_keys import SAMPLING_KEYS
+from .families import LLAMA_MAX_LAYERS, family_for_model_type
+from .gguf_keys import EOS_IDS_KEY, FAMILY_KEY, SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
@@ -117,20 +127,21 @@ class ConversionPlan:
     config: dict[str, Any]
     vocab: Vocab
     tensors: list[PlannedTensor]
-    swa_layers: list[bool] | None
+    swa: SlidingWindow | None
     rope: dict[str, Any]
 
 
-def check_config(arch: Architecture, ckpt: Checkpoint, shape: ModelShape) -> None:
-    config = ckpt.config
+def check_config(arch: Architecture, config: Mapping[str, Any], shape: ModelShape) -> None:
     act = config.get(arch.activation_field, "silu")
     if act not in SUPPORTED_ACTIVATIONS:
         raise ConversionError(f"activation {act!r} is not supported (EXAONE uses silu); fix config.json")
     if shape.hidden % shape.n_head or shape.n_head % shape.n_head_kv:
         raise ConversionError("config.json head counts do not divide hidden_size / num_attention_heads; "
                               "fix config.json")
-    if not 0 < shape.n_layers <= 512:
-        raise ConversionError(f"config.json has {shape.n_layers} layers; llama.cpp supports 1 to 512")
+    if not 0 < shape.n_blocks <= LLAMA_MAX_LAYERS:
+        raise ConversionError(f"config.json has {shape.n_blocks} layers; llama.cpp supports 1 to {LLAMA_MAX_LAYERS}")
+    if arch.family.moe:
+        check_moe_config(config, shape)
     rope = rope_parameters(config)
     if rope["rope_type"] not in SUPPORTED_ROPE_TYPES:
         raise ConversionError(
@@ -138,50 +149,154 @@ def check_config(arch: Architecture, ckpt: Checkpoint, shape: ModelShape) -> Non
         )
 
 
-def expected_tensor_names(arch: Architecture, n_layers: int) -> dict[str, gguf.MODEL_TENSOR]:
-    """Every GGUF tensor name (without ``.weight``) the architecture may have, with its kind."""
+# transformers' ExaoneMoe router always scores experts with a sigmoid; llama.cpp needs it said in the GGUF.
+GATING_FUNCS = {"sigmoid": gguf.ExpertGatingFuncType.SIGMOID}
+DEFAULT_SCORING_FUNC = "sigmoid"
+
+
+def check_moe_config(config: Mapping[str, Any], shape: ModelShape) -> None:
+    """Refuse mixture-of-experts settings llama.cpp's exaone-moe graph would run differently from transformers."""
+    scoring = config.get("scoring_func", DEFAULT_SCORING_FUNC)
+    if scoring not in GATING_FUNCS:
+        raise ConversionError(
+            f"config.json scoring_func is {scoring!r}; EXAONE MoE routers score experts with 'sigmoid' "
+            "(as transformers does), so this checkpoint is not converted"
+        )
+    used = config.get("num_experts_per_tok")
+    if not 0 < shape.n_expert or not isinstance(used, int) or not 0 < used <= shape.n_expert:
+        raise ConversionError(f"config.json asks for {used} of {shape.n_expert} experts per token; fix config.json")
+    n_group, topk_group = int(config.get("n_group") or 1), int(config.get("topk_group") or 1)
+    if n_group > 1 and topk_group < n_group:
+        raise ConversionError(
+            f"config.json routes within {topk_group} of {n_group} expert groups; llama.cpp's exaone-moe graph "
+            "does not limit experts by group and would run it wrong, so it is not converted"
+        )
+    mlp_types = config.get("mlp_layer_types")
+    leading = ["dense"] * shape.n_dense_lead + ["sparse"] * (shape.n_layers - shape.n_dense_lead)
+    if mlp_types is not None and list(mlp_types) != leading:
+        raise ConversionError(
+            f"config.json mlp_layer_types is not {shape.n_dense_lead} dense layers followed by MoE layers; "
+            "llama.cpp's exaone-moe graph supports only that layout and would run it wrong, so it is not converted"
+        )
+
+
+def expected_tensor_names(arch: Architecture, shape: ModelShape) -> dict[str, gguf.MODEL_TENSOR]:
+    """Every GGUF tensor name (without ``.weight``/``.bias``) the model may have, with its kind."""
     names: dict[str, gguf.MODEL_TENSOR] = {}
     for kind in gguf.MODEL_TENSORS[arch.gguf_arch]:
         template = gguf.TENSOR_NAMES[kind]
-        for i in range(n_layers if "{bid}" in template else 1):
-            names[template.format(bid=i)] = kind
+        if "{bid}" not in template:
+            names[template] = kind
+    for bid in range(shape.n_blocks):
+        for kind in block_tensor_kinds(arch, shape, bid):
+            names[gguf.TENSOR_NAMES[kind].format(bid=bid)] = kind
     return names
 
 
-def plan_tensors(arch: Architecture, ckpt: Checkpoint, shape: ModelShape, outtype: OutType,
-                 rope: Mapping[str, Any]) -> list[PlannedTensor]:
-    name_map = gguf.get_tensor_name_map(arch.gguf_arch, shape.n_layers)
-    expected = expected_tensor_names(arch, shape.n_layers)
-    tied = bool(ckpt.config.get("tie_word_embeddings", False))
+_EXPERT = re.compile(r"^(model\.layers\.\d+\.mlp\.experts)\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$")
+_ROUTER_BIAS = re.compile(r"^model\.layers\.(\d+)\.mlp\.(?:gate\.)?e_score_correction_bias$")
+_MTP_LAYER = re.compile(r"^mtp\.layers\.(\d+)\.(.*)$")
+
+
+def _block_name(name: str, shape: ModelShape) -> str:
+    """The text model's name of a checkpoint tensor: multimodal prefixes dropped, and ``mtp.layers.N.*``
+    stored as block n_layers + N, like a main decoder layer."""
+    for prefix, plain in TEXT_PREFIXES.items():
+        if name.startswith(prefix):
+            name = plain + name[len(prefix):]
+    m = _MTP_LAYER.match(name)
+    return f"model.layers.{shape.n_layers + int(m[1])}.{m[2]}" if m is not None else name
+
+
+def _gguf_names(name: str, name_map: gguf.TensorNameMap, shape: ModelShape) -> list[str]:
+    """The GGUF name(s) of one checkpoint tensor (an MTP head weight is shared by every MTP block)."""
+    name = _block_name(name, shape)
+    stem, _, suffix = name.rpartition(".")
+    if stem in MTP_TENSORS:
+        template = gguf.TENSOR_NAMES[MTP_TENSORS[stem]]
+        return [f"{template.format(bid=bid)}.{suffix}" for bid in range(shape.n_layers, shape.n_blocks)]
+    if (m := _ROUTER_BIAS.match(name)) is not None:
+        return [gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.FFN_EXP_PROBS_B].format(bid=int(m[1])) + ".bias"]
+    mapped = name_map.get_name(name, try_suffixes=(".weight", ".bias"))
+    return [mapped] if mapped is not None else []
+
+
+def _stacked_chunks(records: list[TensorRecord], target: QType) -> Callable[[], Iterator[np.ndarray]]:
+    """One expert after another, each streamed in row chunks: the bytes of the stacked 3-D tensor."""
+    def chunks() -> Iterator[np.ndarray]:
+        for rec in records:
+            yield from record_chunks(rec, target)()
+    return chunks
+
+
+def plan_tensors(arch: Architecture, ckpt: Checkpoint, config: Mapping[str, Any], shape: ModelShape,
+                 outtype: OutType, rope: Mapping[str, Any]) -> list[PlannedTensor]:
+    name_map = gguf.get_tensor_name_map(arch.gguf_arch, shape.n_blocks)
+    expected = expected_tensor_names(arch, shape)
+    tied = bool(config.get("tie_word_embeddings", False))
     dims = shape.dims()
     planned: dict[str, PlannedTensor] = {}
-    for rec in ckpt:
-        gguf_name = name_map.get_name(rec.name, try_suffixes=(".weight", ".bias"))
-        kind = expected.get(gguf_name.removesuffix(".weight")) if gguf_name else None
-        if gguf_name is None or kind is None or not gguf_name.endswith(".weight"):
-            if rec.name.endswith("rotary_emb.inv_freq"):
-                continue
-            raise ConversionError(
-                f"unexpected tensor {rec.name!r} for {arch.model_type}; is this really an "
-                f"{arch.hf_classes[0]} checkpoint?"
-            )
-        if kind == gguf.MODEL_TENSOR.OUTPUT and tied:
-            continue  # tied: llama.cpp reuses token_embd
+    experts: dict[str, dict[int, TensorRecord]] = {}
+
+    def add(gguf_name: str, kind: gguf.MODEL_TENSOR, rec_name: str, rec_shape: tuple[int, ...],
+            make: Callable[[QType], Callable[[], Iterator[np.ndarray]]]) -> None:
         want = tuple(dims[d] for d in TENSOR_SHAPES[kind])
-        if rec.shape != want:
+        if rec_shape != want:
             raise ConversionError(
-                f"tensor {rec.name!r} has shape {list(rec.shape)}, config.json implies {list(want)}; "
+                f"tensor {rec_name!r} has shape {list(rec_shape)}, config.json implies {list(want)}; "
                 "the weights and config.json do not match"
             )
-        target = choose_type(rec.shape, outtype)
-        planned[gguf_name] = PlannedTensor(gguf_name, rec.shape, target, tensor_nbytes(rec.shape, target),
-                                           record_chunks(rec, target))
+        target = choose_type(rec_shape, outtype)
+        planned[gguf_name] = PlannedTensor(gguf_name, rec_shape, target, tensor_nbytes(rec_shape, target),
+                                           make(target))
+
+    for rec in ckpt:
+        if rec.name.startswith(VISION_PREFIXES):
+            continue  # the vision encoder goes to the mmproj file
+        if (m := _EXPERT.match(_block_name(rec.name, shape))) is not None:
+            experts.setdefault(f"{m[1]}.{m[3]}.weight", {})[int(m[2])] = rec
+            continue
+        gguf_names = _gguf_names(rec.name, name_map, shape)
+        for gguf_name in gguf_names or [""]:
+            base = gguf_name.rpartition(".")[0]
+            kind = expected.get(base)
+            if kind is None or not gguf_name.endswith(".bias" if kind == gguf.MODEL_TENSOR.FFN_EXP_PROBS_B
+                                                      else ".weight"):
+                if rec.name.endswith("rotary_emb.inv_freq"):
+                    break
+                raise ConversionError(
+                    f"unexpected tensor {rec.name!r} for {arch.model_type}; is this really an "
+                    f"{arch.hf_classes[0]} checkpoint?"
+                )
+            if kind == gguf.MODEL_TENSOR.OUTPUT and tied:
+                continue  # tied: llama.cpp reuses token_embd
+            add(gguf_name, kind, rec.name, rec.shape, functools.partial(record_chunks, rec))
+
+    for stacked, by_index in experts.items():
+        stacked_names = _gguf_names(stacked, name_map, shape)
+        kind = expected.get(stacked_names[0].removesuffix(".weight")) if stacked_names else None
+        if kind is None:
+            raise ConversionError(f"unexpected experts {stacked!r} for {arch.model_type}; is this really an "
+                                  f"{arch.hf_classes[0]} checkpoint?")
+        if max(by_index) >= shape.n_expert:
+            raise ConversionError(f"{stacked!r} has expert {max(by_index)}, but config.json says {shape.n_expert} "
+                                  "experts; the weights and config.json do not match")
+        if len(by_index) != shape.n_expert:
+            missing = next(i for i in range(shape.n_expert) if i not in by_index)
+            raise ConversionError(f"expert {missing} of {stacked!r} is missing from the checkpoint "
+                                  f"(config.json says {shape.n_expert} experts); re-download it")
+        records = [by_index[i] for i in range(shape.n_expert)]
+        shapes = {r.shape for r in records}
+        rec_shape = (shape.n_expert, *records[0].shape) if len(shapes) == 1 else (0,)
+        add(stacked_names[0], kind, stacked.replace("experts.", "experts.*."), rec_shape,
+            functools.partial(_stacked_chunks, records))
 
     for base, kind in expected.items():
-        if kind in NOT_FROM_CHECKPOINT or (kind == gguf.MODEL_TENSOR.OUTPUT and tied):
+        if kind in NOT_FROM_CHECKPOINT or kind in OPTIONAL_TENSORS or (kind == gguf.MODEL_TENSOR.OUTPUT and tied):
             continue
-        if base + ".weight" not in planned:
-            raise ConversionError(f"tensor {base}.weight ({kind.name.lower()}) is missing from the checkpoint; "
+        suffix = ".bias" if kind == gguf.MODEL_TENSOR.FFN_EXP_PROBS_B else ".weight"
+        if base + suffix not in planned:
+            raise ConversionError(f"tensor {base}{suffix} ({kind.name.lower()}) is missing from the checkpoint; "
                                   "re-download it")
 
     tensors = list(planned.values())
@@ -194,44 +309,47 @@ def plan_tensors(arch: Architecture, ckpt: Checkpoint, shape: ModelShape, outtyp
 
 def plan_conversion(ckpt: Checkpoint, outtype: OutType) -> ConversionPlan:
     arch = detect_architecture(ckpt.config)
-    shape = model_shape(arch, ckpt.config)
-    check_config(arch, ckpt, shape)
-    rope = rope_parameters(ckpt.config)
-    swa = sliding_window_layers(ckpt.config, shape.n_layers)
-    if swa is not None and shape.n_layers not in arch.swa_layer_counts:
-        counts = ", ".join(str(n) for n in sorted(arch.swa_layer_counts)) or "no"
-        raise ConversionError(
-            f"this {arch.model_type} config mixes sliding-window and global layers with {shape.n_layers} layers; "
-            f"llama.cpp 0.3.36 applies sliding windows only to {counts}-layer models and would run it wrong, "
-            "so it is not converted"
-        )
+    config = text_config(arch, ckpt.config)
+    shape = model_shape(arch, config)
+    check_config(arch, config, shape)
+    rope = rope_parameters(config)
+    swa = sliding_window_plan(arch, config, shape.n_layers) if arch.swa_layer_counts else None
     embd = ckpt.tensors.get(next((n for n in ckpt.tensors if n.endswith(("wte.weight", "embed_tokens.weight"))),
                                  ""))
     n_vocab = embd.shape[0] if embd is not None else shape.vocab
-    vocab = load_vocab(ckpt.root, ckpt.config, ckpt.generation_config, n_vocab=n_vocab,
+    vocab = load_vocab(ckpt.root, config, ckpt.generation_config, n_vocab=n_vocab,
                        tokenizer_pre=arch.tokenizer_pre)
-    tensors = plan_tensors(arch, ckpt, shape, outtype, rope)
-    return ConversionPlan(arch, shape, ckpt.config, vocab, tensors, swa, rope)
+    tensors = plan_tensors(arch, ckpt, config, shape, outtype, rope)
+    return ConversionPlan(arch, shape, config, vocab, tensors, swa, rope)
 
 
 def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, outtype: OutType) -> None:
     arch, shape, config, vocab = plan.arch, plan.shape, plan.config, plan.vocab
     writer.add_name(str(config.get("_name_or_path") or ckpt.name))
+    fam = family_for_model_type(arch.model_type, arch.hf_classes, vocab.chat_template) or arch.family
+    writer.add_string(FAMILY_KEY, fam.key)
     writer.add_file_type(int(outtype.file_type))
     if outtype.tensor_type not in (QType.F32, QType.F16, QType.BF16):
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+    adders: dict[type, Callable[[str, Any], None]] = {
+        int: writer.add_uint32, float: writer.add_float32, bool: writer.add_bool,
+    }
     for key, (fields, kind) in arch.hparams.items():
         value = config_value(config, fields, kind, what=key.format(arch=arch.name))
-        add = writer.add_uint32 if kind is int else writer.add_float32
-        add(key.format(arch=arch.name), value)
+        adders[kind](key.format(arch=arch.name), shape.n_blocks if key == Keys.LLM.BLOCK_COUNT else value)
+    if shape.n_mtp:
+        writer.add_nextn_predict_layers(shape.n_mtp)
+    if arch.family.moe:
+        writer.add_expert_shared_feed_forward_length(shape.moe_ffn * shape.n_shared_expert)
+        writer.add_expert_gating_func(GATING_FUNCS[config.get("scoring_func", DEFAULT_SCORING_FUNC)])
     writer.add_key_length(shape.head_dim)
     writer.add_value_length(shape.head_dim)
     writer.add_rope_dimension_count(shape.head_dim)
     writer.add_rope_freq_base(float(plan.rope["rope_theta"]))
     writer.add_vocab_size(len(vocab.tokens))
-    if plan.swa_layers is not None:
-        writer.add_sliding_window(int(config["sliding_window"]))
-        writer.add_sliding_window_pattern(plan.swa_layers)
+    if plan.swa is not None:
+        writer.add_sliding_window(plan.swa.window)
+        writer.add_sliding_window_pattern(plan.swa.pattern)
 
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre(arch.tokenizer_pre)
@@ -242,13 +360,14 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         getattr(writer, f"add_{name}_token_id")(token_id)
     if vocab.eot_id is not None:
         writer.add_eot_token_id(vocab.eot_id)
+    if len(vocab.eos_ids) > 2:
+        writer.add_array(EOS_IDS_KEY, vocab.eos_ids)
     writer.add_add_bos_token(vocab.add_bos)
     writer.add_add_eos_token(False)
     if vocab.chat_template:
         writer.add_chat_template(vocab.chat_template)
 
     gen = ckpt.generation_config
-    adders = {int: writer.add_uint32, float: writer.add_float32, bool: writer.add_bool}
     for field, (key, kind) in SAMPLING_KEYS.items():
         if gen.get(field) is not None:
             adders[kind](key, kind(gen[field]))
@@ -257,7 +376,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
 def convert_checkpoint(
     source_dir: str | Path,
     outfile: str | Path,
-    outtype: str = "f16",
+    outtype: str | OutType = "f16",
     *,
     force: bool = False,
     progress: Progress | None = None,
@@ -270,7 +389,7 @@ def convert_checkpoint(
     out_type = get_outtype(outtype)
     if out_type.tensor_type is None:
         raise ConversionError(
-            f"{outtype} is made by llama.cpp's quantizer; use exaone_convert.pipeline.convert for it"
+            f"{out_type.name} is made by llama.cpp's quantizer; use exaone_convert.pipeline.convert for it"
         )
     outfile = Path(outfile)
     check_outfile(outfile, force=force)

@@ -18,19 +18,27 @@ from typing import Any, BinaryIO
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
 from .errors import ConversionError
-from .gguf_keys import SAMPLING_KEYS
+from .families import (
+    ARCH_CLIP,
+    END_OF_TURN,
+    FAMILIES,
+    LLAMA_MAX_LAYERS,
+    family_for_gguf_arch,
+    known_reasoning_tags,
+    supported_gguf_architectures,
+)
+from .gguf_keys import EOS_IDS_KEY, FAMILY_KEY, SAMPLING_KEYS
 
-SUPPORTED_ARCHITECTURES: tuple[str, ...] = ("exaone", "exaone4")
+SUPPORTED_ARCHITECTURES: tuple[str, ...] = supported_gguf_architectures()
 SUPPORTED_VERSIONS: tuple[int, ...] = (2, 3)
 GGUF_MAGIC = b"GGUF"
-MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS
+MAX_LAYERS = LLAMA_MAX_LAYERS
 MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME = 63  # GGML_MAX_NAME - 1
 MAX_KEY_LENGTH = 65535  # GGUF spec
 MAX_KEPT_STRING = 16 << 20  # longer metadata strings are skipped, never read into memory
 DEFAULT_ALIGNMENT = 32
-END_OF_TURN = "[|endofturn|]"
-REASONING_MARKERS: tuple[str, ...] = ("<think>", "<thought>")
+REASONING_MARKERS: tuple[str, ...] = tuple(tags[0] for tags in known_reasoning_tags())
 _GUESSED_FILE_TYPE = 1024
 _CHUNK = 1 << 20
 _INT64_MAX = 2**63 - 1
@@ -70,6 +78,10 @@ _REQUIRED_INTS: tuple[tuple[str, int, int], ...] = (
     ("{arch}.context_length", 1, _INT64_MAX),
     ("{arch}.embedding_length", 1, _INT64_MAX),
 )
+# Mixture-of-experts keys llama.cpp asserts on (SIGABRT) when out of range: expert counts above its
+# LLAMA_MAX_EXPERTS (1024 in llama-cpp-python 0.3.36), or more experts per token than there are.
+MAX_EXPERTS = 1024
+_MOE_ARCHES = frozenset(f.gguf_arch for f in FAMILIES if f.moe)
 # Per-token tokenizer arrays: llama.cpp indexes them with token ids without checking their length.
 _TOKEN_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {
     "tokenizer.ggml.tokens": (GGUFValueType.STRING,),
@@ -78,6 +90,8 @@ _TOKEN_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {
 }
 _OTHER_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {"tokenizer.ggml.merges": (GGUFValueType.STRING,)}
 _TOKENS_KEY = "tokenizer.ggml.tokens"
+_KEPT_INT_ARRAYS = frozenset({EOS_IDS_KEY})
+_MAX_KEPT_INTS = 64
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class ModelInfo:
     parameter_count: int
     tensor_count: int
     reasoning: bool = False
+    family: str = ""  # the EXAONE family table row (exaone_convert.families), "" when none fits
     bos_token: str = ""
     eos_token: str = ""
     metadata_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -130,10 +145,12 @@ class _Corrupt(Exception):
 
 @dataclass(frozen=True)
 class _ArrayInfo:
-    """An array value: its element type and length (contents are not kept)."""
+    """An array value: its element type and length (contents are kept only for the short integer arrays
+    in ``_KEPT_INT_ARRAYS``)."""
 
     elem_type: GGUFValueType
     count: int
+    ints: tuple[int, ...] | None = None
 
 
 class _TooLong:
@@ -230,6 +247,9 @@ def _read_array(r: _BoundedReader, key: str) -> tuple[_ArrayInfo, list[str] | No
             "(the file is truncated or corrupt)"
         )
     info = _ArrayInfo(elem_type, count)
+    if key in _KEPT_INT_ARRAYS and elem_type in _INT_TYPES and count <= _MAX_KEPT_INTS:
+        fmt = _SCALAR_FORMATS[elem_type]
+        return _ArrayInfo(elem_type, count, tuple(int(r.unpack(fmt, f"array {key!r}")) for _ in range(count))), None
     if elem_type != GGUFValueType.STRING:
         r.skip(count * min_size, f"array {key!r}")
         return info, None
@@ -416,6 +436,9 @@ def _architecture(kv: dict[str, tuple[GGUFValueType, Any]]) -> str:
     arch = _get_str(kv, "general.architecture")
     if arch is None:
         raise _Corrupt("general.architecture is missing", FIX_ARCH)
+    if arch == ARCH_CLIP:
+        raise _Corrupt("this is a vision projector (mmproj) file, not a model",
+                       "load the model's own GGUF; the mmproj beside it is found automatically")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise _Corrupt(f"architecture {arch!r} is not supported (found {arch!r}; supported: "
                        f"{', '.join(SUPPORTED_ARCHITECTURES)})", FIX_ARCH)
@@ -435,6 +458,19 @@ def _required_ints(kv: dict[str, tuple[GGUFValueType, Any]], arch: str) -> dict[
                            + (" (llama.cpp's layer limit)" if high == MAX_LAYERS else ""))
         out[pattern.split(".", 1)[1]] = value
     return out
+
+
+def _check_moe(kv: dict[str, tuple[GGUFValueType, Any]], arch: str, n_layers: int) -> None:
+    n_expert = _get_int(kv, f"{arch}.expert_count")
+    if n_expert is None or not 1 <= n_expert <= MAX_EXPERTS:
+        raise _Corrupt(f"{arch}.expert_count is {n_expert}; it must be between 1 and {MAX_EXPERTS} "
+                       "(llama.cpp's expert limit)")
+    for key, high in (("expert_used_count", n_expert), ("leading_dense_block_count", n_layers),
+                      ("nextn_predict_layers", n_layers - 1)):
+        value = _get_int(kv, f"{arch}.{key}")
+        low = 1 if key == "expert_used_count" else 0
+        if (value is None and key == "expert_used_count") or (value is not None and not low <= value <= high):
+            raise _Corrupt(f"{arch}.{key} is {value}; it must be between {low} and {high}")
 
 
 def _check_token_arrays(kv: dict[str, tuple[GGUFValueType, Any]]) -> int:
@@ -496,9 +532,12 @@ def _special_ids(kv: dict[str, tuple[GGUFValueType, Any]], tokens: list[str]) ->
         return token_id if token_id is not None and 0 <= token_id < len(tokens) else None
 
     bos = valid(_get_int(kv, "tokenizer.ggml.bos_token_id"))
+    listed = kv.get(EOS_IDS_KEY)
+    extra = list(listed[1].ints or ()) if listed and isinstance(listed[1], _ArrayInfo) else []
     candidates = [
         _get_int(kv, "tokenizer.ggml.eos_token_id"),
         _get_int(kv, "tokenizer.ggml.eot_token_id"),
+        *extra,
         tokens.index(END_OF_TURN) if END_OF_TURN in tokens else None,
     ]
     eos: list[int] = []
@@ -513,6 +552,8 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     kv = header.kv
     arch = _architecture(kv)
     ints = _required_ints(kv, arch)
+    if arch in _MOE_ARCHES:
+        _check_moe(kv, arch, ints["block_count"])
     n_vocab = _check_token_arrays(kv)
     tokens = header.tokens or []
     bos, eos = _special_ids(kv, tokens)
@@ -541,6 +582,7 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         parameter_count=sum(math.prod(t[1]) for t in header.tensors),
         tensor_count=len(header.tensors),
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),
+        family=getattr(family_for_gguf_arch(arch, template, _get_str(kv, FAMILY_KEY)), "key", ""),
         bos_token=tokens[bos] if bos is not None else "",
         eos_token=tokens[eos[0]] if eos else "",
         metadata_keys=tuple(kv),
@@ -570,3 +612,63 @@ def inspect_gguf(path: str | Path) -> ModelInfo:
         raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
     except OSError as err:
         raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# Vision projector (mmproj) files
+
+SUPPORTED_PROJECTORS: tuple[str, ...] = ("exaone4_5",)
+FIX_MMPROJ = "use the mmproj file converted or downloaded with this model (exaone-convert writes it beside the model)"
+_MAX_VISION_DIM = 1 << 20
+
+
+@dataclass(frozen=True)
+class MmprojInfo:
+    """What the runtime needs to know about a vision projector file, read from its header only."""
+
+    path: Path
+    projector_type: str
+    projection_dim: int  # must equal the text model's embedding length
+    n_layers: int
+    file_size: int
+    quant_type: str
+
+
+def inspect_mmproj(path: str | Path, model: ModelInfo | None = None) -> MmprojInfo:
+    """Validate an mmproj GGUF's header with explicit bounds (and, given the model, that they belong together).
+
+    Raises InvalidGGUF (a ConversionError) with one line naming the problem and the fix."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InvalidGGUF(f"vision projector not found: {p}; {FIX_MMPROJ}")
+    try:
+        with p.open("rb") as f:
+            size = p.stat().st_size
+            header = _parse(f, size)
+        kv = header.kv
+        arch = _get_str(kv, "general.architecture")
+        if arch != ARCH_CLIP or not _get(kv, "clip.has_vision_encoder", frozenset({GGUFValueType.BOOL}),
+                                         "a boolean"):
+            raise _Corrupt(f"it is not a vision projector (architecture {arch!r})", FIX_MMPROJ)
+        projector = _get_str(kv, "clip.projector_type") or _get_str(kv, "clip.vision.projector_type") or ""
+        if projector not in SUPPORTED_PROJECTORS:
+            raise _Corrupt(f"projector type {projector!r} is not an EXAONE one (supported: "
+                           f"{', '.join(SUPPORTED_PROJECTORS)})", FIX_MMPROJ)
+        dims = {}
+        for key, high in (("clip.vision.projection_dim", _MAX_VISION_DIM), ("clip.vision.block_count", MAX_LAYERS),
+                          ("clip.vision.embedding_length", _MAX_VISION_DIM)):
+            value = _get_int(kv, key)
+            if value is None or not 1 <= value <= high:
+                raise _Corrupt(f"{key} is {value}; it must be between 1 and {high}", FIX_MMPROJ)
+            dims[key] = value
+        info = MmprojInfo(p, projector, dims["clip.vision.projection_dim"], dims["clip.vision.block_count"], size,
+                          _quant_type(kv, header))
+    except _Corrupt as err:
+        raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
+    except OSError as err:
+        raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+    if model is not None and info.projection_dim != model.embedding_length:
+        raise InvalidGGUF(f"{p.name} does not match {model.path.name}: it projects images to "
+                          f"{info.projection_dim} dimensions, the model's embeddings have {model.embedding_length}; "
+                          f"{FIX_MMPROJ}")
+    return info

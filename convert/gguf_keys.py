@@ -11,6 +11,13 @@ from collections.abc import Mapping
 # Not a standard key: whether the model's generation_config samples by default (transformers honours it).
 DO_SAMPLE_KEY = "exaone_desktop.sampling.do_sample"
 
+# Not a standard key: every end-of-sequence id of generation_config.json (llama.cpp keeps only eos and eot).
+EOS_IDS_KEY = "exaone_desktop.eos_token_ids"
+
+# Not a standard key: the EXAONE family table row the converter read the checkpoint as (EXAONE 4.0 and 4.5
+# share the exaone4 architecture and chat format, but not their defaults).
+FAMILY_KEY = "exaone_desktop.family"
+
 # generation_config.json field (= GenerationSettings field) -> GGUF key and its value type.
 SAMPLING_KEYS: Mapping[str, tuple[str, type]] = {
     "temperature": ("general.sampling.temp", float),

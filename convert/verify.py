@@ -246,22 +246,6 @@ class _GGUFModel:
 # ------------------------------------------------------------------------------------------------
 # transformers side (optional: the ``test`` extra)
 
-# EXAONE 3 original weight names -> Llama names (transformers 5.23 has no EXAONE 3 model; it is
-# architecturally Llama, so it loads as LlamaForCausalLM with renamed weights).
-_EXAONE3_TO_LLAMA = (
-    (r"^transformer\.wte\.", "model.embed_tokens."),
-    (r"^transformer\.ln_f\.", "model.norm."),
-    (r"^transformer\.h\.(\d+)\.ln_1\.", r"model.layers.\1.input_layernorm."),
-    (r"^transformer\.h\.(\d+)\.ln_2\.", r"model.layers.\1.post_attention_layernorm."),
-    (r"^transformer\.h\.(\d+)\.attn\.attention\.([qkv])_proj\.", r"model.layers.\1.self_attn.\2_proj."),
-    (r"^transformer\.h\.(\d+)\.attn\.attention\.out_proj\.", r"model.layers.\1.self_attn.o_proj."),
-    (r"^transformer\.h\.(\d+)\.mlp\.c_fc_0\.", r"model.layers.\1.mlp.gate_proj."),
-    (r"^transformer\.h\.(\d+)\.mlp\.c_fc_1\.", r"model.layers.\1.mlp.up_proj."),
-    (r"^transformer\.h\.(\d+)\.mlp\.c_proj\.", r"model.layers.\1.mlp.down_proj."),
-    (r"^lm_head\.", "lm_head."),
-)
-
-
 def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[int], hf_dir: Path,
                     t: Thresholds) -> None:
     try:
@@ -279,55 +263,16 @@ def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[
 
 def _load_hf(hf_dir: Path) -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, PreTrainedTokenizerFast
 
     cfg = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
+    # EXAONE 4.5 is an image-text-to-text model; text-only prompts run through it as through a causal LM.
+    auto = AutoModelForImageTextToText if cfg.get("model_type") == "exaone4_5" else AutoModelForCausalLM
+    model = auto.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
     if cfg.get("model_type") == "exaone":
-        # AutoTokenizer does not know model_type "exaone"; tokenizer.json is used as is.
-        return _load_exaone3_as_llama(hf_dir, cfg), PreTrainedTokenizerFast.from_pretrained(str(hf_dir))
-    model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
+        # EXAONE 3 names GPT2Tokenizer, which AutoTokenizer rebuilds without tokenizer.json's digit split.
+        return model.eval(), PreTrainedTokenizerFast.from_pretrained(str(hf_dir))
     return model.eval(), AutoTokenizer.from_pretrained(str(hf_dir))
-
-
-def _load_exaone3_as_llama(hf_dir: Path, cfg: dict[str, Any]) -> Any:
-    import re
-
-    import torch
-    from safetensors.torch import load_file
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    rope: dict[str, Any] = {"rope_type": "default", "rope_theta": cfg.get("rope_theta", 10000.0)}
-    if cfg.get("rope_scaling"):
-        rope = {**cfg["rope_scaling"], "rope_theta": rope["rope_theta"]}
-    heads = cfg["num_attention_heads"]
-    config = LlamaConfig(
-        vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"], intermediate_size=cfg["intermediate_size"],
-        num_hidden_layers=cfg["num_layers"], num_attention_heads=heads,
-        num_key_value_heads=cfg.get("num_key_value_heads", heads),
-        head_dim=cfg.get("head_dim") or cfg["hidden_size"] // heads,
-        hidden_act=cfg.get("activation_function", "silu"), max_position_embeddings=cfg["max_position_embeddings"],
-        rms_norm_eps=cfg["layer_norm_epsilon"], rope_parameters=rope,
-        tie_word_embeddings=cfg.get("tie_word_embeddings", False), attention_bias=False, mlp_bias=False,
-    )
-    config._attn_implementation = "eager"
-    model = LlamaForCausalLM(config).float()
-    index = hf_dir / "model.safetensors.index.json"
-    shards = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() \
-        else ["model.safetensors"]
-    state: dict[str, Any] = {}
-    for shard in shards:
-        for name, tensor in load_file(str(hf_dir / shard)).items():
-            new = next((re.sub(p, r, name) for p, r in _EXAONE3_TO_LLAMA if re.match(p, name)), None)
-            if new is None:
-                raise ConversionError(f"{hf_dir}: unexpected EXAONE 3 tensor {name}; is this an EXAONE checkpoint?")
-            state[new] = tensor.to(torch.float32)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if set(missing) - ({"lm_head.weight"} if config.tie_word_embeddings else set()) or unexpected:
-        raise ConversionError(f"{hf_dir}: weights do not fit the EXAONE 3 layout (missing {missing[:3]}, "
-                              f"unexpected {unexpected[:3]}); check the checkpoint")
-    if config.tie_word_embeddings:
-        model.lm_head.weight = model.model.embed_tokens.weight
-    return model.eval()
 
 
 def _hf_logits(model: Any, tokens: list[int]) -> np.ndarray:

@@ -15,6 +15,8 @@ from .checkpoint import read_json, read_optional_json
 from .errors import ConversionError
 
 SPECIAL_NAMES = ("bos", "eos", "unk", "pad")
+# llama.cpp pre-tokenizers that put every digit on its own (EXAONE 3.x, K-EXAONE); EXAONE 4 keeps GPT-2's.
+DIGIT_SPLITTING_PRE = frozenset({"exaone", "exaone-moe"})
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Vocab:
     add_bos: bool
     chat_template: str | None
     eot_id: int | None = None
+    # Every end-of-sequence id of generation_config.json (eos first); llama.cpp's keys hold only two.
+    eos_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -66,7 +70,7 @@ def _pre_tokenizer_warning(tokenizer: Mapping[str, Any], expected_pre: str) -> s
     splits_digits = "\\\\p{N}" in text or '"Digits"' in text
     if "ByteLevel" not in text:
         return "tokenizer.json has no ByteLevel pre-tokenizer; llama.cpp may tokenize differently"
-    if (expected_pre == "exaone") != splits_digits:
+    if (expected_pre in DIGIT_SPLITTING_PRE) != splits_digits:
         return (f"tokenizer.json's digit handling does not match llama.cpp's {expected_pre!r} pre-tokenizer; "
                 "token ids may differ from transformers")
     return None
@@ -130,6 +134,7 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
         add_bos=bool(tok_config.get("add_bos_token", False)),
         chat_template=_chat_template(root, tok_config),
         eot_id=int(extra_eos[0]) if extra_eos else None,
+        eos_ids=[special["eos"], *dict.fromkeys(int(i) for i in extra_eos)],
     )
     warning = _pre_tokenizer_warning(tokenizer, tokenizer_pre)
     if warning:

@@ -1,127 +1,22 @@
 """``exaone-desktop``: start the app. The window appears before anything heavy is imported.
 
 llama_cpp, exaone_convert, openai and keyring are imported by the workers and panels that need
-them, after the window is on screen; the last model is loaded in a worker thread.
+them, after the window is on screen; the last model is loaded in a worker thread. The app itself
+(``DesktopApp``, ``create_app``) lives in ``ui.application``, which the self-test uses too.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from . import __version__
+from .ui.application import DesktopApp, create_app, parse_args
 
-
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="exaone-desktop", description="Chat with EXAONE models offline.")
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="keep chats, models and settings in this folder (default: the user data folder)")
-    parser.add_argument("--lang", choices=("en", "ko"), default=None,
-                        help="UI language (default: the setting, else the system's language)")
-    parser.add_argument("--reset-settings", action="store_true", help="forget saved settings before starting")
-    parser.add_argument("--demo", action="store_true",
-                        help="with no model chosen yet, set up and load the bundled demo model at once")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this installation offscreen with the demo model, then exit (0: it works)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser.parse_args(list(argv) if argv is not None else None)
-
-
-class DesktopApp:
-    """Owns the window; rebuilds it when the UI language changes (chats live in the store)."""
-
-    def __init__(self, ctx: object, language_choice: str | None, *, demo: bool = False) -> None:
-        from .ui.context import KEY_LANGUAGE, AppContext
-        from .ui.language import install, resolve_language
-
-        assert isinstance(ctx, AppContext)
-        self.ctx = ctx
-        self.demo = demo
-        self.language = install(resolve_language(language_choice or str(ctx.get(KEY_LANGUAGE, "") or "")))
-        self.window = self._make_window()
-
-    def _make_window(self) -> object:
-        from .ui.main_window import MainWindow
-
-        window = MainWindow(self.ctx, language=self.language)
-        window.language_change_requested.connect(self.switch_language)
-        return window
-
-    def show(self) -> None:
-        from PySide6.QtCore import QTimer
-
-        self.window.show()  # type: ignore[attr-defined]
-        QTimer.singleShot(0, lambda: self.window.start(demo_if_no_model=self.demo))  # type: ignore[attr-defined]
-
-    def switch_language(self, choice: str) -> None:
-        from .ui.language import install, resolve_language
-
-        old = self.window
-        if getattr(old, "worker", None) is not None:
-            return  # applies at the next start; a reply is streaming
-        self.language = install(resolve_language(choice))
-        new = self._make_window()
-        conversation = old.session.conversation_id  # type: ignore[attr-defined]
-        if old.local is not None:  # type: ignore[attr-defined]
-            new.set_local_generator(old.local)  # type: ignore[attr-defined]
-        if conversation is not None:
-            new.open_conversation(conversation)  # type: ignore[attr-defined]
-        new.settings_panel.setCurrentIndex(old.settings_panel.currentIndex())  # type: ignore[attr-defined]
-        new.restoreGeometry(old.saveGeometry())  # type: ignore[attr-defined]
-        self.window = new
-        new.show()  # type: ignore[attr-defined]
-        old.close()  # type: ignore[attr-defined]
-        old.deleteLater()  # type: ignore[attr-defined]
-
-
-    def shutdown(self) -> None:
-        """Close and delete the window while Python is fully alive, then close the history.
-
-        Left to interpreter shutdown, PySide6 may destroy widgets in an order that crashes
-        (seen as "bool_dealloc" after several conversations), so tear down explicitly.
-        """
-        import gc
-
-        from PySide6.QtCore import QCoreApplication, QEvent
-
-        window = self.window
-        window.close()  # type: ignore[attr-defined]
-        window.local = None  # type: ignore[attr-defined]
-        window.deleteLater()  # type: ignore[attr-defined]
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
-        QCoreApplication.processEvents()
-        del window
-        self.window = None  # type: ignore[assignment]
-        self.ctx.store.close()
-        gc.collect()
-
-
-def create_app(argv: Sequence[str] | None = None) -> DesktopApp:
-    """Parse ``argv``, make the QApplication (or reuse one) and the window; does not run the loop."""
-    args = parse_args(argv)
-    from PySide6.QtWidgets import QApplication
-
-    from .store import ChatStore, default_data_dir
-    from .ui.context import APPLICATION, ORGANIZATION, AppContext, open_settings
-
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "exaone-desktop"])
-    app.setOrganizationName(ORGANIZATION)
-    app.setApplicationName(APPLICATION)
-    if isinstance(app, QApplication):
-        app.setApplicationDisplayName("EXAONE Desktop")
-    data_dir = args.data_dir.expanduser().resolve() if args.data_dir else default_data_dir()
-    settings = open_settings(data_dir if args.data_dir else None)
-    if args.reset_settings:
-        settings.clear()
-        settings.sync()
-    store = ChatStore.open_default(data_dir)
-    return DesktopApp(AppContext(data_dir, store, settings), args.lang, demo=args.demo)
+__all__ = ["DesktopApp", "create_app", "main", "parse_args"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .store import StoreError
+    from .session.store import StoreError
 
     if parse_args(argv).self_test:
         from .selftest import run_self_test

@@ -1,8 +1,10 @@
-"""``exaone-generate``: one generation from the command line (DESIGN.md section 2).
+"""``exaone-generate``: one generation from the command line.
 
 A thin layer: arguments -> GenerationSettings -> a Generator (local llama.cpp or cloud) -> output.
-Every user error is one line on stderr, ``exaone-generate: error: ...``, with exit code 2 for bad
-arguments/inputs and 1 for failures while loading or generating; never a traceback.
+The setting flags, their help and their ranges come from ``engine.settings_table``; each value is checked
+against its range before anything loads, and the rules between settings once the model's own defaults
+are merged. Every user error is one line on stderr, ``exaone-generate: error: ...``, with exit code 2 for
+bad arguments/inputs/settings and 1 for failures while loading or generating; never a traceback.
 """
 
 from __future__ import annotations
@@ -16,17 +18,15 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from .engine.settings import GenerationSettings, SettingsError, resolve_settings
+from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from .engine.types import GenerationError, GenerationResult, Prompt, StreamEvent
+from .setting_flags import add_setting_flags, explicit_settings, load_settings
 
 PROG = "exaone-generate"
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 ENGINES = ("local", "cloud", "auto")
-# CLI dest -> GenerationSettings field, for the flags that map one to one.
-SETTING_FLAGS = (
-    "max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "repetition_penalty", "seed",
-    "num_return_sequences", "return_full_text", "stop", "presence_penalty", "frequency_penalty",
-    "enable_thinking",
-)  # fmt: skip
+# The settings that have a flag (setting_flags.py makes them from the table); each flag's dest is the name.
+SETTING_FLAGS: tuple[str, ...] = tuple(row.name for row in GENERATION_ROWS if row.cli)
 
 
 class UsageError(Exception):
@@ -45,22 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--messages", type=Path, metavar="FILE.json",
                      help='JSON list of {"role", "content"} messages, rendered with the model\'s chat template')
     p.add_argument("--model", type=Path, metavar="PATH.gguf", help="the GGUF model (not needed with --engine cloud)")
-    p.add_argument("--max-new-tokens", type=int)
-    p.add_argument("--do-sample", action=argparse.BooleanOptionalAction, default=None,
-                   help="sample instead of greedy decoding (default: greedy, as transformers)")
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--top-k", type=int, help="0 disables top-k")
-    p.add_argument("--top-p", type=float)
-    p.add_argument("--repetition-penalty", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--num-return-sequences", type=int)
-    p.add_argument("--return-full-text", action=argparse.BooleanOptionalAction, default=None,
-                   help="with --prompt, print the prompt followed by the continuation (default: on)")
-    p.add_argument("--stop", nargs="+", metavar="TEXT", help="stop before any of these strings")
-    p.add_argument("--presence-penalty", type=float)
-    p.add_argument("--frequency-penalty", type=float)
-    p.add_argument("--enable-thinking", action=argparse.BooleanOptionalAction, default=None,
-                   help="let reasoning models think first (EXAONE 4.0 chat template)")
     p.add_argument("--engine", choices=ENGINES, default="local",
                    help="local: llama.cpp on --model (default). cloud: the OpenAI-compatible API, no --model "
                         "needed (key from OPENAI_API_KEY or the OS keychain, endpoint from OPENAI_BASE_URL). "
@@ -71,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
-    p.add_argument("--n-ctx", type=int, help="context size to allocate (default: the model's, at most 8192)")
-    p.add_argument("--threads", type=int, help="CPU threads (default: llama.cpp's choice)")
-    p.add_argument("--n-gpu-layers", type=int, default=-1, help="layers to offload to the GPU (-1: all)")
+    add_setting_flags(p.add_argument_group(
+        "generation settings", "transformers' pipeline names and defaults; the model's own generation config "
+        "overrides the defaults, and a flag overrides both"), GENERATION_ROWS)
+    add_setting_flags(p.add_argument_group("loading the local model"), LOAD_ROWS)
     return p
 
 
@@ -110,11 +95,8 @@ def read_messages(path: Path) -> list[Any]:
 
 
 def user_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings the user set explicitly (None = not set, so model defaults apply)."""
-    values = {name: getattr(args, name) for name in SETTING_FLAGS}
-    if values["stop"] is not None:
-        values["stop"] = tuple(values["stop"])
-    return values
+    """The generation settings the user set explicitly (None = not set, so model defaults apply)."""
+    return explicit_settings(args, GENERATION_ROWS)
 
 
 # -- engines ----------------------------------------------------------------------------------------
@@ -124,9 +106,9 @@ def load_local(args: argparse.Namespace) -> Any:
         raise UsageError("--model PATH.gguf is required with --engine local")
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from .engine.local import LocalGenerator
+    from .engine.worker import WorkerGenerator  # llama.cpp in a child process: a crash is a message, not a signal
 
-    return LocalGenerator(args.model, n_ctx=args.n_ctx, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+    return WorkerGenerator(args.model, **load_settings(args).changed())
 
 
 def load_cloud(args: argparse.Namespace) -> Any:
@@ -164,24 +146,25 @@ def generate_routed(args: argparse.Namespace, prompt: Prompt, printer: StreamPri
 def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrinter | None,
                    cancel: threading.Event) -> tuple[GenerationResult, GenerationSettings]:
     gen = load_local(args)
-    settings = gen.default_settings(**user_settings(args))
-    if printer is not None:
-        printer.settings = settings
-    return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+    try:
+        settings = gen.default_settings(**user_settings(args))
+        return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+    finally:
+        gen.close()
 
 
 # -- output -----------------------------------------------------------------------------------------
 
-def shown_text(prompt: Prompt, text: str, settings: GenerationSettings) -> str:
+def shown_text(prompt: Prompt, text: str, full_text: bool) -> str:
     """transformers' return_full_text: a plain prompt is repeated before its continuation."""
-    return prompt + text if settings.return_full_text and isinstance(prompt, str) else text
+    return prompt + text if full_text and isinstance(prompt, str) else text
 
 
 class StreamPrinter:
     """Prints answer text to ``out`` and reasoning to stderr as it arrives; one block per sequence."""
 
-    def __init__(self, out: TextIO, prompt: Prompt, settings: GenerationSettings) -> None:
-        self.out, self.prompt, self.settings = out, prompt, settings
+    def __init__(self, out: TextIO, prompt: Prompt, full_text: bool) -> None:
+        self.out, self.prompt, self.full_text = out, prompt, full_text
         self.index = -1
         self.seen: set[int] = set()
 
@@ -191,7 +174,7 @@ class StreamPrinter:
                 self.out.write("\n\n")
             self.index = index
             self.seen.add(index)
-            self.out.write(shown_text(self.prompt, "", self.settings))
+            self.out.write(shown_text(self.prompt, "", self.full_text))
 
     def __call__(self, event: StreamEvent) -> None:
         self.start(event.index)
@@ -203,7 +186,7 @@ class StreamPrinter:
 def json_output(result: GenerationResult, prompt: Prompt, settings: GenerationSettings) -> dict[str, Any]:
     data = result.to_json()
     for entry, completion in zip(data["generated"], result.generated, strict=True):
-        entry["text"] = shown_text(prompt, completion.text, settings)
+        entry["text"] = shown_text(prompt, completion.text, settings.return_full_text)
     return data
 
 
@@ -221,7 +204,7 @@ def print_result(result: GenerationResult, prompt: Prompt, settings: GenerationS
     for i, c in enumerate(result.generated):
         if c.reasoning:
             print(c.reasoning, file=sys.stderr)
-        out.write(("\n\n" if i else "") + shown_text(prompt, c.text, settings))
+        out.write(("\n\n" if i else "") + shown_text(prompt, c.text, settings.return_full_text))
     out.write("\n")
 
 
@@ -234,9 +217,16 @@ def run(argv: Sequence[str] | None) -> int:
         raise UsageError("--model PATH.gguf is required with --engine local")
     if args.cloud_timeout is not None and args.cloud_timeout <= 0:
         raise UsageError(f"--cloud-timeout must be more than 0 seconds, got {args.cloud_timeout:g}")
-    settings = resolve_settings(None, **user_settings(args))  # validate before loading or reaching the network
+    # Each value in its range before loading or reaching the network; the rules once the model's defaults apply.
+    user = user_settings(args)
+    load_settings(args)
+    if args.model is None:  # the cloud alone: no model defaults to wait for
+        resolve_settings(None, **user)
+    full_text = user["return_full_text"]
+    if full_text is None:  # not among a model's defaults: the pipeline's default applies
+        full_text = GenerationSettings().return_full_text
     stream_to = sys.stderr if args.json else sys.stdout
-    printer = StreamPrinter(stream_to, prompt, settings) if args.stream else None
+    printer = StreamPrinter(stream_to, prompt, full_text) if args.stream else None
     cancel = threading.Event()
     generate = generate_local if args.engine == "local" else generate_routed
     try:

@@ -1,4 +1,4 @@
-"""``exaone-generate --engine cloud|auto``: the engines behind a ``Router`` (issue 5).
+"""``exaone-generate --engine cloud|auto``: the engines behind a ``Router``.
 
 - ``cloud``: the OpenAI-compatible API only; a failure is reported, nothing else is tried.
 - ``auto`` with ``--model``: the local model first; when it cannot load or generate, the cloud
@@ -34,7 +34,8 @@ BACKENDS: dict[Engine, Backend] = {"local": "cpu", "cloud": "openai"}
 
 
 class LazyEngine:
-    """A ``Generator`` for the router that loads on first use; its ``settings`` argument is the user's dict."""
+    """An ``Answerer[UserSettings]`` for the router: loads its ``Generator`` on first use and resolves the
+    user's explicit values the engine's way (not a ``Generator``: its settings are the user's dict)."""
 
     def __init__(self, engine: Engine, load: Callable[[], Generator]) -> None:
         self.engine = engine
@@ -77,7 +78,8 @@ def route(
     engines: dict[Engine, LazyEngine] = {"cloud": LazyEngine("cloud", load_cloud)}
     if load_local is not None and mode == "auto":
         engines["local"] = LazyEngine("local", load_local)
-    router = Router(CloudPolicy.for_cli_engine(mode), engines.get("local"), lambda: engines["cloud"])
+    router: Router[UserSettings] = Router(CloudPolicy.for_cli_engine(mode), engines.get("local"),
+                                          lambda: engines["cloud"])
     first: Engine = "local" if "local" in engines else "cloud"
     outcome = router.run(prompt, user, engine=first, on_event=on_event, cancel=cancel, on_switch=on_switch)
     if outcome.status == "cancelled":

@@ -19,10 +19,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine.local import LocalGenerator
+from .engine.settings import LOAD_NAMES, LoadSettings
 from .engine.types import Completion, Message, StreamCallback
+
+if TYPE_CHECKING:
+    from .engine.worker import WorkerGenerator
 
 Record = dict[str, Any]
 TASK = "text-generation"
@@ -40,7 +44,7 @@ class TextGenerationPipeline:
 
     task = TASK
 
-    def __init__(self, generator: LocalGenerator) -> None:
+    def __init__(self, generator: LocalGenerator | WorkerGenerator) -> None:
         self.generator = generator
 
     @property
@@ -96,11 +100,17 @@ def _chat_record(messages: list[Mapping[str, Any]], c: Completion, full: bool) -
 def pipeline(
     task_or_model: str | Path | None = None,
     model: str | Path | None = None,
+    *,
+    isolated: bool = False,
     **load_kwargs: Any,
 ) -> TextGenerationPipeline:
     """Load a GGUF for text generation: ``pipeline(path)`` or ``pipeline("text-generation", model=path)``.
 
-    ``load_kwargs`` go to LocalGenerator (``n_ctx``, ``n_threads``, ``n_gpu_layers``, ``verbose``).
+    ``load_kwargs`` go to LocalGenerator (the load settings ``n_ctx``, ``n_threads``, ``n_gpu_layers``,
+    ``kv_cache_type``, ``state_cache_mb``, and ``verbose``); a load setting out of its range raises
+    ``SettingsError`` naming the range before anything is loaded.
+    ``isolated=True`` runs llama.cpp in a worker process (``WorkerGenerator``): a model that crashes
+    llama.cpp raises GenerationError instead of ending the script; the default runs it in this process.
     """
     if task_or_model is not None and str(task_or_model) != TASK:
         if model is not None:
@@ -108,4 +118,9 @@ def pipeline(
         model = task_or_model
     if model is None:
         raise ValueError("pass the path of a .gguf model: pipeline('model.gguf')")
+    LoadSettings(**{k: v for k, v in load_kwargs.items() if k in LOAD_NAMES and v is not None})
+    if isolated:
+        from .engine.worker import WorkerGenerator
+
+        return TextGenerationPipeline(WorkerGenerator(model, **load_kwargs))
     return TextGenerationPipeline(LocalGenerator(model, **load_kwargs))

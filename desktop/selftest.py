@@ -57,7 +57,7 @@ def _run(data_dir: Path, say: Callable[[str], None]) -> None:
     from .ui.workers import DEMO_DIR
 
     demo = _load_demo(DEMO_DIR)
-    from .app import create_app
+    from .ui.application import create_app
 
     desktop = create_app(["--data-dir", str(data_dir), "--lang", "en"])
     desktop.show()
@@ -142,7 +142,7 @@ def _chat(window: Any, message: str, say: Callable[[str], None]) -> str:
 
 def _check_history(data_dir: Path, message: str, reply: str, say: Callable[[str], None]) -> None:
     """Reopen the history database from disk and find the conversation."""
-    from .store import ChatStore, StoreError
+    from .session.store import ChatStore, StoreError
 
     try:
         store = ChatStore.open_default(data_dir)

@@ -3,7 +3,14 @@
 import multiprocessing
 import sys
 
-from exaone_desktop.app import main
+if __name__ == "__main__" and sys.argv[1:2] == ["--exaone-model-worker"]:
+    # The llama.cpp worker process (exaone_desktop.engine.worker) runs the app's own executable.
+    from exaone_desktop.engine.worker_child import main as worker_main
+
+    worker_main()
+    sys.exit(0)
+
+from exaone_desktop.app import main  # noqa: E402
 
 if __name__ == "__main__":
     # The quantizer runs in a multiprocessing child when frozen: the child re-enters here and must stop.

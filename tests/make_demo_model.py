@@ -11,17 +11,17 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import jinja2
 import torch
-from reference import exaone3_llama_config, greedy_divergence, llama_name, load_reference, reference_greedy
+from reference import greedy_divergence, load_reference, read_state_dict, reference_greedy
 from tiny_checkpoints import (
     EOS,
     EXAONE35_TEMPLATE,
     Kind,
-    hf_config,
     random_weights,
     special_ids,
     train_tokenizer,
@@ -29,7 +29,7 @@ from tiny_checkpoints import (
     write_checkpoint,
     write_json,
 )
-from transformers import LlamaForCausalLM
+from transformers import AutoModelForCausalLM, PreTrainedModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "desktop" / "demo"
@@ -78,7 +78,7 @@ def training_sequences() -> tuple[list[list[int]], list[int], list[int]]:
     return seqs, starts, reply
 
 
-def bf16_margin(model: LlamaForCausalLM, seqs: list[list[int]], starts: list[int]) -> float:
+def bf16_margin(model: PreTrainedModel, seqs: list[list[int]], starts: list[int]) -> float:
     """Smallest teacher-forced margin of the reply tokens once weights are rounded to bf16."""
     rounded = copy.deepcopy(model)
     with torch.no_grad():
@@ -95,14 +95,11 @@ def bf16_margin(model: LlamaForCausalLM, seqs: list[list[int]], starts: list[int
     return worst
 
 
-def train(seqs: list[list[int]], starts: list[int], vocab: int) -> LlamaForCausalLM:
+def train(seqs: list[list[int]], starts: list[int], vocab: int) -> PreTrainedModel:
     torch.manual_seed(SEED)
-    init = random_weights(DEMO_KIND, vocab, SEED)
-    cfg = hf_config(DEMO_KIND, vocab, special_ids(train_tokenizer("exaone")))
-    model = LlamaForCausalLM(exaone3_llama_config(cfg))
-    model.config._attn_implementation = "eager"
-    model.load_state_dict({llama_name(k): v.float() for k, v in init.items()}, strict=False)
-    model.tie_weights()
+    with tempfile.TemporaryDirectory() as init_dir:  # transformers' own EXAONE 3 model, from a random start
+        write_checkpoint(Path(init_dir), DEMO_KIND, train_tokenizer("exaone"), random_weights(DEMO_KIND, vocab, SEED))
+        model = AutoModelForCausalLM.from_pretrained(init_dir, dtype=torch.float32, attn_implementation="eager")
     model.train()
     batch = torch.full((len(seqs), max(map(len, seqs))), 0, dtype=torch.long)
     labels = torch.full_like(batch, -100)
@@ -124,11 +121,13 @@ def train(seqs: list[list[int]], starts: list[int], vocab: int) -> LlamaForCausa
     raise SystemExit(f"demo model did not reach a margin of {MIN_MARGIN} in {MAX_STEPS} steps")
 
 
-def exaone_weights(model: LlamaForCausalLM, vocab: int) -> dict[str, torch.Tensor]:
-    """The trained weights under their original EXAONE 3 names, in bf16."""
-    params = dict(model.named_parameters())
+def exaone_weights(model: PreTrainedModel, vocab: int) -> dict[str, torch.Tensor]:
+    """The trained weights under their original EXAONE 3 names (transformers writes them back), in bf16."""
     names = random_weights(DEMO_KIND, vocab, 0)  # only for the names and order
-    return {k: params[llama_name(k)].detach().to(torch.bfloat16).contiguous() for k in names}
+    with tempfile.TemporaryDirectory() as saved:
+        model.save_pretrained(saved)
+        state = read_state_dict(Path(saved))
+    return {k: state[k].to(torch.bfloat16).contiguous() for k in names}
 
 
 def verify(out_dir: Path) -> None:

@@ -15,7 +15,7 @@ import memory_keyring
 import pytest
 from app_fixtures import convert_tiny
 from exaone_desktop.app import create_app
-from exaone_desktop.store import DB_NAME, ChatStore
+from exaone_desktop.session.store import DB_NAME, ChatStore
 
 TESTS = Path(__file__).resolve().parent
 

@@ -1,4 +1,4 @@
-"""exaone-generate: the DESIGN.md section 2 flags and --json contract, against transformers; one-line errors."""
+"""exaone-generate: its flags and --json contract, against transformers; one-line errors."""
 
 from __future__ import annotations
 
@@ -81,6 +81,26 @@ def test_sampling_flags_seed_and_num_return_sequences(capsys: Any, model_path: P
     assert first["generated"] == again["generated"]
     other = run_json(capsys, *argv[:-5], "--seed", "43", *argv[-3:])
     assert other["generated"] != first["generated"]
+
+
+def test_sampling_rules_are_checked_after_the_models_defaults(capsys: Any, tiny_checkpoint: Any,
+                                                              tmp_path: Path) -> None:
+    """A model whose generation config samples by default accepts several sequences without --do-sample."""
+    import shutil
+
+    from exaone_convert.convert import convert_checkpoint
+
+    ckpt = shutil.copytree(tiny_checkpoint(KIND), tmp_path / "sampling-model")
+    config = ckpt / "generation_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "do_sample": True, "temperature": 0.7}))
+    gguf = convert_checkpoint(ckpt, tmp_path / "sampling-model.gguf", outtype="f32")
+    out = run_json(capsys, "--model", str(gguf), "--prompt", PLAIN_PROMPT, "--max-new-tokens", "4",
+                   "--num-return-sequences", "3", "--seed", "5")
+    assert len(out["generated"]) == 3
+    # The user's own --no-do-sample still wins over the model's default, and then the rule applies.
+    err = one_line_error(capsys, ["--model", str(gguf), "--prompt", "x", "--num-return-sequences", "3",
+                                  "--no-do-sample"], 2)
+    assert "do_sample" in err
 
 
 def test_stop_and_stream(capsys: Any, model_path: Path) -> None:

@@ -99,6 +99,19 @@ def test_same_seed_same_text_and_seeds_differ(local: Any) -> None:
     assert run(5) != run(6)
 
 
+def test_drawn_seed_is_reported_and_sequence_zero_uses_it(local: Any) -> None:
+    gen = local("exaone3_untied")
+    s = gen.default_settings(max_new_tokens=12, do_sample=True, top_k=0, temperature=1.5, repetition_penalty=1.0)
+    drawn = gen.generate(PLAIN_PROMPT, s)
+    assert drawn.seed is not None and drawn.to_json()["seed"] == drawn.seed
+    again = gen.generate(PLAIN_PROMPT, s.replace(seed=drawn.seed))
+    assert again.generated[0].token_ids == drawn.generated[0].token_ids
+    three = gen.generate(PLAIN_PROMPT, s.replace(seed=drawn.seed, num_return_sequences=3))
+    assert three.generated[0].token_ids == drawn.generated[0].token_ids  # n=1 is the first of n
+    greedy = gen.generate(PLAIN_PROMPT, gen.default_settings(max_new_tokens=2, do_sample=False))
+    assert greedy.seed is None and "seed" not in greedy.to_json()
+
+
 @pytest.mark.parametrize("kind", ["exaone3_untied", "exaone4_hybrid64"])
 def test_num_return_sequences_evaluates_the_prompt_once(kind: str, local: Any) -> None:
     gen = local(kind)

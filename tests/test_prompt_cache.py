@@ -374,7 +374,7 @@ def test_fit_history_cuts_only_before_user_messages_and_keeps_its_cut() -> None:
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"n_ctx": 1025}, "between 1 and 1024"),
-    ({"n_ctx": 0}, "between 1 and 1024"),
+    ({"n_ctx": -1}, "between 1 and 1024"),
     ({"kv_cache_type": "q5_1"}, "f16, q8_0, q4_0"),
     ({"state_cache_mb": -1}, "state_cache_mb must be a number of megabytes >= 0"),
     ({"n_batch": 0}, "n_batch must be an integer >= 1"),

@@ -1,19 +1,23 @@
-"""Our llama.cpp sampler chain draws from exactly the distribution transformers' processors define.
+"""Our sampler draws from exactly the distribution transformers' processors define.
 
-Each case draws thousands of tokens from fixed logits and runs a chi-squared goodness-of-fit test
-against the probabilities computed by transformers' own RepetitionPenalty -> Temperature -> TopK ->
-TopP -> MinP processors. A power test shows the same check rejects llama-cpp-python's default chain.
+Each chi-squared case draws thousands of tokens from fixed logits and tests the goodness of fit against
+the probabilities computed by transformers' own RepetitionPenalty -> Temperature -> TopK -> TopP -> MinP
+processors. A power test shows the same check rejects llama-cpp-python's default chain. The warper cases
+of transformers' own tests/generation/test_logits_process.py are replayed on our sampler, and the set of
+tokens it keeps is compared, exactly, with the installed transformers' on random logits of vocabularies
+large enough to exercise the partial selections.
 """
 
 from __future__ import annotations
 
 import ctypes
+from collections import Counter
 
 import llama_cpp
 import numpy as np
 import pytest
 import torch
-from exaone_desktop.engine.sampling import TOKEN_DATA, TokenSampler
+from exaone_desktop.engine.sampling import TOKEN_DATA, HistoryCounts, TokenSampler, sequence_seed
 from exaone_desktop.engine.settings import GenerationSettings
 from llama_cpp._internals import LlamaSampler
 from scipy.stats import chisquare
@@ -35,9 +39,9 @@ def fixed_logits(seed: int = 0, scale: float = 2.0) -> np.ndarray:
     return (np.random.default_rng(seed).normal(size=VOCAB) * scale).astype(np.float32)
 
 
-def hf_probs(logits: np.ndarray, prompt: list[int], s: GenerationSettings) -> np.ndarray:
-    """Next-token probabilities as transformers' generate() computes them for ``s``."""
-    processors = []
+def hf_scores(logits: np.ndarray, prompt: list[int], s: GenerationSettings) -> torch.Tensor:
+    """The warped scores transformers' generate() samples from for ``s`` (-inf where a token is removed)."""
+    processors: list = []
     if s.repetition_penalty != 1.0:
         processors.append(RepetitionPenaltyLogitsProcessor(s.repetition_penalty))
     if s.temperature != 1.0:
@@ -52,7 +56,12 @@ def hf_probs(logits: np.ndarray, prompt: list[int], s: GenerationSettings) -> np
     scores = torch.tensor(logits, dtype=torch.float32)[None]
     for proc in processors:
         scores = proc(ids, scores)
-    return torch.softmax(scores.double(), dim=-1)[0].numpy()
+    return scores[0]
+
+
+def hf_probs(logits: np.ndarray, prompt: list[int], s: GenerationSettings) -> np.ndarray:
+    """Next-token probabilities as transformers' generate() computes them for ``s``."""
+    return torch.softmax(hf_scores(logits, prompt, s).double(), dim=-1).numpy()
 
 
 def chi2_pvalue(tokens: list[int], probs: np.ndarray) -> float:
@@ -245,3 +254,233 @@ def test_greedy_breaks_ties_like_transformers():
         with TokenSampler(settings, 50, history_size=64) as sampler:
             sampler.start([])
             assert sampler.sample(logits) == int(torch.argmax(torch.from_numpy(logits))) == 7
+
+
+def our_probs(logits: np.ndarray, prompt: list[int], s: GenerationSettings) -> np.ndarray:
+    with TokenSampler(s, len(logits), history_size=4096) as sampler:
+        sampler.start(prompt)
+        return sampler.probabilities(np.asarray(logits, dtype=np.float32))
+
+
+def sampled(**kw: object) -> GenerationSettings:
+    """do_sample with transformers' other defaults switched off unless given (top_k 0, top_p 1)."""
+    return GenerationSettings(**{"do_sample": True, "top_k": 0, "seed": 0, **kw})  # type: ignore[arg-type]
+
+
+# -- transformers' own warper test cases (tests/generation/test_logits_process.py) -------------------
+
+def test_transformers_top_k_case() -> None:
+    ramp = np.arange(10, dtype=np.float32)
+    shifted = ramp.copy()
+    shifted[:5] += 10
+    for logits, kept in ((ramp, [False] * 7 + [True] * 3), (shifted, [False] * 2 + [True] * 3 + [False] * 5)):
+        ours = our_probs(logits, [], sampled(top_k=3)) > 0
+        assert ours.tolist() == kept
+        assert ours.tolist() == (~torch.isinf(TopKLogitsWarper(3)(None, torch.tensor(logits)[None]))[0]).tolist()
+
+
+def test_transformers_top_p_case() -> None:
+    """Where the top two sum to exactly 0.8, transformers keeps two tokens (llama.cpp's top-p keeps three)."""
+    dist = np.log(np.array([[0.3, 0.1, 0.1, 0.5], [0.15, 0.3, 0.3, 0.25]])).astype(np.float32)
+    expected = np.array([[0.3, 0.0, 0.0, 0.5], [0.0, 0.3, 0.3, 0.25]])
+    for row, want in zip(dist, expected, strict=True):
+        probs = our_probs(row, [], sampled(top_p=0.8))
+        np.testing.assert_allclose(probs, want / want.sum(), rtol=1e-5)
+        assert (probs > 0).tolist() == (want > 0).tolist()
+    # the ramp edge cases: three tokens kept on the mild ramp, only the top one on the extreme ramp
+    ramp = np.arange(10, dtype=np.float32) - 5
+    assert (our_probs(ramp, [], sampled(top_p=0.9)) > 0).sum() == 3
+    assert (our_probs(ramp * 100, [], sampled(top_p=0.9)) > 0).sum() == 1
+
+
+def test_llama_cpp_top_p_keeps_a_third_token_on_that_case() -> None:
+    """Guard for the case above: llama.cpp's own top-p disagrees there, so the case can tell them apart."""
+    logits = np.log(np.array([0.3, 0.1, 0.1, 0.5])).astype(np.float32)
+    sampler = LlamaSampler()
+    sampler.add_top_p(0.8, 1)
+    buf = np.zeros(4, dtype=TOKEN_DATA)
+    buf["id"] = np.arange(4)
+    buf["logit"] = logits
+    arr = llama_cpp.llama_token_data_array(buf.ctypes.data_as(llama_cpp.llama_token_data_p), 4, -1, False)
+    llama_cpp.llama_sampler_apply(sampler.sampler, ctypes.byref(arr))
+    sampler.close()
+    assert arr.size == 3
+
+
+def test_transformers_min_p_case() -> None:
+    dist = np.log(np.array([[0.9, 0.0274, 0.047, 0.0274], [0.15, 0.3, 0.3, 0.25], [0.97, 0.01, 0.01, 0.01]]))
+    expected = np.array([[0.9, 0.0, 0.047, 0.0], [0.15, 0.3, 0.3, 0.25], [0.97, 0.0, 0.0, 0.0]])
+    for row, want in zip(dist.astype(np.float32), expected, strict=True):
+        np.testing.assert_allclose(our_probs(row, [], sampled(min_p=0.05)), want / want.sum(), rtol=1e-4)
+    ramp = np.arange(10, dtype=np.float32) - 5
+    for logits in (ramp, ramp * 100):
+        assert (our_probs(logits, [], sampled(min_p=0.9)) > 0).sum() == 1  # transformers' min_tokens_to_keep=1
+
+
+def test_transformers_repetition_penalty_case() -> None:
+    for prompt, changed in (([0, 1], 0), ([5, 0], 5)):
+        logits = np.full(10, 0.1, dtype=np.float32)
+        logits[changed] = -0.1 if changed == 0 else 0.4
+        expected = logits.copy()
+        for token in set(prompt):  # transformers' test: -0.1 -> -0.2, 0.1 -> 0.05, 0.4 -> 0.2
+            expected[token] = expected[token] * 2 if expected[token] < 0 else expected[token] / 2
+        hf = RepetitionPenaltyLogitsProcessor(2.0)(torch.tensor([prompt]), torch.tensor(logits)[None])[0].numpy()
+        np.testing.assert_allclose(hf, expected, rtol=1e-7)
+        want = np.exp(expected.astype(np.float64))
+        np.testing.assert_allclose(our_probs(logits, prompt, sampled(repetition_penalty=2.0)), want / want.sum(),
+                                   rtol=1e-6)
+
+
+# -- the kept set equals transformers', exactly, on random logits ------------------------------------
+
+KEPT_SET_CASES = [
+    {"top_k": 50, "temperature": 0.7, "top_p": 0.9, "repetition_penalty": 1.1},
+    {"top_k": 20, "temperature": 1.3},
+    {"top_k": 1},
+    {"top_k": 0, "top_p": 0.9},
+    {"top_k": 0, "top_p": 0.5, "temperature": 0.7},
+    {"top_k": 0, "top_p": 0.99, "temperature": 1.3, "repetition_penalty": 1.2},
+    {"top_k": 0, "min_p": 0.05},
+    {"top_k": 0, "top_p": 0.8, "min_p": 0.2, "temperature": 0.9},
+    {"top_k": 200, "top_p": 0.95, "min_p": 0.01},
+    {"top_k": 0, "top_p": 0.0},
+    {"top_k": 40, "top_p": 0.0},
+]
+
+
+@pytest.mark.parametrize("vocab", [80, 5000, 30000])
+@pytest.mark.parametrize("scale", [0.9, 4.0])
+def test_kept_set_equals_transformers(vocab: int, scale: float) -> None:
+    rng = np.random.default_rng(vocab + int(scale * 10))
+    for case in KEPT_SET_CASES:
+        s = sampled(**case)
+        for trial in range(3):
+            logits = (rng.normal(size=vocab) * scale).astype(np.float32)
+            prompt = rng.integers(0, vocab, 40).tolist()
+            ours = our_probs(logits, prompt, s)
+            hf = hf_probs(logits, prompt, s)
+            assert np.array_equal(ours > 0, hf > 0), (case, trial, int((ours > 0).sum()), int((hf > 0).sum()))
+            np.testing.assert_allclose(ours, hf, rtol=2e-5, atol=1e-12)
+
+
+def test_top_p_zero_keeps_the_most_likely_token() -> None:
+    logits = fixed_logits(8)
+    for top_k in (0, 10):
+        draws = our_draws(logits, [], GenerationSettings(do_sample=True, top_k=top_k, top_p=0.0, seed=2), n=200)
+        assert set(draws) == {int(np.argmax(logits))}
+
+
+def test_large_vocabulary_draws_match_transformers() -> None:
+    """The blocked draw over a whole vocabulary (top_k=0) and the band-sorted nucleus, by chi-squared."""
+    vocab = 30000
+    logits = (np.random.default_rng(21).normal(size=vocab) * 3.0).astype(np.float32)
+    for s in (sampled(top_p=0.7, temperature=0.8, seed=5), sampled(min_p=0.02, seed=6), sampled(seed=7)):
+        with TokenSampler(s, vocab, history_size=64) as sampler:
+            sampler.start([])
+            draws = [sampler.sample(logits) for _ in range(DRAWS)]
+        assert chi2_pvalue(draws, hf_probs(logits, [], s)) > P_MIN
+
+
+def test_sampling_leaves_the_logits_unchanged() -> None:
+    logits = fixed_logits(9)
+    before = logits.copy()
+    s = sampled(top_k=5, repetition_penalty=1.5, presence_penalty=0.5, frequency_penalty=0.3)
+    with TokenSampler(s, VOCAB, history_size=64) as sampler:
+        sampler.start(PROMPT)
+        for _ in range(20):
+            sampler.accept(sampler.sample(logits))
+    assert np.array_equal(logits, before)
+
+
+def test_penalty_window_forgets_the_oldest_ids() -> None:
+    """With a window of 4 ids, the counts are those of the last 4 generated tokens only."""
+    logits = fixed_logits(6)
+    s = sampled(frequency_penalty=0.4, presence_penalty=0.7)
+    generated = [5, 5, 5, 9, 9, 2, 5, 7]
+    counts = np.bincount(generated[-4:], minlength=VOCAB)
+    adjusted = (logits - counts * np.float32(0.4) - (counts > 0) * np.float32(0.7)).astype(np.float32)
+    with TokenSampler(s, VOCAB, history_size=4) as sampler:
+        sampler.start([])
+        for t in generated:
+            sampler.accept(t)
+        np.testing.assert_allclose(sampler.probabilities(logits), hf_probs(adjusted, [], s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("window", [1, 7, 1000])
+def test_history_counts_follow_the_window(window: int) -> None:
+    """The incremental counts equal a recount of the last ``window`` ids after every step."""
+    rng = np.random.default_rng(window)
+    counts = HistoryCounts(window)
+    seen: list[int] = []
+    for prompt in (rng.integers(0, 30, 50).tolist(), []):
+        counts.clear()
+        counts.extend(prompt)
+        seen = list(prompt)
+        for token in rng.integers(0, 30, 200).tolist():
+            counts.add(token)
+            seen.append(token)
+            expected = Counter(seen[-window:])
+            assert dict(zip(counts.ids.tolist(), counts.counts.tolist(), strict=True)) == expected
+
+
+# -- seeds ---------------------------------------------------------------------------------------
+
+def test_sequence_seeds() -> None:
+    assert sequence_seed(1234, 0) == 1234
+    seeds = {sequence_seed(1234, i) for i in range(100)}
+    assert len(seeds) == 100 and all(0 <= x < 2**32 for x in seeds)
+    assert sequence_seed(1234, 1) == sequence_seed(1234, 1) != sequence_seed(1235, 1)
+
+
+def test_each_sequence_can_be_reproduced_alone() -> None:
+    logits = fixed_logits(2, scale=0.5)
+    s = sampled(seed=99)
+
+    def draws(sampler: TokenSampler) -> list[int]:
+        out = []
+        for _ in range(30):
+            out.append(sampler.sample(logits))
+            sampler.accept(out[-1])
+        return out
+
+    with TokenSampler(s, VOCAB, history_size=64) as sampler:
+        runs = []
+        for _ in range(3):
+            sampler.start(PROMPT)  # no index: the next sequence
+            runs.append(draws(sampler))
+    assert len({tuple(r) for r in runs}) == 3
+    with TokenSampler(s, VOCAB, history_size=64) as alone:
+        alone.start(PROMPT, index=2)
+        assert draws(alone) == runs[2]
+    with TokenSampler(s, VOCAB, history_size=64) as first:  # n=1 is the first of n
+        first.start(PROMPT)
+        assert draws(first) == runs[0]
+
+
+def test_a_drawn_seed_is_reported_and_reproduces_the_draw() -> None:
+    logits = fixed_logits(2, scale=0.5)
+    with TokenSampler(sampled(seed=None), VOCAB, history_size=8) as random:
+        random.start([])
+        assert 0 <= random.seed < 2**32
+        first = [random.sample(logits) for _ in range(30)]
+    with TokenSampler(sampled(seed=random.seed), VOCAB, history_size=8) as again:
+        again.start([])
+        assert [again.sample(logits) for _ in range(30)] == first
+
+
+@pytest.mark.parametrize("vocab", [80, 20000])
+@pytest.mark.parametrize("copies", [1, 20])
+def test_top_k_keeps_values_that_tie_with_the_kth_once_scaled(vocab: int, copies: int) -> None:
+    """transformers applies top-k after temperature: a value one float32 step below the k-th can equal it
+    once divided by the temperature, and then it stays (also when many tokens tie with the k-th)."""
+    t = np.float32(1.3)
+    kth = np.float32(3.081756)
+    below = np.nextafter(kth, np.float32(0))
+    assert below < kth and below / t == kth / t
+    logits = np.full(vocab, -5.0, dtype=np.float32)
+    logits[[7, 30, 66]] = [5.0, 4.0, below]
+    logits[np.linspace(10, vocab - 1, copies).astype(int)] = kth
+    s = sampled(top_k=3, temperature=1.3)
+    hf = hf_probs(logits, [], s)
+    assert (hf > 0).sum() == 3 + copies
+    assert np.array_equal(our_probs(logits, [], s) > 0, hf > 0)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exaone_desktop.store import SCHEMA_VERSION, ChatStore, StoreError
+from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_kill_9_loses_no_committed_message(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     script = textwrap.dedent(f"""
         import os, signal, sys
-        from exaone_desktop.store import ChatStore
+        from exaone_desktop.session.store import ChatStore
         s = ChatStore({str(path)!r})
         c = s.create_conversation("crash")
         s.add_message(c.id, "user", "before the crash")

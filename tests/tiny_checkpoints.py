@@ -86,6 +86,13 @@ EXAONE4_TEMPLATE = r"""{%- macro tool_list(tools) -%}
 {%- else -%}{{- '<think>\n\n</think>\n\n' -}}{%- endif -%}
 {%- endif -%}"""
 
+# EXAONE 4.5-style: EXAONE 4.0's turns, but thinking is on unless enable_thinking is false (LG's default for 4.5).
+EXAONE45_TEMPLATE = EXAONE4_TEMPLATE.replace(
+    "{%- if enable_thinking is defined and enable_thinking -%}",
+    "{%- if enable_thinking is not defined or enable_thinking -%}",
+)
+assert EXAONE45_TEMPLATE != EXAONE4_TEMPLATE
+
 # ---------------------------------------------------------------------------------------------
 # Tokenizer
 
@@ -159,6 +166,12 @@ def tokenization_samples() -> list[str]:
     ]
 
 
+K_EXAONE_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+"
+)
+
+
 def _pre_tokenizer(arch: str) -> pre_tokenizers.PreTokenizer:
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     table: dict[str, Callable[[], pre_tokenizers.PreTokenizer]] = {
@@ -166,8 +179,15 @@ def _pre_tokenizer(arch: str) -> pre_tokenizers.PreTokenizer:
         "exaone": lambda: pre_tokenizers.Sequence(
             [pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"), byte_level]
         ),
-        # llama.cpp pre-type "exaone4": plain GPT-2 regex.
+        # llama.cpp pre-type "exaone4": plain GPT-2 regex (EXAONE 4.5 too).
         "exaone4": lambda: byte_level,
+        "exaone4_5": lambda: byte_level,
+        # llama.cpp pre-type "exaone-moe" (K-EXAONE's tokenizer.json): one regex split, letters may join
+        # across single spaces, digits one by one; then bytes without GPT-2's regex.
+        "exaone_moe": lambda: pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(K_EXAONE_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]),
     }
     if arch not in table:
         raise ValueError(f"unknown tokenizer arch {arch!r}; use one of {sorted(table)}")
@@ -178,7 +198,7 @@ _TOKENIZER_CACHE: dict[str, str] = {}
 
 
 def train_tokenizer(arch: str) -> Tokenizer:
-    """A byte-level BPE trained on the built-in corpus; cached per arch ("exaone" or "exaone4")."""
+    """A byte-level BPE trained on the built-in corpus; cached per arch ("exaone", "exaone4", "exaone_moe")."""
     if arch not in _TOKENIZER_CACHE:
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = _pre_tokenizer(arch)
@@ -203,7 +223,7 @@ def train_tokenizer(arch: str) -> Tokenizer:
 
 @dataclass(frozen=True)
 class Kind:
-    family: str  # "exaone" (3.x / Deep) or "exaone4"
+    family: str  # "exaone" (3.x / Deep), "exaone4" or "exaone_moe"
     template: str
     layers: int = 2
     hidden: int = 64
@@ -216,6 +236,16 @@ class Kind:
     sliding_window: int | None = None
     sliding_pattern: str | None = None  # e.g. "LLLG" (L sliding, G full), repeated over layers
     generation: dict[str, float | int] = field(default_factory=dict)
+    layer_types: tuple[str, ...] | None = None  # explicit per-layer attention types (else sliding_pattern)
+    # Mixture of experts (exaone_moe): routed experts, experts per token, expert width, shared experts,
+    # leading dense layers; and multi-token-prediction layers (mtp.* weights transformers ignores).
+    experts: int = 0
+    experts_used: int = 0
+    moe_ffn: int = 0
+    shared_experts: int = 0
+    dense_layers: int = 0
+    mtp_layers: int = 0
+    vision: dict[str, object] | None = None  # exaone4_5: the vision encoder's config (transformers' field names)
 
 
 SAMPLING = {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "repetition_penalty": 1.05}
@@ -228,6 +258,33 @@ KINDS: dict[str, Kind] = {
     "exaone4_hybrid64": Kind(
         "exaone4", EXAONE4_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64,
         tied=False, sliding_window=8, sliding_pattern="LLLG",
+    ),
+    # 64 layers without sliding windows: llama.cpp turns windows on for every 64-layer exaone4 model.
+    "exaone4_64_full": Kind(
+        "exaone4", EXAONE4_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64, tied=False,
+    ),
+    # K-EXAONE's shape in miniature: a dense first layer, then MoE layers with a shared expert, 3:1
+    # sliding/global attention, one MTP layer.
+    "exaone_moe": Kind(
+        "exaone_moe", EXAONE4_TEMPLATE, layers=4, hidden=64, heads=4, kv_heads=2, head_dim=16, ffn=128,
+        tied=False, sliding_window=8, sliding_pattern="LLLG", experts=8, experts_used=2, moe_ffn=32,
+        shared_experts=1, dense_layers=1, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
+    ),
+    # EXAONE 4.5's layout in miniature: an EXAONE 4.0 text backbone under model.language_model, a Qwen2-VL
+    # style vision encoder under model.visual (3 blocks, the last one global, as clip.cpp needs), one MTP layer.
+    "exaone4_5": Kind(
+        "exaone4_5", EXAONE45_TEMPLATE, tied=False, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
+        vision=dict(depth=3, hidden_size=32, intermediate_size=48, num_heads=2, num_key_value_heads=1,
+                    out_hidden_size=64, fullatt_block_indexes=[2], window_size=112, patch_size=14,
+                    spatial_merge_size=2, temporal_patch_size=2),
+    ),
+    # 64 text layers with 3:1 sliding/global attention (EXAONE 4.5-33B's pattern) plus one MTP layer.
+    "exaone4_5_hybrid64": Kind(
+        "exaone4_5", EXAONE45_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64, tied=False,
+        sliding_window=8, sliding_pattern="LLLG", mtp_layers=1,
+        vision=dict(depth=3, hidden_size=32, intermediate_size=48, num_heads=2, num_key_value_heads=1,
+                    out_hidden_size=32, fullatt_block_indexes=[2], window_size=112, patch_size=14,
+                    spatial_merge_size=2, temporal_patch_size=2),
     ),
 }  # fmt: skip
 
@@ -245,6 +302,8 @@ NORM_EPS = 1e-5
 
 
 def layer_types(kind: Kind) -> list[str]:
+    if kind.layer_types is not None:
+        return list(kind.layer_types)
     if kind.sliding_pattern is None:
         return ["full_attention"] * kind.layers
     names = {"L": "sliding_attention", "G": "full_attention"}
@@ -293,6 +352,10 @@ def hf_config(kind: Kind, vocab: int, ids: dict[str, int]) -> dict[str, object]:
             **common,
             "transformers_version": "4.43.0",
         }
+    if kind.family == "exaone_moe":
+        return moe_config(kind, common)
+    if kind.family == "exaone4_5":
+        return vl_config(kind, common, ids)
     return {
         "architectures": ["Exaone4ForCausalLM"],
         "model_type": "exaone4",
@@ -306,6 +369,43 @@ def hf_config(kind: Kind, vocab: int, ids: dict[str, int]) -> dict[str, object]:
         **common,
         "transformers_version": "4.54.0",
     }
+
+
+def moe_config(kind: Kind, common: dict[str, object]) -> dict[str, object]:
+    """config.json of a K-EXAONE-shaped checkpoint: transformers' own ExaoneMoeConfig, plus the two keys
+    the release carries and the class lacks (the gating function and the MTP layer count)."""
+    from transformers import ExaoneMoeConfig
+
+    fields = {k: v for k, v in common.items() if k not in ("rope_theta", "rope_scaling", "torch_dtype")}
+    config = ExaoneMoeConfig(
+        **fields, num_hidden_layers=kind.layers, rms_norm_eps=NORM_EPS, hidden_act="silu",
+        rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA},
+        sliding_window=kind.sliding_window, sliding_window_pattern=len(kind.sliding_pattern or "") or None,
+        layer_types=layer_types(kind), first_k_dense_replace=kind.dense_layers,
+        moe_intermediate_size=kind.moe_ffn, num_experts=kind.experts, num_experts_per_tok=kind.experts_used,
+        num_shared_experts=kind.shared_experts, routed_scaling_factor=2.5, norm_topk_prob=True,
+    )
+    config.architectures = ["ExaoneMoeForCausalLM"]
+    out = config.to_dict()
+    out.update(scoring_func="sigmoid", num_nextn_predict_layers=kind.mtp_layers, torch_dtype="bfloat16")
+    return out
+
+
+def vl_config(kind: Kind, common: dict[str, object], ids: dict[str, int]) -> dict[str, object]:
+    """config.json of an EXAONE 4.5-shaped checkpoint: transformers' own Exaone4_5_Config (text config nested),
+    plus the MTP layer count the release carries."""
+    from transformers import Exaone4_5_Config
+
+    text = {k: v for k, v in common.items() if k not in ("rope_theta", "rope_scaling", "torch_dtype")}
+    text.update(model_type="exaone4", num_hidden_layers=kind.layers, rms_norm_eps=NORM_EPS, hidden_act="silu",
+                rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA},
+                sliding_window=kind.sliding_window, layer_types=layer_types(kind),
+                num_nextn_predict_layers=kind.mtp_layers)
+    image = train_tokenizer(kind.family).token_to_id(USER_DEFINED_TOKENS[0])
+    config = Exaone4_5_Config(text_config=text, vision_config=dict(kind.vision or {}), image_token_id=image,
+                              video_token_id=ids[UNK], tie_word_embeddings=kind.tied)
+    config.architectures = ["Exaone4_5_ForConditionalGeneration"]
+    return {**config.to_dict(), "torch_dtype": "bfloat16"}
 
 
 # (name, shape) per tensor, in file order; "norm" tensors get 1 + noise, the rest N(0, scale).
@@ -356,12 +456,63 @@ def _exaone4_tensors(k: Kind, vocab: int) -> list[tuple[str, tuple[int, ...]]]:
 
 
 TENSOR_LAYOUTS = {"exaone": _exaone3_tensors, "exaone4": _exaone4_tensors}
-FINAL_NORMS = ("transformer.ln_f.weight", "model.norm.weight")
+FINAL_NORMS = ("transformer.ln_f.weight", "model.norm.weight", "model.language_model.norm.weight")
 
 
 # Embeddings small next to the residual branches, so that tied models do not just echo their
 # input token; lm_head and the final norm large, so that logits spread wide (std ~10).
-EMBED_STD, LM_HEAD_STD, FINAL_NORM, PROJ_GAIN = 0.25, 1.0, 2.0, 1.5
+EMBED_STD, LM_HEAD_STD, FINAL_NORM, PROJ_GAIN, ROUTER_GAIN = 0.25, 1.0, 2.0, 1.5, 4.0
+
+
+def _init_value(name: str, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    if len(shape) == 1:
+        if name.endswith(".bias"):
+            return 0.02 * torch.randn(shape, generator=gen)
+        if name.endswith("e_score_correction_bias"):
+            return 0.05 * torch.randn(shape, generator=gen)
+        base = FINAL_NORM if name in FINAL_NORMS else 1.0
+        return base + 0.1 * torch.randn(shape, generator=gen)
+    if name == "lm_head.weight":
+        return LM_HEAD_STD * torch.randn(shape, generator=gen)
+    if "wte" in name or "embed_tokens" in name:
+        return EMBED_STD * torch.randn(shape, generator=gen)
+    if name.endswith("mlp.gate.weight"):  # router: scores far apart, so expert choice is not a near-tie
+        return ROUTER_GAIN * torch.randn(shape, generator=gen) / math.sqrt(shape[-1])
+    return torch.randn(shape, generator=gen) * (PROJ_GAIN / math.sqrt(math.prod(shape[1:])))
+
+
+def transformers_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]:
+    """Random bf16 weights under the release's names: transformers' own model class is built from the
+    config and saved (it writes the release's names, e.g. experts one by one), then mtp.* added."""
+    from safetensors.torch import load_file
+    from transformers import (
+        Exaone4_5_Config,
+        Exaone4_5_ForConditionalGeneration,
+        ExaoneMoeConfig,
+        ExaoneMoeForCausalLM,
+    )
+
+    ids = special_ids(train_tokenizer(kind.family))
+    cfg = hf_config(kind, vocab, ids)
+    model: torch.nn.Module
+    if kind.family == "exaone_moe":
+        extra = ("scoring_func", "num_nextn_predict_layers")
+        model = ExaoneMoeForCausalLM(ExaoneMoeConfig(**{k: v for k, v in cfg.items() if k not in extra}))
+        layer = "model.layers.0."  # the MTP block is a dense decoder layer (llama.cpp loads it so)
+    else:
+        model = Exaone4_5_ForConditionalGeneration(Exaone4_5_Config(**cfg))
+        layer = "model.language_model.layers.0."
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        names = {k: tuple(v.shape) for k, v in load_file(str(Path(tmp) / "model.safetensors")).items()}
+    for i in range(kind.mtp_layers):
+        names.update({f"mtp.layers.{i}." + k[len(layer):]: v for k, v in names.items() if k.startswith(layer)})
+    if kind.mtp_layers:
+        h = kind.hidden
+        names.update({"mtp.fc.weight": (h, 2 * h), "mtp.pre_fc_norm_embedding.weight": (h,),
+                      "mtp.pre_fc_norm_hidden.weight": (h,), "mtp.norm.weight": (h,)})
+    gen = torch.Generator().manual_seed(seed)
+    return {n: _init_value(n, shape, gen).to(torch.bfloat16).contiguous() for n, shape in sorted(names.items())}
 
 
 def random_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]:
@@ -369,20 +520,11 @@ def random_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]
 
     Random logits still come close now and then (a Gaussian's top-2 gap); compare greedy
     paths with reference.greedy_divergence, which tolerates near-ties."""
+    if kind.family in ("exaone_moe", "exaone4_5"):
+        return transformers_weights(kind, vocab, seed)
     gen = torch.Generator().manual_seed(seed)
-    tensors: dict[str, torch.Tensor] = {}
-    for name, shape in TENSOR_LAYOUTS[kind.family](kind, vocab):
-        if len(shape) == 1:
-            base = FINAL_NORM if name in FINAL_NORMS else 1.0
-            t = base + 0.1 * torch.randn(shape, generator=gen)
-        elif name == "lm_head.weight":
-            t = LM_HEAD_STD * torch.randn(shape, generator=gen)
-        elif "wte" in name or "embed_tokens" in name:
-            t = EMBED_STD * torch.randn(shape, generator=gen)
-        else:
-            t = torch.randn(shape, generator=gen) * (PROJ_GAIN / math.sqrt(shape[1]))
-        tensors[name] = t.to(torch.bfloat16).contiguous()
-    return tensors
+    return {name: _init_value(name, shape, gen).to(torch.bfloat16).contiguous()
+            for name, shape in TENSOR_LAYOUTS[kind.family](kind, vocab)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,7 +569,13 @@ def write_weights(out_dir: Path, tensors: dict[str, torch.Tensor], shards: int) 
     write_json(out_dir / "model.safetensors.index.json", {"metadata": {"total_size": total}, "weight_map": weight_map})
 
 
-def write_tokenizer_files(out_dir: Path, tok: Tokenizer, template: str) -> None:
+# tokenizer_config's class per family: GPT2Tokenizer (EXAONE 3.x / 4.0 releases) makes transformers rebuild
+# GPT-2's pre-tokenizer, which would drop K-EXAONE's own split regex, so that family names the fast class.
+TOKENIZER_CLASSES = {"exaone_moe": "PreTrainedTokenizerFast"}
+
+
+def write_tokenizer_files(out_dir: Path, tok: Tokenizer, template: str, tokenizer_class: str = "GPT2Tokenizer"
+                          ) -> None:
     write_atomic(out_dir / "tokenizer.json", tok.to_str(pretty=True).encode("utf-8"))
     decoder = {
         str(i): {"content": t.content, "special": t.special, "normalized": t.normalized,
@@ -447,7 +595,7 @@ def write_tokenizer_files(out_dir: Path, tok: Tokenizer, template: str) -> None:
             "chat_template": template,
             "clean_up_tokenization_spaces": False,
             "model_max_length": MAX_POSITIONS,
-            "tokenizer_class": "GPT2Tokenizer",
+            "tokenizer_class": tokenizer_class,
         },
     )
     write_json(
@@ -464,9 +612,27 @@ def write_checkpoint(out_dir: Path, kind: Kind, tok: Tokenizer, tensors: dict[st
     write_json(out_dir / "config.json", hf_config(kind, vocab, ids))
     gen = {"bos_token_id": ids[BOS], "eos_token_id": ids[EOS], "pad_token_id": ids[PAD], **kind.generation}
     write_json(out_dir / "generation_config.json", {**gen, "transformers_version": "4.54.0"})
-    write_tokenizer_files(out_dir, tok, kind.template)
+    write_tokenizer_files(out_dir, tok, kind.template, TOKENIZER_CLASSES.get(kind.family, "GPT2Tokenizer"))
     write_weights(out_dir, tensors, kind.shards)
+    if kind.vision is not None:
+        write_json(out_dir / "preprocessor_config.json", preprocessor_config(kind))
     return out_dir
+
+
+# Qwen2-VL's image normalisation, which EXAONE 4.5's processor uses.
+IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073]
+IMAGE_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def preprocessor_config(kind: Kind) -> dict[str, object]:
+    vision = kind.vision or {}
+    patch, merge = int(vision.get("patch_size", 14)), int(vision.get("spatial_merge_size", 2))
+    return {
+        "image_processor_type": "Qwen2VLImageProcessor", "do_resize": True, "do_rescale": True,
+        "do_normalize": True, "do_convert_rgb": True, "image_mean": IMAGE_MEAN, "image_std": IMAGE_STD,
+        "patch_size": patch, "merge_size": merge, "temporal_patch_size": vision.get("temporal_patch_size", 2),
+        "min_pixels": (patch * merge) ** 2 * 4, "max_pixels": (patch * merge) ** 2 * 256,
+    }
 
 
 def build_checkpoint(kind: str, out_dir: Path, *, seed: int = 0) -> Path:

@@ -1,14 +1,27 @@
 """Chat templates rendered like transformers' ``apply_chat_template``, and reasoning (``<think>``) splitting.
 
 Templates come from model files, so they are untrusted: they run in Jinja's immutable sandbox,
-configured as transformers configures it, and any failure becomes a one-line GenerationError.
+configured as transformers configures it, with limits on time (``RENDER_TIME_LIMIT_S``) and output
+(``RENDER_OUTPUT_LIMIT``). The sandbox alone blocks attribute escapes but not resource use, so:
+
+- operators and string methods that can build huge values (``'a' * N``, ``x ** N``, ``'%9999999999s' % x``,
+  ``s.center(N)``, ``'{:>N}'.format(x)``, the ``center``/``indent`` filters) are checked before they run;
+- ``range`` checks the clock as it counts, and the output is checked per chunk as it streams;
+- a watchdog thread interrupts a render that runs past its time (a loop that prints nothing) or
+  whose ``cancel`` event is set (Stop).
+
+A template that breaks a limit, does not compile or raises gives one GenerationError line.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import operator
 import re
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -16,23 +29,30 @@ from typing import Any, Literal
 import jinja2
 import jinja2.ext
 import jinja2.nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from exaone_convert import families
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from .types import GenerationError
 
 Kind = Literal["reasoning", "answer"]
 Tags = tuple[str, str]
 
-THINK: Tags = ("<think>", "</think>")  # EXAONE 4.x
-THOUGHT: Tags = ("<thought>", "</thought>")  # EXAONE Deep
-# Known reasoning tag pairs, in the order a template is searched for them.
-REASONING_TAGS: tuple[Tags, ...] = (THINK, THOUGHT)
-# Used only when a model has no chat template at all.
-ARCHITECTURE_TAGS: Mapping[str, Tags] = {"exaone4": THINK}
+THINK: Tags = families.THINK  # EXAONE 4.x, K-EXAONE
+THOUGHT: Tags = families.THOUGHT  # EXAONE Deep
+# Known reasoning tag pairs (from the family table), in the order a template is searched for them.
+REASONING_TAGS: tuple[Tags, ...] = families.known_reasoning_tags()
+# Used only when a model has no chat template at all: the architecture's family row.
+ARCHITECTURE_TAGS: Mapping[str, Tags] = {
+    arch: fam.reasoning_tags for arch in families.supported_gguf_architectures()
+    if (fam := families.family_for_gguf_arch(arch)) is not None and fam.reasoning_tags is not None
+}
 # Names a message's reasoning may be passed under (transformers reads the same three).
 REASONING_FIELDS: tuple[str, ...] = ("reasoning_content", "thinking", "reasoning")
 
-FIX_TEMPLATE = "fix the model's chat template (tokenizer.chat_template) or use --prompt for plain completion"
+FIX_TEMPLATE = "use --prompt for plain completion, or convert the model again with a working chat template"
+BROKEN = "the model's chat template is broken or hostile"
+RENDER_TIME_LIMIT_S = 1.0  # the official EXAONE templates render in about a millisecond
+RENDER_OUTPUT_LIMIT = 4 * 2**20  # characters: far beyond any context window a prompt must fit
 
 
 # ------------------------------------------------------------------------------------------------
@@ -94,16 +114,238 @@ class _GenerationTag(jinja2.ext.Extension):
         return str(caller())
 
 
+class TemplateLimit(jinja2.exceptions.TemplateError):
+    """A template tried to build a value or output beyond the limits."""
+
+
+class _Interrupted(BaseException):
+    """Raised asynchronously in a render that ran out of time or was cancelled (BaseException, so that no
+    ``except Exception`` inside Jinja swallows it)."""
+
+
+class _Budget(threading.local):
+    deadline: float = float("inf")
+    seconds: float = RENDER_TIME_LIMIT_S
+
+
+_budget = _Budget()
+
+
+def _check_clock() -> None:
+    if time.monotonic() > _budget.deadline:
+        raise TemplateLimit(f"it ran longer than the time limit of {_budget.seconds:g} s")
+
+
+def _size(value: Any) -> int:
+    """Characters (or items) a value stands for, counting the strings inside a list or tuple."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, (list, tuple)):
+        return sum(len(v) if isinstance(v, str) else 1 for v in value)
+    return 1
+
+
+def _too_big(size: float, what: str) -> None:
+    if size > RENDER_OUTPUT_LIMIT:
+        raise TemplateLimit(f"{what} would build {size:.3g} characters, over the limit of {RENDER_OUTPUT_LIMIT}")
+
+
+_WIDTHS = re.compile(r"(\d{7,})")  # a width or precision of a million or more in a format spec
+
+
+def _check_format(fmt: str) -> None:
+    for digits in _WIDTHS.findall(fmt):
+        _too_big(int(digits), "a format width")
+
+
+def _checked_mul(left: Any, right: Any) -> Any:
+    for seq, n in ((left, right), (right, left)):
+        if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
+            _too_big(_size(seq) * max(n, 0), "repeating a value")
+    return operator.mul(left, right)
+
+
+def _checked_pow(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0:
+        _too_big(right * abs(left).bit_length() / 3.3, "a power")  # ~decimal digits of the result
+    return operator.pow(left, right)
+
+
+def _checked_mod(left: Any, right: Any) -> Any:
+    if isinstance(left, str):
+        _check_format(left)
+        if "*" in left:
+            sizes = right if isinstance(right, tuple) else (right,)
+            for n in sizes:
+                if isinstance(n, int):
+                    _too_big(n, "a format width")
+    return operator.mod(left, right)
+
+
+def _checked_add(left: Any, right: Any) -> Any:
+    if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+        _too_big(_size(left) + _size(right), "joining two values")
+    return operator.add(left, right)
+
+
+_BINOPS: dict[str, Callable[[Any, Any], Any]] = {"*": _checked_mul, "**": _checked_pow, "%": _checked_mod,
+                                                 "+": _checked_add}
+
+
+def _width_guard(method: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        for n in (*args, *kwargs.values()):
+            if isinstance(n, int):
+                _too_big(n * (8 if name == "expandtabs" else 1), f"str.{name}")
+        return method(*args, **kwargs)
+
+    return guarded
+
+
+def _format_guard(method: Callable[..., Any], fmt: str) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_format(fmt)
+        return method(*args, **kwargs)
+
+    return guarded
+
+
+def _bounded_range(*args: Any) -> Iterator[int]:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise TemplateLimit(f"range() of {len(numbers)} numbers is over the limit of {MAX_RANGE}")
+    for i, n in enumerate(numbers):
+        if not i & 1023:
+            _check_clock()
+        yield n
+
+
+def _filter_size(name: str, value: Any, args: tuple[Any, ...]) -> float:
+    """An upper bound on what filter ``name`` builds from ``value`` and its arguments."""
+    ints = [n for n in args if isinstance(n, int)]
+    strs = [n for n in args if isinstance(n, str)]
+    if name in ("center", "indent", "wordwrap"):  # a width (indent adds it to every line)
+        lines = value.count("\n") + 1 if isinstance(value, str) and name == "indent" else 1
+        widths = ints + [len(s) for s in strs] if name == "indent" else ints
+        return max(widths, default=0) * lines + _size(value)
+    if name == "format":
+        if isinstance(value, str):
+            _check_format(value)
+            return max(ints, default=0) if "*" in value else 0
+        return 0
+    return max((len(s) for s in strs), default=0) * _size(value)  # replace, join: per character or item
+
+
+def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    skip = 1 if hasattr(original, "jinja_pass_arg") else 0  # @pass_environment / @pass_eval_context
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        value = args[skip] if len(args) > skip else None
+        _too_big(_filter_size(name, value, (*args[skip + 1:], *kwargs.values())), f"the {name} filter")
+        return original(*args, **kwargs)
+
+    if skip:
+        guarded.jinja_pass_arg = original.jinja_pass_arg  # type: ignore[attr-defined]
+    return guarded
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with the value-building operations checked against the limits."""
+
+    intercepted_binops = frozenset(_BINOPS)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        return _BINOPS[operator](left, right)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return self._guard(obj, attribute, super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return self._guard(obj, argument, super().getitem(obj, argument))
+
+    @staticmethod
+    def _guard(obj: Any, name: Any, value: Any) -> Any:
+        if isinstance(obj, str) and callable(value):
+            if name in ("center", "ljust", "rjust", "zfill", "expandtabs"):
+                return _width_guard(value, name)
+            if name in ("format", "format_map"):
+                return _format_guard(value, obj)
+        return value
+
+
 @lru_cache(maxsize=32)
 def _compile(template: str) -> jinja2.Template:
-    env = ImmutableSandboxedEnvironment(
+    env = _BoundedSandbox(
         trim_blocks=True, lstrip_blocks=True, extensions=[_GenerationTag, jinja2.ext.loopcontrols]
     )
     env.filters["tojson"] = _tojson
+    for name in ("center", "indent", "format", "wordwrap", "replace", "join"):
+        env.filters[name] = _bounded_filter(name, env.filters[name])
     env.globals.update(
-        raise_exception=_raise_exception, strftime_now=_strftime_now, dict=_PlainDict(), namespace=_Namespace
+        raise_exception=_raise_exception, strftime_now=_strftime_now, dict=_PlainDict(), namespace=_Namespace,
+        range=_bounded_range,
     )
     return env.from_string(template)
+
+
+class _Watchdog:
+    """Interrupts the rendering thread when its time is up or ``cancel`` is set."""
+
+    def __init__(self, seconds: float, cancel: threading.Event | None) -> None:
+        self._thread_id = threading.get_ident()
+        self._deadline = time.monotonic() + seconds
+        self._cancel = cancel
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._active = True
+        self.fired: str | None = None
+        self._watcher = threading.Thread(target=self._watch, name="template-watchdog", daemon=True)
+
+    def __enter__(self) -> _Watchdog:
+        self._watcher.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.02):
+            cancelled = self._cancel is not None and self._cancel.is_set()
+            if cancelled or time.monotonic() > self._deadline:
+                with self._lock:
+                    if self._active:
+                        self.fired = "cancelled" if cancelled else "time"
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id),
+                                                                   ctypes.py_object(_Interrupted))
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._active = False
+            if self.fired is not None:  # a pending interruption must not land after the render
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)
+        self._done.set()
+
+
+def _render_bounded(compiled: jinja2.Template, variables: dict[str, Any], time_limit: float,
+                    output_limit: int, cancel: threading.Event | None) -> str:
+    parts: list[str] = []
+    size = 0
+    old = _budget.deadline, _budget.seconds
+    _budget.deadline, _budget.seconds = time.monotonic() + time_limit, time_limit
+    watchdog = _Watchdog(time_limit, cancel)
+    try:
+        with watchdog:
+            for chunk in compiled.generate(**variables):
+                size += len(chunk)
+                if size > output_limit:
+                    raise TemplateLimit(f"its output passed the limit of {output_limit} characters")
+                parts.append(chunk)
+                _check_clock()
+    except _Interrupted:
+        if watchdog.fired == "cancelled":
+            raise GenerationError("rendering the chat template was cancelled") from None
+        raise TemplateLimit(f"it ran longer than the time limit of {time_limit:g} s") from None
+    finally:
+        _budget.deadline, _budget.seconds = old
+    return "".join(parts)
 
 
 def _plain(value: Any) -> Any:
@@ -149,36 +391,48 @@ def render_chat(
     bos_token: str = "",
     eos_token: str = "",
     tools: list[Any] | None = None,
+    time_limit: float = RENDER_TIME_LIMIT_S,
+    output_limit: int = RENDER_OUTPUT_LIMIT,
+    cancel: threading.Event | None = None,
     **extra: Any,
 ) -> str:
-    """Render ``messages`` with a chat template exactly as transformers' ``apply_chat_template`` would."""
+    """Render ``messages`` with a chat template exactly as transformers' ``apply_chat_template`` would.
+
+    Bounded by ``time_limit`` seconds and ``output_limit`` characters; a set ``cancel`` stops it.
+    """
     if not isinstance(template, str) or not template.strip():
         raise GenerationError("the model has no chat template; use --prompt for plain completion, "
                               "or convert the model again with its tokenizer_config.json")
     try:
         compiled = _compile(template)
     except jinja2.TemplateSyntaxError as err:
-        raise GenerationError(f"chat template has a syntax error at line {err.lineno}: "
-                              f"{_one_line(err.message or str(err))}; {FIX_TEMPLATE}") from None
+        raise _broken(f"syntax error at line {err.lineno}: {_one_line(err.message or str(err))}") from None
+    except Exception as err:  # noqa: BLE001 - the compiler can fail in other ways on hostile input
+        raise _broken(f"it does not compile ({_one_line(str(err)) or type(err).__name__})") from None
     variables: dict[str, Any] = {"bos_token": bos_token, "eos_token": eos_token, "documents": None}
     variables.update(_plain(extra))
     if enable_thinking is not None:
         variables["enable_thinking"] = enable_thinking
+    variables.update(messages=_prepare_messages(messages), tools=_plain(tools),
+                     add_generation_prompt=add_generation_prompt)
     try:
-        return compiled.render(
-            messages=_prepare_messages(messages),
-            tools=_plain(tools),
-            add_generation_prompt=add_generation_prompt,
-            **variables,
-        )
+        return _render_bounded(compiled, variables, time_limit, output_limit, cancel)
     except GenerationError:
         raise
+    except TemplateLimit as err:
+        raise _broken(str(err)) from None
     except jinja2.exceptions.SecurityError as err:
-        raise GenerationError(f"chat template tried an unsafe operation ({_one_line(str(err))}); "
-                              f"{FIX_TEMPLATE}") from None
+        raise _broken(f"it tried an unsafe operation ({_one_line(str(err))})") from None
+    except MemoryError:
+        raise _broken("it ran out of memory") from None
+    except RecursionError:
+        raise _broken("it recursed too deeply") from None
     except Exception as err:  # anything a template can raise: TemplateError, TypeError, ZeroDivisionError...
-        raise GenerationError(f"chat template failed: {_one_line(str(err)) or type(err).__name__}; "
-                              f"{FIX_TEMPLATE}") from None
+        raise _broken(f"rendering failed: {_one_line(str(err)) or type(err).__name__}") from None
+
+
+def _broken(detail: str) -> GenerationError:
+    return GenerationError(f"{BROKEN}: {detail}; {FIX_TEMPLATE}")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,13 +4,13 @@ Prompts: chat messages are sent as they are; a plain string is sent as one ``use
 cloud has no raw-completion endpoint for chat models). As with the local generator, each
 ``Completion.text`` is the reply alone: ``return_full_text`` is applied by the caller (``pipeline``, CLI).
 
-Settings (``map_settings``): ``do_sample=False`` becomes ``temperature=0``; ``top_p`` is sent only
-when sampling; ``max_new_tokens`` -> ``max_completion_tokens``; ``num_return_sequences`` -> ``n``;
-``seed``, ``stop`` and the presence/frequency penalties pass through. The API has no ``top_k``,
-``repetition_penalty``, ``min_p`` nor ``enable_thinking``: each is listed in
-``GenerationResult.not_applied`` whenever the local engine would have applied it (it differs from its
-neutral value and, for the sampling filters, ``do_sample`` is on). ``top_k``'s neutral value is 0, so
-sampling with the default ``top_k=50`` reports it. Nothing is dropped silently.
+Settings (``map_settings``) follow each row's OpenAI mapping in ``settings_table``: ``do_sample=False``
+becomes ``temperature=0``; ``top_p`` is sent only when sampling; ``max_new_tokens`` ->
+``max_completion_tokens``; ``num_return_sequences`` -> ``n``; ``seed``, ``stop`` and the presence/frequency
+penalties pass through. The API has no ``top_k``, ``repetition_penalty``, ``min_p`` nor ``enable_thinking``:
+each is listed in ``GenerationResult.not_applied`` whenever the local engine would have applied it (it
+differs from its neutral value and, for the sampling filters, ``do_sample`` is on). ``top_k``'s neutral
+value is 0, so sampling with the default ``top_k=50`` reports it. Nothing is dropped silently.
 
 Reasoning models (o-series, most gpt-5 models) reject ``temperature``/``top_p``; the request is not
 special-cased by model name: the API's 400 comes back as a one-line message naming the parameter.
@@ -19,7 +19,6 @@ special-cased by model name: the API's 400 comes back as a one-line message nami
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 import time
@@ -31,7 +30,9 @@ from urllib.parse import urlsplit
 import openai
 
 from . import keys
+from .cloud_endpoint import DEFAULT_BASE_URL, DEFAULT_MODEL, resolve_base_url, safe_url
 from .settings import GenerationSettings
+from .settings_table import GENERATION_ROWS, NotApplied, OpenAIParam
 from .types import (
     Backend,
     Completion,
@@ -43,37 +44,19 @@ from .types import (
     StreamEvent,
 )
 
-# A current non-reasoning "mini" model: accepts temperature/top_p/seed/penalties, cheap and fast.
-# (The gpt-5 family are reasoning models that refuse the sampling parameters this app maps.)
-DEFAULT_MODEL = "gpt-4.1-mini"
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-BASE_URL_ENV = "OPENAI_BASE_URL"
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 1
-MAX_TEMPERATURE = 2.0
 
 NO_KEY = ("no OpenAI API key: set OPENAI_API_KEY, or enter a key in Settings > Cloud "
           "(it is kept in the OS keychain)")
 
-# API parameter -> value from the settings (None: leave the parameter out of the request).
-SUPPORTED: tuple[tuple[str, Callable[[GenerationSettings], Any]], ...] = (
-    ("temperature", lambda s: float(s.temperature) if s.do_sample else 0.0),
-    ("top_p", lambda s: float(s.top_p) if s.do_sample else None),
-    ("max_completion_tokens", lambda s: s.max_new_tokens),
-    ("n", lambda s: s.num_return_sequences if s.num_return_sequences > 1 else None),
-    ("seed", lambda s: s.seed),
-    ("stop", lambda s: list(s.stop) or None),
-    ("presence_penalty", lambda s: float(s.presence_penalty) or None),
-    ("frequency_penalty", lambda s: float(s.frequency_penalty) or None),
-)
+# API parameter -> value from the settings (None: leave the parameter out of the request), from the table.
+PARAMS: tuple[OpenAIParam, ...] = tuple(row.openai for row in GENERATION_ROWS if isinstance(row.openai, OpenAIParam))
+SUPPORTED: tuple[tuple[str, Callable[[GenerationSettings], Any]], ...] = tuple((p.param, p.convert) for p in PARAMS)
 
 # Settings the API lacks -> "the local engine would have applied this value".
-UNSUPPORTED: tuple[tuple[str, Callable[[GenerationSettings], bool]], ...] = (
-    ("top_k", lambda s: s.do_sample and s.top_k != 0),
-    ("min_p", lambda s: s.do_sample and bool(s.min_p)),
-    ("repetition_penalty", lambda s: s.repetition_penalty != 1.0),
-    ("enable_thinking", lambda s: s.enable_thinking is not None),
-)
+UNSUPPORTED: tuple[tuple[str, Callable[[GenerationSettings], bool]], ...] = tuple(
+    (row.name, row.openai.applies) for row in GENERATION_ROWS if isinstance(row.openai, NotApplied))
 
 FINISH_REASONS: dict[str | None, FinishReason] = {"length": "length"}  # everything else ends as "stop"
 
@@ -114,10 +97,17 @@ DROPPED = ("the connection to the cloud API at {host} dropped before the answer 
 
 def map_settings(settings: GenerationSettings) -> tuple[dict[str, Any], list[str]]:
     """The chat-completions parameters for ``settings``, and the settings the API cannot apply."""
-    if settings.do_sample and settings.temperature > MAX_TEMPERATURE:
-        raise CloudError(f"the cloud API accepts temperature 0 to {MAX_TEMPERATURE:g}, got "
-                         f"{settings.temperature:g}: lower it, or use the local engine", "settings")
-    params = {name: value for name, get in SUPPORTED if (value := get(settings)) is not None}
+    params: dict[str, Any] = {}
+    for p in PARAMS:
+        value = p.convert(settings)
+        if value is None:
+            continue
+        if (p.minimum is not None and value < p.minimum) or (p.maximum is not None and value > p.maximum):
+            low = "" if p.minimum is None else f"{p.minimum:g} "
+            high = "upwards" if p.maximum is None else f"to {p.maximum:g}"
+            raise CloudError(f"the cloud API accepts {p.param} {low}{high}, got {value:g}: "
+                             "change it, or use the local engine", "settings")
+        params[p.param] = value
     return params, [name for name, applies in UNSUPPORTED if applies(settings)]
 
 
@@ -126,14 +116,6 @@ def to_messages(prompt: Prompt) -> list[dict[str, str]]:
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
     return [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
-
-
-def safe_url(url: str) -> str:
-    """``url`` without any user:password part, for messages and reprs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
 
 
 def _one_line(text: str, secret: str, limit: int = 200) -> str:
@@ -316,15 +298,6 @@ def _timings(got: _Collected, start: float, end: float) -> dict[str, float]:
         "prompt_tokens": float(got.prompt_tokens),
         "generated_tokens": float(got.completion_tokens),
     }
-
-
-def resolve_base_url(base_url: str | None = None) -> str:
-    """The argument (the user's setting), else ``OPENAI_BASE_URL``, else OpenAI's own endpoint."""
-    url = (base_url or os.environ.get(BASE_URL_ENV, "")).strip() or DEFAULT_BASE_URL
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise GenerationError(f"the cloud base URL {safe_url(url)!r} is not an http(s) URL: "
-                              f"fix it in Settings > Cloud or {BASE_URL_ENV}")
-    return url
 
 
 def cloud_generator_from_env(

@@ -29,9 +29,10 @@ from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
 from .context import check_kv_cache_type, default_n_ctx, kv_cache_bytes, prefill_batch
 from .gguf_check import ModelInfo, inspect_gguf
 from .history import drop_oldest, fit_history
+from .llama_load import chat_templates_not_compiled
 from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
 from .sampling import TokenSampler
-from .settings import GenerationSettings, resolve_settings
+from .settings import GenerationSettings, model_defaults, resolve_settings
 from .textstream import TextAssembler
 from .types import (
     Backend,
@@ -44,15 +45,11 @@ from .types import (
     StreamEvent,
 )
 
+DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
 DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
 DEFAULT_STATE_DISK_MB = 4096  # the same on disk, when a cache folder is given
 MAX_CHECKPOINTS = 2  # prompt ends remembered per conversation (Regenerate, editing the last message)
 REMEMBERED_CUTS = 256  # conversations whose truncation point is remembered
-
-
-def _shortest_float(value: Any) -> Any:
-    """GGUF stores sampling defaults as float32: 0.699999988 -> 0.7, the value generation_config had."""
-    return float(str(np.float32(value))) if isinstance(value, float) else value
 
 
 @dataclass
@@ -60,6 +57,7 @@ class DecodeStats:
     """Counters the tests and the UI read: what llama_decode evaluated, and the last request's prompt split."""
 
     tokens_decoded: int = 0  # every token evaluated since loading (prompts and generated tokens)
+    prompt_evals: int = 0  # requests whose prompt needed any evaluation at all
     prompt_tokens_reused: int = 0  # last request: prompt tokens already in the KV cache
     prompt_tokens_evaluated: int = 0  # last request: prompt tokens evaluated (the rest)
 
@@ -105,9 +103,9 @@ class LocalGenerator:
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed files never reach llama.cpp
         info = self.model_info
         kind = check_kv_cache_type(info, kv_cache_type)
-        if n_ctx is not None and not (_is_int(n_ctx) and 1 <= n_ctx <= info.context_length):
+        if n_ctx is not None and not (_is_int(n_ctx) and 0 <= n_ctx <= info.context_length):
             raise GenerationError(f"n_ctx must be an integer between 1 and {info.context_length} (the model's "
-                                  f"trained context), got {n_ctx!r}")
+                                  f"trained context), or 0 for automatic; got {n_ctx!r}")
         if n_batch is not None and not (_is_int(n_batch) and n_batch >= 1):
             raise GenerationError(f"n_batch must be an integer >= 1, got {n_batch!r}")
         budget = _megabytes("state_cache_mb", state_cache_mb)
@@ -118,12 +116,13 @@ class LocalGenerator:
         self.n_batch = min(n_batch or prefill_batch(info, gpu=offload != 0), self.n_ctx)
         self.kv_cache_bytes = kv_cache_bytes(info, self.n_ctx, kind.name, n_ubatch=self.n_batch)
         try:
-            self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
-                str(info.path), n_ctx=self.n_ctx, n_batch=self.n_batch, n_ubatch=self.n_batch,
-                n_threads=n_threads, n_threads_batch=n_threads, n_gpu_layers=offload, logits_all=False,
-                swa_full=False, flash_attn=kind.flash_attention, type_k=kind.ggml_type, type_v=kind.ggml_type,
-                verbose=verbose,
-            )
+            with chat_templates_not_compiled():  # the file's template is rendered by render_chat, with limits
+                self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
+                    str(info.path), n_ctx=self.n_ctx, n_batch=self.n_batch, n_ubatch=self.n_batch,
+                    n_threads=n_threads, n_threads_batch=n_threads, n_gpu_layers=offload, logits_all=False,
+                    swa_full=False, flash_attn=kind.flash_attention, type_k=kind.ggml_type,
+                    type_v=kind.ggml_type, verbose=verbose,
+                )
         except (ValueError, RuntimeError, OSError) as err:
             raise GenerationError(f"llama.cpp could not load {info.path.name} ({err}); "
                                   "convert the model again with exaone-convert, or try kv_cache_type f16 "
@@ -144,6 +143,7 @@ class LocalGenerator:
         self._cuts: OrderedDict[str | None, int] = OrderedDict()
         folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
         self.state_cache = StateCache(budget, folder, disk_budget)
+        self._eog: set[int] | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -153,17 +153,18 @@ class LocalGenerator:
 
     def default_settings(self, **user_values: Any) -> GenerationSettings:
         """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
-        defaults = {k: _shortest_float(v) for k, v in self.model_info.sampling_defaults.items()}
-        return resolve_settings(defaults, **user_values)
+        return resolve_settings(model_defaults(self.model_info), **user_values)
 
-    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, *,
+                        tools: list[Any] | None = None) -> tuple[str, list[int]]:
         """(prompt text, token ids) as transformers' text-generation pipeline would make them."""
         if isinstance(prompt, str):
             return prompt, self._tokenize(prompt, add_special=True)
-        text = self.render(prompt, settings)
+        text = self.render(prompt, settings, tools=tools)
         return text, self._tokenize(text, add_special=False)
 
-    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
+    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings, *,
+               tools: list[Any] | None = None) -> str:
         """Chat messages rendered with the GGUF's own template (a final assistant turn is a prefill)."""
         info = self.model_info
         if not info.chat_template:
@@ -172,7 +173,7 @@ class LocalGenerator:
             raise GenerationError("the message list is empty; give at least one message")
         prefill = messages[-1].get("role") == "assistant"
         text = render_chat(info.chat_template, messages, add_generation_prompt=not prefill,
-                           enable_thinking=settings.enable_thinking,
+                           enable_thinking=settings.enable_thinking, tools=tools,
                            bos_token=info.bos_token, eos_token=info.eos_token)
         if prefill:  # transformers' continue_final_message: cut after the final message's content
             final = str(messages[-1].get("content", "")).strip()
@@ -188,23 +189,27 @@ class LocalGenerator:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        tools: list[Any] | None = None,
+        grammar: str | None = None,
         conversation: str | None = None,
     ) -> GenerationResult:
-        """Generate for ``prompt``. ``conversation`` names the chat it belongs to: its KV state is kept
-        (``state_cache``) when another conversation comes, and restored when it comes back; None keeps nothing."""
+        """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
+        ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema);
+        ``conversation`` names the chat the prompt belongs to: its KV state is kept (``state_cache``) while
+        another conversation runs, and restored when it comes back; None keeps nothing."""
         settings = settings or self.default_settings()
         if conversation is not None and not isinstance(conversation, str):
             raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
         with self._lock:
-            return self._generate(prompt, settings, on_event, cancel, conversation)
+            return self._generate(prompt, settings, on_event, cancel, conversation, tools, grammar)
 
     def next_token_logits(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
-                          conversation: str | None = None) -> np.ndarray:
+                          conversation: str | None = None, tools: list[Any] | None = None) -> np.ndarray:
         """The model's logits for the token after ``prompt`` (a copy), through the same cache as ``generate``."""
         settings = settings or self.default_settings()
         with self._lock:
             self._loaded()
-            _text, ids, _dropped = self._fit_prompt(prompt, settings, conversation)
+            _text, ids, _dropped = self._fit_prompt(prompt, settings, conversation, tools)
             self._check_length(len(ids), 1, chat=not isinstance(prompt, str))
             logits = self._evaluate_prompt(ids, None, conversation)
             assert logits is not None
@@ -233,9 +238,10 @@ class LocalGenerator:
     # -- generation ------------------------------------------------------------------------------
 
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                  cancel: threading.Event | None, conversation: str | None) -> GenerationResult:
+                  cancel: threading.Event | None, conversation: str | None,
+                  tools: list[Any] | None = None, grammar: str | None = None) -> GenerationResult:
         self._loaded()
-        prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation)
+        prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation, tools)
         self._check_length(len(ids), settings.max_new_tokens, chat=not isinstance(prompt, str))
         starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
 
@@ -246,17 +252,20 @@ class LocalGenerator:
 
         completions: list[Completion] = []
         n_generated = 0
-        seed = float(settings.seed) if settings.seed is not None else 0.0
+        sampler_seed: int | None = None
         if logits is None:  # stopped while the prompt was being evaluated
             completions.append(Completion(text="", token_ids=[], finish_reason="cancelled"))
         else:
-            with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx) as sampler:
-                seed = float(sampler.seed)
+            constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
+            ends = self._end_of_generation_ids() if grammar is not None else None
+            with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
+                sampler_seed = sampler.seed
                 for index in range(settings.num_return_sequences):
                     if index:
                         logits = self._rewind(ids)
                     emit = None if on_event is None else _emitter(on_event, index)
-                    completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel)
+                    completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
+                                                ends=ends)
                     completions.append(completion)
                     n_generated += len(completion.token_ids)
                     if completion.finish_reason == "cancelled":
@@ -276,9 +285,10 @@ class LocalGenerator:
                 "prompt_tokens_evaluated": float(evaluated),
                 "generated_tokens": float(n_generated),
                 "messages_dropped": float(dropped),
-                "seed": seed,
+                "seed": float(sampler_seed if sampler_seed is not None else settings.seed or 0),
             },
             model=self.model_info.name,
+            seed=sampler_seed if settings.do_sample else None,
         )
 
     def _evaluate_prompt(self, ids: list[int], cancel: threading.Event | None,
@@ -290,33 +300,34 @@ class LocalGenerator:
             logits = self._prefill(ids, reused, cancel)
         self.stats.prompt_tokens_reused = reused
         self.stats.prompt_tokens_evaluated = len(self._held) - reused if logits is None else len(ids) - reused
+        self.stats.prompt_evals += self.stats.prompt_tokens_evaluated > 0
         return logits
 
-    def _fit_prompt(self, prompt: Prompt, settings: GenerationSettings,
-                    conversation: str | None) -> tuple[str, list[int], int]:
+    def _fit_prompt(self, prompt: Prompt, settings: GenerationSettings, conversation: str | None,
+                    tools: list[Any] | None = None) -> tuple[str, list[int], int]:
         """(prompt text, ids, messages dropped): with ``truncate="oldest"`` a chat loses its oldest turns
         until it fits with ``max_new_tokens`` (the system prompt and the last user message always stay)."""
         if isinstance(prompt, str) or settings.truncate != "oldest":
-            return (*self.tokenize_prompt(prompt, settings), 0)
+            return (*self.tokenize_prompt(prompt, settings, tools=tools), 0)
         messages = list(prompt)
 
         def length(kept: list[Mapping[str, Any]]) -> int:
-            return len(self.tokenize_prompt(cast(Prompt, kept), settings)[1])
+            return len(self.tokenize_prompt(cast(Prompt, kept), settings, tools=tools)[1])
 
         dropped = fit_history(messages, length, self.n_ctx - settings.max_new_tokens, self._cuts.get(conversation))
         self._cuts[conversation] = dropped
         self._cuts.move_to_end(conversation)
         while len(self._cuts) > REMEMBERED_CUTS:
             self._cuts.popitem(last=False)
-        text, ids = self.tokenize_prompt(cast(Prompt, drop_oldest(messages, dropped)), settings)
+        text, ids = self.tokenize_prompt(cast(Prompt, drop_oldest(messages, dropped)), settings, tools=tools)
         return text, ids, dropped
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
-                  cancel: threading.Event | None) -> Completion:
+                  cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
         sampler.start(prompt_ids)
         text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
-        eos = set(self.model_info.eos_token_ids)
+        eos = set(self.model_info.eos_token_ids) | (ends or set())
         tokens: list[int] = []
         reason: FinishReason = "length"
         while len(tokens) < settings.max_new_tokens:
@@ -485,6 +496,13 @@ class LocalGenerator:
         except UnicodeEncodeError:
             raise GenerationError("the prompt is not valid UTF-8 text; fix its encoding") from None
         return list(self._loaded().tokenize(data, add_bos=add_special, special=True))
+
+    def _end_of_generation_ids(self) -> set[int]:
+        """Every token llama.cpp counts as an end (EOS, EOT, PAD ...): once a grammar is complete it allows
+        only these, so any of them ends a constrained reply."""
+        if self._eog is None:
+            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
+        return self._eog
 
     def _single_token_ids(self, texts: Sequence[str]) -> set[int]:
         """Ids of tags that are single (possibly control) tokens: rendered even though special."""

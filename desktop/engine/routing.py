@@ -19,10 +19,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from .cloud import DEFAULT_MODEL
-from .types import GenerationError, GenerationResult, Generator, Prompt, StreamCallback
+from .cloud_endpoint import DEFAULT_MODEL
+from .types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback
 
 Mode = Literal["local", "ask", "cloud", "auto"]
 Engine = Literal["local", "cloud"]
@@ -34,6 +34,21 @@ FIRST: dict[Mode, Engine] = {"local": "local", "ask": "local", "cloud": "cloud",
 FALLBACK: dict[Mode, Fallback] = {"local": "none", "ask": "offer", "cloud": "none", "auto": "auto"}
 OTHER: dict[Engine, Engine] = {"local": "cloud", "cloud": "local"}
 ENGINE_NAMES: dict[Engine, str] = {"local": "the local model", "cloud": "the cloud model"}
+
+S = TypeVar("S", contravariant=True)
+T = TypeVar("T")
+
+
+class Answerer(Protocol[S]):
+    """What the router drives: a ``Generator`` (``S`` = ``GenerationSettings``) or an adapter taking
+    another kind of settings (the CLI's explicit values, resolved by each engine)."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    def generate(self, prompt: Prompt, settings: S, *, on_event: StreamCallback | None = None,
+                 cancel: threading.Event | None = None) -> GenerationResult: ...
+
 
 NO_LOCAL = "no local model is loaded: open or convert one in the model manager, or pass --model"
 CLOUD_OFF = "the cloud fallback is off: turn it on (and consent) in Settings > Cloud, or use --engine cloud"
@@ -109,19 +124,22 @@ class RouteOutcome:
         return failed
 
 
-class Router:
-    """Runs requests on the local generator or the cloud one, as ``policy`` says."""
+class Router(Generic[T]):
+    """Runs requests on the local generator or the cloud one, as ``policy`` says.
+
+    ``T`` is the settings type both engines take: ``GenerationSettings`` for two ``Generator``s.
+    """
 
     def __init__(
         self,
         policy: CloudPolicy,
-        local: Generator | None,
-        cloud_factory: Callable[[], Generator],
+        local: Answerer[T] | None,
+        cloud_factory: Callable[[], Answerer[T]],
     ) -> None:
         self.local = local
         self._policy = policy
         self._cloud_factory = cloud_factory
-        self._cloud: Generator | None = None
+        self._cloud: Answerer[T] | None = None
 
     @property
     def policy(self) -> CloudPolicy:
@@ -137,7 +155,7 @@ class Router:
             return self.local is not None
         return self._policy.effective_mode != "local"
 
-    def _generator(self, engine: Engine) -> Generator:
+    def _generator(self, engine: Engine) -> Answerer[T]:
         if engine == "local":
             if self.local is None:
                 raise GenerationError(NO_LOCAL)
@@ -149,17 +167,19 @@ class Router:
     def run(
         self,
         prompt: Prompt,
-        settings: Any,
+        settings: T,
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
         engine: Engine | None = None,
         on_switch: Callable[[Engine, str], None] | None = None,
+        conversation: str | None = None,
     ) -> RouteOutcome:
         """Answer ``prompt``; ``engine`` forces the first engine (e.g. after the user accepted an offer).
 
         ``on_switch(engine, reason)`` is called before an automatic fallback starts, so a UI can clear
-        the partial reply it streamed from the engine that failed.
+        the partial reply it streamed from the engine that failed. ``conversation`` goes to the local
+        generator only (it keeps that conversation's state); the cloud keeps nothing.
         """
         mode = self._policy.effective_mode
         first: Engine = engine or FIRST[mode]
@@ -176,7 +196,9 @@ class Router:
                 if on_switch is not None:
                     on_switch(current, failures[-1].message)
             try:
-                result = self._generator(current).generate(prompt, settings, on_event=on_event, cancel=cancel)
+                keep = {"conversation": conversation} if conversation is not None and current == "local" else {}
+                result = self._generator(current).generate(prompt, settings, on_event=on_event, cancel=cancel,
+                                                           **keep)
             except GenerationError as err:
                 kind = getattr(err, "kind", "no_model" if str(err) == NO_LOCAL else "error")
                 failures.append(Failure(current, str(err), kind))

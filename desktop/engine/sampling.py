@@ -1,25 +1,40 @@
-"""Token sampling in transformers' order, built from llama.cpp's low-level sampler API.
+"""Token sampling with transformers' semantics, in numpy, doing per token only the work that matters.
 
-transformers' ``generate()`` (DESIGN.md section 4) does, per step:
-repetition penalty over every previous id (prompt included) -> temperature -> top-k -> top-p
--> min-p -> softmax -> multinomial draw; greedy is argmax after the penalty only.
+transformers' ``generate()`` does, per step: repetition penalty over every previous id (prompt included)
+-> temperature -> top-k -> top-p -> min-p -> softmax -> multinomial draw; greedy is argmax after the
+penalty only. OpenAI's presence/frequency penalties (over the generated ids) come right after the
+repetition penalty. An optional llama.cpp grammar masks illegal tokens (-inf) before all of it.
 
-The chain here is three stages over one ``llama_token_data`` buffer that this module owns:
+What each stage costs, with V the vocabulary (102,400 to 153,600 for EXAONE) and H the distinct ids of
+the history:
 
-1. a llama.cpp chain: repetition penalty, OpenAI presence/frequency penalties, temperature;
-2. top-k in numpy, because transformers keeps every token tied with the k-th logit while
-   llama.cpp's top-k cuts at exactly k;
-3. a llama.cpp chain: top-p (min_keep 1), min-p (only if set), dist(seed) -- or greedy.
+- penalties: O(H). The distinct ids and their counts are kept incrementally by ``accept()``; the logits
+  are changed in place at those ids and put back after the draw.
+- top-k (k > 0): one pass of elementwise maxima over V to find a threshold, then a partial selection
+  over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
+- a full-vocabulary nucleus (top_k = 0): the softmax needs every exp (O(V)), but no sort of V: a sorted
+  1/64 subsample locates the top-p boundary, and only the band of tokens around it is sorted.
+- the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
 
-llama.cpp's penalty, temperature, top-p, min-p and dist samplers compute what transformers' processors
-compute (checked against the vendored sources; proven by ``tests/test_sampling.py``).
-The same object samples from a llama context's logits or from any fixed numpy array.
+Arithmetic follows transformers on torch float32 tensors: temperature, the repetition penalty and min_p
+use the float32 value of the setting; top-p removes the tokens whose ascending cumulative probability
+(float64 accumulation rounded to float32, as torch's CPU cumsum) is <= float32(1 - top_p), keeping at
+least one. On transformers' own test case (0.3, 0.1, 0.1, 0.5 with top_p 0.8) that keeps two tokens.
+Greedy breaks ties like ``torch.argmax``: the lowest id.
+
+Randomness: one 53-bit uniform per token from numpy's PCG64 seeded with the sequence's seed. PCG64's raw
+stream is fixed across numpy versions and platforms, so a seed gives the same tokens everywhere (it is not
+the stream of llama.cpp's dist sampler, which earlier versions used). Sequence ``i`` of a request uses
+``sequence_seed(seed, i)``: sequence 0 uses ``seed`` itself, so one sequence can be reproduced alone.
 """
 
 from __future__ import annotations
 
+import codecs
 import ctypes
+import hashlib
 import secrets
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,140 +47,517 @@ from .settings import GenerationSettings
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 assert TOKEN_DATA.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
 
-_RANDOM_SEED = llama_cpp.LLAMA_DEFAULT_SEED  # llama.cpp reads this value as "pick a random seed"
+SEED_RANGE = 2**32  # seeds are uint32, as in transformers' set_seed and OpenAI's API
+ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
+SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
+_F32 = np.float32
+_U53 = 1.0 / (1 << 53)
 
 
-def dist_seed(seed: int | None) -> int:
-    """The uint32 seed handed to llama.cpp's dist sampler; ``None`` draws a fresh random one."""
-    if seed is None:
-        return secrets.randbelow(_RANDOM_SEED)
-    # 0xFFFFFFFF would mean "random" to llama.cpp: fold it onto a fixed value to stay reproducible.
-    return seed if seed != _RANDOM_SEED else _RANDOM_SEED - 1
+class GrammarRejected(RuntimeError):
+    """The grammar allows no token here (or was handed a token it forbids)."""
 
 
-class _Chain:
-    """An owned llama.cpp sampler chain; remembers raw handles of the samplers added to it."""
+def draw_seed(seed: int | None) -> int:
+    """``seed`` itself, or a fresh random uint32 when it is ``None`` (report it to reproduce the draw)."""
+    return secrets.randbelow(SEED_RANGE) if seed is None else int(seed)
 
-    def __init__(self) -> None:
-        self.ptr: Any = llama_cpp.llama_sampler_chain_init(llama_cpp.llama_sampler_chain_default_params())
+
+def sequence_seed(seed: int, index: int) -> int:
+    """The seed of sequence ``index`` of a request seeded with ``seed``; sequence 0 uses ``seed`` itself.
+
+    Derived with BLAKE2b over (seed, index), so it never depends on a library's random stream.
+    """
+    if index == 0:
+        return int(seed)
+    digest = hashlib.blake2b(f"exaone-sequence:{int(seed)}:{int(index)}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little")
+
+
+class HistoryCounts:
+    """Occurrence counts of the last ``window`` ids fed in, with the distinct ids as numpy arrays (O(1) per id)."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._recent: deque[int] = deque()
+        self._slot: dict[int, int] = {}
+        self._ids = np.empty(256, dtype=np.intp)
+        self._counts = np.empty(256, dtype=np.float32)
         self.size = 0
 
-    def add(self, sampler: Any) -> Any:
-        llama_cpp.llama_sampler_chain_add(self.ptr, sampler)  # the chain now owns (and frees) it
-        self.size += 1
-        return sampler
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids[: self.size]
 
-    def free(self) -> None:
-        if self.ptr is not None:
-            llama_cpp.llama_sampler_free(self.ptr)
-            self.ptr = None
+    @property
+    def counts(self) -> np.ndarray:
+        return self._counts[: self.size]
+
+    def clear(self) -> None:
+        self._recent.clear()
+        self._slot.clear()
+        self.size = 0
+
+    def extend(self, tokens: Iterable[int]) -> None:
+        tokens = np.fromiter(tokens, dtype=np.intp)
+        if self.size or not len(tokens):
+            for token in tokens.tolist():
+                self.add(token)
+            return
+        last = tokens[-self.window:]  # a long prompt into an empty history: count it in one go
+        ids, counts = np.unique(last, return_counts=True)
+        self._ids = np.resize(self._ids, max(len(self._ids), 2 * len(ids)))
+        self._counts = np.resize(self._counts, len(self._ids))
+        self._ids[: len(ids)] = ids
+        self._counts[: len(ids)] = counts
+        self._slot = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+        self._recent.extend(last.tolist())
+        self.size = len(ids)
+
+    def add(self, token: int) -> None:
+        if len(self._recent) == self.window:
+            self._drop(self._recent.popleft())
+        self._recent.append(token)
+        slot = self._slot.get(token)
+        if slot is not None:
+            self._counts[slot] += 1
+            return
+        if self.size == len(self._ids):
+            self._ids = np.resize(self._ids, 2 * self.size)
+            self._counts = np.resize(self._counts, 2 * self.size)
+        self._slot[token] = self.size
+        self._ids[self.size] = token
+        self._counts[self.size] = 1
+        self.size += 1
+
+    def _drop(self, token: int) -> None:
+        slot = self._slot[token]
+        self._counts[slot] -= 1
+        if self._counts[slot] > 0:
+            return
+        last = self.size - 1  # move the last slot into the freed one
+        del self._slot[token]
+        if slot != last:
+            moved = int(self._ids[last])
+            self._ids[slot], self._counts[slot] = moved, self._counts[last]
+            self._slot[moved] = slot
+        self.size = last
+
+
+def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
+    """(ids, floor): every id whose value is >= ``floor``, where ``floor`` <= the m-th largest value.
+
+    Without sorting: the m-th largest of the column maxima of a ROWS x (V / ROWS) view is a lower bound of
+    the m-th largest value, and only the (about m) columns reaching it can hold values above it.
+    """
+    n = len(z)
+    if m >= n:
+        return np.arange(n), -np.inf
+    cols = n // ROWS
+    if m * ROWS * 4 > n or cols == 0:
+        floor = float(np.partition(z, n - m)[n - m])
+        return np.flatnonzero(z >= floor), floor
+    grid = z[: ROWS * cols].reshape(ROWS, cols)
+    col_max = grid.max(axis=0)
+    tail = z[ROWS * cols:]
+    pool = np.concatenate((col_max, tail)) if len(tail) else col_max
+    floor = float(np.partition(pool, len(pool) - m)[len(pool) - m])
+    chosen = np.flatnonzero(col_max >= floor)
+    ids = (np.arange(ROWS)[:, None] * cols + chosen[None, :]).ravel()
+    ids = ids[z[ids] >= floor]
+    if len(tail):
+        ids = np.concatenate((ids, ROWS * cols + np.flatnonzero(tail >= floor)))
+    return ids, floor
+
+
+def _tie_margin(kth: float, temperature: _F32) -> float:
+    """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
+    if temperature == 1 or not np.isfinite(kth):
+        return 0.0
+    scaled = abs(float(_F32(kth) / temperature))
+    return 4.0 * float(temperature) * float(np.spacing(_F32(scaled))) + float(np.spacing(_F32(abs(kth))))
+
+
+def softmax32(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(exp(v - max), probabilities) in float32, normalised as torch does: times float32(1 / sum)."""
+    e = np.exp(values - values.max(), dtype=np.float32)
+    return e, e * (_F32(1) / e.sum(dtype=np.float32))
+
+
+def nucleus_tail(top_p: float) -> float:
+    """float32(1 - top_p): transformers removes the tokens whose ascending cumulative probability is <= it."""
+    return float(_F32(1.0 - top_p))
+
+
+def top_p_keep(probs_descending: np.ndarray, tail: float, mass_below: float = 0.0) -> int:
+    """How many of ``probs_descending`` transformers' TopPLogitsWarper keeps (at least one).
+
+    It sorts ascending and removes tokens whose cumulative probability (accumulated in float64 and rounded
+    to float32, as torch's CPU cumsum does) is <= ``tail`` (``nucleus_tail(top_p)``). ``mass_below`` is
+    the probability of every token below these ones (all removed).
+    """
+    ascending = probs_descending[::-1].astype(np.float64)
+    cumulative = (mass_below + np.cumsum(ascending)).astype(np.float32)
+    removed = int(np.count_nonzero(cumulative <= _F32(tail)))
+    return max(1, len(probs_descending) - removed)
+
+
+def min_p_keep(e_descending: np.ndarray, min_p: float) -> int:
+    """How many of the (descending, unnormalised) exps transformers' MinPLogitsWarper keeps (at least one)."""
+    probs = e_descending * (_F32(1) / e_descending.sum(dtype=np.float32))
+    return max(1, int(np.count_nonzero(probs >= _F32(min_p) * probs[0])))
 
 
 class TokenSampler:
-    """Sampling for one request, in transformers' order, on llama.cpp samplers.
+    """Sampling for one request, in transformers' order and semantics.
 
-    ``history_size`` bounds how far back the penalties look: pass the context size so they cover
-    the whole context, as transformers does. Repetition penalty sees the prompt and the generated
-    ids; presence/frequency penalties (OpenAI semantics) see the generated ids only.
+    ``history_size`` bounds how far back the penalties look: pass the context size so that they cover the
+    whole context, as transformers does. The repetition penalty sees the prompt and the generated ids;
+    presence/frequency penalties (OpenAI semantics) see the generated ids only.
+
+    ``grammar`` (GBNF text, root rule ``root``; see ``grammar.py`` for JSON schemas) constrains the tokens
+    with llama.cpp's grammar sampler, which needs the model's ``vocab`` (``llama_model_get_vocab``).
+    ``seed`` is the request's seed (drawn at random when the settings have none); each ``start()`` reseeds.
     """
 
-    def __init__(self, settings: GenerationSettings, n_vocab: int, *, history_size: int) -> None:
+    def __init__(self, settings: GenerationSettings, n_vocab: int, *, history_size: int,
+                 grammar: str | None = None, vocab: Any = None) -> None:
         if history_size < 1:
             raise ValueError("history_size must be >= 1 (0 would disable the penalties)")
         self.settings = settings
         self.n_vocab = n_vocab
-        self.seed = dist_seed(settings.seed)
-        self._buf = np.zeros(n_vocab, dtype=TOKEN_DATA)
-        self._ids = np.arange(n_vocab, dtype=np.int32)
-        self._data_ptr = self._buf.ctypes.data_as(llama_cpp.llama_token_data_p)
-        self._pre = _Chain()
-        self._post = _Chain()
-        self._repeat: Any = None
-        self._openai: Any = None
-        self._build(history_size)
-
-    def _build(self, history_size: int) -> None:
-        s = self.settings
-        if s.repetition_penalty != 1.0:
-            self._repeat = self._pre.add(llama_cpp.llama_sampler_init_penalties(
-                self.n_vocab, history_size, float(s.repetition_penalty), 0.0, 0.0))
-        if s.presence_penalty != 0.0 or s.frequency_penalty != 0.0:
-            self._openai = self._pre.add(llama_cpp.llama_sampler_init_penalties(
-                self.n_vocab, history_size, 1.0, float(s.frequency_penalty), float(s.presence_penalty)))
-        if not s.do_sample:
-            self._post.add(llama_cpp.llama_sampler_init_greedy())
-            return
-        if s.temperature != 1.0:
-            self._pre.add(llama_cpp.llama_sampler_init_temp(float(s.temperature)))
-        if s.top_p < 1.0:
-            self._post.add(llama_cpp.llama_sampler_init_top_p(float(s.top_p), 1))
-        if s.min_p is not None:
-            self._post.add(llama_cpp.llama_sampler_init_min_p(float(s.min_p), 1))
-        self._post.add(llama_cpp.llama_sampler_init_dist(self.seed))
+        self.seed = draw_seed(settings.seed)
+        self.sequence_index = -1
+        self._bits = np.random.PCG64(self.seed)
+        self._temperature = _F32(settings.temperature) if settings.temperature > 0 else _F32(1)
+        self._repeat = _F32(settings.repetition_penalty)
+        self._history = HistoryCounts(history_size) if settings.repetition_penalty != 1.0 else None
+        self._generated = (HistoryCounts(history_size)
+                           if settings.presence_penalty != 0.0 or settings.frequency_penalty != 0.0 else None)
+        padded = -(-n_vocab // ROWS) * ROWS
+        self._work = np.zeros(padded, dtype=np.float32)  # exps / weights over the vocabulary, zero padded
+        self._probs = np.zeros(padded, dtype=np.float32)
+        self._scratch = np.empty(n_vocab, dtype=np.float32)
+        self._mask = np.empty(n_vocab, dtype=bool)
+        self._mask2 = np.empty(n_vocab, dtype=bool)
+        self._masked: np.ndarray | None = None
+        self._plain_greedy = (not settings.do_sample and grammar is None
+                              and self._history is None and self._generated is None)
+        self._grammar: Any = None
+        self._candidates: np.ndarray | None = None
+        if grammar is not None:
+            self._grammar = _make_grammar(grammar, vocab)
+            self._vocab = vocab
+            self._candidates = np.zeros(n_vocab, dtype=TOKEN_DATA)
+            self._masked = np.empty(n_vocab, dtype=np.float32)
+            self._piece_checked = np.zeros(n_vocab, dtype=bool)
+            self._never_utf8 = np.zeros(n_vocab, dtype=bool)
+            self._pieces: dict[int, bytes] = {}
+            self._piece_buf = ctypes.create_string_buffer(256)
+            self._utf8 = codecs.getincrementaldecoder("utf-8")()  # the text so far, for partial characters
 
     # -- history ---------------------------------------------------------------------------------
 
-    def start(self, prompt_ids: Iterable[int]) -> None:
-        """Forget generated ids and feed the prompt to the repetition penalty (new sequence)."""
-        for sampler in (self._repeat, self._openai):
-            if sampler is not None:
-                llama_cpp.llama_sampler_reset(sampler)
-        if self._repeat is not None:
-            for token in prompt_ids:
-                llama_cpp.llama_sampler_accept(self._repeat, int(token))
+    def start(self, prompt_ids: Iterable[int], index: int | None = None) -> None:
+        """Begin sequence ``index`` (default: the one after the last): reseed, forget generated ids,
+        feed the prompt to the repetition penalty and reset the grammar."""
+        self.sequence_index = self.sequence_index + 1 if index is None else int(index)
+        self._bits = np.random.PCG64(sequence_seed(self.seed, self.sequence_index))
+        if self._history is not None:
+            self._history.clear()
+            self._history.extend(prompt_ids)
+        if self._generated is not None:
+            self._generated.clear()
+        if self._grammar is not None:
+            llama_cpp.llama_sampler_reset(self._grammar)
+            self._utf8.reset()
 
     def accept(self, token: int) -> None:
-        """Record a generated token (every penalty sees it)."""
-        for sampler in (self._repeat, self._openai):
-            if sampler is not None:
-                llama_cpp.llama_sampler_accept(sampler, int(token))
+        """Record a generated token (the penalties and the grammar see it)."""
+        token = int(token)
+        if self._grammar is not None:
+            if not self._allowed(np.array([token]))[0]:  # llama.cpp would abort the process
+                raise GrammarRejected(f"token {token} does not follow the grammar here")
+            llama_cpp.llama_sampler_accept(self._grammar, token)
+            self._utf8.decode(self._piece(token))
+        if self._history is not None:
+            self._history.add(token)
+        if self._generated is not None:
+            self._generated.add(token)
 
     # -- sampling --------------------------------------------------------------------------------
 
     def sample(self, logits: np.ndarray) -> int:
-        """One token id drawn from ``logits`` (length n_vocab); does not record it (call accept)."""
+        """One token id drawn from ``logits`` (length n_vocab); does not record it (call accept).
+
+        The penalties are applied in place and undone before returning, so ``logits`` is unchanged.
+        """
+        self._check(logits)
+        if self._plain_greedy:
+            return int(np.argmax(logits))
+        z, saved = self._penalised(logits)
+        try:
+            ids, weights = self._warped(z)
+        finally:
+            for where, values in reversed(saved):
+                z[where] = values
+        if ids is None:
+            return self._draw_blocks(weights)
+        cumulative = np.cumsum(weights, dtype=np.float64)
+        pick = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
+        return int(ids[min(pick, len(ids) - 1)])
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """The distribution ``sample(logits)`` draws from (float64, length n_vocab); draws nothing."""
+        self._check(logits)
+        z, saved = self._penalised(logits)
+        try:
+            ids, weights = self._warped(z)
+        finally:
+            for where, values in reversed(saved):
+                z[where] = values
+        out = np.zeros(self.n_vocab, dtype=np.float64)
+        if ids is None:
+            out[:] = weights[: self.n_vocab]
+        else:
+            out[ids] = weights
+        return out / out.sum()
+
+    def _check(self, logits: np.ndarray) -> None:
         if logits.shape != (self.n_vocab,):
             raise ValueError(f"expected {self.n_vocab} logits, got shape {logits.shape}")
-        if not self.settings.do_sample and not self._pre.size:
-            return int(np.argmax(logits))  # plain greedy: llama.cpp's greedy sampler is this argmax (first max)
-        buf = self._buf
-        buf["id"] = self._ids
-        buf["logit"] = logits
-        buf["p"] = 0.0
-        arr = llama_cpp.llama_token_data_array(self._data_ptr, self.n_vocab, -1, False)
-        ref = ctypes.byref(arr)
-        if self._pre.size:
-            llama_cpp.llama_sampler_apply(self._pre.ptr, ref)
-        if self.settings.do_sample and self.settings.top_k > 0:
-            self._top_k_keep_ties(arr)
-        llama_cpp.llama_sampler_apply(self._post.ptr, ref)
-        if not 0 <= arr.selected < arr.size:
-            raise RuntimeError(f"llama.cpp sampler selected no token (index {arr.selected})")
-        return int(arr.data[arr.selected].id)
 
-    def _top_k_keep_ties(self, arr: llama_cpp.llama_token_data_array) -> None:
-        """transformers' TopKLogitsWarper: drop logits below the k-th largest (ties with it stay)."""
-        if ctypes.cast(arr.data, ctypes.c_void_p).value != self._buf.ctypes.data:
-            raise RuntimeError("a llama.cpp sampler replaced the candidate buffer")
-        n = int(arr.size)
-        k = min(self.settings.top_k, n)
-        if k >= n:
-            return
-        view = self._buf[:n]
-        kth = np.partition(view["logit"], n - k)[n - k]
-        keep = view["logit"] >= kth
-        kept = view[keep]
-        view[: len(kept)] = kept
-        arr.size = len(kept)
-        arr.sorted = False
+    def _penalised(self, logits: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """(float32 logits with the penalties applied, what to write back to undo them)."""
+        z = logits
+        if z.dtype != np.float32 or not z.flags.writeable or not z.flags.c_contiguous:
+            z = np.array(logits, dtype=np.float32)
+        return z, self._penalise(z)
+
+    def _warped(self, z: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """(ids, weights) to draw from; ids None means the weights cover the whole (padded) vocabulary."""
+        s = self.settings
+        if not s.do_sample:
+            return np.array([self._greedy(z)]), np.ones(1, dtype=np.float32)
+        k = s.top_k if 0 < s.top_k < self.n_vocab else 0
+        if k:
+            return self._warp_few(*self._top_k(z, k))
+        if self._grammar is not None:
+            z = self._mask_all(z)
+        self._warp_full(z)
+        return None, self._work
+
+    def _penalise(self, z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        saved = []
+        if self._history is not None and self._history.size:
+            ids = self._history.ids.copy()
+            values = z[ids]
+            saved.append((ids, values))
+            z[ids] = np.where(values < 0, values * self._repeat, values / self._repeat)
+        if self._generated is not None and self._generated.size:
+            s = self.settings
+            ids, counts = self._generated.ids.copy(), self._generated.counts
+            values = z[ids]
+            saved.append((ids, values))
+            z[ids] = values - (counts * _F32(s.frequency_penalty) + (counts > 0) * _F32(s.presence_penalty))
+        return saved
+
+    def _greedy(self, z: np.ndarray) -> int:
+        if self._grammar is None:
+            return int(np.argmax(z))
+        m = 64
+        while True:
+            ids, _ = top_candidates(z, m)
+            ids = ids[self._allowed(ids)]
+            if len(ids):
+                values = z[ids]
+                return int(ids[values == values.max()].min())  # every id tied with the best is a candidate
+            if m >= self.n_vocab:
+                raise GrammarRejected("the grammar allows no token here")
+            m *= 16
+
+    def _top_k(self, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """transformers' TopKLogitsWarper after temperature: ids and scaled values of every token whose
+        scaled value is >= the k-th largest scaled value (ties with the k-th stay)."""
+        t = self._temperature
+        m = k if t == 1 else k + max(8, k // 4)  # room below the k-th for values that tie with it once scaled
+        if self._grammar is not None:
+            m = max(4 * m, 256)
+        while True:
+            ids, floor = top_candidates(z, m)
+            if self._grammar is not None:
+                ids = ids[self._allowed(ids)]
+            everything = m >= self.n_vocab
+            values = z[ids]
+            if len(ids) < k and not everything:
+                m *= 8
+                continue
+            kth = float(np.partition(values, len(values) - k)[len(values) - k]) if len(ids) >= k else -np.inf
+            if everything or kth - _tie_margin(kth, t) >= floor:
+                break
+            m *= 8  # values just below the k-th may tie with it after scaling: widen
+        scaled = values if t == 1 else values / t
+        keep = scaled >= (_F32(kth) if t == 1 else _F32(kth) / t)
+        keep &= scaled > -np.inf
+        if not keep.any():
+            raise GrammarRejected("the grammar allows no token here")
+        return ids[keep], scaled[keep]
+
+    def _warp_few(self, ids: np.ndarray, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top-p and min-p over the top-k survivors: (ids, exp weights), most likely first."""
+        s = self.settings
+        order = np.argsort(-scaled, kind="stable")
+        e, probs = softmax32(scaled[order])
+        n = len(e)
+        if s.top_p < 1.0:
+            n = top_p_keep(probs, nucleus_tail(s.top_p))
+        if s.min_p is not None:
+            n = min_p_keep(e[:n], s.min_p)
+        return ids[order[:n]], e[:n]
+
+    def _warp_full(self, z: np.ndarray) -> None:
+        """Temperature, top-p and min-p over the whole vocabulary into ``self._work``, without sorting it.
+
+        Every pass writes into buffers allocated once: a fresh 600 kB temporary per token costs page faults.
+        """
+        s = self.settings
+        n = self.n_vocab
+        e, probs, mask = self._work[:n], self._probs[:n], self._mask
+        if self._temperature != 1:
+            np.divide(z, self._temperature, out=e)
+            np.subtract(e, z.max() / self._temperature, out=e)  # max(z / t) == max(z) / t in float32
+        else:
+            np.subtract(z, z.max(), out=e)
+        np.exp(e, out=e)
+        if s.top_p < 1.0:
+            np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
+            floor = self._nucleus_floor(probs, nucleus_tail(s.top_p))
+            np.greater_equal(probs, floor, out=mask)
+            np.multiply(e, mask, out=e)  # (a multiply by the mask: numpy's putmask is ~20x slower)
+        if s.min_p is not None:
+            np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
+            np.greater_equal(probs, _F32(s.min_p) * probs.max(), out=mask)
+            np.multiply(e, mask, out=e)
+
+    def _nucleus_floor(self, p: np.ndarray, tail: float) -> np.float32:
+        """The smallest probability transformers' top-p keeps (tokens tied with it stay), found by sorting
+        only a band of ``p`` located by a sorted 1/SUBSAMPLE sample of it."""
+        sample = np.sort(p[::SUBSAMPLE])
+        estimate = np.cumsum(sample, dtype=np.float64) * SUBSAMPLE
+        at = int(np.searchsorted(estimate, tail))
+        margin = 4 + int(np.sqrt(max(at, 1)))
+        while True:
+            lo = sample[at - margin] if at - margin >= 0 else None
+            hi = sample[at + margin] if at + margin < len(sample) else None
+            floor = self._cut_in_band(p, tail, lo, hi)
+            if floor is not None:
+                return floor
+            margin *= 8
+
+    def _cut_in_band(self, p: np.ndarray, tail: float, lo: np.float32 | None,
+                     hi: np.float32 | None) -> np.float32 | None:
+        """The top-p floor if the cut falls among the tokens with lo <= p <= hi, else None.
+
+        In ascending order the vocabulary is [below lo, band, above hi]: the cut is in the band when the
+        tokens below are all removed (their mass rounds to <= tail) and the band's largest token is kept.
+        """
+        inside, other, scratch = self._mask, self._mask2, self._scratch
+        mass_below = 0.0
+        if lo is None:
+            inside[:] = True
+        else:
+            np.less(p, lo, out=other)
+            np.multiply(p, other, out=scratch)
+            mass_below = float(scratch.sum(dtype=np.float64))
+            if _F32(mass_below) > tail:
+                return None
+            np.logical_not(other, out=inside)
+        if hi is not None:
+            np.less_equal(p, hi, out=other)
+            inside &= other
+        band = np.sort(p[np.flatnonzero(inside)])[::-1]  # (indices first: a boolean gather is slower)
+        if not len(band):
+            return None
+        if hi is not None and _F32(mass_below + float(band.sum(dtype=np.float64))) <= tail:
+            return None  # even the band's largest token would go: the cut is above the band
+        return band[top_p_keep(band, tail, mass_below) - 1]
+
+    def _draw_blocks(self, work: np.ndarray) -> int:
+        """Draw an index with probability proportional to ``work`` (zero padded to ROWS rows)."""
+        grid = work.reshape(ROWS, -1)
+        col_sums = np.cumsum(grid.sum(axis=0), dtype=np.float64)
+        target = self._uniform() * col_sums[-1]
+        col = min(int(np.searchsorted(col_sums, target, side="right")), len(col_sums) - 1)
+        while grid[:, col].max() == 0:
+            col -= 1  # rounding sent the draw past the last column with weight
+        column = np.cumsum(grid[:, col], dtype=np.float64)
+        inside = target - (col_sums[col - 1] if col else 0.0)
+        row = min(int(np.searchsorted(column, inside, side="right")), ROWS - 1)
+        while grid[row, col] == 0:
+            row -= 1
+        return row * grid.shape[1] + col
+
+    def _uniform(self) -> float:
+        return (int(self._bits.random_raw()) >> 11) * _U53
+
+    # -- grammar ---------------------------------------------------------------------------------
+
+    def _allowed(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` the grammar allows next (llama.cpp sets the others' logit to -inf)."""
+        assert self._candidates is not None
+        buf = self._candidates[: len(ids)]
+        buf["id"] = ids
+        buf["logit"] = 0.0
+        buf["p"] = 0.0
+        arr = llama_cpp.llama_token_data_array(buf.ctypes.data_as(llama_cpp.llama_token_data_p), len(ids), -1, False)
+        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(arr))
+        if arr.size != len(ids) or ctypes.cast(arr.data, ctypes.c_void_p).value != buf.ctypes.data:
+            raise RuntimeError("llama.cpp's grammar sampler changed the candidate buffer")
+        return self._utf8_ok(ids, buf["logit"] > -np.inf)
+
+    def _utf8_ok(self, ids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+        """``allowed`` narrowed to the tokens that keep the text valid UTF-8.
+
+        llama.cpp's grammar decodes UTF-8 loosely: it lets F5-FF, overlong forms and code points above
+        U+10FFFF into strings, and the reply would not decode. With no partial character pending this is a
+        fixed property of each token (checked once per id, on first sight); inside a partial character,
+        the few tokens the grammar allows (those starting with continuation bytes) are checked one by one.
+        """
+        pending = self._utf8.getstate()[0]
+        if not pending:
+            new = ids[~self._piece_checked[ids]]
+            for token in new.tolist():
+                self._never_utf8[token] = not _decodes(b"", self._piece(token))
+            self._piece_checked[new] = True
+            return allowed & ~self._never_utf8[ids]
+        allowed = allowed.copy()
+        for i in np.flatnonzero(allowed).tolist():
+            token = int(ids[i])
+            allowed[i] = not llama_cpp.llama_vocab_is_eog(self._vocab, token) and _decodes(pending, self._piece(token))
+        return allowed
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            size = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, len(self._piece_buf), 0, False)
+            piece = self._pieces[token] = self._piece_buf.raw[: max(size, 0)]
+        return piece
+
+    def _mask_all(self, z: np.ndarray) -> np.ndarray:
+        assert self._masked is not None
+        masked = self._masked
+        masked[:] = z
+        masked[~self._allowed(np.arange(self.n_vocab))] = -np.inf
+        if masked.max() == -np.inf:
+            raise GrammarRejected("the grammar allows no token here")
+        return masked
 
     # -- lifetime --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        for chain in (getattr(self, "_pre", None), getattr(self, "_post", None)):
-            if chain is not None:
-                chain.free()
-        self._repeat = self._openai = None
+        grammar, self._grammar = getattr(self, "_grammar", None), None
+        if grammar is not None:
+            llama_cpp.llama_sampler_free(grammar)
 
     def __enter__(self) -> TokenSampler:
         return self
@@ -175,3 +567,24 @@ class TokenSampler:
 
     def __del__(self) -> None:
         self.close()
+
+
+def _decodes(pending: bytes, piece: bytes) -> bool:
+    """Whether ``pending + piece`` is valid UTF-8 so far (an unfinished last character is fine)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(pending + piece, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _make_grammar(grammar: str, vocab: Any) -> Any:
+    from .grammar import GrammarError
+
+    if vocab is None:
+        raise ValueError("a grammar needs the model's vocab (llama_cpp.llama_model_get_vocab(model))")
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+    if not sampler:
+        raise GrammarError("llama.cpp could not parse the grammar (its log names the rule); "
+                           "check the GBNF text or the JSON schema it came from")
+    return sampler

@@ -1,49 +1,62 @@
-"""Generation settings with the names, defaults and validation of transformers' text-generation pipeline.
+"""Generation and load settings, validated against the rows of ``settings_table``.
 
-Precedence, as in transformers: the pipeline's defaults < the model's own generation config
-(written into the GGUF as ``general.sampling.*``) < values the user set explicitly.
+Generation settings have the names, defaults and validation of transformers' text-generation pipeline.
+Precedence, as in transformers: the pipeline's defaults < the model's own generation config (written into
+the GGUF as ``general.sampling.*``, read through ``model_defaults``) < values the user set explicitly.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Mapping
+import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from exaone_convert.gguf_keys import SAMPLING_KEYS
+from exaone_convert import SAMPLING_KEYS
+
+from .settings_table import GENERATION_ROWS, LOAD_ROWS, ROWS, Setting
 
 
 class SettingsError(ValueError):
-    """An out-of-range generation setting; the message names the valid range."""
+    """An out-of-range setting; the message names the valid range."""
+
+
+def _default(name: str) -> Any:
+    return ROWS[name].default
 
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """What transformers' ``pipeline("text-generation")`` accepts, plus OpenAI's two penalties."""
+    """What transformers' ``pipeline("text-generation")`` accepts, plus OpenAI's two penalties.
 
-    max_new_tokens: int = 256
-    return_full_text: bool = True
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_k: int = 50
-    top_p: float = 1.0
-    min_p: float | None = None
-    repetition_penalty: float = 1.0
-    num_return_sequences: int = 1
-    seed: int | None = None
+    Defaults and valid ranges are the rows of ``settings_table.SETTINGS`` (scope "generation").
+    """
+
+    max_new_tokens: int = _default("max_new_tokens")
+    return_full_text: bool = _default("return_full_text")
+    do_sample: bool = _default("do_sample")
+    temperature: float = _default("temperature")
+    top_k: int = _default("top_k")
+    top_p: float = _default("top_p")
+    min_p: float | None = _default("min_p")
+    repetition_penalty: float = _default("repetition_penalty")
+    num_return_sequences: int = _default("num_return_sequences")
+    seed: int | None = _default("seed")
     stop: tuple[str, ...] = field(default_factory=tuple)
-    presence_penalty: float = 0.0
-    frequency_penalty: float = 0.0
-    enable_thinking: bool | None = None
-    truncate: str = "error"  # a chat longer than the context: "error", or "oldest" (drop the oldest turns)
+    presence_penalty: float = _default("presence_penalty")
+    frequency_penalty: float = _default("frequency_penalty")
+    enable_thinking: bool | None = _default("enable_thinking")
+    truncate: str = _default("truncate")
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
             object.__setattr__(self, "stop", (self.stop,))
         elif not isinstance(self.stop, tuple):
-            object.__setattr__(self, "stop", tuple(self.stop))
+            try:
+                object.__setattr__(self, "stop", tuple(self.stop))
+            except TypeError:
+                pass  # not iterable: validate() names the expected type
         validate(self)
 
     def replace(self, **changes: Any) -> GenerationSettings:
@@ -61,11 +74,43 @@ class GenerationSettings:
         return data
 
 
-TRUNCATE_MODES: tuple[str, ...] = ("error", "oldest")
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in dataclasses.fields(GenerationSettings))
+assert FIELD_NAMES == {row.name for row in GENERATION_ROWS}, "GenerationSettings and the table disagree"
 
-# GGUF sampling keys (written by exaone-convert from generation_config.json) -> GenerationSettings fields.
-MODEL_DEFAULT_KEYS: Mapping[str, str] = {key: name for name, (key, _) in SAMPLING_KEYS.items()}
+# Rules between settings, checked after each setting is in its own range (transformers' GenerationConfig).
+RULES: tuple[tuple[Callable[[GenerationSettings], bool], Callable[[GenerationSettings], str]], ...] = (
+    (lambda s: not s.do_sample or s.temperature > 0,
+     lambda s: f"temperature must be > 0 when do_sample is true (got {s.temperature!r}); "
+               "use do_sample=False for greedy decoding"),
+    (lambda s: s.do_sample or s.num_return_sequences == 1,
+     lambda s: "num_return_sequences > 1 needs do_sample=True: greedy decoding gives the same sequence "
+               "every time"),
+)
+
+
+def check_value(name: str, value: Any) -> None:
+    """Raise SettingsError when ``value`` is outside the range of the setting ``name`` (any scope)."""
+    row = ROWS.get(name)
+    if row is None:
+        raise SettingsError(f"unknown setting {name!r}; valid names are {sorted(ROWS)}")
+    problem = row.problem(value)
+    if problem is not None:
+        raise SettingsError(problem)
+
+
+def _check_rows(obj: object, rows: tuple[Setting, ...]) -> None:
+    for row in rows:
+        problem = row.problem(getattr(obj, row.name))
+        if problem is not None:
+            raise SettingsError(problem)
+
+
+def validate(s: GenerationSettings) -> None:
+    """Raise SettingsError for the first out-of-range value, then for the first broken rule."""
+    _check_rows(s, GENERATION_ROWS)
+    for holds, message in RULES:
+        if not holds(s):
+            raise SettingsError(message(s))
 
 
 def resolve_settings(
@@ -73,7 +118,7 @@ def resolve_settings(
 ) -> GenerationSettings:
     """Pipeline defaults, then the model's generation config, then the user's explicit values.
 
-    ``model_defaults`` maps GenerationSettings field names to values (see ``MODEL_DEFAULT_KEYS``);
+    ``model_defaults`` maps GenerationSettings field names to values (see ``model_defaults()``);
     ``None`` values among ``user_values`` mean "not set" and do not override.
     """
     merged: dict[str, Any] = {}
@@ -84,44 +129,78 @@ def resolve_settings(
     return GenerationSettings().replace(**merged)
 
 
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise SettingsError(message)
+# -- the model's own defaults --------------------------------------------------------------------------
+
+# GGUF sampling keys (written by exaone-convert from generation_config.json) -> GenerationSettings fields.
+MODEL_DEFAULT_KEYS: Mapping[str, str] = {key: name for name, (key, _) in SAMPLING_KEYS.items()}
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+class HasSamplingDefaults(Protocol):
+    @property
+    def sampling_defaults(self) -> Mapping[str, Any]: ...
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def shortest_float32(value: float) -> float:
+    """The shortest decimal that reads back as the same float32: GGUF's 0.699999988 -> 0.7.
+
+    A value that is not exactly a float32 (a Python float the user typed) is returned unchanged.
+    """
+    try:
+        if struct.unpack("<f", struct.pack("<f", value))[0] != value:
+            return value
+        for digits in range(1, 10):
+            short = float(f"{value:.{digits}g}")
+            if struct.unpack("<f", struct.pack("<f", short))[0] == value:
+                return short
+    except OverflowError:
+        pass
+    return value
 
 
-def validate(s: GenerationSettings) -> None:
-    """Raise SettingsError for the first out-of-range value, as transformers' GenerationConfig does."""
-    _check(_is_int(s.max_new_tokens) and s.max_new_tokens >= 1,
-           f"max_new_tokens must be an integer >= 1, got {s.max_new_tokens!r}")
-    _check(_is_number(s.temperature) and s.temperature >= 0,
-           f"temperature must be a number >= 0, got {s.temperature!r}")
-    _check(not s.do_sample or s.temperature > 0,
-           f"temperature must be > 0 when do_sample is true (got {s.temperature!r}); "
-           "use do_sample=False for greedy decoding")
-    _check(_is_int(s.top_k) and s.top_k >= 0, f"top_k must be an integer >= 0 (0 disables it), got {s.top_k!r}")
-    _check(_is_number(s.top_p) and 0 < s.top_p <= 1, f"top_p must be in (0, 1], got {s.top_p!r}")
-    _check(s.min_p is None or (_is_number(s.min_p) and 0 <= s.min_p <= 1),
-           f"min_p must be in [0, 1] or unset, got {s.min_p!r}")
-    _check(_is_number(s.repetition_penalty) and s.repetition_penalty > 0,
-           f"repetition_penalty must be a number > 0 (1.0 disables it), got {s.repetition_penalty!r}")
-    _check(_is_int(s.num_return_sequences) and s.num_return_sequences >= 1,
-           f"num_return_sequences must be an integer >= 1, got {s.num_return_sequences!r}")
-    _check(s.do_sample or s.num_return_sequences == 1,
-           "num_return_sequences > 1 needs do_sample=True: greedy decoding gives the same sequence every time")
-    _check(s.seed is None or (_is_int(s.seed) and 0 <= s.seed < 2**32),
-           f"seed must be an integer in [0, 2**32), got {s.seed!r}")
-    _check(all(isinstance(x, str) and x for x in s.stop), f"stop must be non-empty strings, got {list(s.stop)!r}")
-    for name in ("presence_penalty", "frequency_penalty"):
-        value = getattr(s, name)
-        _check(_is_number(value) and -2 <= value <= 2, f"{name} must be in [-2, 2], got {value!r}")
-    _check(s.enable_thinking is None or isinstance(s.enable_thinking, bool),
-           f"enable_thinking must be true, false or unset, got {s.enable_thinking!r}")
-    _check(s.truncate in TRUNCATE_MODES, f"truncate must be one of {', '.join(TRUNCATE_MODES)}, got {s.truncate!r}")
+def model_defaults(source: HasSamplingDefaults | Mapping[str, Any] | None) -> dict[str, Any]:
+    """A model's sampling defaults as GenerationSettings field names, float32 values rounded back.
+
+    ``source`` is a ``ModelInfo`` (its ``sampling_defaults``) or a mapping by field name or GGUF key. Every
+    caller (CLI, app, Python API, server) takes the model's defaults from here.
+    """
+    sampling: Mapping[str, Any] = (source or {}) if isinstance(source, Mapping) or source is None \
+        else source.sampling_defaults
+    out: dict[str, Any] = {}
+    for key, value in sampling.items():
+        name = MODEL_DEFAULT_KEYS.get(key, key)
+        if name in FIELD_NAMES and value is not None:
+            out[name] = shortest_float32(value) if isinstance(value, float) else value
+    return out
+
+
+# -- load settings -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How a local model is loaded: the ``LocalGenerator`` keyword arguments of the same names.
+
+    Defaults and valid ranges are the rows of ``settings_table.SETTINGS`` (scope "load"). ``n_ctx`` 0 or
+    None means automatic; its upper bound for one model (the trained length) is checked when it loads.
+    """
+
+    n_ctx: int | None = _default("n_ctx")
+    n_threads: int | None = _default("n_threads")
+    n_gpu_layers: int = _default("n_gpu_layers")
+    kv_cache_type: str = _default("kv_cache_type")
+    state_cache_mb: int = _default("state_cache_mb")
+
+    def __post_init__(self) -> None:
+        _check_rows(self, LOAD_ROWS)
+
+    def changed(self) -> dict[str, Any]:
+        """The values that differ from the defaults, as keyword arguments (``n_ctx`` 0 is left out)."""
+        out = {}
+        for row in LOAD_ROWS:
+            value = getattr(self, row.name)
+            if value != row.default and not (row.name == "n_ctx" and value == 0):
+                out[row.name] = value
+        return out
+
+
+LOAD_NAMES: frozenset[str] = frozenset(f.name for f in dataclasses.fields(LoadSettings))
+assert LOAD_NAMES == {row.name for row in LOAD_ROWS}, "LoadSettings and the table disagree"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from .settings import GenerationSettings
 
 Backend = Literal["cpu", "metal", "cuda", "openai"]
 FinishReason = Literal["stop", "length", "cancelled"]
@@ -52,9 +55,10 @@ class GenerationResult:
     timings: dict[str, float] = field(default_factory=dict)
     not_applied: list[str] = field(default_factory=list)
     model: str = ""
+    seed: int | None = None  # the seed the draw used (drawn at random when none was set); None when greedy
 
     def to_json(self) -> dict[str, Any]:
-        """The ``exaone-generate --json`` object (DESIGN.md section 2)."""
+        """The ``exaone-generate --json`` object (its keys are listed in the README)."""
         generated: list[dict[str, Any]] = []
         for c in self.generated:
             entry: dict[str, Any] = {"text": c.text, "token_ids": c.token_ids, "finish_reason": c.finish_reason}
@@ -72,6 +76,8 @@ class GenerationResult:
         }
         if self.backend == "openai":
             out["not_applied"] = list(self.not_applied)
+        if self.seed is not None:
+            out["seed"] = self.seed
         return out
 
 
@@ -87,7 +93,7 @@ class Generator(Protocol):
     def generate(
         self,
         prompt: Prompt,
-        settings: Any,
+        settings: GenerationSettings,
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,

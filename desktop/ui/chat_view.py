@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..store import StoredMessage
+from ..session.store import StoredMessage
 
 REDRAW_MS = 40  # the streaming bubble is re-rendered at most this often
 CODE_BACKGROUND = QColor("#f2f2f2")

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from ..store import ChatStore
+from ..session.store import ChatStore
 
 ORGANIZATION = "exaone-desktop"
 APPLICATION = "exaone-desktop"
@@ -19,6 +19,7 @@ KEY_LANGUAGE = "ui/language"
 KEY_MODEL = "model/path"
 KEY_GENERATION = "generation/overrides"
 KEY_CLOUD = "cloud/policy"
+KEY_LOAD = "model/load"
 KEY_GEOMETRY = "window/geometry"
 
 

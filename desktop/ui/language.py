@@ -10,6 +10,7 @@ I18N_DIR = Path(__file__).resolve().parent / "i18n"
 LANGUAGES: dict[str, str] = {"en": "English", "ko": "한국어"}
 SYSTEM = "system"
 _installed: list[QTranslator] = []
+_active = ["en"]  # the language install() made active (texts kept outside Qt's translations follow it)
 
 
 def resolve_language(choice: str | None, system_locale: str | None = None) -> str:
@@ -27,6 +28,7 @@ def install(language: str) -> str:
     for translator in _installed:
         QCoreApplication.removeTranslator(translator)
     _installed.clear()
+    _active[0] = "en"
     if language == "en" or app is None:
         return "en"
     ours = QTranslator(app)
@@ -38,7 +40,13 @@ def install(language: str) -> str:
         _installed.append(qt_own)
     QCoreApplication.installTranslator(ours)
     _installed.append(ours)
+    _active[0] = language
     return language
+
+
+def current() -> str:
+    """The language ``install`` made active ("en" before any call)."""
+    return _active[0]
 
 
 def tr(context: str, text: str) -> str:

@@ -1,7 +1,7 @@
 """The main window: conversations on the left, the chat in the middle, settings on the right.
 
-It wires widgets to the Qt-free pieces (ChatSession, SettingsState, the engine) and runs every
-generation in a worker thread. Heavy modules are imported only when first needed.
+It wires widgets to the Qt-free ``ChatController`` (which decides) and runs every generation and model
+load in a worker thread. Heavy modules are imported only when first needed.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -29,36 +28,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..chat_session import ChatSession, Reply
 from ..engine.settings import SettingsError
-from ..engine.types import GenerationResult
-from ..settings_state import SettingsState, model_defaults_from
-from ..store import StoreError
+from ..engine.types import GenerationError
+from ..session import load_settings
+from ..session.controller import NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
+from ..session.load_settings import LoadSettings
+from ..session.settings_state import SettingsState
+from ..session.store import StoreError
 from .chat_view import BACKEND_NAMES, ChatView
 from .cloud_dialog import CloudConsentDialog
-from .context import KEY_CLOUD, KEY_GENERATION, KEY_LANGUAGE, KEY_MODEL, AppContext
+from .context import KEY_CLOUD, KEY_GENERATION, KEY_LANGUAGE, KEY_LOAD, KEY_MODEL, AppContext
 from .settings_panel import SettingsPanel
 from .sidebar import ConversationSidebar
-from .workers import GenerationWorker, Job, ModelLoadWorker, StreamingJob
+from .workers import Job, ModelLoadWorker, ReplyWorker
 
 DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
-
-DEFAULT_CLOUD_URL = "https://api.openai.com/v1"
-
-
-class RouteWorker(StreamingJob):
-    """Runs a request through the engine Router (cloud fallback on); ``succeeded`` carries a RouteOutcome."""
-
-    switched = Signal(str, str)
-
-    def __init__(self, router: Any, prompt: Any, settings: Any, engine: str | None, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.router, self.prompt, self.settings, self.engine = router, prompt, settings, engine
-
-    def work(self) -> Any:
-        return self.router.run(self.prompt, self.settings, engine=self.engine, cancel=self.cancel_event,
-                               on_event=self._on_event,
-                               on_switch=lambda e, why: self.switched.emit(e, why))
 
 
 class Composer(QWidget):
@@ -129,19 +113,17 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.language = language
-        self.session = ChatSession(ctx.store)
-        self.local: Any = None  # LocalGenerator once a model is loaded
-        self.model_info: Any = None
-        self.worker: Job | None = None
+        self.controller = ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
+                                         cloud=ctx.get_json(KEY_CLOUD),
+                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
+        self.worker: ReplyWorker | None = None
         self.loader: Job | None = None
+        self._loaded: Any = None  # the generator this window's loader made (closed when a reload replaces it)
         self.manager: Any = None
         self.manager_dialog: QDialog | None = None
         self.consent_dialog: CloudConsentDialog | None = None
         self.editing = False
         self._pending_status = ""
-        self.last_not_applied: list[str] | None = None
-        self.cloud = ctx.get_json(KEY_CLOUD)
-        self.state = SettingsState.from_json(ctx.get(KEY_GENERATION))
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
         self._drain_timer.timeout.connect(self._drain)
@@ -152,9 +134,38 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_state(self.state)
         self.settings_panel.show_cloud(self.cloud, "")
         self.settings_panel.show_language(str(ctx.get(KEY_LANGUAGE, "system")))
+        self._show_load()
         self._refresh_sidebar()
         self._update_buttons()
         self._update_status()
+
+    # -- what the controller holds, by the names the rest of the app uses --------------------------
+
+    @property
+    def session(self) -> Any:
+        return self.controller.session
+
+    @property
+    def state(self) -> SettingsState:
+        return self.controller.state
+
+    @property
+    def local(self) -> Any:
+        return self.controller.local
+
+    @property
+    def model_info(self) -> Any:
+        return self.controller.model_info
+
+    @property
+    def cloud(self) -> dict[str, Any]:
+        return self.controller.cloud
+
+    def cloud_active(self) -> bool:
+        return self.controller.cloud_active()
+
+    def cloud_host(self) -> str:
+        return self.controller.cloud_host()
 
     # -- building --------------------------------------------------------------------------------
 
@@ -196,6 +207,7 @@ class MainWindow(QMainWindow):
         self.backend_label = QLabel()
         self.speed_label = QLabel()
         self.context_label = QLabel()
+        self.context_label.setObjectName("status-context")
         self.message_label = QLabel()
         self.message_label.setObjectName("status-message")
         status.addWidget(self.message_label, 1)
@@ -229,6 +241,9 @@ class MainWindow(QMainWindow):
         p.api_key_cleared.connect(self.clear_api_key)
         p.language_changed.connect(self._language_chosen)
         p.currentChanged.connect(self._tab_changed)
+        p.load_panel.load_setting_changed.connect(self.change_load_setting)
+        p.load_panel.reload_requested.connect(self.reload_model)
+        p.load_panel.serve_requested.connect(self.serve)
         self.new_action.triggered.connect(self.new_conversation)
         self.models_action.triggered.connect(self.show_model_manager)
         self.settings_action.toggled.connect(self.settings_panel.setVisible)
@@ -247,7 +262,7 @@ class MainWindow(QMainWindow):
             self.load_model(Path(saved))
         elif demo_if_no_model:
             self.setup_demo()
-        elif not self.session.messages():
+        elif not self.controller.has_chat_to_show():
             self.stack.setCurrentWidget(self.welcome)
         if self.cloud_active():
             QTimer.singleShot(200, self._refresh_cloud_marks)
@@ -255,35 +270,58 @@ class MainWindow(QMainWindow):
     # -- models ------------------------------------------------------------------------------------
 
     def load_model(self, path: Path) -> Job:
+        """Load ``path`` in a worker with the chosen load settings (context size, KV cache type, budget)."""
         if self.loader is not None:
             self.loader.cancel()
         self._say(self.tr("Loading {0}…").format(Path(path).name))
-        loader = ModelLoadWorker(Path(path))
-        loader.succeeded.connect(lambda gen, p=str(path): self._model_ready(gen, p))
+        load = self.controller.load
+        loader = ModelLoadWorker(Path(path), options=load.changed())
+        loader.succeeded.connect(lambda gen, p=str(path), used=load: self._model_ready(gen, p, used))
         loader.failed.connect(self._model_failed)
         self.loader = loader
         loader.start()
         return loader
 
-    def set_local_generator(self, generator: Any, path: str = "") -> None:
-        """Use ``generator`` (a LocalGenerator) for local replies."""
-        self.local = generator
-        self.model_info = getattr(generator, "model_info", None)
+    def reload_model(self) -> Job | None:
+        """Load the current model again with the load settings just chosen."""
         info = self.model_info
-        self.state.set_model_defaults(model_defaults_from(getattr(info, "sampling_defaults", None)))
-        template = getattr(info, "chat_template", None) or ""
-        self.settings_panel.set_reasoning_support(bool(getattr(info, "reasoning", False))
-                                                  and "enable_thinking" in template)
+        if info is None or self.worker is not None:
+            return None
+        return self.load_model(Path(str(info.path)))
+
+    def set_local_generator(self, generator: Any, path: str = "", loaded_with: LoadSettings | None = None) -> None:
+        """Use ``generator`` (a LocalGenerator) for local replies."""
+        self.controller.set_local(generator, loaded_with)
+        self.settings_panel.set_reasoning_support(self.controller.reasoning_switch())
         self.settings_panel.show_state(self.state)
         if path:
             self.ctx.put(KEY_MODEL, path)
         self.stack.setCurrentIndex(0)
+        self._show_load()
         self._update_status()
         self._update_buttons()
 
-    def _model_ready(self, generator: Any, path: str) -> None:
+    def take_model_from(self, old: MainWindow) -> None:
+        """The window rebuilt (a language switch): keep the loaded model and the server running."""
+        self.controller.serving, old.controller.serving = old.controller.serving, self.controller.serving
+        self._loaded, old._loaded = old._loaded, None
+        if old.local is not None:
+            self.set_local_generator(old.local, loaded_with=old.controller.loaded_with)
+
+    def release_model(self) -> None:
+        """Drop the local model (at shutdown); the one this window loaded is closed (its worker ends)."""
+        loaded, self._loaded = self._loaded, None
+        self.controller.set_local(None)
+        if loaded is not None and hasattr(loaded, "close"):
+            loaded.close()
+
+    def _model_ready(self, generator: Any, path: str, used: LoadSettings) -> None:
         self.loader = None
-        self.set_local_generator(generator, path)
+        previous, self._loaded = self._loaded, generator
+        replaced = previous is not None and self.controller.local is previous
+        self.set_local_generator(generator, path, used)
+        if replaced and hasattr(previous, "close"):
+            previous.close()  # a reload replaced the model this window loaded: free its memory now
         self._say(self.tr("Model ready."))
         self.model_loaded.emit(path)
 
@@ -317,8 +355,40 @@ class MainWindow(QMainWindow):
         self.manager.start_demo()
 
     def _manager_made(self, path: str) -> None:
-        if self.local is None and path.endswith(".gguf"):
+        if self.controller.takes_new_model(path):
             self.load_model(Path(path))
+
+    # -- load settings -----------------------------------------------------------------------------
+
+    def change_load_setting(self, name: str, value: Any) -> None:
+        try:
+            load = self.controller.change_load(name, value)
+        except SettingsError as err:
+            self.settings_panel.load_panel.show_error(str(err))
+            self._show_load()
+            return
+        self.settings_panel.load_panel.show_error("")
+        self.ctx.put(KEY_LOAD, load_settings.to_json(load))
+        self._show_load()
+
+    def _show_load(self) -> None:
+        panel = self.settings_panel.load_panel
+        panel.show_load(self.controller.load, self.controller.load_figures(), self.controller.kept_states())
+        panel.show_serving(self.controller.serving.url)
+
+    def serve(self, on: bool) -> None:
+        """Settings > Model's switch: serve the loaded model on localhost, or stop."""
+        try:
+            url = self.controller.serve(on)
+        except Refused:
+            self._say(self.tr("Load a model first: the server answers with the loaded model."), error=True)
+            url = None
+        except GenerationError as err:
+            self._say(str(err), error=True)
+            url = None
+        if url:
+            self._say(self.tr("Serving the model at {0}").format(url))
+        self.settings_panel.load_panel.show_serving(url)
 
     # -- conversations ---------------------------------------------------------------------------
 
@@ -327,9 +397,8 @@ class MainWindow(QMainWindow):
         self.sidebar.set_items(hits, self.session.conversation_id)
 
     def new_conversation(self) -> None:
-        if self.worker is not None:
+        if not self.controller.new_conversation():
             return
-        self.session.conversation_id = None
         self.chat_view.clear()
         self.settings_panel.show_system_prompt("")
         self._leave_edit()
@@ -337,13 +406,13 @@ class MainWindow(QMainWindow):
         self._update_buttons()
 
     def open_conversation(self, conversation_id: int) -> None:
-        if self.worker is not None:
+        conv = self.controller.open_conversation(conversation_id)
+        if conv is None:
             self._refresh_sidebar()
             return
-        conv = self.session.open(conversation_id)
         self.chat_view.set_messages(self.session.messages())
         self.settings_panel.show_system_prompt(conv.system_prompt)
-        if self.local is not None or self.session.messages():
+        if self.controller.has_chat_to_show():
             self.stack.setCurrentIndex(0)
         self._leave_edit()
         self._refresh_sidebar()
@@ -359,15 +428,13 @@ class MainWindow(QMainWindow):
         self._refresh_sidebar()
 
     def delete_conversation(self, conversation_id: int, *, confirm: bool = True) -> None:
-        if self.worker is not None and conversation_id == self.session.conversation_id:
-            return
         if confirm:
             answer = QMessageBox.question(self, self.tr("Delete chat"),
                                           self.tr("Delete this chat and all its messages?"))
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        self.ctx.store.delete_conversation(conversation_id)
-        if conversation_id == self.session.conversation_id:
+        was_open = conversation_id == self.session.conversation_id
+        if self.controller.delete_conversation(conversation_id) and was_open:
             self.new_conversation()
         self._refresh_sidebar()
 
@@ -388,10 +455,8 @@ class MainWindow(QMainWindow):
         return written
 
     def set_system_prompt(self, text: str) -> None:
-        if self.session.conversation_id is None and not text.strip():
-            return
-        self.session.set_system_prompt(text)
-        self._refresh_sidebar()
+        if self.controller.set_system_prompt(text):
+            self._refresh_sidebar()
 
     # -- chat ------------------------------------------------------------------------------------
 
@@ -399,31 +464,38 @@ class MainWindow(QMainWindow):
         text = self.composer.input.toPlainText().strip()
         if not text or self.worker is not None:
             return
-        if not self._can_answer():
-            return
         self.settings_panel.commit_system_prompt()
-        engine, model = self._engine_labels()
-        if self.editing:
-            prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
-        else:
-            prompt, reply = self.session.send(text, engine=engine, model=model)
+        turn = self._start(lambda: self.controller.send(text, editing=self.editing))
+        if turn is None:
+            return
         self.composer.input.clear()
         self._leave_edit()
-        self._run(prompt, reply)
+        self._run(turn)
 
     def regenerate(self) -> None:
-        if self.worker is not None or not self.session.can_regenerate() or not self._can_answer():
+        if not self.controller.can_regenerate():
             return
-        engine, model = self._engine_labels()
-        prompt, reply = self.session.regenerate(engine=engine, model=model)
-        self._run(prompt, reply)
+        turn = self._start(self.controller.regenerate)
+        if turn is not None:
+            self._run(turn)
+
+    def _start(self, begin: Any) -> Turn | None:
+        try:
+            turn: Turn = begin()
+        except Refused as err:
+            if err.reason == NO_MODEL:
+                self._say(self.tr("No model is loaded: set up the demo model, or open the model manager."),
+                          error=True)
+                self.stack.setCurrentWidget(self.welcome)
+            return None
+        return turn
 
     def edit_last(self) -> None:
-        last = self.session.last_user_message()
-        if last is None or self.worker is not None:
+        text = self.controller.last_user_text()
+        if text is None:
             return
         self.editing = True
-        self.composer.input.setPlainText(last.content)
+        self.composer.input.setPlainText(text)
         self.composer.editing_label.setVisible(True)
         self.composer.input.setFocus()
 
@@ -436,35 +508,17 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self._say(self.tr("Stopping…"))
 
-    def _can_answer(self) -> bool:
-        if self.local is None and not self.cloud_active():
-            self._say(self.tr("No model is loaded: set up the demo model, or open the model manager."), error=True)
-            self.stack.setCurrentWidget(self.welcome)
-            return False
-        return True
-
-    def _engine_labels(self, forced: str | None = None) -> tuple[str, str]:
-        if forced == "cloud" or (self.local is None or self.cloud.get("mode") == "cloud") and self.cloud_active():
-            return "openai", str(self.cloud.get("model", "") or "")
-        return (getattr(self.local, "backend", "cpu"), getattr(self.model_info, "name", "") or "")
-
-    def _run(self, prompt: list[Any], reply: Reply, *, engine: str | None = None) -> None:
+    def _run(self, turn: Turn) -> None:
         self.stack.setCurrentIndex(0)
         self.chat_view.sync(self.session.messages())
-        live = self.chat_view.bubble(reply.message_id)
+        live = self.chat_view.bubble(turn.reply.message_id)
         if live is not None:
             live.set_status("partial", live=True)
-        settings = self.state.effective()
-        worker: StreamingJob
-        if self.cloud_active():
-            rworker = RouteWorker(self._router(), prompt, settings, engine)
-            rworker.switched.connect(self._on_switch)
-            worker = rworker
-        else:
-            worker = GenerationWorker(self.local, prompt, settings)
-        worker.succeeded.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
+        worker = ReplyWorker(lambda **kw: self.controller.execute(turn, **kw))
+        worker.switched.connect(self._on_switch)
+        worker.succeeded.connect(lambda outcome: self._end(self.controller.conclude(outcome)))
+        worker.failed.connect(lambda message: self._end(self.controller.fail(message)))
+        worker.cancelled.connect(lambda: self._end(self.controller.stopped()))
         worker.finished.connect(self._on_thread_done)
         self.worker = worker
         self._update_buttons()
@@ -474,63 +528,29 @@ class MainWindow(QMainWindow):
 
     def _drain(self) -> None:
         """Take the pieces streamed so far (GUI thread) into the reply, the store and the view."""
-        worker, reply = self.worker, self.session.reply
-        if not isinstance(worker, StreamingJob) or reply is None:
+        worker = self.worker
+        if worker is None:
             return
         events = worker.drain()
         if not events:
             return
-        for event in events:
-            reply.on_event(event)
-        self.chat_view.stream(reply.message_id, reply.answer, reply.reasoning)
-        self.speed_label.setText(self.tr("{0:.1f} tok/s").format(reply.tokens_per_second()))
+        reply = self.controller.take(events)
+        if reply is not None:
+            self.chat_view.stream(reply.message_id, reply.answer, reply.reasoning)
+            self.speed_label.setText(self.tr("{0:.1f} tok/s").format(reply.tokens_per_second()))
 
     def _on_switch(self, engine: str, reason: str) -> None:
         self._drain()
-        reply = self.session.reply
+        reply = self.controller.switched()
         if reply is not None:
-            reply.answer = reply.reasoning = ""
             self.chat_view.stream(reply.message_id, "", "")
         self._say(reason, error=True)
 
-    def _on_done(self, outcome: Any) -> None:
+    def _end(self, ending: Ending | None) -> None:
         self._drain()
-        reply = self.session.reply
-        if reply is None:
+        if ending is None:
             return
-        if isinstance(outcome, GenerationResult):
-            self._finish(reply, outcome)
-            return
-        # A RouteOutcome from the Router.
-        if outcome.status == "ok" and outcome.result is not None:
-            self._finish(reply, outcome.result, outcome.message)
-        elif outcome.status == "cancelled":
-            self._end(reply.stop())
-        elif outcome.status == "offer":
-            self._end(reply.fail(), outcome.message)
-            self._offer(outcome)
-        else:
-            self._end(reply.fail(), outcome.message or self.tr("The reply failed."))
-
-    def _finish(self, reply: Reply, result: GenerationResult, note: str = "") -> None:
-        stored = reply.finish(result)
-        self.last_not_applied = list(result.not_applied) if result.backend == "openai" else None
-        self._update_status(result)
-        self._refresh_cloud_marks()
-        self._end(stored, note)
-
-    def _on_failed(self, message: str) -> None:
-        self._drain()
-        if self.session.reply is not None:
-            self._end(self.session.reply.fail(), message)
-
-    def _on_cancelled(self) -> None:
-        self._drain()
-        if self.session.reply is not None:
-            self._end(self.session.reply.stop())
-
-    def _end(self, stored: Any, note: str = "") -> None:
-        self.session.end_reply()
+        stored = ending.message
         self.chat_view.flush()
         bubble = self.chat_view.bubble(stored.id)
         if bubble is not None:
@@ -539,8 +559,17 @@ class MainWindow(QMainWindow):
             bubble.set_header(stored)
         texts = {"complete": self.tr("Done."), "stopped": self.tr("Stopped; the partial reply was kept."),
                  "failed": self.tr("The reply failed.")}
-        self._say(note or texts.get(stored.status, ""), error=stored.status == "failed")
+        note = ending.note or texts.get(stored.status, "")
+        if ending.dropped:
+            note += " " + self.tr("{0} earlier messages were left out to fit the context; the chat keeps them."
+                                  ).format(ending.dropped)
+        self._say(note, error=stored.status == "failed")
         self._pending_status = stored.status
+        self._update_status()
+        self._refresh_cloud_marks()
+        self._show_load()
+        if ending.offer is not None:
+            self._offer(ending.offer, ending.note)
 
     def _on_thread_done(self) -> None:
         self._drain_timer.stop()
@@ -549,23 +578,23 @@ class MainWindow(QMainWindow):
         self._update_buttons()
         self.reply_finished.emit(self._pending_status)
 
-    def _offer(self, outcome: Any) -> None:
-        answer = QMessageBox.question(self, self.tr("Use the other engine?"), outcome.message)
-        if answer == QMessageBox.StandardButton.Yes and outcome.offer:
-            QTimer.singleShot(0, lambda: self._resend(outcome.offer))
+    def _offer(self, engine: str, message: str) -> None:
+        answer = QMessageBox.question(self, self.tr("Use the other engine?"), message)
+        if answer == QMessageBox.StandardButton.Yes:
+            QTimer.singleShot(0, lambda: self._resend(engine))
 
-    def _resend(self, engine: str) -> None:
+    def _resend(self, engine: Any) -> None:
         if self.worker is not None:
             return
-        labels = self._engine_labels(forced=engine)
-        prompt, reply = self.session.regenerate(engine=labels[0], model=labels[1])
-        self._run(prompt, reply, engine=engine)
+        turn = self._start(lambda: self.controller.regenerate(engine))
+        if turn is not None:
+            self._run(turn)
 
     # -- generation settings -----------------------------------------------------------------------
 
     def change_setting(self, name: str, value: Any) -> None:
         try:
-            self.state.set(name, value)
+            self.controller.change_setting(name, value)
         except SettingsError as err:
             self.settings_panel.show_error(str(err))
             return
@@ -587,62 +616,33 @@ class MainWindow(QMainWindow):
 
     # -- cloud -------------------------------------------------------------------------------------
 
-    def cloud_active(self) -> bool:
-        return bool(self.cloud.get("enabled")) and bool(self.cloud.get("consented")) \
-            and self.cloud.get("mode", "ask") != "local"
-
-    def cloud_host(self) -> str:
-        import os
-
-        url = str(self.cloud.get("base_url") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_CLOUD_URL)
-        return urlsplit(url).hostname or url
-
     def request_cloud(self, on: bool) -> None:
         """The switch: turning it on goes through the consent dialog; off needs nothing."""
         if not on:
             self._set_cloud(enabled=False)
             return
-        from ..engine.cloud import DEFAULT_MODEL
-
-        dialog = CloudConsentDialog(self.cloud_host(), str(self.cloud.get("model") or DEFAULT_MODEL), self)
+        dialog = CloudConsentDialog(self.cloud_host(), self.controller.cloud_model(), self)
         dialog.finished.connect(lambda result: self._consent_given(result == QDialog.DialogCode.Accepted))
         self.consent_dialog = dialog
         dialog.open()
 
     def _consent_given(self, accepted: bool) -> None:
         self.consent_dialog = None
-        if accepted:
-            from ..engine.cloud import DEFAULT_MODEL
-
-            self._set_cloud(enabled=True, consented=True, model=self.cloud.get("model") or DEFAULT_MODEL)
-        else:
-            self._set_cloud(enabled=False)
+        self._cloud_changed(self.controller.consent(accepted))
 
     def _set_cloud(self, **changes: Any) -> None:
-        self.cloud = dict(self.cloud, **changes)
-        self.ctx.put_json(KEY_CLOUD, self.cloud)
-        self.settings_panel.show_cloud(self.cloud, self._key_text())
+        self._cloud_changed(self.controller.update_cloud(**changes))
+
+    def _cloud_changed(self, policy: dict[str, Any]) -> None:
+        self.ctx.put_json(KEY_CLOUD, policy)
+        self.settings_panel.show_cloud(policy, self._key_text())
         self._refresh_cloud_marks()
         self._update_status()
 
-    def _router(self) -> Any:
-        from ..engine.cloud import cloud_generator_from_env
-        from ..engine.routing import CloudPolicy, Router
-
-        policy = CloudPolicy.from_dict(self.cloud)
-        return Router(policy, self.local,
-                      lambda: cloud_generator_from_env(policy.model, policy.base_url or None))
-
     def _refresh_cloud_marks(self) -> None:
         """Mark the settings the cloud API does not apply, while the cloud answers."""
-        always_cloud = self.cloud_active() and (self.cloud.get("mode") == "cloud" or self.local is None)
-        if not always_cloud and self.last_not_applied is None:
-            self.settings_panel.mark_not_applied(None)
-            return
-        from ..engine.cloud import map_settings
-
         try:
-            _params, names = map_settings(self.state.effective())
+            names = self.controller.cloud_not_applied()
         except Exception as err:  # noqa: BLE001 - e.g. a temperature the API refuses
             self.settings_panel.show_error(str(err))
             names = []
@@ -695,33 +695,32 @@ class MainWindow(QMainWindow):
         self.message_label.setStyleSheet("color: #b00020;" if error else "")
         self.message_label.setText(text)
 
-    def _update_status(self, result: GenerationResult | None = None) -> None:
-        info = self.model_info
-        name = getattr(info, "name", "") or (Path(str(getattr(info, "path", ""))).stem if info else "")
-        self.model_label.setText(self.tr("Model: {0}").format(name or self.tr("none")))
-        backend = result.backend if result is not None else getattr(self.local, "backend", "")
-        if result is None and self.cloud_active() and (self.local is None or self.cloud.get("mode") == "cloud"):
-            backend = "openai"
-        self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(backend, backend or "—")))
-        if result is None:
+    def _update_status(self) -> None:
+        self.show_status(self.controller.status())
+
+    def show_status(self, f: StatusFigures) -> None:
+        self.model_label.setText(self.tr("Model: {0}").format(f.model or self.tr("none")))
+        self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(f.backend, f.backend or "—")))
+        if f.tokens_per_s is not None:
+            self.speed_label.setText(self.tr("{0:.1f} tok/s").format(f.tokens_per_s))
+        if f.context_used is None:
             return
-        self.speed_label.setText(self.tr("{0:.1f} tok/s").format(result.timings.get("generated_tokens_per_s", 0.0)))
-        used = len(result.prompt_token_ids) + max((len(c.token_ids) for c in result.generated), default=0)
-        if result.backend == "openai":
-            used = int(result.timings.get("prompt_tokens", 0) + result.timings.get("generated_tokens", 0))
-        n_ctx = getattr(self.local, "n_ctx", None) or getattr(info, "context_length", 0)
-        total = f" / {n_ctx:,}" if n_ctx and result.backend != "openai" else ""
-        self.context_label.setText(self.tr("Context: {0}{1}").format(f"{used:,}", total))
+        total = f" / {f.context_size:,}" if f.context_size else ""
+        text = self.tr("Context: {0}{1}").format(f"{f.context_used:,}", total)
+        if f.reused is not None and f.evaluated is not None:
+            text += " · " + self.tr("prompt: {0} reused, {1} read").format(f"{f.reused:,}", f"{f.evaluated:,}")
+        if f.dropped:
+            text += " · " + self.tr("{0} earlier messages left out").format(f.dropped)
+        self.context_label.setText(text)
 
     def _update_buttons(self) -> None:
-        busy = self.worker is not None
+        b = self.controller.buttons()
         c = self.composer
-        c.send_button.setEnabled(not busy)
-        c.stop_button.setEnabled(busy)
-        has_user = self.session.last_user_message() is not None
-        c.regenerate_button.setEnabled(not busy and has_user)
-        c.edit_button.setEnabled(not busy and has_user)
-        self.sidebar.setEnabled(not busy)
+        c.send_button.setEnabled(b.send)
+        c.stop_button.setEnabled(b.stop)
+        c.regenerate_button.setEnabled(b.regenerate)
+        c.edit_button.setEnabled(b.edit)
+        self.sidebar.setEnabled(b.sidebar)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings_panel.commit_system_prompt()
@@ -729,4 +728,5 @@ class MainWindow(QMainWindow):
             if job is not None:
                 job.cancel()
                 job.wait(10000)
+        self.controller.serving.stop()
         super().closeEvent(event)

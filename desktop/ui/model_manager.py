@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..models import (
+from ..session.models import (
     CONVERT_TYPES,
     DEMO_FILE,
     OFFICIAL_GGUF_REPOS,

@@ -31,8 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..settings_state import FIELDS, FieldSpec, SettingsState
+from ..session.settings_state import FIELDS, FieldSpec, SettingsState
+from . import language
 from .language import LANGUAGES, SYSTEM
+from .load_panel import LoadPanel
 
 CLOUD_MODES: dict[str, str] = {
     "ask": str(QT_TRANSLATE_NOOP("SettingsPanel", "Local first, ask before using the cloud")),
@@ -45,6 +47,7 @@ TRISTATE: tuple[tuple[str, bool | None], ...] = (
     (str(QT_TRANSLATE_NOOP("SettingsPanel", "off")), False),
 )
 UNSET = -1
+INT32_MAX = 2**31 - 1  # QSpinBox's limit: larger integer ranges (seed) use a QDoubleSpinBox without decimals
 
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\t": "\\t"}
@@ -69,7 +72,8 @@ def unescape_stop(line: str) -> str:
 
 
 def field_help(spec: FieldSpec) -> str:
-    return QCoreApplication.translate("SettingsFields", spec.help)
+    """The row's one-line explanation in the UI's language (the table holds English and Korean)."""
+    return spec.help_ko if language.current() == "ko" else spec.help
 
 
 def _format(value: Any) -> str:
@@ -111,47 +115,57 @@ class FieldRow:
         self.editor.setToolTip(field_help(spec))
 
     def _make_editor(self) -> QWidget:
+        """The editor for the row's kind; its range is the table's, one step below it meaning "unset"."""
         s = self.spec
         emit = self._emit
-        if s.kind in ("int", "optional_int"):
-            box = QSpinBox()
-            box.setRange(int(s.minimum) - (1 if s.kind == "optional_int" else 0), int(s.maximum))
-            if s.kind == "optional_int":
+        kind = s.widget
+        if kind in ("int", "optional_int", "float", "optional_float"):
+            assert s.minimum is not None and s.maximum is not None, f"{s.name}: the panel needs a finite range"
+            is_int = kind in ("int", "optional_int")
+            low = s.smallest() - ((1 if is_int else s.step) if s.optional else 0)
+            box: QSpinBox | QDoubleSpinBox
+            if is_int and s.maximum <= INT32_MAX:
+                spin = QSpinBox()
+                spin.setRange(int(low), int(s.maximum))
+                box = spin
+            else:
+                dbox = QDoubleSpinBox()
+                dbox.setDecimals(0 if is_int else s.decimals)
+                dbox.setSingleStep(s.step)
+                dbox.setRange(low, s.maximum)
+                box = dbox
+            if s.optional:
                 box.setSpecialValueText(QCoreApplication.translate("SettingsPanel", "unset"))
             box.valueChanged.connect(emit)
             return box
-        if s.kind in ("float", "optional_float"):
-            dbox = QDoubleSpinBox()
-            dbox.setDecimals(s.decimals)
-            dbox.setSingleStep(s.step)
-            dbox.setRange(s.minimum - (s.step if s.kind == "optional_float" else 0), s.maximum)
-            if s.kind == "optional_float":
-                dbox.setSpecialValueText(QCoreApplication.translate("SettingsPanel", "unset"))
-            dbox.valueChanged.connect(emit)
-            return dbox
-        if s.kind == "bool":
+        if kind == "bool":
             check = QCheckBox()
             check.toggled.connect(emit)
             return check
-        if s.kind == "tristate":
+        if kind in ("tristate", "choice"):
             combo = QComboBox()
-            for text, value in TRISTATE:
-                combo.addItem(QCoreApplication.translate("SettingsPanel", text), value)
+            if kind == "tristate":
+                for text, value in TRISTATE:
+                    combo.addItem(QCoreApplication.translate("SettingsPanel", text), value)
+            else:
+                for choice in s.choices:
+                    combo.addItem(choice, choice)
             combo.currentIndexChanged.connect(emit)
             return combo
         edit = QPlainTextEdit()  # stop strings, one per line
+        edit.setPlaceholderText(QCoreApplication.translate("SettingsPanel", "One per line; \\n is a newline."))
         edit.setFixedHeight(56)
         edit.textChanged.connect(emit)
         return edit
 
     def value(self) -> Any:
-        e, kind = self.editor, self.spec.kind
-        if isinstance(e, QSpinBox):
-            v = e.value()
-            return None if kind == "optional_int" and v == e.minimum() else v
-        if isinstance(e, QDoubleSpinBox):
-            dv = round(e.value(), self.spec.decimals)
-            return None if kind == "optional_float" and e.value() <= e.minimum() else dv
+        e, spec = self.editor, self.spec
+        if isinstance(e, (QSpinBox, QDoubleSpinBox)):
+            if spec.optional and e.value() <= e.minimum():
+                return None
+            if spec.value_type is int:
+                return int(round(e.value()))
+            return round(e.value(), spec.decimals)
         if isinstance(e, QCheckBox):
             return e.isChecked()
         if isinstance(e, QComboBox):
@@ -213,6 +227,8 @@ class SettingsPanel(QTabWidget):
         self.rows: dict[str, FieldRow] = {}
         self.addTab(self._generation_tab(), self.tr("Generation"))
         self.addTab(self._conversation_tab(), self.tr("Conversation"))
+        self.load_panel = LoadPanel()
+        self.addTab(self.load_panel, self.tr("Model"))
         self.addTab(self._cloud_tab(), self.tr("Cloud"))
         self.addTab(self._interface_tab(), self.tr("Interface"))
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..store import SearchHit
+from ..session.store import SearchHit
 
 
 class ConversationSidebar(QWidget):

@@ -13,19 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from exaone_convert import ConversionError
 from PySide6.QtCore import QThread, Signal
 
-from ..engine.types import GenerationResult, Prompt, StreamEvent
+from ..engine.types import GenerationError, GenerationResult, StreamEvent
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 
 def one_line(err: BaseException) -> str:
     """The user-facing text of an error: its first line; unexpected errors name their type."""
-    from ..engine.types import GenerationError
-
     text = next((s.strip() for s in str(err).splitlines() if s.strip()), "")
-    expected = isinstance(err, (GenerationError, ValueError, OSError)) or type(err).__name__ == "ConversionError"
+    expected = isinstance(err, (GenerationError, ConversionError, ValueError, OSError))
     if expected and text:
         return text
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
@@ -110,34 +109,39 @@ class StreamingJob(Job):
                 return out
 
 
-class GenerationWorker(StreamingJob):
-    """Runs ``generator.generate``; ``succeeded`` carries the GenerationResult."""
+class ReplyWorker(StreamingJob):
+    """Runs one chat turn through ``run`` (the chat controller's ``execute``): the local model, or the
+    cloud-fallback router; ``succeeded`` carries a GenerationResult or a RouteOutcome, and ``switched``
+    says the router moved to the other engine."""
 
-    def __init__(self, generator: Any, prompt: Prompt, settings: Any, parent: Any = None) -> None:
+    switched = Signal(str, str)
+
+    def __init__(self, run: Callable[..., Any], parent: Any = None) -> None:
         super().__init__(parent)
-        self.generator = generator
-        self.prompt = prompt
-        self.settings = settings
+        self.run_turn = run
 
-    def work(self) -> GenerationResult:
-        result: GenerationResult = self.generator.generate(self.prompt, self.settings, on_event=self._on_event,
-                                                           cancel=self.cancel_event)
-        return result
+    def work(self) -> Any:
+        return self.run_turn(on_event=self._on_event, cancel=self.cancel_event,
+                             on_switch=lambda engine, why: self.switched.emit(engine, why))
 
 
 class ModelLoadWorker(Job):
-    """Loads a GGUF with llama.cpp; ``succeeded`` carries the LocalGenerator."""
+    """Loads a GGUF in a llama.cpp worker process; ``succeeded`` carries the WorkerGenerator.
 
-    def __init__(self, model_path: Path, *, n_threads: int | None = None, parent: Any = None) -> None:
+    ``options`` are the load settings the user chose (context size, KV cache type, memory budget)."""
+
+    def __init__(self, model_path: Path, *, n_threads: int | None = None, options: dict[str, Any] | None = None,
+                 parent: Any = None) -> None:
         super().__init__(parent)
         self.model_path = Path(model_path)
         self.n_threads = n_threads
+        self.options = dict(options or {})
 
     def work(self) -> Any:
-        from ..engine.local import LocalGenerator
+        from ..engine.worker import WorkerGenerator
 
         self.progress.emit("load", 0.0)
-        generator = LocalGenerator(self.model_path, n_threads=self.n_threads)
+        generator = WorkerGenerator(self.model_path, n_threads=self.n_threads, cancel=self.cancel_event, **self.options)
         self.progress.emit("load", 1.0)
         return generator
 
@@ -150,11 +154,11 @@ class ConvertWorker(Job):
         self.source, self.outfile, self.outtype = source, Path(outfile), outtype
 
     def work(self) -> Path:
-        from exaone_convert.pipeline import ConvertRequest, convert
+        from exaone_convert import ConvertRequest, convert_model
 
         request = ConvertRequest(source=self.source, outfile=self.outfile, outtype=self.outtype,
                                  show_progress=False, progress=self.report_stage, cancel=self.cancel_event)
-        result = convert(request)
+        result = convert_model(request)
         self.progress.emit("done", 1.0)
         return Path(getattr(result, "outfile", self.outfile))
 
@@ -167,7 +171,7 @@ class DemoConvertWorker(Job):
         self.outfile, self.source = Path(outfile), Path(source)
 
     def work(self) -> Path:
-        from exaone_convert.convert import convert_checkpoint
+        from exaone_convert import convert_checkpoint
 
         path = convert_checkpoint(self.source, self.outfile, "q8_0", force=True,
                                   progress=self.report("convert"), cancel=self.cancel_event)
@@ -183,7 +187,7 @@ class QuantizeWorker(Job):
         self.src, self.dst, self.outtype = Path(src), Path(dst), outtype
 
     def work(self) -> Path:
-        from exaone_convert.quantize import quantize_gguf
+        from exaone_convert import quantize_gguf
 
         return Path(quantize_gguf(self.src, self.dst, self.outtype, progress=self.report("quantize"),
                                   cancel=self.cancel_event))
@@ -201,7 +205,7 @@ class DownloadWorker(Job):
         self.repo_id, self.quant, self.outfile = repo_id, quant, Path(outfile)
 
     def work(self) -> Path:
-        from exaone_convert.hub import download_gguf_file
+        from exaone_convert import download_gguf_file
 
         return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
                                        show_progress=False, progress=self.report("download"),

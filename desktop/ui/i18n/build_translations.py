@@ -5,9 +5,9 @@ Run from the repository root after changing any UI text:
     python desktop/ui/i18n/build_translations.py
 
 Steps: ``pyside6-lupdate`` extracts every ``tr()``/``QT_TRANSLATE_NOOP`` string of ``desktop/ui`` into
-``exaone_ko.ts``; the settings' explanations (kept Qt-free in ``settings_state.FIELDS``) are added under
-the ``SettingsFields`` context; each source gets its Korean text from ``KO`` below; then
-``pyside6-lrelease`` compiles ``exaone_ko.qm``. A string without a Korean text fails the build.
+``exaone_ko.ts``; each source gets its Korean text from ``KO`` below; then ``pyside6-lrelease`` compiles
+``exaone_ko.qm``. A string without a Korean text fails the build. The settings' one-line explanations are
+not here: the settings table (``engine/settings_table.py``) holds them in English and Korean.
 """
 
 from __future__ import annotations
@@ -125,6 +125,7 @@ KO: dict[str, str] = {
     "Reset": "초기화",
     "default {0}": "기본값 {0}",
     "model {0}": "모델 {0}",
+    "One per line; \\n is a newline.": "한 줄에 하나씩, \\n은 줄바꿈입니다.",
     "Generation": "생성",
     "Conversation": "대화",
     "Cloud": "클라우드",
@@ -156,31 +157,32 @@ KO: dict[str, str] = {
         "아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, "
         "EXAONE 모델을 내려받거나 변환하세요.",
     "Download or convert a model…": "모델 내려받기 또는 변환…",
-    # settings explanations (SettingsFields)
-    "Most tokens to generate for one reply.": "한 번의 답변에서 생성할 최대 토큰 수입니다.",
-    "Sample at random; off always picks the most likely token (greedy).":
-        "무작위로 샘플링합니다. 끄면 항상 가장 가능성 높은 토큰을 고릅니다(greedy).",
-    "Higher is more random; used only when sampling.": "높을수록 더 무작위적입니다. 샘플링할 때만 쓰입니다.",
-    "Sample only from the k most likely tokens (0 turns it off).":
-        "가능성이 높은 k개 토큰 중에서만 샘플링합니다(0이면 끔).",
-    "Sample from the smallest set of tokens whose probability reaches p.":
-        "확률 합이 p에 이르는 가장 작은 토큰 집합에서 샘플링합니다.",
-    "Drop tokens less likely than this fraction of the top one (unset: off).":
-        "가장 가능성 높은 토큰 대비 이 비율보다 낮은 토큰을 버립니다(미설정: 끔).",
-    "Above 1 discourages repeating earlier tokens (1 turns it off).":
-        "1보다 크면 앞에 나온 토큰의 반복을 억제합니다(1이면 끔).",
-    "Penalise tokens that already appeared at all.": "이미 한 번이라도 나온 토큰에 벌점을 줍니다.",
-    "Penalise tokens by how often they already appeared.": "이미 나온 횟수만큼 토큰에 벌점을 줍니다.",
-    "Makes sampling repeatable (unset: a new random seed each time).":
-        "샘플링을 재현할 수 있게 합니다(미설정: 매번 새 난수 시드).",
-    "Stop the reply when one of these strings appears (one per line; \\n is a newline).":
-        "이 문자열 중 하나가 나오면 답변을 멈춥니다(한 줄에 하나씩, \\n은 줄바꿈).",
-    "How many replies to generate (needs sampling); the chat shows the first.":
-        "생성할 답변 수입니다(샘플링 필요). 대화에는 첫 번째 답변이 보입니다.",
-    "Plain prompts only: return the prompt together with the reply.":
-        "일반 프롬프트에만 해당: 답변과 함께 프롬프트도 돌려줍니다.",
-    "Reasoning models: think before answering (unset: the model's default).":
-        "추론 모델: 답하기 전에 생각합니다(미설정: 모델 기본값).",
+    # long conversations: the status line and Settings > Model
+    "{0} earlier messages were left out to fit the context; the chat keeps them.":
+        "컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.",
+    "prompt: {0} reused, {1} read": "프롬프트: {0}개 재사용, {1}개 읽음",
+    "{0} earlier messages left out": "앞선 메시지 {0}개 뺌",
+    "These apply when the model is loaded: Reload applies a change.":
+        "모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.",
+    "automatic": "자동",
+    "Context size": "컨텍스트 크기",
+    "KV cache type": "KV 캐시 형식",
+    "Kept conversations": "보관할 대화",
+    "Reload the model with these settings": "이 설정으로 모델 다시 불러오기",
+    "Load a model to see the memory its context takes.": "모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.",
+    "{0} tokens of context": "컨텍스트 {0} 토큰",
+    "{0} tokens of context take {1} ({2})": "컨텍스트 {0} 토큰은 {1}를 차지합니다({2})",
+    "Kept now: {0} conversations, {1} of {2}": "지금 보관 중: 대화 {0}개, {2} 중 {1}",
+    "Other programs": "다른 프로그램",
+    "Serve the loaded model on localhost": "불러온 모델을 이 컴퓨터(localhost)에서 서비스하기",
+    "An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks "
+    "can use the model.":
+        "이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 "
+        "모델을 쓸 수 있습니다.",
+    "not serving": "서비스하지 않음",
+    "Load a model first: the server answers with the loaded model.":
+        "먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.",
+    "Serving the model at {0}": "{0}에서 모델을 서비스하는 중",
 }
 
 # The consent text is long and HTML: kept separately for readability.
@@ -202,22 +204,6 @@ def _tool(name: str) -> str:
     return found
 
 
-def _add_field_help(root: ET.Element) -> None:
-    sys.path.insert(0, str(UI.parent.parent))
-    from exaone_desktop.settings_state import FIELDS
-
-    ctx = next((c for c in root.iter("context") if c.findtext("name") == "SettingsFields"), None)
-    if ctx is None:
-        ctx = ET.SubElement(root, "context")
-        ET.SubElement(ctx, "name").text = "SettingsFields"
-    have = {m.findtext("source") for m in ctx.iter("message")}
-    for spec in FIELDS:
-        if spec.help not in have:
-            msg = ET.SubElement(ctx, "message")
-            ET.SubElement(msg, "source").text = spec.help
-            ET.SubElement(msg, "translation")
-
-
 def main() -> int:
     sources = sorted(str(p) for p in UI.glob("*.py"))
     subprocess.run([_tool("pyside6-lupdate"), *sources, "-no-obsolete", "-ts", str(TS)], check=True,
@@ -226,7 +212,6 @@ def main() -> int:
     root = tree.getroot()
     root.set("language", "ko_KR")
     root.set("sourcelanguage", "en")
-    _add_field_help(root)
     missing = []
     for msg in root.iter("message"):
         source = msg.findtext("source") or ""

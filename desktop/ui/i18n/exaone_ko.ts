@@ -26,32 +26,32 @@
   <context>
     <name>Composer</name>
     <message>
-      <location filename="../main_window.py" line="70" />
+      <location filename="../main_window.py" line="55" />
       <source>Editing your last message: Send replaces it and asks again.</source>
       <translation>마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="74" />
+      <location filename="../main_window.py" line="59" />
       <source>Type a message (Ctrl+Enter sends)</source>
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="77" />
+      <location filename="../main_window.py" line="62" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="80" />
+      <location filename="../main_window.py" line="65" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="82" />
+      <location filename="../main_window.py" line="67" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="84" />
+      <location filename="../main_window.py" line="69" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -86,146 +86,248 @@
     </message>
   </context>
   <context>
+    <name>LoadPanel</name>
+    <message>
+      <location filename="../load_panel.py" line="58" />
+      <source>These apply when the model is loaded: Reload applies a change.</source>
+      <translation>모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="63" />
+      <source>automatic</source>
+      <translation>자동</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="82" />
+      <source>Context size</source>
+      <translation>컨텍스트 크기</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="83" />
+      <source>KV cache type</source>
+      <translation>KV 캐시 형식</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="85" />
+      <source>Kept conversations</source>
+      <translation>보관할 대화</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="91" />
+      <source>Reload the model with these settings</source>
+      <translation>이 설정으로 모델 다시 불러오기</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="102" />
+      <source>Other programs</source>
+      <translation>다른 프로그램</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="104" />
+      <source>Serve the loaded model on localhost</source>
+      <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="106" />
+      <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
+      <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="113" />
+      <source>not serving</source>
+      <translation>서비스하지 않음</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="114" />
+      <source>Copy</source>
+      <translation>복사</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="155" />
+      <source>Load a model to see the memory its context takes.</source>
+      <translation>모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="158" />
+      <source>{0} tokens of context</source>
+      <translation>컨텍스트 {0} 토큰</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="159" />
+      <source>{0} tokens of context take {1} ({2})</source>
+      <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="166" />
+      <source>Kept now: {0} conversations, {1} of {2}</source>
+      <translation>지금 보관 중: 대화 {0}개, {2} 중 {1}</translation>
+    </message>
+  </context>
+  <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="176" />
+      <location filename="../main_window.py" line="194" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="179" />
+      <location filename="../main_window.py" line="197" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="180" />
+      <location filename="../main_window.py" line="198" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="181" />
+      <location filename="../main_window.py" line="199" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="250" />
+      <location filename="../main_window.py" line="276" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="277" />
+      <location filename="../main_window.py" line="325" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="293" />
+      <location filename="../main_window.py" line="341" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="345" />
+      <location filename="../main_window.py" line="384" />
+      <source>Load a model first: the server answers with the loaded model.</source>
+      <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="390" />
+      <source>Serving the model at {0}</source>
+      <translation>{0}에서 모델을 서비스하는 중</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="424" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="345" />
+      <location filename="../main_window.py" line="424" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="355" />
+      <location filename="../main_window.py" line="432" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="356" />
+      <location filename="../main_window.py" line="433" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="367" />
+      <location filename="../main_window.py" line="444" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="377" />
+      <location filename="../main_window.py" line="454" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="427" />
+      <location filename="../main_window.py" line="509" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="431" />
+      <location filename="../main_window.py" line="711" />
+      <source>prompt: {0} reused, {1} read</source>
+      <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="713" />
+      <source>{0} earlier messages left out</source>
+      <translation>앞선 메시지 {0}개 뺌</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="487" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="464" />
+      <location filename="../main_window.py" line="525" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="473" />
-      <location filename="../main_window.py" line="690" />
+      <location filename="../main_window.py" line="540" />
+      <location filename="../main_window.py" line="705" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="498" />
-      <location filename="../main_window.py" line="524" />
+      <location filename="../main_window.py" line="561" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="523" />
+      <location filename="../main_window.py" line="560" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="523" />
+      <location filename="../main_window.py" line="560" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="535" />
+      <location filename="../main_window.py" line="564" />
+      <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
+      <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="582" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="639" />
+      <location filename="../main_window.py" line="657" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="640" />
+      <location filename="../main_window.py" line="658" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="640" />
+      <location filename="../main_window.py" line="658" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="683" />
+      <location filename="../main_window.py" line="702" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="683" />
+      <location filename="../main_window.py" line="702" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="687" />
+      <location filename="../main_window.py" line="703" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="696" />
+      <location filename="../main_window.py" line="709" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
@@ -464,159 +566,164 @@
   <context>
     <name>SettingsPanel</name>
     <message>
-      <location filename="../settings_panel.py" line="38" />
+      <location filename="../settings_panel.py" line="40" />
       <source>Local first, ask before using the cloud</source>
       <translation>로컬 먼저, 클라우드 사용 전에 묻기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="39" />
+      <location filename="../settings_panel.py" line="41" />
       <source>Always the cloud</source>
       <translation>항상 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="40" />
+      <location filename="../settings_panel.py" line="42" />
       <source>Local first, then the cloud without asking</source>
       <translation>로컬 먼저, 실패하면 묻지 않고 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="43" />
+      <location filename="../settings_panel.py" line="45" />
       <source>model default</source>
       <translation>모델 기본값</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="44" />
+      <location filename="../settings_panel.py" line="46" />
       <source>on</source>
       <translation>켬</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="45" />
+      <location filename="../settings_panel.py" line="47" />
       <source>off</source>
       <translation>끔</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="77" />
-      <location filename="../settings_panel.py" line="120" />
-      <location filename="../settings_panel.py" line="129" />
+      <location filename="../settings_panel.py" line="81" />
+      <location filename="../settings_panel.py" line="138" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="102" />
+      <location filename="../settings_panel.py" line="106" />
       <source>not applied by the cloud</source>
       <translation>클라우드에서 적용 안 됨</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="106" />
+      <location filename="../settings_panel.py" line="110" />
       <source>Reset</source>
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="179" />
+      <location filename="../settings_panel.py" line="156" />
+      <source>One per line; \n is a newline.</source>
+      <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="193" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="182" />
+      <location filename="../settings_panel.py" line="196" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="214" />
+      <location filename="../settings_panel.py" line="228" />
       <source>Generation</source>
       <translation>생성</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="215" />
+      <location filename="../settings_panel.py" line="229" />
       <source>Conversation</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="216" />
+      <location filename="../settings_panel.py" line="232" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="217" />
+      <location filename="../settings_panel.py" line="233" />
       <source>Interface</source>
       <translation>화면</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="224" />
+      <location filename="../settings_panel.py" line="240" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="244" />
+      <location filename="../settings_panel.py" line="260" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="258" />
+      <location filename="../settings_panel.py" line="274" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="261" />
+      <location filename="../settings_panel.py" line="277" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="277" />
+      <location filename="../settings_panel.py" line="293" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="281" />
+      <location filename="../settings_panel.py" line="297" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="285" />
+      <location filename="../settings_panel.py" line="301" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="304" />
+      <location filename="../settings_panel.py" line="320" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="305" />
+      <location filename="../settings_panel.py" line="321" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="307" />
+      <location filename="../settings_panel.py" line="323" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="314" />
+      <location filename="../settings_panel.py" line="330" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="315" />
+      <location filename="../settings_panel.py" line="231" />
+      <location filename="../settings_panel.py" line="331" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="316" />
+      <location filename="../settings_panel.py" line="332" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="317" />
+      <location filename="../settings_panel.py" line="333" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="328" />
+      <location filename="../settings_panel.py" line="344" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="332" />
+      <location filename="../settings_panel.py" line="348" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
@@ -624,83 +731,24 @@
   <context>
     <name>WelcomePage</name>
     <message>
-      <location filename="../main_window.py" line="104" />
+      <location filename="../main_window.py" line="89" />
       <source>Welcome to EXAONE Desktop</source>
       <translation>EXAONE Desktop에 오신 것을 환영합니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="106" />
+      <location filename="../main_window.py" line="91" />
       <source>There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying the app), or download or convert an EXAONE model.</source>
       <translation>아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, EXAONE 모델을 내려받거나 변환하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="109" />
+      <location filename="../main_window.py" line="97" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="111" />
+      <location filename="../main_window.py" line="99" />
       <source>Download or convert a model…</source>
       <translation>모델 내려받기 또는 변환…</translation>
-    </message>
-  </context>
-  <context>
-    <name>SettingsFields</name>
-    <message>
-      <source>Most tokens to generate for one reply.</source>
-      <translation>한 번의 답변에서 생성할 최대 토큰 수입니다.</translation>
-    </message>
-    <message>
-      <source>Sample at random; off always picks the most likely token (greedy).</source>
-      <translation>무작위로 샘플링합니다. 끄면 항상 가장 가능성 높은 토큰을 고릅니다(greedy).</translation>
-    </message>
-    <message>
-      <source>Higher is more random; used only when sampling.</source>
-      <translation>높을수록 더 무작위적입니다. 샘플링할 때만 쓰입니다.</translation>
-    </message>
-    <message>
-      <source>Sample only from the k most likely tokens (0 turns it off).</source>
-      <translation>가능성이 높은 k개 토큰 중에서만 샘플링합니다(0이면 끔).</translation>
-    </message>
-    <message>
-      <source>Sample from the smallest set of tokens whose probability reaches p.</source>
-      <translation>확률 합이 p에 이르는 가장 작은 토큰 집합에서 샘플링합니다.</translation>
-    </message>
-    <message>
-      <source>Drop tokens less likely than this fraction of the top one (unset: off).</source>
-      <translation>가장 가능성 높은 토큰 대비 이 비율보다 낮은 토큰을 버립니다(미설정: 끔).</translation>
-    </message>
-    <message>
-      <source>Above 1 discourages repeating earlier tokens (1 turns it off).</source>
-      <translation>1보다 크면 앞에 나온 토큰의 반복을 억제합니다(1이면 끔).</translation>
-    </message>
-    <message>
-      <source>Penalise tokens that already appeared at all.</source>
-      <translation>이미 한 번이라도 나온 토큰에 벌점을 줍니다.</translation>
-    </message>
-    <message>
-      <source>Penalise tokens by how often they already appeared.</source>
-      <translation>이미 나온 횟수만큼 토큰에 벌점을 줍니다.</translation>
-    </message>
-    <message>
-      <source>Makes sampling repeatable (unset: a new random seed each time).</source>
-      <translation>샘플링을 재현할 수 있게 합니다(미설정: 매번 새 난수 시드).</translation>
-    </message>
-    <message>
-      <source>Stop the reply when one of these strings appears (one per line; \n is a newline).</source>
-      <translation>이 문자열 중 하나가 나오면 답변을 멈춥니다(한 줄에 하나씩, \n은 줄바꿈).</translation>
-    </message>
-    <message>
-      <source>How many replies to generate (needs sampling); the chat shows the first.</source>
-      <translation>생성할 답변 수입니다(샘플링 필요). 대화에는 첫 번째 답변이 보입니다.</translation>
-    </message>
-    <message>
-      <source>Plain prompts only: return the prompt together with the reply.</source>
-      <translation>일반 프롬프트에만 해당: 답변과 함께 프롬프트도 돌려줍니다.</translation>
-    </message>
-    <message>
-      <source>Reasoning models: think before answering (unset: the model's default).</source>
-      <translation>추론 모델: 답하기 전에 생각합니다(미설정: 모델 기본값).</translation>
     </message>
   </context>
 </TS>

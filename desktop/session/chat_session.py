@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .engine.types import GenerationResult, Message, StreamEvent
+from ..engine.types import GenerationResult, Message, StreamEvent
 from .store import ChatStore, Conversation, Status, StoredMessage
 
 TITLE_LENGTH = 48
@@ -143,7 +143,7 @@ class ChatSession:
             if m.id == exclude or m.status not in _HISTORY_STATUSES:
                 continue
             out.append({"role": m.role, "content": m.content})
-        from .engine.chat import history_for_model  # jinja2: imported on first send, not at start-up
+        from ..engine.chat import history_for_model  # jinja2: imported on first send, not at start-up
 
         return [{"role": str(m["role"]), "content": str(m["content"])} for m in history_for_model(out)]
 

@@ -6,16 +6,17 @@ stored as ``partial`` while it streams and becomes ``complete`` (or ``stopped``)
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import sqlite3
-import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from exaone_convert import atomic_write_text
 
 Status = Literal["partial", "complete", "stopped", "failed"]
 STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
@@ -51,6 +52,41 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 
 class StoreError(Exception):
     """A history-database problem; the message names the fix."""
+
+
+BUSY_TIMEOUT_S = 10.0  # how long a write waits for another connection (a second window) to finish its own
+# sqlite3 error text -> what it means for the user and what to do ({path} is the history file).
+SQLITE_FIXES: tuple[tuple[str, str], ...] = (
+    ("locked", "is busy in another exaone-desktop window; close that window, or start this one with "
+               "another --data-dir"),
+    ("busy", "is busy in another exaone-desktop window; close that window, or start this one with "
+             "another --data-dir"),
+    ("malformed", "is damaged; move {path} aside (the app starts a new history) and restore a backup if you have one"),
+    ("not a database", "is not a chat history database; move {path} aside and start the app again"),
+    ("readonly", "cannot be written; check the permissions of {path} and its folder"),
+    ("unable to open", "cannot be opened; check that the folder of {path} exists and is writable"),
+    ("disk i/o", "could not be read or written (disk error); check the disk and free space"),
+    ("full", "cannot grow: the disk is full; free some space"),
+)
+
+
+def _store_error(path: Path, err: sqlite3.Error) -> StoreError:
+    text = " ".join(str(err).split()) or type(err).__name__
+    fix = next((f for key, f in SQLITE_FIXES if key in text.lower()),
+               "failed; check the disk and the folder's permissions")
+    return StoreError(f"chat history {path} {fix.format(path=path)} ({text})")
+
+
+def _guarded(method: Any) -> Any:
+    """Every sqlite3.Error of a store method becomes a StoreError with a message that names the fix."""
+    @functools.wraps(method)
+    def wrapper(self: ChatStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as err:
+            raise _store_error(self.path, err) from None
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -95,22 +131,6 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("exaone-desktop", appauthor=False))
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _like_pattern(query: str) -> str:
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -131,16 +151,24 @@ class ChatStore:
     def __init__(self, path: Path | str, *, clock: Any = time.time) -> None:
         self.path = Path(path)
         self._clock = clock
+        self.on_close: list[Callable[[], object]] = []  # run once the database is closed (e.g. a folder lock)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=BUSY_TIMEOUT_S)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open chat history {self.path}: {exc}; check the folder's permissions") from exc
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as err:
+            self._db.close()
+            raise _store_error(self.path, err) from None
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
     def open_default(cls, data_dir: Path | None = None) -> ChatStore:
@@ -148,12 +176,17 @@ class ChatStore:
 
     def close(self) -> None:
         self._db.close()
+        callbacks, self.on_close = self.on_close, []
+        for callback in callbacks:
+            callback()
 
     @property
+    @_guarded
     def journal_mode(self) -> str:
         return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
 
     @property
+    @_guarded
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
@@ -168,20 +201,23 @@ class ChatStore:
         self._db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        version = self.schema_version
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"chat history {self.path} was written by a newer exaone-desktop (schema {version}); "
-                "update the app or start it with another --data-dir"
-            )
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._tx() as db:
+        """Bring the schema up to date in one write transaction: the version is read under the write lock,
+        so two connections opening a new file at once migrate it once (the second finds it done)."""
+        with self._tx() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"chat history {self.path} was written by a newer exaone-desktop (schema {version}); "
+                    "update the app or start it with another --data-dir"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[target]:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={target}")
 
     # -- conversations -------------------------------------------------------------------------
 
+    @_guarded
     def create_conversation(self, title: str = "", system_prompt: str = "",
                             settings: Mapping[str, Any] | None = None) -> Conversation:
         now = self._clock()
@@ -193,6 +229,7 @@ class ChatStore:
             )
         return self.conversation(int(cur.lastrowid or 0))
 
+    @_guarded
     def conversation(self, conversation_id: int) -> Conversation:
         row = self._db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         if row is None:
@@ -202,6 +239,7 @@ class ChatStore:
             settings=json.loads(row["settings_json"]), created_at=row["created_at"], updated_at=row["updated_at"],
         )
 
+    @_guarded
     def conversations(self) -> list[Conversation]:
         """Every conversation, most recently updated first."""
         ids = self._db.execute("SELECT id FROM conversations ORDER BY updated_at DESC, id DESC").fetchall()
@@ -215,22 +253,27 @@ class ChatStore:
             if touch:
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (self._clock(), conversation_id))
 
+    @_guarded
     def rename(self, conversation_id: int, title: str) -> None:
         """A new title; the conversation keeps its place in the list."""
         self._update_conversation(conversation_id, "title", title.strip(), touch=False)
 
+    @_guarded
     def set_system_prompt(self, conversation_id: int, system_prompt: str) -> None:
         self._update_conversation(conversation_id, "system_prompt", system_prompt)
 
+    @_guarded
     def set_settings(self, conversation_id: int, settings: Mapping[str, Any]) -> None:
         self._update_conversation(conversation_id, "settings_json", json.dumps(dict(settings)))
 
+    @_guarded
     def delete_conversation(self, conversation_id: int) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
     # -- messages ------------------------------------------------------------------------------
 
+    @_guarded
     def add_message(self, conversation_id: int, role: str, content: str, *, reasoning: str | None = None,
                     engine: str = "", model: str = "", status: Status = "complete") -> StoredMessage:
         if role not in ROLES:
@@ -247,6 +290,7 @@ class ChatStore:
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return self.message(int(cur.lastrowid or 0))
 
+    @_guarded
     def update_message(self, message_id: int, *, content: str | None = None, reasoning: str | None = None,
                        status: Status | None = None, engine: str | None = None,
                        model: str | None = None) -> StoredMessage:
@@ -262,17 +306,20 @@ class ChatStore:
                            (*changes.values(), now, message_id))
         return self.message(message_id)
 
+    @_guarded
     def message(self, message_id: int) -> StoredMessage:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise StoreError(f"message {message_id} does not exist")
         return StoredMessage(**{k: row[k] for k in row.keys()})
 
+    @_guarded
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         rows = self._db.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
                                 (conversation_id,)).fetchall()
         return [StoredMessage(**{k: row[k] for k in row.keys()}) for row in rows]
 
+    @_guarded
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete ``message_id`` and every later message of the conversation (regenerate, edit)."""
         with self._tx() as db:
@@ -280,6 +327,7 @@ class ChatStore:
 
     # -- search and export ---------------------------------------------------------------------
 
+    @_guarded
     def search(self, query: str) -> list[SearchHit]:
         """Conversations whose title or any message contains ``query``, most recent first."""
         query = query.strip()
@@ -298,6 +346,7 @@ class ChatStore:
         ).fetchall()
         return [SearchHit(row["id"], row["title"], _snippet(row["hit"] or row["title"], query)) for row in rows]
 
+    @_guarded
     def to_json(self, conversation_id: int) -> dict[str, Any]:
         conv = self.conversation(conversation_id)
         return {
@@ -307,6 +356,7 @@ class ChatStore:
             "messages": [asdict(m) for m in self.messages(conversation_id)],
         }
 
+    @_guarded
     def to_markdown(self, conversation_id: int) -> str:
         conv = self.conversation(conversation_id)
         lines = [f"# {conv.title or 'Conversation'}", ""]
@@ -322,6 +372,7 @@ class ChatStore:
                 lines += [f"*({m.status})*", ""]
         return "\n".join(lines).rstrip() + "\n"
 
+    @_guarded
     def export(self, conversation_id: int, path: Path | str) -> Path:
         """Write the conversation as Markdown (``.md``) or JSON (``.json``), atomically."""
         path = Path(path)
@@ -331,5 +382,8 @@ class ChatStore:
         writer = writers.get(path.suffix.lower())
         if writer is None:
             raise StoreError(f"cannot export to {path.name}: use a .md or .json file name")
-        atomic_write_text(path, writer())
+        try:
+            atomic_write_text(path, writer())
+        except OSError as err:
+            raise StoreError(f"cannot export to {path}: {err.strerror or err}; choose another folder") from None
         return path

@@ -1,0 +1,207 @@
+"""What sampling costs: ``TokenSampler.sample`` alone, and decode tokens/s on the sampling path.
+
+    python bench/bench_sampling.py micro [--rounds 9] [--tokens 48] [--old-rev REV]
+    python bench/bench_sampling.py model [--model PATH.gguf ...] [--pairs 4] [--new-tokens 64] [--threads 2]
+
+``micro`` times ``sample()`` + ``accept()`` per token on random logits at 102,400 (EXAONE 3.5/4.0) and
+153,600 (K-EXAONE) vocabulary entries, after a 600-token prompt, for the sampler of this checkout ("new")
+and the one at ``--old-rev`` ("old": llama.cpp's sampler chain with our top-k, loaded from git), interleaved
+round by round; medians. Logits are N(0, sigma^2): sigma 1 is what a random-weight model gives (a flat
+distribution, the nucleus holds most of the vocabulary), sigma 4 a peaked one.
+
+``model`` measures, in one process and interleaved request by request, our ``LocalGenerator`` with each
+setting, our greedy decode, and raw llama-cpp-python (``Llama.create_completion``) with the closest
+settings it has, on the same GGUF(s): by default the 1.2B-shape Q4_K_M files in bench/out with 102,400 and
+153,600 vocabulary entries (``make_random_checkpoint.py exaone-4.0-1.2b DIR --vocab 153600`` then
+``exaone-convert DIR --outtype q4_k_m``). Decode = (time of N+1 tokens - time of 1 token) / (tokens - 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import OUT_DIR, ROOT, machine_line, markdown_table, write_section  # noqa: E402
+
+OLD_REV = "397d20c"  # the last commit whose TokenSampler ran llama.cpp's sampler chain
+VOCABS = (102_400, 153_600)
+SIGMAS = (1.0, 4.0)
+PROMPT_IDS = 600
+PROMPT = "The history of the Korean alphabet begins in 1443, when King Sejong " * 5
+
+# (label, GenerationSettings fields); the first is the greedy baseline the others are compared with.
+SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("greedy", {}),
+    ("greedy, repetition_penalty 1.1", {"repetition_penalty": 1.1}),
+    ("temperature 0.8, top_k 50, top_p 0.9, repetition_penalty 1.1",
+     {"do_sample": True, "temperature": 0.8, "top_k": 50, "top_p": 0.9, "repetition_penalty": 1.1}),
+    ("top_k 0, top_p 0.9", {"do_sample": True, "top_k": 0, "top_p": 0.9}),
+    ("top_k 0, repetition_penalty 1.1 only", {"do_sample": True, "top_k": 0, "repetition_penalty": 1.1}),
+    ("top_k 0, min_p 0.05", {"do_sample": True, "top_k": 0, "min_p": 0.05}),
+    ("top_k 0, top_p 0.95, presence_penalty 1.5", {"do_sample": True, "top_k": 0, "top_p": 0.95,
+                                                   "presence_penalty": 1.5}),
+)
+
+
+def old_sampling_module(rev: str) -> ModuleType:
+    """The sampling module as it was at ``rev``, imported beside the current one."""
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:desktop/engine/sampling.py"],
+                            check=True, capture_output=True, text=True).stdout
+    path = OUT_DIR / f"sampling_{rev}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source, encoding="utf-8")
+    name = f"exaone_desktop.engine._sampling_{rev}"  # inside the package, so its relative imports work
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def per_token_us(factory: Callable[..., Any], settings: Any, logits: np.ndarray, prompt: list[int],
+                 tokens: int) -> float:
+    with factory(settings, logits.shape[1], history_size=4096) as sampler:
+        sampler.start(prompt)
+        sampler.accept(sampler.sample(logits[0]))  # warm-up
+        t = time.perf_counter()
+        for i in range(tokens):
+            sampler.accept(sampler.sample(logits[i % len(logits)]))
+        return (time.perf_counter() - t) / tokens * 1e6
+
+
+def micro(args: argparse.Namespace) -> str:
+    from exaone_desktop.engine.sampling import TokenSampler
+    from exaone_desktop.engine.settings import GenerationSettings
+
+    old = old_sampling_module(args.old_rev).TokenSampler
+    sections = []
+    for sigma in SIGMAS:
+        rows = []
+        for label, fields in SETTINGS:
+            settings = GenerationSettings(seed=1, **fields)
+            cells = [label]
+            for vocab in VOCABS:
+                rng = np.random.default_rng(vocab)
+                logits = (rng.normal(size=(8, vocab)) * sigma).astype(np.float32)
+                prompt = rng.integers(0, vocab, PROMPT_IDS).tolist()
+                times: dict[str, list[float]] = {"old": [], "new": []}
+                for r in range(args.rounds):
+                    order = (("old", old), ("new", TokenSampler)) if r % 2 else (("new", TokenSampler), ("old", old))
+                    for name, factory in order:
+                        times[name].append(per_token_us(factory, settings, logits, prompt, args.tokens))
+                o, n = statistics.median(times["old"]), statistics.median(times["new"])
+                cells += [f"{o:,.0f}", f"{n:,.0f}", f"{o / n:.1f}×"]
+                print(f"sigma {sigma} {vocab} {label}: old {o:.0f} us, new {n:.0f} us", flush=True)
+            rows.append(cells)
+        header = ["setting"]
+        for vocab in VOCABS:
+            header += [f"{vocab:,}: old µs", f"{vocab:,}: new µs", "speed-up"]
+        sections.append(f"Logits N(0, {sigma:g}²):\n\n" + markdown_table(header, rows))
+    return (f"{machine_line()}\n\n`python bench/bench_sampling.py micro --rounds {args.rounds} --tokens "
+            f"{args.tokens}`: microseconds per token of `sample()` + `accept()` after a {PROMPT_IDS}-token "
+            f"prompt, median of {args.rounds} interleaved rounds of {args.tokens} tokens. Old = the sampler at "
+            f"`{args.old_rev}` (llama.cpp's penalties/top-p/min-p/dist samplers around our top-k), new = this "
+            "checkout's numpy chain.\n\n" + "\n\n".join(sections))
+
+
+def raw_kwargs(fields: dict[str, Any]) -> dict[str, Any]:
+    """The closest llama-cpp-python ``create_completion`` settings (its chain order differs from ours)."""
+    if not fields.get("do_sample"):
+        return {"temperature": 0.0, "repeat_penalty": fields.get("repetition_penalty", 1.0)}
+    return {"temperature": fields.get("temperature", 1.0), "top_k": fields.get("top_k", 50),
+            "top_p": fields.get("top_p", 1.0), "min_p": fields.get("min_p") or 0.0,
+            "repeat_penalty": fields.get("repetition_penalty", 1.0),
+            "presence_penalty": fields.get("presence_penalty", 0.0), "seed": 1}
+
+
+def model_rows(model: Path, args: argparse.Namespace) -> list[list[str]]:
+    import llama_cpp
+    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.settings import GenerationSettings
+
+    ours = LocalGenerator(model, n_ctx=2048, n_threads=args.threads)
+    raw = llama_cpp.Llama(str(model), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads,
+                          n_gpu_layers=0, verbose=False)
+
+    def run_ours(fields: dict[str, Any], n: int) -> tuple[float, int]:
+        settings = GenerationSettings(max_new_tokens=n, seed=1, **fields)
+        t = time.perf_counter()
+        result = ours.generate(PROMPT, settings)
+        return time.perf_counter() - t, len(result.generated[0].token_ids)
+
+    def run_raw(fields: dict[str, Any], n: int) -> tuple[float, int]:
+        raw.reset()
+        t = time.perf_counter()
+        out = raw.create_completion(PROMPT, max_tokens=n, **raw_kwargs(fields))
+        return time.perf_counter() - t, int(out["usage"]["completion_tokens"])
+
+    runs = [(f"{who}:{label}", fn, fields) for label, fields in SETTINGS for who, fn in
+            (("ours", run_ours), ("raw", run_raw))]
+    for _, fn, fields in runs[:2]:
+        fn(fields, 2)  # warm-up
+    per_token: dict[str, list[float]] = {key: [] for key, _, _ in runs}
+    for p in range(args.pairs):
+        for key, fn, fields in (runs if p % 2 == 0 else runs[::-1]):
+            t_one, _ = fn(fields, 1)
+            t_all, n = fn(fields, args.new_tokens + 1)
+            if n > 1:  # a random model may stop early at an end-of-turn token
+                per_token[key].append((t_all - t_one) / (n - 1))
+    speed = {key: 1.0 / statistics.median(v) for key, v in per_token.items() if v}
+    greedy = speed["ours:greedy"]
+    rows = []
+    for label, _ in SETTINGS:
+        o, r = speed.get(f"ours:{label}", float("nan")), speed.get(f"raw:{label}", float("nan"))
+        rows.append([model.name, label, f"{o:.2f}", f"{o / greedy:.3f}", f"{r:.2f}", f"{o / r:.3f}"])
+        print(" | ".join(rows[-1]), flush=True)
+    ours.close()
+    raw.close()
+    return rows
+
+
+def model(args: argparse.Namespace) -> str:
+    models = args.model or sorted(p for p in OUT_DIR.glob("exaone-4.0-1.2b*-Q4_K_M.gguf"))
+    if not models:
+        raise SystemExit("no model: make the 1.2B-shape GGUFs (see this script's docstring) or pass --model")
+    rows = [row for m in models for row in model_rows(m, args)]
+    table = markdown_table(["model", "setting", "ours: decode tok/s", "ours ÷ our greedy", "raw: decode tok/s",
+                            "ours ÷ raw"], rows)
+    return (f"{machine_line()}\n\n`python bench/bench_sampling.py model --pairs {args.pairs} --new-tokens "
+            f"{args.new_tokens} --threads {args.threads}`: our `LocalGenerator` with each setting and raw "
+            "llama-cpp-python's `create_completion` with the closest settings it has (its own chain order, "
+            "64-token penalty window), interleaved request by request in one process; medians over "
+            f"{args.pairs} rounds.\n\n" + table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="what", required=True)
+    m = sub.add_parser("micro", help="TokenSampler.sample alone on random logits, old vs new")
+    m.add_argument("--rounds", type=int, default=9)
+    m.add_argument("--tokens", type=int, default=48)
+    m.add_argument("--old-rev", default=OLD_REV)
+    d = sub.add_parser("model", help="decode tokens/s on the sampling path against greedy and raw llama-cpp-python")
+    d.add_argument("--model", type=Path, action="append")
+    d.add_argument("--pairs", type=int, default=4)
+    d.add_argument("--new-tokens", type=int, default=64)
+    d.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    body = micro(args) if args.what == "micro" else model(args)
+    print(body)
+    write_section(f"bench_sampling_{args.what}", body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

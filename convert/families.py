@@ -1,0 +1,237 @@
+"""The EXAONE family table: one row per family, every fact the converter, the GGUF check, the Hub code,
+the chat renderer and the model manager need about it.
+
+Rows, not branches (like gguf-py's ``MODEL_TENSORS``): code asks the table (``family_for_model_type``,
+``family_for_gguf_arch``...) instead of naming a family. The module imports nothing heavy (no gguf,
+numpy or torch) so the app can read it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# GGUF architecture names as llama.cpp spells them (general.architecture).
+ARCH_EXAONE = "exaone"
+ARCH_EXAONE4 = "exaone4"
+ARCH_EXAONE_MOE = "exaone-moe"
+# The mmproj (vision projector) files llama.cpp's mtmd loads carry this architecture.
+ARCH_CLIP = "clip"
+
+END_OF_TURN = "[|endofturn|]"
+THINK = ("<think>", "</think>")
+THOUGHT = ("<thought>", "</thought>")
+
+LLAMA_MAX_LAYERS = 512  # llama.cpp's LLAMA_MAX_LAYERS: block_count above it aborts the process
+
+# Approximate bits per weight of llama.cpp's file types, for sizes that could not be read off the
+# repositories here (no network): size ~ parameters x bits / 8. Good to a few percent.
+_BITS_PER_WEIGHT: Mapping[str, float] = {
+    "IQ4_XS": 4.25, "Q4_K_M": 4.85, "Q5_K_M": 5.69, "Q6_K": 6.56, "Q8_0": 8.5, "BF16": 16.0, "F16": 16.0,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """LG's recommended sampling for a family (None: LG gives no value; generation_config decides)."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    presence_penalty: float | None = None
+    repetition_penalty: float | None = None
+
+
+@dataclass(frozen=True)
+class GGUFFile:
+    name: str
+    quant: str
+    size: int  # bytes; approximate (parameters x bits per weight), not read off the repository
+    mmproj: bool = False
+
+
+@dataclass(frozen=True)
+class GGUFRepo:
+    """One of LG's official GGUF repositories."""
+
+    repo_id: str
+    parameters: float  # billions, of the text model
+    files: tuple[GGUFFile, ...]
+
+    @property
+    def quants(self) -> tuple[str, ...]:
+        return tuple(f.quant for f in self.files if not f.mmproj)
+
+    @property
+    def mmproj(self) -> GGUFFile | None:
+        return next((f for f in self.files if f.mmproj), None)
+
+
+def official_repo(name: str, parameters: float, quants: tuple[str, ...], *,
+                  mmproj: tuple[str, float] | None = None) -> GGUFRepo:
+    """A repo row: files named ``NAME-QUANT.gguf`` (LG's naming), sizes from the parameter count.
+
+    ``mmproj`` is (quant, vision parameters in billions) for a repo that ships a vision projector."""
+    files = [GGUFFile(f"{name}-{q}.gguf", q, round(parameters * 1e9 * _BITS_PER_WEIGHT[q] / 8)) for q in quants]
+    if mmproj is not None:
+        q, vision = mmproj
+        files.append(GGUFFile(f"mmproj-{name}-{q}.gguf", q, round(vision * 1e9 * _BITS_PER_WEIGHT[q] / 8),
+                              mmproj=True))
+    return GGUFRepo(f"LGAI-EXAONE/{name}-GGUF", parameters, tuple(files))
+
+
+_QUANTS = ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16")
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    label: str
+    model_types: tuple[str, ...]  # config.json model_type values
+    hf_classes: tuple[str, ...]  # config.json architectures values
+    gguf_arch: str
+    # Config fields by role (first present wins): layers, rms_eps, activation.
+    config_keys: Mapping[str, tuple[str, ...]]
+    tokenizer_pre: str  # llama.cpp's pre-tokenizer name (tokenizer.ggml.pre)
+    reasoning_tags: tuple[str, str] | None
+    thinking_default: bool | None  # enable_thinking when the user says nothing (None: no switch)
+    chat_quirks: tuple[str, ...]
+    # Layer counts (MTP layers not counted) for which llama.cpp 0.3.36 runs sliding-window attention.
+    swa_layer_counts: frozenset[int]
+    sampling: Sampling
+    gguf_repos: tuple[GGUFRepo, ...]
+    end_of_turn: str = END_OF_TURN
+    vision: bool = False
+    moe: bool = False
+    text_config_key: str | None = None  # multimodal configs nest the text model's fields here
+    notes: tuple[str, ...] = field(default=())
+
+
+_EXAONE3_KEYS = {"layers": ("num_layers",), "rms_eps": ("layer_norm_epsilon",), "activation": ("activation_function",)}
+_EXAONE4_KEYS = {"layers": ("num_hidden_layers",), "rms_eps": ("rms_norm_eps",), "activation": ("hidden_act",)}
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        key="exaone3", label="EXAONE 3.0 / 3.5",
+        model_types=("exaone",), hf_classes=("ExaoneForCausalLM",), gguf_arch=ARCH_EXAONE,
+        config_keys=_EXAONE3_KEYS, tokenizer_pre="exaone",
+        reasoning_tags=None, thinking_default=None,
+        chat_quirks=(
+            "an empty [|system|][|endofturn|] turn comes first when the first message is not a system message",
+            "user turns end with a newline, not [|endofturn|]",
+        ),
+        swa_layer_counts=frozenset(),
+        sampling=Sampling(),  # LG publishes greedy examples; generation_config.json decides
+        gguf_repos=(
+            official_repo("EXAONE-3.5-2.4B-Instruct", 2.67, _QUANTS),
+            official_repo("EXAONE-3.5-7.8B-Instruct", 7.82, _QUANTS),
+            official_repo("EXAONE-3.5-32B-Instruct", 32.0, _QUANTS),
+        ),
+    ),
+    Family(
+        key="exaone_deep", label="EXAONE Deep",
+        model_types=("exaone",), hf_classes=("ExaoneForCausalLM",), gguf_arch=ARCH_EXAONE,
+        config_keys=_EXAONE3_KEYS, tokenizer_pre="exaone",
+        reasoning_tags=THOUGHT, thinking_default=None,
+        chat_quirks=(
+            "turns are joined by a newline; user turns have no [|endofturn|]",
+            "assistant history keeps only the text after </thought>",
+            "the generation prompt opens a <thought> block",
+        ),
+        swa_layer_counts=frozenset(),
+        sampling=Sampling(temperature=0.6, top_p=0.95),
+        gguf_repos=(
+            official_repo("EXAONE-Deep-2.4B", 2.67, _QUANTS),
+            official_repo("EXAONE-Deep-7.8B", 7.82, _QUANTS),
+            official_repo("EXAONE-Deep-32B", 32.0, _QUANTS),
+        ),
+    ),
+    Family(
+        key="exaone4", label="EXAONE 4.0",
+        model_types=("exaone4",), hf_classes=("Exaone4ForCausalLM",), gguf_arch=ARCH_EXAONE4,
+        config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone4",
+        reasoning_tags=THINK, thinking_default=False,
+        chat_quirks=(
+            "role tokens are followed by a newline; every turn ends with [|endofturn|]",
+            "assistant history is written with an empty <think></think> block",
+            "tools are listed in the system turn; results come back in a [|tool|] turn",
+        ),
+        swa_layer_counts=frozenset({64}),
+        sampling=Sampling(temperature=0.6, top_p=0.95),
+        gguf_repos=(
+            official_repo("EXAONE-4.0-1.2B", 1.28, ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16")),
+            official_repo("EXAONE-4.0-32B", 32.0, _QUANTS),
+        ),
+    ),
+    Family(
+        key="exaone4_5", label="EXAONE 4.5",
+        model_types=("exaone4_5",), hf_classes=("Exaone4_5_ForConditionalGeneration",), gguf_arch=ARCH_EXAONE4,
+        config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone4",
+        reasoning_tags=THINK, thinking_default=True,
+        chat_quirks=(
+            "text chat follows EXAONE 4.0, but enable_thinking defaults to true",
+            "images are <|image|>-style placeholder runs the vision projector fills",
+        ),
+        swa_layer_counts=frozenset({64}),
+        sampling=Sampling(temperature=1.0, top_p=0.95, presence_penalty=1.5),
+        gguf_repos=(official_repo("EXAONE-4.5-33B", 32.0, ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16"),
+                                  mmproj=("F16", 0.67)),),
+        vision=True, text_config_key="text_config",
+        notes=("for OCR and Korean documents LG recommends temperature 0.6, top_p 0.95, top_k 20",),
+    ),
+    Family(
+        key="k_exaone", label="K-EXAONE",
+        model_types=("exaone_moe",), hf_classes=("ExaoneMoeForCausalLM", "ExaoneMoEForCausalLM"),
+        gguf_arch=ARCH_EXAONE_MOE,
+        config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone-moe",
+        reasoning_tags=THINK, thinking_default=True,
+        chat_quirks=("text chat follows EXAONE 4.0",),
+        # llama.cpp's exaone-moe graph reads the per-layer pattern from the GGUF for any depth.
+        swa_layer_counts=frozenset(range(1, LLAMA_MAX_LAYERS + 1)),
+        sampling=Sampling(temperature=1.0, top_p=0.95),
+        gguf_repos=(official_repo("K-EXAONE-236B-A23B", 236.0, ("Q4_K_M", "Q8_0", "BF16")),),
+        moe=True,
+    ),
+)
+
+
+def family_for_model_type(model_type: str | None, hf_classes: list[str] | tuple[str, ...] = (),
+                          chat_template: str | None = None) -> Family | None:
+    """The family of a checkpoint: by model_type (or, failing that, HF class), then, where families share
+    a model type (EXAONE 3.5 and Deep), by the reasoning tags its chat template uses; None for non-EXAONE."""
+    rows = [f for f in FAMILIES if model_type in f.model_types] or \
+        [f for f in FAMILIES if any(c in f.hf_classes for c in hf_classes)]
+    return _by_template(rows, chat_template)
+
+
+def _by_template(rows: list[Family], chat_template: str | None) -> Family | None:
+    if chat_template:
+        for fam in rows:
+            if fam.reasoning_tags and fam.reasoning_tags[1] in chat_template:
+                return fam
+    return next((f for f in rows if f.reasoning_tags is None), rows[0] if rows else None)
+
+
+def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str | None = None) -> Family | None:
+    """The family a GGUF belongs to: the row its converter named (``key``), else by architecture, then (for
+    ``exaone``: 3.5 or Deep) by reasoning tags."""
+    rows = [f for f in FAMILIES if f.gguf_arch == arch]
+    named = next((f for f in rows if f.key == key), None)
+    return named if named is not None else _by_template(rows, chat_template)
+
+
+def supported_model_types() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t for f in FAMILIES for t in f.model_types))
+
+
+def supported_gguf_architectures() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f.gguf_arch for f in FAMILIES))
+
+
+def known_reasoning_tags() -> tuple[tuple[str, str], ...]:
+    """Every reasoning tag pair a family uses, newest family first (the order a chat template is searched in)."""
+    return tuple(dict.fromkeys(f.reasoning_tags for f in reversed(FAMILIES) if f.reasoning_tags))
+
+
+def official_gguf_repos() -> dict[str, GGUFRepo]:
+    return {r.repo_id: r for f in FAMILIES for r in f.gguf_repos}

@@ -1,0 +1,373 @@
+"""``WorkerGenerator``: a ``LocalGenerator`` that runs in a child process, so a model can never take the app down.
+
+llama.cpp aborts the whole process on malformed files it does not expect (``GGML_ASSERT``), and a model
+can run the machine out of memory. Here the model lives in a worker process (``worker_child``): the
+parent keeps everything the user has, streams tokens from the child over a pipe, and when the child
+dies turns its exit status and the tail of its log into one line that names the file and the reason.
+
+The public face matches ``LocalGenerator`` (``model_info``, ``backend``, ``n_ctx``, ``default_settings``,
+``tokenize_prompt``, ``render``, ``generate``, ``close``). After a crash the next request starts a
+new worker (the model is loaded again); ``cancel`` reaches the worker at once through a shared flag
+that it checks between tokens and between prompt batches.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import worker_child
+from .gguf_check import ModelInfo, inspect_gguf
+from .settings import GenerationSettings, model_defaults, resolve_settings
+from .types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
+
+POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
+CANCEL_GRACE_S = 10.0  # a worker that has not stopped this long after a cancel is killed (and reloaded later)
+LOG_TAIL_BYTES = 16384
+REASON_CHARS = 240
+# Lines of the worker's log that say why it stopped, most telling first.
+REASON_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"GGML_ASSERT|Assertion .* failed|GGML_ABORT", re.IGNORECASE),
+    re.compile(r"error|exception|terminate called", re.IGNORECASE),
+    re.compile(r"fail|cannot|unable|out of memory", re.IGNORECASE),
+)
+# Signal -> what it usually means for a llama.cpp process.
+SIGNAL_MEANINGS: Mapping[str, str] = {
+    "SIGABRT": "an internal check failed",
+    "SIGSEGV": "invalid memory access",
+    "SIGBUS": "the file changed on disk or could not be read",
+    "SIGFPE": "arithmetic error",
+    "SIGILL": "an instruction this CPU lacks",
+    "SIGKILL": "killed, often because the system ran out of memory",
+}
+FIX_LOAD = "the file is damaged or not a model this app supports: convert or download it again"
+FIX_RUN = "send the message again to reload the model, or try a smaller model or context"
+
+
+@dataclass
+class WorkerStats:
+    """What the worker's llama_decode was asked to do (the same counters as LocalGenerator.stats)."""
+
+    prompt_evals: int = 0
+    tokens_decoded: int = 0
+
+
+class WorkerCrashed(GenerationError):
+    """The worker process died; ``str(err)`` is one line naming the file, the signal and the reason."""
+
+
+def exit_description(code: int | None) -> str:
+    """A worker's exit status in words: "SIGABRT", "exit code 3"."""
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def crash_reason(log: str) -> str:
+    """The line of a worker's log that best says why it stopped ("" when it said nothing)."""
+    lines = [" ".join(line.split()) for line in log.splitlines()]
+    lines = [line for line in lines if line]
+    for pattern in REASON_PATTERNS:
+        found = [line for line in lines if pattern.search(line)]
+        if found:
+            reason = found[-1]
+            break
+    else:
+        return ""
+    reason = re.sub(r"(?:[A-Za-z]:)?[^\s:]*[/\\]([^/\\\s:]+:\d+)", r"\1", reason)  # keep file:line, not the path
+    return reason[:REASON_CHARS] + ("…" if len(reason) > REASON_CHARS else "")
+
+
+def crash_message(model: str, doing: str, code: int | None, log: str) -> str:
+    """One line: what stopped, while doing what with which file, why (from the log) and what to do."""
+    status = exit_description(code)
+    meaning = SIGNAL_MEANINGS.get(status)
+    reason = crash_reason(log)
+    fix = FIX_LOAD if doing == "loading" else FIX_RUN
+    return (f"llama.cpp stopped ({status}{': ' + meaning if meaning else ''}) while {doing} {model}"
+            f"{': ' + reason if reason else ''}; {fix}")
+
+
+def _read_tail(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - LOG_TAIL_BYTES))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
+              "from exaone_desktop.engine.worker_child import main; main()"
+_EOF = ("eof", None)
+
+
+def worker_command() -> list[str]:
+    """How to start a worker: the frozen app runs itself with WORKER_FLAG, from source ``python -c``."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, worker_child.WORKER_FLAG]
+    return [sys.executable, "-c", _CHILD_CODE, json.dumps([p for p in sys.path if isinstance(p, str) and p])]
+
+
+class _Worker:
+    """One child process: its pipes, a thread that reads its replies into a queue, and its log file."""
+
+    def __init__(self, model_path: Path, load_kwargs: dict[str, Any]) -> None:
+        fd, self.log_path = tempfile.mkstemp(prefix="exaone-worker-", suffix=".log")
+        with os.fdopen(fd, "wb") as log:
+            self.proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=log, close_fds=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._in, self._out = self.proc.stdin, self.proc.stdout
+        self.replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._send_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name="worker-replies", daemon=True)
+        self._reader.start()
+        _live.add(self)
+        self.send(("load", str(model_path), load_kwargs))
+
+    def _read(self) -> None:
+        while True:
+            try:
+                self.replies.put(worker_child.read_frame(self._out))
+            except Exception:  # noqa: BLE001 - EOF, a closed pipe or a torn frame: the worker is gone
+                self.replies.put(_EOF)
+                return
+
+    def send(self, message: Any) -> None:
+        """Best effort: a dead worker is reported by the reply queue, not here."""
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            worker_child.write_frame(self._in, message)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def reap(self) -> tuple[int | None, str]:
+        """Wait for the dead child; (exit code, log tail)."""
+        try:
+            self.proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        return self.proc.returncode, _read_tail(self.log_path)
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.send(("close", ()))
+        with contextlib.suppress(OSError):
+            self._in.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        if self._reader is not threading.current_thread():
+            self._reader.join(1.0)  # it ends at the pipe's end of file, now that the child is gone
+        if not self._reader.is_alive():
+            with contextlib.suppress(OSError):
+                self._out.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.log_path)
+        _live.discard(self)
+
+
+_live: weakref.WeakSet[_Worker] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_workers() -> None:
+    """Workers still running when the interpreter exits are ended before its threads are torn down."""
+    for worker in list(_live):
+        worker.close(timeout=1.0)
+
+
+class WorkerGenerator:
+    """A GGUF loaded in a worker process; the same calls as ``LocalGenerator`` (one request at a time)."""
+
+    cancel_grace_s = CANCEL_GRACE_S
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        n_gpu_layers: int = -1,
+        verbose: bool = False,
+        cancel: threading.Event | None = None,
+        **load_kwargs: Any,
+    ) -> None:
+        """``load_kwargs`` are LocalGenerator's other keyword arguments, passed on to the worker's one."""
+        self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed headers never start a worker
+        self._load_kwargs: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "n_gpu_layers": n_gpu_layers,
+                                             "verbose": verbose, **load_kwargs}
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._closed = False
+        self.stats = WorkerStats()
+        self.n_ctx = 0
+        self.n_vocab = 0
+        self._backend: Backend = "cpu"
+        self._start(cancel)
+
+    # -- public ----------------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id (None when no worker runs)."""
+        return self._worker.proc.pid if self._worker is not None else None
+
+    def default_settings(self, **user_values: Any) -> GenerationSettings:
+        """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
+        return resolve_settings(model_defaults(self.model_info), **user_values)
+
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
+        with self._lock:
+            value: tuple[str, list[int]] = self._call("tokenize_prompt", (prompt, settings), None, None)
+            return value
+
+    def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
+        with self._lock:
+            value: str = self._call("render", ([dict(m) for m in messages], settings), None, None)
+            return value
+
+    def generate(
+        self,
+        prompt: Prompt,
+        settings: GenerationSettings | None = None,
+        *,
+        on_event: StreamCallback | None = None,
+        cancel: threading.Event | None = None,
+        conversation: str | None = None,
+        **kwargs: Any,
+    ) -> GenerationResult:
+        """As ``LocalGenerator.generate``; ``conversation`` and ``kwargs`` go to the worker's generator."""
+        settings = settings or self.default_settings()
+        if conversation is not None:
+            kwargs["conversation"] = conversation
+        sent: Any = prompt if isinstance(prompt, str) else [dict(m) for m in prompt]  # plain data crosses the pipe
+        with self._lock:
+            result, stats = self._call("generate", (sent, settings, kwargs), on_event, cancel)
+        self.stats.prompt_evals, self.stats.tokens_decoded = stats
+        out: GenerationResult = result
+        return out
+
+    def close(self) -> None:
+        self._closed = True
+        worker, self._worker = getattr(self, "_worker", None), None
+        if worker is not None:
+            worker.close()
+
+    def kill(self) -> None:
+        """End the worker at once (as a crash would); the next request starts a new one."""
+        worker = self._worker
+        if worker is not None:
+            worker.kill()
+
+    def __enter__(self) -> WorkerGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+    # -- the worker ------------------------------------------------------------------------------
+
+    def _start(self, cancel: threading.Event | None) -> _Worker:
+        try:
+            worker = _Worker(self.model_info.path, self._load_kwargs)
+        except OSError as err:
+            raise GenerationError(f"cannot start the model worker for {self.model_info.path.name}: "
+                                  f"{err.strerror or err}; close other programs and try again") from None
+        self._worker = worker
+        try:
+            info = self._receive(worker, "loading", None, cancel)
+        except BaseException:
+            self._worker = None
+            worker.close(timeout=0.0)
+            raise
+        self.n_ctx, self.n_vocab, self._backend = int(info["n_ctx"]), int(info["n_vocab"]), info["backend"]
+        return worker
+
+    def _call(self, op: str, args: tuple[Any, ...], on_event: StreamCallback | None,
+              cancel: threading.Event | None) -> Any:
+        if self._closed:
+            raise GenerationError("the model was closed; load it again")
+        worker = self._worker
+        if worker is None or not worker.alive():
+            if worker is not None:
+                worker.close(timeout=0.0)
+            worker = self._start(cancel)
+        worker.send((op, args))
+        return self._receive(worker, "running", on_event, cancel)
+
+    def _receive(self, worker: _Worker, doing: str, on_event: StreamCallback | None,
+                 cancel: threading.Event | None) -> Any:
+        """Wait for the worker's reply to the last request, streaming its events to ``on_event``."""
+        cancelled_at: float | None = None
+        while True:
+            if cancel is not None and cancel.is_set():
+                if doing == "loading":
+                    worker.kill()
+                    raise GenerationError(f"loading {self.model_info.path.name} was cancelled")
+                if cancelled_at is None:
+                    worker.send(("cancel", ()))
+                    cancelled_at = time.monotonic()
+                elif time.monotonic() - cancelled_at > self.cancel_grace_s:
+                    worker.kill()  # stuck inside llama.cpp: the next request loads the model again
+            try:
+                kind, payload = worker.replies.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            if kind == "events":
+                if on_event is not None:
+                    for index, ev_kind, text in payload:
+                        on_event(StreamEvent(index=index, text=text, kind=ev_kind))
+            elif kind == "raise":
+                raise payload
+            elif kind == "eof":
+                self._died(worker, doing, cancelled=cancelled_at is not None)
+            else:  # "ready" or "result"
+                return payload
+
+    def _died(self, worker: _Worker, doing: str, *, cancelled: bool) -> NoReturn:
+        code, log = worker.reap()
+        if self._worker is worker:
+            self._worker = None
+        worker.close(timeout=0.0)
+        name = self.model_info.path.name
+        if cancelled and code == -getattr(signal, "SIGKILL", 9):
+            raise GenerationError(f"the model did not stop in time and was unloaded; send the message again "
+                                  f"to reload {name}")
+        raise WorkerCrashed(crash_message(name, "loading" if doing == "loading" else "generating with", code, log))
+

@@ -1,0 +1,15 @@
+"""An OpenAI-compatible server for a loaded EXAONE model (``exaone-serve``; the app's "serve on localhost").
+
+    from exaone_desktop.server import start_background
+    handle = start_background(generator)          # 127.0.0.1, a free port
+    client = openai.OpenAI(base_url=handle.base_url, api_key="none")
+    handle.stop()
+"""
+
+from .app import ServerConfig, create_app
+from .cli import ServerHandle, is_loopback, start_background
+from .mapping import PARAMETERS, request_settings
+from .scheduler import QueueFull, Scheduler
+
+__all__ = ["PARAMETERS", "QueueFull", "Scheduler", "ServerConfig", "ServerHandle", "create_app", "is_loopback",
+           "request_settings", "start_background"]

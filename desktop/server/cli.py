@@ -1,0 +1,255 @@
+"""``exaone-serve``: the loaded model as an OpenAI-compatible server; ``start_background`` for the app's switch.
+
+Safe by default: it binds 127.0.0.1; a host other machines can reach needs an API key
+(``--api-key`` or ``EXAONE_SERVE_API_KEY``). Errors before serving are one line, exit code 2 for bad
+arguments and 1 for a model that cannot load or a port that cannot be bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import uvicorn
+
+from .. import setting_flags
+from ..engine.settings import SettingsError, check_value, resolve_settings
+from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
+from ..engine.types import GenerationError
+from .app import DEFAULT_MAX_BODY_BYTES, ServerConfig, create_app
+from .mapping import describe_table
+from .scheduler import DEFAULT_MAX_WAITING
+
+PROG = "exaone-serve"
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8800
+KEY_ENV = "EXAONE_SERVE_API_KEY"
+EXIT_RUNTIME, EXIT_USAGE = 1, 2
+# exaone-generate's setting flags that make sense as server-wide defaults (a request's values win).
+SERVER_SETTING_FLAGS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "repetition_penalty",
+                        "presence_penalty", "frequency_penalty", "enable_thinking", "stop")
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Serve an EXAONE GGUF over the OpenAI API (chat and text completions, streaming, "
+                            "tools, JSON schema), on this machine only unless --host says otherwise.",
+                epilog="Request parameters -> generation settings:\n" + describe_table())
+    p.add_argument("--model", type=Path, metavar="PATH.gguf", required=True, help="the GGUF model to serve")
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help="address to listen on (default: 127.0.0.1, this machine only); any other address "
+                        "needs --api-key")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT}; 0 picks one)")
+    p.add_argument("--api-key", metavar="KEY",
+                   help=f"require 'Authorization: Bearer KEY' (default: ${KEY_ENV}, else no key on 127.0.0.1)")
+    p.add_argument("--model-id", metavar="NAME", help="the model id clients send (default: the file name's stem)")
+    p.add_argument("--parallel", type=int, default=1, metavar="N",
+                   help="requests generated at once, in one batch per step (default: 1). More multiplies the "
+                        "aggregate tokens/s on a CPU, and the KV cache memory by N (each has --n-ctx tokens)")
+    p.add_argument("--queue-size", type=int, default=DEFAULT_MAX_WAITING, metavar="N",
+                   help=f"requests that may wait for the model; more get 503 (default: {DEFAULT_MAX_WAITING})")
+    p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, metavar="MB",
+                   help="largest request body accepted; larger ones get 413 (default: 4)")
+    p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
+    setting_flags.add_setting_flags(  # the same flags, ranges and help as exaone-generate
+        p.add_argument_group("server-wide generation defaults", "a request's own values win over these, and these "
+                             "over the model's generation config"),
+        [row for row in GENERATION_ROWS if row.name in SERVER_SETTING_FLAGS])
+    setting_flags.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
+    return p
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, or GenerationError naming the fix."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        why = "is in use" if err.errno in (98, 48, 10048) else f"cannot be bound ({err.strerror or err})"
+        raise GenerationError(f"{host}:{port} {why}; pick another --port (or --port 0 for any free one)") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+@dataclass
+class ServerHandle:
+    """A server running on a background thread; ``url`` is its base URL (``.../v1`` for clients)."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+    app: Any
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving: running generations are cancelled, the port is released."""
+        self.app.state.service.close()
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+
+def _uvicorn(app: Any, log_requests: bool) -> uvicorn.Server:
+    config = uvicorn.Config(app, log_level="info" if log_requests else "warning", access_log=log_requests,
+                            lifespan="off", timeout_graceful_shutdown=2)
+    return uvicorn.Server(config)
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *, api_key: str | None = None,
+                     model_id: str | None = None, max_waiting: int = DEFAULT_MAX_WAITING,
+                     log_requests: bool = False) -> ServerHandle:
+    """Serve ``generator`` (a loaded LocalGenerator) on a daemon thread; returns once it accepts connections.
+
+    The same rules as ``exaone-serve``: a host other than loopback needs ``api_key``.
+    """
+    if not is_loopback(host) and not api_key:
+        raise GenerationError(f"serving on {host} lets other machines use the model; set an API key first")
+    model_id = model_id or Path(generator.model_info.path).stem
+    sock = bind(host, port)
+    app = create_app(generator, ServerConfig(model_id=model_id, api_key=api_key, max_waiting=max_waiting))
+    server = _uvicorn(app, log_requests)
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        finally:
+            sock.close()
+
+    thread = threading.Thread(target=run, name=f"exaone-serve {host}:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not server.started:
+        app.state.service.close()
+        server.should_exit = True
+        raise GenerationError(f"the server on {host}:{port} did not start; see the log above")
+    return ServerHandle(url=_url(sock), server=server, thread=thread, app=app)
+
+
+def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """(the generator to serve, everything to close afterwards). The model runs in this process, driven by
+    the server's worker threads (tools and grammars included); a load failure is one line.
+
+    With ``--parallel N`` a BatchGenerator decodes N requests per step in its own N-sequence context; the
+    LocalGenerator beside it then only renders and tokenizes prompts, so it gets a small context.
+    """
+    if not args.model.is_file():
+        raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
+    from ..engine.local import DEFAULT_MAX_CTX, LocalGenerator
+
+    load = setting_flags.load_settings(args).changed()
+    if args.parallel == 1:
+        generator = LocalGenerator(args.model, **load)
+        return generator, [generator]
+    from ..engine.batch import BatchGenerator
+
+    per_sequence = load.pop("n_ctx", None)
+    prompts = LocalGenerator(args.model, **{**load, "n_ctx": 64})
+    try:
+        batch = BatchGenerator(prompts, n_seq=args.parallel,
+                               n_ctx=per_sequence or min(prompts.model_info.context_length, DEFAULT_MAX_CTX),
+                               n_threads=load.get("n_threads"), n_gpu_layers=load.get("n_gpu_layers", -1))
+    except BaseException:
+        prompts.close()
+        raise
+    return batch, [batch, prompts]
+
+
+def run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    api_key = args.api_key or os.environ.get(KEY_ENV) or None
+    if not is_loopback(args.host) and not api_key:
+        raise UsageError(f"--host {args.host} lets other machines use the model; set --api-key KEY (or "
+                         f"${KEY_ENV}) to require a key, or keep the default --host 127.0.0.1")
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    if not 1 <= args.parallel <= 64:
+        raise UsageError(f"--parallel must be between 1 and 64, got {args.parallel}")
+    if args.queue_size < 0:
+        raise UsageError(f"--queue-size must be 0 or more, got {args.queue_size}")
+    if args.max_body_mb <= 0:
+        raise UsageError(f"--max-body-mb must be more than 0, got {args.max_body_mb:g}")
+    defaults = {name: getattr(args, name) for name in SERVER_SETTING_FLAGS if getattr(args, name) is not None}
+    if "stop" in defaults:
+        defaults["stop"] = tuple(defaults["stop"])
+    for name, value in defaults.items():  # bad flags fail before the model loads
+        check_value(name, value)
+    resolve_settings(None, **defaults)
+    generator, owned = load_model(args)
+    try:
+        generator.default_settings(**defaults)
+        sock = bind(args.host, args.port)
+        model_id = args.model_id or args.model.stem
+        config = ServerConfig(model_id=model_id, api_key=api_key, max_waiting=args.queue_size,
+                              max_body_bytes=int(args.max_body_mb * 2**20), defaults=defaults,
+                              parallel=args.parallel)
+        app = create_app(generator, config)
+        print(f"{PROG}: serving {model_id} at {_url(sock)}/v1 (OpenAI API){' with an API key' if api_key else ''}; "
+              "Ctrl+C stops", file=sys.stderr, flush=True)
+        try:
+            _uvicorn(app, args.log_requests).run(sockets=[sock])
+        finally:
+            app.state.service.close()
+            sock.close()
+    finally:
+        for item in owned:
+            item.close()
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except (UsageError, SettingsError) as err:
+        return _fail(str(err), EXIT_USAGE)
+    except GenerationError as err:
+        return _fail(str(err), EXIT_RUNTIME)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

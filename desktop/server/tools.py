@@ -1,0 +1,137 @@
+"""OpenAI messages and tools <-> what EXAONE 4's chat template expects, and tool calls parsed back.
+
+EXAONE 4 lists tools in the system turn (``<tool>{json}</tool>`` lines), writes a call as
+``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` and reads results from a
+``[|tool|]`` turn of ``<tool_result>...</tool_result>`` items. The template iterates an assistant
+message's ``tool_calls`` and dumps ``function.arguments`` as JSON, so the arguments (a JSON *string*
+in OpenAI's API) are handed to it parsed.
+
+Forcing a call (``tool_choice: "required"`` or a named function) constrains decoding with a grammar
+that only admits ``<tool_call>{"name": <one of the tools>, "arguments": <its parameters>}</tool_call>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+from .errors import APIError
+from .schemas import ChatMessage, FunctionCall, NamedToolChoice, Tool, ToolCall
+
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+_CALL = re.compile(re.escape(CALL_OPEN) + r"\s*(.*?)\s*" + re.escape(CALL_CLOSE), re.DOTALL)
+
+
+def _text(content: Any, where: str) -> str:
+    """A message's content as text: a string, text parts joined, or "" for none."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    texts = []
+    for i, part in enumerate(content):
+        if part.type != "text" or part.text is None:
+            raise APIError(400, f"{where}.content[{i}] is a {part.type!r} part; this model reads text parts only",
+                           param=f"{where}.content[{i}].type", code="unsupported_content")
+        texts.append(part.text)
+    return "".join(texts)
+
+
+def _arguments(raw: str, where: str) -> Any:
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except json.JSONDecodeError as err:
+        raise APIError(400, f"{where} is not valid JSON ({err.msg} at character {err.pos}); send the arguments "
+                            "as the model returned them", param=where, code="invalid_value") from None
+
+
+def template_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """OpenAI chat messages as the chat template reads them (``developer`` is a system message)."""
+    out: list[dict[str, Any]] = []
+    for i, m in enumerate(messages):
+        where = f"messages[{i}]"
+        msg: dict[str, Any] = {"role": "system" if m.role == "developer" else m.role,
+                               "content": _text(m.content, where)}
+        if m.reasoning_content is not None:
+            msg["reasoning_content"] = m.reasoning_content
+        if m.tool_calls:
+            msg["tool_calls"] = [
+                {"id": call.id, "type": "function",
+                 "function": {"name": call.function.name,
+                              "arguments": _arguments(call.function.arguments,
+                                                      f"{where}.tool_calls[{j}].function.arguments")}}
+                for j, call in enumerate(m.tool_calls)]
+        if m.role == "tool" and m.tool_call_id is not None:
+            msg["tool_call_id"] = m.tool_call_id
+        if m.name is not None:
+            msg["name"] = m.name
+        out.append(msg)
+    return out
+
+
+def template_tools(tools: Sequence[Tool]) -> list[dict[str, Any]]:
+    """Tool definitions as plain JSON objects, as the template dumps them."""
+    return [tool.model_dump(exclude_none=True) for tool in tools]
+
+
+def new_call_id() -> str:
+    return "call_" + secrets.token_hex(12)
+
+
+def parse_tool_calls(text: str) -> tuple[str | None, list[ToolCall]]:
+    """(the text around the calls or None, the calls) from an answer with ``<tool_call>{...}</tool_call>``.
+
+    A block whose body is not a JSON object with a string ``name`` stays in the text.
+    """
+    calls: list[ToolCall] = []
+    kept: list[str] = []
+    at = 0
+    for match in _CALL.finditer(text):
+        try:
+            body = json.loads(match.group(1))
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            continue
+        arguments = body.get("arguments", body.get("parameters", {}))
+        encoded = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+        calls.append(ToolCall(id=new_call_id(), function=FunctionCall(name=body["name"], arguments=encoded)))
+        kept.append(text[at: match.start()])
+        at = match.end()
+    kept.append(text[at:])
+    content = "".join(kept).strip()
+    return (content or None), calls
+
+
+def forced_tools(tools: Sequence[Tool], choice: str | NamedToolChoice | None) -> list[Tool]:
+    """The tools a reply must call one of (empty: the model may answer in text)."""
+    if isinstance(choice, NamedToolChoice):
+        named = [t for t in tools if t.function.name == choice.function.name]
+        if not named:
+            raise APIError(400, f"tool_choice names function {choice.function.name!r}, which is not in tools; "
+                                f"pick one of {[t.function.name for t in tools]}", param="tool_choice",
+                           code="invalid_value")
+        return named
+    return list(tools) if choice == "required" else []
+
+
+def call_grammar(tools: Sequence[Tool]) -> str:
+    """GBNF that admits exactly one ``<tool_call>{"name": ..., "arguments": ...}</tool_call>`` of ``tools``."""
+    variants = [{"type": "object",
+                 "properties": {"name": {"const": t.function.name},
+                                "arguments": t.function.parameters or {"type": "object"}},
+                 "required": ["name", "arguments"], "additionalProperties": False}
+                for t in tools]
+    schema = variants[0] if len(variants) == 1 else {"anyOf": variants}
+    try:
+        body = json_schema_to_gbnf(json.dumps(schema), prop_order=["name", "arguments"])
+    except Exception as err:  # the converter raises plain exceptions for schemas it cannot express
+        raise APIError(400, f"cannot constrain a call to these tools' parameters ({err}); simplify their "
+                            "JSON schema or use tool_choice \"auto\"", param="tools", code="invalid_value") from None
+    body = re.sub(r"^root\s*::=", "tool-call-body ::=", body, count=1, flags=re.MULTILINE)
+    return f'root ::= "{CALL_OPEN}" tool-call-body "{CALL_CLOSE}"\n{body}'

@@ -1,0 +1,472 @@
+"""The conversation flow without Qt: which engine answers, what it is sent, what is stored, what is shown.
+
+The window asks the controller and shows what it says; the controller never touches a widget.
+One reply is a ``Turn``:
+
+1. ``send`` / ``regenerate`` / ``edit_last`` / ``resend`` commit the user's side to the store and open a
+   partial reply (GUI thread);
+2. ``execute(turn, ...)`` runs the engine (a worker thread: it touches neither the store nor the session);
+3. ``take(events)`` feeds the streamed pieces into the reply (GUI thread, as they arrive);
+4. ``conclude(outcome)`` stores the final reply and says what to tell the user (GUI thread).
+
+Chats never hit the context wall: a local reply is asked with ``truncate="oldest"``, so the engine leaves
+the oldest turns out of the prompt when the conversation has outgrown the context, while the store keeps
+every message. The conversation's id goes to the engine, which may keep its state for the next turn.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine.cloud_endpoint import DEFAULT_MODEL, host_of
+from ..engine.routing import CloudPolicy, Engine, RouteOutcome
+from ..engine.settings import FIELD_NAMES, GenerationSettings
+from ..engine.types import GenerationError, GenerationResult, Generator, Message, StreamEvent
+from .chat_session import ChatSession, Reply
+from .load_settings import LoadSettings, change, kv_estimate
+from .serving import LocalServing
+from .settings_state import SettingsState, model_defaults_from
+from .store import ChatStore, Conversation, StoredMessage
+
+CLOUD_BACKEND = "openai"
+NO_MODEL = "no_model"  # Refusal.reason when neither a local model nor the cloud can answer
+
+
+@dataclass
+class Turn:
+    """One reply being asked for: everything the worker thread needs, nothing it may not touch."""
+
+    prompt: list[Message]
+    reply: Reply
+    settings: GenerationSettings
+    routed: bool  # through the cloud-fallback router (the cloud is on) or straight to the local model
+    engine: Engine | None = None  # the first engine, forced (after the user accepted an offer)
+    conversation: str | None = None  # the key the local engine keeps this conversation's state under
+
+
+@dataclass(frozen=True)
+class Ending:
+    """What a finished turn left: the stored reply, a note for the status bar, an engine to offer."""
+
+    message: StoredMessage
+    note: str = ""
+    offer: Engine | None = None
+    dropped: int = 0  # earlier messages the engine left out to fit the context
+
+
+@dataclass(frozen=True)
+class StatusFigures:
+    """The status line's facts; the window words them."""
+
+    model: str
+    backend: str
+    tokens_per_s: float | None = None
+    context_used: int | None = None
+    context_size: int | None = None  # None for the cloud (its context is not ours to know)
+    reused: int | None = None  # prompt tokens the engine kept from its cache for the last reply
+    evaluated: int | None = None  # prompt tokens it had to read
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class LoadFigures:
+    """What the load settings will give: the context, its most, and what its KV cache will take."""
+
+    n_ctx: int  # the chosen context, or the loaded model's (0: unknown until a model is loaded)
+    automatic: bool  # the engine chooses the context size
+    max_ctx: int  # the model's trained length (0: no model loaded)
+    kv_cache_type: str
+    kv_bytes: int | None  # None: the engine cannot say
+    pending: bool  # the choices differ from those the loaded model runs with: a reload applies them
+
+
+@dataclass(frozen=True)
+class Buttons:
+    send: bool
+    stop: bool
+    regenerate: bool
+    edit: bool
+    sidebar: bool
+
+
+class Refused(Exception):
+    """A turn that cannot start; ``reason`` is a stable code, ``str()`` one line for the user."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def accepts_keyword(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` takes the keyword ``name`` by name (not merely through ``**kwargs``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    param = params.get(name)
+    return param is not None and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
+
+
+def generate_with(generator: Generator, prompt: Sequence[Message] | str, settings: GenerationSettings, *,
+                  on_event: Callable[[StreamEvent], None] | None = None, cancel: threading.Event | None = None,
+                  conversation: str | None = None) -> GenerationResult:
+    """``generator.generate``, telling it the conversation when it can keep conversation states."""
+    extra = {"conversation": conversation} if conversation is not None and accepts_keyword(
+        generator.generate, "conversation") else {}
+    return generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
+
+
+class ChatController:
+    """The open conversation, the loaded model, the cloud policy and the generation settings."""
+
+    def __init__(self, store: ChatStore, *, settings: SettingsState | None = None,
+                 cloud: Mapping[str, Any] | None = None, load: LoadSettings | None = None,
+                 cloud_factory: Callable[[CloudPolicy], Generator] | None = None,
+                 clock: Callable[[], float] = time.monotonic, save_interval: float = 0.2) -> None:
+        self.session = ChatSession(store, clock=clock, save_interval=save_interval)
+        self.state = settings or SettingsState()
+        self.load = load or LoadSettings()
+        self.loaded_with: LoadSettings | None = None  # the load settings the local model runs with
+        self.cloud: dict[str, Any] = dict(cloud or {})
+        self.local: Generator | None = None
+        self.turn: Turn | None = None
+        self.last_result: GenerationResult | None = None
+        self.last_dropped = 0
+        self.serving = LocalServing()
+        self._cloud_factory = cloud_factory
+
+    @property
+    def store(self) -> ChatStore:
+        return self.session.store
+
+    # -- the local model -----------------------------------------------------------------------
+
+    @property
+    def model_info(self) -> Any:
+        return getattr(self.local, "model_info", None)
+
+    def set_local(self, generator: Generator | None, loaded_with: LoadSettings | None = None) -> None:
+        """Answer with ``generator`` (None: no local model); its sampling defaults become the model's.
+
+        ``loaded_with``: the load settings it was loaded with (None: the current ones)."""
+        self.local = generator
+        self.loaded_with = None if generator is None else (loaded_with or self.load)
+        info = self.model_info
+        self.state.set_model_defaults(model_defaults_from(getattr(info, "sampling_defaults", None)))
+        self.last_result = None
+        try:
+            self.serving.follow(generator)
+        except GenerationError:
+            self.serving.stop()
+
+    # -- serving the model on localhost -------------------------------------------------------
+
+    def serve(self, on: bool) -> str | None:
+        """Serve the loaded model on localhost (or stop); returns the base URL while serving.
+
+        Raises Refused with no model loaded, GenerationError (one line) when the server cannot start."""
+        if not on:
+            self.serving.stop()
+            return None
+        if self.local is None:
+            raise Refused(NO_MODEL, "Load a model first: the server answers with the loaded model.")
+        return self.serving.start(self.local)
+
+    def reasoning_switch(self) -> bool:
+        """Whether the model can turn reasoning on and off (its template reads ``enable_thinking``)."""
+        info = self.model_info
+        return bool(getattr(info, "reasoning", False)) and "enable_thinking" in (getattr(info, "chat_template", "")
+                                                                                   or "")
+
+    def takes_new_model(self, path: str) -> bool:
+        """A model the manager just made or downloaded is loaded when none is (a GGUF, not a folder)."""
+        return self.local is None and path.endswith(".gguf")
+
+    def has_chat_to_show(self) -> bool:
+        """The chat page rather than the welcome page: a model to answer, or messages to read."""
+        return self.local is not None or bool(self.session.messages())
+
+    def model_name(self) -> str:
+        info = self.model_info
+        if info is None:
+            return ""
+        return str(getattr(info, "name", "") or Path(str(getattr(info, "path", ""))).stem)
+
+    def context_size(self) -> int:
+        """Tokens the loaded model's context holds (0 with no model)."""
+        return int(getattr(self.local, "n_ctx", 0) or getattr(self.model_info, "context_length", 0) or 0)
+
+    # -- the cloud -----------------------------------------------------------------------------
+
+    @property
+    def policy(self) -> CloudPolicy:
+        return CloudPolicy.from_dict(self.cloud)
+
+    def cloud_active(self) -> bool:
+        """On and consented to, in a mode that may use it."""
+        return self.policy.effective_mode != "local"
+
+    def cloud_answers(self) -> bool:
+        """The next reply goes to the cloud first (cloud mode, or no local model to try)."""
+        return self.cloud_active() and (self.local is None or self.policy.mode == "cloud")
+
+    def cloud_host(self) -> str:
+        return host_of(self.policy.base_url or None)
+
+    def cloud_model(self) -> str:
+        return str(self.cloud.get("model") or DEFAULT_MODEL)
+
+    def update_cloud(self, **changes: Any) -> dict[str, Any]:
+        """Apply the user's cloud changes; returns the policy to persist."""
+        self.cloud = dict(self.cloud, **changes)
+        return dict(self.cloud)
+
+    def consent(self, accepted: bool) -> dict[str, Any]:
+        """The consent dialog's answer: agreeing turns the cloud on with a model named."""
+        if accepted:
+            return self.update_cloud(enabled=True, consented=True, model=self.cloud_model())
+        return self.update_cloud(enabled=False)
+
+    def cloud_not_applied(self) -> list[str] | None:
+        """Settings the cloud would not apply, while the cloud answers (None: the local model answers).
+
+        Raises SettingsError (or the cloud's own error) for settings the cloud refuses outright.
+        """
+        cloud_replied = self.last_result is not None and self.last_result.backend == CLOUD_BACKEND
+        if not self.cloud_answers() and not (self.cloud_active() and cloud_replied):
+            return None
+        from ..engine.cloud import map_settings
+
+        _params, names = map_settings(self.state.effective())
+        return names
+
+    def _router(self) -> Any:
+        from ..engine.routing import Router
+
+        policy = self.policy
+        factory = self._cloud_factory or _cloud_from_env
+        return Router(policy, self.local, lambda: factory(policy))
+
+    # -- starting a turn -----------------------------------------------------------------------
+
+    def engine_labels(self, forced: Engine | None = None) -> tuple[str, str]:
+        """(engine, model) recorded with a new reply before the engine has answered."""
+        if forced == "cloud" or (forced is None and self.cloud_answers()):
+            return CLOUD_BACKEND, str(self.cloud.get("model", "") or "")
+        return str(getattr(self.local, "backend", "cpu")), self.model_name()
+
+    def check_can_answer(self) -> None:
+        if self.local is None and not self.cloud_active():
+            raise Refused(NO_MODEL, "No model is loaded: set up the demo model, or open the model manager.")
+
+    def busy(self) -> bool:
+        return self.turn is not None
+
+    def send(self, text: str, *, editing: bool = False) -> Turn:
+        """The user's message (or the edit of their last one): stored, then a reply asked for."""
+        self._check_idle()
+        engine, model = self.engine_labels()
+        if editing:
+            prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
+        else:
+            prompt, reply = self.session.send(text, engine=engine, model=model)
+        return self._turn(prompt, reply)
+
+    def can_regenerate(self) -> bool:
+        return self.turn is None and self.session.can_regenerate()
+
+    def regenerate(self, engine: Engine | None = None) -> Turn:
+        """Ask again for the last user message (``engine``: after the user accepted the other engine)."""
+        self._check_idle()
+        labels = self.engine_labels(engine)
+        prompt, reply = self.session.regenerate(engine=labels[0], model=labels[1])
+        return self._turn(prompt, reply, engine)
+
+    def _check_idle(self) -> None:
+        if self.turn is not None:
+            raise Refused("busy", "A reply is still being written; stop it first.")
+        self.check_can_answer()
+
+    def _turn(self, prompt: list[Message], reply: Reply, engine: Engine | None = None) -> Turn:
+        settings = self.state.effective()
+        if "truncate" in FIELD_NAMES:  # the app keeps going when a chat outgrows the context
+            settings = settings.replace(truncate="oldest")
+        cid = self.session.conversation_id
+        self.turn = Turn(prompt, reply, settings, routed=self.cloud_active(), engine=engine,
+                         conversation=None if cid is None else str(cid))
+        return self.turn
+
+    # -- running it (worker thread) ------------------------------------------------------------
+
+    def execute(self, turn: Turn, *, on_event: Callable[[StreamEvent], None] | None = None,
+                cancel: threading.Event | None = None,
+                on_switch: Callable[[Engine, str], None] | None = None) -> GenerationResult | RouteOutcome:
+        """Run the turn's engine; touches neither the store nor the session (it runs off the GUI thread)."""
+        if not turn.routed:
+            if self.local is None:
+                raise GenerationError("no local model is loaded")
+            return generate_with(self.local, turn.prompt, turn.settings, on_event=on_event, cancel=cancel,
+                                 conversation=turn.conversation)
+        router = self._router()
+        keeps = self.local is not None and accepts_keyword(self.local.generate, "conversation")
+        result: RouteOutcome = router.run(turn.prompt, turn.settings, engine=turn.engine, cancel=cancel,
+                                          on_event=on_event, on_switch=on_switch,
+                                          conversation=turn.conversation if keeps else None)
+        return result
+
+    # -- streaming and ending (GUI thread) -----------------------------------------------------
+
+    def take(self, events: Sequence[StreamEvent]) -> Reply | None:
+        """Add streamed pieces to the open reply; returns it (None when no reply is open)."""
+        reply = self.session.reply
+        if reply is None:
+            return None
+        for event in events:
+            reply.on_event(event)
+        return reply
+
+    def switched(self) -> Reply | None:
+        """The router moved to the other engine: the failed engine's partial text is dropped."""
+        reply = self.session.reply
+        if reply is not None:
+            reply.answer = reply.reasoning = ""
+        return reply
+
+    def conclude(self, outcome: GenerationResult | RouteOutcome) -> Ending | None:
+        """Store the finished reply; None when no reply was open."""
+        reply = self.session.reply
+        if reply is None:
+            self.turn = None
+            return None
+        if isinstance(outcome, GenerationResult):
+            return self._finish(reply, outcome)
+        if outcome.status == "ok" and outcome.result is not None:
+            return self._finish(reply, outcome.result, outcome.message)
+        if outcome.status == "cancelled":
+            return self._end(reply.stop())
+        if outcome.status == "offer":
+            return self._end(reply.fail(), outcome.message, offer=outcome.offer)
+        return self._end(reply.fail(), outcome.message)
+
+    def fail(self, message: str) -> Ending | None:
+        """The engine raised: keep what streamed, marked failed."""
+        reply = self.session.reply
+        return None if reply is None else self._end(reply.fail(), message)
+
+    def stopped(self) -> Ending | None:
+        """Stop pressed and the engine returned nothing: keep what streamed."""
+        reply = self.session.reply
+        return None if reply is None else self._end(reply.stop())
+
+    def _finish(self, reply: Reply, result: GenerationResult, note: str = "") -> Ending:
+        stored = reply.finish(result)
+        self.last_result = result
+        self.last_dropped = int(result.timings.get("messages_dropped", 0))
+        return self._end(stored, note, dropped=self.last_dropped)
+
+    def _end(self, stored: StoredMessage, note: str = "", *, offer: Engine | None = None,
+             dropped: int = 0) -> Ending:
+        self.session.end_reply()
+        self.turn = None
+        return Ending(stored, note, offer, dropped)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def change_setting(self, name: str, value: Any) -> GenerationSettings:
+        """Raises SettingsError (and changes nothing) for a value out of range."""
+        return self.state.set(name, value)
+
+    def change_load(self, name: str, value: Any) -> LoadSettings:
+        """A load setting chosen (applies at the next load); SettingsError names the valid range."""
+        trained = int(getattr(self.model_info, "context_length", 0) or 0)
+        self.load = change(self.load, name, value, trained=trained)
+        return self.load
+
+    def load_figures(self) -> LoadFigures:
+        trained = int(getattr(self.model_info, "context_length", 0) or 0)
+        chosen = self.load.n_ctx or None
+        n_ctx = chosen if chosen is not None else (self.context_size() if self.local is not None else 0)
+        kv_type = self.load.kv_cache_type
+        pending = self.local is not None and self.loaded_with is not None and self.loaded_with != self.load
+        return LoadFigures(n_ctx, chosen is None, trained, kv_type, kv_estimate(self.model_info, n_ctx, kv_type),
+                           pending)
+
+    def kept_states(self) -> Any:
+        """What the engine reports about the conversation states it keeps (None: it keeps none)."""
+        cache = getattr(self.local, "state_cache", None)
+        usage = getattr(cache, "usage", None)
+        return usage() if callable(usage) else None
+
+    # -- conversations -------------------------------------------------------------------------
+
+    def new_conversation(self) -> bool:
+        """An empty chat (created in the store with its first message); False while a reply streams."""
+        if self.busy():
+            return False
+        self.session.conversation_id = None
+        return True
+
+    def open_conversation(self, conversation_id: int) -> Conversation | None:
+        """None while a reply streams (the open chat cannot change under it)."""
+        return None if self.busy() else self.session.open(conversation_id)
+
+    def delete_conversation(self, conversation_id: int) -> bool:
+        """False while the open chat's reply streams; deleting the open chat leaves an empty one."""
+        if self.busy() and conversation_id == self.session.conversation_id:
+            return False
+        self.store.delete_conversation(conversation_id)
+        if conversation_id == self.session.conversation_id:
+            self.session.conversation_id = None
+        return True
+
+    def set_system_prompt(self, text: str) -> bool:
+        """Store the open chat's system prompt; a blank one does not create a chat. True when stored."""
+        if self.session.conversation_id is None and not text.strip():
+            return False
+        self.session.set_system_prompt(text)
+        return True
+
+    def last_user_text(self) -> str | None:
+        """The text to edit (None: nothing to edit now)."""
+        last = self.session.last_user_message()
+        return None if last is None or self.busy() else last.content
+
+    def buttons(self) -> Buttons:
+        busy = self.busy()
+        has_user = self.session.last_user_message() is not None
+        return Buttons(send=not busy, stop=busy, regenerate=not busy and has_user, edit=not busy and has_user,
+                       sidebar=not busy)
+
+    # -- the status line -----------------------------------------------------------------------
+
+    def status(self) -> StatusFigures:
+        """The model, the engine and, after a reply, its speed, the context it used and what it reused."""
+        result = self.last_result
+        backend = result.backend if result is not None else str(getattr(self.local, "backend", "") or "")
+        if result is None and self.cloud_answers():
+            backend = CLOUD_BACKEND
+        if result is None:
+            return StatusFigures(self.model_name(), backend)
+        t = result.timings
+        if result.backend == CLOUD_BACKEND:
+            used = int(t.get("prompt_tokens", 0) + t.get("generated_tokens", 0))
+            return StatusFigures(self.model_name(), backend, t.get("generated_tokens_per_s", 0.0), used)
+        used = len(result.prompt_token_ids) + max((len(c.token_ids) for c in result.generated), default=0)
+        reused = t.get("prompt_tokens_reused")
+        evaluated = t.get("prompt_tokens_evaluated")
+        return StatusFigures(self.model_name(), backend, t.get("generated_tokens_per_s", 0.0), used,
+                             self.context_size() or None,
+                             None if reused is None else int(reused), None if evaluated is None else int(evaluated),
+                             int(t.get("messages_dropped", 0)))
+
+
+def _cloud_from_env(policy: CloudPolicy) -> Generator:
+    from ..engine.cloud import cloud_generator_from_env
+
+    return cloud_generator_from_env(policy.model, policy.base_url or None)

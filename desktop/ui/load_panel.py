@@ -1,0 +1,171 @@
+"""Settings > Model: context size, KV cache type and the kept-conversation memory budget.
+
+They apply when the model is loaded: the panel shows what a choice will take before it is applied,
+and "Reload" loads the model again with it. The panel only shows and emits; the window decides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.settings_table import ROWS, Setting
+from ..session.controller import LoadFigures
+from ..session.load_settings import LoadSettings
+from ..session.models import human_size
+from . import language
+
+AUTOMATIC = 0  # the context spin box's lowest value, shown as "automatic": the engine decides
+
+
+def row_help(row: Setting) -> str:
+    """The table's one-line explanation in the UI's language."""
+    return row.help_ko if language.current() == "ko" else row.help
+
+
+def _spin(row: Setting) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(f"load-{row.name}")
+    box.setRange(int(row.minimum or 0), int(row.maximum or 0))
+    box.setToolTip(row_help(row))
+    return box
+
+
+class LoadPanel(QWidget):
+    load_setting_changed = Signal(str, object)
+    reload_requested = Signal()
+    serve_requested = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("load-panel")
+        layout = QVBoxLayout(self)
+        note = QLabel(self.tr("These apply when the model is loaded: Reload applies a change."))
+        note.setWordWrap(True)
+        form = QFormLayout()
+        self.n_ctx = _spin(ROWS["n_ctx"])
+        self.n_ctx.setSingleStep(1024)
+        self.n_ctx.setSpecialValueText(self.tr("automatic"))
+        self.n_ctx.editingFinished.connect(self._n_ctx_done)
+        kv_row = ROWS["kv_cache_type"]
+        self.kv_cache_type = QComboBox()
+        self.kv_cache_type.setObjectName("load-kv_cache_type")
+        for name in kv_row.choices:
+            self.kv_cache_type.addItem(name, name)
+        self.kv_cache_type.setToolTip(row_help(kv_row))
+        self.kv_cache_type.currentIndexChanged.connect(
+            lambda _i: self.load_setting_changed.emit("kv_cache_type", self.kv_cache_type.currentData()))
+        self.kv_label = QLabel()
+        self.kv_label.setObjectName("load-kv-estimate")
+        self.state_cache_mb = _spin(ROWS["state_cache_mb"])
+        self.state_cache_mb.setSuffix(" MB")
+        self.state_cache_mb.editingFinished.connect(
+            lambda: self.load_setting_changed.emit("state_cache_mb", self.state_cache_mb.value()))
+        self.kept_label = QLabel()
+        self.kept_label.setObjectName("load-kept")
+        self.kept_label.setWordWrap(True)
+        form.addRow(self.tr("Context size"), self.n_ctx)
+        form.addRow(self.tr("KV cache type"), self.kv_cache_type)
+        form.addRow("", self.kv_label)
+        form.addRow(self.tr("Kept conversations"), self.state_cache_mb)
+        form.addRow("", self.kept_label)
+        self.error_label = QLabel("")
+        self.error_label.setObjectName("load-error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b00020;")
+        self.reload_button = QPushButton(self.tr("Reload the model with these settings"))
+        self.reload_button.setObjectName("load-reload")
+        self.reload_button.clicked.connect(self.reload_requested)
+        layout.addWidget(note)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.reload_button)
+        layout.addWidget(self._serve_box())
+        layout.addStretch(1)
+
+    def _serve_box(self) -> QWidget:
+        box = QGroupBox(self.tr("Other programs"))
+        inner = QVBoxLayout(box)
+        self.serve_switch = QCheckBox(self.tr("Serve the loaded model on localhost"))
+        self.serve_switch.setObjectName("serve-switch")
+        self.serve_switch.setToolTip(self.tr("An OpenAI-compatible server on this computer only (127.0.0.1): "
+                                             "editors, notebooks and agent frameworks can use the model."))
+        self.serve_switch.clicked.connect(self._serve_clicked)
+        row = QHBoxLayout()
+        self.serve_address = QLineEdit()
+        self.serve_address.setObjectName("serve-address")
+        self.serve_address.setReadOnly(True)
+        self.serve_address.setPlaceholderText(self.tr("not serving"))
+        self.serve_copy = QPushButton(self.tr("Copy"))
+        self.serve_copy.setObjectName("serve-copy")
+        self.serve_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_address.text()))
+        row.addWidget(self.serve_address, 1)
+        row.addWidget(self.serve_copy)
+        inner.addWidget(self.serve_switch)
+        inner.addLayout(row)
+        return box
+
+    def _serve_clicked(self, checked: bool) -> None:
+        # The window decides (it may fail to start); until then the switch shows the old state.
+        self.serve_switch.setChecked(not checked)
+        self.serve_requested.emit(checked)
+
+    def show_serving(self, url: str | None) -> None:
+        self.serve_switch.setChecked(url is not None)
+        self.serve_address.setText(url or "")
+        self.serve_copy.setEnabled(url is not None)
+
+    def _n_ctx_done(self) -> None:
+        value = self.n_ctx.value()
+        self.load_setting_changed.emit("n_ctx", None if value == AUTOMATIC else value)
+
+    def show_load(self, load: LoadSettings, figures: LoadFigures, kept: Any = None) -> None:
+        for w in (self.n_ctx, self.kv_cache_type, self.state_cache_mb):
+            w.blockSignals(True)
+        try:
+            if figures.max_ctx:
+                self.n_ctx.setMaximum(figures.max_ctx)
+            self.n_ctx.setValue(load.n_ctx or AUTOMATIC)
+            self.kv_cache_type.setCurrentIndex(max(0, self.kv_cache_type.findData(load.kv_cache_type)))
+            self.state_cache_mb.setValue(load.state_cache_mb)
+        finally:
+            for w in (self.n_ctx, self.kv_cache_type, self.state_cache_mb):
+                w.blockSignals(False)
+        self.kv_label.setText(self.estimate_text(figures))
+        self.kept_label.setText(self.kept_text(kept))
+        self.reload_button.setEnabled(figures.pending)
+
+    def estimate_text(self, f: LoadFigures) -> str:
+        if not f.n_ctx:
+            return self.tr("Load a model to see the memory its context takes.")
+        tokens = f"{f.n_ctx:,}"
+        if f.kv_bytes is None:
+            return self.tr("{0} tokens of context").format(tokens)
+        return self.tr("{0} tokens of context take {1} ({2})").format(tokens, human_size(f.kv_bytes), f.kv_cache_type)
+
+    def kept_text(self, kept: Any) -> str:
+        """The engine's report on kept conversation states (its ``state_cache.usage()``), or nothing."""
+        entries, used, budget = (getattr(kept, name, None) for name in ("entries", "bytes", "budget_bytes"))
+        if not (isinstance(entries, int) and isinstance(used, int) and isinstance(budget, int)):
+            return ""
+        return self.tr("Kept now: {0} conversations, {1} of {2}").format(entries, human_size(used),
+                                                                       human_size(budget))
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+

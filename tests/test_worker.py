@@ -1,0 +1,245 @@
+"""WorkerGenerator: llama.cpp in a child process. Same results as in-process; a crash is one line, never a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from exaone_desktop.engine import worker_child
+from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.settings import SettingsError
+from exaone_desktop.engine.types import GenerationError, StreamEvent
+from exaone_desktop.engine.worker import WorkerCrashed, WorkerGenerator, crash_message, crash_reason
+from generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
+from gguf_mutants import architecture, duplicate_vocabulary, set_uint32
+
+KIND = "exaone4"
+POSIX = os.name == "posix"
+
+
+@pytest.fixture(scope="module")
+def model(tiny_checkpoint: Any) -> Path:
+    return tiny_gguf(KIND, tiny_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def worker(model: Path) -> Iterator[WorkerGenerator]:
+    gen = WorkerGenerator(model, n_threads=1)
+    yield gen
+    gen.close()
+
+
+@pytest.fixture(scope="module")
+def local(model: Path) -> Iterator[LocalGenerator]:
+    gen = LocalGenerator(model, n_threads=1)
+    yield gen
+    gen.close()
+
+
+@pytest.fixture(scope="module")
+def duplicate_vocab(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("dup") / "duplicate-vocab.gguf"
+    duplicate_vocabulary(model, path)
+    return path
+
+
+def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "exaone_desktop.cli", *argv, "--threads", "1"],
+                          capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_exit_1(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1, (done.returncode, done.stderr)  # never -6 (SIGABRT) or 134
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("exaone-generate: error: ")
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    return done.stderr
+
+
+# -- same behaviour as in-process ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("prompt", [PLAIN_PROMPT, MESSAGES], ids=["plain", "chat"])
+def test_worker_gives_what_in_process_gives(prompt: Any, worker: WorkerGenerator, local: LocalGenerator) -> None:
+    settings = local.default_settings(max_new_tokens=24, do_sample=True, seed=5, num_return_sequences=2)
+    assert worker.default_settings(max_new_tokens=24, do_sample=True, seed=5, num_return_sequences=2) == settings
+    events: list[StreamEvent] = []
+    evals = worker.stats.prompt_evals
+    ours = worker.generate(prompt, settings, on_event=events.append)
+    theirs = local.generate(prompt, settings)
+    assert ours.prompt_token_ids == theirs.prompt_token_ids and ours.prompt_text == theirs.prompt_text
+    assert [(c.text, c.token_ids, c.finish_reason, c.reasoning) for c in ours.generated] == \
+           [(c.text, c.token_ids, c.finish_reason, c.reasoning) for c in theirs.generated]
+    for index, c in enumerate(ours.generated):
+        streamed = [e for e in events if e.index == index]
+        assert "".join(e.text for e in streamed if e.kind == "answer") == c.text
+        assert "".join(e.text for e in streamed if e.kind == "reasoning") == (c.reasoning or "")
+    assert (worker.backend, worker.n_ctx, worker.model_info) == (local.backend, local.n_ctx, local.model_info)
+    assert worker.stats.prompt_evals == evals + 1  # the prompt was evaluated once for both sequences
+    assert worker.tokenize_prompt(prompt, settings) == local.tokenize_prompt(prompt, settings)
+
+
+def test_errors_keep_their_type_and_line(worker: WorkerGenerator) -> None:
+    with pytest.raises(SettingsError):
+        worker.default_settings(top_k=-1)
+    with pytest.raises(GenerationError, match="does not fit") as info:
+        worker.generate(PLAIN_PROMPT, worker.default_settings(max_new_tokens=10**6))
+    assert "\n" not in str(info.value)
+    assert worker.generate("hi", worker.default_settings(max_new_tokens=2)).generated  # still serving
+
+
+def test_cancel_reaches_the_worker_mid_reply(worker: WorkerGenerator, local: LocalGenerator) -> None:
+    settings = worker.default_settings(max_new_tokens=400, do_sample=True, seed=3)
+    cancel = threading.Event()
+    pieces: list[str] = []
+
+    def on_event(event: StreamEvent) -> None:
+        pieces.append(event.text)
+        cancel.set()
+
+    c = worker.generate(PLAIN_PROMPT, settings, on_event=on_event, cancel=cancel).generated[0]
+    assert c.finish_reason == "cancelled" and len(c.token_ids) < 400
+    full = local.generate(PLAIN_PROMPT, settings).generated[0]
+    assert full.token_ids[: len(c.token_ids)] == c.token_ids
+    assert worker.generate("hi", worker.default_settings(max_new_tokens=3)).generated[0].finish_reason != "cancelled"
+
+
+def test_prompt_evaluation_stops_between_batches(model: Path) -> None:
+    """The worker's generator checks the cancel flag before each prompt batch."""
+    cancel = threading.Event()
+    gen = worker_child._make_generator(str(model), {"n_threads": 1}, cancel)
+    try:
+        settings = gen.default_settings(max_new_tokens=4)
+        long_prompt = "word"
+        while len(gen.tokenize_prompt(long_prompt, settings)[1]) <= gen.n_batch:  # two batches or more
+            long_prompt += " word"
+        assert len(gen.tokenize_prompt(long_prompt, settings)[1]) < gen.n_ctx - 4
+        cancel.set()
+        result, _stats = worker_child._handle(gen, "generate", (long_prompt, gen.default_settings(max_new_tokens=4),
+                                                                {}), cancel, lambda message: None)
+        assert [c.finish_reason for c in result.generated] == ["cancelled"]
+        assert gen.stats.tokens_decoded == 0
+        cancel.clear()
+        result, _stats = worker_child._handle(gen, "generate", (long_prompt, gen.default_settings(max_new_tokens=4),
+                                                                {}), cancel, lambda message: None)
+        assert result.generated[0].finish_reason == "length"
+    finally:
+        gen.close()
+
+
+# -- crashes --------------------------------------------------------------------------------------
+
+
+def test_duplicate_vocabulary_abort_is_one_line(duplicate_vocab: Path) -> None:
+    with pytest.raises(WorkerCrashed) as info:
+        WorkerGenerator(duplicate_vocab, n_threads=1)
+    message = str(info.value)
+    assert "\n" not in message and duplicate_vocab.name in message and "loading" in message
+    if POSIX:
+        assert "SIGABRT" in message
+    assert "GGML_ASSERT(id_to_token.size() == token_to_id.size())" in message  # llama.cpp's own reason
+    assert "convert or download it again" in message
+
+
+def test_cli_duplicate_vocabulary_exits_1_with_one_line(duplicate_vocab: Path) -> None:
+    err = assert_one_line_exit_1(cli("--model", str(duplicate_vocab), "--prompt", "hi"))
+    assert duplicate_vocab.name in err and "GGML_ASSERT" in err
+
+
+def test_cli_block_count_100000_exits_1_with_one_line(model: Path, tmp_path: Path) -> None:
+    path = set_uint32(model, tmp_path / "layers.gguf", f"{architecture(model)}.block_count", 100_000)
+    err = assert_one_line_exit_1(cli("--model", str(path), "--prompt", "hi"))
+    assert "block_count is 100000" in err
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGKILL")
+def test_sigkill_mid_reply_gives_a_message_and_the_next_request_reloads(model: Path) -> None:
+    with WorkerGenerator(model, n_threads=1) as gen:
+        first_pid = gen.pid
+        assert first_pid is not None
+        pieces: list[str] = []
+
+        def kill_on_first_piece(event: StreamEvent) -> None:
+            pieces.append(event.text)
+            if len(pieces) == 1:
+                os.kill(first_pid, signal.SIGKILL)
+
+        with pytest.raises(WorkerCrashed) as info:
+            gen.generate(PLAIN_PROMPT, gen.default_settings(max_new_tokens=500), on_event=kill_on_first_piece)
+        message = str(info.value)
+        assert "\n" not in message and "SIGKILL" in message and model.name in message
+        assert "send the message again" in message
+        again = gen.generate(PLAIN_PROMPT, gen.default_settings(max_new_tokens=5))
+        assert len(again.generated[0].token_ids) == 5 and gen.pid not in (None, first_pid)
+
+
+def test_cancel_while_loading_ends_the_worker(model: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(GenerationError, match="cancelled"):
+        WorkerGenerator(model, n_threads=1, cancel=cancel)
+
+
+def test_closed_worker_is_gone_and_says_so(model: Path) -> None:
+    gen = WorkerGenerator(model, n_threads=1)
+    pid = gen.pid
+    assert pid is not None
+    gen.close()
+    if POSIX:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    with pytest.raises(GenerationError, match="closed"):
+        gen.generate("hi")
+
+
+def test_bad_header_never_starts_a_worker(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 40)
+    with pytest.raises(GenerationError) as info:
+        WorkerGenerator(bad)
+    assert "\n" not in str(info.value) and not isinstance(info.value, WorkerCrashed)
+
+
+# -- messages -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("log", "expected"),
+    [
+        ("llama_model_loader: loaded meta data\n/home/runner/work/llama.cpp/src/llama-vocab.cpp:2544: "
+         "GGML_ASSERT(id_to_token.size() == token_to_id.size()) failed\n",
+         "llama-vocab.cpp:2544: GGML_ASSERT(id_to_token.size() == token_to_id.size()) failed"),
+        ("llama_model_load: error loading model: tensor 'blk.0.attn_q.weight' data is not within the file bounds\n"
+         "llama_model_load_from_file_impl: failed to load model\n",
+         "llama_model_load: error loading model: tensor 'blk.0.attn_q.weight' data is not within the file bounds"),
+        ("terminate called after throwing an instance of 'std::bad_alloc'\n  what():  std::bad_alloc\n",
+         "terminate called after throwing an instance of 'std::bad_alloc'"),
+        ("", ""),
+        ("just chatter\n", ""),
+    ],
+)
+def test_crash_reason_picks_the_telling_line(log: str, expected: str) -> None:
+    assert crash_reason(log) == expected
+
+
+def test_crash_message_is_one_line_for_any_log() -> None:
+    message = crash_message("m.gguf", "loading", -6, "a\n" * 5000 + "x.cpp:1: GGML_ASSERT(" + "y" * 5000 + ")\n")
+    assert "\n" not in message and len(message) < 600 and "m.gguf" in message
+
+
+def test_frozen_entry_point_dispatches_the_worker_flag() -> None:
+    entry = (Path(__file__).resolve().parent.parent / "packaging" / "entry.py").read_text(encoding="utf-8")
+    assert f'["{worker_child.WORKER_FLAG}"]' in entry
+
+
+def test_keyword_arguments_reach_the_worker_only_where_its_generator_takes_them(worker: WorkerGenerator) -> None:
+    settings = worker.default_settings(max_new_tokens=3)
+    plain = worker.generate("hi", settings)
+    assert worker.generate("hi", settings, conversation="chat-1").generated[0].token_ids == \
+        plain.generated[0].token_ids
