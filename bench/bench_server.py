@@ -113,6 +113,36 @@ def load_round(client: Any, model_id: str, clients: int, new_tokens: int) -> tup
     return sum(tokens) / wall, ttft
 
 
+def step_costs(model: Path, threads: int, n_ctx: int, repeats: int) -> dict[int, float]:
+    """Median seconds of one decode step for a batch of 1, 2 and 4 sequences (interleaved), in one
+    BatchGenerator context: what batching costs per step, free of HTTP and of the other clients' timing."""
+    from exaone_desktop.engine.batch import BatchGenerator
+    from exaone_desktop.engine.local import LocalGenerator
+
+    prompts = LocalGenerator(model, n_ctx=64, n_threads=threads)
+    batch = BatchGenerator(prompts, n_seq=4, n_ctx=n_ctx, n_threads=threads)
+    times: dict[int, list[float]] = {1: [], 2: [], 4: []}
+    try:
+        for seq in range(4):  # a short prompt in each sequence
+            batch._fill([(1 + i, i, seq, i == 7) for i in range(8)])
+            batch._decode()
+        pos = 8
+        for _ in range(repeats):
+            for k in (1, 2, 4):
+                batch._fill([(100 + s, pos, s, True) for s in range(k)])
+                t = time.perf_counter()
+                batch._decode()
+                times[k].append(time.perf_counter() - t)
+                for s in range(k, 4):  # keep every sequence at the same length
+                    batch._fill([(100 + s, pos, s, True)])
+                    batch._decode()
+                pos += 1
+    finally:
+        batch.close()
+        prompts.close()
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -122,9 +152,19 @@ def main() -> None:
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--no-write", action="store_true", help="print the table, leave bench/README.md alone")
+    p.add_argument("--steps-only", action="store_true", help="only the decode-step cost of 1, 2 and 4 sequences")
+    p.add_argument("--step-repeats", type=int, default=20)
     args = p.parse_args()
     if not args.model.is_file():
         raise SystemExit(f"{args.model} not found: make it with bench/bench_generate.py (or pass --model)")
+    steps = step_costs(args.model, args.threads, args.n_ctx, args.step_repeats)
+    step_rows = [[str(k), f"{steps[k] * 1000:.1f} ms", f"{steps[k] / steps[1]:.2f}×", f"{k * steps[1] / steps[k]:.2f}×"]
+                 for k in (1, 2, 4)]
+    step_table = markdown_table(["sequences in the batch", "one decode step", "step time vs 1",
+                                 "tokens/s vs 1 sequence"], step_rows)
+    print(step_table, flush=True)
+    if args.steps_only:
+        return
     import openai
 
     load: dict[int, dict[int, tuple[list[float], list[float]]]] = {}
@@ -170,6 +210,9 @@ def main() -> None:
         "completion tokens over the round's wall time; first token is from the round's start):",
         markdown_table(["server", "clients", "aggregate tok/s", "vs 1 client, --parallel 1", "median first token",
                         "worst first token"], rows2),
+        f"One decode step of the `--parallel 4` context (`llama_decode` alone, median of {args.step_repeats}, "
+        "batch sizes interleaved):",
+        step_table,
         "With `--parallel 1` requests queue (round-robin over clients): the aggregate stays at one client's rate "
         "and first tokens grow with the queue ahead. With `--parallel 4` the clients' sequences share each "
         "decode step (one `llama_decode` over a batch of up to four tokens in an `n_seq_max = 4` context).",

@@ -19,8 +19,17 @@ from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, QUANTIZABLE, OutType, get_outty
 
 if TYPE_CHECKING:
     from .convert import convert_checkpoint
-    from .gguf_check import MAX_LAYERS, SUPPORTED_ARCHITECTURES, InvalidGGUF, ModelInfo, inspect_gguf
+    from .gguf_check import (
+        MAX_LAYERS,
+        SUPPORTED_ARCHITECTURES,
+        InvalidGGUF,
+        MmprojInfo,
+        ModelInfo,
+        inspect_gguf,
+        inspect_mmproj,
+    )
     from .hub import download_gguf_file, resolve_checkpoint
+    from .mmproj import convert_mmproj
     from .pipeline import ConvertRequest, ConvertResult
     from .pipeline import convert as convert_model
     from .quantize import quantize_gguf
@@ -37,6 +46,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "resolve_checkpoint": (".hub", "resolve_checkpoint"),
     "inspect_gguf": (".gguf_check", "inspect_gguf"),
     "ModelInfo": (".gguf_check", "ModelInfo"),
+    "inspect_mmproj": (".gguf_check", "inspect_mmproj"),  # a vision projector (mmproj) and its model
+    "MmprojInfo": (".gguf_check", "MmprojInfo"),
+    "convert_mmproj": (".mmproj", "convert_mmproj"),
     "InvalidGGUF": (".gguf_check", "InvalidGGUF"),
     "MAX_LAYERS": (".gguf_check", "MAX_LAYERS"),
     "SUPPORTED_ARCHITECTURES": (".gguf_check", "SUPPORTED_ARCHITECTURES"),
@@ -47,7 +59,7 @@ __all__ = [
     # errors
     "ConversionCancelled", "ConversionError", "InvalidGGUF", "NotEnoughSpace",
     # converting, quantizing, downloading
-    "ConvertRequest", "ConvertResult", "convert_checkpoint", "convert_model", "download_gguf_file",
+    "ConvertRequest", "ConvertResult", "convert_checkpoint", "convert_mmproj", "convert_model", "download_gguf_file",
     "quantize_gguf", "resolve_checkpoint",
     # output types and file names
     "DEFAULT_OUTTYPE", "OUTTYPES", "QUANTIZABLE", "OutType", "get_outtype", "model_stem", "output_path",
@@ -55,6 +67,7 @@ __all__ = [
     "FAMILIES", "Family", "families", "official_gguf_repos",
     # inspecting a GGUF
     "MAX_LAYERS", "SAMPLING_KEYS", "SUPPORTED_ARCHITECTURES", "ModelInfo", "inspect_gguf",
+    "MmprojInfo", "inspect_mmproj",
     # writing files whole, checking free space
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "check_free_space", "format_size",
 ]  # fmt: skip

@@ -40,7 +40,7 @@ from .architectures import (
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
 from .families import LLAMA_MAX_LAYERS, family_for_model_type
-from .gguf_keys import EOS_IDS_KEY, FAMILY_KEY, SAMPLING_KEYS
+from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
@@ -328,6 +328,8 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
     writer.add_name(str(config.get("_name_or_path") or ckpt.name))
     fam = family_for_model_type(arch.model_type, arch.hf_classes, vocab.chat_template) or arch.family
     writer.add_string(FAMILY_KEY, fam.key)
+    if isinstance(ckpt.config.get("image_token_id"), int):
+        writer.add_uint32(IMAGE_TOKEN_KEY, int(ckpt.config["image_token_id"]))
     writer.add_file_type(int(outtype.file_type))
     if outtype.tensor_type not in (QType.F32, QType.F16, QType.BF16):
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
@@ -364,6 +366,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         writer.add_array(EOS_IDS_KEY, vocab.eos_ids)
     writer.add_add_bos_token(vocab.add_bos)
     writer.add_add_eos_token(False)
+    writer.add_bool(CLEAN_UP_SPACES_KEY, vocab.clean_up_spaces)
     if vocab.chat_template:
         writer.add_chat_template(vocab.chat_template)
 

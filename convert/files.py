@@ -66,12 +66,14 @@ def remove_stale_partials(folder: Path) -> list[Path]:
 
 
 def format_size(n_bytes: float) -> str:
-    """A byte count for messages, in decimal units (the ones file managers show): "812 MB", "4.21 GB"."""
+    """A byte count for people, in decimal units (as file managers show them): "2.8 MB", "4.21 GB"."""
     if n_bytes >= 1e9:
         return f"{n_bytes / 1e9:.2f} GB"
     if n_bytes >= 1e6:
-        return f"{n_bytes / 1e6:.0f} MB"
-    return f"{n_bytes / 1e3:.0f} kB"
+        return f"{n_bytes / 1e6:.1f} MB"
+    if n_bytes >= 1e3:
+        return f"{n_bytes / 1e3:.1f} kB"
+    return f"{n_bytes:.0f} B"
 
 
 class NotEnoughSpace(OSError):

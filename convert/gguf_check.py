@@ -27,7 +27,7 @@ from .families import (
     known_reasoning_tags,
     supported_gguf_architectures,
 )
-from .gguf_keys import EOS_IDS_KEY, FAMILY_KEY, SAMPLING_KEYS
+from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
 
 SUPPORTED_ARCHITECTURES: tuple[str, ...] = supported_gguf_architectures()
 SUPPORTED_VERSIONS: tuple[int, ...] = (2, 3)
@@ -117,8 +117,10 @@ class ModelInfo:
     tensor_count: int
     reasoning: bool = False
     family: str = ""  # the EXAONE family table row (exaone_convert.families), "" when none fits
+    image_token_id: int | None = None  # multimodal models: the id transformers puts at image positions
     bos_token: str = ""
     eos_token: str = ""
+    clean_up_spaces: bool = False  # decoded text gets transformers' clean_up_tokenization (see gguf_keys)
     metadata_keys: tuple[str, ...] = field(default=(), repr=False)
     # Attention shape, for KV-cache sizing (0 = not in the header).
     head_count: int = 0
@@ -583,8 +585,10 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         tensor_count=len(header.tensors),
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),
         family=getattr(family_for_gguf_arch(arch, template, _get_str(kv, FAMILY_KEY)), "key", ""),
+        image_token_id=_get_int(kv, IMAGE_TOKEN_KEY),
         bos_token=tokens[bos] if bos is not None else "",
         eos_token=tokens[eos[0]] if eos else "",
+        clean_up_spaces=bool(_get(kv, CLEAN_UP_SPACES_KEY, frozenset({GGUFValueType.BOOL}), "a boolean")),
         metadata_keys=tuple(kv),
         head_count=heads,
         head_count_kv=max(_get_int(kv, f"{arch}.attention.head_count_kv") or 0, 0) or heads,

@@ -47,6 +47,19 @@ def mmproj_outfile(text_outfile: Path, text_outtype: str, name: str) -> Path:
     return text_outfile.parent / f"mmproj-{name}-{mmproj_outtype(text_outtype).name.upper()}.gguf"
 
 
+def reusable_mmproj(path: Path, text_hidden: int) -> bool:
+    """An mmproj already at ``path`` that fits a text model of width ``text_hidden`` (e.g. written when the
+    same model was converted to another type: q8_0 and q4_k_m share the f16 projector)."""
+    from .gguf_check import inspect_mmproj
+
+    if not path.is_file():
+        return False
+    try:
+        return inspect_mmproj(path).projection_dim == text_hidden
+    except ConversionError:
+        return False
+
+
 def has_vision(source_dir: str | Path) -> bool:
     ckpt_config = read_json(Path(source_dir) / "config.json", "config.json")
     return detect_architecture(ckpt_config).family.vision

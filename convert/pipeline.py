@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files import partial_path
-from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, output_path
+from .files import format_size, partial_path
+from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, model_stem, output_path
 
 StageProgress = Callable[[str, float], None]
 """Called with a stage name (download, convert, quantize, verify) and a fraction in [0, 1]."""
@@ -44,6 +44,7 @@ class ConvertResult:
     outtype: str
     intermediate: Path | None = None
     mmproj: Path | None = None
+    mmproj_kept: bool = False  # an existing, fitting mmproj was kept rather than written
     report: Any = None  # exaone_convert.verify.VerifyReport when --verify ran
     notes: list[str] = field(default_factory=list)
 
@@ -52,9 +53,9 @@ class ConvertResult:
         return self.report is None or bool(self.report.ok)
 
     def summary(self) -> str:
-        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {self.outfile.stat().st_size / 1e6:.1f} MB)"]
-        if self.mmproj is not None:
-            lines.append(f"wrote {self.mmproj} (vision projector, {self.mmproj.stat().st_size / 1e6:.1f} MB)")
+        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {format_size(self.outfile.stat().st_size)})"]
+        if self.mmproj is not None and not self.mmproj_kept:
+            lines.append(f"wrote {self.mmproj} (vision projector, {format_size(self.mmproj.stat().st_size)})")
         if self.intermediate is not None:
             lines.append(f"kept intermediate {self.intermediate}")
         lines += self.notes
@@ -84,13 +85,6 @@ class _ConsoleProgress:
 def default_outfile(source: str, outtype: OutType) -> Path:
     """``<model>-<TYPE>.gguf`` in the current folder (the same rule as the app's, ``output_path``)."""
     return output_path(source, outtype)
-
-
-def model_stem(outfile: Path, outtype: OutType) -> str:
-    """The model's name in an output file name: ``EXAONE-4.5-33B-Q4_K_M.gguf`` -> ``EXAONE-4.5-33B``."""
-    stem = outfile.stem
-    suffix = f"-{outtype.name}"
-    return stem[: -len(suffix)] if stem.lower().endswith(suffix) and len(stem) > len(suffix) else stem
 
 
 @contextlib.contextmanager
@@ -139,23 +133,29 @@ def convert(request: ConvertRequest) -> ConvertResult:
     )
     from .checkpoint import open_checkpoint
     from .convert import plan_conversion
-    from .mmproj import convert_mmproj, has_vision, mmproj_outfile
+    from .mmproj import convert_mmproj, has_vision, mmproj_outfile, reusable_mmproj
 
     def stage(name: str) -> Callable[[float], None]:
         return lambda f: progress(name, f)
 
     result = ConvertResult(outfile=outfile, outtype=outtype.name)
+    wrote_mmproj = False
     if request.mmproj and has_vision(source_dir):
-        result.mmproj = mmproj_outfile(outfile, outtype.name, model_stem(outfile, outtype))
-        check_outfile(result.mmproj, force=request.force)
+        result.mmproj = mmproj_outfile(outfile, outtype.name, model_stem(outfile))
         # Refuse a text model llama.cpp would run wrong before writing anything.
-        plan_conversion(open_checkpoint(source_dir), get_outtype(outtype.via or outtype.name))
-        convert_mmproj(source_dir, result.mmproj, outtype.name, force=request.force, progress=stage("mmproj"),
-                       cancel=request.cancel)
+        plan = plan_conversion(open_checkpoint(source_dir), get_outtype(outtype.via or outtype.name))
+        if not request.force and reusable_mmproj(result.mmproj, plan.shape.hidden):
+            result.mmproj_kept = True
+            result.notes.append(f"kept {result.mmproj} (the vision projector another type of this model wrote)")
+        else:
+            check_outfile(result.mmproj, force=request.force)
+            convert_mmproj(source_dir, result.mmproj, outtype.name, force=request.force,
+                           progress=stage("mmproj"), cancel=request.cancel)
+            wrote_mmproj = True
     try:
         _convert_text(request, source_dir, outfile, outtype, thresholds, result, stage, progress)
     except BaseException:
-        if result.mmproj is not None:
+        if wrote_mmproj and result.mmproj is not None:
             result.mmproj.unlink(missing_ok=True)  # the pair is written whole or not at all
         raise
     return result

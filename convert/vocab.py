@@ -31,6 +31,7 @@ class Vocab:
     # Every end-of-sequence id of generation_config.json (eos first); llama.cpp's keys hold only two.
     eos_ids: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    clean_up_spaces: bool = False  # transformers' decode() cleans up tokenization spaces (see gguf_keys)
 
 
 def _token_text(value: Any) -> str | None:
@@ -135,6 +136,8 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
         chat_template=_chat_template(root, tok_config),
         eot_id=int(extra_eos[0]) if extra_eos else None,
         eos_ids=[special["eos"], *dict.fromkeys(int(i) for i in extra_eos)],
+        clean_up_spaces=bool(tok_config.get("clean_up_tokenization_spaces", False)) and bool(
+            tok_config.get("clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False)),
     )
     warning = _pre_tokenizer_warning(tokenizer, tokenizer_pre)
     if warning:

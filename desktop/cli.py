@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
+    p.add_argument("--json-schema", type=Path, metavar="FILE",
+                   help="constrain the reply to JSON that validates against this JSON schema (llama.cpp's grammar "
+                        "sampler, before the sampling chain; local engine only)")
     add_setting_flags(p.add_argument_group(
         "generation settings", "transformers' pipeline names and defaults; the model's own generation config "
         "overrides the defaults, and a flag overrides both"), GENERATION_ROWS)
@@ -92,6 +95,20 @@ def read_messages(path: Path) -> list[Any]:
         raise UsageError(f'--messages file {path} must hold a non-empty JSON list of {{"role": str, '
                          '"content": str}} objects')
     return list(data)
+
+
+def read_json_schema(args: argparse.Namespace) -> str | None:
+    """The grammar for ``--json-schema FILE`` (None without it); a bad file or schema is a UsageError."""
+    if args.json_schema is None:
+        return None
+    if args.engine != "local":
+        raise UsageError("--json-schema works with --engine local only (the grammar runs in llama.cpp)")
+    from .engine.grammar import GrammarError, grammar_for_schema_file
+
+    try:
+        return grammar_for_schema_file(args.json_schema)
+    except GrammarError as err:
+        raise UsageError(f"--json-schema {args.json_schema}: {err}") from None
 
 
 def user_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -148,7 +165,8 @@ def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrin
     gen = load_local(args)
     try:
         settings = gen.default_settings(**user_settings(args))
-        return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+        extra = {"grammar": args.grammar} if getattr(args, "grammar", None) else {}
+        return gen.generate(prompt, settings, on_event=printer, cancel=cancel, **extra), settings
     finally:
         gen.close()
 
@@ -220,6 +238,7 @@ def run(argv: Sequence[str] | None) -> int:
     # Each value in its range before loading or reaching the network; the rules once the model's defaults apply.
     user = user_settings(args)
     load_settings(args)
+    args.grammar = read_json_schema(args)
     if args.model is None:  # the cloud alone: no model defaults to wait for
         resolve_settings(None, **user)
     full_text = user["return_full_text"]

@@ -57,20 +57,28 @@ class TextGenerationPipeline:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: list[Any] | None = None,
         **generate_kwargs: Any,
     ) -> list[Record] | list[list[Record]]:
+        """``response_format`` (OpenAI's: ``{"type": "json_schema", "json_schema": {"schema": ...}}`` or
+        ``{"type": "json_object"}``) constrains the reply; ``tools`` are rendered by the chat template."""
+        from .engine.grammar import grammar_for_response_format
+
         kwargs = {ALIASES.get(k, k): v for k, v in generate_kwargs.items()}
         settings = self.generator.default_settings(**kwargs)
+        grammar = grammar_for_response_format(response_format)
+        extra = {k: v for k, v in (("grammar", grammar), ("tools", tools)) if v is not None}
         if isinstance(text_inputs, str) or _is_chat(text_inputs):
-            return self._one(text_inputs, settings, on_event, cancel)
+            return self._one(text_inputs, settings, on_event, cancel, extra)
         if isinstance(text_inputs, Sequence) and all(isinstance(x, str) or _is_chat(x) for x in text_inputs):
-            return [self._one(x, settings, on_event, cancel) for x in text_inputs]
+            return [self._one(x, settings, on_event, cancel, extra) for x in text_inputs]
         raise TypeError("text_inputs must be a string, a list of {'role', 'content'} messages, "
                         "or a list of those")
 
     def _one(self, prompt: Any, settings: Any, on_event: StreamCallback | None,
-             cancel: threading.Event | None) -> list[Record]:
-        result = self.generator.generate(prompt, settings, on_event=on_event, cancel=cancel)
+             cancel: threading.Event | None, extra: Mapping[str, Any]) -> list[Record]:
+        result = self.generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
         full = settings.return_full_text
         if isinstance(prompt, str):
             return [_string_record(prompt, c, full) for c in result.generated]

@@ -93,3 +93,15 @@ def test_a_model_that_aborts_llama_cpp_leaves_the_app_open(qtbot: Any, desktop: 
     assert w.isVisible() and [m.role for m in w.session.messages()] == ["user", "assistant"]
     status = send(qtbot, w, "Still there?")
     assert status == "complete", w.message_label.text()  # the model loaded before still answers
+
+
+def test_a_sampled_reply_shows_and_stores_its_drawn_seed(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:
+    w = desktop.window
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
+        w.load_model(tiny_gguf)
+    w.settings_panel.rows["do_sample"].editor.setChecked(True)
+    assert send(qtbot, w, "Surprise me") == "complete"
+    reply = w.session.messages()[-1]
+    assert isinstance(reply.seed, int)
+    bubble = w.chat_view.bubble(reply.id)
+    assert bubble is not None and str(reply.seed) in bubble.header.toolTip()

@@ -225,3 +225,15 @@ def test_gguf_check_bounds_the_moe_keys_llama_cpp_aborts_on(key, value, tiny_che
         inspect_gguf(bad)
     assert "\n" not in str(err.value)
     assert inspect_gguf(good).architecture == "exaone-moe"
+
+
+@pytest.mark.parametrize("kind", ["exaone_moe", "exaone4_5"])
+def test_verify_passes_for_the_2026_families_at_f32(kind, tiny_checkpoint, tmp_path, capsys):
+    """exaone-convert --verify loads transformers' own model for the family and agrees with the GGUF."""
+    from exaone_convert.cli import main
+
+    rc = main([str(tiny_checkpoint(kind)), "--outfile", str(tmp_path / "m-F32.gguf"), "--outtype", "f32", "--verify",
+               "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "verification PASSED" in out and "same tokenization  yes" in out

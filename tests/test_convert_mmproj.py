@@ -48,6 +48,17 @@ def test_mmproj_float_type_follows_the_text(outtype, expected):
     assert mmproj_outtype(outtype).name == expected
 
 
+def test_a_second_type_keeps_the_shared_mmproj(tiny_checkpoint, tmp_path, capsys):
+    """q8_0 and q4_k_m both come with the f16 projector: the second run keeps the first one's."""
+    src = str(tiny_checkpoint("exaone4_5"))
+    assert run_cli(capsys, src, "--outfile", str(tmp_path / "t-Q8_0.gguf"), "--outtype", "q8_0", "--quiet")[0] == 0
+    first = (tmp_path / "mmproj-t-F16.gguf").stat().st_mtime_ns
+    rc, out, _ = run_cli(capsys, src, "--outfile", str(tmp_path / "t-Q4_K_M.gguf"), "--outtype", "q4_k_m", "--quiet")
+    assert rc == 0 and "kept" in out and "wrote " + str(tmp_path / "mmproj") not in out
+    assert (tmp_path / "mmproj-t-F16.gguf").stat().st_mtime_ns == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mmproj-t-F16.gguf", "t-Q4_K_M.gguf", "t-Q8_0.gguf"]
+
+
 def test_no_mmproj_writes_the_text_only(tiny_checkpoint, tmp_path, capsys):
     rc, out, _ = run_cli(capsys, str(tiny_checkpoint("exaone4_5")), "--outfile", str(tmp_path / "t-Q8_0.gguf"),
                          "--outtype", "q8_0", "--no-mmproj", "--quiet")

@@ -105,7 +105,8 @@ def test_free_space_check_speaks_one_unit(tmp_path: Path) -> None:
     from exaone_convert import ConversionError, NotEnoughSpace, check_free_space, format_size
     from exaone_convert.writer import check_free_space as converter_check
 
-    assert (format_size(812e6), format_size(4.213e9), format_size(2800)) == ("812 MB", "4.21 GB", "3 kB")
+    sizes = (812e6, 4.213e9, 2_800_000, 2800, 512)
+    assert [format_size(n) for n in sizes] == ["812.0 MB", "4.21 GB", "2.8 MB", "2.8 kB", "512 B"]
     with pytest.raises(NotEnoughSpace) as err:
         check_free_space(tmp_path, 10**18)
     assert str(err.value).startswith(f"not enough disk space in {tmp_path}: 1000000000.00 GB needed")

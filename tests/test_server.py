@@ -289,6 +289,11 @@ def test_bad_schema_is_400(served: Any, model_id: str) -> None:
     reply = request(served.url, "POST", "/v1/chat/completions",
                     {"model": model_id, "messages": MESSAGES, "response_format": fmt}, auth())
     assert reply.status == 400 and reply.json()["error"]["param"] == "response_format.json_schema.schema"
+    unenforced = {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}}}}
+    reply = request(served.url, "POST", "/v1/chat/completions",
+                    {"model": model_id, "messages": MESSAGES, "response_format": unenforced}, auth())
+    assert reply.status == 400 and "'minimum'" in reply.json()["error"]["message"]
 
 
 def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, model_id: str, tiny_checkpoint: Any,
@@ -332,6 +337,28 @@ def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, mod
     plain = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
                                            tool_choice="none", temperature=0, max_tokens=8)
     assert plain.choices[0].message.tool_calls is None
+
+
+def test_the_apps_worker_generator_serves_tools_and_schemas(model_path: Path, model_id: str) -> None:
+    """The app's serve switch hands over its WorkerGenerator (llama.cpp in a child process): tools and
+    response_format pass through it to the model."""
+    from exaone_desktop.engine.worker import WorkerGenerator
+
+    gen = WorkerGenerator(model_path, n_threads=1)
+    handle = start_background(gen)
+    try:
+        client = openai.OpenAI(base_url=handle.base_url, api_key="none", max_retries=0, timeout=120)
+        r = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
+                                           tool_choice="required", temperature=0, max_tokens=64)
+        assert r.choices[0].finish_reason == "tool_calls"
+        assert r.choices[0].message.tool_calls and r.choices[0].message.tool_calls[0].function.name == "get_weather"
+        fmt = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT}}
+        j = client.chat.completions.create(model=model_id, messages=MESSAGES, seed=1, max_tokens=120,
+                                           response_format=fmt)  # type: ignore[arg-type]
+        assert valid_verdict(json.loads(j.choices[0].message.content or ""))
+    finally:
+        handle.stop()
+        gen.close()
 
 
 def test_tool_call_parsing() -> None:
@@ -474,10 +501,19 @@ def test_port_in_use_is_one_line(served: Any, model_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "in use" in proc.stderr and "--port" in proc.stderr
 
 
-def test_bad_flag_value_is_one_line(model_path: Path) -> None:
-    proc = subprocess.run([str(SERVE), "--model", str(model_path), "--top-p", "2"], capture_output=True, text=True,
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--top-p", "2"], "top_p"), (["--parallel", "0"], "--parallel"), (["--port", "70000"], "--port"),
+    (["--queue-size", "-1"], "--queue-size")])
+def test_bad_flag_value_is_one_line(flags: list[str], words: str, model_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(model_path), *flags], capture_output=True, text=True,
                           timeout=60)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "top_p" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and words in proc.stderr
+
+
+def test_missing_model_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(tmp_path / "nope.gguf")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "model file not found" in proc.stderr
 
 
 # -- concurrency ----------------------------------------------------------------------------------------------

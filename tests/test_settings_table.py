@@ -145,7 +145,7 @@ def test_validate_choices(row: Setting) -> None:
         assert getattr(build(row, choice), row.name) == choice
     with pytest.raises(SettingsError) as err:
         build(row, "bogus")
-    assert f"one of {', '.join(row.choices)}" in str(err.value)
+    assert "one of " + ", ".join(repr(c) for c in row.choices) in str(err.value)
 
 
 def test_types_are_checked() -> None:
@@ -234,7 +234,7 @@ def test_python_api_checks_load_settings_before_loading(tmp_path: Path) -> None:
     from exaone_desktop.pipeline import pipeline
 
     for kwargs, words in (({"n_ctx": -1}, "n_ctx must be an integer in [0, 1048576] or unset"),
-                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of f16, q8_0, q4_0, got 'q2'"),
+                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of 'f16', 'q8_0', 'q4_0', got 'q2'"),
                           ({"state_cache_mb": -5}, "state_cache_mb must be an integer in [0, 1048576]")):
         with pytest.raises(SettingsError) as err:
             pipeline(tmp_path / "never-loaded.gguf", **kwargs)
@@ -292,22 +292,25 @@ def test_panel_help_is_the_tables_in_the_ui_language(qtbot: Any) -> None:
 
 
 def test_load_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
-    """Settings > Model: the load rows' ranges and choices, one step below the range meaning "automatic"."""
+    """Settings > Model: the load rows' ranges, choices and help (n_ctx 0 is the table's "automatic")."""
     from exaone_desktop.engine.settings_table import ROWS
-    from exaone_desktop.session.load_settings import LoadSettings as AppLoadSettings
+    from exaone_desktop.session import load_settings
     from exaone_desktop.ui.load_panel import LoadPanel
 
     panel = LoadPanel()
     qtbot.addWidget(panel)
-    n_ctx, budget, kv = ROWS["n_ctx"], ROWS["state_cache_mb"], ROWS["kv_cache_type"]
-    assert (panel.n_ctx.minimum(), panel.n_ctx.maximum()) == (n_ctx.minimum, n_ctx.maximum)  # 0: automatic
-    assert (panel.state_cache_mb.minimum() + 1, panel.state_cache_mb.maximum()) == (budget.minimum, budget.maximum)
-    choices = [panel.kv_cache_type.itemData(i) for i in range(panel.kv_cache_type.count())]
-    assert choices == [None, *kv.choices]
-    assert AppLoadSettings(n_ctx=0).n_ctx is None  # the table's 0: automatic
-    for name, value in (("n_ctx", int(above(n_ctx))), ("state_cache_mb", -1), ("kv_cache_type", "q2")):
+    for name in ("n_ctx", "state_cache_mb"):
+        row, box = ROWS[name], getattr(panel, name)
+        assert (box.minimum(), box.maximum()) == (row.minimum, row.maximum), name
+        assert box.toolTip() == row.help, name
+    kv = ROWS["kv_cache_type"]
+    assert [panel.kv_cache_type.itemData(i) for i in range(panel.kv_cache_type.count())] == list(kv.choices)
+    assert panel.kv_cache_type.toolTip() == kv.help
+    loaded = LoadSettings()
+    assert load_settings.change(loaded, "n_ctx", 0).n_ctx is None  # the table's 0: automatic
+    for name, value in (("n_ctx", int(above(ROWS["n_ctx"]))), ("state_cache_mb", -1), ("kv_cache_type", "q2")):
         with pytest.raises(SettingsError) as err:
-            AppLoadSettings(**{name: value})
+            load_settings.change(loaded, name, value)
         assert str(err.value) == ROWS[name].problem(value)
 
 

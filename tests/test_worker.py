@@ -228,6 +228,13 @@ def test_crash_reason_picks_the_telling_line(log: str, expected: str) -> None:
     assert crash_reason(log) == expected
 
 
+def test_a_python_failure_in_the_worker_is_not_blamed_on_the_model() -> None:
+    log = 'Traceback (most recent call last):\n  File "x.py", line 1\nSyntaxError: invalid syntax\n'
+    message = crash_message("m.gguf", "loading", 1, log)
+    assert message.startswith("the model worker failed (exit code 1) while loading m.gguf: SyntaxError")
+    assert "reinstall" in message and "damaged" not in message
+
+
 def test_crash_message_is_one_line_for_any_log() -> None:
     message = crash_message("m.gguf", "loading", -6, "a\n" * 5000 + "x.cpp:1: GGML_ASSERT(" + "y" * 5000 + ")\n")
     assert "\n" not in message and len(message) < 600 and "m.gguf" in message
@@ -243,3 +250,37 @@ def test_keyword_arguments_reach_the_worker_only_where_its_generator_takes_them(
     plain = worker.generate("hi", settings)
     assert worker.generate("hi", settings, conversation="chat-1").generated[0].token_ids == \
         plain.generated[0].token_ids
+
+
+def test_tools_and_grammar_reach_the_worker(worker: WorkerGenerator, local: LocalGenerator) -> None:
+    settings = worker.default_settings(max_new_tokens=6)
+    grammar = 'root ::= "a" "b"*'
+    ours = worker.generate(PLAIN_PROMPT, settings, grammar=grammar).generated[0]
+    theirs = local.generate(PLAIN_PROMPT, settings, grammar=grammar).generated[0]
+    assert ours.token_ids == theirs.token_ids and ours.text.startswith("a")
+
+
+def test_a_request_that_cannot_cross_the_pipe_is_one_line(worker: WorkerGenerator) -> None:
+    with pytest.raises(GenerationError, match="cannot send this request to the model worker"):
+        worker.generate("hi", worker.default_settings(max_new_tokens=2), unpicklable=threading.Lock())
+    assert worker.generate("hi", worker.default_settings(max_new_tokens=2)).generated  # still serving
+
+
+def test_pipeline_isolated_gives_the_in_process_answer(model: Path, duplicate_vocab: Path) -> None:
+    from exaone_desktop.pipeline import pipeline
+
+    isolated = pipeline(model, isolated=True, n_threads=1)
+    try:
+        assert isinstance(isolated.generator, WorkerGenerator)
+        ours = isolated(PLAIN_PROMPT, max_new_tokens=8)
+    finally:
+        isolated.generator.close()
+    plain = pipeline(model, n_threads=1)
+    try:
+        assert isinstance(plain.generator, LocalGenerator)  # scripts and notebooks: in-process by default
+        assert ours == plain(PLAIN_PROMPT, max_new_tokens=8)
+    finally:
+        plain.generator.close()
+    with pytest.raises(WorkerCrashed, match="GGML_ASSERT"):
+        pipeline(duplicate_vocab, isolated=True)  # the script lives on
+

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from exaone_convert import atomic_write_bytes
 from safetensors.torch import save as safetensors_save
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
@@ -532,18 +532,8 @@ def random_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary readable files
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The project's atomic writer: partial file in the same folder, fsync, rename."""
+    atomic_write_bytes(path, data)
 
 
 def write_json(path: Path, obj: object) -> None:

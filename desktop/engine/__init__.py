@@ -35,6 +35,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .batch import BatchGenerator
     from .chat import render_chat
     from .cloud import CloudError, CloudGenerator, cloud_generator_from_env, describe_not_applied, map_settings
     from .gguf_check import ModelInfo, inspect_gguf
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 # Public name -> module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
     "LocalGenerator": ".local",
+    "BatchGenerator": ".batch",
     "CloudGenerator": ".cloud",
     "CloudError": ".cloud",
     "cloud_generator_from_env": ".cloud",
@@ -65,7 +67,8 @@ __all__ = [
     "Backend", "Completion", "FinishReason", "GenerationError", "GenerationResult", "Generator", "Message",
     "Prompt", "StreamCallback", "StreamEvent",
     # generators, routing, models, chat templates (loaded on first use)
-    "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome", "Router",
+    "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
+    "Router",
     "cloud_generator_from_env", "describe_not_applied", "inspect_gguf", "map_settings", "render_chat",
 ]  # fmt: skip
 

@@ -44,6 +44,7 @@ from .types import (
     StreamCallback,
     StreamEvent,
 )
+from .vision import IMAGE_MARKER, Image, VisionEncoder, load_image, split_image_parts
 
 DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
 DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
@@ -99,6 +100,7 @@ class LocalGenerator:
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         verbose: bool = False,
+        mmproj: str | Path | None = None,
     ) -> None:
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed files never reach llama.cpp
         info = self.model_info
@@ -144,6 +146,8 @@ class LocalGenerator:
         folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
         self.state_cache = StateCache(budget, folder, disk_budget)
         self._eog: set[int] | None = None
+        self._mmproj = mmproj
+        self._vision: VisionEncoder | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -191,17 +195,23 @@ class LocalGenerator:
         cancel: threading.Event | None = None,
         tools: list[Any] | None = None,
         grammar: str | None = None,
+        images: Sequence[str | Path | bytes] = (),
         conversation: str | None = None,
     ) -> GenerationResult:
         """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
         ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema);
+        ``images``: PNG/JPEG/WebP files or bytes, read by the model's vision projector (an mmproj beside it)
+        where the prompt has ``vision.IMAGE_MARKER`` (at the start when it has none). Chat messages may also
+        carry them as OpenAI-style ``image_url`` content parts.
         ``conversation`` names the chat the prompt belongs to: its KV state is kept (``state_cache``) while
         another conversation runs, and restored when it comes back; None keeps nothing."""
         settings = settings or self.default_settings()
         if conversation is not None and not isinstance(conversation, str):
             raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
         with self._lock:
-            return self._generate(prompt, settings, on_event, cancel, conversation, tools, grammar)
+            if images or _has_image_parts(prompt):
+                return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images)
+            return self._generate(prompt, settings, on_event, cancel, tools, grammar, conversation=conversation)
 
     def next_token_logits(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
                           conversation: str | None = None, tools: list[Any] | None = None) -> np.ndarray:
@@ -221,11 +231,15 @@ class LocalGenerator:
         self.state_cache.set_budget(_megabytes("state_cache_mb", megabytes), disk)
 
     def close(self) -> None:
+        vision, self._vision = getattr(self, "_vision", None), None
+        if vision is not None:
+            vision.close()
         llm = getattr(self, "_llm", None)
         if llm is not None:
             with self._lock:
-                self._keep_live()  # written to the cache folder, if there is one, for the next session
-                self.state_cache.spill()
+                if self.state_cache.has_folder:  # the live conversation and the kept ones, for the next session
+                    self._keep_live()
+                    self.state_cache.spill()
                 self._llm = None
             llm.close()
 
@@ -237,17 +251,57 @@ class LocalGenerator:
 
     # -- generation ------------------------------------------------------------------------------
 
-    def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                  cancel: threading.Event | None, conversation: str | None,
-                  tools: list[Any] | None = None, grammar: str | None = None) -> GenerationResult:
-        self._loaded()
-        prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation, tools)
-        self._check_length(len(ids), settings.max_new_tokens, chat=not isinstance(prompt, str))
-        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
+    def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
+                              cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
+                              images: Sequence[str | Path | bytes]) -> GenerationResult:
+        sources: list[str | Path | bytes] = list(images)
+        if isinstance(prompt, str):
+            text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
+        else:
+            messages, in_parts = split_image_parts([dict(m) for m in prompt])
+            sources = [*in_parts, *sources]
+            if images:  # images given beside chat messages go at the start of the last user turn
+                last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+                if last is None:
+                    raise GenerationError("images need a user message to go with; add one")
+                messages[last]["content"] = IMAGE_MARKER * len(images) + str(messages[last].get("content", ""))
+            text = self.render(messages, settings, tools=tools)
+        if self._vision is None:
+            self._vision = VisionEncoder(self.model_info, self._loaded()._model.model, self._mmproj)
+        pictures = [load_image(s) for s in sources]
+        return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
+                              chat=not isinstance(prompt, str))
 
+    def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
+                  cancel: threading.Event | None, tools: list[Any] | None = None,
+                  grammar: str | None = None, *, images: Sequence[Image] = (), chat: bool = False,
+                  conversation: str | None = None) -> GenerationResult:
+        self._loaded()
         t0 = time.perf_counter()
-        logits = self._evaluate_prompt(ids, cancel, conversation)
+        dropped = 0
+        logits: np.ndarray | None
+        if images and self._vision is not None and isinstance(prompt, str):
+            prompt_text = prompt
+            self._switch_to(None)  # the live conversation is kept; image positions are never reused
+            self._clear()
+            image_id = self.model_info.image_token_id
+            ids, _ = self._vision.evaluate(self._ctx, prompt_text, images, -1 if image_id is None else image_id,
+                                           self.n_batch, add_special=not chat)
+            self._check_length(len(ids), settings.max_new_tokens)
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+            cached = [-1] * (int(llama_cpp.llama_memory_seq_pos_max(self._memory(), 0)) + 1)  # matches no prompt
+            self._held = list(cached)
+            window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
+            self._checkpoints = [Checkpoint(len(cached), logits, window)]  # for num_return_sequences
+            self.stats.prompt_tokens_reused, self.stats.prompt_tokens_evaluated = 0, len(cached)
+            self.stats.prompt_evals += 1
+        else:
+            prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation, tools)
+            self._check_length(len(ids), settings.max_new_tokens, chat=not isinstance(prompt, str))
+            cached = ids
+            logits = self._evaluate_prompt(ids, cancel, conversation)
         reused = self.stats.prompt_tokens_reused
+        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
         t1 = time.perf_counter()
 
         completions: list[Completion] = []
@@ -262,7 +316,7 @@ class LocalGenerator:
                 sampler_seed = sampler.seed
                 for index in range(settings.num_return_sequences):
                     if index:
-                        logits = self._rewind(ids)
+                        logits = self._rewind(cached)
                     emit = None if on_event is None else _emitter(on_event, index)
                     completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
                                                 ends=ends)
@@ -326,7 +380,8 @@ class LocalGenerator:
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
                   cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
         sampler.start(prompt_ids)
-        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
+        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
+                             clean_up_spaces=self.model_info.clean_up_spaces)
         eos = set(self.model_info.eos_token_ids) | (ends or set())
         tokens: list[int] = []
         reason: FinishReason = "length"
@@ -536,6 +591,14 @@ def _megabytes(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise GenerationError(f"{name} must be a number of megabytes >= 0 (0 keeps nothing), got {value!r}")
     return int(value * MB)
+
+
+def _has_image_parts(prompt: Prompt) -> bool:
+    return not isinstance(prompt, str) and any(
+        isinstance(m.get("content"), list) and any(isinstance(p, dict) and p.get("type") == "image_url"
+                                                   for p in m["content"])
+        for m in prompt
+    )
 
 
 def _emitter(on_event: StreamCallback, index: int) -> Any:

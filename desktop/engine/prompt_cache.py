@@ -111,6 +111,10 @@ class StateCache:
         """False when both budgets are zero (or there is no folder): saving a state would be wasted."""
         return self._budget > 0 or (self._dir is not None and self._disk_budget > 0)
 
+    @property
+    def has_folder(self) -> bool:
+        return self._dir is not None and self._disk_budget > 0
+
     def spill(self) -> None:
         """Write every state kept in memory to the folder (when there is one) and empty the memory."""
         with self._lock:

@@ -127,7 +127,7 @@ class Setting:
         if self.value_type is tuple:
             return "a list of non-empty strings"
         if self.choices:
-            return "one of " + ", ".join(self.choices) + unset
+            return "one of " + ", ".join(repr(c) for c in self.choices) + unset
         noun = "an integer" if self.value_type is int else "a number"
         both = self.minimum is not None and self.maximum is not None
         return f"{noun} {'in ' if both else ''}{self.range_text()}{unset}"

@@ -1,7 +1,8 @@
 """Generated token bytes -> text, as it streams: whole UTF-8 characters only, stop strings cut, reasoning split.
 
 Order of the stages, per token:
-1. bytes go through an incremental UTF-8 decoder (a character split over tokens waits for its end);
+1. bytes go through an incremental UTF-8 decoder (a character split over tokens waits for its end),
+   then, for tokenizers whose transformers decode() does it, through ``SpaceCleaner`` (" ." -> ".");
 2. stop strings are searched in the decoded text; text that could still be the start of a stop string
    is held back until the next token rules it out (so a stop string is never streamed);
 3. released text goes through the ReasoningSplitter (when the model has reasoning tags), which
@@ -18,6 +19,44 @@ from .chat import ReasoningSplitter
 
 Kind = Literal["answer", "reasoning"]
 Emit = Callable[[Kind, str], None]
+
+
+# transformers' clean_up_tokenization, in its order: (what, replacement).
+CLEAN_UPS: tuple[tuple[str, str], ...] = (
+    (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+    (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+)
+
+
+def clean_up_tokenization(text: str) -> str:
+    """transformers' ``clean_up_tokenization``: the spaces a word-piece tokenizer put before punctuation."""
+    for what, replacement in CLEAN_UPS:
+        text = text.replace(what, replacement)
+    return text
+
+
+class SpaceCleaner:
+    """Streaming ``clean_up_tokenization``: the whole text is cleaned again as it grows, and only the part that
+    later text can no longer change (all but the last ``HOLD`` characters) is released, so the pieces always
+    add up to ``clean_up_tokenization`` of the whole."""
+
+    HOLD = 8  # twice the longest pattern: a replacement near the end never reaches further back
+
+    def __init__(self) -> None:
+        self._raw = ""
+        self._released = 0
+
+    def feed(self, text: str) -> str:
+        self._raw += text
+        cleaned = clean_up_tokenization(self._raw)
+        upto = max(self._released, len(cleaned) - self.HOLD)
+        out, self._released = cleaned[self._released: upto], upto
+        return out
+
+    def flush(self) -> str:
+        cleaned = clean_up_tokenization(self._raw)
+        out, self._released = cleaned[self._released:], len(cleaned)
+        return out
 
 
 def _held_back(text: str, stops: Sequence[str]) -> int:
@@ -41,8 +80,10 @@ class TextAssembler:
         *,
         starts_inside: bool = False,
         emit: Emit | None = None,
+        clean_up_spaces: bool = False,
     ) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._cleaner = SpaceCleaner() if clean_up_spaces else None
         self._stops = [s for s in stops if s]
         self._longest_stop = max((len(s) for s in self._stops), default=0)
         self._splitter = ReasoningSplitter(*tags, starts_inside=starts_inside) if tags else None
@@ -65,7 +106,8 @@ class TextAssembler:
         """Feed one token's bytes; True when a stop string completed (the text is cut before it)."""
         if self.stopped:
             return True
-        self.raw += self._decoder.decode(piece)
+        text = self._decoder.decode(piece)
+        self.raw += self._cleaner.feed(text) if self._cleaner is not None else text
         if self._cut_at_stop():
             return True
         self._release(len(self.raw) - _held_back(self.raw, self._stops))
@@ -74,7 +116,8 @@ class TextAssembler:
     def finish(self) -> None:
         """End of the sequence: release everything still held back."""
         if not self.stopped:
-            self.raw += self._decoder.decode(b"", final=True)
+            text = self._decoder.decode(b"", final=True)
+            self.raw += self._cleaner.feed(text) + self._cleaner.flush() if self._cleaner is not None else text
             self._cut_at_stop()
         self._release(len(self.raw))
         if self._splitter is not None:

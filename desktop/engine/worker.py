@@ -17,6 +17,7 @@ import atexit
 import contextlib
 import json
 import os
+import pickle
 import queue
 import re
 import signal
@@ -56,6 +57,7 @@ SIGNAL_MEANINGS: Mapping[str, str] = {
     "SIGKILL": "killed, often because the system ran out of memory",
 }
 FIX_LOAD = "the file is damaged or not a model this app supports: convert or download it again"
+FIX_INSTALL = "reinstall exaone-desktop; if it happens again, report it with this message"
 FIX_RUN = "send the message again to reload the model, or try a smaller model or context"
 
 
@@ -101,6 +103,11 @@ def crash_reason(log: str) -> str:
 def crash_message(model: str, doing: str, code: int | None, log: str) -> str:
     """One line: what stopped, while doing what with which file, why (from the log) and what to do."""
     status = exit_description(code)
+    if code is not None and code >= 0 and "Traceback (most recent call last)" in log:
+        # Python itself failed in the worker (not llama.cpp): an installation problem or a bug.
+        last = next((line.strip() for line in reversed(log.splitlines()) if line.strip()), "")
+        return (f"the model worker failed ({status}) while {doing} {model}: {last[:REASON_CHARS]}; "
+                f"{FIX_INSTALL}")
     meaning = SIGNAL_MEANINGS.get(status)
     reason = crash_reason(log)
     fix = FIX_LOAD if doing == "loading" else FIX_RUN
@@ -137,7 +144,8 @@ class _Worker:
         fd, self.log_path = tempfile.mkstemp(prefix="exaone-worker-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
             self.proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=log, close_fds=True)
+                                         stderr=log, close_fds=True,
+                                         creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # Windows
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin, self.proc.stdout
         self.replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -157,8 +165,14 @@ class _Worker:
 
     def send(self, message: Any) -> None:
         """Best effort: a dead worker is reported by the reply queue, not here."""
+        try:
+            data = worker_child.frame(message)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            raise GenerationError(f"cannot send this request to the model worker ({err}); pass plain data "
+                                  "(strings, numbers, lists, dicts)") from None
         with self._send_lock, contextlib.suppress(OSError, ValueError):
-            worker_child.write_frame(self._in, message)
+            self._in.write(data)
+            self._in.flush()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -177,6 +191,7 @@ class _Worker:
         return self.proc.returncode, _read_tail(self.log_path)
 
     def close(self, timeout: float = 5.0) -> None:
+        self.send(("cancel", ()))  # a request still running (Ctrl+C) stops at its next token
         self.send(("close", ()))
         with contextlib.suppress(OSError):
             self._in.close()
@@ -266,12 +281,14 @@ class WorkerGenerator:
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
         conversation: str | None = None,
+        tools: list[Any] | None = None,
+        grammar: str | None = None,
         **kwargs: Any,
     ) -> GenerationResult:
-        """As ``LocalGenerator.generate``; ``conversation`` and ``kwargs`` go to the worker's generator."""
+        """As ``LocalGenerator.generate``; the keyword arguments go to the worker's generator (those it takes)."""
         settings = settings or self.default_settings()
-        if conversation is not None:
-            kwargs["conversation"] = conversation
+        named = {"conversation": conversation, "tools": tools, "grammar": grammar}
+        kwargs.update({k: v for k, v in named.items() if v is not None})
         sent: Any = prompt if isinstance(prompt, str) else [dict(m) for m in prompt]  # plain data crosses the pipe
         with self._lock:
             result, stats = self._call("generate", (sent, settings, kwargs), on_event, cancel)

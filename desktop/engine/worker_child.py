@@ -36,7 +36,7 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 
 # op name -> the LocalGenerator method it calls
 OPS = ("generate", "tokenize_prompt", "render")
-EVENT_INTERVAL_S = 0.004  # stream events are sent at least this far apart (batched when tokens come faster)
+EVENT_INTERVAL_S = 0.02  # stream events are sent at least this far apart (batched when tokens come faster)
 _LOG_LEVELS = {2, 3}  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR; 5 (CONT) follows the previous level
 _EXPECTED_ERRORS = ("GenerationError", "SettingsError")
 
@@ -44,9 +44,14 @@ _EXPECTED_ERRORS = ("GenerationError", "SettingsError")
 _HEADER = struct.Struct("<Q")
 
 
-def write_frame(out: IO[bytes], message: Any) -> None:
+def frame(message: Any) -> bytes:
+    """``message`` as one frame: its pickle's length, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def write_frame(out: IO[bytes], message: Any) -> None:
+    out.write(frame(message))
     out.flush()
 
 

@@ -179,7 +179,7 @@ class Service:
         self.config = config
         self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
-        self._accepts = set(inspect.signature(generator.generate).parameters)
+        self._accepts = _keywords(generator.generate)
         path = getattr(getattr(generator, "model_info", None), "path", None)
         self._special = SpecialText(path) if path is not None else None
 
@@ -205,7 +205,7 @@ class Service:
             raise APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value") from None
 
     def _need(self, name: str, what: str) -> None:
-        if name not in self._accepts:
+        if name not in self._accepts and "**" not in self._accepts:
             raise APIError(400, f"{what} is not available with this model's engine; remove it from the request",
                            param=name, code="unsupported_parameter")
 
@@ -251,9 +251,11 @@ class Service:
 
     def _run(self, plan: _Plan, cancel: threading.Event, on_event: Any) -> GenerationResult:
         settings = plan.settings
-        if plan.fill_context and hasattr(self.generator, "tokenize_prompt"):
-            kwargs = {"tools": plan.extra["tools"]} if "tools" in plan.extra else {}
-            _, ids = self.generator.tokenize_prompt(plan.prompt, settings, **kwargs)
+        tokenize = getattr(self.generator, "tokenize_prompt", None)
+        tools = plan.extra.get("tools")
+        if plan.fill_context and tokenize is not None and (tools is None or "tools" in _keywords(tokenize)):
+            # a generator that cannot count the tools' tokens keeps its default max_new_tokens instead
+            _, ids = tokenize(plan.prompt, settings, **({} if tools is None else {"tools": tools}))
             room = int(self.generator.n_ctx) - len(ids)
             if room >= 1:
                 settings = settings.replace(max_new_tokens=room)
@@ -302,6 +304,12 @@ class Service:
         finish = "tool_calls" if calls else ("length" if completion.finish_reason == "length" else "stop")
         message = ResponseMessage(content=content, reasoning_content=completion.reasoning, tool_calls=calls or None)
         return ChatChoice(index=index, message=message, finish_reason=finish)  # type: ignore[arg-type]
+
+
+def _keywords(fn: Callable[..., Any]) -> set[str]:
+    """The keyword arguments ``fn`` takes ("**" when it takes any)."""
+    params = inspect.signature(fn).parameters.values()
+    return {"**" if p.kind is inspect.Parameter.VAR_KEYWORD else p.name for p in params}
 
 
 def usage(results: Sequence[GenerationResult]) -> Usage:

@@ -77,7 +77,7 @@ class Reply:
         self.done = True
         return self.store.update_message(self.message_id, content=self.answer, reasoning=self.reasoning or None,
                                          status=status, engine=result.backend or self.engine,
-                                         model=result.model or self.model)
+                                         model=result.model or self.model, seed=result.seed)
 
     def stop(self) -> StoredMessage:
         """Stop pressed and the engine gave no result: keep what streamed so far."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from exaone_convert import OUTTYPES, QUANTIZABLE, model_stem, official_gguf_repos, output_path
+from exaone_convert import OUTTYPES, QUANTIZABLE, format_size, model_stem, official_gguf_repos, output_path
 
 # Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
 # from the EXAONE family table.
@@ -28,12 +28,8 @@ class LocalModel:
 
 
 def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+    """A file or memory size as every message of the project writes it (decimal units)."""
+    return format_size(n)
 
 
 def describe(path: Path) -> LocalModel:

@@ -21,7 +21,7 @@ from exaone_convert import atomic_write_text
 Status = Literal["partial", "complete", "stopped", "failed"]
 STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "history.sqlite3"
 
 # One entry per schema version: the statements that bring version N-1 to N.
@@ -47,6 +47,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             updated_at REAL NOT NULL)""",
         "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
     ),
+    2: ("ALTER TABLE messages ADD COLUMN seed INTEGER",),  # the sampling seed of a reply (None: greedy)
 }
 
 
@@ -111,6 +112,7 @@ class StoredMessage:
     status: str
     created_at: float
     updated_at: float
+    seed: int | None = None
 
     def as_message(self) -> dict[str, str]:
         """The ``{"role", "content"}`` form a generator takes; reasoning is never part of it."""
@@ -293,9 +295,9 @@ class ChatStore:
     @_guarded
     def update_message(self, message_id: int, *, content: str | None = None, reasoning: str | None = None,
                        status: Status | None = None, engine: str | None = None,
-                       model: str | None = None) -> StoredMessage:
+                       model: str | None = None, seed: int | None = None) -> StoredMessage:
         changes = {k: v for k, v in (("content", content), ("reasoning", reasoning), ("status", status),
-                                     ("engine", engine), ("model", model)) if v is not None}
+                                     ("engine", engine), ("model", model), ("seed", seed)) if v is not None}
         if status is not None and status not in STATUSES:
             raise StoreError(f"unknown message status {status!r}; use one of {sorted(STATUSES)}")
         now = self._clock()
@@ -363,7 +365,8 @@ class ChatStore:
         if conv.system_prompt:
             lines += ["## System", "", conv.system_prompt, ""]
         for m in self.messages(conversation_id):
-            origin = f" ({m.engine}{', ' + m.model if m.model else ''})" if m.role == "assistant" and m.engine else ""
+            details = [m.engine, m.model, f"seed {m.seed}" if m.seed is not None else ""]
+            origin = f" ({', '.join(d for d in details if d)})" if m.role == "assistant" and m.engine else ""
             lines += [f"## {m.role.capitalize()}{origin}", ""]
             if m.reasoning:
                 lines += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]

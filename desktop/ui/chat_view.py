@@ -130,6 +130,9 @@ class MessageWidget(QFrame):
 
     def set_header(self, message: StoredMessage) -> None:
         self.header.setText(self.header_text(message))
+        seed = getattr(message, "seed", None)
+        self.header.setToolTip(self.tr("Seed {0}: send with this seed to draw the same reply").format(seed)
+                               if seed is not None else "")
 
     def set_status(self, status: str, *, live: bool = False) -> None:
         """``partial`` is "writing…" while streaming, else a reply cut off by a crash ("interrupted")."""
