@@ -301,9 +301,11 @@ class MainWindow(QMainWindow):
         self._update_buttons()
 
     def release_model(self) -> None:
-        """Drop the local model (at shutdown)."""
+        """Drop the local model (at shutdown); the one this window loaded is closed (its worker process ends)."""
+        loaded, self._loaded = self._loaded, None
         self.controller.set_local(None)
-        self._loaded = None
+        if loaded is not None and hasattr(loaded, "close"):
+            loaded.close()
 
     def _model_ready(self, generator: Any, path: str, used: LoadSettings) -> None:
         self.loader = None
