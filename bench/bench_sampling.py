@@ -1,6 +1,6 @@
 """What sampling costs: ``TokenSampler.sample`` alone, and decode tokens/s on the sampling path.
 
-    python bench/bench_sampling.py micro [--rounds 9] [--tokens 48] [--old-rev REV]
+    python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV]
     python bench/bench_sampling.py model [--model PATH.gguf ...] [--pairs 4] [--new-tokens 64] [--threads 2]
 
 ``micro`` times ``sample()`` + ``accept()`` per token on random logits at 102,400 (EXAONE 3.5/4.0) and
@@ -13,7 +13,8 @@ distribution, the nucleus holds most of the vocabulary), sigma 4 a peaked one.
 setting, our greedy decode, and raw llama-cpp-python (``Llama.create_completion``) with the closest
 settings it has, on the same GGUF(s): by default the 1.2B-shape Q4_K_M files in bench/out with 102,400 and
 153,600 vocabulary entries (``make_random_checkpoint.py exaone-4.0-1.2b DIR --vocab 153600`` then
-``exaone-convert DIR --outtype q4_k_m``). Decode = (time of N+1 tokens - time of 1 token) / (tokens - 1).
+``exaone-convert DIR --outtype q4_k_m``). Decode = seconds per token after the first: the generator's own
+``generated_tokens_per_s`` for ours, first to last streamed token for raw.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ OLD_REV = "397d20c"  # the last commit whose TokenSampler ran llama.cpp's sample
 VOCABS = (102_400, 153_600)
 SIGMAS = (1.0, 4.0)
 PROMPT_IDS = 600
-PROMPT = "The history of the Korean alphabet begins in 1443, when King Sejong " * 5
+PROMPT = "The history of the Korean alphabet begins in 1443, when King Sejong " * 2
 
 # (label, GenerationSettings fields); the first is the greedy baseline the others are compared with.
 SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -72,13 +73,17 @@ def old_sampling_module(rev: str) -> ModuleType:
 
 def per_token_us(factory: Callable[..., Any], settings: Any, logits: np.ndarray, prompt: list[int],
                  tokens: int) -> float:
+    """Median time of one sample() + accept(): a median of single tokens shrugs off a busy machine's
+    preemptions, which would dominate the mean of such short calls."""
+    times = []
     with factory(settings, logits.shape[1], history_size=4096) as sampler:
         sampler.start(prompt)
         sampler.accept(sampler.sample(logits[0]))  # warm-up
-        t = time.perf_counter()
         for i in range(tokens):
+            t = time.perf_counter()
             sampler.accept(sampler.sample(logits[i % len(logits)]))
-        return (time.perf_counter() - t) / tokens * 1e6
+            times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e6
 
 
 def micro(args: argparse.Namespace) -> str:
@@ -111,7 +116,8 @@ def micro(args: argparse.Namespace) -> str:
         sections.append(f"Logits N(0, {sigma:g}²):\n\n" + markdown_table(header, rows))
     return (f"{machine_line()}\n\n`python bench/bench_sampling.py micro --rounds {args.rounds} --tokens "
             f"{args.tokens}`: microseconds per token of `sample()` + `accept()` after a {PROMPT_IDS}-token "
-            f"prompt, median of {args.rounds} interleaved rounds of {args.tokens} tokens. Old = the sampler at "
+            f"prompt: the median over {args.rounds} interleaved rounds of each round's median token ({args.tokens} "
+            "tokens a round). Old = the sampler at "
             f"`{args.old_rev}` (llama.cpp's penalties/top-p/min-p/dist samplers around our top-k), new = this "
             "checkout's numpy chain.\n\n" + "\n\n".join(sections))
 
@@ -135,34 +141,35 @@ def model_rows(model: Path, args: argparse.Namespace) -> list[list[str]]:
     raw = llama_cpp.Llama(str(model), n_ctx=2048, n_threads=args.threads, n_threads_batch=args.threads,
                           n_gpu_layers=0, verbose=False)
 
-    def run_ours(fields: dict[str, Any], n: int) -> tuple[float, int]:
-        settings = GenerationSettings(max_new_tokens=n, seed=1, **fields)
-        t = time.perf_counter()
-        result = ours.generate(PROMPT, settings)
-        return time.perf_counter() - t, len(result.generated[0].token_ids)
+    def run_ours(fields: dict[str, Any], n: int) -> float | None:
+        """Seconds per token after the first (the generator's own decode timing)."""
+        result = ours.generate(PROMPT, GenerationSettings(max_new_tokens=n, seed=1, **fields))
+        speed = result.timings["generated_tokens_per_s"]
+        return 1.0 / speed if len(result.generated[0].token_ids) > 1 and speed > 0 else None
 
-    def run_raw(fields: dict[str, Any], n: int) -> tuple[float, int]:
+    def run_raw(fields: dict[str, Any], n: int) -> float | None:
+        """Seconds per token between the first and the last streamed token."""
         raw.reset()
-        t = time.perf_counter()
-        out = raw.create_completion(PROMPT, max_tokens=n, **raw_kwargs(fields))
-        return time.perf_counter() - t, int(out["usage"]["completion_tokens"])
+        stamps = [time.perf_counter() for _ in raw.create_completion(PROMPT, max_tokens=n, stream=True,
+                                                                     **raw_kwargs(fields))]
+        return (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else None
 
-    runs = [(f"{who}:{label}", fn, fields) for label, fields in SETTINGS for who, fn in
+    runs = [(who, label, fn, fields) for label, fields in SETTINGS for who, fn in
             (("ours", run_ours), ("raw", run_raw))]
-    for _, fn, fields in runs[:2]:
-        fn(fields, 2)  # warm-up
-    per_token: dict[str, list[float]] = {key: [] for key, _, _ in runs}
+    for _, _, fn, fields in runs[:2]:
+        fn(fields, 4)  # warm-up
+    per_token: dict[tuple[str, str], list[float]] = {(who, label): [] for who, label, _, _ in runs}
     for p in range(args.pairs):
-        for key, fn, fields in (runs if p % 2 == 0 else runs[::-1]):
-            t_one, _ = fn(fields, 1)
-            t_all, n = fn(fields, args.new_tokens + 1)
-            if n > 1:  # a random model may stop early at an end-of-turn token
-                per_token[key].append((t_all - t_one) / (n - 1))
+        for who, label, fn, fields in (runs if p % 2 == 0 else runs[::-1]):
+            seconds = fn(fields, args.new_tokens)
+            if seconds is not None:  # a random model may stop at an end-of-turn token at once
+                per_token[(who, label)].append(seconds)
+            print(f"{model.name} round {p}: {who} {label}: {seconds}", flush=True)
     speed = {key: 1.0 / statistics.median(v) for key, v in per_token.items() if v}
-    greedy = speed["ours:greedy"]
+    greedy = speed[("ours", "greedy")]
     rows = []
     for label, _ in SETTINGS:
-        o, r = speed.get(f"ours:{label}", float("nan")), speed.get(f"raw:{label}", float("nan"))
+        o, r = speed.get(("ours", label), float("nan")), speed.get(("raw", label), float("nan"))
         rows.append([model.name, label, f"{o:.2f}", f"{o / greedy:.3f}", f"{r:.2f}", f"{o / r:.3f}"])
         print(" | ".join(rows[-1]), flush=True)
     ours.close()
@@ -181,15 +188,16 @@ def model(args: argparse.Namespace) -> str:
             f"{args.new_tokens} --threads {args.threads}`: our `LocalGenerator` with each setting and raw "
             "llama-cpp-python's `create_completion` with the closest settings it has (its own chain order, "
             "64-token penalty window), interleaved request by request in one process; medians over "
-            f"{args.pairs} rounds.\n\n" + table)
+            f"{args.pairs} rounds. Decode = seconds per token after the first (our generator's own timing; "
+            "first to last streamed token for raw).\n\n" + table)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="what", required=True)
     m = sub.add_parser("micro", help="TokenSampler.sample alone on random logits, old vs new")
-    m.add_argument("--rounds", type=int, default=9)
-    m.add_argument("--tokens", type=int, default=48)
+    m.add_argument("--rounds", type=int, default=7)
+    m.add_argument("--tokens", type=int, default=32)
     m.add_argument("--old-rev", default=OLD_REV)
     d = sub.add_parser("model", help="decode tokens/s on the sampling path against greedy and raw llama-cpp-python")
     d.add_argument("--model", type=Path, action="append")

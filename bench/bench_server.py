@@ -6,6 +6,8 @@ The server is a child process (``exaone-serve``, as users run it); the direct fi
 both sides: (time of an N+1-token request - time of a 1-token request) / (tokens - 1), greedy, one plain
 prompt. Under load, each client streams its request (``stream: true``) and notes when its first text
 arrives (time to first token); aggregate tok/s is all clients' completion tokens / the round's wall time.
+The load rounds run twice: against ``exaone-serve --parallel 1`` (one request at a time) and
+``--parallel 4`` (up to four sequences decoded in one batch per step).
 
     python bench/bench_server.py [--model PATH.gguf] [--threads 2] [--pairs 5] [--new-tokens 64] [--rounds 2]
 """
@@ -33,9 +35,10 @@ DEFAULT_MODEL = OUT_DIR / "exaone-4.0-1.2b-Q4_K_M.gguf"
 SERVE = Path(sys.executable).with_name("exaone-serve")
 
 
-def start_server(model: Path, threads: int, n_ctx: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(model: Path, threads: int, n_ctx: int, parallel: int) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([str(SERVE), "--model", str(model), "--port", "0", "--threads", str(threads),
-                             "--n-ctx", str(n_ctx)], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                             "--n-ctx", str(n_ctx), "--parallel", str(parallel)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
         match = re.search(r" at (http://\S+)/v1 ", line)
@@ -110,6 +113,36 @@ def load_round(client: Any, model_id: str, clients: int, new_tokens: int) -> tup
     return sum(tokens) / wall, ttft
 
 
+def step_costs(model: Path, threads: int, n_ctx: int, repeats: int) -> dict[int, float]:
+    """Median seconds of one decode step for a batch of 1, 2 and 4 sequences (interleaved), in one
+    BatchGenerator context: what batching costs per step, free of HTTP and of the other clients' timing."""
+    from exaone_desktop.engine.batch import BatchGenerator
+    from exaone_desktop.engine.local import LocalGenerator
+
+    prompts = LocalGenerator(model, n_ctx=64, n_threads=threads)
+    batch = BatchGenerator(prompts, n_seq=4, n_ctx=n_ctx, n_threads=threads)
+    times: dict[int, list[float]] = {1: [], 2: [], 4: []}
+    try:
+        for seq in range(4):  # a short prompt in each sequence
+            batch._fill([(1 + i, i, seq, i == 7) for i in range(8)])
+            batch._decode()
+        pos = 8
+        for _ in range(repeats):
+            for k in (1, 2, 4):
+                batch._fill([(100 + s, pos, s, True) for s in range(k)])
+                t = time.perf_counter()
+                batch._decode()
+                times[k].append(time.perf_counter() - t)
+                for s in range(k, 4):  # keep every sequence at the same length
+                    batch._fill([(100 + s, pos, s, True)])
+                    batch._decode()
+                pos += 1
+    finally:
+        batch.close()
+        prompts.close()
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -119,37 +152,53 @@ def main() -> None:
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--no-write", action="store_true", help="print the table, leave bench/README.md alone")
+    p.add_argument("--steps-only", action="store_true", help="only the decode-step cost of 1, 2 and 4 sequences")
+    p.add_argument("--step-repeats", type=int, default=20)
     args = p.parse_args()
     if not args.model.is_file():
         raise SystemExit(f"{args.model} not found: make it with bench/bench_generate.py (or pass --model)")
+    steps = step_costs(args.model, args.threads, args.n_ctx, args.step_repeats)
+    step_rows = [[str(k), f"{steps[k] * 1000:.1f} ms", f"{steps[k] / steps[1]:.2f}×", f"{k * steps[1] / steps[k]:.2f}×"]
+                 for k in (1, 2, 4)]
+    step_table = markdown_table(["sequences in the batch", "one decode step", "step time vs 1",
+                                 "tokens/s vs 1 sequence"], step_rows)
+    print(step_table, flush=True)
+    if args.steps_only:
+        return
     import openai
 
-    proc, url = start_server(args.model, args.threads, args.n_ctx)
-    try:
-        client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=600)
-        model_id = client.models.list().data[0].id
-        single = single_client(direct_runner(args.model, args.threads, args.n_ctx), server_runner(client, model_id),
-                               args.pairs, args.new_tokens)
-        load: dict[int, tuple[list[float], list[float]]] = {}
-        for clients in (1, 2, 4):
-            rates, firsts = [], []
-            for _ in range(args.rounds):
-                rate, ttft = load_round(client, model_id, clients, args.new_tokens)
-                rates.append(rate)
-                firsts += ttft
-            load[clients] = (rates, firsts)
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    load: dict[int, dict[int, tuple[list[float], list[float]]]] = {}
+    single: dict[str, float] = {}
+    for parallel in (1, 4):
+        proc, url = start_server(args.model, args.threads, args.n_ctx, parallel)
+        try:
+            client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=1800)
+            model_id = client.models.list().data[0].id
+            if parallel == 1:
+                single = single_client(direct_runner(args.model, args.threads, args.n_ctx),
+                                       server_runner(client, model_id), args.pairs, args.new_tokens)
+            load[parallel] = {}
+            for clients in (1, 2, 4):
+                rates, firsts = [], []
+                for _ in range(args.rounds):
+                    rate, ttft = load_round(client, model_id, clients, args.new_tokens)
+                    rates.append(rate)
+                    firsts += ttft
+                load[parallel][clients] = (rates, firsts)
+                print(f"--parallel {parallel}, {clients} clients: {statistics.median(rates):.2f} tok/s", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
     ratio = single["server_decode"] / single["direct_decode"]
     rows1 = [["LocalGenerator in process (what exaone-generate runs)", f"{single['direct_decode']:.2f}",
               f"{single['direct_ttft'] * 1000:.0f} ms", "1.000"],
              ["exaone-serve, /v1/completions over HTTP", f"{single['server_decode']:.2f}",
               f"{single['server_ttft'] * 1000:.0f} ms", f"{ratio:.3f}"]]
-    base = statistics.median(load[1][0])
-    rows2 = [[str(c), f"{statistics.median(r):.2f}", f"{statistics.median(r) / base:.2f}×",
-              f"{statistics.median(f) * 1000:.0f} ms", f"{max(f) * 1000:.0f} ms"] for c, (r, f) in load.items()]
+    base = statistics.median(load[1][1][0])
+    rows2 = [[f"--parallel {p}", str(c), f"{statistics.median(r):.2f}", f"{statistics.median(r) / base:.2f}×",
+              f"{statistics.median(f) * 1000:.0f} ms", f"{max(f) * 1000:.0f} ms"]
+             for p, by_clients in load.items() for c, (r, f) in by_clients.items()]
     body = "\n\n".join([
         machine_line(),
         f"`python bench/bench_server.py --model {args.model.name} --threads {args.threads} --pairs {args.pairs} "
@@ -159,11 +208,14 @@ def main() -> None:
         markdown_table(["single client", "decode tok/s", "first token", "server ÷ direct"], rows1),
         "Concurrent streaming clients (chat, a different question each; the aggregate counts every client's "
         "completion tokens over the round's wall time; first token is from the round's start):",
-        markdown_table(["clients", "aggregate tok/s", "vs 1 client", "median first token", "worst first token"],
-                       rows2),
-        "One llama.cpp sequence at a time: requests queue (round-robin over clients) and the aggregate stays "
-        "at one client's rate, while first tokens grow with the queue ahead. Serving several sequences in one "
-        "batch per step (n_seq_max) is not built yet.",
+        markdown_table(["server", "clients", "aggregate tok/s", "vs 1 client, --parallel 1", "median first token",
+                        "worst first token"], rows2),
+        f"One decode step of the `--parallel 4` context (`llama_decode` alone, median of {args.step_repeats}, "
+        "batch sizes interleaved):",
+        step_table,
+        "With `--parallel 1` requests queue (round-robin over clients): the aggregate stays at one client's rate "
+        "and first tokens grow with the queue ahead. With `--parallel 4` the clients' sequences share each "
+        "decode step (one `llama_decode` over a batch of up to four tokens in an `n_seq_max = 4` context).",
     ])
     print(body)
     (OUT_DIR / "bench_server.json").parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from exaone_convert import atomic_write_text
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
@@ -26,6 +28,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
     ("bench_sampling_micro", "Sampling cost (`TokenSampler` alone)", "Run `python bench/bench_sampling.py micro`."),
     ("bench_sampling_model", "Decode on the sampling path", "Run `python bench/bench_sampling.py model`."),
+    ("bench_server", "Local server (exaone-serve)", "Run `python bench/bench_server.py`."),
     ("bench_worker", "Worker process vs in-process", "Run `python bench/bench_worker.py`."),
     ("fuzz_gguf", "GGUF fuzzing (`exaone-generate` on mutated headers)",
      "Run `python bench/fuzz_gguf.py --mutants 10000`."),
@@ -109,12 +112,7 @@ def write_section(name: str, body: str, readme: Path = README) -> None:
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     new = f"{head}{start}\n{body.strip()}\n{end}{tail}"
-    tmp = readme.with_name(f".{readme.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(new)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, readme)
+    atomic_write_text(readme, new)
 
 
 def fmt(value: float, digits: int = 1) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from exaone_convert import atomic_path
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -182,16 +182,12 @@ def write_safetensors(path: Path, entries: list[tuple[str, tuple[int, ...]]], rn
         offset += nbytes
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
-    tmp = path.with_name(f".{path.name}.partial")
-    with tmp.open("wb") as f:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
         f.write(len(raw).to_bytes(8, "little"))
         f.write(raw)
         for name, shape in entries:
             for chunk in tensor_data(rng, name, shape):
                 f.write(chunk.data)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
     return offset
 
 

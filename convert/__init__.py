@@ -1,5 +1,87 @@
-"""EXAONE checkpoints from the Hugging Face Hub to GGUF (installed as ``exaone_convert``)."""
+"""EXAONE checkpoints from the Hugging Face Hub to GGUF (installed as ``exaone_convert``).
 
-__all__ = ["ConversionError"]
+The names below are what the app (and any other caller) may use; everything else is internal. Importing
+the package is cheap: the names that need gguf, numpy or llama.cpp (conversion, quantization, downloads,
+the GGUF check) are loaded on first use, so the app's window shows before any of them is imported.
+"""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from . import families
 from .errors import ConversionError
+from .families import FAMILIES, Family, official_gguf_repos
+from .files import NotEnoughSpace, atomic_path, atomic_write_bytes, atomic_write_text, check_free_space, format_size
+from .gguf_keys import SAMPLING_KEYS
+from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, QUANTIZABLE, OutType, get_outtype, model_stem, output_path
+
+if TYPE_CHECKING:
+    from .convert import convert_checkpoint
+    from .gguf_check import (
+        MAX_LAYERS,
+        SUPPORTED_ARCHITECTURES,
+        InvalidGGUF,
+        MmprojInfo,
+        ModelInfo,
+        inspect_gguf,
+        inspect_mmproj,
+    )
+    from .hub import download_gguf_file, resolve_checkpoint
+    from .mmproj import convert_mmproj
+    from .pipeline import ConvertRequest, ConvertResult
+    from .pipeline import convert as convert_model
+    from .quantize import quantize_gguf
+    from .writer import ConversionCancelled
+
+# Public name -> (module, name there), imported on first access.
+_LAZY: dict[str, tuple[str, str]] = {
+    "convert_model": (".pipeline", "convert"),  # the whole job: source -> GGUF -> quantized -> verified
+    "ConvertRequest": (".pipeline", "ConvertRequest"),
+    "ConvertResult": (".pipeline", "ConvertResult"),
+    "convert_checkpoint": (".convert", "convert_checkpoint"),
+    "quantize_gguf": (".quantize", "quantize_gguf"),
+    "download_gguf_file": (".hub", "download_gguf_file"),
+    "resolve_checkpoint": (".hub", "resolve_checkpoint"),
+    "inspect_gguf": (".gguf_check", "inspect_gguf"),
+    "ModelInfo": (".gguf_check", "ModelInfo"),
+    "inspect_mmproj": (".gguf_check", "inspect_mmproj"),  # a vision projector (mmproj) and its model
+    "MmprojInfo": (".gguf_check", "MmprojInfo"),
+    "convert_mmproj": (".mmproj", "convert_mmproj"),
+    "InvalidGGUF": (".gguf_check", "InvalidGGUF"),
+    "MAX_LAYERS": (".gguf_check", "MAX_LAYERS"),
+    "SUPPORTED_ARCHITECTURES": (".gguf_check", "SUPPORTED_ARCHITECTURES"),
+    "ConversionCancelled": (".writer", "ConversionCancelled"),
+}
+
+__all__ = [
+    # errors
+    "ConversionCancelled", "ConversionError", "InvalidGGUF", "NotEnoughSpace",
+    # converting, quantizing, downloading
+    "ConvertRequest", "ConvertResult", "convert_checkpoint", "convert_mmproj", "convert_model", "download_gguf_file",
+    "quantize_gguf", "resolve_checkpoint",
+    # output types and file names
+    "DEFAULT_OUTTYPE", "OUTTYPES", "QUANTIZABLE", "OutType", "get_outtype", "model_stem", "output_path",
+    # the EXAONE family table
+    "FAMILIES", "Family", "families", "official_gguf_repos",
+    # inspecting a GGUF
+    "MAX_LAYERS", "SAMPLING_KEYS", "SUPPORTED_ARCHITECTURES", "ModelInfo", "inspect_gguf",
+    "MmprojInfo", "inspect_mmproj",
+    # writing files whole, checking free space
+    "atomic_path", "atomic_write_bytes", "atomic_write_text", "check_free_space", "format_size",
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -127,6 +127,10 @@ MTP_TENSORS: Mapping[str, MODEL_TENSOR] = {
     "mtp.pre_fc_norm_hidden": MODEL_TENSOR.NEXTN_HNORM,
     "mtp.norm": MODEL_TENSOR.NEXTN_SHARED_HEAD_NORM,
 }
+# Checkpoint name prefixes of a multimodal model (EXAONE 4.5): the text model's, read as a plain causal
+# LM's, and the vision encoder's (written to the mmproj file, not the text GGUF).
+TEXT_PREFIXES: Mapping[str, str] = {"model.language_model.": "model."}
+VISION_PREFIXES: tuple[str, ...] = ("model.visual.", "visual.")
 # Block tensors by role, for architectures whose layers differ (dense or MoE, main or MTP).
 _MOE_ONLY = frozenset({
     MODEL_TENSOR.FFN_GATE_INP, MODEL_TENSOR.FFN_GATE_EXP, MODEL_TENSOR.FFN_UP_EXP, MODEL_TENSOR.FFN_DOWN_EXP,
@@ -166,6 +170,23 @@ def detect_architecture(config: Mapping[str, Any]) -> Architecture:
     raise ConversionError(
         f"unsupported model_type {model_type!r} in config.json; this tool converts EXAONE only: {supported}"
     )
+
+
+def text_config(arch: Architecture, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The text model's config: a multimodal config's nested text config, over its top-level fields
+    (tie_word_embeddings and the token ids live at the top in EXAONE 4.5)."""
+    key = arch.family.text_config_key
+    if key is None:
+        return dict(config)
+    nested = config.get(key)
+    if not isinstance(nested, dict):
+        raise ConversionError(f"config.json has no {key!r} object (EXAONE 4.5 keeps the text model's settings "
+                              "there); re-download the checkpoint")
+    top = {k: v for k, v in config.items() if k not in (key, "vision_config")}
+    merged = {**top, **nested}
+    if "tie_word_embeddings" in top:
+        merged["tie_word_embeddings"] = top["tie_word_embeddings"]
+    return merged
 
 
 def config_value(config: Mapping[str, Any], fields: tuple[str, ...], kind: type, *, what: str) -> Any:

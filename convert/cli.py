@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import ConversionError
-from .outtypes import OUTTYPES
+from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, get_outtype
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="Hub repo id (e.g. LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local HF folder")
     p.add_argument("--outfile", type=Path, help="output .gguf path (default: <model-name>-<TYPE>.gguf)")
     p.add_argument("--outtype", default=None, choices=sorted(OUTTYPES),
-                   help="tensor type of the output (default: q4_k_m; bf16 checkpoints convert losslessly to bf16)")
+                   help=f"tensor type of the output (default: {DEFAULT_OUTTYPE}; bf16 checkpoints convert losslessly "
+                        "to bf16)")
     p.add_argument("--revision", help="Hub branch, tag or commit to download")
     p.add_argument("--token", help="Hub token for gated repos (default: HF_TOKEN or your saved login)")
     p.add_argument("--file", dest="quant_file", metavar="QUANT",
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite an existing --outfile")
     p.add_argument("--keep-intermediate", action="store_true",
                    help="keep the f16/bf16 GGUF that quantized types are made from")
+    p.add_argument("--no-mmproj", action="store_true",
+                   help="EXAONE 4.5: convert the text model only, without its vision projector (mmproj) file")
     p.add_argument("--threads", type=int, default=None, help="threads for quantization (default: all cores)")
     p.add_argument("--verify", action="store_true", help="measure fidelity after conversion; non-zero exit if it fails")
     p.add_argument("--verify-json", type=Path, help="also write the verification report as JSON here")
@@ -53,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     request = ConvertRequest(
         source=args.source,
         outfile=args.outfile,
-        outtype=args.outtype,
+        outtype=None if args.outtype is None else get_outtype(args.outtype),  # one OutType down to the quantizer
         revision=args.revision,
         token=args.token,
         quant_file=args.quant_file,
@@ -65,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verify_thresholds=args.verify_threshold,
         offline=args.offline,
         show_progress=not args.quiet,
+        mmproj=not args.no_mmproj,
     )
     try:
         result = convert(request)

@@ -23,6 +23,8 @@ from .architectures import (
     SUPPORTED_ACTIVATIONS,
     SUPPORTED_ROPE_TYPES,
     TENSOR_SHAPES,
+    TEXT_PREFIXES,
+    VISION_PREFIXES,
     Architecture,
     ModelShape,
     SlidingWindow,
@@ -33,11 +35,12 @@ from .architectures import (
     model_shape,
     rope_parameters,
     sliding_window_plan,
+    text_config,
 )
 from .checkpoint import Checkpoint, TensorRecord, open_checkpoint
 from .errors import ConversionError
-from .families import LLAMA_MAX_LAYERS
-from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, SAMPLING_KEYS
+from .families import LLAMA_MAX_LAYERS, family_for_model_type
+from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
 from .outtypes import OutType, get_outtype
 from .vocab import Vocab, load_vocab
 from .writer import PlannedTensor, Progress, check_outfile, write_gguf
@@ -128,8 +131,7 @@ class ConversionPlan:
     rope: dict[str, Any]
 
 
-def check_config(arch: Architecture, ckpt: Checkpoint, shape: ModelShape) -> None:
-    config = ckpt.config
+def check_config(arch: Architecture, config: Mapping[str, Any], shape: ModelShape) -> None:
     act = config.get(arch.activation_field, "silu")
     if act not in SUPPORTED_ACTIVATIONS:
         raise ConversionError(f"activation {act!r} is not supported (EXAONE uses silu); fix config.json")
@@ -197,7 +199,11 @@ _MTP_LAYER = re.compile(r"^mtp\.layers\.(\d+)\.(.*)$")
 
 
 def _block_name(name: str, shape: ModelShape) -> str:
-    """``mtp.layers.N.*`` is stored as block n_layers + N, like a main decoder layer."""
+    """The text model's name of a checkpoint tensor: multimodal prefixes dropped, and ``mtp.layers.N.*``
+    stored as block n_layers + N, like a main decoder layer."""
+    for prefix, plain in TEXT_PREFIXES.items():
+        if name.startswith(prefix):
+            name = plain + name[len(prefix):]
     m = _MTP_LAYER.match(name)
     return f"model.layers.{shape.n_layers + int(m[1])}.{m[2]}" if m is not None else name
 
@@ -223,11 +229,11 @@ def _stacked_chunks(records: list[TensorRecord], target: QType) -> Callable[[], 
     return chunks
 
 
-def plan_tensors(arch: Architecture, ckpt: Checkpoint, shape: ModelShape, outtype: OutType,
-                 rope: Mapping[str, Any]) -> list[PlannedTensor]:
+def plan_tensors(arch: Architecture, ckpt: Checkpoint, config: Mapping[str, Any], shape: ModelShape,
+                 outtype: OutType, rope: Mapping[str, Any]) -> list[PlannedTensor]:
     name_map = gguf.get_tensor_name_map(arch.gguf_arch, shape.n_blocks)
     expected = expected_tensor_names(arch, shape)
-    tied = bool(ckpt.config.get("tie_word_embeddings", False))
+    tied = bool(config.get("tie_word_embeddings", False))
     dims = shape.dims()
     planned: dict[str, PlannedTensor] = {}
     experts: dict[str, dict[int, TensorRecord]] = {}
@@ -245,6 +251,8 @@ def plan_tensors(arch: Architecture, ckpt: Checkpoint, shape: ModelShape, outtyp
                                            make(target))
 
     for rec in ckpt:
+        if rec.name.startswith(VISION_PREFIXES):
+            continue  # the vision encoder goes to the mmproj file
         if (m := _EXPERT.match(_block_name(rec.name, shape))) is not None:
             experts.setdefault(f"{m[1]}.{m[3]}.weight", {})[int(m[2])] = rec
             continue
@@ -301,22 +309,27 @@ def plan_tensors(arch: Architecture, ckpt: Checkpoint, shape: ModelShape, outtyp
 
 def plan_conversion(ckpt: Checkpoint, outtype: OutType) -> ConversionPlan:
     arch = detect_architecture(ckpt.config)
-    shape = model_shape(arch, ckpt.config)
-    check_config(arch, ckpt, shape)
-    rope = rope_parameters(ckpt.config)
-    swa = sliding_window_plan(arch, ckpt.config, shape.n_layers) if arch.swa_layer_counts else None
+    config = text_config(arch, ckpt.config)
+    shape = model_shape(arch, config)
+    check_config(arch, config, shape)
+    rope = rope_parameters(config)
+    swa = sliding_window_plan(arch, config, shape.n_layers) if arch.swa_layer_counts else None
     embd = ckpt.tensors.get(next((n for n in ckpt.tensors if n.endswith(("wte.weight", "embed_tokens.weight"))),
                                  ""))
     n_vocab = embd.shape[0] if embd is not None else shape.vocab
-    vocab = load_vocab(ckpt.root, ckpt.config, ckpt.generation_config, n_vocab=n_vocab,
+    vocab = load_vocab(ckpt.root, config, ckpt.generation_config, n_vocab=n_vocab,
                        tokenizer_pre=arch.tokenizer_pre)
-    tensors = plan_tensors(arch, ckpt, shape, outtype, rope)
-    return ConversionPlan(arch, shape, ckpt.config, vocab, tensors, swa, rope)
+    tensors = plan_tensors(arch, ckpt, config, shape, outtype, rope)
+    return ConversionPlan(arch, shape, config, vocab, tensors, swa, rope)
 
 
 def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, outtype: OutType) -> None:
     arch, shape, config, vocab = plan.arch, plan.shape, plan.config, plan.vocab
     writer.add_name(str(config.get("_name_or_path") or ckpt.name))
+    fam = family_for_model_type(arch.model_type, arch.hf_classes, vocab.chat_template) or arch.family
+    writer.add_string(FAMILY_KEY, fam.key)
+    if isinstance(ckpt.config.get("image_token_id"), int):
+        writer.add_uint32(IMAGE_TOKEN_KEY, int(ckpt.config["image_token_id"]))
     writer.add_file_type(int(outtype.file_type))
     if outtype.tensor_type not in (QType.F32, QType.F16, QType.BF16):
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
@@ -366,7 +379,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
 def convert_checkpoint(
     source_dir: str | Path,
     outfile: str | Path,
-    outtype: str = "f16",
+    outtype: str | OutType = "f16",
     *,
     force: bool = False,
     progress: Progress | None = None,
@@ -379,7 +392,7 @@ def convert_checkpoint(
     out_type = get_outtype(outtype)
     if out_type.tensor_type is None:
         raise ConversionError(
-            f"{outtype} is made by llama.cpp's quantizer; use exaone_convert.pipeline.convert for it"
+            f"{out_type.name} is made by llama.cpp's quantizer; use exaone_convert.pipeline.convert for it"
         )
     outfile = Path(outfile)
     check_outfile(outfile, force=force)

@@ -195,22 +195,29 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-def family_for_model_type(model_type: str | None, hf_classes: list[str] | tuple[str, ...] = ()) -> Family | None:
-    """The first family whose model_type (or, failing that, HF class) matches; None for non-EXAONE."""
-    for fam in FAMILIES:
-        if model_type in fam.model_types:
-            return fam
-    return next((f for f in FAMILIES if any(c in f.hf_classes for c in hf_classes)), None)
+def family_for_model_type(model_type: str | None, hf_classes: list[str] | tuple[str, ...] = (),
+                          chat_template: str | None = None) -> Family | None:
+    """The family of a checkpoint: by model_type (or, failing that, HF class), then, where families share
+    a model type (EXAONE 3.5 and Deep), by the reasoning tags its chat template uses; None for non-EXAONE."""
+    rows = [f for f in FAMILIES if model_type in f.model_types] or \
+        [f for f in FAMILIES if any(c in f.hf_classes for c in hf_classes)]
+    return _by_template(rows, chat_template)
 
 
-def family_for_gguf_arch(arch: str, chat_template: str | None = None) -> Family | None:
-    """The family a GGUF belongs to: by architecture, then (for ``exaone``: 3.5 or Deep) by reasoning tags."""
-    rows = [f for f in FAMILIES if f.gguf_arch == arch]
+def _by_template(rows: list[Family], chat_template: str | None) -> Family | None:
     if chat_template:
         for fam in rows:
             if fam.reasoning_tags and fam.reasoning_tags[1] in chat_template:
                 return fam
     return next((f for f in rows if f.reasoning_tags is None), rows[0] if rows else None)
+
+
+def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str | None = None) -> Family | None:
+    """The family a GGUF belongs to: the row its converter named (``key``), else by architecture, then (for
+    ``exaone``: 3.5 or Deep) by reasoning tags."""
+    rows = [f for f in FAMILIES if f.gguf_arch == arch]
+    named = next((f for f in rows if f.key == key), None)
+    return named if named is not None else _by_template(rows, chat_template)
 
 
 def supported_model_types() -> tuple[str, ...]:

@@ -18,8 +18,16 @@ from typing import Any, BinaryIO
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFValueType, LlamaFileType
 
 from .errors import ConversionError
-from .families import END_OF_TURN, LLAMA_MAX_LAYERS, known_reasoning_tags, supported_gguf_architectures
-from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, SAMPLING_KEYS
+from .families import (
+    ARCH_CLIP,
+    END_OF_TURN,
+    FAMILIES,
+    LLAMA_MAX_LAYERS,
+    family_for_gguf_arch,
+    known_reasoning_tags,
+    supported_gguf_architectures,
+)
+from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
 
 SUPPORTED_ARCHITECTURES: tuple[str, ...] = supported_gguf_architectures()
 SUPPORTED_VERSIONS: tuple[int, ...] = (2, 3)
@@ -70,6 +78,10 @@ _REQUIRED_INTS: tuple[tuple[str, int, int], ...] = (
     ("{arch}.context_length", 1, _INT64_MAX),
     ("{arch}.embedding_length", 1, _INT64_MAX),
 )
+# Mixture-of-experts keys llama.cpp asserts on (SIGABRT) when out of range: expert counts above its
+# LLAMA_MAX_EXPERTS (1024 in llama-cpp-python 0.3.36), or more experts per token than there are.
+MAX_EXPERTS = 1024
+_MOE_ARCHES = frozenset(f.gguf_arch for f in FAMILIES if f.moe)
 # Per-token tokenizer arrays: llama.cpp indexes them with token ids without checking their length.
 _TOKEN_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {
     "tokenizer.ggml.tokens": (GGUFValueType.STRING,),
@@ -104,6 +116,8 @@ class ModelInfo:
     parameter_count: int
     tensor_count: int
     reasoning: bool = False
+    family: str = ""  # the EXAONE family table row (exaone_convert.families), "" when none fits
+    image_token_id: int | None = None  # multimodal models: the id transformers puts at image positions
     bos_token: str = ""
     eos_token: str = ""
     clean_up_spaces: bool = False  # decoded text gets transformers' clean_up_tokenization (see gguf_keys)
@@ -419,6 +433,9 @@ def _architecture(kv: dict[str, tuple[GGUFValueType, Any]]) -> str:
     arch = _get_str(kv, "general.architecture")
     if arch is None:
         raise _Corrupt("general.architecture is missing", FIX_ARCH)
+    if arch == ARCH_CLIP:
+        raise _Corrupt("this is a vision projector (mmproj) file, not a model",
+                       "load the model's own GGUF; the mmproj beside it is found automatically")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise _Corrupt(f"architecture {arch!r} is not supported (found {arch!r}; supported: "
                        f"{', '.join(SUPPORTED_ARCHITECTURES)})", FIX_ARCH)
@@ -438,6 +455,19 @@ def _required_ints(kv: dict[str, tuple[GGUFValueType, Any]], arch: str) -> dict[
                            + (" (llama.cpp's layer limit)" if high == MAX_LAYERS else ""))
         out[pattern.split(".", 1)[1]] = value
     return out
+
+
+def _check_moe(kv: dict[str, tuple[GGUFValueType, Any]], arch: str, n_layers: int) -> None:
+    n_expert = _get_int(kv, f"{arch}.expert_count")
+    if n_expert is None or not 1 <= n_expert <= MAX_EXPERTS:
+        raise _Corrupt(f"{arch}.expert_count is {n_expert}; it must be between 1 and {MAX_EXPERTS} "
+                       "(llama.cpp's expert limit)")
+    for key, high in (("expert_used_count", n_expert), ("leading_dense_block_count", n_layers),
+                      ("nextn_predict_layers", n_layers - 1)):
+        value = _get_int(kv, f"{arch}.{key}")
+        low = 1 if key == "expert_used_count" else 0
+        if (value is None and key == "expert_used_count") or (value is not None and not low <= value <= high):
+            raise _Corrupt(f"{arch}.{key} is {value}; it must be between {low} and {high}")
 
 
 def _check_token_arrays(kv: dict[str, tuple[GGUFValueType, Any]]) -> int:
@@ -519,6 +549,8 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     kv = header.kv
     arch = _architecture(kv)
     ints = _required_ints(kv, arch)
+    if arch in _MOE_ARCHES:
+        _check_moe(kv, arch, ints["block_count"])
     n_vocab = _check_token_arrays(kv)
     tokens = header.tokens or []
     bos, eos = _special_ids(kv, tokens)
@@ -544,6 +576,8 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         parameter_count=sum(math.prod(t[1]) for t in header.tensors),
         tensor_count=len(header.tensors),
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),
+        family=getattr(family_for_gguf_arch(arch, template, _get_str(kv, FAMILY_KEY)), "key", ""),
+        image_token_id=_get_int(kv, IMAGE_TOKEN_KEY),
         bos_token=tokens[bos] if bos is not None else "",
         eos_token=tokens[eos[0]] if eos else "",
         clean_up_spaces=bool(_get(kv, CLEAN_UP_SPACES_KEY, frozenset({GGUFValueType.BOOL}), "a boolean")),
@@ -570,3 +604,63 @@ def inspect_gguf(path: str | Path) -> ModelInfo:
         raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
     except OSError as err:
         raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# Vision projector (mmproj) files
+
+SUPPORTED_PROJECTORS: tuple[str, ...] = ("exaone4_5",)
+FIX_MMPROJ = "use the mmproj file converted or downloaded with this model (exaone-convert writes it beside the model)"
+_MAX_VISION_DIM = 1 << 20
+
+
+@dataclass(frozen=True)
+class MmprojInfo:
+    """What the runtime needs to know about a vision projector file, read from its header only."""
+
+    path: Path
+    projector_type: str
+    projection_dim: int  # must equal the text model's embedding length
+    n_layers: int
+    file_size: int
+    quant_type: str
+
+
+def inspect_mmproj(path: str | Path, model: ModelInfo | None = None) -> MmprojInfo:
+    """Validate an mmproj GGUF's header with explicit bounds (and, given the model, that they belong together).
+
+    Raises InvalidGGUF (a ConversionError) with one line naming the problem and the fix."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InvalidGGUF(f"vision projector not found: {p}; {FIX_MMPROJ}")
+    try:
+        with p.open("rb") as f:
+            size = p.stat().st_size
+            header = _parse(f, size)
+        kv = header.kv
+        arch = _get_str(kv, "general.architecture")
+        if arch != ARCH_CLIP or not _get(kv, "clip.has_vision_encoder", frozenset({GGUFValueType.BOOL}),
+                                         "a boolean"):
+            raise _Corrupt(f"it is not a vision projector (architecture {arch!r})", FIX_MMPROJ)
+        projector = _get_str(kv, "clip.projector_type") or _get_str(kv, "clip.vision.projector_type") or ""
+        if projector not in SUPPORTED_PROJECTORS:
+            raise _Corrupt(f"projector type {projector!r} is not an EXAONE one (supported: "
+                           f"{', '.join(SUPPORTED_PROJECTORS)})", FIX_MMPROJ)
+        dims = {}
+        for key, high in (("clip.vision.projection_dim", _MAX_VISION_DIM), ("clip.vision.block_count", MAX_LAYERS),
+                          ("clip.vision.embedding_length", _MAX_VISION_DIM)):
+            value = _get_int(kv, key)
+            if value is None or not 1 <= value <= high:
+                raise _Corrupt(f"{key} is {value}; it must be between 1 and {high}", FIX_MMPROJ)
+            dims[key] = value
+        info = MmprojInfo(p, projector, dims["clip.vision.projection_dim"], dims["clip.vision.block_count"], size,
+                          _quant_type(kv, header))
+    except _Corrupt as err:
+        raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
+    except OSError as err:
+        raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+    if model is not None and info.projection_dim != model.embedding_length:
+        raise InvalidGGUF(f"{p.name} does not match {model.path.name}: it projects images to "
+                          f"{info.projection_dim} dimensions, the model's embeddings have {model.embedding_length}; "
+                          f"{FIX_MMPROJ}")
+    return info

@@ -20,6 +20,14 @@ CLEAN_UP_SPACES_KEY = "exaone_desktop.tokenizer.clean_up_tokenization_spaces"
 # Not a standard key: every end-of-sequence id of generation_config.json (llama.cpp keeps only eos and eot).
 EOS_IDS_KEY = "exaone_desktop.eos_token_ids"
 
+# Not a standard key: the EXAONE family table row the converter read the checkpoint as (EXAONE 4.0 and 4.5
+# share the exaone4 architecture and chat format, but not their defaults).
+FAMILY_KEY = "exaone_desktop.family"
+
+# Not a standard key: the id transformers puts at each image position (EXAONE 4.5's image_token_id), so a
+# repetition penalty sees the same history llama.cpp's image embeddings stand in for.
+IMAGE_TOKEN_KEY = "exaone_desktop.image_token_id"
+
 # generation_config.json field (= GenerationSettings field) -> GGUF key and its value type.
 SAMPLING_KEYS: Mapping[str, tuple[str, type]] = {
     "temperature": ("general.sampling.temp", float),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .errors import ConversionError
 from .families import supported_model_types
-from .gguf_check import inspect_gguf
+from .gguf_check import inspect_gguf, inspect_mmproj
 from .writer import atomic_output
 
 # What a conversion needs from a checkpoint repo; nothing else is downloaded.
@@ -32,6 +32,8 @@ CHECKPOINT_PATTERNS = [
     "tokenizer_config.json",
     "special_tokens_map.json",
     "chat_template.jinja",
+    "preprocessor_config.json",  # EXAONE 4.5's image processor (its mmproj needs the normalisation)
+    "processor_config.json",
     "*.safetensors",
     "model.safetensors.index.json",
 ]
@@ -110,25 +112,40 @@ def download_gguf_file(
     show_progress: bool = True,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
+    with_mmproj: bool = True,
 ) -> Path:
     """Download the ``quant`` file (e.g. ``Q4_K_M``) of an official GGUF repo and check it.
 
-    Returns the cached file, or ``outfile`` when one is given (copied atomically). ``progress`` gets
-    the fraction of bytes done; ``cancel`` stops between chunks (DownloadCancelled).
+    Returns the cached file, or ``outfile`` when one is given (copied atomically). A repo with a vision
+    projector (``mmproj-*.gguf``, EXAONE 4.5) has it downloaded too and placed beside the model, unless
+    ``with_mmproj`` is false. ``progress`` gets the fraction of the model's bytes done; ``cancel`` stops
+    between chunks (DownloadCancelled).
     """
     if outfile is not None and outfile.exists() and not force:
         raise ConversionError(f"{outfile} already exists; pass --force to overwrite it")
     from huggingface_hub import hf_hub_download
 
     with _hub_errors(repo_id, revision, offline), _progress_bars(show_progress):
-        filename = pick_gguf_file(_repo_files(repo_id, revision, token, offline), quant, repo_id)
+        files = _repo_files(repo_id, revision, token, offline)
+        filename = pick_gguf_file(files, quant, repo_id)
+        mmproj_name = pick_mmproj_file(files) if with_mmproj else None
         path = Path(hf_hub_download(repo_id, filename, revision=revision, token=token,
                                     local_files_only=_offline(offline),
                                     tqdm_class=_reporting_tqdm(progress, cancel)))
-    inspect_gguf(path)  # raises ConversionError on a corrupt file or another architecture
+        mmproj = None if mmproj_name is None else Path(hf_hub_download(
+            repo_id, mmproj_name, revision=revision, token=token, local_files_only=_offline(offline),
+            tqdm_class=_reporting_tqdm(None, cancel)))
+    model = inspect_gguf(path)  # raises ConversionError on a corrupt file or another architecture
+    if mmproj is not None:
+        inspect_mmproj(mmproj, model)  # ... or a projector that belongs to another model
     if outfile is None:
-        return path
+        return path  # the cached mmproj sits beside it in the same snapshot folder
     with _hub_errors(repo_id, revision, offline):
+        if mmproj is not None:
+            mmproj_out = outfile.parent / Path(mmproj.name)
+            if mmproj_out.exists() and not force:
+                raise ConversionError(f"{mmproj_out} already exists; pass --force to overwrite it")
+            _copy_atomic(mmproj, mmproj_out)
         _copy_atomic(path, outfile)
     return outfile
 
@@ -156,10 +173,21 @@ def sweep_stale_partials(repo_id: str) -> list[Path]:
     return removed
 
 
+def is_mmproj_file(name: str) -> bool:
+    return Path(name).name.lower().startswith("mmproj")
+
+
+def pick_mmproj_file(files: list[str]) -> str | None:
+    """A repo's vision projector: its one ``mmproj*.gguf`` (the F16 one where there are several), or None."""
+    found = sorted(f for f in files if f.lower().endswith(".gguf") and is_mmproj_file(f))
+    return next((f for f in found if "f16" in Path(f).stem.lower().split("-")), found[0] if found else None)
+
+
 def pick_gguf_file(files: list[str], quant: str, repo_id: str) -> str:
-    """The one ``.gguf`` file whose name ends with ``quant`` (case-insensitive), e.g. ``...-Q4_K_M.gguf``."""
+    """The one model ``.gguf`` file whose name ends with ``quant`` (case-insensitive), e.g. ``...-Q4_K_M.gguf``;
+    vision projectors (``mmproj-*``) are not models."""
     suffix = re.compile(rf"[-_.]{re.escape(quant)}\.gguf$", re.IGNORECASE)
-    ggufs = sorted(f for f in files if f.lower().endswith(".gguf"))
+    ggufs = sorted(f for f in files if f.lower().endswith(".gguf") and not is_mmproj_file(f))
     matches = [f for f in ggufs if suffix.search(f)]
     if len(matches) == 1:
         return matches[0]

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype
+from .files import format_size, partial_path
+from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, model_stem, output_path
 
 StageProgress = Callable[[str, float], None]
 """Called with a stage name (download, convert, quantize, verify) and a fraction in [0, 1]."""
@@ -22,7 +21,7 @@ StageProgress = Callable[[str, float], None]
 class ConvertRequest:
     source: str
     outfile: Path | None = None
-    outtype: str | None = None
+    outtype: OutType | str | None = None  # None: DEFAULT_OUTTYPE
     revision: str | None = None
     token: str | None = None
     quant_file: str | None = None
@@ -36,6 +35,7 @@ class ConvertRequest:
     show_progress: bool = True
     progress: StageProgress | None = None
     cancel: threading.Event | None = None
+    mmproj: bool = True  # write a multimodal model's vision projector beside it (mmproj-NAME-TYPE.gguf)
 
 
 @dataclass
@@ -43,6 +43,8 @@ class ConvertResult:
     outfile: Path
     outtype: str
     intermediate: Path | None = None
+    mmproj: Path | None = None
+    mmproj_kept: bool = False  # an existing, fitting mmproj was kept rather than written
     report: Any = None  # exaone_convert.verify.VerifyReport when --verify ran
     notes: list[str] = field(default_factory=list)
 
@@ -51,7 +53,9 @@ class ConvertResult:
         return self.report is None or bool(self.report.ok)
 
     def summary(self) -> str:
-        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {self.outfile.stat().st_size / 1e6:.1f} MB)"]
+        lines = [f"wrote {self.outfile} ({self.outtype.upper()}, {format_size(self.outfile.stat().st_size)})"]
+        if self.mmproj is not None and not self.mmproj_kept:
+            lines.append(f"wrote {self.mmproj} (vision projector, {format_size(self.mmproj.stat().st_size)})")
         if self.intermediate is not None:
             lines.append(f"kept intermediate {self.intermediate}")
         lines += self.notes
@@ -79,19 +83,22 @@ class _ConsoleProgress:
 
 
 def default_outfile(source: str, outtype: OutType) -> Path:
-    name = Path(source.rstrip("/")).name or "model"
-    return Path(f"{name}-{outtype.name.upper()}.gguf")
+    """``<model>-<TYPE>.gguf`` in the current folder (the same rule as the app's, ``output_path``)."""
+    return output_path(source, outtype)
 
 
 @contextlib.contextmanager
 def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
-    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept."""
+    """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept.
+
+    A deleted one is named as a partial file (``.NAME.PID.partial``), so that when a killed run leaves it
+    behind, the next write into the folder removes it.
+    """
+    kept = outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
     if keep:
-        yield outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+        yield kept
         return
-    fd, name = tempfile.mkstemp(prefix=f".{outfile.stem}-", suffix=f"-{via}.gguf", dir=outfile.parent or ".")
-    os.close(fd)
-    path = Path(name)
+    path = partial_path(kept)
     try:
         yield path
     finally:
@@ -124,31 +131,59 @@ def convert(request: ConvertRequest) -> ConvertResult:
         request.source, revision=request.revision, token=request.token, offline=request.offline,
         show_progress=request.show_progress,
     )
-    from .convert import convert_checkpoint
+    from .checkpoint import open_checkpoint
+    from .convert import plan_conversion
+    from .mmproj import convert_mmproj, has_vision, mmproj_outfile, reusable_mmproj
 
     def stage(name: str) -> Callable[[float], None]:
         return lambda f: progress(name, f)
 
     result = ConvertResult(outfile=outfile, outtype=outtype.name)
+    wrote_mmproj = False
+    if request.mmproj and has_vision(source_dir):
+        result.mmproj = mmproj_outfile(outfile, outtype.name, model_stem(outfile))
+        # Refuse a text model llama.cpp would run wrong before writing anything.
+        plan = plan_conversion(open_checkpoint(source_dir), get_outtype(outtype.via or outtype.name))
+        if not request.force and reusable_mmproj(result.mmproj, plan.shape.hidden):
+            result.mmproj_kept = True
+            result.notes.append(f"kept {result.mmproj} (the vision projector another type of this model wrote)")
+        else:
+            check_outfile(result.mmproj, force=request.force)
+            convert_mmproj(source_dir, result.mmproj, outtype.name, force=request.force,
+                           progress=stage("mmproj"), cancel=request.cancel)
+            wrote_mmproj = True
+    try:
+        _convert_text(request, source_dir, outfile, outtype, thresholds, result, stage, progress)
+    except BaseException:
+        if wrote_mmproj and result.mmproj is not None:
+            result.mmproj.unlink(missing_ok=True)  # the pair is written whole or not at all
+        raise
+    return result
+
+
+def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outtype: OutType, thresholds: Any,
+                  result: ConvertResult, stage: Callable[[str], Callable[[float], None]],
+                  progress: StageProgress) -> None:
+    from .convert import convert_checkpoint
+
     if outtype.via is None:
-        convert_checkpoint(source_dir, outfile, outtype.name, force=request.force,
+        convert_checkpoint(source_dir, outfile, outtype, force=request.force,
                            progress=stage("convert"), cancel=request.cancel)
         if request.verify:
             result.report = _verify(request, thresholds, outfile, None, source_dir, progress)
-        return result
+        return
 
     from .quantize import quantize_gguf
 
     with intermediate_file(outfile, outtype.via, request.keep_intermediate) as mid:
         convert_checkpoint(source_dir, mid, outtype.via, force=True, progress=stage("convert"),
                            cancel=request.cancel)
-        quantize_gguf(mid, outfile, outtype.name, threads=request.threads, progress=stage("quantize"),
+        quantize_gguf(mid, outfile, outtype, threads=request.threads, progress=stage("quantize"),
                       cancel=request.cancel)
         if request.keep_intermediate:
             result.intermediate = mid
         if request.verify:
             result.report = _verify(request, thresholds, outfile, mid, source_dir, progress)
-    return result
 
 
 def _thresholds(request: ConvertRequest) -> Any:

@@ -2,7 +2,8 @@
 
 The quantizer runs in a child process (``python -c``; a multiprocessing child in a frozen app): its
 per-tensor log lines give the progress, its error lines the message, and a cancel kills it for real.
-It writes a temp file next to the destination that is fsynced and renamed into place only when complete.
+It writes a partial file next to the destination (``files.atomic_path``) that is fsynced and renamed into
+place only when complete.
 """
 
 from __future__ import annotations
@@ -10,38 +11,24 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
-import os
 import queue
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import files
 from .errors import ConversionError
 from .gguf_check import inspect_gguf
-from .writer import partial_path, remove_stale_partials
+from .outtypes import OUTTYPES, QUANTIZABLE, OutType
+from .writer import check_free_space, conversion_error
 
-
-@dataclass(frozen=True)
-class QuantType:
-    ftype: str      # llama_cpp constant passed as llama_model_quantize_params.ftype
-    bpw: float      # rough bits per weight of the result, for the free-space check
-
-
-QUANT_TYPES: dict[str, QuantType] = {
-    "q8_0": QuantType("LLAMA_FTYPE_MOSTLY_Q8_0", 8.5),
-    "q6_k": QuantType("LLAMA_FTYPE_MOSTLY_Q6_K", 6.6),
-    "q5_k_m": QuantType("LLAMA_FTYPE_MOSTLY_Q5_K_M", 5.7),
-    "q4_k_m": QuantType("LLAMA_FTYPE_MOSTLY_Q4_K_M", 4.9),
-    "iq4_xs": QuantType("LLAMA_FTYPE_MOSTLY_IQ4_XS", 4.5),
-    "q4_0": QuantType("LLAMA_FTYPE_MOSTLY_Q4_0", 4.6),
-}
+# The output types llama.cpp's quantizer makes, by name (rows of the converter's OUTTYPES table).
+QUANT_TYPES: dict[str, OutType] = {name: OUTTYPES[name] for name in QUANTIZABLE}
 _POLL_S = 0.1
 _TENSOR_LINE = re.compile(rb"\[\s*(\d+)/\s*(\d+)\]")
 
@@ -49,41 +36,34 @@ _TENSOR_LINE = re.compile(rb"\[\s*(\d+)/\s*(\d+)\]")
 def quantize_gguf(
     src: Path,
     dst: Path,
-    outtype: str,
+    outtype: str | OutType,
     *,
     threads: int | None = None,
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Path:
     """Quantize ``src`` (an f32/f16/bf16 GGUF) to ``dst`` as ``outtype``; returns ``dst``."""
-    qtype = QUANT_TYPES.get(outtype.lower())
-    if qtype is None:
-        raise ConversionError(f"cannot quantize to {outtype!r}; choose one of: {', '.join(QUANT_TYPES)}")
+    name = outtype.name if isinstance(outtype, OutType) else outtype.lower()
+    qtype = QUANT_TYPES.get(name)
+    if qtype is None or qtype.llama_ftype is None:
+        raise ConversionError(f"cannot quantize to {name!r}; choose one of: {', '.join(QUANT_TYPES)}")
     if threads is not None and threads < 1:
         raise ConversionError(f"--threads must be at least 1 (got {threads})")
     summary = inspect_gguf(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    _check_free_space(dst.parent, int(summary.parameter_count * qtype.bpw / 8) + (16 << 20))
-    remove_stale_partials(dst.parent)
-    tmp = partial_path(dst)
+    files.remove_stale_partials(dst.parent)  # a killed run's partial file must not count against the space
+    needed = int(summary.parameter_count * qtype.bits_per_weight / 8) + (16 << 20)
+    check_free_space(dst.parent, needed, flag="--outfile on a bigger disk")
     try:
-        _run_child(src, tmp, qtype.ftype, threads or 0, progress, cancel)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+        with files.atomic_path(dst) as tmp:
+            _run_child(src, tmp, qtype.llama_ftype, threads or 0, progress, cancel)
+    except ConversionError:
+        raise
+    except OSError as err:
+        raise conversion_error(err, dst) from None
     if progress is not None:
         progress(1.0)
     return dst
-
-
-def _check_free_space(folder: Path, needed: int) -> None:
-    free = shutil.disk_usage(folder).free
-    if free < needed:
-        raise ConversionError(f"not enough disk space in {folder}: the quantized file needs about "
-                              f"{needed / 2**20:.0f} MiB, {free / 2**20:.0f} MiB are free; free some space "
-                              "or pass --outfile on a bigger disk")
 
 
 def _run_child(src: Path, tmp: Path, ftype: str, threads: int,

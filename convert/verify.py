@@ -215,6 +215,9 @@ def _perplexity(logprobs: np.ndarray, tokens: list[int]) -> float:
 # llama.cpp side
 
 
+GGML_TYPE_F32 = 0
+
+
 class _GGUFModel:
     """A GGUF loaded in llama.cpp with logits for every position."""
 
@@ -225,8 +228,10 @@ class _GGUFModel:
 
         inspect_gguf(path)
         try:
+            # An f32 KV cache: llama.cpp's default f16 cache alone moves logits by ~1e-3 of their range, enough
+            # to flip a mixture-of-experts router's near-tied choice; this measures the file, not the cache.
             self._llm = Llama(model_path=str(path), n_ctx=1024, n_batch=1024, logits_all=True,
-                              n_threads=n_threads, verbose=False)
+                              n_threads=n_threads, verbose=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32)
         except Exception as err:  # llama.cpp reports load failures as ValueError/RuntimeError
             raise ConversionError(f"llama.cpp cannot load {path} ({err}); re-create the file") from None
         self.n_vocab = self._llm.n_vocab()
@@ -263,10 +268,12 @@ def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[
 
 def _load_hf(hf_dir: Path) -> tuple[Any, Any]:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, PreTrainedTokenizerFast
 
     cfg = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
-    model = AutoModelForCausalLM.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
+    # EXAONE 4.5 is an image-text-to-text model; text-only prompts run through it as through a causal LM.
+    auto = AutoModelForImageTextToText if cfg.get("model_type") == "exaone4_5" else AutoModelForCausalLM
+    model = auto.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
     if cfg.get("model_type") == "exaone":
         # EXAONE 3 names GPT2Tokenizer, which AutoTokenizer rebuilds without tokenizer.json's digit split.
         return model.eval(), PreTrainedTokenizerFast.from_pretrained(str(hf_dir))

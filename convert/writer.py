@@ -1,4 +1,4 @@
-"""Stream tensors into a GGUF file atomically: temp file in the target folder, fsync, rename.
+"""Stream tensors into a GGUF file atomically (``files.atomic_path``: partial file, fsync, rename).
 
 gguf-py's ``GGUFWriter`` writes the header, metadata and tensor table; the tensor data is then
 streamed a chunk at a time (it would otherwise hold each whole tensor in memory), with the same
@@ -8,10 +8,6 @@ alignment padding GGUFWriter uses.
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
-import re
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +16,12 @@ from pathlib import Path
 import numpy as np
 from gguf import GGMLQuantizationType, GGUFWriter
 
+from . import files
 from .errors import ConversionError
+from .files import PARTIAL_NAME, NotEnoughSpace, is_disk_full, partial_path, remove_stale_partials
+
+__all__ = ["PARTIAL_NAME", "ConversionCancelled", "PlannedTensor", "atomic_output", "check_free_space",
+           "check_outfile", "conversion_error", "partial_path", "remove_stale_partials", "write_gguf"]
 
 Progress = Callable[[float], None]
 
@@ -38,49 +39,6 @@ class PlannedTensor:
     chunks: Callable[[], Iterable[np.ndarray]]  # produces the data in order, chunk by chunk
 
 
-PARTIAL_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.partial$")  # .NAME.PID.partial
-
-
-def partial_path(outfile: Path) -> Path:
-    return outfile.with_name(f".{outfile.name}.{os.getpid()}.partial")
-
-
-def _owner_running(pid: int, written_at: float) -> bool:
-    """True when process ``pid`` is alive and is the one that wrote the file (started before it was written)."""
-    import psutil
-
-    if pid == os.getpid():
-        return True
-    try:
-        return psutil.Process(pid).create_time() <= written_at + 1.0
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return False
-    except (psutil.AccessDenied, OSError):
-        return True  # cannot tell: leave it
-
-
-def remove_stale_partials(folder: Path) -> list[Path]:
-    """Delete ``.NAME.PID.partial`` files in ``folder`` left by killed runs (their owner process is gone,
-    or its PID now belongs to a process that started after the file was written); returns what was removed."""
-    removed: list[Path] = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    for path in entries:
-        match = PARTIAL_NAME.match(path.name)
-        if match is None:
-            continue
-        try:
-            written_at = path.stat().st_mtime
-            if not _owner_running(int(match["pid"]), written_at):
-                path.unlink()
-                removed.append(path)
-        except OSError:
-            continue
-    return removed
-
-
 def check_outfile(outfile: Path, *, force: bool) -> None:
     if outfile.exists() and not force:
         raise ConversionError(f"{outfile} already exists; pass --force to overwrite it or choose another --outfile")
@@ -91,46 +49,33 @@ def check_outfile(outfile: Path, *, force: bool) -> None:
         raise ConversionError(f"folder {parent} does not exist; create it or choose another --outfile")
 
 
-def _check_free_space(folder: Path, needed: int) -> None:
-    free = shutil.disk_usage(folder).free
-    if needed > free:
-        raise ConversionError(
-            f"not enough disk space in {folder}: {needed / 1e9:.2f} GB needed, {free / 1e9:.2f} GB free; "
-            "free some space or choose another --outfile"
-        )
+def conversion_error(err: OSError, outfile: Path, flag: str = "--outfile") -> ConversionError:
+    """The converter's wording of a failed write of ``outfile`` (``flag`` names where to change it)."""
+    if isinstance(err, NotEnoughSpace):
+        return ConversionError(f"{err}; free some space or choose another {flag}")
+    if is_disk_full(err):
+        return ConversionError(f"the disk filled up while writing {outfile.name}; free some space or choose "
+                               f"another {flag}")
+    return ConversionError(f"cannot write {outfile}: {err.strerror or err}")
 
 
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not supported on every platform (e.g. Windows)
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def check_free_space(folder: Path, needed: int, flag: str = "--outfile") -> None:
+    """The project's free-space check, worded for the converter."""
+    try:
+        files.check_free_space(folder, needed)
+    except NotEnoughSpace as err:
+        raise conversion_error(err, folder, flag) from None
 
 
 @contextlib.contextmanager
 def atomic_output(outfile: Path, *, force: bool) -> Iterator[Path]:
-    """Yield a temp path beside ``outfile``; on success it is fsynced and renamed, on any error removed."""
+    """Yield a partial path beside ``outfile`` (``files.atomic_path``); OSErrors become ConversionErrors."""
     check_outfile(outfile, force=force)
-    remove_stale_partials(outfile.parent if str(outfile.parent) else Path("."))
-    tmp = partial_path(outfile)
     try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, outfile)
-        _fsync_dir(outfile.parent)
+        with files.atomic_path(outfile) as tmp:
+            yield tmp
     except OSError as err:
-        tmp.unlink(missing_ok=True)
-        if err.errno == errno.ENOSPC:
-            raise ConversionError(
-                f"the disk filled up while writing {outfile.name}; free some space or choose another --outfile"
-            ) from None
-        raise ConversionError(f"cannot write {outfile}: {err.strerror or err}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        raise conversion_error(err, outfile) from None
 
 
 def write_gguf(
@@ -145,7 +90,7 @@ def write_gguf(
     """Write ``writer``'s metadata and ``tensors`` to ``outfile`` atomically."""
     total = sum(t.nbytes for t in tensors) or 1
     with atomic_output(outfile, force=force) as tmp:
-        _check_free_space(tmp.parent, total)
+        check_free_space(tmp.parent, total)
         for t in tensors:
             writer.add_tensor_info(t.name, t.shape, np.dtype(np.float32), t.nbytes, raw_dtype=t.gguf_type)
         writer.write_header_to_file(tmp)

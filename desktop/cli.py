@@ -17,16 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .engine.settings import GenerationSettings, LoadSettings, SettingsError, check_value, resolve_settings
-from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS, Setting
+from .engine.settings import GenerationSettings, SettingsError, resolve_settings
+from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from .engine.types import GenerationError, GenerationResult, Prompt, StreamEvent
+from .setting_flags import add_setting_flags, explicit_settings, load_settings
 
 PROG = "exaone-generate"
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 ENGINES = ("local", "cloud", "auto")
-# The settings that have a flag; each flag's dest is the setting's name.
+# The settings that have a flag (setting_flags.py makes them from the table); each flag's dest is the name.
 SETTING_FLAGS: tuple[str, ...] = tuple(row.name for row in GENERATION_ROWS if row.cli)
-LOAD_FLAGS: tuple[str, ...] = tuple(row.name for row in LOAD_ROWS if row.cli)
 
 
 class UsageError(Exception):
@@ -55,45 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
+    p.add_argument("--json-schema", type=Path, metavar="FILE",
+                   help="constrain the reply to JSON that validates against this JSON schema (llama.cpp's grammar "
+                        "sampler, before the sampling chain; local engine only)")
     add_setting_flags(p.add_argument_group(
         "generation settings", "transformers' pipeline names and defaults; the model's own generation config "
         "overrides the defaults, and a flag overrides both"), GENERATION_ROWS)
     add_setting_flags(p.add_argument_group("loading the local model"), LOAD_ROWS)
     return p
-
-
-def _default_text(row: Setting) -> str:
-    if row.default is None or row.default == ():
-        return "unset"
-    return str(row.default).lower() if isinstance(row.default, bool) else str(row.default)
-
-
-def flag_help(row: Setting) -> str:
-    """The row's help with its valid values and default, for ``--help``."""
-    if row.cli_const is not None:
-        text = f"{row.help} Sets {row.name} to {row.cli_const!r} (default: {row.default!r})."
-    else:
-        text = f"{row.help} Valid: {row.summary()}. Default: {_default_text(row)}."
-    return text.replace("%", "%%")
-
-
-def add_setting_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup, rows: Sequence[Setting]) -> None:
-    """One flag per row that has one; a flag left out is None (not set: the defaults apply)."""
-    for row in rows:
-        if row.cli is None:
-            continue
-        kwargs: dict[str, Any] = {"dest": row.name, "default": None, "help": flag_help(row)}
-        if row.cli_const is not None:
-            kwargs.update(action="store_const", const=row.cli_const)
-        elif row.value_type is bool:
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif row.value_type is tuple:
-            kwargs.update(nargs="+", metavar="TEXT")
-        elif row.choices:
-            kwargs["choices"] = row.choices
-        else:
-            kwargs.update(type=row.value_type, metavar="N" if row.value_type is int else "X")
-        parser.add_argument(row.cli, **kwargs)
 
 
 # -- inputs -----------------------------------------------------------------------------------------
@@ -128,24 +97,23 @@ def read_messages(path: Path) -> list[Any]:
     return list(data)
 
 
+def read_json_schema(args: argparse.Namespace) -> str | None:
+    """The grammar for ``--json-schema FILE`` (None without it); a bad file or schema is a UsageError."""
+    if args.json_schema is None:
+        return None
+    if args.engine != "local":
+        raise UsageError("--json-schema works with --engine local only (the grammar runs in llama.cpp)")
+    from .engine.grammar import GrammarError, grammar_for_schema_file
+
+    try:
+        return grammar_for_schema_file(args.json_schema)
+    except GrammarError as err:
+        raise UsageError(f"--json-schema {args.json_schema}: {err}") from None
+
+
 def user_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The generation settings the user set explicitly (None = not set, so model defaults apply).
-
-    Each value is checked against its own range here; the rules between settings (sampling for
-    ``num_return_sequences``) wait until the model's defaults are merged.
-    """
-    values = {name: getattr(args, name) for name in SETTING_FLAGS}
-    if values["stop"] is not None:
-        values["stop"] = tuple(values["stop"])
-    for name, value in values.items():
-        if value is not None:
-            check_value(name, value)
-    return values
-
-
-def load_settings(args: argparse.Namespace) -> LoadSettings:
-    """How to load the local model: the flags given, the table's defaults for the rest (validated)."""
-    return LoadSettings(**{name: value for name in LOAD_FLAGS if (value := getattr(args, name)) is not None})
+    """The generation settings the user set explicitly (None = not set, so model defaults apply)."""
+    return explicit_settings(args, GENERATION_ROWS)
 
 
 # -- engines ----------------------------------------------------------------------------------------
@@ -197,7 +165,8 @@ def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrin
     gen = load_local(args)
     try:
         settings = gen.default_settings(**user_settings(args))
-        return gen.generate(prompt, settings, on_event=printer, cancel=cancel), settings
+        extra = {"grammar": args.grammar} if getattr(args, "grammar", None) else {}
+        return gen.generate(prompt, settings, on_event=printer, cancel=cancel, **extra), settings
     finally:
         gen.close()
 
@@ -269,6 +238,7 @@ def run(argv: Sequence[str] | None) -> int:
     # Each value in its range before loading or reaching the network; the rules once the model's defaults apply.
     user = user_settings(args)
     load_settings(args)
+    args.grammar = read_json_schema(args)
     if args.model is None:  # the cloud alone: no model defaults to wait for
         resolve_settings(None, **user)
     full_text = user["return_full_text"]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .engine.local import LocalGenerator
+from .engine.settings import LOAD_NAMES, LoadSettings
 from .engine.types import Completion, Message, StreamCallback
 
 if TYPE_CHECKING:
@@ -56,20 +57,28 @@ class TextGenerationPipeline:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: list[Any] | None = None,
         **generate_kwargs: Any,
     ) -> list[Record] | list[list[Record]]:
+        """``response_format`` (OpenAI's: ``{"type": "json_schema", "json_schema": {"schema": ...}}`` or
+        ``{"type": "json_object"}``) constrains the reply; ``tools`` are rendered by the chat template."""
+        from .engine.grammar import grammar_for_response_format
+
         kwargs = {ALIASES.get(k, k): v for k, v in generate_kwargs.items()}
         settings = self.generator.default_settings(**kwargs)
+        grammar = grammar_for_response_format(response_format)
+        extra = {k: v for k, v in (("grammar", grammar), ("tools", tools)) if v is not None}
         if isinstance(text_inputs, str) or _is_chat(text_inputs):
-            return self._one(text_inputs, settings, on_event, cancel)
+            return self._one(text_inputs, settings, on_event, cancel, extra)
         if isinstance(text_inputs, Sequence) and all(isinstance(x, str) or _is_chat(x) for x in text_inputs):
-            return [self._one(x, settings, on_event, cancel) for x in text_inputs]
+            return [self._one(x, settings, on_event, cancel, extra) for x in text_inputs]
         raise TypeError("text_inputs must be a string, a list of {'role', 'content'} messages, "
                         "or a list of those")
 
     def _one(self, prompt: Any, settings: Any, on_event: StreamCallback | None,
-             cancel: threading.Event | None) -> list[Record]:
-        result = self.generator.generate(prompt, settings, on_event=on_event, cancel=cancel)
+             cancel: threading.Event | None, extra: Mapping[str, Any]) -> list[Record]:
+        result = self.generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
         full = settings.return_full_text
         if isinstance(prompt, str):
             return [_string_record(prompt, c, full) for c in result.generated]
@@ -105,7 +114,9 @@ def pipeline(
 ) -> TextGenerationPipeline:
     """Load a GGUF for text generation: ``pipeline(path)`` or ``pipeline("text-generation", model=path)``.
 
-    ``load_kwargs`` go to LocalGenerator (``n_ctx``, ``n_threads``, ``n_gpu_layers``, ``verbose``).
+    ``load_kwargs`` go to LocalGenerator (the load settings ``n_ctx``, ``n_threads``, ``n_gpu_layers``,
+    ``kv_cache_type``, ``state_cache_mb``, and ``verbose``); a load setting out of its range raises
+    ``SettingsError`` naming the range before anything is loaded.
     ``isolated=True`` runs llama.cpp in a worker process (``WorkerGenerator``): a model that crashes
     llama.cpp raises GenerationError instead of ending the script; the default runs it in this process.
     """
@@ -115,6 +126,7 @@ def pipeline(
         model = task_or_model
     if model is None:
         raise ValueError("pass the path of a .gguf model: pipeline('model.gguf')")
+    LoadSettings(**{k: v for k, v in load_kwargs.items() if k in LOAD_NAMES and v is not None})
     if isolated:
         from .engine.worker import WorkerGenerator
 

@@ -12,7 +12,6 @@ into that venv when missing. See packaging/README.md for the per-OS details.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import shutil
 import subprocess
@@ -45,10 +44,9 @@ def ensure_pyinstaller() -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from exaone_convert import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def prepare(work: Path, ver: str) -> None:
@@ -85,10 +83,10 @@ def archive(dist: Path, target: Path, name: str) -> Path:
     """A tarball on Linux (keeps permissions), a zip elsewhere (``ditto`` on macOS keeps the signature)."""
     if sys.platform == "linux":
         out = dist / f"{name}.tar.gz"
-        tmp = out.with_name(f".{out.name}.tmp")
-        with tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
+        from exaone_convert import atomic_path
+
+        with atomic_path(out) as tmp, tarfile.open(tmp, "w:gz", compresslevel=6) as tar:
             tar.add(target, arcname=target.name)
-        os.replace(tmp, out)
         return out
     if sys.platform == "darwin":
         out = dist / f"{name}.zip"

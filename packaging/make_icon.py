@@ -49,11 +49,12 @@ def draw(size: int) -> object:
 
 
 def save(image: object, path: Path, fmt: str) -> None:
+    from exaone_convert import atomic_path
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if not image.save(str(tmp), fmt):  # type: ignore[attr-defined]
-        raise SystemExit(f"make_icon: Qt could not write {fmt} ({path}); is its image-format plugin installed?")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if not image.save(str(tmp), fmt):  # type: ignore[attr-defined]
+            raise SystemExit(f"make_icon: Qt could not write {fmt} ({path}); is its image-format plugin installed?")
 
 
 def make_icons(out_dir: Path) -> dict[str, Path]:

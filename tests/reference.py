@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerFast
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForImageTextToText,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
 
 
 def read_state_dict(ckpt_dir: Path) -> dict[str, torch.Tensor]:
@@ -32,7 +38,9 @@ def load_reference(ckpt_dir: str | Path) -> tuple[PreTrainedModel, Any]:
     """(model in float32 eval mode with eager attention, tokenizer) for an HF-layout folder."""
     ckpt_dir = Path(ckpt_dir)
     cfg = json.loads((ckpt_dir / "config.json").read_text())
-    model = AutoModelForCausalLM.from_pretrained(str(ckpt_dir), dtype=torch.float32, attn_implementation="eager")
+    # EXAONE 4.5 is an image-text-to-text model; a text-only prompt runs through it as through a causal LM.
+    auto = AutoModelForImageTextToText if cfg["model_type"] == "exaone4_5" else AutoModelForCausalLM
+    model = auto.from_pretrained(str(ckpt_dir), dtype=torch.float32, attn_implementation="eager")
     tokenizer: Any
     if cfg["model_type"] == "exaone":
         # EXAONE 3's tokenizer_config names GPT2Tokenizer, which AutoTokenizer rebuilds from vocab

@@ -61,11 +61,13 @@ def send(qtbot: Any, window: Any, text: str) -> str:
 
 
 def test_reply_streams_into_the_view_and_equals_exaone_generate(
-        qtbot: Any, desktop: DesktopApp, tiny_gguf: Path, tmp_path: Path, capsys: Any) -> None:
+        qtbot: Any, desktop: DesktopApp, tiny_gguf: Path, real_generator: Any, tmp_path: Path, capsys: Any) -> None:
     w = desktop.window
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.load_model(tiny_gguf)
-    w.set_local_generator(Slowed(w.local, delay=0.01))  # the loaded model, paced so pieces arrive apart
+    # The same file in this process, paced so pieces arrive apart (the app's worker process batches the
+    # pieces a fast tiny model makes within a few milliseconds into one).
+    w.set_local_generator(Slowed(real_generator, delay=0.01))
     set_field(w, "max_new_tokens", 24)
     shown: list[str] = []
     real_stream = w.chat_view.stream

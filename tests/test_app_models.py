@@ -39,7 +39,7 @@ def test_manager_lists_local_ggufs_with_their_facts(desktop: DesktopApp, tiny_ch
             for r in range(manager.table.rowCount())}
     good = next(v for k, v in rows.items() if "⚠" not in k)
     assert good[1] == "exaone4" and "Q8_0" in good[3].upper() and good[4] == "1,024"
-    assert good[2].endswith(("KB", "MB"))
+    assert good[2].endswith(("kB", "MB"))  # decimal units, as every size message of the project
     bad = next(k for k in rows if "⚠" in k)
     assert "broken" in bad
 
@@ -99,7 +99,8 @@ def test_convert_through_the_hub_stand_in_reaches_100_percent(tiny_checkpoint: A
         hub.add_folder(repo, tiny_checkpoint("exaone4"))
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
         env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(TESTS))
+                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
         proc = subprocess.run([sys.executable, str(TESTS / "app_convert_driver.py"), str(tmp_path / "data"), repo,
                                "q8_0"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -107,8 +108,8 @@ def test_convert_through_the_hub_stand_in_reaches_100_percent(tiny_checkpoint: A
     fractions = [f for _stage, f in out["progress"]]
     assert fractions and max(fractions) == 1.0 and out["bar"] == 1.0
     assert any(0 < f < 1 for f in fractions), "progress should be reported along the way"
-    assert out["files"] == ["EXAONE-Tiny-Instruct-q8_0.gguf"]
-    assert out["loaded"].endswith("EXAONE-Tiny-Instruct-q8_0.gguf")  # the new model is put to use
+    assert out["files"] == ["EXAONE-Tiny-Instruct-Q8_0.gguf"]  # the CLI's naming: <model>-<TYPE>.gguf
+    assert out["loaded"].endswith("EXAONE-Tiny-Instruct-Q8_0.gguf")  # the new model is put to use
     assert hub.count("GET", "/cdn/") >= 1  # the weights really came through the stand-in Hub
 
 
@@ -123,7 +124,8 @@ def test_download_an_official_gguf_through_the_hub_stand_in(tiny_checkpoint: Any
         hub.add_commit(repo, {"README.md": b"official ggufs", q4.name: q4.read_bytes()})
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
         env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(TESTS))
+                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
         proc = subprocess.run([sys.executable, str(TESTS / "app_convert_driver.py"), str(tmp_path / "data"), repo,
                                "--download", "Q4_K_M"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -13,6 +13,7 @@ import pytest
 from exaone_desktop.engine.routing import RouteOutcome
 from exaone_desktop.engine.settings import GenerationSettings, SettingsError
 from exaone_desktop.engine.types import Completion, GenerationError, GenerationResult, StreamEvent
+from exaone_desktop.session import load_settings
 from exaone_desktop.session.controller import NO_MODEL, ChatController, Refused, Turn, accepts_keyword
 from exaone_desktop.session.load_settings import LoadSettings
 from exaone_desktop.session.settings_state import SettingsState
@@ -180,6 +181,10 @@ def test_no_model_and_no_cloud_refuses_before_storing_anything(store: ChatStore)
         c.send("hello?")
     assert err.value.reason == NO_MODEL
     assert store.conversations() == []
+    assert not c.has_chat_to_show()  # the welcome page
+    assert c.takes_new_model("/models/new-Q4_K_M.gguf") and not c.takes_new_model("/models/a-checkpoint")
+    c.set_local(Scripted("local"))
+    assert c.has_chat_to_show() and not c.takes_new_model("/models/other.gguf")
 
 
 def test_cloud_policy_needs_switch_and_consent(store: ChatStore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,20 +286,24 @@ def test_load_settings_validate_persist_and_mark_a_reload(store: ChatStore, gene
     trained = generator.model_info.context_length
     with pytest.raises(SettingsError, match=f"from 1 to {trained}"):
         c.change_load("n_ctx", trained + 1)
-    with pytest.raises(SettingsError, match="f16, q8_0, q4_0"):
+    with pytest.raises(SettingsError, match="kv_cache_type must be one of .*f16.*q8_0.*q4_0"):
         c.change_load("kv_cache_type", "q5_1")
     with pytest.raises(SettingsError, match="state_cache_mb"):
         c.change_load("state_cache_mb", -1)
+    with pytest.raises(SettingsError, match="unknown load setting"):
+        c.change_load("n_threads", 2)  # the engine's choice in the app
     c.change_load("n_ctx", 256)
     c.change_load("kv_cache_type", "q8_0")
+    c.change_load("state_cache_mb", 64)
     f = c.load_figures()
     assert f.pending and (f.n_ctx, f.automatic, f.max_ctx, f.kv_cache_type) == (256, False, trained, "q8_0")
-    assert c.load.generator_kwargs() == {"n_ctx": 256, "kv_cache_type": "q8_0"}
-    again = LoadSettings.from_json(c.load.to_json())
-    assert again == c.load
-    assert LoadSettings.from_json('{"n_ctx": -5, "kv_cache_type": "q8_0", "bogus": 1}') == LoadSettings(
+    assert c.load.changed() == {"n_ctx": 256, "kv_cache_type": "q8_0", "state_cache_mb": 64}
+    assert load_settings.from_json(load_settings.to_json(c.load)) == c.load
+    assert load_settings.from_json('{"n_ctx": -5, "kv_cache_type": "q8_0", "bogus": 1}') == LoadSettings(
         kv_cache_type="q8_0")
-    assert LoadSettings.from_json("not json") == LoadSettings()
+    assert load_settings.from_json("not json") == LoadSettings()
+    c.change_load("n_ctx", 0)  # back to automatic
+    assert c.load.n_ctx is None and c.load_figures().automatic
     c.set_local(generator, loaded_with=c.load)
     assert not c.load_figures().pending
 

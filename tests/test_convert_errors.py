@@ -175,7 +175,7 @@ def test_disk_full_mid_write_leaves_nothing(ckpt, tmp_path, capsys, monkeypatch)
     small = tmp_path / "small"
     _tmpfs(small, "128k")  # the f32 model is larger: the disk fills up mid-write
     try:
-        monkeypatch.setattr(writer_mod, "_check_free_space", lambda folder, needed: None)
+        monkeypatch.setattr(writer_mod, "check_free_space", lambda folder, needed: None)
         assert_clean_failure(capsys, small, str(ckpt), "--outfile", str(small / "o.gguf"), "--outtype", "f32",
                              match="disk filled up")
         assert list(small.iterdir()) == []

@@ -70,7 +70,8 @@ def test_every_family_converts_checks_and_renders_through_one_path(key, tiny_che
     out = convert_checkpoint(src, tmp_path / f"{key}.gguf", "f16")
     info = inspect_gguf(out)
     assert info.architecture == fam.gguf_arch
-    assert families.family_for_gguf_arch(info.architecture, info.chat_template) is fam
+    assert info.family == fam.key
+    assert families.family_for_gguf_arch(info.architecture, info.chat_template, info.family) is fam
     assert reasoning_tags(info.architecture, info.chat_template) == fam.reasoning_tags
     _, tokenizer = load_reference(src)
     assert info.chat_template == tokenizer.chat_template
@@ -182,3 +183,57 @@ def test_moe_gguf_says_what_llama_cpp_needs(tiny_checkpoint, tmp_path):
     assert meta["exaone-moe.nextn_predict_layers"] == "1"
     assert meta["exaone-moe.block_count"] == "5"  # 4 layers + 1 MTP layer
     assert meta["exaone-moe.expert_shared_feed_forward_length"] == "32"
+
+
+def test_hybrid_exaone4_5_refused_unless_64_text_layers(tiny_checkpoint, tmp_path):
+    """llama.cpp's exaone4 graph turns windows on only at exactly 64 layers (MTP layers not counted)."""
+    src = tmp_path / "vl"
+    shutil.copytree(tiny_checkpoint("exaone4_5"), src)
+    cfg = json.loads((src / "config.json").read_text())
+    n = cfg["text_config"]["num_hidden_layers"]
+    cfg["text_config"].update(sliding_window=8, layer_types=["sliding_attention"] * (n - 1) + ["full_attention"])
+    (src / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ConversionError, match="would run it wrong") as err:
+        convert_checkpoint(src, tmp_path / "v.gguf", "f16")
+    assert "\n" not in str(err.value)
+
+
+def test_exaone4_5_text_gguf_keeps_mtp_layers(tiny_checkpoint, tmp_path):
+    meta = lh.metadata(convert_checkpoint(tiny_checkpoint("exaone4_5_hybrid64"), tmp_path / "v.gguf", "f16"))
+    assert meta["general.architecture"] == "exaone4"
+    assert meta["exaone4.block_count"] == "65" and meta["exaone4.nextn_predict_layers"] == "1"
+    assert meta["exaone4.attention.sliding_window"] == "8"
+
+
+@pytest.mark.parametrize(("key", "value"), [("expert_count", 1025), ("expert_count", 100000), ("expert_used_count", 9),
+                                            ("expert_used_count", 0), ("leading_dense_block_count", 1000)])
+def test_gguf_check_bounds_the_moe_keys_llama_cpp_aborts_on(key, value, tiny_checkpoint, tmp_path):
+    """llama.cpp 0.3.36 kills the whole process (SIGABRT) on the first four; the check says one line."""
+    import struct
+
+    from exaone_convert.gguf_check import InvalidGGUF
+
+    good = convert_checkpoint(tiny_checkpoint("exaone_moe"), tmp_path / "m.gguf", "f16")
+    data = bytearray(good.read_bytes())
+    name = f"exaone-moe.{key}".encode()
+    at = data.index(struct.pack("<Q", len(name)) + name) + 8 + len(name)
+    assert struct.unpack_from("<I", data, at)[0] == 4  # a uint32 value follows
+    struct.pack_into("<I", data, at + 4, value)
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InvalidGGUF, match=f"exaone-moe.{key} is {value}") as err:
+        inspect_gguf(bad)
+    assert "\n" not in str(err.value)
+    assert inspect_gguf(good).architecture == "exaone-moe"
+
+
+@pytest.mark.parametrize("kind", ["exaone_moe", "exaone4_5"])
+def test_verify_passes_for_the_2026_families_at_f32(kind, tiny_checkpoint, tmp_path, capsys):
+    """exaone-convert --verify loads transformers' own model for the family and agrees with the GGUF."""
+    from exaone_convert.cli import main
+
+    rc = main([str(tiny_checkpoint(kind)), "--outfile", str(tmp_path / "m-F32.gguf"), "--outtype", "f32", "--verify",
+               "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "verification PASSED" in out and "same tokenization  yes" in out

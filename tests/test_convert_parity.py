@@ -13,9 +13,9 @@ from reference import load_reference, reference_greedy, reference_logits
 from tiny_checkpoints import tokenization_samples
 
 KINDS = ["exaone3_tied_sharded", "exaone3_untied", "exaone_deep", "exaone4", "exaone4_hybrid64", "exaone4_64_full",
-         "exaone_moe"]
+         "exaone_moe", "exaone4_5", "exaone4_5_hybrid64"]
 # Relative logit tolerance (of max |logit|): float error grows with depth in the 64-layer fixtures.
-TOLERANCE = {"exaone4_hybrid64": 3e-3, "exaone4_64_full": 3e-3}
+TOLERANCE = {"exaone4_hybrid64": 3e-3, "exaone4_64_full": 3e-3, "exaone4_5_hybrid64": 3e-3}
 DEFAULT_TOLERANCE = 1e-3
 PARITY_TEXT = "안녕하세요, EXAONE입니다. Numbers 2024-11-25 and 3.14159; emoji 🙂👍🏽\n\tdef f(x): return x"
 GREEDY_TOKENS = 24
@@ -94,7 +94,7 @@ CONVERSATIONS = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone_deep", "exaone4", "exaone_moe"])
+@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone_deep", "exaone4", "exaone_moe", "exaone4_5"])
 @pytest.mark.parametrize("messages", CONVERSATIONS)
 def test_chat_template_from_gguf_renders_like_transformers(kind, messages, converted, reference):
     _, gguf = converted(kind)

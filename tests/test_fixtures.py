@@ -50,8 +50,9 @@ def _ids(encoded) -> list[int]:
 @pytest.mark.parametrize("kind", ALL_KINDS)
 def test_kind_loads_and_generates(kind, loaded, tiny_checkpoint):
     model, tok = loaded(kind)
-    cfg = json.loads((tiny_checkpoint(kind) / "config.json").read_text())
-    assert model.config.vocab_size == cfg["vocab_size"] == len(tok)
+    top = json.loads((tiny_checkpoint(kind) / "config.json").read_text())
+    cfg = top.get("text_config", top)  # EXAONE 4.5 nests the text model's config
+    assert model.config.get_text_config().vocab_size == cfg["vocab_size"] == len(tok)
     prompt = _ids(tok("안녕하세요 Hello 123"))
     logits = reference_logits(model, prompt)
     assert logits.shape == (len(prompt), cfg["vocab_size"])
@@ -70,7 +71,8 @@ def test_reference_uses_every_weight(kind, loaded, tiny_checkpoint):
     assert all(t.dtype == torch.bfloat16 for t in state.values())
     cfg = json.loads((tiny_checkpoint(kind) / "config.json").read_text())
     assert ("lm_head.weight" in state) == (not cfg["tie_word_embeddings"])
-    assert any(n.startswith("mtp.") for n in state) == bool(cfg.get("num_nextn_predict_layers"))
+    n_mtp = cfg.get("text_config", cfg).get("num_nextn_predict_layers")
+    assert any(n.startswith("mtp.") for n in state) == bool(n_mtp)
     params = sum(p.numel() for p in model.parameters())  # tied weights count once
     params += sum(b.numel() for n, b in model.named_buffers() if n.endswith("e_score_correction_bias"))
     assert params == sum(t.numel() for n, t in state.items() if not n.startswith("mtp."))

@@ -196,6 +196,16 @@ def test_schema_file(tmp_path: Path) -> None:
         grammar_for_schema_file(tmp_path / "missing.json")
 
 
+def test_property_order() -> None:
+    schema = {"type": "object", "properties": {"arguments": {"type": "object"}, "name": {"const": "f"}},
+              "required": ["arguments", "name"]}
+    root = next(line for line in grammar_for_schema(schema, prop_order=["name"]).splitlines()
+                if line.startswith("root ::="))
+    assert root.index("name-kv") < root.index("arguments-kv")
+    root = next(line for line in grammar_for_schema(schema).splitlines() if line.startswith("root ::="))
+    assert root.index("arguments-kv") < root.index("name-kv")
+
+
 def test_strings_exclude_control_characters() -> None:
     """JSON forbids raw control characters in strings; the converter's own rule lets them through."""
     grammar = grammar_for_schema({"type": "string"})

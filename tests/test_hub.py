@@ -301,3 +301,38 @@ def test_gguf_download_reports_progress_and_can_be_cancelled(hub: HubStub, tmp_p
     assert words[0] == "done", done.stdout + done.stderr
     assert int(words[1]) >= 1 and float(words[2]) == 1.0 and words[3] == "True"
     assert (tmp_path / "out.gguf").stat().st_size > 0
+
+
+# -- EXAONE 4.5: the model and its vision projector come down together --------------------------------
+
+VL_REPO = "LGAI-EXAONE/Tiny-VL-GGUF"
+
+
+@pytest.fixture(scope="module")
+def vl_files(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    from exaone_convert.mmproj import convert_mmproj
+
+    src, d = tiny_checkpoint("exaone4_5"), tmp_path_factory.mktemp("vl")
+    text = convert_to(src, d / "EXAONE-Tiny-VL-Q8_0.gguf", "q8_0")
+    bf16 = convert_to(src, d / "EXAONE-Tiny-VL-F16.gguf", "f16")
+    mmproj = convert_mmproj(src, d / "mmproj-EXAONE-Tiny-VL-F16.gguf", "f16")
+    other = convert_mmproj(tiny_checkpoint("exaone4_5_hybrid64"), d / "mmproj-other-F16.gguf", "f16")
+    return {p.name: p.read_bytes() for p in (text, bf16, mmproj)} | {"other": other.read_bytes()}
+
+
+def test_file_downloads_the_mmproj_beside_the_model(vl_files: dict[str, bytes], tmp_path: Path) -> None:
+    files = {k: v for k, v in vl_files.items() if k != "other"}
+    with HubStub() as stub:
+        stub.add_commit(VL_REPO, files)
+        stub.add_commit("someone/mismatched-VL-GGUF", {**files, "mmproj-EXAONE-Tiny-VL-F16.gguf": vl_files["other"]})
+        env = hub_env(stub.endpoint, tmp_path / "hf_home")
+        # "F16" names the model, never the projector that shares its suffix
+        proc = run_cli([VL_REPO, "--file", "F16", "--outfile", "m/vl.gguf"], env, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / "m" / "vl.gguf").read_bytes() == files["EXAONE-Tiny-VL-F16.gguf"]
+        assert (tmp_path / "m" / "mmproj-EXAONE-Tiny-VL-F16.gguf").read_bytes() == \
+            files["mmproj-EXAONE-Tiny-VL-F16.gguf"]
+        err = one_line_error(run_cli(["someone/mismatched-VL-GGUF", "--file", "Q8_0", "--outfile", "x/vl.gguf"],
+                                     env, tmp_path))
+        assert "does not match" in err
+        assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())

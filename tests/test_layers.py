@@ -1,5 +1,5 @@
-"""The package layering the README shows: ui -> session -> engine -> exaone_convert, never the other way,
-and no Qt below the ui. Read from the source's import statements (including imports inside functions)."""
+"""The package layering the README shows: ui -> session -> (server ->) engine -> exaone_convert, never the
+other way, and no Qt below the ui. Read from the source's import statements (including imports inside functions)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # package folder -> (its dotted name, the packages it must not import)
 LAYERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "convert": ("exaone_convert", ("exaone_desktop", "PySide6")),
-    "desktop/engine": ("exaone_desktop.engine", ("exaone_desktop.session", "exaone_desktop.ui", "PySide6")),
+    "desktop/engine": ("exaone_desktop.engine", ("exaone_desktop.server", "exaone_desktop.session", "exaone_desktop.ui",
+                                                 "PySide6")),
+    "desktop/server": ("exaone_desktop.server", ("exaone_desktop.session", "exaone_desktop.ui", "PySide6")),
     "desktop/session": ("exaone_desktop.session", ("exaone_desktop.ui", "PySide6")),
 }
 

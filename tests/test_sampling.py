@@ -11,12 +11,13 @@ large enough to exercise the partial selections.
 from __future__ import annotations
 
 import ctypes
+from collections import Counter
 
 import llama_cpp
 import numpy as np
 import pytest
 import torch
-from exaone_desktop.engine.sampling import TOKEN_DATA, TokenSampler, sequence_seed
+from exaone_desktop.engine.sampling import TOKEN_DATA, HistoryCounts, TokenSampler, sequence_seed
 from exaone_desktop.engine.settings import GenerationSettings
 from llama_cpp._internals import LlamaSampler
 from scipy.stats import chisquare
@@ -403,6 +404,23 @@ def test_penalty_window_forgets_the_oldest_ids() -> None:
         for t in generated:
             sampler.accept(t)
         np.testing.assert_allclose(sampler.probabilities(logits), hf_probs(adjusted, [], s), rtol=1e-6)
+
+
+@pytest.mark.parametrize("window", [1, 7, 1000])
+def test_history_counts_follow_the_window(window: int) -> None:
+    """The incremental counts equal a recount of the last ``window`` ids after every step."""
+    rng = np.random.default_rng(window)
+    counts = HistoryCounts(window)
+    seen: list[int] = []
+    for prompt in (rng.integers(0, 30, 50).tolist(), []):
+        counts.clear()
+        counts.extend(prompt)
+        seen = list(prompt)
+        for token in rng.integers(0, 30, 200).tolist():
+            counts.add(token)
+            seen.append(token)
+            expected = Counter(seen[-window:])
+            assert dict(zip(counts.ids.tolist(), counts.counts.tolist(), strict=True)) == expected
 
 
 # -- seeds ---------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def model_id(model_path: Path) -> str:
 @pytest.fixture(scope="module")
 def served(model_path: Path) -> Any:
     server = start_serve("--model", str(model_path), "--port", "0", "--api-key", KEY, "--threads", "1",
-                         "--queue-size", "3")
+                         "--queue-size", "3", "--parallel", "4")
     yield server
     server.stop()
 
@@ -144,6 +144,14 @@ def test_completions_equal_exaone_generate(client: openai.OpenAI, model_id: str,
     chunks = list(stream)
     assert "".join(c.choices[0].text for c in chunks if c.choices) == expected["text"]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == len(expected["token_ids"])
+
+
+def test_completions_with_a_list_of_prompts(client: openai.OpenAI, model_id: str) -> None:
+    prompts = [PLAIN_PROMPT, "EXAONE는"]
+    alone = [client.completions.create(model=model_id, prompt=p, temperature=0, max_tokens=8).choices[0].text
+             for p in prompts]
+    both = client.completions.create(model=model_id, prompt=prompts, temperature=0, max_tokens=8)
+    assert [c.index for c in both.choices] == [0, 1] and [c.text for c in both.choices] == alone
 
 
 @pytest.mark.parametrize(("top_k", "penalty"), [(5, 1.3), (0, 1.0)])
@@ -281,6 +289,11 @@ def test_bad_schema_is_400(served: Any, model_id: str) -> None:
     reply = request(served.url, "POST", "/v1/chat/completions",
                     {"model": model_id, "messages": MESSAGES, "response_format": fmt}, auth())
     assert reply.status == 400 and reply.json()["error"]["param"] == "response_format.json_schema.schema"
+    unenforced = {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "properties": {"n": {"type": "integer", "minimum": 3}}}}}
+    reply = request(served.url, "POST", "/v1/chat/completions",
+                    {"model": model_id, "messages": MESSAGES, "response_format": unenforced}, auth())
+    assert reply.status == 400 and "'minimum'" in reply.json()["error"]["message"]
 
 
 def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, model_id: str, tiny_checkpoint: Any,
@@ -324,6 +337,28 @@ def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, mod
     plain = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
                                            tool_choice="none", temperature=0, max_tokens=8)
     assert plain.choices[0].message.tool_calls is None
+
+
+def test_the_apps_worker_generator_serves_tools_and_schemas(model_path: Path, model_id: str) -> None:
+    """The app's serve switch hands over its WorkerGenerator (llama.cpp in a child process): tools and
+    response_format pass through it to the model."""
+    from exaone_desktop.engine.worker import WorkerGenerator
+
+    gen = WorkerGenerator(model_path, n_threads=1)
+    handle = start_background(gen)
+    try:
+        client = openai.OpenAI(base_url=handle.base_url, api_key="none", max_retries=0, timeout=120)
+        r = client.chat.completions.create(model=model_id, messages=ASK_WEATHER, tools=WEATHER,  # type: ignore[arg-type]
+                                           tool_choice="required", temperature=0, max_tokens=64)
+        assert r.choices[0].finish_reason == "tool_calls"
+        assert r.choices[0].message.tool_calls and r.choices[0].message.tool_calls[0].function.name == "get_weather"
+        fmt = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": VERDICT}}
+        j = client.chat.completions.create(model=model_id, messages=MESSAGES, seed=1, max_tokens=120,
+                                           response_format=fmt)  # type: ignore[arg-type]
+        assert valid_verdict(json.loads(j.choices[0].message.content or ""))
+    finally:
+        handle.stop()
+        gen.close()
 
 
 def test_tool_call_parsing() -> None:
@@ -451,6 +486,13 @@ def test_non_loopback_host_needs_a_key(model_path: Path) -> None:
     assert "--api-key" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_background_server_refuses_other_hosts_without_a_key() -> None:
+    from exaone_desktop.engine.types import GenerationError
+
+    with pytest.raises(GenerationError, match="API key"):
+        start_background(object(), host="0.0.0.0")
+
+
 def test_port_in_use_is_one_line(served: Any, model_path: Path) -> None:
     port = str(urlsplit(served.url).port)
     proc = subprocess.run([str(SERVE), "--model", str(model_path), "--port", port], capture_output=True, text=True,
@@ -459,10 +501,19 @@ def test_port_in_use_is_one_line(served: Any, model_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "in use" in proc.stderr and "--port" in proc.stderr
 
 
-def test_bad_flag_value_is_one_line(model_path: Path) -> None:
-    proc = subprocess.run([str(SERVE), "--model", str(model_path), "--top-p", "2"], capture_output=True, text=True,
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--top-p", "2"], "top_p"), (["--parallel", "0"], "--parallel"), (["--port", "70000"], "--port"),
+    (["--queue-size", "-1"], "--queue-size")])
+def test_bad_flag_value_is_one_line(flags: list[str], words: str, model_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(model_path), *flags], capture_output=True, text=True,
                           timeout=60)
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "top_p" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and words in proc.stderr
+
+
+def test_missing_model_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(tmp_path / "nope.gguf")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "model file not found" in proc.stderr
 
 
 # -- concurrency ----------------------------------------------------------------------------------------------
@@ -493,6 +544,19 @@ def test_four_concurrent_streams_get_their_own_text(client: openai.OpenAI, model
     assert len(set(alone)) > 1
 
 
+def test_four_clients_share_decode_steps(served: Any, client: openai.OpenAI, model_id: str) -> None:
+    """With --parallel 4 the streams above ran in one batch per step (the server reports its largest batch)."""
+    questions = [[{"role": "user", "content": f"Count to {i + 5}"}] for i in range(4)]
+    threads = [threading.Thread(target=lambda m=m: client.chat.completions.create(
+        model=model_id, messages=m, temperature=0, max_tokens=200)) for m in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    batch = request(served.url, "GET", "/health").json()["batch"]
+    assert batch["sequences"] == 4 and batch["largest_batch"] >= 2
+
+
 @pytest.fixture(scope="module")
 def paced(model_path: Path) -> Any:
     gen = Paced(LocalGenerator(model_path, n_threads=1))
@@ -505,6 +569,18 @@ def paced(model_path: Path) -> Any:
 
 def _health(url: str) -> dict[str, int]:
     return request(url, "GET", "/health").json()["queue"]  # type: ignore[no-any-return]
+
+
+def test_one_request_at_a_time_also_equals_exaone_generate(paced: Any, model_id: str, model_path: Path,
+                                                           messages_file: Path, capsys: Any) -> None:
+    """The serial path (start_background around the app's LocalGenerator), as the batched one above."""
+    _, handle = paced
+    ref = generate_json(capsys, "--model", str(model_path), "--messages", str(messages_file),
+                        "--max-new-tokens", str(N_NEW))
+    client = openai.OpenAI(base_url=handle.base_url, api_key="none", max_retries=0)
+    r = client.chat.completions.create(model=model_id, messages=MESSAGES, temperature=0, max_tokens=N_NEW)
+    assert r.choices[0].message.content == ref["generated"][0]["text"]
+    assert "batch" not in request(handle.url, "GET", "/health").json()
 
 
 def test_client_that_disconnects_frees_the_slot(paced: Any, model_id: str) -> None:

@@ -35,6 +35,7 @@ from exaone_desktop.engine.settings_table import (
     Setting,
     markdown_table,
 )
+from exaone_desktop.setting_flags import flag_help
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NUMERIC = [row for row in SETTINGS if row.value_type in (int, float)]
@@ -123,13 +124,28 @@ def test_validate_accepts_the_bounds_and_rejects_just_outside_naming_the_range(r
             build(row, None)
 
 
+@pytest.mark.parametrize("row", NUMERIC, ids=ids(NUMERIC))
+def test_request_models_can_take_the_range(row: Setting) -> None:
+    """``Field(**row.bounds())`` in a pydantic request model accepts and refuses what validate() does."""
+    from typing import Annotated
+
+    import pydantic
+
+    adapter = pydantic.TypeAdapter(Annotated[row.value_type, pydantic.Field(**row.bounds())])
+    for value in inside(row):
+        assert adapter.validate_python(value) == value
+    for value in outside(row):
+        with pytest.raises(pydantic.ValidationError):
+            adapter.validate_python(value)
+
+
 @pytest.mark.parametrize("row", [r for r in SETTINGS if r.choices], ids=ids([r for r in SETTINGS if r.choices]))
 def test_validate_choices(row: Setting) -> None:
     for choice in row.choices:
         assert getattr(build(row, choice), row.name) == choice
     with pytest.raises(SettingsError) as err:
         build(row, "bogus")
-    assert all(repr(c) in str(err.value) for c in row.choices)
+    assert "one of " + ", ".join(repr(c) for c in row.choices) in str(err.value)
 
 
 def test_types_are_checked() -> None:
@@ -185,7 +201,7 @@ def test_cli_flag_exists_and_maps_to_the_setting(row: Setting) -> None:
         for value in inside(row):
             assert getattr(parser.parse_args([*base, row.cli, flag_value(value)]), row.name) == value
     assert getattr(parser.parse_args(base), row.name) is None  # not given: the defaults decide
-    assert row.summary() in cli.flag_help(row) or row.cli_const is not None
+    assert row.summary() in flag_help(row) or row.cli_const is not None
 
 
 @pytest.mark.parametrize("row", [r for r in WITH_FLAG if r.value_type in (int, float)],
@@ -212,6 +228,17 @@ def test_cli_help_shows_ranges(capsys: Any) -> None:
         cli.build_parser().parse_args(["--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "[0, 4294967295] or unset" in out and "(0, 100]" in out and "--min-p" in out
+
+
+def test_python_api_checks_load_settings_before_loading(tmp_path: Path) -> None:
+    from exaone_desktop.pipeline import pipeline
+
+    for kwargs, words in (({"n_ctx": -1}, "n_ctx must be an integer in [0, 1048576] or unset"),
+                          ({"kv_cache_type": "q2"}, "kv_cache_type must be one of 'f16', 'q8_0', 'q4_0', got 'q2'"),
+                          ({"state_cache_mb": -5}, "state_cache_mb must be an integer in [0, 1048576]")):
+        with pytest.raises(SettingsError) as err:
+            pipeline(tmp_path / "never-loaded.gguf", **kwargs)
+        assert words in str(err.value)
 
 
 # --- the settings panel -------------------------------------------------------------------------------------
@@ -245,6 +272,46 @@ def test_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
             assert editor.minimum() == pytest.approx(row.smallest()), row.name
         if row.min_exclusive:
             assert row.problem(row.minimum) is not None
+
+
+def test_panel_help_is_the_tables_in_the_ui_language(qtbot: Any) -> None:
+    from exaone_desktop.ui import language
+    from exaone_desktop.ui.settings_panel import SettingsPanel
+
+    try:
+        for lang in ("ko", "en"):
+            assert language.install(lang) == lang
+            panel = SettingsPanel()
+            qtbot.addWidget(panel)
+            for name, field in panel.rows.items():
+                row = field.spec
+                assert field.help_label.text() == (row.help_ko if lang == "ko" else row.help), name
+                assert field.editor.toolTip() == field.help_label.text()
+    finally:
+        language.install("en")
+
+
+def test_load_panel_widgets_have_the_tables_ranges(qtbot: Any) -> None:
+    """Settings > Model: the load rows' ranges, choices and help (n_ctx 0 is the table's "automatic")."""
+    from exaone_desktop.engine.settings_table import ROWS
+    from exaone_desktop.session import load_settings
+    from exaone_desktop.ui.load_panel import LoadPanel
+
+    panel = LoadPanel()
+    qtbot.addWidget(panel)
+    for name in ("n_ctx", "state_cache_mb"):
+        row, box = ROWS[name], getattr(panel, name)
+        assert (box.minimum(), box.maximum()) == (row.minimum, row.maximum), name
+        assert box.toolTip() == row.help, name
+    kv = ROWS["kv_cache_type"]
+    assert [panel.kv_cache_type.itemData(i) for i in range(panel.kv_cache_type.count())] == list(kv.choices)
+    assert panel.kv_cache_type.toolTip() == kv.help
+    loaded = LoadSettings()
+    assert load_settings.change(loaded, "n_ctx", 0).n_ctx is None  # the table's 0: automatic
+    for name, value in (("n_ctx", int(above(ROWS["n_ctx"]))), ("state_cache_mb", -1), ("kv_cache_type", "q2")):
+        with pytest.raises(SettingsError) as err:
+            load_settings.change(loaded, name, value)
+        assert str(err.value) == ROWS[name].problem(value)
 
 
 def test_panel_seed_holds_the_whole_uint32_range(qtbot: Any) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from exaone_convert import atomic_write_bytes
 from safetensors.torch import save as safetensors_save
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
@@ -85,6 +85,13 @@ EXAONE4_TEMPLATE = r"""{%- macro tool_list(tools) -%}
 {%- if enable_thinking is defined and enable_thinking -%}{{- '<think>\n' -}}
 {%- else -%}{{- '<think>\n\n</think>\n\n' -}}{%- endif -%}
 {%- endif -%}"""
+
+# EXAONE 4.5-style: EXAONE 4.0's turns, but thinking is on unless enable_thinking is false (LG's default for 4.5).
+EXAONE45_TEMPLATE = EXAONE4_TEMPLATE.replace(
+    "{%- if enable_thinking is defined and enable_thinking -%}",
+    "{%- if enable_thinking is not defined or enable_thinking -%}",
+)
+assert EXAONE45_TEMPLATE != EXAONE4_TEMPLATE
 
 # ---------------------------------------------------------------------------------------------
 # Tokenizer
@@ -172,8 +179,9 @@ def _pre_tokenizer(arch: str) -> pre_tokenizers.PreTokenizer:
         "exaone": lambda: pre_tokenizers.Sequence(
             [pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"), byte_level]
         ),
-        # llama.cpp pre-type "exaone4": plain GPT-2 regex.
+        # llama.cpp pre-type "exaone4": plain GPT-2 regex (EXAONE 4.5 too).
         "exaone4": lambda: byte_level,
+        "exaone4_5": lambda: byte_level,
         # llama.cpp pre-type "exaone-moe" (K-EXAONE's tokenizer.json): one regex split, letters may join
         # across single spaces, digits one by one; then bytes without GPT-2's regex.
         "exaone_moe": lambda: pre_tokenizers.Sequence([
@@ -237,6 +245,7 @@ class Kind:
     shared_experts: int = 0
     dense_layers: int = 0
     mtp_layers: int = 0
+    vision: dict[str, object] | None = None  # exaone4_5: the vision encoder's config (transformers' field names)
 
 
 SAMPLING = {"temperature": 0.7, "top_p": 0.9, "top_k": 40, "repetition_penalty": 1.05}
@@ -260,6 +269,22 @@ KINDS: dict[str, Kind] = {
         "exaone_moe", EXAONE4_TEMPLATE, layers=4, hidden=64, heads=4, kv_heads=2, head_dim=16, ffn=128,
         tied=False, sliding_window=8, sliding_pattern="LLLG", experts=8, experts_used=2, moe_ffn=32,
         shared_experts=1, dense_layers=1, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
+    ),
+    # EXAONE 4.5's layout in miniature: an EXAONE 4.0 text backbone under model.language_model, a Qwen2-VL
+    # style vision encoder under model.visual (3 blocks, the last one global, as clip.cpp needs), one MTP layer.
+    "exaone4_5": Kind(
+        "exaone4_5", EXAONE45_TEMPLATE, tied=False, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
+        vision=dict(depth=3, hidden_size=32, intermediate_size=48, num_heads=2, num_key_value_heads=1,
+                    out_hidden_size=64, fullatt_block_indexes=[2], window_size=112, patch_size=14,
+                    spatial_merge_size=2, temporal_patch_size=2),
+    ),
+    # 64 text layers with 3:1 sliding/global attention (EXAONE 4.5-33B's pattern) plus one MTP layer.
+    "exaone4_5_hybrid64": Kind(
+        "exaone4_5", EXAONE45_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64, tied=False,
+        sliding_window=8, sliding_pattern="LLLG", mtp_layers=1,
+        vision=dict(depth=3, hidden_size=32, intermediate_size=48, num_heads=2, num_key_value_heads=1,
+                    out_hidden_size=32, fullatt_block_indexes=[2], window_size=112, patch_size=14,
+                    spatial_merge_size=2, temporal_patch_size=2),
     ),
 }  # fmt: skip
 
@@ -329,6 +354,8 @@ def hf_config(kind: Kind, vocab: int, ids: dict[str, int]) -> dict[str, object]:
         }
     if kind.family == "exaone_moe":
         return moe_config(kind, common)
+    if kind.family == "exaone4_5":
+        return vl_config(kind, common, ids)
     return {
         "architectures": ["Exaone4ForCausalLM"],
         "model_type": "exaone4",
@@ -362,6 +389,23 @@ def moe_config(kind: Kind, common: dict[str, object]) -> dict[str, object]:
     out = config.to_dict()
     out.update(scoring_func="sigmoid", num_nextn_predict_layers=kind.mtp_layers, torch_dtype="bfloat16")
     return out
+
+
+def vl_config(kind: Kind, common: dict[str, object], ids: dict[str, int]) -> dict[str, object]:
+    """config.json of an EXAONE 4.5-shaped checkpoint: transformers' own Exaone4_5_Config (text config nested),
+    plus the MTP layer count the release carries."""
+    from transformers import Exaone4_5_Config
+
+    text = {k: v for k, v in common.items() if k not in ("rope_theta", "rope_scaling", "torch_dtype")}
+    text.update(model_type="exaone4", num_hidden_layers=kind.layers, rms_norm_eps=NORM_EPS, hidden_act="silu",
+                rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA},
+                sliding_window=kind.sliding_window, layer_types=layer_types(kind),
+                num_nextn_predict_layers=kind.mtp_layers)
+    image = train_tokenizer(kind.family).token_to_id(USER_DEFINED_TOKENS[0])
+    config = Exaone4_5_Config(text_config=text, vision_config=dict(kind.vision or {}), image_token_id=image,
+                              video_token_id=ids[UNK], tie_word_embeddings=kind.tied)
+    config.architectures = ["Exaone4_5_ForConditionalGeneration"]
+    return {**config.to_dict(), "torch_dtype": "bfloat16"}
 
 
 # (name, shape) per tensor, in file order; "norm" tensors get 1 + noise, the rest N(0, scale).
@@ -412,7 +456,7 @@ def _exaone4_tensors(k: Kind, vocab: int) -> list[tuple[str, tuple[int, ...]]]:
 
 
 TENSOR_LAYOUTS = {"exaone": _exaone3_tensors, "exaone4": _exaone4_tensors}
-FINAL_NORMS = ("transformer.ln_f.weight", "model.norm.weight")
+FINAL_NORMS = ("transformer.ln_f.weight", "model.norm.weight", "model.language_model.norm.weight")
 
 
 # Embeddings small next to the residual branches, so that tied models do not just echo their
@@ -422,6 +466,8 @@ EMBED_STD, LM_HEAD_STD, FINAL_NORM, PROJ_GAIN, ROUTER_GAIN = 0.25, 1.0, 2.0, 1.5
 
 def _init_value(name: str, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
     if len(shape) == 1:
+        if name.endswith(".bias"):
+            return 0.02 * torch.randn(shape, generator=gen)
         if name.endswith("e_score_correction_bias"):
             return 0.05 * torch.randn(shape, generator=gen)
         base = FINAL_NORM if name in FINAL_NORMS else 1.0
@@ -432,23 +478,33 @@ def _init_value(name: str, shape: tuple[int, ...], gen: torch.Generator) -> torc
         return EMBED_STD * torch.randn(shape, generator=gen)
     if name.endswith("mlp.gate.weight"):  # router: scores far apart, so expert choice is not a near-tie
         return ROUTER_GAIN * torch.randn(shape, generator=gen) / math.sqrt(shape[-1])
-    return torch.randn(shape, generator=gen) * (PROJ_GAIN / math.sqrt(shape[-1]))
+    return torch.randn(shape, generator=gen) * (PROJ_GAIN / math.sqrt(math.prod(shape[1:])))
 
 
-def moe_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]:
-    """Random bf16 weights under the release's names: transformers' ExaoneMoeForCausalLM is built from
-    the config and saved (it writes experts one by one, as the release stores them), then mtp.* added."""
+def transformers_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]:
+    """Random bf16 weights under the release's names: transformers' own model class is built from the
+    config and saved (it writes the release's names, e.g. experts one by one), then mtp.* added."""
     from safetensors.torch import load_file
-    from transformers import ExaoneMoeConfig, ExaoneMoeForCausalLM
+    from transformers import (
+        Exaone4_5_Config,
+        Exaone4_5_ForConditionalGeneration,
+        ExaoneMoeConfig,
+        ExaoneMoeForCausalLM,
+    )
 
     ids = special_ids(train_tokenizer(kind.family))
-    extra = ("scoring_func", "num_nextn_predict_layers")
-    cfg = {k: v for k, v in hf_config(kind, vocab, ids).items() if k not in extra}
-    model = ExaoneMoeForCausalLM(ExaoneMoeConfig(**cfg))
+    cfg = hf_config(kind, vocab, ids)
+    model: torch.nn.Module
+    if kind.family == "exaone_moe":
+        extra = ("scoring_func", "num_nextn_predict_layers")
+        model = ExaoneMoeForCausalLM(ExaoneMoeConfig(**{k: v for k, v in cfg.items() if k not in extra}))
+        layer = "model.layers.0."  # the MTP block is a dense decoder layer (llama.cpp loads it so)
+    else:
+        model = Exaone4_5_ForConditionalGeneration(Exaone4_5_Config(**cfg))
+        layer = "model.language_model.layers.0."
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
         names = {k: tuple(v.shape) for k, v in load_file(str(Path(tmp) / "model.safetensors")).items()}
-    layer = "model.layers.0."  # the MTP block is a dense decoder layer (llama.cpp loads it so)
     for i in range(kind.mtp_layers):
         names.update({f"mtp.layers.{i}." + k[len(layer):]: v for k, v in names.items() if k.startswith(layer)})
     if kind.mtp_layers:
@@ -464,8 +520,8 @@ def random_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]
 
     Random logits still come close now and then (a Gaussian's top-2 gap); compare greedy
     paths with reference.greedy_divergence, which tolerates near-ties."""
-    if kind.family == "exaone_moe":
-        return moe_weights(kind, vocab, seed)
+    if kind.family in ("exaone_moe", "exaone4_5"):
+        return transformers_weights(kind, vocab, seed)
     gen = torch.Generator().manual_seed(seed)
     return {name: _init_value(name, shape, gen).to(torch.bfloat16).contiguous()
             for name, shape in TENSOR_LAYOUTS[kind.family](kind, vocab)}
@@ -476,18 +532,8 @@ def random_weights(kind: Kind, vocab: int, seed: int) -> dict[str, torch.Tensor]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; these are ordinary readable files
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The project's atomic writer: partial file in the same folder, fsync, rename."""
+    atomic_write_bytes(path, data)
 
 
 def write_json(path: Path, obj: object) -> None:
@@ -558,7 +604,25 @@ def write_checkpoint(out_dir: Path, kind: Kind, tok: Tokenizer, tensors: dict[st
     write_json(out_dir / "generation_config.json", {**gen, "transformers_version": "4.54.0"})
     write_tokenizer_files(out_dir, tok, kind.template, TOKENIZER_CLASSES.get(kind.family, "GPT2Tokenizer"))
     write_weights(out_dir, tensors, kind.shards)
+    if kind.vision is not None:
+        write_json(out_dir / "preprocessor_config.json", preprocessor_config(kind))
     return out_dir
+
+
+# Qwen2-VL's image normalisation, which EXAONE 4.5's processor uses.
+IMAGE_MEAN = [0.48145466, 0.4578275, 0.40821073]
+IMAGE_STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def preprocessor_config(kind: Kind) -> dict[str, object]:
+    vision = kind.vision or {}
+    patch, merge = int(vision.get("patch_size", 14)), int(vision.get("spatial_merge_size", 2))
+    return {
+        "image_processor_type": "Qwen2VLImageProcessor", "do_resize": True, "do_rescale": True,
+        "do_normalize": True, "do_convert_rgb": True, "image_mean": IMAGE_MEAN, "image_std": IMAGE_STD,
+        "patch_size": patch, "merge_size": merge, "temporal_patch_size": vision.get("temporal_patch_size", 2),
+        "min_pixels": (patch * merge) ** 2 * 4, "max_pixels": (patch * merge) ** 2 * 256,
+    }
 
 
 def build_checkpoint(kind: str, out_dir: Path, *, seed: int = 0) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exaone_convert.gguf_check import MAX_LAYERS, SUPPORTED_ARCHITECTURES, InvalidGGUF, ModelInfo
-from exaone_convert.gguf_check import inspect_gguf as _inspect
+from exaone_convert import MAX_LAYERS, SUPPORTED_ARCHITECTURES, InvalidGGUF, ModelInfo
+from exaone_convert import inspect_gguf as _inspect
 
 from .types import GenerationError
 

@@ -14,7 +14,7 @@ ships it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,12 @@ _LOOSE_CHAR = r'char ::= [^"\\] |'
 _STRICT_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
 
 
-def grammar_for_schema(schema: Mapping[str, Any] | bool | str) -> str:
-    """GBNF for the values that validate against the JSON ``schema`` (a dict, ``true``, or its JSON text)."""
+def grammar_for_schema(schema: Mapping[str, Any] | bool | str, prop_order: Sequence[str] = ()) -> str:
+    """GBNF for the values that validate against the JSON ``schema`` (a dict, ``true``, or its JSON text).
+
+    ``prop_order`` names properties to write first, in that order (e.g. a tool call's name before its
+    arguments); the others follow in the schema's order.
+    """
     if isinstance(schema, str):
         try:
             schema = json.loads(schema)
@@ -62,7 +66,7 @@ def grammar_for_schema(schema: Mapping[str, Any] | bool | str) -> str:
         schema = {}  # the converter reads an empty schema as any JSON object
     _refuse_unenforced(schema, "")
     try:
-        grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema))
+        grammar = llama_grammar.json_schema_to_gbnf(json.dumps(schema), prop_order=list(prop_order))
     except RecursionError:
         raise GrammarError("the JSON schema refers to itself without end; remove the recursive $ref") from None
     except Exception as err:  # the converter raises bare AssertionError/KeyError/ValueError on schemas it cannot use

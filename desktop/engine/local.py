@@ -36,6 +36,7 @@ from .types import (
     StreamCallback,
     StreamEvent,
 )
+from .vision import IMAGE_MARKER, Image, VisionEncoder, load_image, split_image_parts
 
 DEFAULT_MAX_CTX = 8192  # context allocated when the caller does not choose (the model may allow more)
 
@@ -59,6 +60,7 @@ class LocalGenerator:
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         verbose: bool = False,
+        mmproj: str | Path | None = None,
     ) -> None:
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed files never reach llama.cpp
         info = self.model_info
@@ -88,6 +90,8 @@ class LocalGenerator:
         self._tag_ids = self._single_token_ids(self._tags or ())
         self.stats = DecodeStats()
         self._eog: set[int] | None = None
+        self._mmproj = mmproj
+        self._vision: VisionEncoder | None = None
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -135,14 +139,23 @@ class LocalGenerator:
         cancel: threading.Event | None = None,
         tools: list[Any] | None = None,
         grammar: str | None = None,
+        images: Sequence[str | Path | bytes] = (),
     ) -> GenerationResult:
         """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
-        ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema)."""
+        ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema);
+        ``images``: PNG/JPEG/WebP files or bytes, read by the model's vision projector (an mmproj beside it)
+        where the prompt has ``vision.IMAGE_MARKER`` (at the start when it has none). Chat messages may also
+        carry them as OpenAI-style ``image_url`` content parts."""
         settings = settings or self.default_settings()
         with self._lock:
+            if images or _has_image_parts(prompt):
+                return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images)
             return self._generate(prompt, settings, on_event, cancel, tools, grammar)
 
     def close(self) -> None:
+        vision, self._vision = getattr(self, "_vision", None), None
+        if vision is not None:
+            vision.close()
         llm, self._llm = getattr(self, "_llm", None), None
         if llm is not None:
             llm.close()
@@ -155,17 +168,46 @@ class LocalGenerator:
 
     # -- generation ------------------------------------------------------------------------------
 
+    def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
+                              cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
+                              images: Sequence[str | Path | bytes]) -> GenerationResult:
+        sources: list[str | Path | bytes] = list(images)
+        if isinstance(prompt, str):
+            text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
+        else:
+            messages, in_parts = split_image_parts([dict(m) for m in prompt])
+            sources = [*in_parts, *sources]
+            if images:  # images given beside chat messages go at the start of the last user turn
+                last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+                if last is None:
+                    raise GenerationError("images need a user message to go with; add one")
+                messages[last]["content"] = IMAGE_MARKER * len(images) + str(messages[last].get("content", ""))
+            text = self.render(messages, settings, tools=tools)
+        if self._vision is None:
+            self._vision = VisionEncoder(self.model_info, self._loaded()._model.model, self._mmproj)
+        pictures = [load_image(s) for s in sources]
+        return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
+                              chat=not isinstance(prompt, str))
+
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
                   cancel: threading.Event | None, tools: list[Any] | None = None,
-                  grammar: str | None = None) -> GenerationResult:
+                  grammar: str | None = None, *, images: Sequence[Image] = (), chat: bool = False
+                  ) -> GenerationResult:
         self._loaded()
-        prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
-        self._check_length(len(ids), settings.max_new_tokens)
-        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
-
         t0 = time.perf_counter()
         llama_cpp.llama_memory_clear(self._memory(), True)
-        logits = self._decode(ids).copy()
+        if images and self._vision is not None and isinstance(prompt, str):
+            prompt_text = prompt
+            image_id = self.model_info.image_token_id
+            ids, _ = self._vision.evaluate(self._ctx, prompt_text, images, -1 if image_id is None else image_id,
+                                           self.n_batch, add_special=not chat)
+            self._check_length(len(ids), settings.max_new_tokens)
+            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+        else:
+            prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
+            self._check_length(len(ids), settings.max_new_tokens)
+            logits = self._decode(ids).copy()
+        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
         self.stats.prompt_evals += 1
         snapshot = self._save_sequence() if settings.num_return_sequences > 1 and self._swa else None
         t1 = time.perf_counter()
@@ -317,6 +359,14 @@ class LocalGenerator:
                 n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
             piece = self._pieces[token] = buf.raw[:n]
         return piece
+
+
+def _has_image_parts(prompt: Prompt) -> bool:
+    return not isinstance(prompt, str) and any(
+        isinstance(m.get("content"), list) and any(isinstance(p, dict) and p.get("type") == "image_url"
+                                                   for p in m["content"])
+        for m in prompt
+    )
 
 
 def _emitter(on_event: StreamCallback, index: int) -> Any:

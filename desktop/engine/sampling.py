@@ -74,7 +74,7 @@ def sequence_seed(seed: int, index: int) -> int:
     return int.from_bytes(digest, "little")
 
 
-class _Counts:
+class HistoryCounts:
     """Occurrence counts of the last ``window`` ids fed in, with the distinct ids as numpy arrays (O(1) per id)."""
 
     def __init__(self, window: int) -> None:
@@ -99,8 +99,20 @@ class _Counts:
         self.size = 0
 
     def extend(self, tokens: Iterable[int]) -> None:
-        for token in tokens:
-            self.add(int(token))
+        tokens = np.fromiter(tokens, dtype=np.intp)
+        if self.size or not len(tokens):
+            for token in tokens.tolist():
+                self.add(token)
+            return
+        last = tokens[-self.window:]  # a long prompt into an empty history: count it in one go
+        ids, counts = np.unique(last, return_counts=True)
+        self._ids = np.resize(self._ids, max(len(self._ids), 2 * len(ids)))
+        self._counts = np.resize(self._counts, len(self._ids))
+        self._ids[: len(ids)] = ids
+        self._counts[: len(ids)] = counts
+        self._slot = dict(zip(ids.tolist(), range(len(ids)), strict=True))
+        self._recent.extend(last.tolist())
+        self.size = len(ids)
 
     def add(self, token: int) -> None:
         if len(self._recent) == self.window:
@@ -219,8 +231,8 @@ class TokenSampler:
         self._bits = np.random.PCG64(self.seed)
         self._temperature = _F32(settings.temperature) if settings.temperature > 0 else _F32(1)
         self._repeat = _F32(settings.repetition_penalty)
-        self._history = _Counts(history_size) if settings.repetition_penalty != 1.0 else None
-        self._generated = (_Counts(history_size)
+        self._history = HistoryCounts(history_size) if settings.repetition_penalty != 1.0 else None
+        self._generated = (HistoryCounts(history_size)
                            if settings.presence_penalty != 0.0 or settings.frequency_penalty != 0.0 else None)
         padded = -(-n_vocab // ROWS) * ROWS
         self._work = np.zeros(padded, dtype=np.float32)  # exps / weights over the vocabulary, zero padded

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from exaone_convert.gguf_keys import SAMPLING_KEYS
+from exaone_convert import SAMPLING_KEYS
 
 from .settings_table import GENERATION_ROWS, LOAD_ROWS, ROWS, Setting
 

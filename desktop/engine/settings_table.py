@@ -129,10 +129,11 @@ class Setting:
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices) + unset
         noun = "an integer" if self.value_type is int else "a number"
-        return f"{noun} {self.range_text()}{unset}"
+        both = self.minimum is not None and self.maximum is not None
+        return f"{noun} {'in ' if both else ''}{self.range_text()}{unset}"
 
     def range_text(self) -> str:
-        """The numeric range in interval notation ("[0, 1]", "(0, 100]") or with one bound ("≥ 0")."""
+        """The numeric range in interval notation ("[0, 1]", "(0, 100]") or with one bound (">= 0")."""
         low, high = _number(self.minimum), _number(self.maximum)
         if self.minimum is not None and self.maximum is not None:
             return f"{'(' if self.min_exclusive else '['}{low}, {high}]"
@@ -151,6 +152,15 @@ class Setting:
         if self.choices:
             return " / ".join(self.choices)
         return self.range_text() + (" or unset" if self.optional else "")
+
+    def bounds(self) -> dict[str, float]:
+        """The numeric range as pydantic ``Field`` keywords (``ge`` or ``gt``, ``le``), for request models."""
+        out: dict[str, float] = {}
+        if self.minimum is not None:
+            out["gt" if self.min_exclusive else "ge"] = self.minimum
+        if self.maximum is not None:
+            out["le"] = self.maximum
+        return out
 
     # -- widgets ---------------------------------------------------------------------------------------
 
@@ -179,10 +189,6 @@ def _number(value: float | None) -> str:
     if value is None:
         return ""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _sampling(s: GenerationSettings) -> bool:
-    return s.do_sample
 
 
 LOAD_ONLY = Elsewhere("not applicable (loading a local model)")

@@ -10,6 +10,7 @@ its HTTP error status rather than an error inside a 200 stream.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hmac
 import inspect
 import json
@@ -66,6 +67,7 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_waiting: int = DEFAULT_MAX_WAITING
     defaults: Mapping[str, Any] = field(default_factory=dict)  # server-wide settings (exaone-serve flags)
+    parallel: int = 1  # requests generating at once (more than 1 needs a batched generator)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -175,9 +177,9 @@ class Service:
     def __init__(self, generator: Any, config: ServerConfig) -> None:
         self.generator = generator
         self.config = config
-        self.scheduler = Scheduler(config.max_waiting)
+        self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
-        self._accepts = set(inspect.signature(generator.generate).parameters)
+        self._accepts = _keywords(generator.generate)
         path = getattr(getattr(generator, "model_info", None), "path", None)
         self._special = SpecialText(path) if path is not None else None
 
@@ -203,7 +205,7 @@ class Service:
             raise APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value") from None
 
     def _need(self, name: str, what: str) -> None:
-        if name not in self._accepts:
+        if name not in self._accepts and "**" not in self._accepts:
             raise APIError(400, f"{what} is not available with this model's engine; remove it from the request",
                            param=name, code="unsupported_parameter")
 
@@ -249,9 +251,11 @@ class Service:
 
     def _run(self, plan: _Plan, cancel: threading.Event, on_event: Any) -> GenerationResult:
         settings = plan.settings
-        if plan.fill_context and hasattr(self.generator, "tokenize_prompt"):
-            kwargs = {"tools": plan.extra["tools"]} if "tools" in plan.extra else {}
-            _, ids = self.generator.tokenize_prompt(plan.prompt, settings, **kwargs)
+        tokenize = getattr(self.generator, "tokenize_prompt", None)
+        tools = plan.extra.get("tools")
+        if plan.fill_context and tokenize is not None and (tools is None or "tools" in _keywords(tokenize)):
+            # a generator that cannot count the tools' tokens keeps its default max_new_tokens instead
+            _, ids = tokenize(plan.prompt, settings, **({} if tools is None else {"tools": tools}))
             room = int(self.generator.n_ctx) - len(ids)
             if room >= 1:
                 settings = settings.replace(max_new_tokens=room)
@@ -273,6 +277,8 @@ class Service:
 
         try:
             return self.scheduler.submit(client, run)
+        except RuntimeError:
+            raise _failure(concurrent.futures.CancelledError()) from None
         except QueueFull as full:
             raise APIError(503, f"the server is busy: {full.waiting} requests are already waiting for the model; "
                                 f"retry after {full.retry_after} s", code="queue_full",
@@ -298,6 +304,12 @@ class Service:
         finish = "tool_calls" if calls else ("length" if completion.finish_reason == "length" else "stop")
         message = ResponseMessage(content=content, reasoning_content=completion.reasoning, tool_calls=calls or None)
         return ChatChoice(index=index, message=message, finish_reason=finish)  # type: ignore[arg-type]
+
+
+def _keywords(fn: Callable[..., Any]) -> set[str]:
+    """The keyword arguments ``fn`` takes ("**" when it takes any)."""
+    params = inspect.signature(fn).parameters.values()
+    return {"**" if p.kind is inspect.Parameter.VAR_KEYWORD else p.name for p in params}
 
 
 def usage(results: Sequence[GenerationResult]) -> Usage:
@@ -344,6 +356,9 @@ async def _wait(request: Request, job: Job, service: Service, items: asyncio.Que
 def _failure(err: BaseException) -> APIError:
     if isinstance(err, APIError):
         return err
+    if isinstance(err, (asyncio.CancelledError, concurrent.futures.CancelledError)):
+        return APIError(503, "the server is shutting down; send the request again when it is back",
+                        code="shutting_down")
     if isinstance(err, SettingsError):
         return APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value")
     if isinstance(err, GenerationError):
@@ -494,7 +509,11 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
+        body: dict[str, Any] = {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
+        if hasattr(generator, "max_batch"):  # a BatchGenerator: how much its sequences shared decode steps
+            body["batch"] = {"sequences": generator.n_seq, "decode_steps": generator.steps,
+                             "largest_batch": generator.max_batch}
+        return body
 
     @app.get("/v1/models", dependencies=[Depends(check_key)])
     async def models() -> dict[str, Any]:
@@ -570,8 +589,9 @@ async def _stream(request: Request, service: Service, plans: list[_Plan], req: S
     first = await _wait(request, job, service, items)
     if first is None:
         return Response(status_code=499)
-    if first is _END and job.future.exception() is not None:
-        raise _failure(job.future.exception()) from None  # type: ignore[arg-type]
+    if first is _END and (job.future.cancelled() or job.future.exception() is not None):
+        raise _failure(concurrent.futures.CancelledError() if job.future.cancelled()
+                       else job.future.exception()) from None  # type: ignore[arg-type]
 
     async def body() -> AsyncIterator[str]:
         item = first

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import uvicorn
 
-from .. import cli as generate_cli
+from .. import setting_flags
 from ..engine.settings import SettingsError, check_value, resolve_settings
 from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
@@ -60,16 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", metavar="KEY",
                    help=f"require 'Authorization: Bearer KEY' (default: ${KEY_ENV}, else no key on 127.0.0.1)")
     p.add_argument("--model-id", metavar="NAME", help="the model id clients send (default: the file name's stem)")
+    p.add_argument("--parallel", type=int, default=1, metavar="N",
+                   help="requests generated at once, in one batch per step (default: 1). More multiplies the "
+                        "aggregate tokens/s on a CPU, and the KV cache memory by N (each has --n-ctx tokens)")
     p.add_argument("--queue-size", type=int, default=DEFAULT_MAX_WAITING, metavar="N",
                    help=f"requests that may wait for the model; more get 503 (default: {DEFAULT_MAX_WAITING})")
     p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, metavar="MB",
                    help="largest request body accepted; larger ones get 413 (default: 4)")
     p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
-    generate_cli.add_setting_flags(  # the same flags, ranges and help as exaone-generate
+    setting_flags.add_setting_flags(  # the same flags, ranges and help as exaone-generate
         p.add_argument_group("server-wide generation defaults", "a request's own values win over these, and these "
                              "over the model's generation config"),
         [row for row in GENERATION_ROWS if row.name in SERVER_SETTING_FLAGS])
-    generate_cli.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
+    setting_flags.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
     return p
 
 
@@ -161,14 +164,33 @@ def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *,
     return ServerHandle(url=_url(sock), server=server, thread=thread, app=app)
 
 
-def load_model(args: argparse.Namespace) -> Any:
-    """The model, in this process: the server's one worker thread drives it directly (tools and grammars
-    included); a load failure is one line."""
+def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
+    """(the generator to serve, everything to close afterwards). The model runs in this process, driven by
+    the server's worker threads (tools and grammars included); a load failure is one line.
+
+    With ``--parallel N`` a BatchGenerator decodes N requests per step in its own N-sequence context; the
+    LocalGenerator beside it then only renders and tokenizes prompts, so it gets a small context.
+    """
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from ..engine.local import LocalGenerator
+    from ..engine.local import DEFAULT_MAX_CTX, LocalGenerator
 
-    return LocalGenerator(args.model, **generate_cli.load_settings(args).changed())
+    load = setting_flags.load_settings(args).changed()
+    if args.parallel == 1:
+        generator = LocalGenerator(args.model, **load)
+        return generator, [generator]
+    from ..engine.batch import BatchGenerator
+
+    per_sequence = load.pop("n_ctx", None)
+    prompts = LocalGenerator(args.model, **{**load, "n_ctx": 64})
+    try:
+        batch = BatchGenerator(prompts, n_seq=args.parallel,
+                               n_ctx=per_sequence or min(prompts.model_info.context_length, DEFAULT_MAX_CTX),
+                               n_threads=load.get("n_threads"), n_gpu_layers=load.get("n_gpu_layers", -1))
+    except BaseException:
+        prompts.close()
+        raise
+    return batch, [batch, prompts]
 
 
 def run(argv: Sequence[str] | None) -> int:
@@ -179,6 +201,8 @@ def run(argv: Sequence[str] | None) -> int:
                          f"${KEY_ENV}) to require a key, or keep the default --host 127.0.0.1")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    if not 1 <= args.parallel <= 64:
+        raise UsageError(f"--parallel must be between 1 and 64, got {args.parallel}")
     if args.queue_size < 0:
         raise UsageError(f"--queue-size must be 0 or more, got {args.queue_size}")
     if args.max_body_mb <= 0:
@@ -189,13 +213,14 @@ def run(argv: Sequence[str] | None) -> int:
     for name, value in defaults.items():  # bad flags fail before the model loads
         check_value(name, value)
     resolve_settings(None, **defaults)
-    generator = load_model(args)
+    generator, owned = load_model(args)
     try:
         generator.default_settings(**defaults)
         sock = bind(args.host, args.port)
         model_id = args.model_id or args.model.stem
         config = ServerConfig(model_id=model_id, api_key=api_key, max_waiting=args.queue_size,
-                              max_body_bytes=int(args.max_body_mb * 2**20), defaults=defaults)
+                              max_body_bytes=int(args.max_body_mb * 2**20), defaults=defaults,
+                              parallel=args.parallel)
         app = create_app(generator, config)
         print(f"{PROG}: serving {model_id} at {_url(sock)}/v1 (OpenAI API){' with an API key' if api_key else ''}; "
               "Ctrl+C stops", file=sys.stderr, flush=True)
@@ -205,7 +230,8 @@ def run(argv: Sequence[str] | None) -> int:
             app.state.service.close()
             sock.close()
     finally:
-        generator.close()
+        for item in owned:
+            item.close()
     return 0
 
 

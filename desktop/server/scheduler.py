@@ -1,11 +1,12 @@
-"""One model, many clients: a fair, bounded queue in front of one worker thread.
+"""One model, many clients: a fair, bounded queue in front of the model's worker threads.
 
 Fair: waiting requests are grouped by client (its address, or its API key), and the worker takes
 them round-robin over clients, oldest first within one client, so a script that sends fifty requests
 does not make a person's one request wait behind all of them. Bounded: at most ``max_waiting``
 requests wait; one more is refused at once (``QueueFull`` -> HTTP 503 with ``Retry-After``).
 Cancelling a job (its client went away) withdraws it if it is still waiting, or stops its generation
-at the next token if it is running.
+at the next token if it is running. ``workers`` jobs run at once: 1 for a generator that runs one
+request at a time, the number of sequences for a batched one (``engine.batch.BatchGenerator``).
 """
 
 from __future__ import annotations
@@ -51,21 +52,24 @@ class Counters:
 
 
 class Scheduler:
-    """Runs jobs one at a time on a worker thread, round-robin over clients."""
+    """Runs up to ``workers`` jobs at once on worker threads, taking them round-robin over clients."""
 
-    def __init__(self, max_waiting: int = DEFAULT_MAX_WAITING) -> None:
-        if max_waiting < 0:
-            raise ValueError("max_waiting must be >= 0")
+    def __init__(self, max_waiting: int = DEFAULT_MAX_WAITING, workers: int = 1) -> None:
+        if max_waiting < 0 or workers < 1:
+            raise ValueError("max_waiting must be >= 0 and workers >= 1")
         self.max_waiting = max_waiting
+        self.workers = workers
         self.counters = Counters()
         self._queues: OrderedDict[str, deque[Job]] = OrderedDict()
         self._waiting = 0
-        self._running: Job | None = None
+        self._running: set[Job] = set()
         self._cond = threading.Condition()
         self._closed = False
         self._durations: deque[float] = deque(maxlen=20)
-        self._thread = threading.Thread(target=self._work, name="exaone-serve-worker", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._work, name=f"exaone-serve-worker-{i}", daemon=True)
+                         for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
 
     # -- clients' side -------------------------------------------------------------------------------
 
@@ -75,7 +79,7 @@ class Scheduler:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the server is shutting down")
-            busy = self._running is not None or self._waiting > 0
+            busy = len(self._running) >= self.workers or self._waiting > 0
             if busy and self._waiting >= self.max_waiting:
                 self.counters.rejected += 1
                 raise QueueFull(self._waiting, self._retry_after())
@@ -100,7 +104,7 @@ class Scheduler:
 
     def status(self) -> dict[str, int]:
         with self._cond:
-            return {"running": int(self._running is not None), "waiting": self._waiting,
+            return {"running": len(self._running), "workers": self.workers, "waiting": self._waiting,
                     "max_waiting": self.max_waiting, "served": self.counters.served,
                     "cancelled": self.counters.cancelled, "failed": self.counters.failed,
                     "rejected": self.counters.rejected}
@@ -112,19 +116,21 @@ class Scheduler:
             jobs = [job for queue in self._queues.values() for job in queue]
             self._queues.clear()
             self._waiting = 0
-            if self._running is not None:
-                self._running.cancel.set()
+            for running in self._running:
+                running.cancel.set()
             self._cond.notify_all()
         for job in jobs:
             job.cancel.set()
             job.future.cancel()
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- worker --------------------------------------------------------------------------------------
 
     def _retry_after(self) -> int:
         per_job = sum(self._durations) / len(self._durations) if self._durations else 1.0
-        return max(1, math.ceil(per_job * max(1, self._waiting) / 2))
+        return max(1, math.ceil(per_job * max(1, self._waiting) / (2 * self.workers)))
 
     def _next(self) -> Job | None:
         """The oldest job of the client at the front; that client then goes to the back."""
@@ -139,7 +145,7 @@ class Scheduler:
             del self._queues[client]
             if queue:
                 self._queues[client] = queue  # to the back of the round
-            self._running = job
+            self._running.add(job)
             return job
 
     def _work(self) -> None:
@@ -164,5 +170,5 @@ class Scheduler:
             finally:
                 with self._cond:
                     self._durations.append(time.perf_counter() - job.started)
-                    self._running = None
+                    self._running.discard(job)
                     self._cond.notify_all()

@@ -1,28 +1,24 @@
-"""``response_format`` -> a GBNF grammar for llama.cpp's grammar sampler (JSON mode and JSON schema)."""
+"""``response_format`` -> a GBNF grammar for llama.cpp's grammar sampler (JSON mode and JSON schema).
+
+The conversion is the engine's (``engine.grammar``, also behind ``exaone-generate``'s structured output);
+this module only turns its one-line errors into OpenAI error objects.
+"""
 
 from __future__ import annotations
 
-import json
-
-from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
-
+from ..engine.grammar import GrammarError, grammar_for_response_format
 from .errors import APIError
 from .schemas import ResponseFormat
 
 
 def response_format_grammar(fmt: ResponseFormat | None) -> str | None:
     """The grammar a reply must follow, or None for free text."""
-    if fmt is None or fmt.type == "text":
+    if fmt is None:
         return None
-    if fmt.type == "json_object":
-        return JSON_GBNF
-    spec = fmt.json_schema
-    if spec is None or spec.schema_ is None:
+    if fmt.type == "json_schema" and (fmt.json_schema is None or fmt.json_schema.schema_ is None):
         raise APIError(400, 'response_format of type "json_schema" needs json_schema.schema, a JSON schema object',
                        param="response_format.json_schema.schema", code="missing_required_parameter")
     try:
-        return json_schema_to_gbnf(json.dumps(spec.schema_))
-    except Exception as err:  # the converter raises plain exceptions for what it cannot express
-        raise APIError(400, f"cannot turn response_format.json_schema.schema into a grammar ({err}); "
-                            "simplify the schema", param="response_format.json_schema.schema",
-                       code="invalid_value") from None
+        return grammar_for_response_format(fmt.model_dump(by_alias=True, exclude_none=True))
+    except GrammarError as err:
+        raise APIError(400, str(err), param="response_format.json_schema.schema", code="invalid_value") from None

@@ -18,8 +18,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from llama_cpp.llama_grammar import json_schema_to_gbnf
-
+from ..engine.grammar import GrammarError, grammar_for_schema
 from .errors import APIError
 from .schemas import ChatMessage, FunctionCall, NamedToolChoice, Tool, ToolCall
 
@@ -129,9 +128,8 @@ def call_grammar(tools: Sequence[Tool]) -> str:
                 for t in tools]
     schema = variants[0] if len(variants) == 1 else {"anyOf": variants}
     try:
-        body = json_schema_to_gbnf(json.dumps(schema), prop_order=["name", "arguments"])
-    except Exception as err:  # the converter raises plain exceptions for schemas it cannot express
-        raise APIError(400, f"cannot constrain a call to these tools' parameters ({err}); simplify their "
-                            "JSON schema or use tool_choice \"auto\"", param="tools", code="invalid_value") from None
+        body = grammar_for_schema(schema)
+    except GrammarError as err:
+        raise APIError(400, f"cannot force a call to these tools: {err}", param="tools", code="invalid_value") from None
     body = re.sub(r"^root\s*::=", "tool-call-body ::=", body, count=1, flags=re.MULTILINE)
     return f'root ::= "{CALL_OPEN}" tool-call-body "{CALL_CLOSE}"\n{body}'

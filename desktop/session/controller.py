@@ -29,7 +29,7 @@ from ..engine.routing import CloudPolicy, Engine, RouteOutcome
 from ..engine.settings import FIELD_NAMES, GenerationSettings
 from ..engine.types import GenerationError, GenerationResult, Generator, Message, StreamEvent
 from .chat_session import ChatSession, Reply
-from .load_settings import KV_CACHE_TYPES, LoadSettings, kv_estimate
+from .load_settings import LoadSettings, change, kv_estimate
 from .serving import LocalServing
 from .settings_state import SettingsState, model_defaults_from
 from .store import ChatStore, Conversation, StoredMessage
@@ -183,6 +183,14 @@ class ChatController:
         info = self.model_info
         return bool(getattr(info, "reasoning", False)) and "enable_thinking" in (getattr(info, "chat_template", "")
                                                                                    or "")
+
+    def takes_new_model(self, path: str) -> bool:
+        """A model the manager just made or downloaded is loaded when none is (a GGUF, not a folder)."""
+        return self.local is None and path.endswith(".gguf")
+
+    def has_chat_to_show(self) -> bool:
+        """The chat page rather than the welcome page: a model to answer, or messages to read."""
+        return self.local is not None or bool(self.session.messages())
 
     def model_name(self) -> str:
         info = self.model_info
@@ -376,21 +384,15 @@ class ChatController:
 
     def change_load(self, name: str, value: Any) -> LoadSettings:
         """A load setting chosen (applies at the next load); SettingsError names the valid range."""
-        from ..engine.settings import SettingsError
-
-        changed = self.load.replace(**{name: value})
         trained = int(getattr(self.model_info, "context_length", 0) or 0)
-        if name == "n_ctx" and value is not None and trained and value > trained:
-            raise SettingsError(f"n_ctx must be from 1 to {trained}, this model's trained context length; "
-                                f"got {value}")
-        self.load = changed
-        return changed
+        self.load = change(self.load, name, value, trained=trained)
+        return self.load
 
     def load_figures(self) -> LoadFigures:
         trained = int(getattr(self.model_info, "context_length", 0) or 0)
-        chosen = self.load.n_ctx
+        chosen = self.load.n_ctx or None
         n_ctx = chosen if chosen is not None else (self.context_size() if self.local is not None else 0)
-        kv_type = self.load.kv_cache_type or KV_CACHE_TYPES[0]
+        kv_type = self.load.kv_cache_type
         pending = self.local is not None and self.loaded_with is not None and self.loaded_with != self.load
         return LoadFigures(n_ctx, chosen is None, trained, kv_type, kv_estimate(self.model_info, n_ctx, kv_type),
                            pending)

@@ -1,82 +1,71 @@
-"""How the model is loaded, without Qt: context size, KV cache type, the kept-conversation memory budget.
+"""How the app loads the model, without Qt: context size, KV cache type, the kept-conversation memory budget.
 
-These are "load" settings: the engine takes them when it loads the model, so changing them means loading
-it again. Each is an override of the engine's choice (None: the engine decides, e.g. the context size
-from the machine's free memory). ``kv_estimate`` tells the user what a choice costs before loading.
+These are rows of the engine's settings table (scope "load"): defaults, ranges and help texts come from
+there, and the values travel as the engine's ``LoadSettings``. The engine takes them when it loads the
+model, so changing one means loading it again; ``kv_estimate`` tells the user what a choice costs first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-from ..engine.settings import SettingsError
+from ..engine.settings import LoadSettings, SettingsError
+from ..engine.settings_table import ROWS, Setting
+from ..engine.types import GenerationError
 
-KV_CACHE_TYPES: tuple[str, ...] = ("f16", "q8_0", "q4_0")  # q8_0 and q4_0 need flash attention
-MAX_CONTEXT = 1 << 20  # the widget's ceiling before a model is loaded; the model's own length caps it after
-MAX_STATE_CACHE_MB = 1 << 20
-NAMES: tuple[str, ...] = ("n_ctx", "kv_cache_type", "state_cache_mb")
+__all__ = ["APP_LOAD_ROWS", "KV_CACHE_TYPES", "LoadSettings", "change", "from_json", "kv_estimate", "to_json"]
+
+# The load settings the app's Settings > Model tab offers (threads and GPU layers are the engine's choice).
+APP_LOAD_ROWS: tuple[Setting, ...] = (ROWS["n_ctx"], ROWS["kv_cache_type"], ROWS["state_cache_mb"])
+APP_LOAD_NAMES: frozenset[str] = frozenset(row.name for row in APP_LOAD_ROWS)
+KV_CACHE_TYPES: tuple[str, ...] = ROWS["kv_cache_type"].choices
 
 
-@dataclass(frozen=True)
-class LoadSettings:
-    n_ctx: int | None = None  # tokens of context; None: automatic
-    kv_cache_type: str | None = None  # one of KV_CACHE_TYPES; None: the engine's default (f16)
-    state_cache_mb: int | None = None  # MB for kept conversation states; None: the engine's default
+def change(load: LoadSettings, name: str, value: Any, *, trained: int = 0) -> LoadSettings:
+    """``load`` with one value changed; SettingsError names the valid range (``trained``: the loaded model's
+    context length, the most ``n_ctx`` may be; 0 or None means automatic)."""
+    if name not in APP_LOAD_NAMES:
+        raise SettingsError(f"unknown load setting {name!r}; valid names are {sorted(APP_LOAD_NAMES)}")
+    if name == "n_ctx" and value == 0:
+        value = None
+    if name == "n_ctx" and value is not None and trained and not (isinstance(value, int) and 1 <= value <= trained):
+        raise SettingsError(f"n_ctx must be from 1 to {trained}, this model's trained context length "
+                            f"(or automatic), got {value!r}")
+    return dataclasses.replace(load, **{name: value})
 
-    def __post_init__(self) -> None:
-        n, kv, mb = self.n_ctx, self.kv_cache_type, self.state_cache_mb
-        if n is not None and not (_is_int(n) and 1 <= n <= MAX_CONTEXT):
-            raise SettingsError(f"n_ctx must be an integer from 1 to {MAX_CONTEXT} (or automatic), got {n!r}")
-        if kv is not None and kv not in KV_CACHE_TYPES:
-            raise SettingsError(f"kv_cache_type must be one of {', '.join(KV_CACHE_TYPES)}, got {kv!r}")
-        if mb is not None and not (_is_int(mb) and 0 <= mb <= MAX_STATE_CACHE_MB):
-            raise SettingsError(f"state_cache_mb must be an integer from 0 to {MAX_STATE_CACHE_MB}, got {mb!r}")
 
-    def replace(self, **changes: Any) -> LoadSettings:
-        unknown = set(changes) - set(NAMES)
-        if unknown:
-            raise SettingsError(f"unknown load setting(s) {sorted(unknown)}; valid names are {list(NAMES)}")
-        return dataclasses.replace(self, **changes)
+def to_json(load: LoadSettings) -> str:
+    """What the user changed from the table's defaults (only the app's rows)."""
+    return json.dumps({k: v for k, v in load.changed().items() if k in APP_LOAD_NAMES})
 
-    def generator_kwargs(self) -> dict[str, Any]:
-        """The keywords the generator is loaded with: only what the user chose."""
-        return {name: value for name in NAMES if (value := getattr(self, name)) is not None}
 
-    def to_json(self) -> str:
-        return json.dumps(self.generator_kwargs())
-
-    @classmethod
-    def from_json(cls, text: str | None) -> LoadSettings:
-        """Saved choices; an unreadable or invalid one is dropped (the engine decides) rather than blocking."""
+def from_json(text: str | None) -> LoadSettings:
+    """Saved choices; an unreadable or invalid one is dropped (the default applies) rather than blocking."""
+    try:
+        data = json.loads(text) if text else {}
+    except ValueError:
+        return LoadSettings()
+    load = LoadSettings()
+    for name, value in (data.items() if isinstance(data, Mapping) else ()):
         try:
-            data = json.loads(text) if text else {}
-        except ValueError:
-            return cls()
-        out = cls()
-        for name, value in (data.items() if isinstance(data, dict) else ()):
-            try:
-                out = out.replace(**{name: value})
-            except (SettingsError, TypeError):
-                continue
-        return out
+            load = change(load, name, value)
+        except (SettingsError, TypeError):
+            continue
+    return load
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def kv_estimate(info: Any, n_ctx: int, kv_cache_type: str | None) -> int | None:
+def kv_estimate(info: Any, n_ctx: int, kv_cache_type: str) -> int | None:
     """Bytes the KV cache of ``info``'s model takes at ``n_ctx`` tokens; None when the engine cannot say."""
     if info is None or n_ctx <= 0:
         return None
     try:
-        from ..engine.local import kv_cache_bytes  # type: ignore[attr-defined]
+        from ..engine.context import kv_cache_bytes  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     try:
-        return int(kv_cache_bytes(info, n_ctx, kv_cache_type or KV_CACHE_TYPES[0]))
-    except (ValueError, TypeError, AttributeError):
+        return int(kv_cache_bytes(info, n_ctx, kv_cache_type))
+    except (GenerationError, ValueError, TypeError, AttributeError):
         return None

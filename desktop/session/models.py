@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from exaone_convert.families import official_gguf_repos
+from exaone_convert import OUTTYPES, QUANTIZABLE, format_size, model_stem, official_gguf_repos, output_path
 
-# Official EXAONE GGUF repos and the quant files they publish, from the family table.
+# Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
+# from the EXAONE family table.
 OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {r.repo_id: r.quants for r in official_gguf_repos().values()}
-CONVERT_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "f16", "bf16", "f32")
-QUANTIZE_TYPES: tuple[str, ...] = ("q4_k_m", "q5_k_m", "q6_k", "q8_0", "q4_0")
+CONVERT_TYPES: tuple[str, ...] = tuple(OUTTYPES)  # the converter's table (gguf-free), default first
+QUANTIZE_TYPES: tuple[str, ...] = QUANTIZABLE
 DEMO_FILE = "exaone-demo-q8_0.gguf"
 
 
@@ -28,12 +28,8 @@ class LocalModel:
 
 
 def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+    """A file or memory size as every message of the project writes it (decimal units)."""
+    return format_size(n)
 
 
 def describe(path: Path) -> LocalModel:
@@ -67,20 +63,16 @@ def list_local_models(folders: list[Path]) -> list[LocalModel]:
 
 def slug(source: str) -> str:
     """A file-name-safe stem for a Hub id or a folder: ``LGAI-EXAONE/EXAONE-3.5-2.4B`` -> ``EXAONE-3.5-2.4B``."""
-    name = Path(source.rstrip("/\\")).name or "model"
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+    return model_stem(source)
 
 
 def convert_outfile(models_dir: Path, source: str, outtype: str) -> Path:
-    return models_dir / f"{slug(source)}-{outtype.lower()}.gguf"
+    return output_path(source, outtype, models_dir)
 
 
 def download_outfile(models_dir: Path, repo_id: str, quant: str) -> Path:
-    stem = slug(repo_id)
-    stem = stem[: -len("-GGUF")] if stem.upper().endswith("-GGUF") else stem
-    return models_dir / f"{stem}-{quant.upper()}.gguf"
+    return output_path(repo_id, quant, models_dir)
 
 
 def quantize_outfile(src: Path, outtype: str) -> Path:
-    stem = re.sub(r"[-_.](f32|f16|bf16|q8_0)$", "", src.stem, flags=re.IGNORECASE)
-    return src.with_name(f"{stem}-{outtype.lower()}.gguf")
+    return output_path(src, outtype, src.parent)

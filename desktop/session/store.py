@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from exaone_convert import atomic_write_text
 
 Status = Literal["partial", "complete", "stopped", "failed"]
 STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
@@ -131,22 +131,6 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("exaone-desktop", appauthor=False))
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder, fsync and rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _like_pattern(query: str) -> str:
@@ -401,5 +385,8 @@ class ChatStore:
         writer = writers.get(path.suffix.lower())
         if writer is None:
             raise StoreError(f"cannot export to {path.name}: use a .md or .json file name")
-        atomic_write_text(path, writer())
+        try:
+            atomic_write_text(path, writer())
+        except OSError as err:
+            raise StoreError(f"cannot export to {path}: {err.strerror or err}; choose another folder") from None
         return path

@@ -68,9 +68,7 @@ class DesktopApp:
         self.language = install(resolve_language(choice))
         new = self._make_window()
         conversation = old.session.conversation_id
-        new.controller.serving, old.controller.serving = old.controller.serving, new.controller.serving
-        if old.local is not None:
-            new.set_local_generator(old.local, loaded_with=old.controller.loaded_with)
+        new.take_model_from(old)
         if conversation is not None:
             new.open_conversation(conversation)
         new.settings_panel.setCurrentIndex(old.settings_panel.currentIndex())

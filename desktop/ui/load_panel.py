@@ -24,11 +24,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..engine.settings_table import ROWS, Setting
 from ..session.controller import LoadFigures
-from ..session.load_settings import KV_CACHE_TYPES, MAX_CONTEXT, MAX_STATE_CACHE_MB, LoadSettings
+from ..session.load_settings import LoadSettings
 from ..session.models import human_size
+from . import language
 
-AUTOMATIC = 0  # the spin boxes' lowest value, shown as "automatic": the engine decides
+AUTOMATIC = 0  # the context spin box's lowest value, shown as "automatic": the engine decides
+
+
+def row_help(row: Setting) -> str:
+    """The table's one-line explanation in the UI's language."""
+    return row.help_ko if language.current() == "ko" else row.help
+
+
+def _spin(row: Setting) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(f"load-{row.name}")
+    box.setRange(int(row.minimum or 0), int(row.maximum or 0))
+    box.setToolTip(row_help(row))
+    return box
 
 
 class LoadPanel(QWidget):
@@ -43,33 +58,24 @@ class LoadPanel(QWidget):
         note = QLabel(self.tr("These apply when the model is loaded: Reload applies a change."))
         note.setWordWrap(True)
         form = QFormLayout()
-        self.n_ctx = QSpinBox()
-        self.n_ctx.setObjectName("load-n_ctx")
-        self.n_ctx.setRange(AUTOMATIC, MAX_CONTEXT)
+        self.n_ctx = _spin(ROWS["n_ctx"])
         self.n_ctx.setSingleStep(1024)
         self.n_ctx.setSpecialValueText(self.tr("automatic"))
-        self.n_ctx.setToolTip(self.tr("Tokens the model can see at once: the conversation, the system prompt and "
-                                      "the reply. Longer chats keep going: the oldest turns are left out."))
         self.n_ctx.editingFinished.connect(self._n_ctx_done)
+        kv_row = ROWS["kv_cache_type"]
         self.kv_cache_type = QComboBox()
         self.kv_cache_type.setObjectName("load-kv_cache_type")
-        self.kv_cache_type.addItem(self.tr("automatic"), None)
-        for name in KV_CACHE_TYPES:
+        for name in kv_row.choices:
             self.kv_cache_type.addItem(name, name)
-        self.kv_cache_type.setToolTip(self.tr("How the context is stored: q8_0 takes about half the memory of "
-                                              "f16, q4_0 about a quarter."))
+        self.kv_cache_type.setToolTip(row_help(kv_row))
         self.kv_cache_type.currentIndexChanged.connect(
             lambda _i: self.load_setting_changed.emit("kv_cache_type", self.kv_cache_type.currentData()))
         self.kv_label = QLabel()
         self.kv_label.setObjectName("load-kv-estimate")
-        self.state_cache_mb = QSpinBox()
-        self.state_cache_mb.setObjectName("load-state_cache_mb")
-        self.state_cache_mb.setRange(AUTOMATIC - 1, MAX_STATE_CACHE_MB)
-        self.state_cache_mb.setSpecialValueText(self.tr("automatic"))
+        self.state_cache_mb = _spin(ROWS["state_cache_mb"])
         self.state_cache_mb.setSuffix(" MB")
-        self.state_cache_mb.setToolTip(self.tr("Memory for the state of recent conversations, so switching back "
-                                               "to one does not read it again (0 keeps none)."))
-        self.state_cache_mb.editingFinished.connect(self._budget_done)
+        self.state_cache_mb.editingFinished.connect(
+            lambda: self.load_setting_changed.emit("state_cache_mb", self.state_cache_mb.value()))
         self.kept_label = QLabel()
         self.kept_label.setObjectName("load-kept")
         self.kept_label.setWordWrap(True)
@@ -128,19 +134,15 @@ class LoadPanel(QWidget):
         value = self.n_ctx.value()
         self.load_setting_changed.emit("n_ctx", None if value == AUTOMATIC else value)
 
-    def _budget_done(self) -> None:
-        value = self.state_cache_mb.value()
-        self.load_setting_changed.emit("state_cache_mb", None if value < AUTOMATIC else value)
-
     def show_load(self, load: LoadSettings, figures: LoadFigures, kept: Any = None) -> None:
         for w in (self.n_ctx, self.kv_cache_type, self.state_cache_mb):
             w.blockSignals(True)
         try:
             if figures.max_ctx:
                 self.n_ctx.setMaximum(figures.max_ctx)
-            self.n_ctx.setValue(AUTOMATIC if load.n_ctx is None else load.n_ctx)
+            self.n_ctx.setValue(load.n_ctx or AUTOMATIC)
             self.kv_cache_type.setCurrentIndex(max(0, self.kv_cache_type.findData(load.kv_cache_type)))
-            self.state_cache_mb.setValue(AUTOMATIC - 1 if load.state_cache_mb is None else load.state_cache_mb)
+            self.state_cache_mb.setValue(load.state_cache_mb)
         finally:
             for w in (self.n_ctx, self.kv_cache_type, self.state_cache_mb):
                 w.blockSignals(False)
@@ -157,20 +159,13 @@ class LoadPanel(QWidget):
         return self.tr("{0} tokens of context take {1} ({2})").format(tokens, human_size(f.kv_bytes), f.kv_cache_type)
 
     def kept_text(self, kept: Any) -> str:
-        if kept is None:
+        """The engine's report on kept conversation states (its ``state_cache.usage()``), or nothing."""
+        entries, used, budget = (getattr(kept, name, None) for name in ("entries", "bytes", "budget_bytes"))
+        if not (isinstance(entries, int) and isinstance(used, int) and isinstance(budget, int)):
             return ""
-        return self.tr("Now kept: {0}").format(kept if isinstance(kept, str) else _describe(kept))
+        return self.tr("Kept now: {0} conversations, {1} of {2}").format(entries, human_size(used),
+                                                                       human_size(budget))
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
 
-
-def _describe(usage: Any) -> str:
-    """The engine's usage report as one short line (bytes are shown in MB/GB)."""
-    if isinstance(usage, dict):
-        parts = []
-        for key, value in usage.items():
-            shown = human_size(int(value)) if "bytes" in str(key) and isinstance(value, (int, float)) else value
-            parts.append(f"{key} {shown}")
-        return ", ".join(parts)
-    return str(usage)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.settings import SettingsError
 from ..engine.types import GenerationError
+from ..session import load_settings
 from ..session.controller import NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
 from ..session.load_settings import LoadSettings
 from ..session.settings_state import SettingsState
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self.language = language
         self.controller = ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
                                          cloud=ctx.get_json(KEY_CLOUD),
-                                         load=LoadSettings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
+                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
         self.worker: ReplyWorker | None = None
         self.loader: Job | None = None
         self._loaded: Any = None  # the generator this window's loader made (closed when a reload replaces it)
@@ -261,7 +262,7 @@ class MainWindow(QMainWindow):
             self.load_model(Path(saved))
         elif demo_if_no_model:
             self.setup_demo()
-        elif not self.session.messages():
+        elif not self.controller.has_chat_to_show():
             self.stack.setCurrentWidget(self.welcome)
         if self.cloud_active():
             QTimer.singleShot(200, self._refresh_cloud_marks)
@@ -274,7 +275,7 @@ class MainWindow(QMainWindow):
             self.loader.cancel()
         self._say(self.tr("Loading {0}…").format(Path(path).name))
         load = self.controller.load
-        loader = ModelLoadWorker(Path(path), options=load.generator_kwargs())
+        loader = ModelLoadWorker(Path(path), options=load.changed())
         loader.succeeded.connect(lambda gen, p=str(path), used=load: self._model_ready(gen, p, used))
         loader.failed.connect(self._model_failed)
         self.loader = loader
@@ -300,8 +301,15 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._update_buttons()
 
+    def take_model_from(self, old: MainWindow) -> None:
+        """The window rebuilt (a language switch): keep the loaded model and the server running."""
+        self.controller.serving, old.controller.serving = old.controller.serving, self.controller.serving
+        self._loaded, old._loaded = old._loaded, None
+        if old.local is not None:
+            self.set_local_generator(old.local, loaded_with=old.controller.loaded_with)
+
     def release_model(self) -> None:
-        """Drop the local model (at shutdown); the one this window loaded is closed (its worker process ends)."""
+        """Drop the local model (at shutdown); the one this window loaded is closed (its worker ends)."""
         loaded, self._loaded = self._loaded, None
         self.controller.set_local(None)
         if loaded is not None and hasattr(loaded, "close"):
@@ -347,7 +355,7 @@ class MainWindow(QMainWindow):
         self.manager.start_demo()
 
     def _manager_made(self, path: str) -> None:
-        if self.local is None and path.endswith(".gguf"):
+        if self.controller.takes_new_model(path):
             self.load_model(Path(path))
 
     # -- load settings -----------------------------------------------------------------------------
@@ -360,7 +368,7 @@ class MainWindow(QMainWindow):
             self._show_load()
             return
         self.settings_panel.load_panel.show_error("")
-        self.ctx.put(KEY_LOAD, load.to_json())
+        self.ctx.put(KEY_LOAD, load_settings.to_json(load))
         self._show_load()
 
     def _show_load(self) -> None:
@@ -404,7 +412,7 @@ class MainWindow(QMainWindow):
             return
         self.chat_view.set_messages(self.session.messages())
         self.settings_panel.show_system_prompt(conv.system_prompt)
-        if self.local is not None or self.session.messages():
+        if self.controller.has_chat_to_show():
             self.stack.setCurrentIndex(0)
         self._leave_edit()
         self._refresh_sidebar()

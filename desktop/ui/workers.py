@@ -154,11 +154,11 @@ class ConvertWorker(Job):
         self.source, self.outfile, self.outtype = source, Path(outfile), outtype
 
     def work(self) -> Path:
-        from exaone_convert.pipeline import ConvertRequest, convert
+        from exaone_convert import ConvertRequest, convert_model
 
         request = ConvertRequest(source=self.source, outfile=self.outfile, outtype=self.outtype,
                                  show_progress=False, progress=self.report_stage, cancel=self.cancel_event)
-        result = convert(request)
+        result = convert_model(request)
         self.progress.emit("done", 1.0)
         return Path(getattr(result, "outfile", self.outfile))
 
@@ -171,7 +171,7 @@ class DemoConvertWorker(Job):
         self.outfile, self.source = Path(outfile), Path(source)
 
     def work(self) -> Path:
-        from exaone_convert.convert import convert_checkpoint
+        from exaone_convert import convert_checkpoint
 
         path = convert_checkpoint(self.source, self.outfile, "q8_0", force=True,
                                   progress=self.report("convert"), cancel=self.cancel_event)
@@ -187,7 +187,7 @@ class QuantizeWorker(Job):
         self.src, self.dst, self.outtype = Path(src), Path(dst), outtype
 
     def work(self) -> Path:
-        from exaone_convert.quantize import quantize_gguf
+        from exaone_convert import quantize_gguf
 
         return Path(quantize_gguf(self.src, self.dst, self.outtype, progress=self.report("quantize"),
                                   cancel=self.cancel_event))
@@ -205,7 +205,7 @@ class DownloadWorker(Job):
         self.repo_id, self.quant, self.outfile = repo_id, quant, Path(outfile)
 
     def work(self) -> Path:
-        from exaone_convert.hub import download_gguf_file
+        from exaone_convert import download_gguf_file
 
         return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
                                        show_progress=False, progress=self.report("download"),

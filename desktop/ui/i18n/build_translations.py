@@ -165,14 +165,6 @@ KO: dict[str, str] = {
     "These apply when the model is loaded: Reload applies a change.":
         "모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.",
     "automatic": "자동",
-    "Tokens the model can see at once: the conversation, the system prompt and the reply. Longer chats keep "
-    "going: the oldest turns are left out.":
-        "모델이 한 번에 볼 수 있는 토큰 수입니다(대화, 시스템 프롬프트, 답변). 이보다 긴 대화도 이어지며, "
-        "가장 오래된 차례부터 뺍니다.",
-    "How the context is stored: q8_0 takes about half the memory of f16, q4_0 about a quarter.":
-        "컨텍스트를 저장하는 방식입니다. q8_0은 f16의 약 절반, q4_0은 약 4분의 1의 메모리를 씁니다.",
-    "Memory for the state of recent conversations, so switching back to one does not read it again (0 keeps none).":
-        "최근 대화의 상태를 보관할 메모리입니다. 다시 그 대화로 돌아갈 때 처음부터 읽지 않습니다(0이면 보관 안 함).",
     "Context size": "컨텍스트 크기",
     "KV cache type": "KV 캐시 형식",
     "Kept conversations": "보관할 대화",
@@ -180,7 +172,7 @@ KO: dict[str, str] = {
     "Load a model to see the memory its context takes.": "모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.",
     "{0} tokens of context": "컨텍스트 {0} 토큰",
     "{0} tokens of context take {1} ({2})": "컨텍스트 {0} 토큰은 {1}를 차지합니다({2})",
-    "Now kept: {0}": "지금 보관 중: {0}",
+    "Kept now: {0} conversations, {1} of {2}": "지금 보관 중: 대화 {0}개, {2} 중 {1}",
     "Other programs": "다른 프로그램",
     "Serve the loaded model on localhost": "불러온 모델을 이 컴퓨터(localhost)에서 서비스하기",
     "An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks "

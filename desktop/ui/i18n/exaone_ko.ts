@@ -26,32 +26,32 @@
   <context>
     <name>Composer</name>
     <message>
-      <location filename="../main_window.py" line="54" />
+      <location filename="../main_window.py" line="55" />
       <source>Editing your last message: Send replaces it and asks again.</source>
       <translation>마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="58" />
+      <location filename="../main_window.py" line="59" />
       <source>Type a message (Ctrl+Enter sends)</source>
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="61" />
+      <location filename="../main_window.py" line="62" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="64" />
+      <location filename="../main_window.py" line="65" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="66" />
+      <location filename="../main_window.py" line="67" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="68" />
+      <location filename="../main_window.py" line="69" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -88,263 +88,246 @@
   <context>
     <name>LoadPanel</name>
     <message>
-      <location filename="../load_panel.py" line="43" />
+      <location filename="../load_panel.py" line="58" />
       <source>These apply when the model is loaded: Reload applies a change.</source>
       <translation>모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="50" />
-      <location filename="../load_panel.py" line="56" />
-      <location filename="../load_panel.py" line="68" />
+      <location filename="../load_panel.py" line="63" />
       <source>automatic</source>
       <translation>자동</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="51" />
-      <source>Tokens the model can see at once: the conversation, the system prompt and the reply. Longer chats keep going: the oldest turns are left out.</source>
-      <translation>모델이 한 번에 볼 수 있는 토큰 수입니다(대화, 시스템 프롬프트, 답변). 이보다 긴 대화도 이어지며, 가장 오래된 차례부터 뺍니다.</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="59" />
-      <source>How the context is stored: q8_0 takes about half the memory of f16, q4_0 about a quarter.</source>
-      <translation>컨텍스트를 저장하는 방식입니다. q8_0은 f16의 약 절반, q4_0은 약 4분의 1의 메모리를 씁니다.</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="70" />
-      <source>Memory for the state of recent conversations, so switching back to one does not read it again (0 keeps none).</source>
-      <translation>최근 대화의 상태를 보관할 메모리입니다. 다시 그 대화로 돌아갈 때 처음부터 읽지 않습니다(0이면 보관 안 함).</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="76" />
+      <location filename="../load_panel.py" line="82" />
       <source>Context size</source>
       <translation>컨텍스트 크기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="77" />
+      <location filename="../load_panel.py" line="83" />
       <source>KV cache type</source>
       <translation>KV 캐시 형식</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="79" />
+      <location filename="../load_panel.py" line="85" />
       <source>Kept conversations</source>
       <translation>보관할 대화</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="85" />
+      <location filename="../load_panel.py" line="91" />
       <source>Reload the model with these settings</source>
       <translation>이 설정으로 모델 다시 불러오기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="96" />
+      <location filename="../load_panel.py" line="102" />
       <source>Other programs</source>
       <translation>다른 프로그램</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="98" />
+      <location filename="../load_panel.py" line="104" />
       <source>Serve the loaded model on localhost</source>
       <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="100" />
+      <location filename="../load_panel.py" line="106" />
       <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
       <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="107" />
+      <location filename="../load_panel.py" line="113" />
       <source>not serving</source>
       <translation>서비스하지 않음</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="108" />
+      <location filename="../load_panel.py" line="114" />
       <source>Copy</source>
       <translation>복사</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="153" />
+      <location filename="../load_panel.py" line="155" />
       <source>Load a model to see the memory its context takes.</source>
       <translation>모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="156" />
+      <location filename="../load_panel.py" line="158" />
       <source>{0} tokens of context</source>
       <translation>컨텍스트 {0} 토큰</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="157" />
+      <location filename="../load_panel.py" line="159" />
       <source>{0} tokens of context take {1} ({2})</source>
       <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="162" />
-      <source>Now kept: {0}</source>
-      <translation>지금 보관 중: {0}</translation>
+      <location filename="../load_panel.py" line="166" />
+      <source>Kept now: {0} conversations, {1} of {2}</source>
+      <translation>지금 보관 중: 대화 {0}개, {2} 중 {1}</translation>
     </message>
   </context>
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="193" />
+      <location filename="../main_window.py" line="194" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="196" />
+      <location filename="../main_window.py" line="197" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="197" />
+      <location filename="../main_window.py" line="198" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="198" />
+      <location filename="../main_window.py" line="199" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="275" />
+      <location filename="../main_window.py" line="276" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="315" />
+      <location filename="../main_window.py" line="325" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="331" />
+      <location filename="../main_window.py" line="341" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="374" />
+      <location filename="../main_window.py" line="384" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="380" />
+      <location filename="../main_window.py" line="390" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="414" />
+      <location filename="../main_window.py" line="424" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="414" />
+      <location filename="../main_window.py" line="424" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="422" />
+      <location filename="../main_window.py" line="432" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="423" />
+      <location filename="../main_window.py" line="433" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="434" />
+      <location filename="../main_window.py" line="444" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="444" />
+      <location filename="../main_window.py" line="454" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="499" />
+      <location filename="../main_window.py" line="509" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="701" />
+      <location filename="../main_window.py" line="711" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="703" />
+      <location filename="../main_window.py" line="713" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="477" />
+      <location filename="../main_window.py" line="487" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="515" />
+      <location filename="../main_window.py" line="525" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="530" />
-      <location filename="../main_window.py" line="695" />
+      <location filename="../main_window.py" line="540" />
+      <location filename="../main_window.py" line="705" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="551" />
+      <location filename="../main_window.py" line="561" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="550" />
+      <location filename="../main_window.py" line="560" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="550" />
+      <location filename="../main_window.py" line="560" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="554" />
+      <location filename="../main_window.py" line="564" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="572" />
+      <location filename="../main_window.py" line="582" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="647" />
+      <location filename="../main_window.py" line="657" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="648" />
+      <location filename="../main_window.py" line="658" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="648" />
+      <location filename="../main_window.py" line="658" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="692" />
+      <location filename="../main_window.py" line="702" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="692" />
+      <location filename="../main_window.py" line="702" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="693" />
+      <location filename="../main_window.py" line="703" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="699" />
+      <location filename="../main_window.py" line="709" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
@@ -748,22 +731,22 @@
   <context>
     <name>WelcomePage</name>
     <message>
-      <location filename="../main_window.py" line="88" />
+      <location filename="../main_window.py" line="89" />
       <source>Welcome to EXAONE Desktop</source>
       <translation>EXAONE Desktop에 오신 것을 환영합니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="90" />
+      <location filename="../main_window.py" line="91" />
       <source>There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying the app), or download or convert an EXAONE model.</source>
       <translation>아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, EXAONE 모델을 내려받거나 변환하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="96" />
+      <location filename="../main_window.py" line="97" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="98" />
+      <location filename="../main_window.py" line="99" />
       <source>Download or convert a model…</source>
       <translation>모델 내려받기 또는 변환…</translation>
     </message>

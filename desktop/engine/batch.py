@@ -1,0 +1,360 @@
+"""Several requests decoded together: one llama.cpp context with ``n_seq`` sequences, one ``llama_decode`` per step.
+
+On a memory-bound CPU a decode step costs about the same for one token as for four (the weights are read
+once per step either way), so serving four clients in one batch multiplies the aggregate tokens/s.
+
+``BatchGenerator`` wraps a loaded ``LocalGenerator`` (which keeps tokenizing and rendering prompts, and
+owns the settings defaults) and opens a second context on the same GGUF (llama.cpp maps the file, so the
+weights' pages are shared) with ``n_seq_max = n_seq`` and a KV cache of ``n_ctx`` tokens per sequence.
+``generate`` has LocalGenerator's signature and may be called from many threads at once: each call takes
+a free sequence slot (waiting for one when all are busy) and a single engine thread runs every step:
+
+1. a newly admitted sequence evaluates its prompt alone (its cache cleared first);
+2. then each step decodes one token for every active sequence in one batch, and each sequence samples
+   its next token from its own logits with its own ``TokenSampler`` (transformers' order, its own seed).
+
+Every sequence is sampled and assembled exactly as LocalGenerator does it (same sampler, same text
+assembly, same stop rules); ``num_return_sequences`` runs the sequences of one request in turn in its slot.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import llama_cpp
+import numpy as np
+
+from .chat import prompt_opens_reasoning, reasoning_tags
+from .sampling import TokenSampler
+from .settings import GenerationSettings
+from .textstream import TextAssembler
+from .types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
+
+DEFAULT_SEQUENCES = 4
+
+
+@dataclass(eq=False)
+class _Request:
+    prompt_text: str
+    prompt_ids: list[int]
+    settings: GenerationSettings
+    on_event: StreamCallback | None
+    cancel: threading.Event | None
+    grammar: str | None
+    future: Future[GenerationResult] = field(default_factory=Future)
+    completions: list[Completion] = field(default_factory=list)
+    started: float = 0.0
+    prompt_done: float = 0.0
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One sequence of the context and the request running in it."""
+
+    seq: int
+    request: _Request | None = None
+    sampler: TokenSampler | None = None
+    text: TextAssembler | None = None
+    tokens: list[int] = field(default_factory=list)
+    pending: int | None = None  # sampled, to be decoded in the next step
+    n_past: int = 0
+    index: int = 0  # which of the request's num_return_sequences
+
+
+class BatchGenerator:
+    """``LocalGenerator``'s interface over a context that decodes up to ``n_seq`` requests per step."""
+
+    def __init__(self, generator: Any, *, n_seq: int = DEFAULT_SEQUENCES, n_ctx: int | None = None,
+                 n_threads: int | None = None, n_gpu_layers: int = -1) -> None:
+        if n_seq < 1:
+            raise GenerationError(f"n_seq must be 1 or more, got {n_seq}")
+        self.generator = generator
+        self.model_info = generator.model_info
+        self.n_seq = n_seq
+        self.n_ctx = int(n_ctx or generator.n_ctx)  # per sequence
+        offload = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
+        mparams = llama_cpp.llama_model_default_params()
+        mparams.n_gpu_layers = offload
+        self._model = llama_cpp.llama_model_load_from_file(str(self.model_info.path).encode("utf-8"), mparams)
+        if not self._model:
+            raise GenerationError(f"llama.cpp could not load {self.model_info.path.name} a second time "
+                                  "for batched serving; serve one request at a time instead")
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = self.n_ctx * n_seq
+        cparams.n_batch = cparams.n_ubatch = max(512, n_seq)
+        cparams.n_seq_max = n_seq
+        cparams.kv_unified = False  # each sequence its own cache stream: no attention over the others' cells
+        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as LocalGenerator's context: same numbers
+        if n_threads:
+            cparams.n_threads = cparams.n_threads_batch = n_threads
+        self._ctx = llama_cpp.llama_init_from_model(self._model, cparams)
+        if not self._ctx:
+            llama_cpp.llama_model_free(self._model)
+            raise GenerationError(f"llama.cpp could not make a {n_seq}-sequence context of {self.n_ctx} tokens "
+                                  "each; lower the context size or the number of parallel requests")
+        self._vocab = llama_cpp.llama_model_get_vocab(self._model)
+        self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
+        self.n_batch = int(llama_cpp.llama_n_batch(self._ctx))
+        self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self._tags = reasoning_tags(self.model_info.architecture, self.model_info.chat_template)
+        self._tag_ids = {t for t in (self._single_token(tag) for tag in (self._tags or ())) if t is not None}
+        self._eos = set(self.model_info.eos_token_ids)
+        self._eog: set[int] | None = None
+        self._pieces: dict[int, bytes] = {}
+        self._slots = [_Slot(seq=i) for i in range(n_seq)]
+        self._waiting: deque[_Request] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self.steps = 0  # llama_decode calls for generated tokens (tests: several sequences share a step)
+        self.max_batch = 0
+        self._thread = threading.Thread(target=self._loop, name="exaone-batch", daemon=True)
+        self._thread.start()
+
+    # -- LocalGenerator's face -----------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Any:
+        return self.generator.backend
+
+    def default_settings(self, **user_values: Any) -> GenerationSettings:
+        return self.generator.default_settings(**user_values)  # type: ignore[no-any-return]
+
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, **kwargs: Any) -> tuple[str, list[int]]:
+        return self.generator.tokenize_prompt(prompt, settings, **kwargs)  # type: ignore[no-any-return]
+
+    def generate(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
+                 on_event: StreamCallback | None = None, cancel: threading.Event | None = None,
+                 tools: list[Any] | None = None, grammar: str | None = None) -> GenerationResult:
+        settings = settings or self.default_settings()
+        kwargs = {"tools": tools} if tools is not None else {}
+        text, ids = self.generator.tokenize_prompt(prompt, settings, **kwargs)
+        if not ids:
+            raise GenerationError("the prompt is empty; give some text to continue")
+        if len(ids) + settings.max_new_tokens > self.n_ctx:
+            room = self.n_ctx - len(ids)
+            fix = f"lower max_new_tokens to {room}" if room > 0 else "shorten the prompt"
+            if self.n_ctx < self.model_info.context_length:
+                fix += (f", or load the model with a larger context (n_ctx / --n-ctx, up to "
+                        f"{self.model_info.context_length})")
+            raise GenerationError(f"the prompt ({len(ids)} tokens) plus max_new_tokens ({settings.max_new_tokens}) "
+                                  f"does not fit the {self.n_ctx}-token context; {fix}")
+        request = _Request(text, ids, settings, on_event, cancel, grammar)
+        with self._cond:
+            if self._closed:
+                raise GenerationError("the model was closed; load it again")
+            self._waiting.append(request)
+            self._cond.notify_all()
+        return request.future.result()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(30)
+        if self._ctx:
+            llama_cpp.llama_batch_free(self._batch)
+            llama_cpp.llama_free(self._ctx)
+            llama_cpp.llama_model_free(self._model)
+            self._ctx = None
+
+    # -- the engine thread ---------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and not self._waiting and not self._active():
+                    self._cond.wait()
+                if self._closed:
+                    for slot in self._active():
+                        self._fail(slot, GenerationError("the model was closed while generating"))
+                    while self._waiting:
+                        self._waiting.popleft().future.set_exception(GenerationError("the model was closed"))
+                    return
+                admit = []
+                for slot in self._slots:
+                    if slot.request is None and self._waiting:
+                        slot.request = self._waiting.popleft()
+                        admit.append(slot)
+            for slot in admit:
+                self._begin(slot)
+            if self._active():
+                self._step()
+
+    def _active(self) -> list[_Slot]:
+        return [s for s in self._slots if s.request is not None]
+
+    def _fail(self, slot: _Slot, err: BaseException) -> None:
+        request = slot.request
+        self._release(slot)
+        if request is not None and not request.future.done():
+            request.future.set_exception(err)
+
+    def _release(self, slot: _Slot) -> None:
+        if slot.sampler is not None:
+            slot.sampler.close()
+        slot.request, slot.sampler, slot.text, slot.pending = None, None, None, None
+
+    def _begin(self, slot: _Slot) -> None:
+        """A new request in ``slot``: its sampler, then its first sequence."""
+        request = slot.request
+        assert request is not None
+        request.started = time.perf_counter()
+        try:
+            constrain: dict[str, Any] = ({} if request.grammar is None
+                                         else {"grammar": request.grammar, "vocab": self._vocab})
+            slot.sampler = TokenSampler(request.settings, self.n_vocab, history_size=self.n_ctx, **constrain)
+            slot.index = 0
+            self._start_sequence(slot)
+        except BaseException as err:  # a request's failure is its own; the engine keeps serving the others
+            self._fail(slot, err)
+
+    def _start_sequence(self, slot: _Slot) -> None:
+        """Evaluate the prompt in the slot's sequence and draw the first token."""
+        request, sampler = slot.request, slot.sampler
+        assert request is not None and sampler is not None
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._ctx), slot.seq, -1, -1)
+        ids = request.prompt_ids
+        logits: np.ndarray | None = None
+        for start in range(0, len(ids), self.n_batch):
+            chunk = ids[start: start + self.n_batch]
+            self._fill([(t, start + i, slot.seq, start + i == len(ids) - 1) for i, t in enumerate(chunk)])
+            self._decode()
+        logits = self._logits(self._batch.n_tokens - 1)
+        request.prompt_done = request.prompt_done or time.perf_counter()
+        slot.n_past = len(ids)
+        sampler.start(ids)  # as LocalGenerator starts each of its sequences
+        starts_inside = prompt_opens_reasoning(request.prompt_text, self._tags)
+        emit = None
+        if request.on_event is not None:
+            on_event, index = request.on_event, slot.index
+
+            def emit(kind: Any, text: str) -> None:
+                on_event(StreamEvent(index=index, text=text, kind=kind))
+
+        slot.text = TextAssembler(request.settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
+        slot.tokens = []
+        self._advance(slot, logits)
+
+    def _advance(self, slot: _Slot, logits: np.ndarray) -> None:
+        """Draw the slot's next token from ``logits``; finish the sequence when it ends."""
+        request, sampler, text = slot.request, slot.sampler, slot.text
+        assert request is not None and sampler is not None and text is not None
+        settings = request.settings
+        reason: FinishReason | None = None
+        if request.cancel is not None and request.cancel.is_set():
+            reason = "cancelled"
+        else:
+            token = sampler.sample(logits)
+            sampler.accept(token)
+            slot.tokens.append(token)
+            if token in self._eos or (request.grammar is not None and token in self._end_ids()):
+                reason = "stop"
+            elif text.add(self._piece(token)):
+                reason = "stop"
+            elif len(slot.tokens) >= settings.max_new_tokens:
+                reason = "length"
+            else:
+                slot.pending = token
+                return
+        slot.pending = None
+        text.finish()
+        request.completions.append(Completion(text=text.answer, token_ids=slot.tokens, finish_reason=reason,
+                                              reasoning=text.reasoning))
+        slot.index += 1
+        if reason != "cancelled" and slot.index < settings.num_return_sequences:
+            self._start_sequence(slot)
+            return
+        self._finish(slot)
+
+    def _finish(self, slot: _Slot) -> None:
+        request = slot.request
+        assert request is not None and slot.sampler is not None
+        seed = slot.sampler.seed
+        self._release(slot)
+        end = time.perf_counter()
+        n_generated = sum(len(c.token_ids) for c in request.completions)
+        prefill = request.prompt_done - request.started
+        decode = end - request.prompt_done
+        request.future.set_result(GenerationResult(
+            prompt_text=request.prompt_text, prompt_token_ids=request.prompt_ids, generated=request.completions,
+            backend=self.backend, model=self.model_info.name,
+            timings={"prompt_tokens_per_s": len(request.prompt_ids) / prefill if prefill > 0 else 0.0,
+                     "generated_tokens_per_s": n_generated / decode if decode > 0 else 0.0,
+                     "prompt_tokens": float(len(request.prompt_ids)), "generated_tokens": float(n_generated),
+                     "seed": float(seed)}))
+
+    def _step(self) -> None:
+        """One batch: the pending token of every active sequence; then each samples its next."""
+        running = [s for s in self._active() if s.pending is not None]
+        if not running:
+            return
+        self._fill([(s.pending, s.n_past, s.seq, True) for s in running])  # type: ignore[misc]
+        try:
+            self._decode()
+        except GenerationError as err:
+            for slot in running:
+                self._fail(slot, err)
+            return
+        self.steps += 1
+        self.max_batch = max(self.max_batch, len(running))
+        for i, slot in enumerate(running):
+            slot.n_past += 1
+            try:
+                self._advance(slot, self._logits(i))
+            except BaseException as err:  # this request fails; the others go on
+                self._fail(slot, err)
+
+    # -- llama.cpp plumbing --------------------------------------------------------------------------
+
+    def _fill(self, entries: list[tuple[int, int, int, bool]]) -> None:
+        """Put (token, position, sequence, wants logits) entries into the batch."""
+        batch = self._batch
+        for i, (token, pos, seq, logits) in enumerate(entries):
+            batch.token[i] = token
+            batch.pos[i] = pos
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = seq
+            batch.logits[i] = logits
+        batch.n_tokens = len(entries)
+
+    def _decode(self) -> None:
+        rc = llama_cpp.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "
+                                  "try a shorter prompt or a larger context")
+
+    def _logits(self, i: int) -> np.ndarray:
+        ptr = llama_cpp.llama_get_logits_ith(self._ctx, i)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+
+    def _end_ids(self) -> set[int]:
+        if self._eog is None:
+            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
+        return self._eog
+
+    def _single_token(self, text: str) -> int | None:
+        data = text.encode("utf-8")
+        buf = (llama_cpp.llama_token * 8)()
+        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, 8, False, True)
+        return int(buf[0]) if n == 1 else None
+
+    def _piece(self, token: int) -> bytes:
+        """The token's bytes as LocalGenerator shows them (reasoning tags rendered, other control tokens not)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            special = token in self._tag_ids
+            buf = ctypes.create_string_buffer(64)
+            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
+            if n < 0:
+                buf = ctypes.create_string_buffer(-n)
+                n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
+            piece = self._pieces[token] = buf.raw[:n]
+        return piece
+
+

@@ -1,0 +1,215 @@
+"""Images for the local generator: a vision projector (mmproj GGUF) run by llama.cpp's mtmd library.
+
+The projector is found beside the model (``mmproj-*.gguf`` that fits it) or named. A prompt marks each
+image's place with ``IMAGE_MARKER``; mtmd tokenizes the text around it, encodes each image into
+embeddings and evaluates everything into the model's KV cache, after which the generator samples as
+for text. Every failure is one line naming the fix.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp
+import numpy as np
+from llama_cpp import mtmd_cpp as mtmd
+
+from .gguf_check import ModelInfo
+from .types import GenerationError
+
+IMAGE_MARKER = mtmd.mtmd_default_marker().decode()
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+# Leading bytes of the formats we take: PNG, JPEG, WebP (RIFF....WEBP).
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"))
+FIX_IMAGE = "attach a PNG, JPEG or WebP image"
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image's pixels (height x width x RGB, uint8) and where it came from (for messages)."""
+
+    pixels: np.ndarray
+    source: str
+
+
+def image_format(data: bytes) -> str | None:
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
+def load_image(source: str | Path | bytes) -> Image:
+    """Read and decode a PNG, JPEG or WebP (a path or the file's bytes) into RGB pixels."""
+    name = "the image" if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source).expanduser()
+        try:
+            size = path.stat().st_size
+            if size > MAX_IMAGE_BYTES:
+                raise GenerationError(f"{name} is {size / 1e6:.0f} MB; images are limited to "
+                                      f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB, use a smaller one")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise GenerationError(f"image not found: {name}; check the path") from None
+        except IsADirectoryError:
+            raise GenerationError(f"{name} is a folder; {FIX_IMAGE}") from None
+        except OSError as err:
+            raise GenerationError(f"cannot read {name}: {err.strerror or err}; check its permissions") from None
+    if len(data) > MAX_IMAGE_BYTES:
+        raise GenerationError(f"{name} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB; use a smaller image")
+    if image_format(data) is None:
+        raise GenerationError(f"{name} is not a PNG, JPEG or WebP image; {FIX_IMAGE}")
+    try:
+        import io
+
+        from PIL import Image as PILImage
+
+        with PILImage.open(io.BytesIO(data)) as img:
+            pixels = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    except ImportError:
+        raise GenerationError("decoding images needs Pillow; install it (pip install pillow)") from None
+    except Exception:  # Pillow raises many types for broken files
+        raise GenerationError(f"{name} could not be decoded (broken or truncated); {FIX_IMAGE}") from None
+    if pixels.ndim != 3 or min(pixels.shape[:2]) < 1:
+        raise GenerationError(f"{name} has no pixels; {FIX_IMAGE}")
+    return Image(np.ascontiguousarray(pixels), name)
+
+
+def find_mmproj(model: ModelInfo) -> Path | None:
+    """The vision projector beside the model that fits it (``mmproj-*.gguf``), or None."""
+    from exaone_convert import ConversionError, inspect_mmproj
+
+    for candidate in sorted(model.path.parent.glob("mmproj*.gguf")):
+        try:
+            inspect_mmproj(candidate, model)
+        except ConversionError:
+            continue
+        return candidate
+    return None
+
+
+class VisionEncoder:
+    """An mmproj loaded by mtmd for one llama.cpp model; ``evaluate`` fills the model's KV cache."""
+
+    def __init__(self, model: ModelInfo, llama_model: llama_cpp.llama_model_p, mmproj: str | Path | None = None,
+                 *, n_threads: int | None = None) -> None:
+        from exaone_convert import ConversionError, inspect_mmproj
+
+        path = Path(mmproj).expanduser() if mmproj is not None else find_mmproj(model)
+        if path is None:
+            raise GenerationError(f"{model.path.name} has no vision projector: it cannot read images (put its "
+                                  "mmproj-*.gguf beside it, or use a model that reads images, such as EXAONE 4.5)")
+        try:
+            inspect_mmproj(path, model)
+        except ConversionError as err:
+            raise GenerationError(str(err)) from None
+        params = mtmd.mtmd_context_params_default()
+        params.use_gpu = bool(llama_cpp.llama_supports_gpu_offload())
+        params.warmup = False
+        if n_threads:
+            params.n_threads = n_threads
+        self.path = path
+        self._ctx = mtmd.mtmd_init_from_file(str(path).encode(), llama_model, params)
+        if not self._ctx:
+            raise GenerationError(f"llama.cpp could not load the vision projector {path.name}; "
+                                  "convert the model again with exaone-convert")
+
+    def close(self) -> None:
+        ctx, self._ctx = self._ctx, None
+        if ctx:
+            mtmd.mtmd_free(ctx)
+
+    def evaluate(self, lctx: llama_cpp.llama_context_p, prompt: str, images: Sequence[Image],
+                 image_token_id: int, n_batch: int, *, add_special: bool = False) -> tuple[list[int], int]:
+        """Evaluate ``prompt`` (one ``IMAGE_MARKER`` per image) from position 0.
+
+        Returns (the prompt's token ids, each image position as ``image_token_id`` the way transformers
+        sees it; the number of positions now in the cache)."""
+        if not self._ctx:
+            raise GenerationError("the vision projector was closed; load the model again")
+        if prompt.count(IMAGE_MARKER) != len(images):
+            raise GenerationError(f"the prompt marks {prompt.count(IMAGE_MARKER)} image places for {len(images)} "
+                                  "images; give one image per place")
+        bitmaps = [mtmd.mtmd_bitmap_init(img.pixels.shape[1], img.pixels.shape[0],
+                                         (ctypes.c_uint8 * img.pixels.size).from_buffer_copy(img.pixels.tobytes()))
+                   for img in images]
+        raw = prompt.encode("utf-8")
+        text = mtmd.mtmd_input_text()
+        text.text, text.text_len, text.add_special, text.parse_special = raw, len(raw), add_special, True
+        chunks = mtmd.mtmd_input_chunks_init()
+        try:
+            array = (mtmd.mtmd_bitmap_p_ctypes * max(1, len(bitmaps)))(*bitmaps)
+            if mtmd.mtmd_tokenize(self._ctx, chunks, ctypes.byref(text), array, len(bitmaps)) != 0:
+                raise GenerationError("the images could not be prepared for the model (mtmd_tokenize failed); "
+                                      f"{FIX_IMAGE}")
+            ids = _chunk_ids(chunks, image_token_id)
+            n_past = llama_cpp.llama_pos(0)
+            if mtmd.mtmd_helper_eval_chunks(self._ctx, lctx, chunks, 0, 0, n_batch, True, ctypes.byref(n_past)):
+                raise GenerationError("llama.cpp failed to evaluate the prompt with its images; try a smaller image "
+                                      "or a larger context")
+            return ids, int(n_past.value)
+        finally:
+            mtmd.mtmd_input_chunks_free(chunks)
+            for bitmap in bitmaps:
+                mtmd.mtmd_bitmap_free(bitmap)
+
+
+def _chunk_ids(chunks: mtmd.mtmd_input_chunks_p, image_token_id: int) -> list[int]:
+    ids: list[int] = []
+    for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+        chunk = mtmd.mtmd_input_chunks_get(chunks, i)
+        if mtmd.mtmd_input_chunk_get_type(chunk) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+            n = ctypes.c_size_t()
+            tokens = mtmd.mtmd_input_chunk_get_tokens_text(chunk, ctypes.byref(n))
+            ids += [int(tokens[j]) for j in range(n.value)]
+        else:
+            ids += [image_token_id] * int(mtmd.mtmd_input_chunk_get_n_pos(chunk))
+    return ids
+
+
+def split_image_parts(messages: Sequence[dict[str, object]]) -> tuple[list[dict[str, object]], list[str | bytes]]:
+    """OpenAI-style content parts -> plain-text messages with ``IMAGE_MARKER`` where each image was, and the
+    images in order (``image_url.url``: a ``data:image/...;base64,`` URL or a file path)."""
+    import base64
+
+    out: list[dict[str, object]] = []
+    images: list[str | bytes] = []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list):
+            out.append(dict(message))
+            continue
+        text: list[str] = []
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text":
+                text.append(str(part.get("text", "")))
+            elif kind == "image_url":
+                url = part.get("image_url")
+                url = url.get("url") if isinstance(url, dict) else url
+                if not isinstance(url, str) or not url:
+                    raise GenerationError("an image_url part has no url; give a data: URL or a file path")
+                if url.startswith("data:"):
+                    try:
+                        images.append(base64.b64decode(url.split(",", 1)[1], validate=True))
+                    except (IndexError, ValueError):
+                        raise GenerationError("an image data: URL is not valid base64; "
+                                              "encode the image again") from None
+                elif url.startswith(("http://", "https://")):
+                    raise GenerationError("the local model takes images as files or data: URLs, not web links; "
+                                          "download the image first")
+                else:
+                    images.append(url.removeprefix("file://"))
+                text.append(IMAGE_MARKER)
+            else:
+                raise GenerationError(f"unknown content part type {kind!r}; use 'text' or 'image_url'")
+        out.append({**message, "content": "".join(text)})
+    return out, images

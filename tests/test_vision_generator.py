@@ -1,0 +1,90 @@
+"""Images in the local generator: EXAONE 4.5's mmproj found beside the model, images read where the prompt
+marks them (or given as OpenAI-style content parts), greedy tokens as transformers generates them."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from exaone_convert.cli import main as convert_main
+from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.settings import GenerationSettings
+from exaone_desktop.engine.types import GenerationError
+from exaone_desktop.engine.vision import IMAGE_MARKER, load_image
+
+N_TOKENS = 8
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_checkpoint, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("vl")
+    assert convert_main([str(tiny_checkpoint("exaone4_5")), "--outfile", str(out / "vl-F32.gguf"),
+                         "--outtype", "f32", "--quiet"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def generator(model_dir):
+    gen = LocalGenerator(model_dir / "vl-F32.gguf", n_ctx=512, n_threads=2)
+    yield gen
+    gen.close()
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+PIXELS = np.random.default_rng(7).integers(0, 256, size=(84, 112, 3), dtype=np.uint8)
+GREEDY = GenerationSettings(do_sample=False, max_new_tokens=N_TOKENS)
+
+
+def test_image_prompt_generates_as_transformers_does(generator, tiny_checkpoint, tmp_path):
+    from mtmd_helpers import image_inputs, reference_run
+    from reference import load_reference
+
+    image = tmp_path / "photo.png"
+    image.write_bytes(_png(PIXELS))
+    result = generator.generate(f"사진: {IMAGE_MARKER} 설명해 줘.", GREEDY, images=[image])
+    model, _ = load_reference(tiny_checkpoint("exaone4_5"))
+    ids = result.prompt_token_ids
+    assert ids.count(model.config.image_token_id) == (84 // 28) * (112 // 28)
+    _, want = reference_run(model, ids, image_inputs(tiny_checkpoint("exaone4_5"), PIXELS), N_TOKENS)
+    assert result.generated[0].token_ids == want
+
+
+def test_chat_content_parts_take_data_urls(generator):
+    url = "data:image/png;base64," + base64.b64encode(_png(PIXELS)).decode()
+    messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},
+                                             {"type": "text", "text": "무엇이 보여?"}]}]
+    result = generator.generate(messages, GREEDY)
+    assert result.prompt_text.count(IMAGE_MARKER) == 1
+    assert len(result.generated[0].token_ids) == N_TOKENS
+
+
+@pytest.mark.parametrize(("data", "match"), [(b"not an image at all", "not a PNG, JPEG or WebP"),
+                                             (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "could not be decoded")])
+def test_bad_images_are_one_line(data, match, generator, tmp_path):
+    path = tmp_path / "x.png"
+    path.write_bytes(data)
+    with pytest.raises(GenerationError, match=match) as err:
+        generator.generate("hi " + IMAGE_MARKER, GREEDY, images=[path])
+    assert "\n" not in str(err.value)
+    with pytest.raises(GenerationError, match="image not found"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_model_without_projector_says_so(tiny_checkpoint, tmp_path):
+    assert convert_main([str(tiny_checkpoint("exaone4_5")), "--outfile", str(tmp_path / "t-F32.gguf"),
+                         "--outtype", "f32", "--no-mmproj", "--quiet"]) == 0
+    with LocalGenerator(tmp_path / "t-F32.gguf", n_ctx=256, n_threads=2) as gen:
+        with pytest.raises(GenerationError, match="no vision projector") as err:
+            gen.generate("hi", GREEDY, images=[b"\x89PNG\r\n\x1a\n"])
+        assert "\n" not in str(err.value)
+        assert gen.generate("hi", GREEDY).generated[0].token_ids  # text still works
