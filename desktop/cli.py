@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from .engine.settings import GenerationSettings, SettingsError, resolve_settings
 from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS
@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
     p.add_argument("--image", action="append", type=Path, default=[], metavar="PATH",
                    help="a PNG, JPEG or WebP image for the model to read (repeatable; local models with a vision "
-                        "projector, e.g. EXAONE 4.5, whose mmproj-*.gguf sits beside the model)")
+                        "projector, e.g. EXAONE 4.5, whose mmproj-*.gguf sits beside the model, or the cloud "
+                        "engine, which sends it as a data: URL)")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
     p.add_argument("--json-schema", type=Path, metavar="FILE",
@@ -120,11 +121,6 @@ def _valid_content(content: Any) -> bool:
         return True
     return isinstance(content, list) and all(isinstance(p, dict) and p.get("type") in ("text", "image_url")
                                              for p in content)
-
-
-def has_images(args: argparse.Namespace, prompt: Prompt) -> bool:
-    return bool(args.image) or (not isinstance(prompt, str) and any(isinstance(m.get("content"), list)
-                                                                    for m in prompt))
 
 
 def user_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -251,12 +247,14 @@ def run(argv: Sequence[str] | None) -> int:
     prompt = read_prompt(args)
     if args.engine == "local" and args.model is None:
         raise UsageError("--model PATH.gguf is required with --engine local")
-    if has_images(args, prompt) and args.engine != "local":
-        raise UsageError("images are read by the local model only; use --engine local with a model that has a "
-                         "vision projector (e.g. EXAONE 4.5)")
     for image in args.image:
         if not image.is_file():
             raise UsageError(f"image not found: {image}; check the path")
+    if args.image and args.engine != "local":  # the router passes prompts only: images go in as content parts
+        from .engine.image_parts import with_images
+
+        prompt = cast(Prompt, with_images(prompt, args.image))
+        args.image = []
     if args.cloud_timeout is not None and args.cloud_timeout <= 0:
         raise UsageError(f"--cloud-timeout must be more than 0 seconds, got {args.cloud_timeout:g}")
     # Each value in its range before loading or reaching the network; the rules once the model's defaults apply.

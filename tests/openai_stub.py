@@ -54,9 +54,16 @@ class StubState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def text_of(content: Any) -> str:
+    """A message's text: the string, or its content parts' ``text`` joined (image parts count as nothing)."""
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
 def reply_words(body: dict[str, Any], index: int) -> tuple[list[str], str]:
     """The words of choice ``index`` and its finish reason, after ``stop`` and the token limit."""
-    users = [m["content"] for m in body.get("messages", []) if m.get("role") == "user"]
+    users = [text_of(m["content"]) for m in body.get("messages", []) if m.get("role") == "user"]
     text = f"reply {index}: " + (users[-1] if users else "")
     finish = "stop"
     stops = body.get("stop") or []
@@ -73,7 +80,7 @@ def reply_words(body: dict[str, Any], index: int) -> tuple[list[str], str]:
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
-    return sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+    return sum(len(text_of(m.get("content", "")).split()) for m in body.get("messages", []))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -135,7 +135,7 @@ def test_cli_messages_file_takes_image_parts(model_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("extra", "match"), [(["--image", "missing.png"], "image not found"),
-                                              (["--image", "x.png", "--engine", "cloud"], "local model only")])
+                                              (["--image", "gone.png", "--engine", "cloud"], "image not found")])
 def test_cli_image_errors_are_one_line(extra, match, model_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.png").write_bytes(_png(PIXELS))

@@ -1,7 +1,8 @@
 """The optional OpenAI cloud generator: same ``Generator`` interface as the local llama.cpp one.
 
 Prompts: chat messages are sent as they are; a plain string is sent as one ``user`` message (the
-cloud has no raw-completion endpoint for chat models). As with the local generator, each
+cloud has no raw-completion endpoint for chat models). OpenAI-style ``image_url`` content parts pass as
+they are, except that a local file path becomes a ``data:`` URL (``image_parts``). As with the local generator, each
 ``Completion.text`` is the reply alone: ``return_full_text`` is applied by the caller (``pipeline``, CLI).
 
 Settings (``map_settings``) follow each row's OpenAI mapping in ``settings_table``: ``do_sample=False``
@@ -24,13 +25,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import openai
 
 from . import keys
 from .cloud_endpoint import DEFAULT_BASE_URL, DEFAULT_MODEL, resolve_base_url, safe_url
+from .image_parts import for_api, with_images
 from .settings import GenerationSettings
 from .settings_table import GENERATION_ROWS, NotApplied, OpenAIParam
 from .types import (
@@ -111,11 +114,10 @@ def map_settings(settings: GenerationSettings) -> tuple[dict[str, Any], list[str
     return params, [name for name, applies in UNSUPPORTED if applies(settings)]
 
 
-def to_messages(prompt: Prompt) -> list[dict[str, str]]:
-    """Chat messages as they are; a plain string becomes a single user message."""
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    return [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
+def to_messages(prompt: Prompt, images: Sequence[str | Path] = ()) -> list[dict[str, Any]]:
+    """Chat messages as they are (content parts included; image files become data: URLs); a plain string
+    becomes a single user message. ``images`` (files) go at the start of the last user message."""
+    return for_api(cast(Prompt, with_images(prompt, images)) if images else prompt)
 
 
 def _one_line(text: str, secret: str, limit: int = 200) -> str:
@@ -201,11 +203,13 @@ class CloudGenerator:
         *,
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
+        images: Sequence[str | Path] = (),
     ) -> GenerationResult:
-        """Send ``prompt``; streams (``stream=True``) when ``on_event`` or ``cancel`` is given."""
+        """Send ``prompt``; streams (``stream=True``) when ``on_event`` or ``cancel`` is given. ``images``: PNG,
+        JPEG or WebP files for the last user message (chat messages may also carry ``image_url`` parts)."""
         s = settings or GenerationSettings()
         params, not_applied = map_settings(s)
-        request: dict[str, Any] = {"model": self.model, "messages": to_messages(prompt), **params}
+        request: dict[str, Any] = {"model": self.model, "messages": to_messages(prompt, images), **params}
         n = s.num_return_sequences
         start = time.perf_counter()
         got = _Collected(model=self.model)

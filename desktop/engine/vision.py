@@ -18,13 +18,10 @@ import numpy as np
 from llama_cpp import mtmd_cpp as mtmd
 
 from .gguf_check import ModelInfo
+from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, image_format, read_image
 from .types import GenerationError
 
 IMAGE_MARKER = mtmd.mtmd_default_marker().decode()
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-# Leading bytes of the formats we take: PNG, JPEG, WebP (RIFF....WEBP).
-_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"))
-FIX_IMAGE = "attach a PNG, JPEG or WebP image"
 
 
 @dataclass(frozen=True)
@@ -35,34 +32,10 @@ class Image:
     source: str
 
 
-def image_format(data: bytes) -> str | None:
-    for magic, name in _MAGIC:
-        if data.startswith(magic):
-            return name
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    return None
-
-
 def load_image(source: str | Path | bytes) -> Image:
     """Read and decode a PNG, JPEG or WebP (a path or the file's bytes) into RGB pixels."""
     name = "the image" if isinstance(source, bytes) else str(source)
-    if isinstance(source, bytes):
-        data = source
-    else:
-        path = Path(source).expanduser()
-        try:
-            size = path.stat().st_size
-            if size > MAX_IMAGE_BYTES:
-                raise GenerationError(f"{name} is {size / 1e6:.0f} MB; images are limited to "
-                                      f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB, use a smaller one")
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise GenerationError(f"image not found: {name}; check the path") from None
-        except IsADirectoryError:
-            raise GenerationError(f"{name} is a folder; {FIX_IMAGE}") from None
-        except OSError as err:
-            raise GenerationError(f"cannot read {name}: {err.strerror or err}; check its permissions") from None
+    data = source if isinstance(source, bytes) else read_image(source)
     if len(data) > MAX_IMAGE_BYTES:
         raise GenerationError(f"{name} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB; use a smaller image")
     if image_format(data) is None:
