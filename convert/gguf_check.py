@@ -122,6 +122,11 @@ class ModelInfo:
     eos_token: str = ""
     clean_up_spaces: bool = False  # decoded text gets transformers' clean_up_tokenization (see gguf_keys)
     metadata_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Attention shape, for KV-cache sizing (0 = not in the header).
+    head_count: int = 0
+    head_count_kv: int = 0
+    key_length: int = 0
+    value_length: int = 0
 
     def describe(self) -> str:
         return f"{self.path.name}: {self.architecture}, {self.quant_type}, {self.file_size / 1e6:.1f} MB"
@@ -557,6 +562,9 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     template = _get_str(kv, "tokenizer.chat_template")
     add_bos = _get(kv, "tokenizer.ggml.add_bos_token", frozenset({GGUFValueType.BOOL}), "a boolean")
     window = _get_int(kv, f"{arch}.attention.sliding_window")
+    heads = max(_get_int(kv, f"{arch}.attention.head_count") or 0, 0)
+    key_length = max(_get_int(kv, f"{arch}.attention.key_length") or 0, 0) or (
+        ints["embedding_length"] // heads if heads else 0)
     return ModelInfo(
         path=path,
         architecture=arch,
@@ -582,6 +590,10 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         eos_token=tokens[eos[0]] if eos else "",
         clean_up_spaces=bool(_get(kv, CLEAN_UP_SPACES_KEY, frozenset({GGUFValueType.BOOL}), "a boolean")),
         metadata_keys=tuple(kv),
+        head_count=heads,
+        head_count_kv=max(_get_int(kv, f"{arch}.attention.head_count_kv") or 0, 0) or heads,
+        key_length=key_length,
+        value_length=max(_get_int(kv, f"{arch}.attention.value_length") or 0, 0) or key_length,
     )
 
 

@@ -120,10 +120,12 @@ def test_num_return_sequences_evaluates_the_prompt_once(kind: str, local: Any) -
     before = dataclasses.replace(gen.stats)
     result = gen.generate(PLAIN_PROMPT, sampled)
     assert len(result.generated) == 3
-    assert gen.stats.prompt_evals == before.prompt_evals + 1
     n_prompt = len(result.prompt_token_ids)
-    # the prompt once, then every sampled token but the last of each sequence
-    expected = n_prompt + sum(len(c.token_ids) - 1 for c in result.generated)
+    evaluated = gen.stats.prompt_tokens_evaluated
+    assert evaluated == result.timings["prompt_tokens_evaluated"]
+    assert evaluated + gen.stats.prompt_tokens_reused == n_prompt
+    # what the cache lacked of the prompt once, then every sampled token but the last of each sequence
+    expected = evaluated + sum(len(c.token_ids) - 1 for c in result.generated)
     assert gen.stats.tokens_decoded - before.tokens_decoded == expected
     assert len({tuple(c.token_ids) for c in result.generated}) > 1
     # top_k=1 sampling is argmax: every rewound sequence must equal the greedy continuation.

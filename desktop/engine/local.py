@@ -2,27 +2,35 @@
 
 llama-cpp-python's ``Llama`` object loads the model, owns the context and tokenizes; decoding goes
 through ``llama_decode`` and every token is drawn by ``sampling.TokenSampler`` (never ``Llama.sample``).
-The prompt is evaluated once per request; extra ``num_return_sequences`` roll the KV cache back to
-the end of the prompt (``llama_memory_seq_rm``, or a saved sequence state on sliding-window models).
+The KV cache is kept between requests: a request evaluates only what follows the longest prefix it
+shares with what the cache holds (the table above ``LocalGenerator`` lists every case), conversations
+named with ``conversation=`` keep their state in ``state_cache`` while another one runs, and Stop
+works between prompt batches.
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import llama_cpp
 import numpy as np
 
 from .backend import detect_backend
 from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
+from .context import check_kv_cache_type, default_n_ctx, kv_cache_bytes, prefill_batch
 from .gguf_check import ModelInfo, inspect_gguf
+from .history import drop_oldest, fit_history
 from .llama_load import chat_templates_not_compiled
+from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
 from .sampling import TokenSampler
 from .settings import GenerationSettings, model_defaults, resolve_settings
 from .textstream import TextAssembler
@@ -38,15 +46,42 @@ from .types import (
 )
 from .vision import IMAGE_MARKER, Image, VisionEncoder, load_image, split_image_parts
 
-DEFAULT_MAX_CTX = 8192  # context allocated when the caller does not choose (the model may allow more)
+DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
+DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
+DEFAULT_STATE_DISK_MB = 4096  # the same on disk, when a cache folder is given
+MAX_CHECKPOINTS = 2  # prompt ends remembered per conversation (Regenerate, editing the last message)
+REMEMBERED_CUTS = 256  # conversations whose truncation point is remembered
 
 
 @dataclass
 class DecodeStats:
-    """What llama_decode was asked to do (tests check the prompt is evaluated once per request)."""
+    """Counters the tests and the UI read: what llama_decode evaluated, and the last request's prompt split."""
 
-    prompt_evals: int = 0
-    tokens_decoded: int = 0
+    tokens_decoded: int = 0  # every token evaluated since loading (prompts and generated tokens)
+    prompt_evals: int = 0  # requests whose prompt needed any evaluation at all
+    prompt_tokens_reused: int = 0  # last request: prompt tokens already in the KV cache
+    prompt_tokens_evaluated: int = 0  # last request: prompt tokens evaluated (the rest)
+
+
+# How a request reuses the KV cache (seq 0), which holds the ids in ``_held``:
+#
+# | case                                   | what happens                                                    |
+# |----------------------------------------|-----------------------------------------------------------------|
+# | next turn, edited last message, a      | keep the longest common prefix with ``_held`` (seq_rm after it), |
+# | plain prompt that extends the last one | evaluate the rest; at least the last prompt token is evaluated  |
+# |                                        | (fresh logits), unless a checkpoint holds that position's logits |
+# | Regenerate, num_return_sequences       | the checkpoint at the prompt's end: seq_rm back to it, reuse its |
+# |                                        | logits; nothing is evaluated                                    |
+# | changed system prompt, other chat      | common prefix 0 (or the template's first tokens): cold          |
+# | sliding-window model, rollback inside  | llama.cpp's SWA cache keeps only the last window (+ one batch)   |
+# | the window that is still cached        | of positions: seq_rm is exact while seq_pos_min <= p - n_swa     |
+# | sliding-window model, rollback past    | seq_rm would keep stale windows (llama.cpp returns true anyway): |
+# | the cached window                      | restore the newest checkpoint at or before p (its window bytes, |
+# |                                        | LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) and evaluate from there;    |
+# |                                        | with none, a cold evaluation                                    |
+# | conversation switch (``conversation``) | save the live one's state (StateCache), restore the other's if  |
+# |                                        | kept, then the cases above against what it holds                |
+# | Stop during prefill                    | checked between batches; ``_held`` has what was evaluated       |
 
 
 class LocalGenerator:
@@ -57,6 +92,11 @@ class LocalGenerator:
         model_path: str | Path,
         *,
         n_ctx: int | None = None,
+        kv_cache_type: str = "f16",
+        state_cache_mb: float = DEFAULT_STATE_CACHE_MB,
+        state_cache_dir: str | Path | None = None,
+        state_cache_disk_mb: float = DEFAULT_STATE_DISK_MB,
+        n_batch: int | None = None,
         n_threads: int | None = None,
         n_gpu_layers: int = -1,
         verbose: bool = False,
@@ -64,31 +104,47 @@ class LocalGenerator:
     ) -> None:
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed files never reach llama.cpp
         info = self.model_info
-        if n_ctx is not None and not 1 <= n_ctx <= info.context_length:
-            raise GenerationError(f"n_ctx must be between 1 and the model's context length "
-                                  f"{info.context_length}, got {n_ctx}")
-        self.n_ctx = n_ctx or min(info.context_length, DEFAULT_MAX_CTX)
+        kind = check_kv_cache_type(info, kv_cache_type)
+        if n_ctx is not None and not (_is_int(n_ctx) and 0 <= n_ctx <= info.context_length):
+            raise GenerationError(f"n_ctx must be an integer between 1 and {info.context_length} (the model's "
+                                  f"trained context), or 0 for automatic; got {n_ctx!r}")
+        if n_batch is not None and not (_is_int(n_batch) and n_batch >= 1):
+            raise GenerationError(f"n_batch must be an integer >= 1, got {n_batch!r}")
+        budget = _megabytes("state_cache_mb", state_cache_mb)
+        disk_budget = _megabytes("state_cache_disk_mb", state_cache_disk_mb)
         offload = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
+        self.kv_cache_type = kind.name
+        self.n_ctx = n_ctx or default_n_ctx(info, kind.name)
+        self.n_batch = min(n_batch or prefill_batch(info, gpu=offload != 0), self.n_ctx)
+        self.kv_cache_bytes = kv_cache_bytes(info, self.n_ctx, kind.name, n_ubatch=self.n_batch)
         try:
             with chat_templates_not_compiled():  # the file's template is rendered by render_chat, with limits
                 self._llm: llama_cpp.Llama | None = llama_cpp.Llama(
-                    str(info.path), n_ctx=self.n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                    n_gpu_layers=offload, logits_all=False, verbose=verbose,
+                    str(info.path), n_ctx=self.n_ctx, n_batch=self.n_batch, n_ubatch=self.n_batch,
+                    n_threads=n_threads, n_threads_batch=n_threads, n_gpu_layers=offload, logits_all=False,
+                    swa_full=False, flash_attn=kind.flash_attention, type_k=kind.ggml_type,
+                    type_v=kind.ggml_type, verbose=verbose,
                 )
         except (ValueError, RuntimeError, OSError) as err:
             raise GenerationError(f"llama.cpp could not load {info.path.name} ({err}); "
-                                  "convert the model again with exaone-convert") from None
+                                  "convert the model again with exaone-convert, or try kv_cache_type f16 "
+                                  "or a smaller n_ctx") from None
         self._backend: Backend = detect_backend(offload)
         self._ctx = self._llm._ctx.ctx
         self._vocab = self._llm._model.vocab
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
-        self.n_batch = int(llama_cpp.llama_n_batch(self._ctx))
-        self._swa = int(llama_cpp.llama_model_n_swa(self._llm._model.model)) > 0
+        self._n_swa = int(llama_cpp.llama_model_n_swa(self._llm._model.model))
         self._lock = threading.Lock()
         self._pieces: dict[int, bytes] = {}
         self._tags = reasoning_tags(info.architecture, info.chat_template)
         self._tag_ids = self._single_token_ids(self._tags or ())
         self.stats = DecodeStats()
+        self._held: list[int] = []  # the token ids seq 0 of the KV cache holds, position by position
+        self._checkpoints: list[Checkpoint] = []
+        self._owner: str | None = None  # the conversation whose state is live
+        self._cuts: OrderedDict[str | None, int] = OrderedDict()
+        folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
+        self.state_cache = StateCache(budget, folder, disk_budget)
         self._eog: set[int] | None = None
         self._mmproj = mmproj
         self._vision: VisionEncoder | None = None
@@ -140,24 +196,51 @@ class LocalGenerator:
         tools: list[Any] | None = None,
         grammar: str | None = None,
         images: Sequence[str | Path | bytes] = (),
+        conversation: str | None = None,
     ) -> GenerationResult:
         """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
         ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema);
         ``images``: PNG/JPEG/WebP files or bytes, read by the model's vision projector (an mmproj beside it)
         where the prompt has ``vision.IMAGE_MARKER`` (at the start when it has none). Chat messages may also
-        carry them as OpenAI-style ``image_url`` content parts."""
+        carry them as OpenAI-style ``image_url`` content parts.
+        ``conversation`` names the chat the prompt belongs to: its KV state is kept (``state_cache``) while
+        another conversation runs, and restored when it comes back; None keeps nothing."""
         settings = settings or self.default_settings()
+        if conversation is not None and not isinstance(conversation, str):
+            raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
         with self._lock:
             if images or _has_image_parts(prompt):
                 return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images)
-            return self._generate(prompt, settings, on_event, cancel, tools, grammar)
+            return self._generate(prompt, settings, on_event, cancel, tools, grammar, conversation=conversation)
+
+    def next_token_logits(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
+                          conversation: str | None = None, tools: list[Any] | None = None) -> np.ndarray:
+        """The model's logits for the token after ``prompt`` (a copy), through the same cache as ``generate``."""
+        settings = settings or self.default_settings()
+        with self._lock:
+            self._loaded()
+            _text, ids, _dropped = self._fit_prompt(prompt, settings, conversation, tools)
+            self._check_length(len(ids), 1, chat=not isinstance(prompt, str))
+            logits = self._evaluate_prompt(ids, None, conversation)
+            assert logits is not None
+            return logits.copy()
+
+    def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
+        """Change the memory (and disk) budget for kept conversations now; the least recently used go first."""
+        disk = None if disk_megabytes is None else _megabytes("state_cache_disk_mb", disk_megabytes)
+        self.state_cache.set_budget(_megabytes("state_cache_mb", megabytes), disk)
 
     def close(self) -> None:
         vision, self._vision = getattr(self, "_vision", None), None
         if vision is not None:
             vision.close()
-        llm, self._llm = getattr(self, "_llm", None), None
+        llm = getattr(self, "_llm", None)
         if llm is not None:
+            with self._lock:
+                if self.state_cache.has_folder:  # the live conversation and the kept ones, for the next session
+                    self._keep_live()
+                    self.state_cache.spill()
+                self._llm = None
             llm.close()
 
     def __enter__(self) -> LocalGenerator:
@@ -191,57 +274,107 @@ class LocalGenerator:
 
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
                   cancel: threading.Event | None, tools: list[Any] | None = None,
-                  grammar: str | None = None, *, images: Sequence[Image] = (), chat: bool = False
-                  ) -> GenerationResult:
+                  grammar: str | None = None, *, images: Sequence[Image] = (), chat: bool = False,
+                  conversation: str | None = None) -> GenerationResult:
         self._loaded()
         t0 = time.perf_counter()
-        llama_cpp.llama_memory_clear(self._memory(), True)
+        dropped = 0
+        logits: np.ndarray | None
         if images and self._vision is not None and isinstance(prompt, str):
             prompt_text = prompt
+            self._switch_to(None)  # the live conversation is kept; image positions are never reused
+            self._clear()
             image_id = self.model_info.image_token_id
             ids, _ = self._vision.evaluate(self._ctx, prompt_text, images, -1 if image_id is None else image_id,
                                            self.n_batch, add_special=not chat)
             self._check_length(len(ids), settings.max_new_tokens)
             logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+            cached = [-1] * (int(llama_cpp.llama_memory_seq_pos_max(self._memory(), 0)) + 1)  # matches no prompt
+            self._held = list(cached)
+            window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
+            self._checkpoints = [Checkpoint(len(cached), logits, window)]  # for num_return_sequences
+            self.stats.prompt_tokens_reused, self.stats.prompt_tokens_evaluated = 0, len(cached)
+            self.stats.prompt_evals += 1
         else:
-            prompt_text, ids = self.tokenize_prompt(prompt, settings, tools=tools)
-            self._check_length(len(ids), settings.max_new_tokens)
-            logits = self._decode(ids).copy()
+            prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation, tools)
+            self._check_length(len(ids), settings.max_new_tokens, chat=not isinstance(prompt, str))
+            cached = ids
+            logits = self._evaluate_prompt(ids, cancel, conversation)
+        reused = self.stats.prompt_tokens_reused
         starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
-        self.stats.prompt_evals += 1
-        snapshot = self._save_sequence() if settings.num_return_sequences > 1 and self._swa else None
         t1 = time.perf_counter()
 
         completions: list[Completion] = []
         n_generated = 0
-        constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
-        with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
-            for index in range(settings.num_return_sequences):
-                if index:
-                    self._rewind(len(ids), snapshot)
-                emit = None if on_event is None else _emitter(on_event, index)
-                completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
-                                            ends=self._end_of_generation_ids() if grammar is not None else None)
-                completions.append(completion)
-                n_generated += len(completion.token_ids)
-                if completion.finish_reason == "cancelled":
-                    break
+        sampler_seed: int | None = None
+        if logits is None:  # stopped while the prompt was being evaluated
+            completions.append(Completion(text="", token_ids=[], finish_reason="cancelled"))
+        else:
+            constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
+            ends = self._end_of_generation_ids() if grammar is not None else None
+            with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
+                sampler_seed = sampler.seed
+                for index in range(settings.num_return_sequences):
+                    if index:
+                        logits = self._rewind(cached)
+                    emit = None if on_event is None else _emitter(on_event, index)
+                    completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
+                                                ends=ends)
+                    completions.append(completion)
+                    n_generated += len(completion.token_ids)
+                    if completion.finish_reason == "cancelled":
+                        break
         t2 = time.perf_counter()
+        evaluated = self.stats.prompt_tokens_evaluated
         return GenerationResult(
             prompt_text=prompt_text,
             prompt_token_ids=ids,
             generated=completions,
             backend=self._backend,
             timings={
-                "prompt_tokens_per_s": len(ids) / (t1 - t0) if t1 > t0 else 0.0,
+                "prompt_tokens_per_s": evaluated / (t1 - t0) if t1 > t0 and evaluated else 0.0,
                 "generated_tokens_per_s": n_generated / (t2 - t1) if t2 > t1 else 0.0,
                 "prompt_tokens": float(len(ids)),
+                "prompt_tokens_reused": float(reused),
+                "prompt_tokens_evaluated": float(evaluated),
                 "generated_tokens": float(n_generated),
-                "seed": float(sampler.seed),
+                "messages_dropped": float(dropped),
+                "seed": float(sampler_seed if sampler_seed is not None else settings.seed or 0),
             },
             model=self.model_info.name,
-            seed=sampler.seed if settings.do_sample else None,
+            seed=sampler_seed if settings.do_sample else None,
         )
+
+    def _evaluate_prompt(self, ids: list[int], cancel: threading.Event | None,
+                         conversation: str | None) -> np.ndarray | None:
+        """Make the cache hold ``ids`` (reusing what it can); the next-token logits, None if cancelled."""
+        self._switch_to(conversation)
+        reused, logits = self._reuse(ids)
+        if logits is None:
+            logits = self._prefill(ids, reused, cancel)
+        self.stats.prompt_tokens_reused = reused
+        self.stats.prompt_tokens_evaluated = len(self._held) - reused if logits is None else len(ids) - reused
+        self.stats.prompt_evals += self.stats.prompt_tokens_evaluated > 0
+        return logits
+
+    def _fit_prompt(self, prompt: Prompt, settings: GenerationSettings, conversation: str | None,
+                    tools: list[Any] | None = None) -> tuple[str, list[int], int]:
+        """(prompt text, ids, messages dropped): with ``truncate="oldest"`` a chat loses its oldest turns
+        until it fits with ``max_new_tokens`` (the system prompt and the last user message always stay)."""
+        if isinstance(prompt, str) or settings.truncate != "oldest":
+            return (*self.tokenize_prompt(prompt, settings, tools=tools), 0)
+        messages = list(prompt)
+
+        def length(kept: list[Mapping[str, Any]]) -> int:
+            return len(self.tokenize_prompt(cast(Prompt, kept), settings, tools=tools)[1])
+
+        dropped = fit_history(messages, length, self.n_ctx - settings.max_new_tokens, self._cuts.get(conversation))
+        self._cuts[conversation] = dropped
+        self._cuts.move_to_end(conversation)
+        while len(self._cuts) > REMEMBERED_CUTS:
+            self._cuts.popitem(last=False)
+        text, ids = self.tokenize_prompt(cast(Prompt, drop_oldest(messages, dropped)), settings, tools=tools)
+        return text, ids, dropped
 
     def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
                   settings: GenerationSettings, starts_inside: bool, emit: Any,
@@ -266,9 +399,103 @@ class LocalGenerator:
                 reason = "stop"
                 break
             if len(tokens) < settings.max_new_tokens:
-                logits = self._decode([token])
+                logits = self._eval([token])
         text.finish()
         return Completion(text=text.answer, token_ids=tokens, finish_reason=reason, reasoning=text.reasoning)
+
+    # -- the KV cache between requests -------------------------------------------------------------
+
+    def _reuse(self, ids: list[int]) -> tuple[int, np.ndarray | None]:
+        """Roll the cache back to the longest usable prefix of ``ids``: (positions kept, the logits after
+        the last of them when a checkpoint has them, else None: evaluate ``ids[kept:]``)."""
+        common = common_prefix(self._held, ids)
+        at_end = next((c for c in self._checkpoints if c.pos == len(ids)), None) if common >= len(ids) else None
+        target = min(common, len(ids) if at_end is not None else len(ids) - 1)
+        self._checkpoints = [c for c in self._checkpoints if c.pos <= target]
+        if target > 0 and self._roll_back(target):
+            return target, (at_end.logits if at_end is not None and target == len(ids) else None)
+        for c in reversed(self._checkpoints):  # sliding window moved on: the newest saved window before target
+            if c.window is not None and 0 < c.pos <= target and self._restore_window(c):
+                return c.pos, (c.logits if c.pos == len(ids) else None)
+        self._clear()
+        return 0, None
+
+    def _prefill(self, ids: list[int], start: int, cancel: threading.Event | None) -> np.ndarray | None:
+        """Evaluate ``ids[start:]`` batch by batch; None when ``cancel`` was set between two batches (the
+        batches already evaluated stay in the cache, and ``_held`` says which)."""
+        if start >= len(ids):
+            raise GenerationError("internal error: nothing left of the prompt to evaluate; report this")
+        for pos in range(start, len(ids), self.n_batch):
+            if cancel is not None and cancel.is_set():
+                return None
+            view = self._eval(ids[pos: pos + self.n_batch])
+        logits = view.copy()
+        window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
+        self._checkpoints = [c for c in self._checkpoints if c.pos != len(ids)][-(MAX_CHECKPOINTS - 1):]
+        self._checkpoints.append(Checkpoint(len(ids), logits, window))
+        return logits
+
+    def _rewind(self, ids: list[int]) -> np.ndarray:
+        """Back to the end of the prompt for the next of num_return_sequences (its checkpoint's logits)."""
+        kept, logits = self._reuse(ids)
+        if logits is None:  # no checkpoint survived: evaluate what is missing (cannot be cancelled)
+            logits = self._prefill(ids, kept, None)
+        assert logits is not None
+        return logits
+
+    def _roll_back(self, pos: int) -> bool:
+        """Drop positions >= pos from seq 0, if what remains is exactly the cache of ``_held[:pos]``."""
+        mem = self._memory()
+        if self._n_swa and llama_cpp.llama_memory_seq_pos_min(mem, 0) > max(0, pos - self._n_swa):
+            return False  # the window the next token needs is no longer cached
+        if not llama_cpp.llama_memory_seq_rm(mem, 0, pos, -1):
+            return False
+        del self._held[pos:]
+        return True
+
+    def _restore_window(self, checkpoint: Checkpoint) -> bool:
+        assert checkpoint.window is not None
+        llama_cpp.llama_memory_seq_rm(self._memory(), 0, checkpoint.pos, -1)  # full-attention layers: exact
+        del self._held[checkpoint.pos:]
+        if self._load_sequence(checkpoint.window, llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY):
+            return True
+        self._clear()
+        return False
+
+    def _clear(self) -> None:
+        llama_cpp.llama_memory_clear(self._memory(), True)
+        self._held = []
+        self._checkpoints = []
+
+    def _keep_live(self) -> None:
+        """Put the live conversation's state into the state cache (when it keeps anything)."""
+        if self._owner is None or not self._held or not self.state_cache.keeps_anything:
+            return
+        data = self._save_sequence(0)
+        self.state_cache.put(self._owner, SavedState(list(self._held), data, list(self._checkpoints)))
+
+    def _switch_to(self, conversation: str | None) -> None:
+        if conversation == self._owner:
+            return
+        self._keep_live()
+        self._owner = conversation
+        saved = self.state_cache.take(conversation) if conversation is not None else None
+        if saved is None:
+            return  # reuse whatever prefix the live cache shares with the new prompt
+        self._clear()
+        if self._load_sequence(saved.data, 0) and \
+                llama_cpp.llama_memory_seq_pos_max(self._memory(), 0) == len(saved.tokens) - 1:
+            self._held = list(saved.tokens)
+            self._checkpoints = list(saved.checkpoints)
+        else:
+            self._clear()
+
+    def _fingerprint(self) -> str:
+        """Names the cache folder of this model file and KV type: saved states fit nothing else."""
+        path = self.model_info.path.resolve()
+        st = path.stat()
+        key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{self.kv_cache_type}|{self.n_batch}|{self._n_swa}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     # -- llama.cpp plumbing ----------------------------------------------------------------------
 
@@ -280,39 +507,31 @@ class LocalGenerator:
     def _memory(self) -> Any:
         return llama_cpp.llama_get_memory(self._ctx)
 
-    def _decode(self, tokens: list[int]) -> np.ndarray:
-        """Evaluate ``tokens`` after what is cached; the logits of the last one (a view, valid until the
-        next decode)."""
-        for start in range(0, len(tokens), self.n_batch):
-            chunk = tokens[start: start + self.n_batch]
-            arr = (llama_cpp.llama_token * len(chunk))(*chunk)
-            rc = llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(chunk)))
-            if rc != 0:
-                raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "
-                                      "try a shorter prompt or a larger context")
-            self.stats.tokens_decoded += len(chunk)
+    def _eval(self, tokens: list[int]) -> np.ndarray:
+        """One llama_decode of ``tokens`` after what is cached; the logits of the last one (a view, valid
+        until the next decode)."""
+        arr = (llama_cpp.llama_token * len(tokens))(*tokens)
+        rc = llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(tokens)))
+        if rc != 0:
+            self._clear()
+            raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "
+                                  "try a shorter prompt or a larger context")
+        self._held.extend(tokens)
+        self.stats.tokens_decoded += len(tokens)
         ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
-    def _save_sequence(self) -> bytes:
-        size = llama_cpp.llama_state_seq_get_size(self._ctx, 0)
+    def _save_sequence(self, flags: int) -> bytes:
+        size = llama_cpp.llama_state_seq_get_size_ext(self._ctx, 0, flags)
         buf = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_seq_get_data(self._ctx, buf, size, 0)
+        written = llama_cpp.llama_state_seq_get_data_ext(self._ctx, buf, size, 0, flags)
         return bytes(buf[:written])
 
-    def _rewind(self, n_prompt: int, snapshot: bytes | None) -> None:
-        """Back to the state right after the prompt, without evaluating it again."""
-        mem = self._memory()
-        if snapshot is None and llama_cpp.llama_memory_seq_rm(mem, 0, n_prompt, -1):
-            return
-        if snapshot is None:
-            raise GenerationError("cannot roll the model's cache back; use num_return_sequences=1")
-        llama_cpp.llama_memory_seq_rm(mem, 0, -1, -1)
-        buf = (ctypes.c_uint8 * len(snapshot)).from_buffer_copy(snapshot)
-        if llama_cpp.llama_state_seq_set_data(self._ctx, buf, len(snapshot), 0) == 0:
-            raise GenerationError("cannot restore the prompt's cache; use num_return_sequences=1")
+    def _load_sequence(self, data: bytes, flags: int) -> bool:
+        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+        return bool(llama_cpp.llama_state_seq_set_data_ext(self._ctx, buf, len(data), 0, flags))
 
-    def _check_length(self, n_prompt: int, max_new_tokens: int) -> None:
+    def _check_length(self, n_prompt: int, max_new_tokens: int, *, chat: bool = False) -> None:
         if n_prompt == 0:
             raise GenerationError("the prompt is empty; give some text to continue")
         if n_prompt + max_new_tokens > self.n_ctx:
@@ -321,6 +540,8 @@ class LocalGenerator:
             if self.n_ctx < self.model_info.context_length:
                 fix += f", or load the model with a larger context (n_ctx / --n-ctx, up to " \
                        f"{self.model_info.context_length})"
+            if chat:
+                fix += ", or let the oldest turns go (truncate='oldest' / --truncate-history)"
             raise GenerationError(f"the prompt ({n_prompt} tokens) plus max_new_tokens ({max_new_tokens}) "
                                   f"does not fit the {self.n_ctx}-token context; {fix}")
 
@@ -359,6 +580,17 @@ class LocalGenerator:
                 n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
             piece = self._pieces[token] = buf.raw[:n]
         return piece
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _megabytes(name: str, value: object) -> int:
+    """A user-given budget in MB as bytes; GenerationError naming the valid range otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise GenerationError(f"{name} must be a number of megabytes >= 0 (0 keeps nothing), got {value!r}")
+    return int(value * MB)
 
 
 def _has_image_parts(prompt: Prompt) -> bool:

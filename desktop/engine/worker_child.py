@@ -133,20 +133,8 @@ class _Batcher:
 def _make_generator(model_path: str, load_kwargs: dict[str, Any], cancel: Any) -> Any:
     from .local import LocalGenerator
 
-    class CancellableGenerator(LocalGenerator):
-        """LocalGenerator whose prompt evaluation stops between batches when the parent cancels."""
-
-        def _decode(self, tokens: list[int]) -> Any:
-            if len(tokens) <= self.n_batch:
-                return super()._decode(tokens)
-            logits = None
-            for start in range(0, len(tokens), self.n_batch):
-                if cancel.is_set():
-                    raise PrefillCancelled
-                logits = super()._decode(tokens[start: start + self.n_batch])
-            return logits
-
-    return CancellableGenerator(model_path, **load_kwargs)
+    # LocalGenerator checks ``cancel`` (passed to generate) between prompt batches itself.
+    return LocalGenerator(model_path, **load_kwargs)
 
 
 def _cancelled_result(gen: Any, prompt: Any, settings: Any) -> Any:

@@ -1,0 +1,74 @@
+"""Fitting a long chat into the context: drop the oldest turns, never the system prompt or the last question.
+
+A chat is cut only at the start of a user message, so the kept part still begins with the user
+(after the system messages). ``fit_history`` picks how many leading messages to drop with as few
+token counts as it can: it tries the caller's previous choice first (so the kept prompt, and with it
+the KV cache, stays the same from turn to turn), then binary-searches the cut points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+# When a chat has to be cut, cut it to this share of the room, so that the next turns fit without
+# another cut (each cut changes the prompt's start and costs a full prompt evaluation).
+REFILL_SHARE = 0.75
+
+Messages = Sequence[Mapping[str, Any]]
+
+
+def cut_points(messages: Messages) -> list[int]:
+    """Numbers of messages that can be dropped, ascending: 0, then each cut before a later user message."""
+    start = 0
+    while start < len(messages) and messages[start].get("role") == "system":
+        start += 1
+    users = [i for i in range(start, len(messages)) if messages[i].get("role") == "user"]
+    if not users:
+        return [0]
+    last = users[-1]
+    return [0] + [i - start for i in users if start < i <= last]
+
+
+def drop_oldest(messages: Messages, dropped: int) -> list[Mapping[str, Any]]:
+    """``messages`` without the ``dropped`` messages that follow the leading system messages."""
+    start = 0
+    while start < len(messages) and messages[start].get("role") == "system":
+        start += 1
+    return [*messages[:start], *messages[start + dropped:]]
+
+
+def fit_history(messages: Messages, length: Callable[[list[Mapping[str, Any]]], int], room: int,
+                previous: int | None = None) -> int:
+    """How many messages to drop so that ``length(kept) <= room``; the largest cut if none fits.
+
+    ``previous`` (the count used for the last request of the same chat) is kept while it still fits
+    and is still a cut point; otherwise, when a cut is needed at all, the chat is cut to
+    ``REFILL_SHARE`` of ``room`` when that is possible.
+    """
+    cuts = cut_points(messages)
+
+    def fits(dropped: int, limit: float) -> bool:
+        return length(drop_oldest(messages, dropped)) <= limit
+
+    def smallest(limit: float) -> int | None:
+        lo, hi = 0, len(cuts) - 1
+        if not fits(cuts[hi], limit):
+            return None
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if fits(cuts[mid], limit):
+                hi = mid
+            else:
+                lo = mid + 1
+        return cuts[lo]
+
+    if fits(0, room):
+        return 0
+    if previous is not None and previous in cuts and previous > 0 and fits(previous, room):
+        return previous
+    for limit in (room * REFILL_SHARE, room):
+        found = smallest(limit)
+        if found is not None:
+            return found
+    return cuts[-1]
