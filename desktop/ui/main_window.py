@@ -43,6 +43,7 @@ from .sidebar import ConversationSidebar
 from .workers import Job, ModelLoadWorker, ReplyWorker
 
 DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
+STATE_DIR = "conversation-states"  # in the data folder: kept conversation states, for the next session
 
 
 class Composer(QWidget):
@@ -115,7 +116,8 @@ class MainWindow(QMainWindow):
         self.language = language
         self.controller = ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
                                          cloud=ctx.get_json(KEY_CLOUD),
-                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
+                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")),
+                                         state_dir=ctx.data_dir / STATE_DIR)
         self.worker: ReplyWorker | None = None
         self.loader: Job | None = None
         self._loaded: Any = None  # the generator this window's loader made (closed when a reload replaces it)
@@ -275,7 +277,7 @@ class MainWindow(QMainWindow):
             self.loader.cancel()
         self._say(self.tr("Loading {0}…").format(Path(path).name))
         load = self.controller.load
-        loader = ModelLoadWorker(Path(path), options=load.changed())
+        loader = ModelLoadWorker(Path(path), options=self.controller.load_options())
         loader.succeeded.connect(lambda gen, p=str(path), used=load: self._model_ready(gen, p, used))
         loader.failed.connect(self._model_failed)
         self.loader = loader
