@@ -393,7 +393,7 @@ def test_bad_runtime_values_are_one_line_errors(gguf: Any) -> None:
             gen.set_state_cache_mb(-5)
         with pytest.raises(GenerationError, match="conversation must be a string"):
             gen.generate("hi", conversation=5)  # type: ignore[arg-type]
-        with pytest.raises(SettingsError, match="truncate must be one of error, oldest"):
+        with pytest.raises(SettingsError, match="truncate must be one of 'error', 'oldest'"):
             gen.default_settings(truncate="newest")
 
 
