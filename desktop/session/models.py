@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from exaone_convert import OUTTYPES, QUANTIZABLE, format_size, model_stem, official_gguf_repos, output_path
+from exaone_convert.hub import is_mmproj_file
 
 # Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
 # from the EXAONE family table.
@@ -47,14 +48,14 @@ def describe(path: Path) -> LocalModel:
 
 
 def list_local_models(folders: list[Path]) -> list[LocalModel]:
-    """Every ``*.gguf`` in ``folders`` (not hidden temp files), by name."""
+    """Every model ``*.gguf`` in ``folders`` (not hidden temp files, nor vision projectors), by name."""
     seen: set[Path] = set()
     found: list[LocalModel] = []
     for folder in folders:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.gguf")):
-            if path.name.startswith(".") or path.resolve() in seen:
+            if path.name.startswith(".") or is_mmproj_file(path.name) or path.resolve() in seen:
                 continue
             seen.add(path.resolve())
             found.append(describe(path))
@@ -76,3 +77,72 @@ def download_outfile(models_dir: Path, repo_id: str, quant: str) -> Path:
 
 def quantize_outfile(src: Path, outtype: str) -> Path:
     return output_path(src, outtype, src.parent)
+
+
+# -- the official catalogue: every LG GGUF file, its size, and whether it fits this machine -------------
+
+# A model needs its file in memory plus room for the context (KV cache) and the runtime: it "fits" when
+# (file + projector) x FIT_HEADROOM is at most the machine's total memory.
+FIT_HEADROOM = 1.2
+
+
+@dataclass(frozen=True)
+class CatalogueFile:
+    """One downloadable model file of an official repo (its vision projector, if any, comes with it)."""
+
+    repo_id: str
+    name: str
+    quant: str
+    size: int  # bytes of the model file (approximate: parameters x bits per weight)
+    mmproj: str = ""  # the projector file downloaded with it ("" when the repo has none)
+    mmproj_size: int = 0
+    fits: bool | None = None  # None: this machine's memory is unknown
+
+    @property
+    def download_size(self) -> int:
+        return self.size + self.mmproj_size
+
+    @property
+    def needed(self) -> int:
+        return round(self.download_size * FIT_HEADROOM)
+
+
+def total_memory() -> int | None:
+    """This machine's physical memory in bytes (POSIX sysconf; Windows GlobalMemoryStatusEx), or None."""
+    import os
+    import sys
+
+    if sys.platform == "win32":
+        import ctypes
+
+        class MemoryStatus(ctypes.Structure):
+            _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                        ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                        ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                        ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                        ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+        status = MemoryStatus()
+        status.dwLength = ctypes.sizeof(MemoryStatus)
+        ok = ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status))  # type: ignore[attr-defined]
+        return int(status.ullTotalPhys) if ok else None
+    try:
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return pages * page_size if pages > 0 and page_size > 0 else None
+
+
+def official_catalogue(memory: int | None) -> list[CatalogueFile]:
+    """Every model file of every official GGUF repo in the EXAONE family table, in the table's order, with
+    whether it fits ``memory`` bytes (None: unknown)."""
+    out: list[CatalogueFile] = []
+    for repo in official_gguf_repos().values():
+        projector = repo.mmproj
+        for f in repo.files:
+            if f.mmproj:
+                continue
+            entry = CatalogueFile(repo.repo_id, f.name, f.quant, f.size, projector.name if projector else "",
+                                  projector.size if projector else 0)
+            out.append(replace(entry, fits=None if memory is None else entry.needed <= memory))
+    return out

@@ -31,12 +31,15 @@ from ..session.models import (
     DEMO_FILE,
     OFFICIAL_GGUF_REPOS,
     QUANTIZE_TYPES,
+    CatalogueFile,
     LocalModel,
     convert_outfile,
     download_outfile,
     human_size,
     list_local_models,
+    official_catalogue,
     quantize_outfile,
+    total_memory,
 )
 from .workers import DEMO_DIR, ConvertWorker, DemoConvertWorker, DownloadWorker, Job, QuantizeWorker
 
@@ -46,6 +49,13 @@ COLUMNS = (
     str(QT_TRANSLATE_NOOP("ModelManager", "Size")),
     str(QT_TRANSLATE_NOOP("ModelManager", "Quant type")),
     str(QT_TRANSLATE_NOOP("ModelManager", "Context")),
+)
+
+CATALOGUE_COLUMNS = (
+    str(QT_TRANSLATE_NOOP("ModelManager", "Repository")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "File")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "Size")),
+    str(QT_TRANSLATE_NOOP("ModelManager", "This computer")),
 )
 
 
@@ -89,6 +99,21 @@ class ModelManager(QWidget):
 
         download = QGroupBox(self.tr("Download an official EXAONE GGUF"))
         form = QFormLayout(download)
+        self.memory = total_memory()
+        self.catalogue_files: list[CatalogueFile] = official_catalogue(self.memory)
+        self.memory_label = QLabel(self.tr("This computer has {0} of memory.").format(human_size(self.memory))
+                                   if self.memory else self.tr("This computer's memory is unknown."))
+        self.catalogue = QTableWidget(0, len(CATALOGUE_COLUMNS))
+        self.catalogue.setObjectName("official-catalogue")
+        self.catalogue.setHorizontalHeaderLabels([self.tr(c) for c in CATALOGUE_COLUMNS])
+        self.catalogue.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.catalogue.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.catalogue.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.catalogue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.catalogue.itemSelectionChanged.connect(self._catalogue_picked)
+        self._fill_catalogue()
+        form.addRow(self.memory_label)
+        form.addRow(self.catalogue)
         self.repo = QComboBox()
         self.repo.setEditable(True)
         self.repo.addItems(list(OFFICIAL_GGUF_REPOS))
@@ -191,6 +216,35 @@ class ModelManager(QWidget):
         name = QFileDialog.getExistingDirectory(self, self.tr("Checkpoint folder"))
         if name:
             self.source.setText(name)
+
+    def _fill_catalogue(self) -> None:
+        files = self.catalogue_files
+        self.catalogue.setRowCount(len(files))
+        for i, f in enumerate(files):
+            size = human_size(f.size)
+            if f.mmproj:
+                size = self.tr("{0} + {1} vision projector").format(size, human_size(f.mmproj_size))
+            if f.fits is None:
+                verdict = self.tr("unknown")
+            elif f.fits:
+                verdict = self.tr("fits")
+            else:
+                verdict = self.tr("too large (needs about {0})").format(human_size(f.needed))
+            tip = self.tr("Downloads {0} with its vision projector {1}").format(f.name, f.mmproj) if f.mmproj \
+                else f.name
+            for j, text in enumerate((f.repo_id.removeprefix("LGAI-EXAONE/"), f.name, size, verdict)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                if f.fits is False:
+                    item.setForeground(Qt.GlobalColor.gray)
+                self.catalogue.setItem(i, j, item)
+
+    def _catalogue_picked(self) -> None:
+        rows = self.catalogue.selectionModel().selectedRows()
+        if rows:
+            f = self.catalogue_files[rows[0].row()]
+            self.repo.setCurrentText(f.repo_id)
+            self.quant.setCurrentText(f.quant)
 
     def _fill_quants(self, repo: str) -> None:
         self.quant.clear()

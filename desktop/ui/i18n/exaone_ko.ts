@@ -383,187 +383,230 @@
   <context>
     <name>ModelManager</name>
     <message>
-      <location filename="../model_manager.py" line="44" />
+      <location filename="../model_manager.py" line="47" />
       <source>Name</source>
       <translation>이름</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="45" />
+      <location filename="../model_manager.py" line="48" />
       <source>Architecture</source>
       <translation>아키텍처</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="46" />
+      <location filename="../model_manager.py" line="49" />
+      <location filename="../model_manager.py" line="57" />
       <source>Size</source>
       <translation>크기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="47" />
+      <location filename="../model_manager.py" line="50" />
       <source>Quant type</source>
       <translation>양자화 형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="48" />
+      <location filename="../model_manager.py" line="51" />
       <source>Context</source>
       <translation>컨텍스트</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="74" />
+      <location filename="../model_manager.py" line="84" />
       <source>Models on this computer</source>
       <translation>이 컴퓨터의 모델</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="77" />
+      <location filename="../model_manager.py" line="87" />
       <source>Use selected model</source>
       <translation>선택한 모델 사용</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="79" />
+      <location filename="../model_manager.py" line="89" />
       <source>Open a GGUF file…</source>
       <translation>GGUF 파일 열기…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="81" />
+      <location filename="../model_manager.py" line="91" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="84" />
+      <location filename="../model_manager.py" line="94" />
       <source>Refresh</source>
       <translation>새로 고침</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="90" />
+      <location filename="../model_manager.py" line="100" />
       <source>Download an official EXAONE GGUF</source>
       <translation>공식 EXAONE GGUF 내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="99" />
+      <location filename="../model_manager.py" line="124" />
       <source>Download</source>
       <translation>내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="101" />
+      <location filename="../model_manager.py" line="55" />
+      <location filename="../model_manager.py" line="126" />
       <source>Repository</source>
       <translation>저장소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="102" />
+      <location filename="../model_manager.py" line="56" />
+      <location filename="../model_manager.py" line="127" />
       <source>File</source>
       <translation>파일</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="106" />
+      <location filename="../model_manager.py" line="58" />
+      <source>This computer</source>
+      <translation>이 컴퓨터</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="104" />
+      <source>This computer has {0} of memory.</source>
+      <translation>이 컴퓨터의 메모리는 {0}입니다.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="105" />
+      <source>This computer's memory is unknown.</source>
+      <translation>이 컴퓨터의 메모리 크기를 알 수 없습니다.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="131" />
       <source>Convert a Hugging Face checkpoint</source>
       <translation>Hugging Face 체크포인트 변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="111" />
+      <location filename="../model_manager.py" line="136" />
       <source>Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder</source>
       <translation>Hub ID (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) 또는 로컬 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="112" />
+      <location filename="../model_manager.py" line="137" />
       <source>Folder…</source>
       <translation>폴더…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="118" />
+      <location filename="../model_manager.py" line="143" />
       <source>Convert</source>
       <translation>변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="120" />
+      <location filename="../model_manager.py" line="145" />
       <source>Source</source>
       <translation>원본</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="121" />
+      <location filename="../model_manager.py" line="146" />
       <source>Type</source>
       <translation>형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="125" />
+      <location filename="../model_manager.py" line="150" />
       <source>Quantize the selected GGUF</source>
       <translation>선택한 GGUF 양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="129" />
+      <location filename="../model_manager.py" line="154" />
       <source>Quantize</source>
       <translation>양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="139" />
+      <location filename="../model_manager.py" line="164" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="180" />
+      <location filename="../model_manager.py" line="205" />
       <source>Select a model in the list first.</source>
       <translation>먼저 목록에서 모델을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="185" />
+      <location filename="../model_manager.py" line="210" />
       <source>Open a GGUF model</source>
       <translation>GGUF 모델 열기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="191" />
+      <location filename="../model_manager.py" line="216" />
       <source>Checkpoint folder</source>
       <translation>체크포인트 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="202" />
+      <location filename="../model_manager.py" line="226" />
+      <source>{0} + {1} vision projector</source>
+      <translation>{0} + 비전 프로젝터 {1}</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="228" />
+      <source>unknown</source>
+      <translation>알 수 없음</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="230" />
+      <source>fits</source>
+      <translation>실행 가능</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="232" />
+      <source>too large (needs about {0})</source>
+      <translation>너무 큼 (약 {0} 필요)</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="233" />
+      <source>Downloads {0} with its vision projector {1}</source>
+      <translation>{0}을(를) 비전 프로젝터 {1}과(와) 함께 내려받습니다</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="256" />
       <source>Setting up the demo model…</source>
       <translation>데모 모델 준비 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="207" />
+      <location filename="../model_manager.py" line="261" />
       <source>Choose a repository and a file.</source>
       <translation>저장소와 파일을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="210" />
+      <location filename="../model_manager.py" line="264" />
       <source>Downloading {0}…</source>
       <translation>{0} 내려받는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="215" />
+      <location filename="../model_manager.py" line="269" />
       <source>Enter a Hub id or choose a checkpoint folder.</source>
       <translation>Hub ID를 입력하거나 체크포인트 폴더를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="218" />
+      <location filename="../model_manager.py" line="272" />
       <source>Converting {0}…</source>
       <translation>{0} 변환 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="223" />
+      <location filename="../model_manager.py" line="277" />
       <source>Select the GGUF to quantize in the list first.</source>
       <translation>먼저 목록에서 양자화할 GGUF를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="227" />
+      <location filename="../model_manager.py" line="281" />
       <source>Quantizing {0}…</source>
       <translation>{0} 양자화 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="231" />
+      <location filename="../model_manager.py" line="285" />
       <source>Another task is running; wait for it or cancel it.</source>
       <translation>다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="252" />
+      <location filename="../model_manager.py" line="306" />
       <source>Cancelling…</source>
       <translation>취소하는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="267" />
+      <location filename="../model_manager.py" line="321" />
       <source>Done: {0}</source>
       <translation>완료: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="280" />
+      <location filename="../model_manager.py" line="334" />
       <source>Cancelled; no file was written.</source>
       <translation>취소했습니다. 파일은 만들어지지 않았습니다.</translation>
     </message>

@@ -1,0 +1,103 @@
+"""The model manager's official catalogue: every LG GGUF repo's files with their size and whether they fit this
+machine's memory; downloading an EXAONE 4.5 file from the app brings its vision projector along."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from app_fixtures import isolated_app
+from exaone_convert import official_gguf_repos
+from exaone_desktop.app import DesktopApp
+from exaone_desktop.session import models
+from hub_stub import HubStub
+from quant_fixtures import convert_to
+
+TESTS = Path(__file__).resolve().parent
+GiB = 1024**3
+
+
+def test_total_memory_is_the_machines_physical_memory() -> None:
+    memory = models.total_memory()
+    assert memory is not None
+    if Path("/proc/meminfo").exists():  # Linux: the kernel's own count, in kB
+        line = next(ln for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal:"))
+        assert abs(memory - int(line.split()[1]) * 1024) <= 0.01 * memory
+
+
+def test_catalogue_lists_every_official_file_and_judges_it_against_memory() -> None:
+    files = models.official_catalogue(32 * GiB)
+    expected = {(r.repo_id, f.name) for r in official_gguf_repos().values() for f in r.files if not f.mmproj}
+    assert {(f.repo_id, f.name) for f in files} == expected
+    assert {f.repo_id for f in files} >= {
+        "LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct-GGUF", "LGAI-EXAONE/EXAONE-3.5-32B-Instruct-GGUF",
+        "LGAI-EXAONE/EXAONE-Deep-7.8B-GGUF", "LGAI-EXAONE/EXAONE-4.0-1.2B-GGUF", "LGAI-EXAONE/EXAONE-4.5-33B-GGUF",
+        "LGAI-EXAONE/K-EXAONE-236B-A23B-GGUF"}
+    by_name = {f.name: f for f in files}
+    vl = by_name["EXAONE-4.5-33B-Q4_K_M.gguf"]
+    assert vl.mmproj.startswith("mmproj-") and vl.mmproj_size > 0 and vl.download_size == vl.size + vl.mmproj_size
+    assert vl.fits is True  # LG: Q4_K_M fits a 32 GB laptop
+    assert by_name["K-EXAONE-236B-A23B-Q4_K_M.gguf"].fits is False
+    assert by_name["EXAONE-4.0-32B-BF16.gguf"].fits is False
+    assert all(not f.mmproj for f in files if "4.5" not in f.name)
+    for f in files:
+        assert f.fits == (f.needed <= 32 * GiB) and f.needed >= f.download_size > 0
+    assert {f.fits for f in models.official_catalogue(None)} == {None}
+
+
+@pytest.fixture
+def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
+    from exaone_desktop.ui import model_manager
+
+    monkeypatch.setattr(model_manager, "total_memory", lambda: 16_000_000_000)
+    with isolated_app(tmp_path) as app:
+        app.show()
+        yield app
+
+
+def test_manager_shows_the_catalogue_with_sizes_and_fit(desktop: DesktopApp) -> None:
+    manager = desktop.window.model_manager()
+    table = manager.catalogue
+    rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+    assert len(rows) == len(models.official_catalogue(None))
+    assert manager.memory_label.text() == "This computer has 16.00 GB of memory."
+    by_file = {row[1]: row for row in rows}
+    small = by_file["EXAONE-4.0-1.2B-Q4_K_M.gguf"]
+    assert small[0] == "EXAONE-4.0-1.2B-GGUF" and small[2].endswith("MB") and small[3] == "fits"
+    big = by_file["EXAONE-4.5-33B-Q4_K_M.gguf"]
+    assert "vision projector" in big[2] and big[3].startswith("too large (needs about ")
+    # Picking a row fills the download form.
+    row = next(i for i, r in enumerate(rows) if r[1] == "EXAONE-Deep-7.8B-Q8_0.gguf")
+    table.selectRow(row)
+    assert manager.repo.currentText() == "LGAI-EXAONE/EXAONE-Deep-7.8B-GGUF" and manager.quant.currentText() == "Q8_0"
+
+
+def test_downloading_a_vision_model_brings_its_projector(tiny_checkpoint: Any, tmp_path: Path) -> None:
+    from exaone_convert.mmproj import convert_mmproj
+
+    src = tiny_checkpoint("exaone4_5")
+    text = convert_to(src, tmp_path / "EXAONE-Tiny-VL-Q8_0.gguf", "q8_0")
+    mmproj = convert_mmproj(src, tmp_path / "mmproj-EXAONE-Tiny-VL-F16.gguf", "f16")
+    repo = "LGAI-EXAONE/EXAONE-Tiny-VL-GGUF"
+    with HubStub() as hub:
+        hub.add_commit(repo, {"README.md": b"official ggufs", text.name: text.read_bytes(),
+                              mmproj.name: mmproj.read_bytes()})
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+        env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
+                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])))
+        proc = subprocess.run([sys.executable, str(TESTS / "app_convert_driver.py"), str(tmp_path / "data"), repo,
+                               "--download", "Q8_0"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["files"] == ["EXAONE-Tiny-VL-Q8_0.gguf", "mmproj-EXAONE-Tiny-VL-F16.gguf"], out
+    folder = tmp_path / "data" / "models"
+    assert (folder / "mmproj-EXAONE-Tiny-VL-F16.gguf").read_bytes() == mmproj.read_bytes()
+    assert (folder / "EXAONE-Tiny-VL-Q8_0.gguf").read_bytes() == text.read_bytes()
+    assert out["loaded"] == str(folder / "EXAONE-Tiny-VL-Q8_0.gguf")
