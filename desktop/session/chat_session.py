@@ -8,8 +8,10 @@ A streamed reply is saved as ``partial`` (at most every ``save_interval`` second
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
 
 from ..engine.types import GenerationResult, Message, StreamEvent
 from .store import ChatStore, Conversation, Status, StoredMessage
@@ -136,26 +138,37 @@ class ChatSession:
     def prompt_messages(self, exclude: int | None = None) -> list[Message]:
         """System prompt, then every kept turn's answer (reasoning left out)."""
         conv = self.conversation()
-        out: list[Message] = []
+        out: list[dict[str, Any]] = []
         if conv is not None and conv.system_prompt.strip():
             out.append({"role": "system", "content": conv.system_prompt})
         for m in self.messages():
             if m.id == exclude or m.status not in _HISTORY_STATUSES:
                 continue
-            out.append({"role": m.role, "content": m.content})
+            out.append(m.as_message())  # content parts where it has images
         from ..engine.chat import history_for_model  # jinja2: imported on first send, not at start-up
 
-        return [{"role": str(m["role"]), "content": str(m["content"])} for m in history_for_model(out)]
+        kept = [{"role": str(m["role"]),
+                 "content": m["content"] if isinstance(m["content"], list) else str(m["content"])}
+                for m in history_for_model(out)]
+        return cast(list[Message], kept)
 
     # -- starting a reply ----------------------------------------------------------------------
 
-    def send(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:
-        """Commit the user's message, open a partial reply; returns the prompt and the reply."""
+    def send(self, text: str, *, engine: str, model: str,
+             images: Sequence[bytes] = ()) -> tuple[list[Message], Reply]:
+        """Commit the user's message (with ``images``, checked PNG/JPEG/WebP bytes, kept as files), open a
+        partial reply; returns the prompt and the reply."""
         cid = self._ensure_conversation()
         if not self.messages() and not self.store.conversation(cid).title:
             self.store.rename(cid, title_from(text))
-        self.store.add_message(cid, "user", text)
+        self._add_user(cid, text, images)
         return self._start_reply(engine, model)
+
+    def _add_user(self, cid: int, text: str, images: Sequence[bytes]) -> StoredMessage:
+        stored = self.store.add_message(cid, "user", text)
+        for data in images:
+            self.store.add_image(stored.id, data)
+        return self.store.message(stored.id)
 
     def last_user_message(self) -> StoredMessage | None:
         users = [m for m in self.messages() if m.role == "user"]
@@ -175,8 +188,9 @@ class ChatSession:
     def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:
         """Replace the last user message (dropping what followed it) and ask again."""
         last = self._require_last_user()
+        images = [Path(f).read_bytes() for f in last.images if Path(f).is_file()]  # the edit keeps them
         self.store.delete_messages_from(last.conversation_id, last.id)
-        self.store.add_message(last.conversation_id, "user", text)
+        self._add_user(last.conversation_id, text, images)
         return self._start_reply(engine, model)
 
     def _require_last_user(self) -> StoredMessage:

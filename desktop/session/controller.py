@@ -269,15 +269,56 @@ class ChatController:
     def busy(self) -> bool:
         return self.turn is not None
 
-    def send(self, text: str, *, editing: bool = False) -> Turn:
-        """The user's message (or the edit of their last one): stored, then a reply asked for."""
+    def send(self, text: str, *, editing: bool = False, images: Sequence[str | Path | bytes] = ()) -> Turn:
+        """The user's message (or the edit of their last one): stored, then a reply asked for.
+
+        ``images``: PNG/JPEG/WebP files or bytes sent with the message (kept with the history)."""
         self._check_idle()
+        pictures = self.read_images(images) if images else []
         engine, model = self.engine_labels()
         if editing:
             prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
         else:
-            prompt, reply = self.session.send(text, engine=engine, model=model)
+            prompt, reply = self.session.send(text, engine=engine, model=model, images=pictures)
         return self._turn(prompt, reply)
+
+    def image_problem(self) -> str | None:
+        """One line when the engine that would answer cannot read images (a local model without a vision
+        projector beside it); None when it can."""
+        if self.cloud_answers() or self.local is None:
+            return None
+        info = self.model_info
+        path = getattr(info, "path", None)
+        if path is None:
+            return None
+        from ..engine.vision import find_mmproj  # llama.cpp's mtmd: only when an image is attached
+
+        if find_mmproj(info) is not None:
+            return None
+        return (f"{Path(path).name} has no vision projector and cannot read images: put its mmproj-*.gguf "
+                "beside it, or use a model that reads images, such as EXAONE 4.5")
+
+    def read_images(self, images: Sequence[str | Path | bytes]) -> list[bytes]:
+        """The images' checked bytes; ``Refused`` with one line when one is not an image or the model cannot
+        read images."""
+        from ..engine.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
+
+        problem = self.image_problem()
+        if problem is not None:
+            raise Refused("no_projector", problem)
+        out: list[bytes] = []
+        for source in images:
+            try:
+                data = source if isinstance(source, bytes) else read_image(source)
+            except GenerationError as err:
+                raise Refused("bad_image", str(err)) from None
+            if sniff(data) is None:
+                raise Refused("bad_image", f"the pasted data is not a PNG, JPEG or WebP image; {FIX_IMAGE}")
+            if len(data) > MAX_IMAGE_BYTES:
+                raise Refused("bad_image", f"the image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB; "
+                                           "use a smaller one")
+            out.append(data)
+        return out
 
     def can_regenerate(self) -> bool:
         return self.turn is None and self.session.can_regenerate()

@@ -1,27 +1,33 @@
 """Chat history in SQLite (WAL): conversations and their messages, committed as they happen.
 
+Images attached to a message are files in the ``images`` folder beside the database (one folder per
+conversation), referenced from the ``images`` table and removed with their message or conversation.
+
 Every write is its own transaction, so a ``kill -9`` loses at most the write in flight. A reply is
 stored as ``partial`` while it streams and becomes ``complete`` (or ``stopped``) when it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from exaone_convert import atomic_write_text
+from exaone_convert import atomic_write_bytes, atomic_write_text
 
 Status = Literal["partial", "complete", "stopped", "failed"]
 STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+IMAGES_DIR = "images"
 DB_NAME = "history.sqlite3"
 
 # One entry per schema version: the statements that bring version N-1 to N.
@@ -48,6 +54,13 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
     ),
     2: ("ALTER TABLE messages ADD COLUMN seed INTEGER",),  # the sampling seed of a reply (None: greedy)
+    3: (  # images attached to a message: files under IMAGES_DIR, named relative to it
+        """CREATE TABLE images (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            file TEXT NOT NULL)""",
+        "CREATE INDEX images_by_message ON images(message_id, id)",
+    ),
 }
 
 
@@ -113,10 +126,15 @@ class StoredMessage:
     created_at: float
     updated_at: float
     seed: int | None = None
+    images: tuple[str, ...] = ()  # absolute paths of the attached image files, in order
 
-    def as_message(self) -> dict[str, str]:
-        """The ``{"role", "content"}`` form a generator takes; reasoning is never part of it."""
-        return {"role": self.role, "content": self.content}
+    def as_message(self) -> dict[str, Any]:
+        """The ``{"role", "content"}`` form a generator takes; reasoning is never part of it. A message with
+        images has OpenAI-style content parts: the images (``image_url`` with the file path), then the text."""
+        if not self.images:
+            return {"role": self.role, "content": self.content}
+        parts: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": f}} for f in self.images]
+        return {"role": self.role, "content": [*parts, {"type": "text", "text": self.content}]}
 
 
 @dataclass(frozen=True)
@@ -270,8 +288,66 @@ class ChatStore:
 
     @_guarded
     def delete_conversation(self, conversation_id: int) -> None:
+        files = self._image_files("m.conversation_id = ?", (conversation_id,))
         with self._tx() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        self._remove_files(files)
+        with contextlib.suppress(OSError):
+            (self.images_dir / str(conversation_id)).rmdir()
+
+    # -- images --------------------------------------------------------------------------------
+
+    @property
+    def images_dir(self) -> Path:
+        return self.path.parent / IMAGES_DIR
+
+    @_guarded
+    def add_image(self, message_id: int, data: bytes) -> Path:
+        """Keep ``data`` (a PNG, JPEG or WebP, checked by the caller) as a file of ``message_id``; written
+        atomically, then referenced from the database."""
+        from ..engine.image_parts import sniff
+
+        found = sniff(data)
+        if found is None:
+            raise StoreError("only PNG, JPEG and WebP images can be attached; attach one of those")
+        message = self.message(message_id)
+        name = f"{message.conversation_id}/{message_id}-{uuid.uuid4().hex[:12]}.{found.name.lower()}"
+        target = self.images_dir / name
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, data)
+        except OSError as err:
+            raise StoreError(f"cannot keep the image in {self.images_dir}: {err.strerror or err}; "
+                             "check the disk and the folder's permissions") from None
+        try:
+            with self._tx() as db:
+                db.execute("INSERT INTO images(message_id, file) VALUES (?, ?)", (message_id, name))
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+
+    def _images_of(self, message_ids: list[int]) -> dict[int, tuple[str, ...]]:
+        if not message_ids:
+            return {}
+        marks = ",".join("?" * len(message_ids))
+        rows = self._db.execute(f"SELECT message_id, file FROM images WHERE message_id IN ({marks}) ORDER BY id",
+                                message_ids).fetchall()
+        found: dict[int, list[str]] = {}
+        for row in rows:
+            found.setdefault(int(row["message_id"]), []).append(str(self.images_dir / row["file"]))
+        return {k: tuple(v) for k, v in found.items()}
+
+    def _image_files(self, where: str, args: tuple[Any, ...]) -> list[Path]:
+        rows = self._db.execute(f"SELECT i.file FROM images i JOIN messages m ON m.id = i.message_id WHERE {where}",
+                                args).fetchall()
+        return [self.images_dir / row["file"] for row in rows]
+
+    @staticmethod
+    def _remove_files(files: list[Path]) -> None:
+        for f in files:
+            with contextlib.suppress(OSError):
+                f.unlink(missing_ok=True)
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -313,19 +389,23 @@ class ChatStore:
         row = self._db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             raise StoreError(f"message {message_id} does not exist")
-        return StoredMessage(**{k: row[k] for k in row.keys()})
+        images = self._images_of([message_id]).get(message_id, ())
+        return StoredMessage(**{k: row[k] for k in row.keys()}, images=images)
 
     @_guarded
     def messages(self, conversation_id: int) -> list[StoredMessage]:
         rows = self._db.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
                                 (conversation_id,)).fetchall()
-        return [StoredMessage(**{k: row[k] for k in row.keys()}) for row in rows]
+        images = self._images_of([int(row["id"]) for row in rows])
+        return [StoredMessage(**{k: row[k] for k in row.keys()}, images=images.get(int(row["id"]), ())) for row in rows]
 
     @_guarded
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete ``message_id`` and every later message of the conversation (regenerate, edit)."""
+        files = self._image_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
         with self._tx() as db:
             db.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (conversation_id, message_id))
+        self._remove_files(files)
 
     # -- search and export ---------------------------------------------------------------------
 
@@ -370,6 +450,7 @@ class ChatStore:
             lines += [f"## {m.role.capitalize()}{origin}", ""]
             if m.reasoning:
                 lines += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
+            lines += [f"![image]({Path(f).as_uri()})" for f in m.images] + ([""] if m.images else [])
             lines += [m.content, ""]
             if m.status != "complete":
                 lines += [f"*({m.status})*", ""]
