@@ -36,6 +36,7 @@ from .store import ChatStore, Conversation, StoredMessage
 
 CLOUD_BACKEND = "openai"
 NO_MODEL = "no_model"  # Refusal.reason when neither a local model nor the cloud can answer
+IMAGE_REFUSALS = frozenset({"no_projector", "bad_image"})  # Refusal.reasons of an attached image
 
 
 @dataclass

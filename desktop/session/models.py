@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from exaone_convert import OUTTYPES, QUANTIZABLE, format_size, model_stem, official_gguf_repos, output_path
-from exaone_convert.hub import is_mmproj_file
 
 # Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
 # from the EXAONE family table.
@@ -14,6 +13,7 @@ OFFICIAL_GGUF_REPOS: dict[str, tuple[str, ...]] = {r.repo_id: r.quants for r in 
 CONVERT_TYPES: tuple[str, ...] = tuple(OUTTYPES)  # the converter's table (gguf-free), default first
 QUANTIZE_TYPES: tuple[str, ...] = QUANTIZABLE
 DEMO_FILE = "exaone-demo-q8_0.gguf"
+MMPROJ_PREFIX = "mmproj"  # vision projectors (mmproj-*.gguf) sit beside their model and are not models
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def list_local_models(folders: list[Path]) -> list[LocalModel]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.gguf")):
-            if path.name.startswith(".") or is_mmproj_file(path.name) or path.resolve() in seen:
+            if path.name.startswith(".") or path.name.lower().startswith(MMPROJ_PREFIX) or path.resolve() in seen:
                 continue
             seen.add(path.resolve())
             found.append(describe(path))

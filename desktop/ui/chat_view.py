@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..session.store import StoredMessage
+from .attachments import thumbnail_row
 
 REDRAW_MS = 40  # the streaming bubble is re-rendered at most this often
 CODE_BACKGROUND = QColor("#f2f2f2")
@@ -98,6 +99,12 @@ class MessageWidget(QFrame):
         top.addStretch(1)
         top.addWidget(self.copy_button)
         layout.addLayout(top)
+        if message.images:  # thumbnails of the images sent with the message
+            pictures = QHBoxLayout()
+            for label in thumbnail_row(list(message.images)):
+                pictures.addWidget(label)
+            pictures.addStretch(1)
+            layout.addLayout(pictures)
 
         self.reasoning_toggle = QToolButton()
         self.reasoning_toggle.setCheckable(True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from .attachments import AttachmentTray, ImageInput
 
 
 class Composer(QWidget):
@@ -15,7 +17,8 @@ class Composer(QWidget):
         layout.setContentsMargins(12, 0, 12, 8)
         self.editing_label = QLabel(self.tr("Editing your last message: Send replaces it and asks again."))
         self.editing_label.setVisible(False)
-        self.input = QPlainTextEdit()
+        self.attachments = AttachmentTray()  # images for the next message: attach, paste, drop
+        self.input = ImageInput(self.attachments)
         self.input.setObjectName("input")
         self.input.setPlaceholderText(self.tr("Type a message (Ctrl+Enter sends)"))
         self.input.setFixedHeight(84)
@@ -36,6 +39,7 @@ class Composer(QWidget):
         row.addWidget(self.send_button)
         layout.addWidget(self.editing_label)
         layout.addWidget(self.input)
+        layout.addWidget(self.attachments)
         layout.addLayout(row)
 
 

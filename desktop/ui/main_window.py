@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from ..engine.settings import SettingsError
 from ..engine.types import GenerationError
 from ..session import load_settings
-from ..session.controller import NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
+from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
 from ..session.load_settings import LoadSettings
 from ..session.settings_state import SettingsState
 from ..session.store import StoreError
@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationSidebar()
         self.chat_view = ChatView()
         self.composer = Composer()
+        self.composer.attachments.refused.connect(lambda line: self._say(line, error=True))
         self.welcome = WelcomePage()
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
@@ -404,12 +405,14 @@ class MainWindow(QMainWindow):
 
     def send(self) -> None:
         text = self.composer.input.toPlainText().strip()
-        if not text or self.worker is not None:
+        images = list(self.composer.attachments.pending)
+        if not (text or images) or self.worker is not None:
             return
         self.settings_panel.commit_system_prompt()
-        turn = self._start(lambda: self.controller.send(text, editing=self.editing))
+        turn = self._start(lambda: self.controller.send(text, editing=self.editing, images=images))
         if turn is None:
             return
+        self.composer.attachments.clear()
         self.composer.input.clear()
         self._leave_edit()
         self._run(turn)
@@ -429,6 +432,8 @@ class MainWindow(QMainWindow):
                 self._say(self.tr("No model is loaded: set up the demo model, or open the model manager."),
                           error=True)
                 self.stack.setCurrentWidget(self.welcome)
+            elif err.reason in IMAGE_REFUSALS:  # the image stays attached: another model may read it
+                self._say(str(err), error=True)
             return None
         return turn
 

@@ -1,6 +1,29 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="ko_KR" sourcelanguage="en">
   <context>
+    <name>AttachmentTray</name>
+    <message>
+      <location filename="../attachments.py" line="65" />
+      <source>Attach image…</source>
+      <translation>이미지 첨부…</translation>
+    </message>
+    <message>
+      <location filename="../attachments.py" line="68" />
+      <source>Remove images</source>
+      <translation>이미지 빼기</translation>
+    </message>
+    <message>
+      <location filename="../attachments.py" line="75" />
+      <source>Attach images</source>
+      <translation>이미지 첨부</translation>
+    </message>
+    <message>
+      <location filename="../attachments.py" line="76" />
+      <source>Images (*.png *.jpg *.jpeg *.webp)</source>
+      <translation>이미지 (*.png *.jpg *.jpeg *.webp)</translation>
+    </message>
+  </context>
+  <context>
     <name>CloudConsentDialog</name>
     <message>
       <location filename="../cloud_dialog.py" line="14" />
@@ -26,32 +49,32 @@
   <context>
     <name>Composer</name>
     <message>
-      <location filename="../composer.py" line="16" />
+      <location filename="../composer.py" line="18" />
       <source>Editing your last message: Send replaces it and asks again.</source>
       <translation>마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="20" />
+      <location filename="../composer.py" line="23" />
       <source>Type a message (Ctrl+Enter sends)</source>
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="23" />
+      <location filename="../composer.py" line="26" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="26" />
+      <location filename="../composer.py" line="29" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="28" />
+      <location filename="../composer.py" line="31" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="30" />
+      <location filename="../composer.py" line="33" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -166,168 +189,168 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="136" />
+      <location filename="../main_window.py" line="137" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="139" />
+      <location filename="../main_window.py" line="140" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="140" />
+      <location filename="../main_window.py" line="141" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="141" />
+      <location filename="../main_window.py" line="142" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="218" />
+      <location filename="../main_window.py" line="219" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="267" />
+      <location filename="../main_window.py" line="268" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="283" />
+      <location filename="../main_window.py" line="284" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="326" />
+      <location filename="../main_window.py" line="327" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="332" />
+      <location filename="../main_window.py" line="333" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="366" />
+      <location filename="../main_window.py" line="367" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="366" />
+      <location filename="../main_window.py" line="367" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="374" />
+      <location filename="../main_window.py" line="375" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="375" />
+      <location filename="../main_window.py" line="376" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="386" />
+      <location filename="../main_window.py" line="387" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="396" />
+      <location filename="../main_window.py" line="397" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="451" />
+      <location filename="../main_window.py" line="456" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="653" />
+      <location filename="../main_window.py" line="658" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="655" />
+      <location filename="../main_window.py" line="660" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="429" />
+      <location filename="../main_window.py" line="432" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="467" />
+      <location filename="../main_window.py" line="472" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="482" />
-      <location filename="../main_window.py" line="647" />
+      <location filename="../main_window.py" line="487" />
+      <location filename="../main_window.py" line="652" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="503" />
+      <location filename="../main_window.py" line="508" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="502" />
+      <location filename="../main_window.py" line="507" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="502" />
+      <location filename="../main_window.py" line="507" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="506" />
+      <location filename="../main_window.py" line="511" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="524" />
+      <location filename="../main_window.py" line="529" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="599" />
+      <location filename="../main_window.py" line="604" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="600" />
+      <location filename="../main_window.py" line="605" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="600" />
+      <location filename="../main_window.py" line="605" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="644" />
+      <location filename="../main_window.py" line="649" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="644" />
+      <location filename="../main_window.py" line="649" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="645" />
+      <location filename="../main_window.py" line="650" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="651" />
+      <location filename="../main_window.py" line="656" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
@@ -335,47 +358,47 @@
   <context>
     <name>MessageWidget</name>
     <message>
-      <location filename="../chat_view.py" line="93" />
+      <location filename="../chat_view.py" line="94" />
       <source>Copy</source>
       <translation>복사</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="107" />
+      <location filename="../chat_view.py" line="114" />
       <source>Reasoning</source>
       <translation>추론 과정</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="124" />
+      <location filename="../chat_view.py" line="131" />
       <source>You</source>
       <translation>나</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="126" />
+      <location filename="../chat_view.py" line="133" />
       <source>☁ Cloud reply</source>
       <translation>☁ 클라우드 답변</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="134" />
+      <location filename="../chat_view.py" line="141" />
       <source>Seed {0}: send with this seed to draw the same reply</source>
       <translation>시드 {0}: 이 시드로 보내면 같은 답변이 나옵니다</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="139" />
+      <location filename="../chat_view.py" line="146" />
       <source>writing…</source>
       <translation>작성 중…</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="139" />
+      <location filename="../chat_view.py" line="146" />
       <source>stopped</source>
       <translation>멈춤</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="139" />
+      <location filename="../chat_view.py" line="146" />
       <source>interrupted</source>
       <translation>중단됨</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="140" />
+      <location filename="../chat_view.py" line="147" />
       <source>failed</source>
       <translation>실패</translation>
     </message>
@@ -779,22 +802,22 @@
   <context>
     <name>WelcomePage</name>
     <message>
-      <location filename="../composer.py" line="50" />
+      <location filename="../composer.py" line="54" />
       <source>Welcome to EXAONE Desktop</source>
       <translation>EXAONE Desktop에 오신 것을 환영합니다</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="52" />
+      <location filename="../composer.py" line="56" />
       <source>There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying the app), or download or convert an EXAONE model.</source>
       <translation>아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, EXAONE 모델을 내려받거나 변환하세요.</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="58" />
+      <location filename="../composer.py" line="62" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="60" />
+      <location filename="../composer.py" line="64" />
       <source>Download or convert a model…</source>
       <translation>모델 내려받기 또는 변환…</translation>
     </message>
