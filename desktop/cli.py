@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     # The cloud defaults live in engine/cloud.py, which is imported (with openai) only when used.
     p.add_argument("--cloud-model", metavar="ID", help="cloud model id (default: gpt-4.1-mini)")
     p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
+    p.add_argument("--image", action="append", type=Path, default=[], metavar="PATH",
+                   help="a PNG, JPEG or WebP image for the model to read (repeatable; local models with a vision "
+                        "projector, e.g. EXAONE 4.5, whose mmproj-*.gguf sits beside the model)")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
     p.add_argument("--json-schema", type=Path, metavar="FILE",
@@ -90,10 +93,10 @@ def read_messages(path: Path) -> list[Any]:
         raise UsageError(f"--messages file {path} is not valid JSON: {err.msg} at line {err.lineno} "
                          f"column {err.colno}") from None
     valid = isinstance(data, list) and data and all(
-        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in data)
+        isinstance(m, dict) and isinstance(m.get("role"), str) and _valid_content(m.get("content")) for m in data)
     if not valid:
         raise UsageError(f'--messages file {path} must hold a non-empty JSON list of {{"role": str, '
-                         '"content": str}} objects')
+                         '"content": str or a list of text/image_url parts}} objects')
     return list(data)
 
 
@@ -109,6 +112,19 @@ def read_json_schema(args: argparse.Namespace) -> str | None:
         return grammar_for_schema_file(args.json_schema)
     except GrammarError as err:
         raise UsageError(f"--json-schema {args.json_schema}: {err}") from None
+
+
+def _valid_content(content: Any) -> bool:
+    """A string, or OpenAI-style content parts (``text`` and ``image_url``)."""
+    if isinstance(content, str):
+        return True
+    return isinstance(content, list) and all(isinstance(p, dict) and p.get("type") in ("text", "image_url")
+                                             for p in content)
+
+
+def has_images(args: argparse.Namespace, prompt: Prompt) -> bool:
+    return bool(args.image) or (not isinstance(prompt, str) and any(isinstance(m.get("content"), list)
+                                                                    for m in prompt))
 
 
 def user_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -165,7 +181,9 @@ def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrin
     gen = load_local(args)
     try:
         settings = gen.default_settings(**user_settings(args))
-        extra = {"grammar": args.grammar} if getattr(args, "grammar", None) else {}
+        extra: dict[str, Any] = {"grammar": args.grammar} if getattr(args, "grammar", None) else {}
+        if args.image:
+            extra["images"] = [str(p) for p in args.image]
         return gen.generate(prompt, settings, on_event=printer, cancel=cancel, **extra), settings
     finally:
         gen.close()
@@ -233,6 +251,12 @@ def run(argv: Sequence[str] | None) -> int:
     prompt = read_prompt(args)
     if args.engine == "local" and args.model is None:
         raise UsageError("--model PATH.gguf is required with --engine local")
+    if has_images(args, prompt) and args.engine != "local":
+        raise UsageError("images are read by the local model only; use --engine local with a model that has a "
+                         "vision projector (e.g. EXAONE 4.5)")
+    for image in args.image:
+        if not image.is_file():
+            raise UsageError(f"image not found: {image}; check the path")
     if args.cloud_timeout is not None and args.cloud_timeout <= 0:
         raise UsageError(f"--cloud-timeout must be more than 0 seconds, got {args.cloud_timeout:g}")
     # Each value in its range before loading or reaching the network; the rules once the model's defaults apply.

@@ -27,6 +27,7 @@ def isolated_app(tmp_path: Path, *args: str) -> Iterator[Any]:
         try:
             yield app
         finally:
+            app.window.release_model()  # its model worker process ends with the test
             app.window.close()
             app.ctx.store.close()
 

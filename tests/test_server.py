@@ -445,6 +445,15 @@ def test_bad_requests_are_400_naming_the_field(body: Any, param: str | None, wor
     assert_serves(client, model_id)
 
 
+def test_images_need_a_generator_that_reads_them(served: Any, model_id: str) -> None:
+    """The --parallel 4 server's batched engine has no vision path: an image is refused, not dropped."""
+    url = "data:image/png;base64,iVBORw0KGgo="
+    body = {"model": model_id, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": url}}]}]}
+    reply = request(served.url, "POST", "/v1/chat/completions", body, auth())
+    assert reply.status == 400 and reply.json()["error"]["param"] == "images"
+
+
 def test_unknown_model_is_404(client: openai.OpenAI, model_id: str) -> None:
     with pytest.raises(openai.NotFoundError) as info:
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=2)

@@ -88,3 +88,64 @@ def test_model_without_projector_says_so(tiny_checkpoint, tmp_path):
             gen.generate("hi", GREEDY, images=[b"\x89PNG\r\n\x1a\n"])
         assert "\n" not in str(err.value)
         assert gen.generate("hi", GREEDY).generated[0].token_ids  # text still works
+
+
+# -- exaone-generate --image (through the worker process) ------------------------------------------------
+
+
+def _cli(capsys, *argv: str) -> tuple[int, str, str]:
+    from exaone_desktop import cli
+
+    rc = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_cli_image_flag(model_dir, tiny_checkpoint, tmp_path, capsys):
+    import json
+
+    from mtmd_helpers import image_inputs, reference_run
+    from reference import load_reference
+
+    image = tmp_path / "photo.png"
+    image.write_bytes(_png(PIXELS))
+    rc, out, err = _cli(capsys, "--model", str(model_dir / "vl-F32.gguf"), "--prompt", "사진을 설명해 줘.",
+                        "--image", str(image), "--max-new-tokens", str(N_TOKENS), "--no-do-sample", "--json",
+                        "--threads", "1")
+    assert rc == 0, err
+    result = json.loads(out)
+    model, _ = load_reference(tiny_checkpoint("exaone4_5"))
+    ids = result["prompt_token_ids"]
+    assert ids.count(model.config.image_token_id) == 12  # the image goes first when the prompt has no marker
+    _, want = reference_run(model, ids, image_inputs(tiny_checkpoint("exaone4_5"), PIXELS), N_TOKENS)
+    assert result["generated"][0]["token_ids"] == want
+
+
+def test_cli_messages_file_takes_image_parts(model_dir, tmp_path, capsys):
+    import json
+
+    image = tmp_path / "photo.png"
+    image.write_bytes(_png(PIXELS))
+    messages = tmp_path / "m.json"
+    messages.write_text(json.dumps([{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": str(image)}}, {"type": "text", "text": "무엇이 보여?"}]}]))
+    rc, out, err = _cli(capsys, "--model", str(model_dir / "vl-F32.gguf"), "--messages", str(messages),
+                        "--max-new-tokens", "4", "--no-do-sample", "--threads", "1")
+    assert rc == 0, err and out
+
+
+@pytest.mark.parametrize(("extra", "match"), [(["--image", "missing.png"], "image not found"),
+                                              (["--image", "x.png", "--engine", "cloud"], "local model only")])
+def test_cli_image_errors_are_one_line(extra, match, model_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.png").write_bytes(_png(PIXELS))
+    rc, _, err = _cli(capsys, "--model", str(model_dir / "vl-F32.gguf"), "--prompt", "hi", *extra)
+    assert rc == 2 and match in err and err.count("\n") == 1
+
+
+def test_cli_not_an_image_is_one_line_from_the_worker(model_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"GIF89a not what we take")
+    rc, _, err = _cli(capsys, "--model", str(model_dir / "vl-F32.gguf"), "--prompt", "hi", "--image", str(bad),
+                      "--threads", "1")
+    assert rc == 1 and "not a PNG, JPEG or WebP" in err and err.count("\n") == 1

@@ -237,7 +237,8 @@ class BatchGenerator:
             def emit(kind: Any, text: str) -> None:
                 on_event(StreamEvent(index=index, text=text, kind=kind))
 
-        slot.text = TextAssembler(request.settings.stop, self._tags, starts_inside=starts_inside, emit=emit)
+        slot.text = TextAssembler(request.settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
+                                  clean_up_spaces=self.model_info.clean_up_spaces)
         slot.tokens = []
         self._advance(slot, logits)
 

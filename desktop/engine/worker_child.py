@@ -36,7 +36,7 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 
 # op name -> the LocalGenerator method it calls
 OPS = ("generate", "tokenize_prompt", "render")
-EVENT_INTERVAL_S = 0.02  # stream events are sent at least this far apart (batched when tokens come faster)
+EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batched when tokens come faster)
 _LOG_LEVELS = {2, 3}  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR; 5 (CONT) follows the previous level
 _EXPECTED_ERRORS = ("GenerationError", "SettingsError")
 

@@ -51,7 +51,7 @@ from .schemas import (
     Usage,
 )
 from .structured import response_format_grammar
-from .tools import call_grammar, forced_tools, parse_tool_calls, template_messages, template_tools
+from .tools import call_grammar, forced_tools, has_images, parse_tool_calls, template_messages, template_tools
 from .vocab import SpecialText
 
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
@@ -174,6 +174,9 @@ class _Plan:
 
 
 class Service:
+    """The model behind the API: requests become plans (settings, tools, grammar), plans become jobs on the
+    scheduler, and generation results become OpenAI objects."""
+
     def __init__(self, generator: Any, config: ServerConfig) -> None:
         self.generator = generator
         self.config = config
@@ -231,7 +234,10 @@ class Service:
         if grammar is not None:
             self._need("grammar", "response_format (structured output)")
             extra["grammar"] = grammar
-        return _Plan(prompt=template_messages(req.messages), settings=settings,
+        messages = template_messages(req.messages)
+        if has_images(messages):
+            self._need("images", "image input")
+        return _Plan(prompt=messages, settings=settings,
                      fill_context=not sets_max_tokens(req, self.config.defaults), extra=extra, tools_on=tools_on,
                      stream=req.stream, include_usage=bool(req.stream_options and req.stream_options.include_usage))
 

@@ -26,19 +26,36 @@ CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 _CALL = re.compile(re.escape(CALL_OPEN) + r"\s*(.*?)\s*" + re.escape(CALL_CLOSE), re.DOTALL)
 
 
-def _text(content: Any, where: str) -> str:
-    """A message's content as text: a string, text parts joined, or "" for none."""
+def _content(content: Any, where: str) -> str | list[dict[str, Any]]:
+    """A message's content for the template: a string, text parts joined, or "" for none; with images, the
+    parts themselves (the generator reads ``image_url`` parts). Images must be inline ``data:`` URLs: the
+    server neither reads files nor fetches URLs for its clients."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    texts = []
+    parts: list[dict[str, Any]] = []
     for i, part in enumerate(content):
-        if part.type != "text" or part.text is None:
-            raise APIError(400, f"{where}.content[{i}] is a {part.type!r} part; this model reads text parts only",
+        if part.type == "text" and part.text is not None:
+            parts.append({"type": "text", "text": part.text})
+            continue
+        url = (part.model_extra or {}).get("image_url")
+        url = url.get("url") if isinstance(url, dict) else url
+        if part.type != "image_url":
+            raise APIError(400, f"{where}.content[{i}] is a {part.type!r} part; send text or image_url parts",
                            param=f"{where}.content[{i}].type", code="unsupported_content")
-        texts.append(part.text)
-    return "".join(texts)
+        if not isinstance(url, str) or not url.startswith("data:image/"):
+            raise APIError(400, f"{where}.content[{i}].image_url.url must be a data:image/...;base64 URL (this server "
+                                "does not read files or fetch URLs)", param=f"{where}.content[{i}].image_url.url",
+                           code="invalid_value")
+        parts.append({"type": "image_url", "image_url": {"url": url}})
+    if all(p["type"] == "text" for p in parts):
+        return "".join(p["text"] for p in parts)
+    return parts
+
+
+def has_images(messages: Sequence[dict[str, Any]]) -> bool:
+    return any(isinstance(m.get("content"), list) for m in messages)
 
 
 def _arguments(raw: str, where: str) -> Any:
@@ -55,7 +72,7 @@ def template_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     for i, m in enumerate(messages):
         where = f"messages[{i}]"
         msg: dict[str, Any] = {"role": "system" if m.role == "developer" else m.role,
-                               "content": _text(m.content, where)}
+                               "content": _content(m.content, where)}
         if m.reasoning_content is not None:
             msg["reasoning_content"] = m.reasoning_content
         if m.tool_calls:
