@@ -10,11 +10,11 @@ round by round; medians. Logits are N(0, sigma^2): sigma 1 is what a random-weig
 distribution, the nucleus holds most of the vocabulary), sigma 4 a peaked one.
 
 ``model`` measures, in one process and interleaved request by request, our ``LocalGenerator`` with each
-setting, our greedy decode, and raw llama-cpp-python (``Llama.create_completion``) with the closest
-settings it has, on the same GGUF(s): by default the 1.2B-shape Q4_K_M files in bench/out with 102,400 and
-153,600 vocabulary entries (``make_random_checkpoint.py exaone-4.0-1.2b DIR --vocab 153600`` then
+setting, our greedy decode, and raw llama-cpp-python (``Llama.generate``) with the closest settings it has,
+on the same GGUF(s): by default the 1.2B-shape Q4_K_M files in bench/out with 102,400 and 153,600 vocabulary
+entries (``make_random_checkpoint.py exaone-4.0-1.2b DIR --vocab 153600`` then
 ``exaone-convert DIR --outtype q4_k_m``). Decode = seconds per token after the first: the generator's own
-``generated_tokens_per_s`` for ours, first to last streamed token for raw.
+``generated_tokens_per_s`` for ours, first to last token ``Llama.generate`` yields for raw.
 """
 
 from __future__ import annotations
@@ -123,13 +123,13 @@ def micro(args: argparse.Namespace) -> str:
 
 
 def raw_kwargs(fields: dict[str, Any]) -> dict[str, Any]:
-    """The closest llama-cpp-python ``create_completion`` settings (its chain order differs from ours)."""
+    """The closest llama-cpp-python ``Llama.generate`` settings (its chain order differs from ours)."""
     if not fields.get("do_sample"):
-        return {"temperature": 0.0, "repeat_penalty": fields.get("repetition_penalty", 1.0)}
-    return {"temperature": fields.get("temperature", 1.0), "top_k": fields.get("top_k", 50),
+        return {"temp": 0.0, "repeat_penalty": fields.get("repetition_penalty", 1.0)}
+    return {"temp": fields.get("temperature", 1.0), "top_k": fields.get("top_k", 50),
             "top_p": fields.get("top_p", 1.0), "min_p": fields.get("min_p") or 0.0,
             "repeat_penalty": fields.get("repetition_penalty", 1.0),
-            "presence_penalty": fields.get("presence_penalty", 0.0), "seed": 1}
+            "presence_penalty": fields.get("presence_penalty", 0.0)}
 
 
 def model_rows(model: Path, args: argparse.Namespace) -> list[list[str]]:
@@ -147,11 +147,17 @@ def model_rows(model: Path, args: argparse.Namespace) -> list[list[str]]:
         speed = result.timings["generated_tokens_per_s"]
         return 1.0 / speed if len(result.generated[0].token_ids) > 1 and speed > 0 else None
 
+    prompt_ids = raw.tokenize(PROMPT.encode("utf-8"))
+
     def run_raw(fields: dict[str, Any], n: int) -> float | None:
-        """Seconds per token between the first and the last streamed token."""
+        """Seconds per token between the first and the last token ``Llama.generate`` yields."""
         raw.reset()
-        stamps = [time.perf_counter() for _ in raw.create_completion(PROMPT, max_tokens=n, stream=True,
-                                                                     **raw_kwargs(fields))]
+        raw.set_seed(1)
+        stamps = []
+        for _ in raw.generate(prompt_ids, **raw_kwargs(fields)):
+            stamps.append(time.perf_counter())
+            if len(stamps) == n:
+                break
         return (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else None
 
     runs = [(who, label, fn, fields) for label, fields in SETTINGS for who, fn in
@@ -186,10 +192,10 @@ def model(args: argparse.Namespace) -> str:
                             "ours ÷ raw"], rows)
     return (f"{machine_line()}\n\n`python bench/bench_sampling.py model --pairs {args.pairs} --new-tokens "
             f"{args.new_tokens} --threads {args.threads}`: our `LocalGenerator` with each setting and raw "
-            "llama-cpp-python's `create_completion` with the closest settings it has (its own chain order, "
+            "llama-cpp-python's `Llama.generate` with the closest settings it has (its own chain order, "
             "64-token penalty window), interleaved request by request in one process; medians over "
             f"{args.pairs} rounds. Decode = seconds per token after the first (our generator's own timing; "
-            "first to last streamed token for raw).\n\n" + table)
+            "first to last token `Llama.generate` yields for raw).\n\n" + table)
 
 
 def main(argv: list[str] | None = None) -> int:

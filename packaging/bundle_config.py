@@ -51,8 +51,6 @@ DROP_PATTERNS: tuple[str, ...] = (
     "PySide6/Qt/lib/libQt6Qml*", "PySide6/Qt/lib/libQt6Quick*", "PySide6/Qt/lib/libQt6VirtualKeyboard*",
     # Qt's own translations: only the languages the app offers (qtbase_ko for Korean dialogs).
     "PySide6/Qt/translations/*",
-    # llama.cpp's multimodal library: the app runs text models only.
-    "llama_cpp/lib/*mtmd*",
 )
 KEEP_PATTERNS: tuple[str, ...] = ("PySide6/Qt/translations/qtbase_ko.qm",)
 

@@ -306,6 +306,9 @@ def test_load_settings_validate_persist_and_mark_a_reload(store: ChatStore, gene
     assert c.load.n_ctx is None and c.load_figures().automatic
     c.set_local(generator, loaded_with=c.load)
     assert not c.load_figures().pending
+    assert "state_cache_dir" not in c.load_options()
+    c.state_dir = Path("/data/states")
+    assert c.load_options() == {"kv_cache_type": "q8_0", "state_cache_mb": 64, "state_cache_dir": "/data/states"}
 
 
 def test_the_controller_imports_no_qt() -> None:

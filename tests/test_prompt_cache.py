@@ -367,6 +367,7 @@ def test_fit_history_cuts_only_before_user_messages_and_keeps_its_cut() -> None:
 
     assert fit_history(messages, length, room=100) == 0  # 10 messages fit
     assert fit_history(messages, length, room=80) == 4  # 60 <= 0.75 * 80: room for the next turns
+    assert fit_history(messages, length, room=80, refill_share=1.0) == 2  # the fewest
     assert fit_history(messages, length, room=80, previous=2) == 2  # still fits: keep the same cut
     assert fit_history(messages, length, room=30) == 8  # the most it may drop
     assert fit_history(messages, length, room=10) == 8  # nothing fits: the caller reports the error

@@ -39,12 +39,12 @@ def drop_oldest(messages: Messages, dropped: int) -> list[Mapping[str, Any]]:
 
 
 def fit_history(messages: Messages, length: Callable[[list[Mapping[str, Any]]], int], room: int,
-                previous: int | None = None) -> int:
+                previous: int | None = None, refill_share: float = REFILL_SHARE) -> int:
     """How many messages to drop so that ``length(kept) <= room``; the largest cut if none fits.
 
     ``previous`` (the count used for the last request of the same chat) is kept while it still fits
     and is still a cut point; otherwise, when a cut is needed at all, the chat is cut to
-    ``REFILL_SHARE`` of ``room`` when that is possible.
+    ``refill_share`` of ``room`` when that is possible (1.0: drop the fewest messages that make it fit).
     """
     cuts = cut_points(messages)
 
@@ -67,7 +67,7 @@ def fit_history(messages: Messages, length: Callable[[list[Mapping[str, Any]]], 
         return 0
     if previous is not None and previous in cuts and previous > 0 and fits(previous, room):
         return previous
-    for limit in (room * REFILL_SHARE, room):
+    for limit in (room * refill_share, room):
         found = smallest(limit)
         if found is not None:
             return found

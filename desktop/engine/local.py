@@ -142,7 +142,7 @@ class LocalGenerator:
         self._held: list[int] = []  # the token ids seq 0 of the KV cache holds, position by position
         self._checkpoints: list[Checkpoint] = []
         self._owner: str | None = None  # the conversation whose state is live
-        self._cuts: OrderedDict[str | None, int] = OrderedDict()
+        self._cuts: OrderedDict[str, int] = OrderedDict()
         folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
         self.state_cache = StateCache(budget, folder, disk_budget)
         self._eog: set[int] | None = None
@@ -368,11 +368,15 @@ class LocalGenerator:
         def length(kept: list[Mapping[str, Any]]) -> int:
             return len(self.tokenize_prompt(cast(Prompt, kept), settings, tools=tools)[1])
 
-        dropped = fit_history(messages, length, self.n_ctx - settings.max_new_tokens, self._cuts.get(conversation))
-        self._cuts[conversation] = dropped
-        self._cuts.move_to_end(conversation)
-        while len(self._cuts) > REMEMBERED_CUTS:
-            self._cuts.popitem(last=False)
+        room = self.n_ctx - settings.max_new_tokens
+        if conversation is None:  # one-off requests (CLI, API): drop the fewest messages that make it fit
+            dropped = fit_history(messages, length, room, refill_share=1.0)
+        else:  # a chat that goes on: keep its cut while it fits, cut with room to spare (prefix reuse)
+            dropped = fit_history(messages, length, room, self._cuts.get(conversation))
+            self._cuts[conversation] = dropped
+            self._cuts.move_to_end(conversation)
+            while len(self._cuts) > REMEMBERED_CUTS:
+                self._cuts.popitem(last=False)
         text, ids = self.tokenize_prompt(cast(Prompt, drop_oldest(messages, dropped)), settings, tools=tools)
         return text, ids, dropped
 

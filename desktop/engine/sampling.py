@@ -20,7 +20,12 @@ Arithmetic follows transformers on torch float32 tensors: temperature, the repet
 use the float32 value of the setting; top-p removes the tokens whose ascending cumulative probability
 (float64 accumulation rounded to float32, as torch's CPU cumsum) is <= float32(1 - top_p), keeping at
 least one. On transformers' own test case (0.3, 0.1, 0.1, 0.5 with top_p 0.8) that keeps two tokens.
-Greedy breaks ties like ``torch.argmax``: the lowest id.
+Greedy breaks ties like ``torch.argmax``: the lowest id. Where probabilities tie exactly at the nucleus'
+edge, torch's (unstable) sort decides which of them go; the full-vocabulary path keeps them all.
+
+The grammar is llama.cpp's own sampler, asked only about the candidates a stage needs (the top of the
+logits for greedy and top-k, the whole vocabulary for top_k = 0). llama.cpp decodes UTF-8 loosely, so
+tokens that would make the text invalid UTF-8 are masked too.
 
 Randomness: one 53-bit uniform per token from numpy's PCG64 seeded with the sequence's seed. PCG64's raw
 stream is fixed across numpy versions and platforms, so a seed gives the same tokens everywhere (it is not
@@ -47,7 +52,7 @@ from .settings import GenerationSettings
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
 assert TOKEN_DATA.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
 
-SEED_RANGE = 2**32  # seeds are uint32, as in transformers' set_seed and OpenAI's API
+SEED_RANGE = 2**32  # seeds are uint32 (GenerationSettings' range)
 ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
 SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
 _F32 = np.float32

@@ -127,12 +127,13 @@ class ChatController:
 
     def __init__(self, store: ChatStore, *, settings: SettingsState | None = None,
                  cloud: Mapping[str, Any] | None = None, load: LoadSettings | None = None,
-                 cloud_factory: Callable[[CloudPolicy], Generator] | None = None,
+                 cloud_factory: Callable[[CloudPolicy], Generator] | None = None, state_dir: Path | None = None,
                  clock: Callable[[], float] = time.monotonic, save_interval: float = 0.2) -> None:
         self.session = ChatSession(store, clock=clock, save_interval=save_interval)
         self.state = settings or SettingsState()
         self.load = load or LoadSettings()
         self.loaded_with: LoadSettings | None = None  # the load settings the local model runs with
+        self.state_dir = state_dir  # where the engine may keep conversation states between sessions
         self.cloud: dict[str, Any] = dict(cloud or {})
         self.local: Generator | None = None
         self.turn: Turn | None = None
@@ -387,6 +388,14 @@ class ChatController:
         trained = int(getattr(self.model_info, "context_length", 0) or 0)
         self.load = change(self.load, name, value, trained=trained)
         return self.load
+
+    def load_options(self) -> dict[str, Any]:
+        """The keywords the local model is loaded with: the user's load choices, and the folder where the
+        engine keeps conversation states on disk (within its own budget) for the next session."""
+        options = self.load.changed()
+        if self.state_dir is not None:
+            options["state_cache_dir"] = str(self.state_dir)
+        return options
 
     def load_figures(self) -> LoadFigures:
         trained = int(getattr(self.model_info, "context_length", 0) or 0)

@@ -10,18 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -37,70 +34,14 @@ from ..session.settings_state import SettingsState
 from ..session.store import StoreError
 from .chat_view import BACKEND_NAMES, ChatView
 from .cloud_dialog import CloudConsentDialog
+from .composer import Composer, WelcomePage
 from .context import KEY_CLOUD, KEY_GENERATION, KEY_LANGUAGE, KEY_LOAD, KEY_MODEL, AppContext
 from .settings_panel import SettingsPanel
 from .sidebar import ConversationSidebar
 from .workers import Job, ModelLoadWorker, ReplyWorker
 
 DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
-
-
-class Composer(QWidget):
-    """The input box and the chat actions."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 0, 12, 8)
-        self.editing_label = QLabel(self.tr("Editing your last message: Send replaces it and asks again."))
-        self.editing_label.setVisible(False)
-        self.input = QPlainTextEdit()
-        self.input.setObjectName("input")
-        self.input.setPlaceholderText(self.tr("Type a message (Ctrl+Enter sends)"))
-        self.input.setFixedHeight(84)
-        row = QHBoxLayout()
-        self.send_button = QPushButton(self.tr("Send"))
-        self.send_button.setObjectName("send")
-        self.send_button.setDefault(True)
-        self.stop_button = QPushButton(self.tr("Stop"))
-        self.stop_button.setObjectName("stop")
-        self.regenerate_button = QPushButton(self.tr("Regenerate"))
-        self.regenerate_button.setObjectName("regenerate")
-        self.edit_button = QPushButton(self.tr("Edit last message"))
-        self.edit_button.setObjectName("edit-last")
-        for b in (self.regenerate_button, self.edit_button):
-            row.addWidget(b)
-        row.addStretch(1)
-        row.addWidget(self.stop_button)
-        row.addWidget(self.send_button)
-        layout.addWidget(self.editing_label)
-        layout.addWidget(self.input)
-        layout.addLayout(row)
-
-
-class WelcomePage(QWidget):
-    """First run: no model yet. Offers the demo model, a download or a conversion."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("welcome")
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        title = QLabel(self.tr("Welcome to EXAONE Desktop"))
-        title.setStyleSheet("font-size: 20px; font-weight: bold;")
-        text = QLabel(self.tr("There is no model on this computer yet. Start with the small demo model (it runs "
-                              "offline, made for trying the app), or download or convert an EXAONE model."))
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        text.setFixedWidth(440)  # a word-wrapped label under an alignment flag otherwise gets too little height
-        text.setMinimumHeight(text.heightForWidth(440))
-        self.demo_button = QPushButton(self.tr("Set up the demo model"))
-        self.demo_button.setObjectName("welcome-demo")
-        self.manager_button = QPushButton(self.tr("Download or convert a model…"))
-        self.manager_button.setObjectName("welcome-manager")
-        for w in (title, text, self.demo_button, self.manager_button):
-            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
+STATE_DIR = "conversation-states"  # in the data folder: kept conversation states, for the next session
 
 
 class MainWindow(QMainWindow):
@@ -115,7 +56,8 @@ class MainWindow(QMainWindow):
         self.language = language
         self.controller = ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
                                          cloud=ctx.get_json(KEY_CLOUD),
-                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")))
+                                         load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")),
+                                         state_dir=ctx.data_dir / STATE_DIR)
         self.worker: ReplyWorker | None = None
         self.loader: Job | None = None
         self._loaded: Any = None  # the generator this window's loader made (closed when a reload replaces it)
@@ -275,7 +217,7 @@ class MainWindow(QMainWindow):
             self.loader.cancel()
         self._say(self.tr("Loading {0}…").format(Path(path).name))
         load = self.controller.load
-        loader = ModelLoadWorker(Path(path), options=load.changed())
+        loader = ModelLoadWorker(Path(path), options=self.controller.load_options())
         loader.succeeded.connect(lambda gen, p=str(path), used=load: self._model_ready(gen, p, used))
         loader.failed.connect(self._model_failed)
         self.loader = loader

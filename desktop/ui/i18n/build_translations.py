@@ -157,6 +157,7 @@ KO: dict[str, str] = {
         "아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, "
         "EXAONE 모델을 내려받거나 변환하세요.",
     "Download or convert a model…": "모델 내려받기 또는 변환…",
+    "Seed {0}: send with this seed to draw the same reply": "시드 {0}: 이 시드로 보내면 같은 답변이 나옵니다",
     # long conversations: the status line and Settings > Model
     "{0} earlier messages were left out to fit the context; the chat keeps them.":
         "컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.",

@@ -26,32 +26,32 @@
   <context>
     <name>Composer</name>
     <message>
-      <location filename="../main_window.py" line="55" />
+      <location filename="../composer.py" line="16" />
       <source>Editing your last message: Send replaces it and asks again.</source>
       <translation>마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="59" />
+      <location filename="../composer.py" line="20" />
       <source>Type a message (Ctrl+Enter sends)</source>
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="62" />
+      <location filename="../composer.py" line="23" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="65" />
+      <location filename="../composer.py" line="26" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="67" />
+      <location filename="../composer.py" line="28" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="69" />
+      <location filename="../composer.py" line="30" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -166,168 +166,168 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="194" />
+      <location filename="../main_window.py" line="136" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="197" />
+      <location filename="../main_window.py" line="139" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="198" />
+      <location filename="../main_window.py" line="140" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="199" />
+      <location filename="../main_window.py" line="141" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="276" />
+      <location filename="../main_window.py" line="218" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="325" />
+      <location filename="../main_window.py" line="267" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="341" />
+      <location filename="../main_window.py" line="283" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="384" />
+      <location filename="../main_window.py" line="326" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="390" />
+      <location filename="../main_window.py" line="332" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="424" />
+      <location filename="../main_window.py" line="366" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="424" />
+      <location filename="../main_window.py" line="366" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="432" />
+      <location filename="../main_window.py" line="374" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="433" />
+      <location filename="../main_window.py" line="375" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="444" />
+      <location filename="../main_window.py" line="386" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="454" />
+      <location filename="../main_window.py" line="396" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="509" />
+      <location filename="../main_window.py" line="451" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="711" />
+      <location filename="../main_window.py" line="653" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="713" />
+      <location filename="../main_window.py" line="655" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="487" />
+      <location filename="../main_window.py" line="429" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="525" />
+      <location filename="../main_window.py" line="467" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="540" />
-      <location filename="../main_window.py" line="705" />
+      <location filename="../main_window.py" line="482" />
+      <location filename="../main_window.py" line="647" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="561" />
+      <location filename="../main_window.py" line="503" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="560" />
+      <location filename="../main_window.py" line="502" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="560" />
+      <location filename="../main_window.py" line="502" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="564" />
+      <location filename="../main_window.py" line="506" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="582" />
+      <location filename="../main_window.py" line="524" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="657" />
+      <location filename="../main_window.py" line="599" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="658" />
+      <location filename="../main_window.py" line="600" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="658" />
+      <location filename="../main_window.py" line="600" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="702" />
+      <location filename="../main_window.py" line="644" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="702" />
+      <location filename="../main_window.py" line="644" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="703" />
+      <location filename="../main_window.py" line="645" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="709" />
+      <location filename="../main_window.py" line="651" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
@@ -355,22 +355,27 @@
       <translation>☁ 클라우드 답변</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="136" />
+      <location filename="../chat_view.py" line="134" />
+      <source>Seed {0}: send with this seed to draw the same reply</source>
+      <translation>시드 {0}: 이 시드로 보내면 같은 답변이 나옵니다</translation>
+    </message>
+    <message>
+      <location filename="../chat_view.py" line="139" />
       <source>writing…</source>
       <translation>작성 중…</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="136" />
+      <location filename="../chat_view.py" line="139" />
       <source>stopped</source>
       <translation>멈춤</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="136" />
+      <location filename="../chat_view.py" line="139" />
       <source>interrupted</source>
       <translation>중단됨</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="137" />
+      <location filename="../chat_view.py" line="140" />
       <source>failed</source>
       <translation>실패</translation>
     </message>
@@ -731,22 +736,22 @@
   <context>
     <name>WelcomePage</name>
     <message>
-      <location filename="../main_window.py" line="89" />
+      <location filename="../composer.py" line="50" />
       <source>Welcome to EXAONE Desktop</source>
       <translation>EXAONE Desktop에 오신 것을 환영합니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="91" />
+      <location filename="../composer.py" line="52" />
       <source>There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying the app), or download or convert an EXAONE model.</source>
       <translation>아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, EXAONE 모델을 내려받거나 변환하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="97" />
+      <location filename="../composer.py" line="58" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="99" />
+      <location filename="../composer.py" line="60" />
       <source>Download or convert a model…</source>
       <translation>모델 내려받기 또는 변환…</translation>
     </message>
