@@ -68,10 +68,6 @@ def read_frame(inp: IO[bytes]) -> Any:
     return pickle.loads(_read_exact(inp, n))
 
 
-class PrefillCancelled(Exception):
-    """The cancel flag was set between two prompt batches."""
-
-
 def _open_channels() -> tuple[IO[bytes], IO[bytes]]:
     """(requests, replies) on copies of stdin/stdout; fd 0 becomes /dev/null and fd 1 the log (fd 2)."""
     requests = os.fdopen(os.dup(0), "rb")
@@ -130,18 +126,11 @@ class _Batcher:
             self._send(("events", [tuple(p) for p in pending]))
 
 
-def _make_generator(model_path: str, load_kwargs: dict[str, Any], cancel: Any) -> Any:
+def _make_generator(model_path: str, load_kwargs: dict[str, Any], cancel: threading.Event) -> Any:
+    """The worker's LocalGenerator (it checks ``cancel`` between tokens and between prompt batches)."""
     from .local import LocalGenerator
 
-    # LocalGenerator checks ``cancel`` (passed to generate) between prompt batches itself.
     return LocalGenerator(model_path, **load_kwargs)
-
-
-def _cancelled_result(gen: Any, prompt: Any, settings: Any) -> Any:
-    from .types import Completion, GenerationResult
-
-    return GenerationResult(prompt_text="", prompt_token_ids=[], backend=gen.backend, model=gen.model_info.name,
-                            generated=[Completion(text="", token_ids=[], finish_reason="cancelled")])
 
 
 def _portable(err: BaseException) -> BaseException:
@@ -160,10 +149,7 @@ def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callabl
         accepted = inspect.signature(gen.generate).parameters
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}  # e.g. ``conversation``, where supported
         batcher = _Batcher(send)
-        try:
-            result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
-        except PrefillCancelled:
-            result = _cancelled_result(gen, prompt, settings)
+        result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
         batcher.flush()
         return result, (gen.stats.prompt_evals, gen.stats.tokens_decoded)
     return getattr(gen, op)(*args)
