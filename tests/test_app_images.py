@@ -110,3 +110,36 @@ def test_a_file_that_is_not_an_image_is_not_attached(desktop: DesktopApp, tmp_pa
     w.composer.attachments.add_files([bad])
     assert w.composer.attachments.pending == []
     assert "is not a PNG, JPEG or WebP image" in w.message_label.text()
+
+
+def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, desktop: DesktopApp) -> None:
+    import base64
+
+    from openai_stub import OpenAIStub
+    from socket_guard import socket_guard
+
+    w = desktop.window
+    panel = w.settings_panel
+    data = picture("PNG", 7)
+    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+        panel.cloud_base_url.setText(stub.base_url)
+        panel.cloud_base_url.editingFinished.emit()
+        panel.api_key.setText("sk-test-key")
+        panel.save_key.click()
+        panel.cloud_switch.click()
+        dialog = w.consent_dialog
+        assert dialog is not None
+        dialog.agree.setChecked(True)
+        dialog.ok_button.click()
+        panel.cloud_mode.setCurrentIndex(panel.cloud_mode.findData("cloud"))
+        w.composer.attachments.add(data)  # no local model at all: the cloud reads the image
+        w.composer.input.setPlainText("read this")
+        with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
+            w.send()
+        assert blocker.args == ["complete"], w.message_label.text()
+        (request,) = stub.chat_requests
+    image, text = request.body["messages"][-1]["content"]
+    assert text == {"type": "text", "text": "read this"}
+    assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(data).decode()
+    [user] = [m for m in w.session.messages() if m.role == "user"]
+    assert len(user.images) == 1 and Path(user.images[0]).read_bytes() == data
