@@ -14,9 +14,9 @@ import pytest
 from app_fixtures import convert_tiny, isolated_app
 from exaone_convert.cli import main as convert_main
 from exaone_desktop.app import DesktopApp
-from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QLabel
 
 TIMEOUT_MS = 120_000
 
@@ -58,8 +58,13 @@ def test_attach_paste_and_drop_then_send_to_a_vision_model(qtbot: Any, desktop: 
     tray.add_files([png])  # what the Attach button's file dialog hands over
     dropped = QMimeData()
     dropped.setUrls([QUrl.fromLocalFile(str(webp))])
-    assert w.composer.input.canInsertFromMimeData(dropped)
-    w.composer.input.insertFromMimeData(dropped)  # a drop and a file paste both arrive here
+    viewport, at = w.composer.input.viewport(), QPointF(5, 5)
+    enter = QDragEnterEvent(at.toPoint(), Qt.DropAction.CopyAction, dropped, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(viewport, QDropEvent(at, Qt.DropAction.CopyAction, dropped, Qt.MouseButton.NoButton,
+                                                Qt.KeyboardModifier.NoModifier))  # a real drop event
     pasted = QMimeData()
     pasted.setImageData(QImage.fromData(picture("JPEG", 3)))
     w.composer.input.insertFromMimeData(pasted)  # a screenshot on the clipboard
