@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 from . import families
 from .errors import ConversionError
 from .families import FAMILIES, Family, official_gguf_repos
-from .files import NotEnoughSpace, atomic_path, atomic_write_bytes, atomic_write_text, check_free_space, format_size
+from .files import (
+    NotEnoughSpace,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_free_space,
+    format_size,
+    remove_stale_partials,
+)
 from .gguf_keys import SAMPLING_KEYS
 from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, QUANTIZABLE, OutType, get_outtype, model_stem, output_path
 
@@ -70,6 +78,7 @@ __all__ = [
     "MmprojInfo", "inspect_mmproj",
     # writing files whole, checking free space
     "atomic_path", "atomic_write_bytes", "atomic_write_text", "check_free_space", "format_size",
+    "remove_stale_partials",
 ]  # fmt: skip
 
 

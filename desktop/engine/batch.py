@@ -31,6 +31,7 @@ import llama_cpp
 import numpy as np
 
 from .chat import prompt_opens_reasoning, reasoning_tags
+from .context import does_not_fit
 from .sampling import TokenSampler
 from .settings import GenerationSettings
 from .textstream import TextAssembler
@@ -137,13 +138,8 @@ class BatchGenerator:
         if not ids:
             raise GenerationError("the prompt is empty; give some text to continue")
         if len(ids) + settings.max_new_tokens > self.n_ctx:
-            room = self.n_ctx - len(ids)
-            fix = f"lower max_new_tokens to {room}" if room > 0 else "shorten the prompt"
-            if self.n_ctx < self.model_info.context_length:
-                fix += (f", or load the model with a larger context (n_ctx / --n-ctx, up to "
-                        f"{self.model_info.context_length})")
-            raise GenerationError(f"the prompt ({len(ids)} tokens) plus max_new_tokens ({settings.max_new_tokens}) "
-                                  f"does not fit the {self.n_ctx}-token context; {fix}")
+            raise does_not_fit(len(ids), settings.max_new_tokens, self.n_ctx, self.model_info.context_length,
+                               chat=not isinstance(prompt, str))
         request = _Request(text, ids, settings, on_event, cancel, grammar)
         with self._cond:
             if self._closed:

@@ -168,3 +168,15 @@ def prefill_batch(info: ModelInfo, *, gpu: bool = False) -> int:
     if gpu:
         return GPU_PREFILL_BATCH
     return next(tokens for limit, tokens in PREFILL_BATCHES if info.parameter_count <= limit)
+
+
+def does_not_fit(n_prompt: int, max_new_tokens: int, n_ctx: int, trained: int, *, chat: bool) -> GenerationError:
+    """The one sentence every caller (CLI, app, API, server) gives for a prompt that does not fit the context."""
+    room = n_ctx - n_prompt
+    fix = f"lower max_new_tokens to {room}" if room > 0 else "shorten the prompt"
+    if n_ctx < trained:
+        fix += f", or load the model with a larger context (n_ctx / --n-ctx, up to {trained})"
+    if chat:
+        fix += ", or let the oldest turns go (truncate='oldest' / --truncate-history)"
+    return GenerationError(f"the prompt ({n_prompt} tokens) plus max_new_tokens ({max_new_tokens}) "
+                           f"does not fit the {n_ctx}-token context; {fix}")

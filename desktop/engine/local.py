@@ -26,7 +26,7 @@ import numpy as np
 
 from .backend import detect_backend
 from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
-from .context import check_kv_cache_type, default_n_ctx, kv_cache_bytes, prefill_batch
+from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_bytes, prefill_batch
 from .gguf_check import ModelInfo, inspect_gguf
 from .history import drop_oldest, fit_history
 from .llama_load import chat_templates_not_compiled
@@ -539,15 +539,7 @@ class LocalGenerator:
         if n_prompt == 0:
             raise GenerationError("the prompt is empty; give some text to continue")
         if n_prompt + max_new_tokens > self.n_ctx:
-            room = self.n_ctx - n_prompt
-            fix = (f"lower max_new_tokens to {room}" if room > 0 else "shorten the prompt")
-            if self.n_ctx < self.model_info.context_length:
-                fix += f", or load the model with a larger context (n_ctx / --n-ctx, up to " \
-                       f"{self.model_info.context_length})"
-            if chat:
-                fix += ", or let the oldest turns go (truncate='oldest' / --truncate-history)"
-            raise GenerationError(f"the prompt ({n_prompt} tokens) plus max_new_tokens ({max_new_tokens}) "
-                                  f"does not fit the {self.n_ctx}-token context; {fix}")
+            raise does_not_fit(n_prompt, max_new_tokens, self.n_ctx, self.model_info.context_length, chat=chat)
 
     def _tokenize(self, text: str, *, add_special: bool) -> list[int]:
         try:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from exaone_convert import atomic_path, remove_stale_partials
 
 MB = 1 << 20
 FILE_MAGIC = b"EXAONE-KV-STATE\x001"
@@ -178,11 +177,10 @@ class StateCache:
         assert self._dir is not None
         try:
             self._dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_partials(self._dir)  # files of a write that a killed process left unfinished
             files = []
             for p in self._dir.iterdir():
-                if p.name.endswith(".tmp"):  # an interrupted write
-                    p.unlink(missing_ok=True)
-                elif p.suffix == FILE_SUFFIX:
+                if p.suffix == FILE_SUFFIX:
                     st = p.stat()
                     files.append((st.st_mtime_ns, p.name, st.st_size))
         except OSError:
@@ -200,27 +198,18 @@ class StateCache:
             "key": key, "tokens": len(state.tokens), "data": len(state.data),
             "checkpoints": [[c.pos, int(c.logits.size), len(c.window or b"")] for c in state.checkpoints],
         }).encode()
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=self._dir, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
+            with atomic_path(self._dir / name) as partial, open(partial, "wb") as f:
                 f.write(FILE_MAGIC + _LEN.pack(len(header)) + header)
                 f.write(np.asarray(state.tokens, dtype="<i4").tobytes())
                 f.write(state.data)
                 for c in state.checkpoints:
                     f.write(np.asarray(c.logits, dtype="<f4").tobytes())
                     f.write(c.window or b"")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self._dir / name)
-            tmp = None
             self._disk.pop(name, None)
             self._disk[name] = (self._dir / name).stat().st_size
         except OSError:
             return  # a full or read-only disk: the state is dropped, as without a folder
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
         self._shrink_disk()
 
     def _read_file(self, key: str) -> SavedState | None:
