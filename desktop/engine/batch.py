@@ -19,7 +19,6 @@ assembly, same stop rules); ``num_return_sequences`` runs the sequences of one r
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import time
 from collections import deque
@@ -32,6 +31,7 @@ import numpy as np
 
 from .chat import prompt_opens_reasoning, reasoning_tags
 from .context import does_not_fit
+from .local import token_piece
 from .sampling import TokenSampler
 from .settings import GenerationSettings
 from .textstream import TextAssembler
@@ -345,13 +345,7 @@ class BatchGenerator:
         """The token's bytes as LocalGenerator shows them (reasoning tags rendered, other control tokens not)."""
         piece = self._pieces.get(token)
         if piece is None:
-            special = token in self._tag_ids
-            buf = ctypes.create_string_buffer(64)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
-            if n < 0:
-                buf = ctypes.create_string_buffer(-n)
-                n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
-            piece = self._pieces[token] = buf.raw[:n]
+            piece = self._pieces[token] = token_piece(self._vocab, token, special=token in self._tag_ids)
         return piece
 
 

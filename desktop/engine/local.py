@@ -568,14 +568,18 @@ class LocalGenerator:
         """The token's bytes as transformers' decode(skip_special_tokens=True) shows them."""
         piece = self._pieces.get(token)
         if piece is None:
-            special = token in self._tag_ids
-            buf = ctypes.create_string_buffer(64)
-            n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
-            if n < 0:
-                buf = ctypes.create_string_buffer(-n)
-                n = llama_cpp.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, special)
-            piece = self._pieces[token] = buf.raw[:n]
+            piece = self._pieces[token] = token_piece(self._vocab, token, special=token in self._tag_ids)
         return piece
+
+
+def token_piece(vocab: Any, token: int, *, special: bool) -> bytes:
+    """The bytes llama.cpp shows for ``token``; ``special`` renders control tokens (the reasoning tags)."""
+    buf = ctypes.create_string_buffer(64)
+    n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
+    if n < 0:
+        buf = ctypes.create_string_buffer(-n)
+        n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
+    return buf.raw[:n]
 
 
 def _is_int(value: object) -> bool:
