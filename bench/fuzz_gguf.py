@@ -276,6 +276,8 @@ def campaign(model: Path, *, mutants: int, seed: int = 0, processes: int = 2, ti
             ready, _, _ = select.select(list(streams), [], [], 0.5)
             for stream in ready:
                 h = streams[stream]
+                if time.monotonic() - h.started > timeout:
+                    continue  # answered too late: counted as a hang below
                 line = stream.readline()
                 if not line:  # the harness died: a signal reached the user's process
                     h.proc.wait()

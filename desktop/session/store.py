@@ -179,7 +179,7 @@ class ChatStore:
             raise StoreError(f"cannot open chat history {self.path}: {exc}; check the folder's permissions") from exc
         try:
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._switch_to_wal()
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a process crash in WAL mode
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
@@ -219,6 +219,23 @@ class ChatStore:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _switch_to_wal(self) -> None:
+        """``PRAGMA journal_mode=WAL``, waiting out other connections that open the same new file at once.
+
+        Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked" at once
+        (without its busy handler) while another connection holds the file, so wait here up to BUSY_TIMEOUT_S.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as err:
+                text = str(err).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
         """Bring the schema up to date in one write transaction: the version is read under the write lock,
