@@ -273,38 +273,70 @@ def test_state_cache_drops_the_least_recently_used_within_its_budgets(tmp_path: 
 
 
 class CancelAfter(threading.Event):
-    """A cancel event that reads as set from its ``polls + 1``-th check on."""
+    """A cancel event that reads as set from its ``polls + 1``-th check on (llama.cpp's abort callback polls
+    it too, hundreds of times a batch)."""
 
     def __init__(self, polls: int) -> None:
         super().__init__()
         self.left = polls
+        self.polls = 0
 
     def is_set(self) -> bool:
+        self.polls += 1
         self.left -= 1
         return self.left < 0
 
 
-def test_stop_during_prefill_ends_within_a_batch_and_keeps_what_was_evaluated(gguf: Any) -> None:
+def test_stop_ends_a_prefill_inside_its_one_batch(gguf: Any) -> None:
+    """The whole prompt in one batch: Stop still ends it, inside llama_decode, and leaves no half batch."""
+    path = gguf("exaone4")
+    prompt = " ".join(f"단어{i} word{i}" for i in range(40))
+    with load(path, n_batch=512) as gen:
+        settings = gen.default_settings(max_new_tokens=N_NEW, do_sample=False)
+        assert len(gen.tokenize_prompt(prompt, settings)[1]) < gen.n_batch
+        before = gen.stats.tokens_decoded
+        cancel = CancelAfter(5)  # the check before the batch, then four polls inside it
+        result = gen.generate(prompt, settings, cancel=cancel)
+        c = result.generated[0]
+        assert (c.finish_reason, c.token_ids, c.text) == ("cancelled", [], "")
+        assert cancel.polls == 6  # llama.cpp stopped at its next poll
+        assert result.timings["prompt_tokens_evaluated"] == 0 == gen.stats.tokens_decoded - before
+        finished = gen.generate(prompt, settings)  # nothing stale is left in the cache
+        assert finished.timings["prompt_tokens_reused"] == 0
+        assert finished.generated[0].token_ids == cold(path, prompt, settings)[1]
+        polled = CancelAfter(10**9)  # never set: a finished prefill polls, a decode step does not
+        gen.generate(prompt + " 더", settings.replace(max_new_tokens=1), cancel=polled)
+        one_prefill = polled.polls
+        gen.generate(prompt + " 더 많이", settings.replace(max_new_tokens=N_NEW), cancel=polled)
+        assert one_prefill > 10 and polled.polls - one_prefill < 2 * one_prefill + N_NEW + 2
+
+
+def test_stop_during_prefill_keeps_the_batches_that_finished(gguf: Any) -> None:
     path = gguf("exaone4")
     prompt = " ".join(f"단어{i} word{i}" for i in range(40))
     with load(path, n_batch=8) as gen:
         settings = gen.default_settings(max_new_tokens=N_NEW, do_sample=False)
         n_ids = len(gen.tokenize_prompt(prompt, settings)[1])
-        assert n_ids > 40
+        per_batch = CancelAfter(10**9)
+        gen.generate(prompt[:10], settings.replace(max_new_tokens=1), cancel=per_batch)
+        gen.generate(prompt, settings.replace(max_new_tokens=1))  # cold again below: a different start
         before = gen.stats.tokens_decoded
-        result = gen.generate(prompt, settings, cancel=CancelAfter(3))
+        cancel = CancelAfter(3 * per_batch.polls)  # about three batches' worth of polls
+        result = gen.generate("x " + prompt, settings, cancel=cancel)
         c = result.generated[0]
-        assert (c.finish_reason, c.token_ids, c.text) == ("cancelled", [], "")
-        assert result.timings["prompt_tokens_evaluated"] == 3 * 8 == gen.stats.tokens_decoded - before
-        finished = gen.generate(prompt, settings)
-        assert finished.timings["prompt_tokens_reused"] == 3 * 8
-        assert finished.generated[0].token_ids == cold(path, prompt, settings)[1]
+        evaluated = int(result.timings["prompt_tokens_evaluated"])
+        assert (c.finish_reason, c.token_ids) == ("cancelled", [])
+        assert 0 < evaluated < n_ids and evaluated % 8 == 0 and evaluated == gen.stats.tokens_decoded - before
+        finished = gen.generate("x " + prompt, settings)
+        assert finished.timings["prompt_tokens_reused"] == evaluated
+        assert finished.generated[0].token_ids == cold(path, "x " + prompt, settings)[1]
 
 
 def test_stop_from_another_thread_during_a_long_prefill(gguf: Any) -> None:
+    path = gguf("exaone4_hybrid64")
     prompt = " ".join(f"단어{i} word{i}" for i in range(90))
-    with load(gguf("exaone4_hybrid64"), n_batch=4) as gen:
-        settings = gen.default_settings(max_new_tokens=N_NEW)
+    with load(path, n_batch=4) as gen:
+        settings = gen.default_settings(max_new_tokens=N_NEW, do_sample=False)
         n_ids = len(gen.tokenize_prompt(prompt, settings)[1])
         cancel = threading.Event()
         decoded = gen.stats.tokens_decoded
@@ -317,7 +349,7 @@ def test_stop_from_another_thread_during_a_long_prefill(gguf: Any) -> None:
         assert 8 < evaluated < n_ids and evaluated % 4 == 0
         again = gen.generate(prompt, settings)  # the generator stays usable and reuses those batches
         assert again.timings["prompt_tokens_reused"] == evaluated
-        assert again.generated[0].finish_reason in ("stop", "length")
+        assert again.generated[0].token_ids == cold(path, prompt, settings)[1]
 
 
 def _set_when(event: threading.Event, condition: Any) -> None:
@@ -440,5 +472,6 @@ def test_default_context_follows_free_memory(gguf: Any) -> None:
     assert default_n_ctx(info, free_bytes=0) == 2048
     assert default_n_ctx(dataclasses.replace(info, context_length=1000), free_bytes=1 << 40) == 1000
     assert prefill_batch(dataclasses.replace(info, parameter_count=1_200_000_000)) == 256
-    assert prefill_batch(dataclasses.replace(info, parameter_count=7_800_000_000)) == 64
+    assert prefill_batch(dataclasses.replace(info, parameter_count=7_800_000_000)) == 256
+    assert prefill_batch(dataclasses.replace(info, parameter_count=32_000_000_000)) == 128
     assert prefill_batch(info, gpu=True) == 512

@@ -5,7 +5,7 @@ through ``llama_decode`` and every token is drawn by ``sampling.TokenSampler`` (
 The KV cache is kept between requests: a request evaluates only what follows the longest prefix it
 shares with what the cache holds (the table above ``LocalGenerator`` lists every case), conversations
 named with ``conversation=`` keep their state in ``state_cache`` while another one runs, and Stop
-works between prompt batches.
+ends a prompt evaluation within milliseconds (llama.cpp's abort callback polls it inside each batch).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -51,6 +52,12 @@ DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when t
 DEFAULT_STATE_DISK_MB = 4096  # the same on disk, when a cache folder is given
 MAX_CHECKPOINTS = 2  # prompt ends remembered per conversation (Regenerate, editing the last message)
 REMEMBERED_CUTS = 256  # conversations whose truncation point is remembered
+LLAMA_DECODE_ABORTED = 2  # llama_decode's return code when the abort callback stopped it
+NO_ABORT_CALLBACK = llama_cpp.ggml_abort_callback()  # a NULL callback: llama.cpp polls nothing
+
+
+class _Stopped(Exception):
+    """llama_decode returned because the abort callback saw Stop."""
 
 
 @dataclass
@@ -81,7 +88,10 @@ class DecodeStats:
 # |                                        | with none, a cold evaluation                                    |
 # | conversation switch (``conversation``) | save the live one's state (StateCache), restore the other's if  |
 # |                                        | kept, then the cases above against what it holds                |
-# | Stop during prefill                    | checked between batches; ``_held`` has what was evaluated       |
+# | Stop during prefill                    | llama.cpp polls it between the graph's operations (CPU), and    |
+# |                                        | before each batch: the stopped batch leaves nothing (llama.cpp  |
+# |                                        | removes its positions), ``_held`` has the batches that finished; |
+# |                                        | a sliding window the batch overwrote means a cold start next    |
 
 
 class LocalGenerator:
@@ -148,6 +158,8 @@ class LocalGenerator:
         self._eog: set[int] | None = None
         self._mmproj = mmproj
         self._vision: VisionEncoder | None = None
+        self._stopping: threading.Event | None = None  # what the abort callback polls during a prefill
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -425,14 +437,26 @@ class LocalGenerator:
         return 0, None
 
     def _prefill(self, ids: list[int], start: int, cancel: threading.Event | None) -> np.ndarray | None:
-        """Evaluate ``ids[start:]`` batch by batch; None when ``cancel`` was set between two batches (the
-        batches already evaluated stay in the cache, and ``_held`` says which)."""
+        """Evaluate ``ids[start:]`` batch by batch; None when ``cancel`` was set (the batches that finished
+        stay in the cache, and ``_held`` says which).
+
+        While a batch runs on the CPU, llama.cpp calls the abort callback between the operations of its
+        graph (hundreds per batch), which polls ``cancel``: Stop ends even a long batch within milliseconds,
+        so the batch can be as large as prompt throughput wants. GPU backends do not poll it; there a batch
+        takes milliseconds anyway. The callback is installed for the prefill only (a decode step does not
+        pay for it)."""
         if start >= len(ids):
             raise GenerationError("internal error: nothing left of the prompt to evaluate; report this")
-        for pos in range(start, len(ids), self.n_batch):
-            if cancel is not None and cancel.is_set():
-                return None
-            view = self._eval(ids[pos: pos + self.n_batch])
+        view: np.ndarray | None = None
+        with self._stoppable(cancel):
+            for pos in range(start, len(ids), self.n_batch):
+                if cancel is not None and cancel.is_set():
+                    return None
+                try:
+                    view = self._eval(ids[pos: pos + self.n_batch])
+                except _Stopped:
+                    return None
+        assert view is not None
         logits = view.copy()
         window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
         self._checkpoints = [c for c in self._checkpoints if c.pos != len(ids)][-(MAX_CHECKPOINTS - 1):]
@@ -511,11 +535,36 @@ class LocalGenerator:
     def _memory(self) -> Any:
         return llama_cpp.llama_get_memory(self._ctx)
 
+    def _should_abort(self, _data: object) -> bool:
+        stopping = self._stopping
+        return stopping is not None and stopping.is_set()
+
+    @contextmanager
+    def _stoppable(self, cancel: threading.Event | None) -> Iterator[None]:
+        """llama_decode polls ``cancel`` inside the block (see ``_prefill``)."""
+        if cancel is None:
+            yield
+            return
+        self._stopping = cancel
+        llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
+        try:
+            yield
+        finally:
+            llama_cpp.llama_set_abort_callback(self._ctx, NO_ABORT_CALLBACK, None)
+            self._stopping = None
+
     def _eval(self, tokens: list[int]) -> np.ndarray:
         """One llama_decode of ``tokens`` after what is cached; the logits of the last one (a view, valid
-        until the next decode)."""
+        until the next decode). Raises ``_Stopped`` when the abort callback stopped it (inside ``_stoppable``)."""
         arr = (llama_cpp.llama_token * len(tokens))(*tokens)
         rc = llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(tokens)))
+        if rc == LLAMA_DECODE_ABORTED and self._stopping is not None:
+            # llama.cpp has removed the batch's positions; a sliding window it overwrote cannot come back
+            mem = self._memory()
+            if self._n_swa and self._held and \
+                    llama_cpp.llama_memory_seq_pos_min(mem, 0) > max(0, len(self._held) - self._n_swa):
+                self._clear()
+            raise _Stopped
         if rc != 0:
             self._clear()
             raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "

@@ -8,7 +8,7 @@ dies turns its exit status and the tail of its log into one line that names the 
 The public face matches ``LocalGenerator`` (``model_info``, ``backend``, ``n_ctx``, ``default_settings``,
 ``tokenize_prompt``, ``render``, ``generate``, ``close``). After a crash the next request starts a
 new worker (the model is loaded again); ``cancel`` reaches the worker at once through a shared flag
-that it checks between tokens and between prompt batches.
+that it checks between tokens and, through llama.cpp's abort callback, inside a prompt batch.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class _Batcher:
 
 
 def _make_generator(model_path: str, load_kwargs: dict[str, Any], cancel: threading.Event) -> Any:
-    """The worker's LocalGenerator (it checks ``cancel`` between tokens and between prompt batches)."""
+    """The worker's LocalGenerator (it checks ``cancel`` between tokens and inside prompt batches)."""
     from .local import LocalGenerator
 
     return LocalGenerator(model_path, **load_kwargs)
