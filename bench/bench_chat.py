@@ -4,7 +4,9 @@ Our ``LocalGenerator`` and llama-cpp-python's ``Llama.create_chat_completion`` (
 common token prefix between calls) run the same multi-turn chat on the same GGUF in one process,
 alternating turn by turn, greedy. Time to first token (TTFT) is the wall time of a one-token request
 for the turn's prompt (tokenize, template, prefill, first sample); the full reply follows as a
-second request, and the reply text goes into the next turn's history.
+second request. Both histories then take the same assistant text (``reply_text``): a random-weight
+model's replies are byte garbage that each side would decode differently (we replace invalid UTF-8 as
+transformers does, llama-cpp-python drops it), and the two prompts must stay token for token the same.
 
     python bench/bench_chat.py --model bench/out/exaone-4.0-1.2b-Q4_K_M.gguf [--turns 12] [--user-tokens 580]
         [--reply-tokens 24] [--switch-tokens 6000] [--threads 2] [--memory-ctx 8192] [--no-write]
@@ -38,6 +40,16 @@ SENTENCES = (
 )
 SYSTEM = "You are EXAONE, a helpful assistant. 한국어와 영어로 짧게 대답하세요."
 N_CTX = 8192
+
+
+def reply_text(turn: int, n_tokens: int, count: Any) -> str:
+    """The assistant's turn as both histories record it: about ``n_tokens`` tokens, different every turn."""
+    words = [f"답변 {turn}:"]
+    i = turn
+    while count(" ".join(words)) < n_tokens:
+        words.append(SENTENCES[i % len(SENTENCES)].split()[i % 3])
+        i += 1
+    return " ".join(words)
 
 
 def user_text(turn: int, n_tokens: int, count: Any) -> str:
@@ -77,6 +89,14 @@ class Raw:
 
         self.llm = llama_cpp.Llama(str(model), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads,
                                    n_gpu_layers=0, verbose=False)
+        self.evaluated = 0  # tokens its eval() was given: what the prompt cache did not cover
+        evaluate = self.llm.eval
+
+        def counted(tokens: Any) -> None:
+            self.evaluated += len(tokens)
+            evaluate(tokens)
+
+        self.llm.eval = counted  # type: ignore[method-assign]
 
     def ask(self, messages: list[dict[str, str]], max_tokens: int, conversation: str) -> tuple[float, str]:
         t = time.perf_counter()
@@ -92,30 +112,34 @@ def chat(args: argparse.Namespace, ours: Ours, raw: Raw) -> tuple[list[list[str]
     totals = {"ours_ttft": 0.0, "raw_ttft": 0.0, "ours_turn": 0.0, "raw_turn": 0.0}
     for turn in range(args.turns):
         question = user_text(turn, args.user_tokens, ours.count)
+        answer = reply_text(turn, args.reply_tokens, ours.count)
         ttft: dict[str, float] = {}
-        reused = 0
+        reused = evaluated = raw_evaluated = 0
         order = ("ours", "raw") if turn % 2 == 0 else ("raw", "ours")
         for name in order:
             history = histories[name]
             history.append({"role": "user", "content": question})
+            before = raw.evaluated
             first, _ = competitors[name].ask(history, 1, "chat")
             if name == "ours":
-                reused = ours.gen.stats.prompt_tokens_reused
-            rest, reply = competitors[name].ask(history, args.reply_tokens, "chat")
-            history.append({"role": "assistant", "content": reply})
+                reused, evaluated = ours.gen.stats.prompt_tokens_reused, ours.gen.stats.prompt_tokens_evaluated
+            else:
+                raw_evaluated = raw.evaluated - before
+            rest, _reply = competitors[name].ask(history, args.reply_tokens, "chat")
+            history.append({"role": "assistant", "content": answer})
             ttft[name] = first
             totals[f"{name}_ttft"] += first
             totals[f"{name}_turn"] += first + rest
         n_prompt = len(ours.gen.tokenize_prompt(histories["ours"][:-1], ours.settings)[1])
         rows.append([str(turn + 1), str(n_prompt), f"{ttft['ours']:.2f} s", f"{ttft['raw']:.2f} s",
-                     f"{ttft['ours'] / ttft['raw']:.2f}×", str(reused)])
-        print(f"turn {turn + 1}: prompt {n_prompt} tokens, TTFT ours {ttft['ours']:.2f} s, raw {ttft['raw']:.2f} s",
-              flush=True)
+                     f"{ttft['ours'] / ttft['raw']:.2f}×", f"{reused} / {evaluated}", str(raw_evaluated)])
+        print(f"turn {turn + 1}: prompt {n_prompt} tokens, TTFT ours {ttft['ours']:.2f} s ({reused} reused, "
+              f"{evaluated} evaluated), raw {ttft['raw']:.2f} s ({raw_evaluated} evaluated)", flush=True)
     return rows, totals
 
 
 def switch(args: argparse.Namespace, ours: Ours, raw: Raw) -> list[list[str]]:
-    """Long conversation A, then B, then back to A; and a fresh one-message conversation C."""
+    """Long conversation A, then B, then a fresh one-message conversation C, then back to A with a question."""
     long_a = [{"role": "system", "content": SYSTEM},
               {"role": "user", "content": user_text(100, args.switch_tokens, ours.count)}]
     b = [{"role": "system", "content": "다른 대화입니다."},
@@ -124,10 +148,11 @@ def switch(args: argparse.Namespace, ours: Ours, raw: Raw) -> list[list[str]]:
     one = [{"role": "system", "content": "세 번째 대화입니다."}, next_question]
     rows = []
     for name, comp in (("ours", ours), ("raw", raw)):
-        _, reply = comp.ask(long_a, args.reply_tokens, "A")
+        comp.ask(long_a, args.reply_tokens, "A")
         comp.ask(b, args.reply_tokens, "B")
+        fresh, _ = comp.ask(one, 1, "C")  # a new one-message chat (ours keeps B's small state first)
+        reply = reply_text(100, args.reply_tokens, ours.count)
         back, _ = comp.ask([*long_a, {"role": "assistant", "content": reply}, next_question], 1, "A")
-        fresh, _ = comp.ask(one, 1, "C")
         rows.append([comp.name, f"{back:.2f} s", f"{fresh:.2f} s", f"{back / fresh:.2f}×"])
         print(f"switch {name}: back to A {back:.2f} s, one-message {fresh:.2f} s", flush=True)
     return rows
@@ -191,7 +216,8 @@ def main() -> None:
         f"greedy replies of {args.reply_tokens}), ours and `create_chat_completion` alternating turn by turn "
         f"in one process, context {N_CTX}. TTFT = a one-token request for the turn's prompt.",
         "",
-        markdown_table(["turn", "prompt tokens", "TTFT ours", "TTFT raw", "ours ÷ raw", "ours: reused"], rows),
+        markdown_table(["turn", "prompt tokens", "TTFT ours", "TTFT raw", "ours ÷ raw", "ours: reused / evaluated",
+                        "raw: evaluated"], rows),
         "",
         f"Totals: TTFT ours {totals['ours_ttft']:.1f} s, raw {totals['raw_ttft']:.1f} s "
         f"({totals['ours_ttft'] / totals['raw_ttft']:.2f}×); whole turns ours {totals['ours_turn']:.1f} s, "

@@ -113,7 +113,7 @@ def test_cancel_reaches_the_worker_mid_reply(worker: WorkerGenerator, local: Loc
 def test_prompt_evaluation_stops_between_batches(model: Path) -> None:
     """The worker's generator checks the cancel flag before each prompt batch."""
     cancel = threading.Event()
-    gen = worker_child._make_generator(str(model), {"n_threads": 1}, cancel)
+    gen = worker_child._make_generator(str(model), {"n_threads": 1})
     try:
         settings = gen.default_settings(max_new_tokens=4)
         long_prompt = "word"
@@ -122,12 +122,12 @@ def test_prompt_evaluation_stops_between_batches(model: Path) -> None:
         assert len(gen.tokenize_prompt(long_prompt, settings)[1]) < gen.n_ctx - 4
         cancel.set()
         result, _stats = worker_child._handle(gen, "generate", (long_prompt, gen.default_settings(max_new_tokens=4),
-                                                                {}), cancel, lambda message: None)
+                                                                {}), cancel, lambda message: None, 1)
         assert [c.finish_reason for c in result.generated] == ["cancelled"]
         assert gen.stats.tokens_decoded == 0
         cancel.clear()
         result, _stats = worker_child._handle(gen, "generate", (long_prompt, gen.default_settings(max_new_tokens=4),
-                                                                {}), cancel, lambda message: None)
+                                                                {}), cancel, lambda message: None, 1)
         assert result.generated[0].finish_reason == "length"
     finally:
         gen.close()
@@ -250,6 +250,59 @@ def test_keyword_arguments_reach_the_worker_only_where_its_generator_takes_them(
     plain = worker.generate("hi", settings)
     assert worker.generate("hi", settings, conversation="chat-1").generated[0].token_ids == \
         plain.generated[0].token_ids
+    assert {"conversation", "tools", "grammar", "images"} <= worker.accepts
+    with pytest.raises(GenerationError, match="no_such_option is not available with this model's engine"):
+        worker.generate("hi", settings, no_such_option=1)
+
+
+def test_kept_conversations_are_seen_and_resized_while_a_reply_runs(model: Path) -> None:
+    with WorkerGenerator(model, n_threads=1, state_cache_mb=64) as gen:
+        settings = gen.default_settings(max_new_tokens=4, do_sample=False)
+        gen.generate(MESSAGES, settings, conversation="a")
+        gen.generate("다른 대화", settings, conversation="b")  # "a" is kept while "b" runs
+        kept = gen.state_cache.usage()
+        assert kept.entries == 1 and 0 < kept.bytes <= kept.budget_bytes == 64 * 2**20
+        started, release = threading.Event(), threading.Event()
+
+        def on_event(_event: StreamEvent) -> None:
+            started.set()
+            release.wait(30)  # the reply is held mid-stream while the parent asks
+
+        reply = threading.Thread(target=gen.generate, args=("길게 써 주세요", settings.replace(max_new_tokens=50)),
+                                 kwargs={"on_event": on_event, "conversation": "c"})
+        reply.start()
+        try:
+            assert started.wait(60)
+            assert gen.state_cache.usage().entries == 2  # answered at once: "a" and "b" kept, "c" runs
+            gen.set_state_cache_mb(0)
+            assert gen.state_cache.usage().entries == 0 and gen.state_cache.usage().budget_bytes == 0
+        finally:
+            release.set()
+            reply.join(60)
+        gen.kill()
+        assert gen.state_cache.usage() is None  # asking never loads a model
+        gen.generate("hi", settings)  # the new worker starts with the budget last set
+        assert gen.state_cache.usage().budget_bytes == 0
+
+
+def test_a_batched_worker_decodes_requests_from_several_threads_together(model: Path, local: LocalGenerator
+                                                                         ) -> None:
+    prompts = [PLAIN_PROMPT, "서울은", "The river", "하늘이"]
+    settings = local.default_settings(max_new_tokens=12, do_sample=False)
+    alone = [local.generate(p, settings).generated[0].token_ids for p in prompts]
+    with WorkerGenerator(model, n_threads=1, n_seq=4, n_ctx=256) as gen:
+        assert gen.n_seq == 4 and gen.n_ctx == 256 and "images" not in gen.accepts
+        results: dict[int, list[int]] = {}
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(
+            i, gen.generate(prompts[i], settings).generated[0].token_ids)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert [results[i] for i in range(4)] == alone
+        assert gen.max_batch >= 2 and gen.steps < sum(len(a) for a in alone)  # they shared decode steps
+        with pytest.raises(GenerationError, match="images is not available"):
+            gen.generate(PLAIN_PROMPT, settings, images=[b"x"])
 
 
 def test_tools_and_grammar_reach_the_worker(worker: WorkerGenerator, local: LocalGenerator) -> None:

@@ -72,10 +72,12 @@ class BatchGenerator:
     """``LocalGenerator``'s interface over a context that decodes up to ``n_seq`` requests per step."""
 
     def __init__(self, generator: Any, *, n_seq: int = DEFAULT_SEQUENCES, n_ctx: int | None = None,
-                 n_threads: int | None = None, n_gpu_layers: int = -1) -> None:
+                 n_threads: int | None = None, n_gpu_layers: int = -1, owns_generator: bool = False) -> None:
+        """``owns_generator``: ``close`` closes ``generator`` too."""
         if n_seq < 1:
             raise GenerationError(f"n_seq must be 1 or more, got {n_seq}")
         self.generator = generator
+        self._owns_generator = owns_generator
         self.model_info = generator.model_info
         self.n_seq = n_seq
         self.n_ctx = int(n_ctx or generator.n_ctx)  # per sequence
@@ -158,6 +160,8 @@ class BatchGenerator:
             llama_cpp.llama_free(self._ctx)
             llama_cpp.llama_model_free(self._model)
             self._ctx = None
+        if self._owns_generator:
+            self.generator.close()
 
     # -- the engine thread ---------------------------------------------------------------------------
 
@@ -349,3 +353,21 @@ class BatchGenerator:
         return piece
 
 
+def load_batch_generator(model_path: Any, n_seq: int, **load: Any) -> BatchGenerator:
+    """A BatchGenerator of ``n_seq`` sequences on ``model_path``; ``load`` as LocalGenerator's keywords, with
+    ``n_ctx`` the context of each sequence (default: the model's trained length up to DEFAULT_MAX_CTX).
+
+    The LocalGenerator beside it only renders and tokenizes prompts, so it gets a small context.
+    """
+    from .local import DEFAULT_MAX_CTX, LocalGenerator
+
+    per_sequence = load.pop("n_ctx", None)
+    prompts = LocalGenerator(model_path, **{**load, "n_ctx": 64})
+    try:
+        return BatchGenerator(prompts, n_seq=n_seq,
+                              n_ctx=per_sequence or min(prompts.model_info.context_length, DEFAULT_MAX_CTX),
+                              n_threads=load.get("n_threads"), n_gpu_layers=load.get("n_gpu_layers", -1),
+                              owns_generator=True)
+    except BaseException:
+        prompts.close()
+        raise

@@ -127,7 +127,8 @@ def _read_tail(path: str) -> str:
 
 _CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
               "from exaone_desktop.engine.worker_child import main; main()"
-_EOF = ("eof", None)
+_EOF = ("eof", None, 0)
+LOAD_RID = 0  # the load request's number; later requests count up from 1
 
 
 def worker_command() -> list[str]:
@@ -138,7 +139,7 @@ def worker_command() -> list[str]:
 
 
 class _Worker:
-    """One child process: its pipes, a thread that reads its replies into a queue, and its log file."""
+    """One child process: its pipes, a thread that routes its replies to each request's queue, its log file."""
 
     def __init__(self, model_path: Path, load_kwargs: dict[str, Any]) -> None:
         fd, self.log_path = tempfile.mkstemp(prefix="exaone-worker-", suffix=".log")
@@ -148,7 +149,10 @@ class _Worker:
                                          creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # Windows
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin, self.proc.stdout
-        self.replies: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._routes: dict[int, queue.SimpleQueue[Any]] = {LOAD_RID: queue.SimpleQueue()}
+        self._routes_lock = threading.Lock()
+        self._next_rid = LOAD_RID + 1
+        self._gone = False
         self._send_lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="worker-replies", daemon=True)
         self._reader.start()
@@ -158,10 +162,36 @@ class _Worker:
     def _read(self) -> None:
         while True:
             try:
-                self.replies.put(worker_child.read_frame(self._out))
+                kind, payload, rid = worker_child.read_frame(self._out)
             except Exception:  # noqa: BLE001 - EOF, a closed pipe or a torn frame: the worker is gone
-                self.replies.put(_EOF)
+                with self._routes_lock:
+                    self._gone = True
+                    routes = list(self._routes.values())
+                for route in routes:
+                    route.put(_EOF)
                 return
+            with self._routes_lock:
+                found = self._routes.get(rid)
+            if found is not None:  # a request its caller gave up on (a crash elsewhere) has no route
+                found.put((kind, payload, rid))
+
+    def replies(self, rid: int) -> queue.SimpleQueue[Any]:
+        with self._routes_lock:
+            return self._routes[rid]
+
+    def open_request(self) -> int:
+        """A new request number with its own reply queue (which reads end-of-file once the worker is gone)."""
+        with self._routes_lock:
+            rid, self._next_rid = self._next_rid, self._next_rid + 1
+            route: queue.SimpleQueue[Any] = queue.SimpleQueue()
+            self._routes[rid] = route
+            if self._gone:
+                route.put(_EOF)
+        return rid
+
+    def close_request(self, rid: int) -> None:
+        with self._routes_lock:
+            self._routes.pop(rid, None)
 
     def send(self, message: Any) -> None:
         """Best effort: a dead worker is reported by the reply queue, not here."""
@@ -191,8 +221,7 @@ class _Worker:
         return self.proc.returncode, _read_tail(self.log_path)
 
     def close(self, timeout: float = 5.0) -> None:
-        self.send(("cancel", ()))  # a request still running (Ctrl+C) stops at its next token
-        self.send(("close", ()))
+        self.send(("close", (), LOAD_RID))  # the worker cancels what still runs (Ctrl+C) and ends
         with contextlib.suppress(OSError):
             self._in.close()
         try:
@@ -220,7 +249,11 @@ def _close_live_workers() -> None:
 
 
 class WorkerGenerator:
-    """A GGUF loaded in a worker process; the same calls as ``LocalGenerator`` (one request at a time)."""
+    """A GGUF loaded in a worker process; the same calls as ``LocalGenerator``.
+
+    One request runs at a time, unless the worker runs a batched generator (``n_seq`` > 1: requests from
+    several threads are decoded together, as ``batch.BatchGenerator`` does in-process).
+    """
 
     cancel_grace_s = CANCEL_GRACE_S
 
@@ -233,20 +266,33 @@ class WorkerGenerator:
         n_gpu_layers: int = -1,
         verbose: bool = False,
         cancel: threading.Event | None = None,
+        n_seq: int = 1,
         **load_kwargs: Any,
     ) -> None:
-        """``load_kwargs`` are LocalGenerator's other keyword arguments, passed on to the worker's one."""
+        """``load_kwargs`` are LocalGenerator's other keyword arguments, passed on to the worker's one.
+        ``n_seq`` > 1 runs a BatchGenerator of that many sequences (``n_ctx`` tokens each) in the worker."""
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed headers never start a worker
+        if not (isinstance(n_seq, int) and n_seq >= 1):
+            raise GenerationError(f"n_seq must be an integer >= 1, got {n_seq!r}")
         self._load_kwargs: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "n_gpu_layers": n_gpu_layers,
                                              "verbose": verbose, **load_kwargs}
-        self._lock = threading.Lock()
+        if n_seq > 1:
+            self._load_kwargs["n_seq"] = n_seq
+        self.n_seq = n_seq
+        self._lock = threading.Lock()  # one request at a time (a batched worker takes several)
+        self._start_lock = threading.Lock()
         self._worker: _Worker | None = None
         self._closed = False
         self.stats = WorkerStats()
+        self.steps = 0  # a batched worker's decode steps and largest batch so far (as BatchGenerator's)
+        self.max_batch = 0
         self.n_ctx = 0
         self.n_vocab = 0
+        self.accepts: frozenset[str] = frozenset()  # the keyword arguments the worker's generate takes
         self._backend: Backend = "cpu"
-        self._start(cancel)
+        self.state_cache = _RemoteStateCache(self)
+        with self._start_lock:
+            self._start(cancel)
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -263,13 +309,16 @@ class WorkerGenerator:
         """Pipeline defaults < the GGUF's general.sampling.* < ``user_values`` (None = unset)."""
         return resolve_settings(model_defaults(self.model_info), **user_values)
 
-    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings) -> tuple[str, list[int]]:
-        with self._lock:
-            value: tuple[str, list[int]] = self._call("tokenize_prompt", (prompt, settings), None, None)
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, *,
+                        tools: list[Any] | None = None) -> tuple[str, list[int]]:
+        kwargs = {} if tools is None else {"tools": tools}
+        with self._serial():
+            value: tuple[str, list[int]] = self._call("tokenize_prompt", (_plain(prompt), settings, kwargs),
+                                                      None, None)
             return value
 
     def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
-        with self._lock:
+        with self._serial():
             value: str = self._call("render", ([dict(m) for m in messages], settings), None, None)
             return value
 
@@ -285,16 +334,26 @@ class WorkerGenerator:
         grammar: str | None = None,
         **kwargs: Any,
     ) -> GenerationResult:
-        """As ``LocalGenerator.generate``; the keyword arguments go to the worker's generator (those it takes)."""
+        """As ``LocalGenerator.generate``; the keyword arguments go to the worker's generator (one it does not
+        take is refused with one line, except ``conversation``, which only makes a reply start sooner)."""
         settings = settings or self.default_settings()
         named = {"conversation": conversation, "tools": tools, "grammar": grammar}
         kwargs.update({k: v for k, v in named.items() if v is not None})
-        sent: Any = prompt if isinstance(prompt, str) else [dict(m) for m in prompt]  # plain data crosses the pipe
-        with self._lock:
-            result, stats = self._call("generate", (sent, settings, kwargs), on_event, cancel)
-        self.stats.prompt_evals, self.stats.tokens_decoded = stats
+        with self._serial():
+            result, counters = self._call("generate", (_plain(prompt), settings, kwargs), on_event, cancel)
+        self.stats.prompt_evals = counters.get("prompt_evals", self.stats.prompt_evals)
+        self.stats.tokens_decoded = counters.get("tokens_decoded", self.stats.tokens_decoded)
+        self.steps, self.max_batch = counters.get("steps", self.steps), counters.get("max_batch", self.max_batch)
         out: GenerationResult = result
         return out
+
+    def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
+        """Change the kept-conversation budget of the running worker (at once, even during a reply); the
+        next worker (after a crash) starts with it too."""
+        self._call("set_state_cache_mb", (megabytes, disk_megabytes), None, None)
+        self._load_kwargs["state_cache_mb"] = megabytes
+        if disk_megabytes is not None:
+            self._load_kwargs["state_cache_disk_mb"] = disk_megabytes
 
     def close(self) -> None:
         self._closed = True
@@ -320,6 +379,10 @@ class WorkerGenerator:
 
     # -- the worker ------------------------------------------------------------------------------
 
+    def _serial(self) -> contextlib.AbstractContextManager[Any]:
+        """The lock that keeps one request at a time, where the worker runs them one at a time."""
+        return contextlib.nullcontext() if self.n_seq > 1 else self._lock
+
     def _start(self, cancel: threading.Event | None) -> _Worker:
         try:
             worker = _Worker(self.model_info.path, self._load_kwargs)
@@ -328,29 +391,40 @@ class WorkerGenerator:
                                   f"{err.strerror or err}; close other programs and try again") from None
         self._worker = worker
         try:
-            info = self._receive(worker, "loading", None, cancel)
+            info = self._receive(worker, LOAD_RID, "loading", None, cancel)
         except BaseException:
             self._worker = None
             worker.close(timeout=0.0)
             raise
         self.n_ctx, self.n_vocab, self._backend = int(info["n_ctx"]), int(info["n_vocab"]), info["backend"]
+        self.accepts = frozenset(info.get("accepts", ()))
         return worker
+
+    def _running_worker(self, cancel: threading.Event | None) -> _Worker:
+        with self._start_lock:
+            if self._closed:
+                raise GenerationError("the model was closed; load it again")
+            worker = self._worker
+            if worker is None or not worker.alive():
+                if worker is not None:
+                    worker.close(timeout=0.0)
+                worker = self._start(cancel)
+            return worker
 
     def _call(self, op: str, args: tuple[Any, ...], on_event: StreamCallback | None,
               cancel: threading.Event | None) -> Any:
-        if self._closed:
-            raise GenerationError("the model was closed; load it again")
-        worker = self._worker
-        if worker is None or not worker.alive():
-            if worker is not None:
-                worker.close(timeout=0.0)
-            worker = self._start(cancel)
-        worker.send((op, args))
-        return self._receive(worker, "running", on_event, cancel)
+        worker = self._running_worker(cancel)
+        rid = worker.open_request()
+        try:
+            worker.send((op, args, rid))
+            return self._receive(worker, rid, "running", on_event, cancel)
+        finally:
+            worker.close_request(rid)
 
-    def _receive(self, worker: _Worker, doing: str, on_event: StreamCallback | None,
+    def _receive(self, worker: _Worker, rid: int, doing: str, on_event: StreamCallback | None,
                  cancel: threading.Event | None) -> Any:
-        """Wait for the worker's reply to the last request, streaming its events to ``on_event``."""
+        """Wait for the worker's reply to request ``rid``, streaming its events to ``on_event``."""
+        replies = worker.replies(rid)
         cancelled_at: float | None = None
         while True:
             if cancel is not None and cancel.is_set():
@@ -358,12 +432,12 @@ class WorkerGenerator:
                     worker.kill()
                     raise GenerationError(f"loading {self.model_info.path.name} was cancelled")
                 if cancelled_at is None:
-                    worker.send(("cancel", ()))
+                    worker.send(("cancel", (), rid))
                     cancelled_at = time.monotonic()
                 elif time.monotonic() - cancelled_at > self.cancel_grace_s:
                     worker.kill()  # stuck inside llama.cpp: the next request loads the model again
             try:
-                kind, payload = worker.replies.get(timeout=POLL_S)
+                kind, payload, _rid = replies.get(timeout=POLL_S)
             except queue.Empty:
                 continue
             if kind == "events":
@@ -379,8 +453,9 @@ class WorkerGenerator:
 
     def _died(self, worker: _Worker, doing: str, *, cancelled: bool) -> NoReturn:
         code, log = worker.reap()
-        if self._worker is worker:
-            self._worker = None
+        with self._start_lock:
+            if self._worker is worker:
+                self._worker = None
         worker.close(timeout=0.0)
         name = self.model_info.path.name
         if cancelled and code == -getattr(signal, "SIGKILL", 9):
@@ -388,3 +463,21 @@ class WorkerGenerator:
                                   f"to reload {name}")
         raise WorkerCrashed(crash_message(name, "loading" if doing == "loading" else "generating with", code, log))
 
+
+class _RemoteStateCache:
+    """``LocalGenerator.state_cache``'s figures, asked of the worker (answered at once, even mid-reply)."""
+
+    def __init__(self, owner: WorkerGenerator) -> None:
+        self._owner = owner
+
+    def usage(self) -> Any:
+        """The worker's ``StateCacheUsage`` (None when no worker runs: nothing is kept)."""
+        worker = self._owner._worker
+        if worker is None or self._owner._closed or not worker.alive():
+            return None  # never starts a worker (a model load) just to ask
+        return self._owner._call("state_cache_usage", (), None, None)
+
+
+def _plain(prompt: Prompt) -> Any:
+    """Plain data crosses the pipe: a string, or the messages as dicts."""
+    return prompt if isinstance(prompt, str) else [dict(m) for m in prompt]

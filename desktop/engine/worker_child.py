@@ -8,11 +8,17 @@ that can crash the process -- llama.cpp loading, evaluating, sampling, chat temp
 Protocol: length-prefixed pickles (``write_frame``/``read_frame``), requests on the child's stdin and
 replies on its stdout (moved off file descriptor 1 at start, so stray prints cannot corrupt it).
 
-- parent -> child: ``("load", model_path, load_kwargs)`` first; then ``(op, args)`` with op one of
-  ``OPS``; ``("cancel", ())`` at any time (read by a thread: it sets the cancel flag at once);
-  ``("close", ())`` or end of input ends the child.
-- child -> parent: ``("ready", info)`` once loaded, then per request any number of
-  ``("events", [(index, kind, text), ...])`` followed by one ``("result", value)`` or ``("raise", exc)``.
+- parent -> child: ``("load", model_path, load_kwargs)`` first; then ``(op, args, rid)`` with op one of
+  ``OPS`` or ``IMMEDIATE_OPS`` and ``rid`` the request's number; ``("cancel", (), rid)`` at any time (read
+  by a thread: it sets that request's cancel flag at once); ``("close", (), 0)`` or end of input ends it.
+- child -> parent: ``("ready", info, 0)`` once loaded (or ``("raise", exc, 0)``), then per request any
+  number of ``("events", [(index, kind, text), ...], rid)`` followed by one ``("result", value, rid)``
+  or ``("raise", exc, rid)``.
+
+Requests run one at a time, in order, except with a batched generator (``n_seq`` > 1 in load_kwargs:
+``batch.BatchGenerator``), which takes each request on its own thread and decodes them together.
+``IMMEDIATE_OPS`` (the kept-conversation cache's figures and budget) are answered by the reading thread
+at once, even while a reply is being generated.
 
 The child's stdout and stderr go to a log file the parent names; llama.cpp's warnings and errors are
 written there too, so when the child dies the parent can say why in one line.
@@ -20,6 +26,7 @@ written there too, so when the child dies the parent can say why in one line.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import pickle
@@ -36,6 +43,7 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 
 # op name -> the LocalGenerator method it calls
 OPS = ("generate", "tokenize_prompt", "render")
+IMMEDIATE_OPS = ("state_cache_usage", "set_state_cache_mb")  # thread-safe: answered while a request runs
 EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batched when tokens come faster)
 _LOG_LEVELS = {2, 3}  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR; 5 (CONT) follows the previous level
 _EXPECTED_ERRORS = ("GenerationError", "SettingsError")
@@ -105,8 +113,9 @@ def _install_log(verbose: bool) -> Any:
 class _Batcher:
     """StreamEvents -> ``("events", ...)`` messages, merged when tokens come faster than EVENT_INTERVAL_S."""
 
-    def __init__(self, send: Callable[[Any], None]) -> None:
+    def __init__(self, send: Callable[[Any], None], rid: int) -> None:
         self._send = send
+        self._rid = rid
         self._pending: list[list[Any]] = []
         self._last = 0.0
 
@@ -123,14 +132,35 @@ class _Batcher:
     def flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, []
-            self._send(("events", [tuple(p) for p in pending]))
+            self._send(("events", [tuple(p) for p in pending], self._rid))
 
 
-def _make_generator(model_path: str, load_kwargs: dict[str, Any], cancel: threading.Event) -> Any:
-    """The worker's LocalGenerator (it checks ``cancel`` between tokens and inside prompt batches)."""
+def _make_generator(model_path: str, load_kwargs: dict[str, Any]) -> Any:
+    """The worker's LocalGenerator, or with ``n_seq`` > 1 a BatchGenerator over one."""
+    from .batch import load_batch_generator
     from .local import LocalGenerator
 
+    n_seq = int(load_kwargs.pop("n_seq", 1) or 1)
+    if n_seq > 1:
+        return load_batch_generator(model_path, n_seq, **load_kwargs)
     return LocalGenerator(model_path, **load_kwargs)
+
+
+def _immediate(gen: Any, op: str, args: tuple[Any, ...]) -> Any:
+    if op == "state_cache_usage":
+        cache = getattr(gen, "state_cache", None)
+        return cache.usage() if cache is not None else None
+    setter = getattr(gen, "set_state_cache_mb", None)
+    if setter is None:
+        from .types import GenerationError
+
+        raise GenerationError("this engine keeps no conversation states; nothing to change")
+    return setter(*args)
+
+
+def _accepted(gen: Any) -> list[str]:
+    """The keyword arguments the generator's ``generate`` takes."""
+    return [name for name in inspect.signature(gen.generate).parameters if name not in ("prompt", "settings")]
 
 
 def _portable(err: BaseException) -> BaseException:
@@ -143,41 +173,94 @@ def _portable(err: BaseException) -> BaseException:
     return GenerationError(f"unexpected {type(err).__name__} in the model worker{': ' + text if text else ''}")
 
 
-def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callable[[Any], None]) -> Any:
+HINTS = ("conversation",)  # keywords a generator may ignore (they only make it faster)
+
+
+def counters(gen: Any) -> dict[str, int]:
+    """The generator's counters the parent mirrors (LocalGenerator.stats; a BatchGenerator's steps)."""
+    stats = getattr(gen, "stats", None)
+    values = {name: getattr(stats, name, None) for name in ("prompt_evals", "tokens_decoded")}
+    values.update({name: getattr(gen, name, None) for name in ("n_seq", "steps", "max_batch")})
+    return {k: int(v) for k, v in values.items() if isinstance(v, int)}
+
+
+def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callable[[Any], None], rid: int) -> Any:
     if op == "generate":
+        from .types import GenerationError
+
         prompt, settings, kwargs = args
         accepted = inspect.signature(gen.generate).parameters
-        kwargs = {k: v for k, v in kwargs.items() if k in accepted}  # e.g. ``conversation``, where supported
-        batcher = _Batcher(send)
+        unknown = sorted(k for k in kwargs if k not in accepted and k not in HINTS)
+        if unknown:
+            raise GenerationError(f"{', '.join(unknown)} is not available with this model's engine "
+                                  f"({type(gen).__name__}); leave it out")
+        kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+        batcher = _Batcher(send, rid)
         result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
         batcher.flush()
-        return result, (gen.stats.prompt_evals, gen.stats.tokens_decoded)
+        return result, counters(gen)
+    if op == "tokenize_prompt":
+        prompt, settings, kwargs = args
+        return gen.tokenize_prompt(prompt, settings, **kwargs)
     return getattr(gen, op)(*args)
 
 
 class _Requests:
-    """Reads requests on a thread: ``cancel`` sets the flag at once, the rest queue for the main loop."""
+    """Reads requests on a thread: ``cancel`` sets that request's flag at once, immediate ops are answered
+    at once, the rest queue for the main loop."""
 
-    def __init__(self, inp: IO[bytes], cancel: threading.Event) -> None:
-        self._inp, self._cancel = inp, cancel
+    def __init__(self, inp: IO[bytes], gen: Any, send: Callable[[Any], None]) -> None:
+        self._inp, self._gen, self._send = inp, gen, send
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._cancels: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
         threading.Thread(target=self._run, name="requests", daemon=True).start()
 
     def _run(self) -> None:
         while True:
             try:
-                message = read_frame(self._inp)
-            except (EOFError, OSError, pickle.UnpicklingError):
-                self._cancel.set()
-                self._queue.put(("close", ()))
+                op, args, rid = read_frame(self._inp)
+            except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError):
+                self.cancel_all()
+                self._queue.put(("close", (), 0, threading.Event()))
                 return
-            if message[0] == "cancel":
-                self._cancel.set()
+            if op == "close":  # what still runs stops at its next token, then the main loop ends
+                self.cancel_all()
+                self._queue.put((op, args, rid, threading.Event()))
+            elif op == "cancel":
+                with self._lock:
+                    event = self._cancels.get(rid)
+                if event is not None:
+                    event.set()
+            elif op in IMMEDIATE_OPS:
+                _answer(self._send, rid, functools.partial(_immediate, self._gen, op, args))
             else:
-                self._queue.put(message)
+                event = threading.Event()
+                with self._lock:
+                    self._cancels[rid] = event
+                self._queue.put((op, args, rid, event))
 
-    def get(self) -> Any:
-        return self._queue.get()
+    def cancel_all(self) -> None:
+        with self._lock:
+            for event in self._cancels.values():
+                event.set()
+
+    def done(self, rid: int) -> None:
+        with self._lock:
+            self._cancels.pop(rid, None)
+
+    def get(self) -> tuple[str, tuple[Any, ...], int, threading.Event]:
+        return self._queue.get()  # type: ignore[no-any-return]
+
+
+def _answer(send: Callable[[Any], None], rid: int, work: Callable[[], Any]) -> None:
+    """Run ``work`` and send its value, or the error it raised, as the reply to request ``rid``."""
+    try:
+        value = work()
+    except BaseException as err:  # noqa: BLE001 - every failure goes back as one message
+        send(("raise", _portable(err), rid))
+    else:
+        send(("result", value, rid))
 
 
 def main() -> None:
@@ -196,29 +279,42 @@ def main() -> None:
         _op, model_path, load_kwargs = read_frame(inp)
     except (EOFError, OSError, pickle.UnpicklingError, ValueError):
         return
-    cancel = threading.Event()
     try:
         log_callback = _install_log(bool(load_kwargs.get("verbose")))
-        gen = _make_generator(model_path, {**load_kwargs, "verbose": True}, cancel)
+        gen = _make_generator(model_path, {**load_kwargs, "verbose": True})
     except BaseException as err:  # noqa: BLE001 - reported to the parent as one line
-        send(("raise", _portable(err)))
+        send(("raise", _portable(err), 0))
         return
-    send(("ready", {"n_ctx": gen.n_ctx, "backend": gen.backend, "n_vocab": gen.n_vocab, "pid": os.getpid()}))
-    requests = _Requests(inp, cancel)
+    concurrent = int(getattr(gen, "n_seq", 1)) > 1
+    send(("ready", {"n_ctx": gen.n_ctx, "backend": gen.backend, "n_vocab": gen.n_vocab, "pid": os.getpid(),
+                    "accepts": _accepted(gen), "counters": counters(gen)}, 0))
+    requests = _Requests(inp, gen, send)
+    running: list[threading.Thread] = []
+
+    def serve(op: str, args: tuple[Any, ...], rid: int, cancel: threading.Event) -> None:
+        try:
+            _answer(send, rid, lambda: _handle(gen, op, args, cancel, send, rid) if op in OPS else None)
+        except (BrokenPipeError, OSError):
+            pass  # the parent is gone
+        finally:
+            requests.done(rid)
+
     try:
         while True:
-            op, args = requests.get()
+            op, args, rid, cancel = requests.get()
             if op == "close":
                 break
-            cancel.clear()
-            try:
-                value = _handle(gen, op, args, cancel, send) if op in OPS else None
-            except BaseException as err:  # noqa: BLE001 - every failure goes back as one message
-                send(("raise", _portable(err)))
+            if concurrent:  # the batched generator decodes the requests of all these threads together
+                running = [t for t in running if t.is_alive()]
+                thread = threading.Thread(target=serve, args=(op, args, rid, cancel), name=f"request-{rid}",
+                                          daemon=True)
+                thread.start()
+                running.append(thread)
             else:
-                send(("result", value))
-    except (BrokenPipeError, OSError):
-        pass  # the parent is gone
+                serve(op, args, rid, cancel)
     finally:
+        requests.cancel_all()
+        for thread in running:
+            thread.join(10.0)
         gen.close()
         del log_callback

@@ -182,7 +182,8 @@ class Service:
         self.config = config
         self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
-        self._accepts = _keywords(generator.generate)
+        accepts = getattr(generator, "accepts", None)  # a WorkerGenerator: what its worker's generate takes
+        self._accepts = set(accepts) if accepts else _keywords(generator.generate)
         path = getattr(getattr(generator, "model_info", None), "path", None)
         self._special = SpecialText(path) if path is not None else None
 
@@ -516,7 +517,7 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, Any]:
         body: dict[str, Any] = {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
-        if hasattr(generator, "max_batch"):  # a BatchGenerator: how much its sequences shared decode steps
+        if getattr(generator, "n_seq", 1) > 1:  # a batched generator: how much its sequences shared decode steps
             body["batch"] = {"sequences": generator.n_seq, "decode_steps": generator.steps,
                              "largest_batch": generator.max_batch}
         return body

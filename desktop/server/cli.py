@@ -165,32 +165,19 @@ def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *,
 
 
 def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
-    """(the generator to serve, everything to close afterwards). The model runs in this process, driven by
-    the server's worker threads (tools and grammars included); a load failure is one line.
+    """(the generator to serve, everything to close afterwards); a load failure is one line.
 
-    With ``--parallel N`` a BatchGenerator decodes N requests per step in its own N-sequence context; the
-    LocalGenerator beside it then only renders and tokenizes prompts, so it gets a small context.
+    llama.cpp runs in a worker process: a model file or request that crashes it ends the worker (the
+    request gets one line naming the reason, the next one loads the model again), never the server. With
+    ``--parallel N`` the worker runs a BatchGenerator that decodes N requests per step (``--n-ctx`` tokens
+    each).
     """
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from ..engine.local import DEFAULT_MAX_CTX, LocalGenerator
+    from ..engine.worker import WorkerGenerator
 
-    load = setting_flags.load_settings(args).changed()
-    if args.parallel == 1:
-        generator = LocalGenerator(args.model, **load)
-        return generator, [generator]
-    from ..engine.batch import BatchGenerator
-
-    per_sequence = load.pop("n_ctx", None)
-    prompts = LocalGenerator(args.model, **{**load, "n_ctx": 64})
-    try:
-        batch = BatchGenerator(prompts, n_seq=args.parallel,
-                               n_ctx=per_sequence or min(prompts.model_info.context_length, DEFAULT_MAX_CTX),
-                               n_threads=load.get("n_threads"), n_gpu_layers=load.get("n_gpu_layers", -1))
-    except BaseException:
-        prompts.close()
-        raise
-    return batch, [batch, prompts]
+    generator = WorkerGenerator(args.model, n_seq=args.parallel, **setting_flags.load_settings(args).changed())
+    return generator, [generator]
 
 
 def run(argv: Sequence[str] | None) -> int:

@@ -16,6 +16,7 @@ every message. The conversation's id goes to the engine, which may keep its stat
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 import time
@@ -429,6 +430,10 @@ class ChatController:
         """A load setting chosen (applies at the next load); SettingsError names the valid range."""
         trained = int(getattr(self.model_info, "context_length", 0) or 0)
         self.load = change(self.load, name, value, trained=trained)
+        live = getattr(self.local, "set_state_cache_mb", None)
+        if name == "state_cache_mb" and callable(live) and self.loaded_with is not None:
+            live(self.load.state_cache_mb)  # the kept-conversation budget changes without a reload
+            self.loaded_with = dataclasses.replace(self.loaded_with, state_cache_mb=self.load.state_cache_mb)
         return self.load
 
     def load_options(self) -> dict[str, Any]:
