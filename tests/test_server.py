@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import openai
+import psutil
 import pytest
 from exaone_desktop import cli
 from exaone_desktop.engine.cloud import CloudGenerator
@@ -485,6 +487,32 @@ def test_unknown_route_is_an_openai_error(served: Any) -> None:
 
 
 # -- the command line -------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL of the worker process")
+def test_a_killed_model_worker_never_takes_the_server_down(model_path: Path, model_id: str) -> None:
+    """exaone-serve runs llama.cpp in a worker: killed mid-stream, the stream ends with one line naming the
+    signal; the server lives on and the next request loads the model again and gets the same answer."""
+    server = start_serve("--model", str(model_path), "--port", "0", "--threads", "1")
+    try:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=120)
+        ask = {"model": model_id, "messages": MESSAGES, "temperature": 0, "max_tokens": N_NEW}
+        before = client.chat.completions.create(**ask).choices[0].message.content  # type: ignore[call-overload]
+        workers = psutil.Process(server.proc.pid).children()
+        assert len(workers) == 1
+        stream = client.chat.completions.create(model=model_id, messages=MESSAGES, temperature=1.0, seed=7,
+                                                max_tokens=900, stream=True)
+        with pytest.raises(openai.APIError, match=r"llama.cpp stopped \(SIGKILL") as info:
+            for k, _chunk in enumerate(stream):
+                if k == 2:
+                    workers[0].kill()
+        assert "\n" not in str(info.value)
+        assert server.proc.poll() is None
+        after = client.chat.completions.create(**ask).choices[0].message.content  # type: ignore[call-overload]
+        assert after == before
+        assert [p.pid for p in psutil.Process(server.proc.pid).children()] != [workers[0].pid]
+    finally:
+        server.stop()
 
 
 def test_non_loopback_host_needs_a_key(model_path: Path) -> None:

@@ -280,7 +280,7 @@ class WorkerGenerator:
             self._load_kwargs["n_seq"] = n_seq
         self.n_seq = n_seq
         self._lock = threading.Lock()  # one request at a time (a batched worker takes several)
-        self._start_lock = threading.Lock()
+        self._start_lock = threading.RLock()  # _died takes it again inside _start
         self._worker: _Worker | None = None
         self._closed = False
         self.stats = WorkerStats()

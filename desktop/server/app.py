@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.settings import GenerationSettings, SettingsError
 from ..engine.types import Completion, GenerationError, GenerationResult, StreamEvent
+from ..engine.worker import WorkerCrashed
 from .errors import APIError, from_validation
 from .mapping import request_settings, sets_max_tokens
 from .scheduler import DEFAULT_MAX_WAITING, Job, QueueFull, Scheduler
@@ -368,6 +369,8 @@ def _failure(err: BaseException) -> APIError:
                         code="shutting_down")
     if isinstance(err, SettingsError):
         return APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value")
+    if isinstance(err, WorkerCrashed):  # the model's process died; the next request starts a new one
+        return APIError(500, str(err), code="model_crashed")
     if isinstance(err, GenerationError):
         return APIError(400, str(err), code="generation_failed")
     return APIError(500, f"the server failed to generate ({type(err).__name__}: {err}); this is a bug",
