@@ -15,31 +15,22 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, cast
+from typing import Any, TextIO, cast
 
-from .engine.settings import GenerationSettings, SettingsError, resolve_settings
+from .cli_errors import Parser, UsageError, run_main
+from .engine.settings import GenerationSettings, resolve_settings
 from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from .engine.types import GenerationError, GenerationResult, Prompt, StreamEvent
 from .setting_flags import add_setting_flags, explicit_settings, load_settings
 
 PROG = "exaone-generate"
-EXIT_RUNTIME, EXIT_USAGE = 1, 2
 ENGINES = ("local", "cloud", "auto")
 # The settings that have a flag (setting_flags.py makes them from the table); each flag's dest is the name.
 SETTING_FLAGS: tuple[str, ...] = tuple(row.name for row in GENERATION_ROWS if row.cli)
 
 
-class UsageError(Exception):
-    """Bad arguments or inputs (exit code 2)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Generate text with an EXAONE GGUF model (or the cloud fallback).")
+    p = Parser(prog=PROG, description="Generate text with an EXAONE GGUF model (or the cloud fallback).")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--prompt", help="plain-completion text (tokenized as transformers' pipeline would)")
     src.add_argument("--messages", type=Path, metavar="FILE.json",
@@ -283,24 +274,8 @@ def run(argv: Sequence[str] | None) -> int:
     return 0
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return run(argv)
-    except (UsageError, SettingsError) as err:
-        return _fail(str(err), EXIT_USAGE)
-    except GenerationError as err:
-        return _fail(str(err), EXIT_RUNTIME)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
-    except BrokenPipeError:
-        return EXIT_RUNTIME
-    except Exception as err:  # a bug, not a user error: still one line, naming the type
-        return _fail(f"unexpected {type(err).__name__}: {err}", EXIT_RUNTIME)
+    return run_main(PROG, run, argv)
 
 
 if __name__ == "__main__":

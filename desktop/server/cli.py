@@ -17,12 +17,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import uvicorn
 
 from .. import setting_flags
-from ..engine.settings import SettingsError, check_value, resolve_settings
+from ..cli_errors import Parser, UsageError, run_main
+from ..engine.settings import check_value, resolve_settings
 from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
 from .app import DEFAULT_MAX_BODY_BYTES, ServerConfig, create_app
@@ -32,23 +33,13 @@ from .scheduler import DEFAULT_MAX_WAITING
 PROG = "exaone-serve"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8800
 KEY_ENV = "EXAONE_SERVE_API_KEY"
-EXIT_RUNTIME, EXIT_USAGE = 1, 2
 # exaone-generate's setting flags that make sense as server-wide defaults (a request's values win).
 SERVER_SETTING_FLAGS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "repetition_penalty",
                         "presence_penalty", "frequency_penalty", "enable_thinking", "stop")
 
 
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Serve an EXAONE GGUF over the OpenAI API (chat and text completions, streaming, "
                             "tools, JSON schema), on this machine only unless --host says otherwise.",
                 epilog="Request parameters -> generation settings:\n" + describe_table())
@@ -222,20 +213,8 @@ def run(argv: Sequence[str] | None) -> int:
     return 0
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        return run(argv)
-    except (UsageError, SettingsError) as err:
-        return _fail(str(err), EXIT_USAGE)
-    except GenerationError as err:
-        return _fail(str(err), EXIT_RUNTIME)
-    except KeyboardInterrupt:
-        return 0
+    return run_main(PROG, run, argv, interrupted=0)  # Ctrl+C is how a server stops
 
 
 if __name__ == "__main__":
