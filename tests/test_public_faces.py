@@ -17,7 +17,9 @@ SOURCES = {"exaone_convert": ROOT / "convert", "exaone_desktop": ROOT / "desktop
 
 
 def python_files(*folders: Path) -> list[Path]:
-    return sorted(p for folder in folders for p in folder.rglob("*.py"))
+    """The project's own Python files under ``folders`` (not what benchmarks download into bench/out)."""
+    generated = ROOT / "bench" / "out"
+    return sorted(p for folder in folders for p in folder.rglob("*.py") if generated not in p.parents)
 
 
 def imports(path: Path) -> list[tuple[str, list[str]]]:
