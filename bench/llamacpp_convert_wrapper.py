@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4"}
+# The pre-tokenizer llama.cpp's hash lookup finds for the real tokenizers (EXAONE 4.5 keeps EXAONE 4.0's).
+PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4", "exaone4_5": "exaone4", "exaone_moe": "exaone-moe"}
 
 
 def patch_auto_tokenizer() -> None:
