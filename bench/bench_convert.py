@@ -206,12 +206,6 @@ def outputs(outdir: Path) -> dict[str, Path]:
     files = sorted(outdir.glob("*.gguf"), key=lambda p: (p.name.startswith("mmproj"), p.name))
     return {("mmproj" if p.name.startswith("mmproj") else "text"): p for p in files}
 
-
-def _size(path: Path) -> str:
-    n = path.stat().st_size
-    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
-
-
 # ---------------------------------------------------------------------------------------------
 # The benchmark
 
@@ -233,7 +227,7 @@ def bench_outtype(tools: list[Tool], ckpt: Path, shape: Shape, outtype: str, rou
     for role in files[0]:
         if role not in files[1]:
             raise SystemExit(f"{tools[1].name} wrote no {role} file in {outdirs[tools[1].name]}")
-        sizes = ", ".join(_size(f[role]) for f in files)
+        sizes = ", ".join(bl.file_size(f[role]) for f in files)
         print(f"  {outtype} {role}: {compare_in_child(files[0][role], files[1][role])}; sizes {sizes}", flush=True)
     for d in outdirs.values():
         shutil.rmtree(d, ignore_errors=True)

@@ -129,5 +129,11 @@ def write_section(name: str, body: str, readme: Path = README) -> None:
     atomic_write_text(readme, new)
 
 
+def file_size(path: Path) -> str:
+    """A file's size for a report: GB, or MB below 0.1 GB."""
+    n = path.stat().st_size
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
 def fmt(value: float, digits: int = 1) -> str:
     return f"{value:.{digits}f}"

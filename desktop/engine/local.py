@@ -278,8 +278,9 @@ class LocalGenerator:
                     raise GenerationError("images need a user message to go with; add one")
                 messages[last]["content"] = IMAGE_MARKER * len(images) + str(messages[last].get("content", ""))
             text = self.render(messages, settings, tools=tools)
-        if self._vision is None:
-            self._vision = VisionEncoder(self.model_info, self._loaded()._model.model, self._mmproj)
+        if self._vision is None:  # the encoder is a batch computation: the prompt's threads (mtmd's default is 4)
+            llm = self._loaded()
+            self._vision = VisionEncoder(self.model_info, llm._model.model, self._mmproj, n_threads=llm.n_threads_batch)
         pictures = [load_image(s) for s in sources]
         return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
                               chat=not isinstance(prompt, str))
