@@ -4,8 +4,9 @@
 
 llama.cpp picks ``tokenizer.ggml.pre`` by hashing how the tokenizer encodes a test string and refuses
 tokenizers it does not know. The benchmark's random checkpoints have a synthetic tokenizer, so this
-wrapper replaces that lookup with the answer the real EXAONE tokenizer gets ("exaone" / "exaone4").
-It skips only the hash check: every tensor and every other key is converted by llama.cpp's own code.
+wrapper replaces that lookup with the answer the real EXAONE tokenizer gets ("exaone", "exaone4", or
+"exaone-moe" for K-EXAONE's). It skips only the hash check: every tensor and every other key is converted by
+llama.cpp's own code (EXAONE 4.5's vision projector too: pass ``--mmproj``).
 
 transformers 5.23 has no ``exaone`` (3.x) tokenizer mapping, so ``AutoTokenizer`` raises on an
 EXAONE 3 folder (llama.cpp pins transformers 4.57 for that); the wrapper then loads the same
