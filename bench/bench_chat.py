@@ -196,6 +196,8 @@ def main() -> None:
     p.add_argument("--switch-tokens", type=int, default=6000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-write", action="store_true", help="print the tables, leave bench/README.md alone")
+    p.add_argument("--no-switch", action="store_true", help="skip part 2 (switching back to a long conversation)")
+    p.add_argument("--section", default="bench_chat", help="the bench/README.md section to write (one per model)")
     p.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child:
@@ -206,7 +208,7 @@ def main() -> None:
     ours.ask([{"role": "user", "content": "hi"}], 2, "warm-up")
     raw.ask([{"role": "user", "content": "hi"}], 2, "warm-up")
     rows, totals = chat(args, ours, raw)
-    switch_rows = switch(args, ours, raw)
+    switch_rows = [] if args.no_switch else switch(args, ours, raw)
     body = "\n".join([
         machine_line(),
         "",
@@ -223,18 +225,18 @@ def main() -> None:
         f"({totals['ours_ttft'] / totals['raw_ttft']:.2f}×); whole turns ours {totals['ours_turn']:.1f} s, "
         f"raw {totals['raw_turn']:.1f} s ({totals['ours_turn'] / totals['raw_turn']:.2f}×).",
         "",
-        f"Switching back to a conversation of about {args.switch_tokens} tokens after another one, against a "
-        "fresh one-message conversation (TTFT):",
-        "",
-        markdown_table(["generator", "back to the long one", "one-message", "ratio"], switch_rows),
-        "",
+        *([f"Switching back to a conversation of about {args.switch_tokens} tokens after another one, against a "
+           "fresh one-message conversation (TTFT):",
+           "",
+           markdown_table(["generator", "back to the long one", "one-message", "ratio"], switch_rows),
+           ""] if switch_rows else []),
         f"Memory: one process each, {N_CTX}-token context, KV cache type (q8_0 runs with flash attention):",
         "",
         markdown_table(["KV cache", "KV bytes (kv_cache_bytes)", "peak RSS"], memory_rows),
     ])
     print(body)
     if not args.no_write:
-        write_section("bench_chat", body)
+        write_section(args.section, body)
 
 
 if __name__ == "__main__":

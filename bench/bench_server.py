@@ -1,7 +1,8 @@
 """exaone-serve under load: single-client decode against the generator itself, then 1, 2 and 4 clients at once.
 
 The server is a child process (``exaone-serve``, as users run it); the direct figures come from a
-``LocalGenerator`` on the same GGUF in this process (what ``exaone-generate`` runs). They alternate
+``LocalGenerator`` on the same GGUF in this process (what ``exaone-generate`` runs in its worker process,
+without the pipe: the stricter baseline). They alternate
 (direct, server, direct, ...) so both see the same machine state. Decode tok/s is measured the same way on
 both sides: (time of an N+1-token request - time of a 1-token request) / (tokens - 1), greedy, one plain
 prompt. Under load, each client streams its request (``stream: true``) and notes when its first text
@@ -191,7 +192,7 @@ def main() -> None:
             proc.wait(30)
 
     ratio = single["server_decode"] / single["direct_decode"]
-    rows1 = [["LocalGenerator in process (what exaone-generate runs)", f"{single['direct_decode']:.2f}",
+    rows1 = [["LocalGenerator in process (exaone-generate runs it in its worker)", f"{single['direct_decode']:.2f}",
               f"{single['direct_ttft'] * 1000:.0f} ms", "1.000"],
              ["exaone-serve, /v1/completions over HTTP", f"{single['server_decode']:.2f}",
               f"{single['server_ttft'] * 1000:.0f} ms", f"{ratio:.3f}"]]

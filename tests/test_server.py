@@ -7,7 +7,9 @@ can hold a request mid-flight without timing guesses.
 
 from __future__ import annotations
 
+import base64
 import http.client
+import io
 import json
 import os
 import subprocess
@@ -447,13 +449,18 @@ def test_bad_requests_are_400_naming_the_field(body: Any, param: str | None, wor
     assert_serves(client, model_id)
 
 
-def test_images_need_a_generator_that_reads_them(served: Any, model_id: str) -> None:
-    """The --parallel 4 server's batched engine has no vision path: an image is refused, not dropped."""
-    url = "data:image/png;base64,iVBORw0KGgo="
+def test_an_image_for_a_model_without_a_projector_is_one_line(served: Any, model_id: str) -> None:
+    """The --parallel 4 server's batched worker reads images, but this model has no vision projector: it says so
+    (the image is never dropped silently)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 10, 10)).save(buf, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
     body = {"model": model_id, "messages": [{"role": "user", "content": [
         {"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": url}}]}]}
     reply = request(served.url, "POST", "/v1/chat/completions", body, auth())
-    assert reply.status == 400 and reply.json()["error"]["param"] == "images"
+    assert reply.status == 400 and "has no vision projector" in reply.json()["error"]["message"]
 
 
 def test_unknown_model_is_404(client: openai.OpenAI, model_id: str) -> None:

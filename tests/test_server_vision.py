@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from exaone_convert.cli import main as convert_main
 from exaone_desktop.engine.local import LocalGenerator
 from exaone_desktop.server import start_background
-from server_helpers import request
+from server_helpers import request, start_serve
 
 PIXELS = np.random.default_rng(7).integers(0, 256, size=(84, 112, 3), dtype=np.uint8)
 
@@ -60,3 +61,33 @@ def test_only_inline_images(served: Any, tmp_path: Path) -> None:
             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}]}
         reply = request(handle.url, "POST", "/v1/chat/completions", body)
         assert reply.status == 400 and "data:image" in reply.json()["error"]["message"]
+
+
+def test_a_batched_server_reads_images_beside_text_requests(served: Any) -> None:
+    """exaone-serve --parallel 2: the batched worker evaluates an image in its request's own sequence while a
+    text request runs in the other; both get what the local engine gives them alone."""
+    gen, _ = served
+    image_chat = [{"role": "user", "content": [{"type": "text", "text": "What is in the picture?"},
+                                               {"type": "image_url", "image_url": {"url": _data_url()}}]}]
+    text_chat = [{"role": "user", "content": "Describe a sunny day."}]
+    settings = gen.default_settings(do_sample=False, max_new_tokens=8)
+    expected = [gen.generate(m, settings).generated[0].text for m in (image_chat, text_chat)]
+    server = start_serve("--model", str(gen.model_info.path), "--port", "0", "--threads", "1", "--parallel", "2",
+                         "--n-ctx", "512")
+    try:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0, timeout=120)
+        model_id = Path(gen.model_info.path).stem
+        replies: dict[int, str] = {}
+
+        def ask(i: int, messages: Any) -> None:
+            r = client.chat.completions.create(model=model_id, messages=messages, temperature=0, max_tokens=8)
+            replies[i] = r.choices[0].message.content or ""
+
+        threads = [threading.Thread(target=ask, args=(i, m)) for i, m in enumerate((image_chat, text_chat))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert [replies[0], replies[1]] == expected
+    finally:
+        server.stop()

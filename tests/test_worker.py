@@ -21,6 +21,8 @@ from generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
 from gguf_mutants import architecture, duplicate_vocabulary, set_uint32
 
 KIND = "exaone4"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0"
+                    "00000301010018dd8db00000000049454e44ae426082")  # one red pixel
 POSIX = os.name == "posix"
 
 
@@ -291,7 +293,7 @@ def test_a_batched_worker_decodes_requests_from_several_threads_together(model: 
     settings = local.default_settings(max_new_tokens=12, do_sample=False)
     alone = [local.generate(p, settings).generated[0].token_ids for p in prompts]
     with WorkerGenerator(model, n_threads=1, n_seq=4, n_ctx=256) as gen:
-        assert gen.n_seq == 4 and gen.n_ctx == 256 and "images" not in gen.accepts
+        assert gen.n_seq == 4 and gen.n_ctx == 256 and "images" in gen.accepts and "conversation" not in gen.accepts
         results: dict[int, list[int]] = {}
         threads = [threading.Thread(target=lambda i=i: results.__setitem__(
             i, gen.generate(prompts[i], settings).generated[0].token_ids)) for i in range(4)]
@@ -301,8 +303,9 @@ def test_a_batched_worker_decodes_requests_from_several_threads_together(model: 
             t.join(120)
         assert [results[i] for i in range(4)] == alone
         assert gen.max_batch >= 2 and gen.steps < sum(len(a) for a in alone)  # they shared decode steps
-        with pytest.raises(GenerationError, match="images is not available"):
-            gen.generate(PLAIN_PROMPT, settings, images=[b"x"])
+        assert gen.generate(PLAIN_PROMPT, settings, conversation="c").generated[0].token_ids == alone[0]  # a hint
+        with pytest.raises(GenerationError, match="has no vision projector"):
+            gen.generate(PLAIN_PROMPT, settings, images=[PNG])
 
 
 def test_tools_and_grammar_reach_the_worker(worker: WorkerGenerator, local: LocalGenerator) -> None:

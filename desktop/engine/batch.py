@@ -22,8 +22,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import llama_cpp
@@ -36,6 +38,7 @@ from .sampling import TokenSampler
 from .settings import GenerationSettings
 from .textstream import TextAssembler
 from .types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
+from .vision import Image, VisionEncoder, has_image_parts, projector_path
 
 DEFAULT_SEQUENCES = 4
 
@@ -48,6 +51,8 @@ class _Request:
     on_event: StreamCallback | None
     cancel: threading.Event | None
     grammar: str | None
+    images: list[Image] = field(default_factory=list)  # read where prompt_text has IMAGE_MARKER (ids after)
+    chat: bool = False
     future: Future[GenerationResult] = field(default_factory=Future)
     completions: list[Completion] = field(default_factory=list)
     started: float = 0.0
@@ -110,6 +115,7 @@ class BatchGenerator:
         self._eos = set(self.model_info.eos_token_ids)
         self._eog: set[int] | None = None
         self._pieces: dict[int, bytes] = {}
+        self._vision: VisionEncoder | None = None  # loaded by the engine thread at the first image
         self._slots = [_Slot(seq=i) for i in range(n_seq)]
         self._waiting: deque[_Request] = deque()
         self._cond = threading.Condition()
@@ -133,16 +139,25 @@ class BatchGenerator:
 
     def generate(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
                  on_event: StreamCallback | None = None, cancel: threading.Event | None = None,
-                 tools: list[Any] | None = None, grammar: str | None = None) -> GenerationResult:
+                 tools: list[Any] | None = None, grammar: str | None = None,
+                 images: Sequence[str | Path | bytes] = ()) -> GenerationResult:
+        """As ``LocalGenerator.generate`` (without ``conversation``: a sequence slot keeps nothing between
+        requests). Images are read by the model's vision projector in the request's own sequence."""
         settings = settings or self.default_settings()
         kwargs = {"tools": tools} if tools is not None else {}
-        text, ids = self.generator.tokenize_prompt(prompt, settings, **kwargs)
-        if not ids:
-            raise GenerationError("the prompt is empty; give some text to continue")
-        if len(ids) + settings.max_new_tokens > self.n_ctx:
-            raise does_not_fit(len(ids), settings.max_new_tokens, self.n_ctx, self.model_info.context_length,
-                               chat=not isinstance(prompt, str))
-        request = _Request(text, ids, settings, on_event, cancel, grammar)
+        chat = not isinstance(prompt, str)
+        if images or has_image_parts(prompt):
+            projector_path(self.model_info, self.generator.mmproj)  # a model without one says so first
+            text, pictures = self.generator.image_prompt(prompt, settings, images, tools)
+            request = _Request(text, [], settings, on_event, cancel, grammar, pictures, chat)
+        else:
+            text, ids = self.generator.tokenize_prompt(prompt, settings, **kwargs)
+            if not ids:
+                raise GenerationError("the prompt is empty; give some text to continue")
+            if len(ids) + settings.max_new_tokens > self.n_ctx:
+                raise does_not_fit(len(ids), settings.max_new_tokens, self.n_ctx, self.model_info.context_length,
+                                   chat=chat)
+            request = _Request(text, ids, settings, on_event, cancel, grammar)
         with self._cond:
             if self._closed:
                 raise GenerationError("the model was closed; load it again")
@@ -155,6 +170,8 @@ class BatchGenerator:
             self._closed = True
             self._cond.notify_all()
         self._thread.join(30)
+        if self._vision is not None:
+            self._vision.close()
         if self._ctx:
             llama_cpp.llama_batch_free(self._batch)
             llama_cpp.llama_free(self._ctx)
@@ -219,13 +236,15 @@ class BatchGenerator:
         request, sampler = slot.request, slot.sampler
         assert request is not None and sampler is not None
         llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(self._ctx), slot.seq, -1, -1)
-        ids = request.prompt_ids
-        logits: np.ndarray | None = None
-        for start in range(0, len(ids), self.n_batch):
-            chunk = ids[start: start + self.n_batch]
-            self._fill([(t, start + i, slot.seq, start + i == len(ids) - 1) for i, t in enumerate(chunk)])
-            self._decode()
-        logits = self._logits(self._batch.n_tokens - 1)
+        if request.images:
+            ids, logits = self._evaluate_images(request, slot.seq)
+        else:
+            ids = request.prompt_ids
+            for start in range(0, len(ids), self.n_batch):
+                chunk = ids[start: start + self.n_batch]
+                self._fill([(t, start + i, slot.seq, start + i == len(ids) - 1) for i, t in enumerate(chunk)])
+                self._decode()
+            logits = self._logits(self._batch.n_tokens - 1)
         request.prompt_done = request.prompt_done or time.perf_counter()
         slot.n_past = len(ids)
         sampler.start(ids)  # as LocalGenerator starts each of its sequences
@@ -241,6 +260,23 @@ class BatchGenerator:
                                   clean_up_spaces=self.model_info.clean_up_spaces)
         slot.tokens = []
         self._advance(slot, logits)
+
+    def _evaluate_images(self, request: _Request, seq: int) -> tuple[list[int], np.ndarray]:
+        """The prompt with its images through the vision projector into sequence ``seq``: (ids as transformers
+        sees them, the last position's logits)."""
+        if self._vision is None:
+            self._vision = VisionEncoder(self.model_info, self._model, self.generator.mmproj,
+                                         n_threads=int(llama_cpp.llama_n_threads_batch(self._ctx)))
+        image_id = self.model_info.image_token_id
+        ids, n_past = self._vision.evaluate(self._ctx, request.prompt_text, request.images,
+                                            -1 if image_id is None else image_id, self.n_batch,
+                                            add_special=not request.chat, seq_id=seq)
+        if n_past + request.settings.max_new_tokens > self.n_ctx:
+            raise does_not_fit(n_past, request.settings.max_new_tokens, self.n_ctx, self.model_info.context_length,
+                               chat=request.chat)
+        request.prompt_ids = ids
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,))
+        return ids, logits.copy()
 
     def _advance(self, slot: _Slot, logits: np.ndarray) -> None:
         """Draw the slot's next token from ``logits``; finish the sequence when it ends."""

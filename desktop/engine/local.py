@@ -45,7 +45,7 @@ from .types import (
     StreamCallback,
     StreamEvent,
 )
-from .vision import IMAGE_MARKER, Image, VisionEncoder, load_image, split_image_parts
+from .vision import IMAGE_MARKER, Image, VisionEncoder, has_image_parts, load_image, split_image_parts
 
 DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
 DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
@@ -221,7 +221,7 @@ class LocalGenerator:
         if conversation is not None and not isinstance(conversation, str):
             raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
         with self._lock:
-            if images or _has_image_parts(prompt):
+            if images or has_image_parts(prompt):
                 return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images)
             return self._generate(prompt, settings, on_event, cancel, tools, grammar, conversation=conversation)
 
@@ -263,9 +263,15 @@ class LocalGenerator:
 
     # -- generation ------------------------------------------------------------------------------
 
-    def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
-                              cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
-                              images: Sequence[str | Path | bytes]) -> GenerationResult:
+    @property
+    def mmproj(self) -> str | Path | None:
+        """The vision projector named at load (None: the one found beside the model, if any)."""
+        return self._mmproj
+
+    def image_prompt(self, prompt: Prompt, settings: GenerationSettings, images: Sequence[str | Path | bytes] = (),
+                     tools: list[Any] | None = None) -> tuple[str, list[Image]]:
+        """(the prompt text with one ``IMAGE_MARKER`` per image, the images read): images given beside chat
+        messages go at the start of the last user turn, a plain prompt without markers gets them first."""
         sources: list[str | Path | bytes] = list(images)
         if isinstance(prompt, str):
             text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
@@ -278,10 +284,15 @@ class LocalGenerator:
                     raise GenerationError("images need a user message to go with; add one")
                 messages[last]["content"] = IMAGE_MARKER * len(images) + str(messages[last].get("content", ""))
             text = self.render(messages, settings, tools=tools)
-        if self._vision is None:  # the encoder is a batch computation: the prompt's threads (mtmd's default is 4)
-            llm = self._loaded()
+        return text, [load_image(s) for s in sources]
+
+    def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
+                              cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
+                              images: Sequence[str | Path | bytes]) -> GenerationResult:
+        if self._vision is None:  # first: a model without a projector says so whatever the images are
+            llm = self._loaded()  # the encoder is a batch computation: the prompt's threads (mtmd's default is 4)
             self._vision = VisionEncoder(self.model_info, llm._model.model, self._mmproj, n_threads=llm.n_threads_batch)
-        pictures = [load_image(s) for s in sources]
+        text, pictures = self.image_prompt(prompt, settings, images, tools)
         return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
                               chat=not isinstance(prompt, str))
 
@@ -298,14 +309,25 @@ class LocalGenerator:
             self._switch_to(None)  # the live conversation is kept; image positions are never reused
             self._clear()
             image_id = self.model_info.image_token_id
-            ids, _ = self._vision.evaluate(self._ctx, prompt_text, images, -1 if image_id is None else image_id,
-                                           self.n_batch, add_special=not chat)
-            self._check_length(len(ids), settings.max_new_tokens)
-            logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1), shape=(self.n_vocab,)).copy()
+            try:
+                with self._stoppable(cancel):  # Stop ends the text batches between and around the images
+                    ids, _ = self._vision.evaluate(self._ctx, prompt_text, images,
+                                                   -1 if image_id is None else image_id, self.n_batch,
+                                                   add_special=not chat)
+            except GenerationError:
+                self._clear()
+                if cancel is None or not cancel.is_set():
+                    raise
+                ids, logits = [], None
+            else:
+                self._check_length(len(ids), settings.max_new_tokens)
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1),
+                                               shape=(self.n_vocab,)).copy()
             cached = [-1] * (int(llama_cpp.llama_memory_seq_pos_max(self._memory(), 0)) + 1)  # matches no prompt
             self._held = list(cached)
-            window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
-            self._checkpoints = [Checkpoint(len(cached), logits, window)]  # for num_return_sequences
+            if logits is not None:
+                window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
+                self._checkpoints = [Checkpoint(len(cached), logits, window)]  # for num_return_sequences
             self.stats.prompt_tokens_reused, self.stats.prompt_tokens_evaluated = 0, len(cached)
             self.stats.prompt_evals += 1
         else:
@@ -641,14 +663,6 @@ def _megabytes(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise GenerationError(f"{name} must be a number of megabytes >= 0 (0 keeps nothing), got {value!r}")
     return int(value * MB)
-
-
-def _has_image_parts(prompt: Prompt) -> bool:
-    return not isinstance(prompt, str) and any(
-        isinstance(m.get("content"), list) and any(isinstance(p, dict) and p.get("type") == "image_url"
-                                                   for p in m["content"])
-        for m in prompt
-    )
 
 
 def _emitter(on_event: StreamCallback, index: int) -> Any:

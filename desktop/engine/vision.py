@@ -12,6 +12,7 @@ import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -69,6 +70,15 @@ def find_mmproj(model: ModelInfo) -> Path | None:
     return None
 
 
+def projector_path(model: ModelInfo, mmproj: str | Path | None = None) -> Path:
+    """The vision projector to load: ``mmproj``, else the one beside the model; GenerationError when none."""
+    path = Path(mmproj).expanduser() if mmproj is not None else find_mmproj(model)
+    if path is None:
+        raise GenerationError(f"{model.path.name} has no vision projector: it cannot read images (put its "
+                              "mmproj-*.gguf beside it, or use a model that reads images, such as EXAONE 4.5)")
+    return path
+
+
 class VisionEncoder:
     """An mmproj loaded by mtmd for one llama.cpp model; ``evaluate`` fills the model's KV cache."""
 
@@ -76,10 +86,7 @@ class VisionEncoder:
                  *, n_threads: int | None = None) -> None:
         from exaone_convert import ConversionError, inspect_mmproj
 
-        path = Path(mmproj).expanduser() if mmproj is not None else find_mmproj(model)
-        if path is None:
-            raise GenerationError(f"{model.path.name} has no vision projector: it cannot read images (put its "
-                                  "mmproj-*.gguf beside it, or use a model that reads images, such as EXAONE 4.5)")
+        path = projector_path(model, mmproj)
         try:
             inspect_mmproj(path, model)
         except ConversionError as err:
@@ -102,8 +109,9 @@ class VisionEncoder:
             mtmd.mtmd_free(ctx)
 
     def evaluate(self, lctx: llama_cpp.llama_context_p, prompt: str, images: Sequence[Image],
-                 image_token_id: int, n_batch: int, *, add_special: bool = False) -> tuple[list[int], int]:
-        """Evaluate ``prompt`` (one ``IMAGE_MARKER`` per image) from position 0.
+                 image_token_id: int, n_batch: int, *, add_special: bool = False, seq_id: int = 0
+                 ) -> tuple[list[int], int]:
+        """Evaluate ``prompt`` (one ``IMAGE_MARKER`` per image) from position 0 of sequence ``seq_id``.
 
         Returns (the prompt's token ids, each image position as ``image_token_id`` the way transformers
         sees it; the number of positions now in the cache)."""
@@ -126,7 +134,7 @@ class VisionEncoder:
                                       f"{FIX_IMAGE}")
             ids = _chunk_ids(chunks, image_token_id)
             n_past = llama_cpp.llama_pos(0)
-            if mtmd.mtmd_helper_eval_chunks(self._ctx, lctx, chunks, 0, 0, n_batch, True, ctypes.byref(n_past)):
+            if mtmd.mtmd_helper_eval_chunks(self._ctx, lctx, chunks, 0, seq_id, n_batch, True, ctypes.byref(n_past)):
                 raise GenerationError("llama.cpp failed to evaluate the prompt with its images; try a smaller image "
                                       "or a larger context")
             return ids, int(n_past.value)
@@ -187,3 +195,12 @@ def split_image_parts(messages: Sequence[dict[str, object]]) -> tuple[list[dict[
                 raise GenerationError(f"unknown content part type {kind!r}; use 'text' or 'image_url'")
         out.append({**message, "content": "".join(text)})
     return out, images
+
+
+def has_image_parts(prompt: Any) -> bool:
+    """Whether chat messages carry OpenAI-style ``image_url`` content parts."""
+    return not isinstance(prompt, str) and any(
+        isinstance(m.get("content"), list) and any(isinstance(p, dict) and p.get("type") == "image_url"
+                                                   for p in m["content"])
+        for m in prompt
+    )

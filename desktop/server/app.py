@@ -261,8 +261,11 @@ class Service:
         settings = plan.settings
         tokenize = getattr(self.generator, "tokenize_prompt", None)
         tools = plan.extra.get("tools")
-        if plan.fill_context and tokenize is not None and (tools is None or "tools" in _keywords(tokenize)):
-            # a generator that cannot count the tools' tokens keeps its default max_new_tokens instead
+        images = not isinstance(plan.prompt, str) and has_images(plan.prompt)
+        if plan.fill_context and tokenize is not None and not images and \
+                (tools is None or "tools" in _keywords(tokenize)):
+            # a generator that cannot count the tools' tokens (or an image's, before it is encoded) keeps its
+            # default max_new_tokens instead
             _, ids = tokenize(plan.prompt, settings, **({} if tools is None else {"tools": tools}))
             room = int(self.generator.n_ctx) - len(ids)
             if room >= 1:
