@@ -128,7 +128,7 @@ def report(data: dict[str, object], ckpt: Path, text_gguf: Path, threads: int) -
         bl.machine_line(),
         f"`python bench/bench_image.py --runs {len(image)}`: the random-weight `{ckpt.name}` checkpoint "
         f"(`make_random_checkpoint.py {SHAPE}`: a vision encoder of {vision['depth']} blocks of width "
-        f"{vision['hidden_size']}, EXAONE-4.5-33B's; {text_cfg['num_hidden_layers']} text layers of width "
+        f"{vision['hidden_size']}; {text_cfg['num_hidden_layers']} text layers of width "
         f"{text_cfg['hidden_size']}) converted by `exaone-convert` to `{text_gguf.name}` "
         f"({bl.file_size(text_gguf)}) and `{mmproj.name}` ({bl.file_size(mmproj)}). One `LocalGenerator` "
         f"(n_ctx {N_CTX}, {threads} threads; the vision encoder ran on {data['vision_threads']}), greedy, one new "
