@@ -273,8 +273,10 @@ METHOD = ("Each tool is a separate process; time is wall time of the whole proce
 LLAMA_NOTE = ("llama.cpp's converter is `convert_hf_to_gguf.py` from the llama-cpp-python 0.3.36 sdist, run with "
               "the venv's torch 2.13 / transformers {transformers} through `llamacpp_convert_wrapper.py`, which only "
               "replaces its tokenizer-hash lookup (`get_vocab_base_pre`) with the pre-tokenizer name the real "
-              "tokenizer gets (\"exaone\", \"exaone4\", \"exaone-moe\") and falls back to "
-              "`PreTrainedTokenizerFast` where AutoTokenizer does not know a tokenizer class.")
+              "tokenizer gets (\"exaone\", \"exaone4\", \"exaone-moe\"), falls back to "
+              "`PreTrainedTokenizerFast` where AutoTokenizer does not know a tokenizer class, and lets it read an "
+              "EXAONE 3 config.json as it is (as with the transformers 4.57 it pins: transformers 5.24's "
+              "`ExaoneConfig` drops `activation_function`, which llama.cpp's EXAONE 3 converter requires).")
 
 
 def checkpoint_facts(ckpt: Path) -> tuple[float, int, dict[str, object]]:
