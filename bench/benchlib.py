@@ -7,6 +7,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ README = BENCH_DIR / "README.md"
 # Sections of bench/README.md in order: (marker name, heading, placeholder body).
 SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_convert", "Conversion", "Run `python bench/bench_convert.py`."),
+    ("bench_convert_k_exaone", "Conversion: K-EXAONE (exaone_moe)",
+     "Run `python bench/bench_convert.py --shape k-exaone`."),
+    ("bench_convert_exaone45", "Conversion: EXAONE 4.5 (text + vision projector)",
+     "Run `python bench/bench_convert.py --shape exaone-4.5-vision`."),
+    ("bench_image", "Image encoding (EXAONE 4.5, 1024×1024)", "Run `python bench/bench_image.py`."),
     ("bench_quantize", "Quantization", "See `bench_quantize.py`; the lead fills this section."),
     ("bench_generate", "Generation", "Run `python bench/bench_generate.py`."),
     ("bench_overhead", "Generator overhead (same process)", "Run `python bench/bench_overhead.py`."),
@@ -59,6 +65,14 @@ def check_ok(run: ChildRun, what: str, log: Path) -> ChildRun:
         tail = log.read_text(errors="replace")[-2000:]
         raise SystemExit(f"{what} failed (exit {run.returncode}); log {log}:\n{tail}")
     return run
+
+
+def random_checkpoint(shape: str, path: Path, options: Sequence[str] = ()) -> Path:
+    """A random-weight checkpoint of ``shape`` (make_random_checkpoint.py) at ``path``, made when missing."""
+    if not (path / "model.safetensors.index.json").is_file():
+        cmd = [sys.executable, str(BENCH_DIR / "make_random_checkpoint.py"), shape, str(path), *options]
+        subprocess.run(cmd, check=True)
+    return path
 
 
 def median(values: Sequence[float]) -> float:
@@ -113,6 +127,12 @@ def write_section(name: str, body: str, readme: Path = README) -> None:
     _, tail = rest.split(end, 1)
     new = f"{head}{start}\n{body.strip()}\n{end}{tail}"
     atomic_write_text(readme, new)
+
+
+def file_size(path: Path) -> str:
+    """A file's size for a report: GB, or MB below 0.1 GB."""
+    n = path.stat().st_size
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
 
 
 def fmt(value: float, digits: int = 1) -> str:

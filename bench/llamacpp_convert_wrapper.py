@@ -4,12 +4,16 @@
 
 llama.cpp picks ``tokenizer.ggml.pre`` by hashing how the tokenizer encodes a test string and refuses
 tokenizers it does not know. The benchmark's random checkpoints have a synthetic tokenizer, so this
-wrapper replaces that lookup with the answer the real EXAONE tokenizer gets ("exaone" / "exaone4").
-It skips only the hash check: every tensor and every other key is converted by llama.cpp's own code.
+wrapper replaces that lookup with the answer the real EXAONE tokenizer gets ("exaone", "exaone4", or
+"exaone-moe" for K-EXAONE's). It skips only the hash check: every tensor and every other key is converted by
+llama.cpp's own code (EXAONE 4.5's vision projector too: pass ``--mmproj``).
 
-transformers 5.23 has no ``exaone`` (3.x) tokenizer mapping, so ``AutoTokenizer`` raises on an
-EXAONE 3 folder (llama.cpp pins transformers 4.57 for that); the wrapper then loads the same
-tokenizer.json with ``PreTrainedTokenizerFast``, which is what AutoTokenizer resolves to there.
+Two mismatches with the venv's transformers (llama.cpp pins 4.57) are bridged the way that version behaves:
+an ``AutoTokenizer`` that raises on a folder falls back to the same tokenizer.json through
+``PreTrainedTokenizerFast``, which is what AutoTokenizer resolves to there; and an EXAONE 3 config.json is
+read as it is. transformers 5.24 loads EXAONE 3 configs with its Llama-based class, whose ``to_dict`` drops
+``activation_function``, and llama.cpp's EXAONE 3 converter then fails on a KeyError; transformers 4.57 (and
+5.23) have no such class, so llama.cpp reads config.json itself.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4"}
+# The pre-tokenizer llama.cpp's hash lookup finds for the real tokenizers (EXAONE 4.5 keeps EXAONE 4.0's).
+PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4", "exaone4_5": "exaone4", "exaone_moe": "exaone-moe"}
 
 
 def patch_auto_tokenizer() -> None:
@@ -38,6 +43,20 @@ def patch_auto_tokenizer() -> None:
     transformers.AutoTokenizer.from_pretrained = from_pretrained  # type: ignore[method-assign,assignment]
 
 
+RAW_CONFIG_MODEL_TYPES = frozenset({"exaone"})  # config.json read as it is (see above)
+
+
+def patch_load_hparams(base: Any) -> None:
+    load = base.ModelBase.load_hparams
+
+    def load_hparams(dir_model: Path, is_mistral_format: bool) -> Any:
+        path = Path(dir_model) / "config.json"
+        raw = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and not is_mistral_format else {}
+        return raw if raw.get("model_type") in RAW_CONFIG_MODEL_TYPES else load(dir_model, is_mistral_format)
+
+    base.ModelBase.load_hparams = staticmethod(load_hparams)
+
+
 def main() -> None:
     llama_dir = Path(sys.argv[1]).resolve()
     args = sys.argv[2:]
@@ -49,6 +68,7 @@ def main() -> None:
     pre = PRE_BY_MODEL_TYPE[model_type]
     base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre  # type: ignore[method-assign]
     patch_auto_tokenizer()
+    patch_load_hparams(base)
     sys.argv = [str(llama_dir / "convert_hf_to_gguf.py"), *args]
     runpy.run_path(str(llama_dir / "convert_hf_to_gguf.py"), run_name="__main__")
 

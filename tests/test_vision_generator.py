@@ -59,6 +59,13 @@ def test_image_prompt_generates_as_transformers_does(generator, tiny_checkpoint,
     assert result.generated[0].token_ids == want
 
 
+def test_image_encoder_runs_on_the_generators_threads(generator, tmp_path):
+    image = tmp_path / "photo.png"
+    image.write_bytes(_png(PIXELS))
+    generator.generate(f"{IMAGE_MARKER} 무엇이 보여?", GREEDY, images=[image])
+    assert generator._vision.n_threads == 2  # mtmd would otherwise take its default of 4
+
+
 def test_chat_content_parts_take_data_urls(generator):
     url = "data:image/png;base64," + base64.b64encode(_png(PIXELS)).decode()
     messages = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},

@@ -290,7 +290,8 @@ class LocalGenerator:
                               cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
                               images: Sequence[str | Path | bytes]) -> GenerationResult:
         if self._vision is None:  # first: a model without a projector says so whatever the images are
-            self._vision = VisionEncoder(self.model_info, self._loaded()._model.model, self._mmproj)
+            llm = self._loaded()  # the encoder is a batch computation: the prompt's threads (mtmd's default is 4)
+            self._vision = VisionEncoder(self.model_info, llm._model.model, self._mmproj, n_threads=llm.n_threads_batch)
         text, pictures = self.image_prompt(prompt, settings, images, tools)
         return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
                               chat=not isinstance(prompt, str))

@@ -96,6 +96,7 @@ class VisionEncoder:
         params.warmup = False
         if n_threads:
             params.n_threads = n_threads
+        self.n_threads = int(params.n_threads)
         self.path = path
         self._ctx = mtmd.mtmd_init_from_file(str(path).encode(), llama_model, params)
         if not self._ctx:
