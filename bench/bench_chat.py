@@ -180,7 +180,12 @@ def memory(args: argparse.Namespace) -> list[list[str]]:
     rows = []
     for kv in ("f16", "q8_0"):
         out = subprocess.run([sys.executable, __file__, "--model", str(args.model), "--memory-child", kv,
-                              "--threads", str(args.threads)], capture_output=True, text=True, check=True)
+                              "--threads", str(args.threads)], capture_output=True, text=True)
+        if out.returncode != 0:  # e.g. a quantized V cache on heads llama.cpp cannot quantize
+            why = next((line for line in reversed(out.stderr.splitlines()) if "Error" in line), "failed")
+            rows.append([kv, "—", why.split(": ", 1)[-1]])
+            print(f"memory {kv}: {rows[-1][-1]}", flush=True)
+            continue
         data = json.loads(out.stdout.strip().splitlines()[-1])
         rows.append([kv, f"{data['kv_bytes'] / 2**20:.0f} MiB", f"{data['rss'] / 2**20:.0f} MiB"])
         print(f"memory {kv}: KV {data['kv_bytes'] / 2**20:.0f} MiB, peak RSS {data['rss'] / 2**20:.0f} MiB", flush=True)

@@ -99,8 +99,8 @@ def ram_gb() -> float:
 def machine_line() -> str:
     today = dt.date.today().isoformat()
     return (f"Machine: {cpu_model()}, {os.cpu_count()} cores, {ram_gb():.0f} GiB RAM, {platform.system()}; "
-            f"{today}. A shared machine: other jobs ran at the same time, so competitors were measured "
-            "in the same run, alternating, and medians are reported.")
+            f"{today}. Competitors run in the same process or session, alternating, so both see the same "
+            "machine state; medians where there are rounds.")
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

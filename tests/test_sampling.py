@@ -363,6 +363,38 @@ def test_kept_set_equals_transformers(vocab: int, scale: float) -> None:
             np.testing.assert_allclose(ours, hf, rtol=2e-5, atol=1e-12)
 
 
+@pytest.mark.parametrize("vocab", [80, 5000])
+@pytest.mark.parametrize("scale", [0.9, 4.0])
+def test_nucleus_by_rejection_keeps_exactly_transformers_set(vocab: int, scale: float) -> None:
+    """sample()'s full-vocabulary top-p accepts a drawn token by one test per token: that test, asked of
+    every token, gives transformers' kept set."""
+    rng = np.random.default_rng(vocab + int(scale * 100))
+    cases = [{"top_p": 0.9}, {"top_p": 0.5, "temperature": 0.7},
+             {"top_p": 0.99, "temperature": 1.3, "repetition_penalty": 1.2}, {"top_p": 0.6, "temperature": 2.0}]
+    for case in cases:
+        s = sampled(**case)
+        for _trial in range(3):
+            logits = (rng.normal(size=vocab) * scale).astype(np.float32)
+            prompt = rng.integers(0, vocab, 40).tolist()
+            with TokenSampler(s, vocab, history_size=64) as sampler:
+                sampler.start(prompt)
+                assert sampler._nucleus_by_rejection
+                z, _saved = sampler._penalised(logits.copy())
+                probs, tail, top = sampler._nucleus_probs(z)
+                ours = np.array([sampler._top_p_keeps(probs, t, tail, top) for t in range(vocab)])
+            assert np.array_equal(ours, hf_probs(logits, prompt, s) > 0), case
+
+
+def test_nucleus_by_rejection_draws_match_transformers() -> None:
+    vocab = 30000
+    logits = (np.random.default_rng(23).normal(size=vocab) * 2.0).astype(np.float32)
+    for s in (sampled(top_p=0.9, seed=11), sampled(top_p=0.6, temperature=1.4, seed=12)):
+        with TokenSampler(s, vocab, history_size=64) as sampler:
+            sampler.start([])
+            draws = [sampler.sample(logits) for _ in range(DRAWS)]
+        assert chi2_pvalue(draws, hf_probs(logits, [], s)) > P_MIN
+
+
 def test_top_p_zero_keeps_the_most_likely_token() -> None:
     logits = fixed_logits(8)
     for top_k in (0, 10):

@@ -55,6 +55,8 @@ assert TOKEN_DATA.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
 SEED_RANGE = 2**32  # seeds are uint32 (GenerationSettings' range)
 ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
 SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
+NUCLEUS_BY_REJECTION_MIN_P = 0.5  # top_p from which a full-vocabulary nucleus is drawn by rejection
+NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
 _F32 = np.float32
 _U53 = 1.0 / (1 << 53)
 
@@ -248,6 +250,11 @@ class TokenSampler:
         self._masked: np.ndarray | None = None
         self._plain_greedy = (not settings.do_sample and grammar is None
                               and self._history is None and self._generated is None)
+        # A full-vocabulary nucleus without min_p: draw from the whole distribution and keep the draw when
+        # transformers' top-p keeps that token (see _sample_nucleus), instead of locating the cut first.
+        self._nucleus_by_rejection = (settings.do_sample and grammar is None and settings.min_p is None
+                                      and not 0 < settings.top_k < n_vocab
+                                      and NUCLEUS_BY_REJECTION_MIN_P <= settings.top_p < 1.0)
         self._grammar: Any = None
         self._candidates: np.ndarray | None = None
         if grammar is not None:
@@ -302,6 +309,10 @@ class TokenSampler:
             return int(np.argmax(logits))
         z, saved = self._penalised(logits)
         try:
+            if self._nucleus_by_rejection:
+                token = self._sample_nucleus(z)
+                if token is not None:
+                    return token
             ids, weights = self._warped(z)
         finally:
             for where, values in reversed(saved):
@@ -428,12 +439,7 @@ class TokenSampler:
         s = self.settings
         n = self.n_vocab
         e, probs, mask = self._work[:n], self._probs[:n], self._mask
-        if self._temperature != 1:
-            np.divide(z, self._temperature, out=e)
-            np.subtract(e, z.max() / self._temperature, out=e)  # max(z / t) == max(z) / t in float32
-        else:
-            np.subtract(z, z.max(), out=e)
-        np.exp(e, out=e)
+        self._exp_tempered(z, e)
         if s.top_p < 1.0:
             np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
             floor = self._nucleus_floor(probs, nucleus_tail(s.top_p))
@@ -443,6 +449,51 @@ class TokenSampler:
             np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
             np.greater_equal(probs, _F32(s.min_p) * probs.max(), out=mask)
             np.multiply(e, mask, out=e)
+
+    def _sample_nucleus(self, z: np.ndarray) -> int | None:
+        """A token from transformers' temperature + top-p over the whole vocabulary, by rejection.
+
+        A token drawn from the whole (tempered) distribution is kept when top-p keeps it: when the
+        probability of every token at or below its own, rounded to float32, exceeds ``1 - top_p`` (or it is
+        the most likely token). Accepted draws then follow the renormalised nucleus exactly, and each try
+        costs two passes over the vocabulary instead of the ~10 that locate the cut. None after
+        NUCLEUS_TRIES rejections (a very flat or very narrow nucleus): the caller locates the cut instead.
+        """
+        probs, tail, top = self._nucleus_probs(z)
+        columns = np.cumsum(self._work.reshape(ROWS, -1).sum(axis=0), dtype=np.float64)
+        for _ in range(NUCLEUS_TRIES):
+            token = self._draw_blocks(self._work, columns)
+            if self._top_p_keeps(probs, token, tail, top):
+                return token
+        return None
+
+    def _nucleus_probs(self, z: np.ndarray) -> tuple[np.ndarray, np.float32, np.float32]:
+        """(the tempered softmax of ``z`` over the vocabulary, float32(1 - top_p), the largest probability);
+        the exps stay in ``self._work`` for the draw."""
+        n = self.n_vocab
+        e, probs = self._work[:n], self._probs[:n]
+        self._exp_tempered(z, e)
+        inv = _F32(1) / e.sum(dtype=np.float32)
+        np.multiply(e, inv, out=probs)
+        top = inv  # exp(0) == 1 at the largest logit, so its probability is exactly float32(1 * inv)
+        return probs, _F32(nucleus_tail(self.settings.top_p)), top
+
+    def _top_p_keeps(self, probs: np.ndarray, token: int, tail: np.float32, top: np.float32) -> bool:
+        """Whether transformers' TopPLogitsWarper keeps ``token`` (tokens tied with the cut stay)."""
+        p = probs[token]
+        if p >= top:
+            return True
+        np.less_equal(probs, p, out=self._mask)
+        return bool(_F32(np.sum(probs, where=self._mask, dtype=np.float64)) > tail)
+
+    def _exp_tempered(self, z: np.ndarray, e: np.ndarray) -> None:
+        """``e`` = exp(z / T - max(z / T)) in float32, as transformers' softmax after its temperature warper."""
+        if self._temperature != 1:
+            np.divide(z, self._temperature, out=e)
+            np.subtract(e, z.max() / self._temperature, out=e)  # max(z / t) == max(z) / t in float32
+        else:
+            np.subtract(z, z.max(), out=e)
+        np.exp(e, out=e)
 
     def _nucleus_floor(self, p: np.ndarray, tail: float) -> np.float32:
         """The smallest probability transformers' top-p keeps (tokens tied with it stay), found by sorting
@@ -487,10 +538,12 @@ class TokenSampler:
             return None  # even the band's largest token would go: the cut is above the band
         return band[top_p_keep(band, tail, mass_below) - 1]
 
-    def _draw_blocks(self, work: np.ndarray) -> int:
-        """Draw an index with probability proportional to ``work`` (zero padded to ROWS rows)."""
+    def _draw_blocks(self, work: np.ndarray, col_sums: np.ndarray | None = None) -> int:
+        """Draw an index with probability proportional to ``work`` (zero padded to ROWS rows); ``col_sums``:
+        the cumulative column sums of ``work`` viewed as ROWS rows, when already known."""
         grid = work.reshape(ROWS, -1)
-        col_sums = np.cumsum(grid.sum(axis=0), dtype=np.float64)
+        if col_sums is None:
+            col_sums = np.cumsum(grid.sum(axis=0), dtype=np.float64)
         target = self._uniform() * col_sums[-1]
         col = min(int(np.searchsorted(col_sums, target, side="right")), len(col_sums) - 1)
         while grid[:, col].max() == 0:
