@@ -45,16 +45,21 @@ def tiny_model(folder: Path) -> Path:
 _counter = iter(range(1, 1 << 30))
 
 
-def request(gen: Any, n: int) -> tuple[float, int, int]:
-    """(seconds, prompt tokens, generated tokens) of one greedy request for ``n`` tokens, streamed. Every
-    prompt starts differently, so the generator's prompt cache cannot skip the prefill."""
+def request(gen: Any, n: int) -> tuple[float, int, int, float]:
+    """(seconds, prompt tokens, generated tokens, the generator's own seconds) of one greedy request for ``n``
+    tokens, streamed. Every prompt starts differently, so the generator's prompt cache cannot skip the
+    prefill. The generator's own time (prompt and decode, from its timings) is what the worker measured
+    inside its process: the caller's time minus it is what the pipe cost this very request."""
     settings = gen.default_settings(max_new_tokens=n, do_sample=False, repetition_penalty=1.0)
     pieces: list[str] = []
     prompt = f"{next(_counter)}. {PROMPT}"
     t0 = time.perf_counter()
     result = gen.generate(prompt, settings, on_event=lambda e: pieces.append(e.text))
     seconds = time.perf_counter() - t0
-    return seconds, len(result.prompt_token_ids), len(result.generated[0].token_ids)
+    t = result.timings
+    own = (t["prompt_tokens_evaluated"] / t["prompt_tokens_per_s"] if t["prompt_tokens_per_s"] else 0.0) + \
+        (t["generated_tokens"] / t["generated_tokens_per_s"] if t["generated_tokens_per_s"] else 0.0)
+    return seconds, len(result.prompt_token_ids), len(result.generated[0].token_ids), own
 
 
 def measure(model: Path, new_tokens: int, rounds: int, threads: int) -> dict[str, dict[str, float]]:
@@ -63,16 +68,18 @@ def measure(model: Path, new_tokens: int, rounds: int, threads: int) -> dict[str
 
     gens = {"in-process": LocalGenerator(model, n_threads=threads, n_ctx=1024),
             "worker": WorkerGenerator(model, n_threads=threads, n_ctx=1024)}
-    samples: dict[str, dict[str, list[float]]] = {name: {"prefill": [], "decode": []} for name in gens}
+    samples: dict[str, dict[str, list[float]]] = {name: {"prefill": [], "decode": [], "overhead": []}
+                                                  for name in gens}
     try:
         for gen in gens.values():  # warm-up: allocations, page faults of the weights
             request(gen, new_tokens + 1)
         for _ in range(rounds):
             for name, gen in gens.items():
-                t1, n_prompt, _ = request(gen, 1)
-                tn, _, n = request(gen, new_tokens + 1)
+                t1, n_prompt, _, _ = request(gen, 1)
+                tn, _, n, own = request(gen, new_tokens + 1)
                 samples[name]["prefill"].append(n_prompt / t1)
                 samples[name]["decode"].append((n - 1) / (tn - t1))
+                samples[name]["overhead"].append((tn - own) / tn)  # share of the request outside the engine
     finally:
         for gen in gens.values():
             gen.close()
@@ -98,15 +105,20 @@ def main(argv: list[str] | None = None) -> int:
                          bl.fmt(base["prefill"]), bl.fmt(ours["prefill"]),
                          f"{100 * (ours['prefill'] / base['prefill'] - 1):+.1f}%",
                          bl.fmt(base["decode"]), bl.fmt(ours["decode"]),
-                         f"{100 * (ours['decode'] / base['decode'] - 1):+.1f}%"])
+                         f"{100 * (ours['decode'] / base['decode'] - 1):+.1f}%",
+                         f"{100 * base['overhead']:.2f}%", f"{100 * ours['overhead']:.2f}%"])
             print(rows[-1], flush=True)
     table = bl.markdown_table(["model", "new tokens", "prefill in-process tok/s", "prefill worker tok/s", "Δ",
-                               "decode in-process tok/s", "decode worker tok/s", "Δ"], rows)
+                               "decode in-process tok/s", "decode worker tok/s", "Δ",
+                               "outside the engine, in-process", "outside the engine, worker"], rows)
     text = (f"`python bench/bench_worker.py --rounds {args.rounds} --threads {args.threads}"
             f"{' --new-tokens ' + str(args.new_tokens) if args.new_tokens else ''}`: greedy requests "
             "alternating between `LocalGenerator` (in-process) and `WorkerGenerator` (llama.cpp in a child "
             "process, every token streamed through the pipe), timed by the caller; medians of "
-            f"{args.rounds} rounds.\n\n{table}\n\n{bl.machine_line()}\n")
+            f"{args.rounds} rounds. \"Outside the engine\": the caller's time for a decode request minus the "
+            "time the generator measured for its prompt and tokens in its own process, as a share of the "
+            "request (the same requests, so the machine's noise cancels): for the worker, the pipe, pickling "
+            f"and event batching.\n\n{table}\n\n{bl.machine_line()}\n")
     print(text)
     if not args.no_readme:
         bl.write_section("bench_worker", text)

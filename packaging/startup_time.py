@@ -41,10 +41,21 @@ def xvfb(size: str = "1280x800x24") -> Iterator[str]:
         number = proc.stdout.readline().strip()
         if not number.isdigit():
             raise RuntimeError("Xvfb did not start (no display number)")
-        yield f":{number}"
+        display = f":{number}"
+        deadline = time.monotonic() + 15
+        while not _accepts_clients(display):  # the number can come before a client may connect
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Xvfb on {display} does not accept clients")
+            time.sleep(0.1)
+        yield display
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _accepts_clients(display: str) -> bool:
+    return subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True, check=False,
+                          env={**os.environ, "DISPLAY": display}).returncode == 0
 
 
 def find_window(display: str, title: str = TITLE) -> str | None:

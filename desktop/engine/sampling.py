@@ -484,7 +484,8 @@ class TokenSampler:
         if p >= top:
             return True
         np.less_equal(probs, p, out=self._mask)
-        return bool(_F32(np.sum(probs, where=self._mask, dtype=np.float64)) > tail)
+        np.multiply(probs, self._mask, out=self._scratch)  # (numpy's sum(where=) is ten times slower)
+        return bool(_F32(self._scratch.sum(dtype=np.float64)) > tail)
 
     def _exp_tempered(self, z: np.ndarray, e: np.ndarray) -> None:
         """``e`` = exp(z / T - max(z / T)) in float32, as transformers' softmax after its temperature warper."""
