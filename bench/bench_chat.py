@@ -139,23 +139,40 @@ def chat(args: argparse.Namespace, ours: Ours, raw: Raw) -> tuple[list[list[str]
 
 
 def switch(args: argparse.Namespace, ours: Ours, raw: Raw) -> list[list[str]]:
-    """Long conversation A, then B, then a fresh one-message conversation C, then back to A with a question."""
+    """Long conversation A, then B, then a fresh one-message conversation C, then back to A with a question,
+    then one more question in A (a turn at the same depth without a switch: what attention at that depth
+    costs anyway). Ours also reports the time its generator spent saving and restoring states."""
     long_a = [{"role": "system", "content": SYSTEM},
               {"role": "user", "content": user_text(100, args.switch_tokens, ours.count)}]
     b = [{"role": "system", "content": "다른 대화입니다."},
          {"role": "user", "content": user_text(200, args.user_tokens, ours.count)}]
     next_question = {"role": "user", "content": user_text(300, args.user_tokens // 4, ours.count)}
     one = [{"role": "system", "content": "세 번째 대화입니다."}, next_question]
+    reply = {"role": "assistant", "content": reply_text(100, args.reply_tokens, ours.count)}
+    back_a = [*long_a, reply, next_question]
+    then_a = [*back_a, reply, {"role": "user", "content": user_text(301, args.user_tokens // 4, ours.count)}]
     rows = []
     for name, comp in (("ours", ours), ("raw", raw)):
         comp.ask(long_a, args.reply_tokens, "A")
         comp.ask(b, args.reply_tokens, "B")
+        leave = ours.gen.stats.state_switch_seconds if comp is ours else None  # A's state saved
         fresh, _ = comp.ask(one, 1, "C")  # a new one-message chat (ours keeps B's small state first)
-        reply = reply_text(100, args.reply_tokens, ours.count)
-        back, _ = comp.ask([*long_a, {"role": "assistant", "content": reply}, next_question], 1, "A")
-        rows.append([comp.name, f"{back:.2f} s", f"{fresh:.2f} s", f"{back / fresh:.2f}×"])
-        print(f"switch {name}: back to A {back:.2f} s, one-message {fresh:.2f} s", flush=True)
+        back, _ = comp.ask(back_a, 1, "A")
+        restore = ours.gen.stats.state_switch_seconds if comp is ours else None  # C saved, A restored
+        stay, _ = comp.ask(then_a, 1, "A")
+        rows.append([comp.name, seconds(leave), f"{back:.2f} s", seconds(restore), f"{stay:.2f} s",
+                     f"{fresh:.2f} s", f"{back / fresh:.2f}×", f"{back / stay:.2f}×"])
+        print(f"switch {name}: leave A {seconds(leave)}, back to A {back:.2f} s (restore {seconds(restore)}), "
+              f"next turn in A {stay:.2f} s, one-message {fresh:.2f} s", flush=True)
     return rows
+
+
+def seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f} s"
+
+
+SWITCH_HEADER = ["generator", "leaving the long one (save)", "back to the long one", "of which restore",
+                 "its next turn, no switch", "one-message", "back ÷ one-message", "back ÷ next turn"]
 
 
 def memory_child(model: Path, kv: str, threads: int) -> None:
@@ -202,16 +219,30 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-write", action="store_true", help="print the tables, leave bench/README.md alone")
     p.add_argument("--no-switch", action="store_true", help="skip part 2 (switching back to a long conversation)")
+    p.add_argument("--switch-only", action="store_true", help="run part 2 alone (write it with --section)")
     p.add_argument("--section", default="bench_chat", help="the bench/README.md section to write (one per model)")
     p.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.memory_child:
         memory_child(args.model, args.memory_child, args.threads)
         return
-    memory_rows = memory(args)  # first, while this process is small
+    memory_rows = [] if args.switch_only else memory(args)  # first, while this process is small
     ours, raw = Ours(args.model, args.threads), Raw(args.model, args.threads)
     ours.ask([{"role": "user", "content": "hi"}], 2, "warm-up")
     raw.ask([{"role": "user", "content": "hi"}], 2, "warm-up")
+    if args.switch_only:
+        body = "\n".join([
+            machine_line(), "",
+            f"`python bench/bench_chat.py --model {args.model.name} --switch-only --switch-tokens "
+            f"{args.switch_tokens} --user-tokens {args.user_tokens} --threads {args.threads}`: a conversation of "
+            f"about {args.switch_tokens} tokens, another one, a one-message one, then back to the long one "
+            "(TTFT of a question about a quarter of a user turn long), then its next turn without a switch.",
+            "", markdown_table(SWITCH_HEADER, switch(args, ours, raw)),
+        ])
+        print(body)
+        if not args.no_write:
+            write_section(args.section, body)
+        return
     rows, totals = chat(args, ours, raw)
     switch_rows = [] if args.no_switch else switch(args, ours, raw)
     body = "\n".join([
@@ -233,7 +264,7 @@ def main() -> None:
         *([f"Switching back to a conversation of about {args.switch_tokens} tokens after another one, against a "
            "fresh one-message conversation (TTFT):",
            "",
-           markdown_table(["generator", "back to the long one", "one-message", "ratio"], switch_rows),
+           markdown_table(SWITCH_HEADER, switch_rows),
            ""] if switch_rows else []),
         f"Memory: one process each, {N_CTX}-token context, KV cache type (q8_0 runs with flash attention):",
         "",

@@ -194,7 +194,10 @@ def test_switching_conversations_restores_the_kept_state(gguf: Any) -> None:
         a = chat(3)
         first_a = gen.generate(a, settings, conversation="A")
         assert gen.state_cache.usage().entries == 0
-        gen.generate(chat(2, SYSTEM_B), settings, conversation="B")
+        again = gen.generate(a, settings, conversation="A")
+        assert again.timings["state_switch_seconds"] == 0.0  # same conversation: nothing saved or restored
+        b_result = gen.generate(chat(2, SYSTEM_B), settings, conversation="B")
+        assert b_result.timings["state_switch_seconds"] > 0.0  # A's state was saved
         usage = gen.state_cache.usage()
         assert usage.entries == 1 and 0 < usage.bytes <= usage.budget_bytes
         a_next = [*a, {"role": "assistant", "content": first_a.generated[0].text},

@@ -68,6 +68,7 @@ class DecodeStats:
     prompt_evals: int = 0  # requests whose prompt needed any evaluation at all
     prompt_tokens_reused: int = 0  # last request: prompt tokens already in the KV cache
     prompt_tokens_evaluated: int = 0  # last request: prompt tokens evaluated (the rest)
+    state_switch_seconds: float = 0.0  # last request: keeping the live conversation and restoring its own
 
 
 # How a request reuses the KV cache (seq 0), which holds the ids in ``_held``:
@@ -372,6 +373,7 @@ class LocalGenerator:
                 "prompt_tokens": float(len(ids)),
                 "prompt_tokens_reused": float(reused),
                 "prompt_tokens_evaluated": float(evaluated),
+                "state_switch_seconds": self.stats.state_switch_seconds,
                 "generated_tokens": float(n_generated),
                 "messages_dropped": float(dropped),
                 "seed": float(sampler_seed if sampler_seed is not None else settings.seed or 0),
@@ -526,8 +528,16 @@ class LocalGenerator:
         self.state_cache.put(self._owner, SavedState(list(self._held), data, list(self._checkpoints)))
 
     def _switch_to(self, conversation: str | None) -> None:
+        self.stats.state_switch_seconds = 0.0
         if conversation == self._owner:
             return
+        t = time.perf_counter()
+        try:
+            self._swap_states(conversation)
+        finally:
+            self.stats.state_switch_seconds = time.perf_counter() - t
+
+    def _swap_states(self, conversation: str | None) -> None:
         self._keep_live()
         self._owner = conversation
         saved = self.state_cache.take(conversation) if conversation is not None else None
@@ -597,14 +607,19 @@ class LocalGenerator:
         ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
-    def _save_sequence(self, flags: int) -> bytes:
+    def _save_sequence(self, flags: int) -> bytearray:
+        """llama.cpp's bytes for seq 0, written straight into the returned buffer (hundreds of MiB for a
+        long chat: slicing a ctypes array would build a Python int per byte, seconds per conversation)."""
         size = llama_cpp.llama_state_seq_get_size_ext(self._ctx, 0, flags)
-        buf = (ctypes.c_uint8 * size)()
-        written = llama_cpp.llama_state_seq_get_data_ext(self._ctx, buf, size, 0, flags)
-        return bytes(buf[:written])
+        data = bytearray(size)
+        written = llama_cpp.llama_state_seq_get_data_ext(self._ctx, (ctypes.c_uint8 * size).from_buffer(data),
+                                                         size, 0, flags)
+        del data[written:]
+        return data
 
-    def _load_sequence(self, data: bytes, flags: int) -> bool:
-        buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+    def _load_sequence(self, data: bytes | bytearray, flags: int) -> bool:
+        view = (ctypes.c_uint8 * len(data))
+        buf = view.from_buffer(data) if isinstance(data, bytearray) else view.from_buffer_copy(data)
         return bool(llama_cpp.llama_state_seq_set_data_ext(self._ctx, buf, len(data), 0, flags))
 
     def _check_length(self, n_prompt: int, max_new_tokens: int, *, chat: bool = False) -> None:

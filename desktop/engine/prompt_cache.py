@@ -45,7 +45,7 @@ class Checkpoint:
 
     pos: int
     logits: np.ndarray
-    window: bytes | None = None
+    window: bytes | bytearray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -57,7 +57,7 @@ class SavedState:
     """One conversation's KV cache: the ids it held, llama.cpp's sequence bytes and its checkpoints."""
 
     tokens: list[int]
-    data: bytes
+    data: bytes | bytearray  # bytearray as llama.cpp wrote it (no copy), bytes when read from disk
     checkpoints: list[Checkpoint] = field(default_factory=list)
 
     @property
