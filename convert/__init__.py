@@ -36,7 +36,7 @@ if TYPE_CHECKING:
         inspect_gguf,
         inspect_mmproj,
     )
-    from .hub import download_gguf_file, resolve_checkpoint
+    from .hub import download_gguf_file, list_gguf_sizes, listed_files, quant_of, resolve_checkpoint
     from .mmproj import convert_mmproj
     from .pipeline import ConvertRequest, ConvertResult
     from .pipeline import convert as convert_model
@@ -51,6 +51,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "convert_checkpoint": (".convert", "convert_checkpoint"),
     "quantize_gguf": (".quantize", "quantize_gguf"),
     "download_gguf_file": (".hub", "download_gguf_file"),
+    "list_gguf_sizes": (".hub", "list_gguf_sizes"),  # an official repo's GGUF files and their sizes
+    "listed_files": (".hub", "listed_files"),  # that repo's table row with the listing's files and sizes
+    "quant_of": (".hub", "quant_of"),
     "resolve_checkpoint": (".hub", "resolve_checkpoint"),
     "inspect_gguf": (".gguf_check", "inspect_gguf"),
     "ModelInfo": (".gguf_check", "ModelInfo"),
@@ -68,7 +71,7 @@ __all__ = [
     "ConversionCancelled", "ConversionError", "InvalidGGUF", "NotEnoughSpace",
     # converting, quantizing, downloading
     "ConvertRequest", "ConvertResult", "convert_checkpoint", "convert_mmproj", "convert_model", "download_gguf_file",
-    "quantize_gguf", "resolve_checkpoint",
+    "list_gguf_sizes", "listed_files", "quant_of", "quantize_gguf", "resolve_checkpoint",
     # output types and file names
     "DEFAULT_OUTTYPE", "OUTTYPES", "QUANTIZABLE", "OutType", "get_outtype", "model_stem", "output_path",
     # the EXAONE family table

@@ -117,6 +117,10 @@ TENSOR_SHAPES: Mapping[MODEL_TENSOR, tuple[str, ...]] = {
     MODEL_TENSOR.NEXTN_EMBED_TOKENS: ("vocab", "hidden"),
     MODEL_TENSOR.NEXTN_SHARED_HEAD_HEAD: ("vocab", "hidden"),
 }
+# Matrices written in F32 whatever the output type, as llama.cpp's converter writes them (and its quantizer
+# leaves them): a mixture-of-experts router. llama.cpp multiplies a BF16/F16 weight with activations rounded
+# to that type, which moves the router's scores enough to pick another expert where two nearly tie.
+ALWAYS_F32 = frozenset({MODEL_TENSOR.FFN_GATE_INP, MODEL_TENSOR.FFN_GATE_INP_SHEXP})
 # Tensors an architecture may list but a checkpoint does not carry (we generate or skip them).
 NOT_FROM_CHECKPOINT = frozenset({MODEL_TENSOR.ROPE_FREQS, MODEL_TENSOR.ATTN_ROT_EMBD})
 # The MTP head's own weights (shared by every MTP layer) -> their GGUF kind; ``mtp.layers.N.*`` are

@@ -17,6 +17,7 @@ from gguf import GGMLQuantizationType as QType
 from gguf import GGUFWriter, Keys
 
 from .architectures import (
+    ALWAYS_F32,
     MTP_TENSORS,
     NOT_FROM_CHECKPOINT,
     OPTIONAL_TENSORS,
@@ -95,10 +96,11 @@ def tensor_nbytes(shape: tuple[int, ...], target: QType) -> int:
     return math.prod(shape) // block * type_size
 
 
-def choose_type(shape: tuple[int, ...], outtype: OutType) -> QType:
-    """1-D tensors stay F32 (llama.cpp's convention); block types need whole blocks per row."""
+def choose_type(shape: tuple[int, ...], outtype: OutType, kind: gguf.MODEL_TENSOR | None = None) -> QType:
+    """1-D tensors and ``ALWAYS_F32`` kinds stay F32 (llama.cpp's convention); block types need whole
+    blocks per row."""
     assert outtype.tensor_type is not None
-    if len(shape) < 2:
+    if len(shape) < 2 or kind in ALWAYS_F32:
         return QType.F32
     block, _ = gguf.GGML_QUANT_SIZES[outtype.tensor_type]
     return outtype.tensor_type if shape[-1] % block == 0 else QType.F16
@@ -246,7 +248,7 @@ def plan_tensors(arch: Architecture, ckpt: Checkpoint, config: Mapping[str, Any]
                 f"tensor {rec_name!r} has shape {list(rec_shape)}, config.json implies {list(want)}; "
                 "the weights and config.json do not match"
             )
-        target = choose_type(rec_shape, outtype)
+        target = choose_type(rec_shape, outtype, kind)
         planned[gguf_name] = PlannedTensor(gguf_name, rec_shape, target, tensor_nbytes(rec_shape, target),
                                            make(target))
 

@@ -46,7 +46,7 @@ class Sampling:
 class GGUFFile:
     name: str
     quant: str
-    size: int  # bytes; approximate (parameters x bits per weight), not read off the repository
+    size: int  # bytes: in the table, parameters x bits per weight; exact in a Hub listing (hub.listed_files)
     mmproj: bool = False
 
 

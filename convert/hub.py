@@ -16,11 +16,12 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import ConversionError
-from .families import supported_model_types
+from .families import GGUFFile, GGUFRepo, supported_model_types
 from .gguf_check import inspect_gguf, inspect_mmproj
 from .writer import atomic_output
 
@@ -150,6 +151,19 @@ def download_gguf_file(
     return outfile
 
 
+def list_gguf_sizes(repo_id: str, *, revision: str | None = None, token: str | None = None,
+                    endpoint: str | None = None) -> dict[str, int]:
+    """The repo's ``.gguf`` files (vision projectors included) and their sizes in bytes, read off the Hub.
+
+    ``endpoint`` overrides ``HF_ENDPOINT`` for this call (a mirror, or a test server)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.hf_api import RepoFile
+
+    with _hub_errors(repo_id, revision, False):
+        tree = HfApi(endpoint=endpoint).list_repo_tree(repo_id, revision=revision, token=token, recursive=True)
+        return {e.path: int(e.size) for e in tree if isinstance(e, RepoFile) and e.path.lower().endswith(".gguf")}
+
+
 def sweep_stale_partials(repo_id: str) -> list[Path]:
     """Delete temp files that killed downloads left in the repo's cache; returns what was removed.
 
@@ -194,13 +208,25 @@ def pick_gguf_file(files: list[str], quant: str, repo_id: str) -> str:
     if not ggufs:
         raise ConversionError(f"{repo_id} has no .gguf files; pass a checkpoint repo without --file to convert it")
     if not matches:
-        available = ", ".join(_quant_suffix(f) for f in ggufs)
+        available = ", ".join(quant_of(f) for f in ggufs)
         raise ConversionError(f"{repo_id} has no {quant} file; choose --file from: {available}")
     raise ConversionError(f"--file {quant} matches several files in {repo_id} ({', '.join(matches)}); "
                           "pass the full quant name")
 
 
-def _quant_suffix(filename: str) -> str:
+def listed_files(repo: GGUFRepo, listing: Mapping[str, int]) -> GGUFRepo:
+    """``repo`` with the files a Hub listing of it has (``list_gguf_sizes``) and their exact sizes instead of
+    the table's: models from the smallest, then the vision projector (the F16 one where there are several)."""
+    projector = pick_mmproj_file(list(listing))
+    models = sorted((n for n in listing if not is_mmproj_file(n)), key=lambda n: (listing[n], n))
+    files = [GGUFFile(Path(n).name, quant_of(n), listing[n]) for n in models]
+    if projector is not None:
+        files.append(GGUFFile(Path(projector).name, quant_of(projector), listing[projector], mmproj=True))
+    return replace(repo, files=tuple(files))
+
+
+def quant_of(filename: str) -> str:
+    """The quantization a GGUF's name ends with (LG's ``NAME-QUANT.gguf``), e.g. ``Q4_K_M``."""
     stem = Path(filename).name[: -len(".gguf")]
     return re.split(r"[-.]", stem)[-1]
 

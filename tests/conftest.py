@@ -27,3 +27,13 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory):
         return built[kind]
 
     return make
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """A chat history database (SQLite, WAL) in the test's own folder, closed afterwards."""
+    from exaone_desktop.session.store import ChatStore
+
+    s = ChatStore(tmp_path / "history.sqlite3")
+    yield s
+    s.close()

@@ -1,4 +1,5 @@
-"""An in-memory ``keyring`` backend for tests, and a context manager that installs it."""
+"""An in-memory ``keyring`` backend for tests, a context manager that installs it, and one that also hides
+the developer's OpenAI variables (``no_cloud_credentials``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 import keyring
 import keyring.backend
 import keyring.errors
+import pytest
 from keyring.backends import fail
 
 
@@ -39,6 +41,21 @@ def installed(backend: keyring.backend.KeyringBackend | None = None) -> Iterator
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+# Every variable the openai client reads for credentials, endpoint or logging.
+OPENAI_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_LOG")
+
+
+@contextmanager
+def no_cloud_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """None of the shell's OpenAI variables and a fresh in-memory keyring: a test sees only the credentials it
+    sets itself."""
+    for name in OPENAI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    backend = MemoryKeyring()
+    with installed(backend):
+        yield backend
 
 
 def no_backend() -> keyring.backend.KeyringBackend:

@@ -51,6 +51,31 @@ def test_catalogue_lists_every_official_file_and_judges_it_against_memory() -> N
     assert {f.fits for f in models.official_catalogue(None)} == {None}
 
 
+VL_REPO = "LGAI-EXAONE/EXAONE-4.5-33B-GGUF"
+VL_FILES = {"README.md": b"official", "EXAONE-4.5-33B-Q4_K_M.gguf": b"m" * 3000,
+            "EXAONE-4.5-33B-Q8_0.gguf": b"m" * 5000, "mmproj-EXAONE-4.5-33B-F16.gguf": b"p" * 700}
+
+
+def test_catalogue_takes_real_files_and_sizes_from_the_hub() -> None:
+    """A repo listed on the Hub shows the files it really has, with their byte sizes; one that cannot be listed
+    keeps the table's estimates and says why in one line."""
+    with HubStub() as hub:
+        hub.add_commit(VL_REPO, VL_FILES)
+        listings, failures = models.fetch_listings([VL_REPO, "LGAI-EXAONE/EXAONE-Gone-GGUF"], endpoint=hub.endpoint)
+    assert listings == {VL_REPO: {"EXAONE-4.5-33B-Q4_K_M.gguf": 3000, "EXAONE-4.5-33B-Q8_0.gguf": 5000,
+                                  "mmproj-EXAONE-4.5-33B-F16.gguf": 700}}
+    assert list(failures) == ["LGAI-EXAONE/EXAONE-Gone-GGUF"]
+    assert "\n" not in failures["LGAI-EXAONE/EXAONE-Gone-GGUF"]
+    files = models.official_catalogue(32 * GiB, listings)
+    vl = [f for f in files if f.repo_id == VL_REPO]
+    assert [(f.name, f.quant, f.size, f.mmproj, f.mmproj_size, f.exact) for f in vl] == [
+        ("EXAONE-4.5-33B-Q4_K_M.gguf", "Q4_K_M", 3000, "mmproj-EXAONE-4.5-33B-F16.gguf", 700, True),
+        ("EXAONE-4.5-33B-Q8_0.gguf", "Q8_0", 5000, "mmproj-EXAONE-4.5-33B-F16.gguf", 700, True)]
+    others = [f for f in files if f.repo_id != VL_REPO]
+    assert others == [f for f in models.official_catalogue(32 * GiB) if f.repo_id != VL_REPO]
+    assert not any(f.exact for f in others)
+
+
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
     from exaone_desktop.ui import model_manager
@@ -76,6 +101,27 @@ def test_manager_shows_the_catalogue_with_sizes_and_fit(desktop: DesktopApp) -> 
     row = next(i for i, r in enumerate(rows) if r[1] == "EXAONE-Deep-7.8B-Q8_0.gguf")
     table.selectRow(row)
     assert manager.repo.currentText() == "LGAI-EXAONE/EXAONE-Deep-7.8B-GGUF" and manager.quant.currentText() == "Q8_0"
+
+
+def test_manager_checks_files_and_sizes_on_the_hub(desktop: DesktopApp, qtbot: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    manager = desktop.window.model_manager()
+    table = manager.catalogue
+    with HubStub() as hub:
+        hub.add_commit(VL_REPO, VL_FILES)
+        real = models.fetch_listings
+        monkeypatch.setattr(models, "fetch_listings",
+                            lambda: real([VL_REPO, "LGAI-EXAONE/EXAONE-Gone-GGUF"], endpoint=hub.endpoint))
+        assert manager.check_sizes() is not None
+        qtbot.waitUntil(lambda: manager.catalogue_job is None, timeout=30_000)
+    rows = {table.item(r, 1).text(): table.item(r, 2).text() for r in range(table.rowCount())}
+    assert rows["EXAONE-4.5-33B-Q8_0.gguf"] == "5.0 kB + 700 B vision projector"
+    assert "EXAONE-4.5-33B-Q6_K.gguf" not in rows  # the table's guess; the repository has no such file
+    assert rows["EXAONE-4.0-1.2B-Q4_K_M.gguf"].startswith("≈ ")
+    assert manager.message.text().startswith("Read 1 of 2 repositories; the others keep estimated sizes (")
+    manager.repo.setCurrentText(VL_REPO)
+    assert [manager.quant.itemText(i) for i in range(manager.quant.count())] == ["Q4_K_M", "Q8_0"]
+    assert manager.check_sizes_button.isEnabled()
 
 
 def test_downloading_a_vision_model_brings_its_projector(tiny_checkpoint: Any, tmp_path: Path) -> None:

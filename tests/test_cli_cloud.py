@@ -26,10 +26,8 @@ NOTE, ERROR = "exaone-generate: note: ", "exaone-generate: error: "
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[memory_keyring.MemoryKeyring]:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_LOG"):
-        monkeypatch.delenv(name, raising=False)
-    with memory_keyring.installed() as backend:
-        yield backend  # type: ignore[misc]
+    with memory_keyring.no_cloud_credentials(monkeypatch) as backend:
+        yield backend
 
 
 def quiet_resets(monkeypatch: pytest.MonkeyPatch) -> None:

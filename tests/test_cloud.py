@@ -25,12 +25,10 @@ SAMPLING = GenerationSettings(do_sample=True, temperature=0.7, top_k=0, top_p=0.
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[memory_keyring.MemoryKeyring]:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "OPENAI_LOG"):
-        monkeypatch.delenv(name, raising=False)
     for name in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         monkeypatch.setenv(name, str(tmp_path / name.lower()))
-    with memory_keyring.installed() as backend:
-        yield backend  # type: ignore[misc]
+    with memory_keyring.no_cloud_credentials(monkeypatch) as backend:
+        yield backend
 
 
 @pytest.fixture

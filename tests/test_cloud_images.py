@@ -32,9 +32,7 @@ def picture(fmt: str, size: tuple[int, int] = (5, 3)) -> bytes:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_LOG"):
-        monkeypatch.delenv(name, raising=False)
-    with memory_keyring.installed():
+    with memory_keyring.no_cloud_credentials(monkeypatch):
         yield
 
 

@@ -32,13 +32,6 @@ def generator(tiny_checkpoint: Any) -> Iterator[Any]:
     gen.close()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ChatStore]:
-    s = ChatStore(tmp_path / "history.sqlite3")
-    yield s
-    s.close()
-
-
 def controller(store: ChatStore, **kwargs: Any) -> ChatController:
     c = ChatController(store, settings=SettingsState({"max_new_tokens": 6}), **kwargs)
     return c

@@ -185,6 +185,21 @@ def test_moe_gguf_says_what_llama_cpp_needs(tiny_checkpoint, tmp_path):
     assert meta["exaone-moe.expert_shared_feed_forward_length"] == "32"
 
 
+@pytest.mark.parametrize("outtype", ["bf16", "f16", "q8_0"])
+def test_moe_router_stays_f32_as_llama_cpp_writes_it(outtype, tiny_checkpoint, tmp_path):
+    """llama.cpp's converter and quantizer keep ffn_gate_inp in F32: a BF16/F16 router rounds its input too,
+    and moves near-tied expert scores. Every other matrix takes the output type."""
+    from gguf import GGUFReader
+
+    out = convert_checkpoint(tiny_checkpoint("exaone_moe"), tmp_path / "m.gguf", outtype)
+    types = {t.name: t.tensor_type.name for t in GGUFReader(out).tensors}
+    routers = {n for n in types if n.endswith("ffn_gate_inp.weight")}
+    assert routers and {types[n] for n in routers} == {"F32"}
+    matrices = {n for n, t in types.items() if n not in routers and t != "F32"}
+    assert {types[n] for n in matrices} == {outtype.upper()}
+    assert {n.rsplit(".", 2)[-2] for n in matrices} >= {"ffn_gate_exps", "attn_q", "token_embd"}
+
+
 def test_hybrid_exaone4_5_refused_unless_64_text_layers(tiny_checkpoint, tmp_path):
     """llama.cpp's exaone4 graph turns windows on only at exactly 64 layers (MTP layers not counted)."""
     src = tmp_path / "vl"
@@ -237,3 +252,5 @@ def test_verify_passes_for_the_2026_families_at_f32(kind, tiny_checkpoint, tmp_p
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "verification PASSED" in out and "same tokenization  yes" in out
+    assert "mean KLD" in out.split("GGUF vs transformers", 1)[1]
+    assert ("no limit for a mixture-of-experts model" in out) == (kind == "exaone_moe")

@@ -30,13 +30,6 @@ def small_context(tiny_checkpoint: Any) -> Iterator[Any]:
     gen.close()
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ChatStore]:
-    s = ChatStore(tmp_path / "history.sqlite3")
-    yield s
-    s.close()
-
-
 def run(c: ChatController, turn: Turn) -> Any:
     box: dict[str, Any] = {}
     t = threading.Thread(target=lambda: box.update(outcome=c.execute(turn, on_event=lambda _e: None)))

@@ -7,18 +7,10 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[ChatStore]:
-    s = ChatStore(tmp_path / "history.sqlite3")
-    yield s
-    s.close()
 
 
 def test_opens_in_wal_mode_with_schema_version(store: ChatStore) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from exaone_convert.errors import ConversionError
 from exaone_convert.quantize import quantize_gguf
-from exaone_convert.verify import VERIFY_TEXT, Thresholds, quant_metrics, verify_conversion
+from exaone_convert.verify import VERIFY_TEXT, Thresholds, hf_metrics, quant_metrics, verify_conversion
 from quant_fixtures import convert_to, hub_env, run_cli, run_py, swap_tensors
 
 
@@ -72,6 +73,30 @@ def test_quant_metrics_on_known_logits() -> None:
     flipped = ref[:, ::-1].copy()
     by = {m.name: m.value for m in quant_metrics(ref, flipped, [0, 0, 0], Thresholds())}
     assert by["mean KLD"] > 1.0 and by["top-1 agreement"] == 0.0 and by["perplexity ratio"] > 10
+
+
+def test_a_mixture_of_experts_is_judged_by_its_distributions_not_its_worst_logit() -> None:
+    """One position whose router picked another expert (its logits move by more than 1) fails a dense
+    model's max |Δlogit| but not a mixture of experts; a conversion wrong everywhere fails both."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    hf = (3.0 * rng.standard_normal((200, 64))).astype(np.float32)
+    hf[np.arange(200), rng.integers(0, 64, 200)] += 12.0  # a clear most likely token at every position
+    one_flip = hf + 1e-4 * rng.standard_normal(hf.shape).astype(np.float32)
+    one_flip[17] += 1.5 * rng.standard_normal(64).astype(np.float32)
+    wrong = hf + 1.5 * rng.standard_normal(hf.shape).astype(np.float32)
+    t = Thresholds()
+
+    def judged(gguf: np.ndarray, routed: bool) -> dict[str, Any]:
+        return {m.name: m for m in hf_metrics(gguf, hf, True, t, routed_experts=routed)}
+
+    dense, moe = judged(one_flip, False), judged(one_flip, True)
+    assert dense["max |Δlogit|"].value > t.max_abs_logit_diff and not dense["max |Δlogit|"].ok
+    assert moe["max |Δlogit|"].limit is None and all(m.ok for m in moe.values())
+    assert 0 < moe["mean KLD"].value < t.max_hf_mean_kld
+    broken = judged(wrong, True)
+    assert broken["mean KLD"].value > t.max_hf_mean_kld and not broken["mean KLD"].ok
 
 
 def test_builtin_text_is_bilingual() -> None:

@@ -34,6 +34,7 @@ from typing import Any, NoReturn
 
 from . import worker_child
 from .gguf_check import ModelInfo, inspect_gguf
+from .prompt_cache import StateCacheUsage
 from .settings import GenerationSettings, model_defaults, resolve_settings
 from .types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 
@@ -347,6 +348,20 @@ class WorkerGenerator:
         out: GenerationResult = result
         return out
 
+    @property
+    def running(self) -> bool:
+        """A worker process is up, with the model loaded in it."""
+        worker = self._worker
+        return worker is not None and not self._closed and worker.alive()
+
+    def state_cache_usage(self) -> StateCacheUsage | None:
+        """The worker's kept-conversation figures, answered at once even mid-reply; None when no worker runs
+        (nothing is kept then, and asking never starts one: that would load the model)."""
+        if not self.running:
+            return None
+        usage: StateCacheUsage = self._call("state_cache_usage", (), None, None)
+        return usage
+
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the kept-conversation budget of the running worker (at once, even during a reply); the
         next worker (after a crash) starts with it too."""
@@ -470,12 +485,8 @@ class _RemoteStateCache:
     def __init__(self, owner: WorkerGenerator) -> None:
         self._owner = owner
 
-    def usage(self) -> Any:
-        """The worker's ``StateCacheUsage`` (None when no worker runs: nothing is kept)."""
-        worker = self._owner._worker
-        if worker is None or self._owner._closed or not worker.alive():
-            return None  # never starts a worker (a model load) just to ask
-        return self._owner._call("state_cache_usage", (), None, None)
+    def usage(self) -> StateCacheUsage | None:
+        return self._owner.state_cache_usage()
 
 
 def _plain(prompt: Prompt) -> Any:

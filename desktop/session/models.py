@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from exaone_convert import OUTTYPES, QUANTIZABLE, format_size, model_stem, official_gguf_repos, output_path
+from exaone_convert import (
+    OUTTYPES,
+    QUANTIZABLE,
+    ConversionError,
+    format_size,
+    model_stem,
+    official_gguf_repos,
+    output_path,
+)
 
 # Official EXAONE GGUF repos on the Hugging Face Hub (LGAI-EXAONE) and the quant files each publishes,
 # from the EXAONE family table.
@@ -93,10 +102,11 @@ class CatalogueFile:
     repo_id: str
     name: str
     quant: str
-    size: int  # bytes of the model file (approximate: parameters x bits per weight)
+    size: int  # bytes of the model file: read off the Hub when ``exact``, else parameters x bits per weight
     mmproj: str = ""  # the projector file downloaded with it ("" when the repo has none)
     mmproj_size: int = 0
     fits: bool | None = None  # None: this machine's memory is unknown
+    exact: bool = False  # the sizes (and names) come from the repository's listing on the Hub
 
     @property
     def download_size(self) -> int:
@@ -133,16 +143,40 @@ def total_memory() -> int | None:
     return pages * page_size if pages > 0 and page_size > 0 else None
 
 
-def official_catalogue(memory: int | None) -> list[CatalogueFile]:
+def official_catalogue(memory: int | None,
+                       listings: Mapping[str, Mapping[str, int]] | None = None) -> list[CatalogueFile]:
     """Every model file of every official GGUF repo in the EXAONE family table, in the table's order, with
-    whether it fits ``memory`` bytes (None: unknown)."""
+    whether it fits ``memory`` bytes (None: unknown). A repo in ``listings`` (its ``.gguf`` files and sizes,
+    from ``fetch_listings``) shows the files it really has, with exact sizes; the others keep the table's
+    names and estimated sizes."""
     out: list[CatalogueFile] = []
     for repo in official_gguf_repos().values():
+        listing = (listings or {}).get(repo.repo_id)
+        if listing:
+            from exaone_convert import listed_files  # huggingface_hub: loaded when asked, not at the app's start
+
+            repo = listed_files(repo, listing)
         projector = repo.mmproj
         for f in repo.files:
             if f.mmproj:
                 continue
             entry = CatalogueFile(repo.repo_id, f.name, f.quant, f.size, projector.name if projector else "",
-                                  projector.size if projector else 0)
+                                  projector.size if projector else 0, exact=bool(listing))
             out.append(replace(entry, fits=None if memory is None else entry.needed <= memory))
     return out
+
+
+def fetch_listings(repo_ids: Sequence[str] | None = None, *,
+                   endpoint: str | None = None) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """(repo id -> its ``.gguf`` files and sizes, repo id -> the one-line reason it could not be listed) for
+    the official repos (or ``repo_ids``), asked of the Hub. Nothing is downloaded."""
+    from exaone_convert import list_gguf_sizes  # huggingface_hub: loaded when asked, not at the app's start
+
+    listings: dict[str, dict[str, int]] = {}
+    failures: dict[str, str] = {}
+    for repo_id in repo_ids if repo_ids is not None else list(OFFICIAL_GGUF_REPOS):
+        try:
+            listings[repo_id] = list_gguf_sizes(repo_id, endpoint=endpoint)
+        except ConversionError as err:
+            failures[repo_id] = str(err)
+    return listings, failures

@@ -6,6 +6,7 @@ Each long task is a ``Job`` (QThread) with a progress bar and Cancel; one runs a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
@@ -41,7 +42,7 @@ from ..session.models import (
     quantize_outfile,
     total_memory,
 )
-from .workers import DEMO_DIR, ConvertWorker, DemoConvertWorker, DownloadWorker, Job, QuantizeWorker
+from .workers import DEMO_DIR, CatalogueWorker, ConvertWorker, DemoConvertWorker, DownloadWorker, Job, QuantizeWorker
 
 COLUMNS = (
     str(QT_TRANSLATE_NOOP("ModelManager", "Name")),
@@ -112,7 +113,16 @@ class ModelManager(QWidget):
         self.catalogue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.catalogue.itemSelectionChanged.connect(self._catalogue_picked)
         self._fill_catalogue()
-        form.addRow(self.memory_label)
+        self.check_sizes_button = QPushButton(self.tr("Check files and sizes on the Hub"))
+        self.check_sizes_button.setObjectName("check-sizes")
+        self.check_sizes_button.setToolTip(self.tr("Sizes marked ≈ are estimates; this asks Hugging Face for each "
+                                                   "repository's real files (nothing is downloaded)"))
+        self.check_sizes_button.clicked.connect(self.check_sizes)
+        self.catalogue_job: CatalogueWorker | None = None
+        memory_row = QHBoxLayout()
+        memory_row.addWidget(self.memory_label, 1)
+        memory_row.addWidget(self.check_sizes_button)
+        form.addRow(memory_row)
         form.addRow(self.catalogue)
         self.repo = QComboBox()
         self.repo.setEditable(True)
@@ -224,6 +234,8 @@ class ModelManager(QWidget):
             size = human_size(f.size)
             if f.mmproj:
                 size = self.tr("{0} + {1} vision projector").format(size, human_size(f.mmproj_size))
+            if not f.exact:
+                size = "≈ " + size
             if f.fits is None:
                 verdict = self.tr("unknown")
             elif f.fits:
@@ -248,7 +260,36 @@ class ModelManager(QWidget):
 
     def _fill_quants(self, repo: str) -> None:
         self.quant.clear()
-        self.quant.addItems(list(OFFICIAL_GGUF_REPOS.get(repo, ("Q4_K_M",))))
+        self.quant.addItems([f.quant for f in self.catalogue_files if f.repo_id == repo] or ["Q4_K_M"])
+
+    def check_sizes(self) -> CatalogueWorker | None:
+        """Replace the estimated catalogue rows with each repository's real files and sizes, in a worker."""
+        if self.catalogue_job is not None:
+            return None
+        job = self.catalogue_job = CatalogueWorker()
+        job.succeeded.connect(self._on_listings)
+        job.failed.connect(lambda message: self.show_message(message, error=True))
+        job.finished.connect(self._on_catalogue_done)
+        self.check_sizes_button.setEnabled(False)
+        self.show_message(self.tr("Asking the Hub for the official files…"))
+        job.start()
+        return job
+
+    def _on_listings(self, outcome: object) -> None:
+        listings, failures = cast("tuple[dict[str, dict[str, int]], dict[str, str]]", outcome)
+        self.catalogue_files = official_catalogue(self.memory, listings)
+        self._fill_catalogue()
+        self._fill_quants(self.repo.currentText())
+        if failures:
+            first = next(iter(failures.values()))
+            self.show_message(self.tr("Read {0} of {1} repositories; the others keep estimated sizes ({2})")
+                              .format(len(listings), len(listings) + len(failures), first), error=True)
+        else:
+            self.show_message(self.tr("Read the files and sizes of all {0} repositories.").format(len(listings)))
+
+    def _on_catalogue_done(self) -> None:
+        self.catalogue_job = None
+        self.check_sizes_button.setEnabled(True)
 
     # -- jobs ------------------------------------------------------------------------------------
 

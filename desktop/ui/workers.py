@@ -210,3 +210,13 @@ class DownloadWorker(Job):
         return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
                                        show_progress=False, progress=self.report("download"),
                                        cancel=self.cancel_event))
+
+
+class CatalogueWorker(Job):
+    """Asks the Hub for the official repos' GGUF files and sizes (nothing is downloaded); succeeds with
+    ``(listings, failures)`` as ``session.models.fetch_listings`` returns them."""
+
+    def work(self) -> Any:
+        from ..session.models import fetch_listings
+
+        return fetch_listings()

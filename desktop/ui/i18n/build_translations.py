@@ -95,6 +95,14 @@ KO: dict[str, str] = {
     "fits": "실행 가능",
     "too large (needs about {0})": "너무 큼 (약 {0} 필요)",
     "Downloads {0} with its vision projector {1}": "{0}을(를) 비전 프로젝터 {1}과(와) 함께 내려받습니다",
+    "Check files and sizes on the Hub": "Hub에서 파일과 크기 확인",
+    "Sizes marked ≈ are estimates; this asks Hugging Face for each repository's real files (nothing is "
+    "downloaded)": "≈ 표시된 크기는 추정값입니다. Hugging Face에 저장소마다 실제 파일을 묻습니다(아무것도 "
+                   "내려받지 않습니다)",
+    "Asking the Hub for the official files…": "Hub에 공식 파일 목록을 묻는 중…",
+    "Read {0} of {1} repositories; the others keep estimated sizes ({2})":
+        "저장소 {1}개 중 {0}개를 읽었습니다. 나머지는 추정 크기로 둡니다 ({2})",
+    "Read the files and sizes of all {0} repositories.": "저장소 {0}개 모두의 파일과 크기를 읽었습니다.",
     "Download": "내려받기",
     "Repository": "저장소",
     "File": "파일",

@@ -462,19 +462,19 @@
       <translation>공식 EXAONE GGUF 내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="124" />
+      <location filename="../model_manager.py" line="133" />
       <source>Download</source>
       <translation>내려받기</translation>
     </message>
     <message>
       <location filename="../model_manager.py" line="55" />
-      <location filename="../model_manager.py" line="126" />
+      <location filename="../model_manager.py" line="135" />
       <source>Repository</source>
       <translation>저장소</translation>
     </message>
     <message>
       <location filename="../model_manager.py" line="56" />
-      <location filename="../model_manager.py" line="127" />
+      <location filename="../model_manager.py" line="136" />
       <source>File</source>
       <translation>파일</translation>
     </message>
@@ -494,142 +494,167 @@
       <translation>이 컴퓨터의 메모리 크기를 알 수 없습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="131" />
+      <location filename="../model_manager.py" line="115" />
+      <source>Check files and sizes on the Hub</source>
+      <translation>Hub에서 파일과 크기 확인</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="117" />
+      <source>Sizes marked ≈ are estimates; this asks Hugging Face for each repository's real files (nothing is downloaded)</source>
+      <translation>≈ 표시된 크기는 추정값입니다. Hugging Face에 저장소마다 실제 파일을 묻습니다(아무것도 내려받지 않습니다)</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="140" />
       <source>Convert a Hugging Face checkpoint</source>
       <translation>Hugging Face 체크포인트 변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="136" />
+      <location filename="../model_manager.py" line="145" />
       <source>Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder</source>
       <translation>Hub ID (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) 또는 로컬 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="137" />
+      <location filename="../model_manager.py" line="146" />
       <source>Folder…</source>
       <translation>폴더…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="143" />
+      <location filename="../model_manager.py" line="152" />
       <source>Convert</source>
       <translation>변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="145" />
+      <location filename="../model_manager.py" line="154" />
       <source>Source</source>
       <translation>원본</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="146" />
+      <location filename="../model_manager.py" line="155" />
       <source>Type</source>
       <translation>형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="150" />
+      <location filename="../model_manager.py" line="159" />
       <source>Quantize the selected GGUF</source>
       <translation>선택한 GGUF 양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="154" />
+      <location filename="../model_manager.py" line="163" />
       <source>Quantize</source>
       <translation>양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="164" />
+      <location filename="../model_manager.py" line="173" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="205" />
+      <location filename="../model_manager.py" line="214" />
       <source>Select a model in the list first.</source>
       <translation>먼저 목록에서 모델을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="210" />
+      <location filename="../model_manager.py" line="219" />
       <source>Open a GGUF model</source>
       <translation>GGUF 모델 열기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="216" />
+      <location filename="../model_manager.py" line="225" />
       <source>Checkpoint folder</source>
       <translation>체크포인트 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="226" />
+      <location filename="../model_manager.py" line="235" />
       <source>{0} + {1} vision projector</source>
       <translation>{0} + 비전 프로젝터 {1}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="228" />
+      <location filename="../model_manager.py" line="239" />
       <source>unknown</source>
       <translation>알 수 없음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="230" />
+      <location filename="../model_manager.py" line="241" />
       <source>fits</source>
       <translation>실행 가능</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="232" />
+      <location filename="../model_manager.py" line="243" />
       <source>too large (needs about {0})</source>
       <translation>너무 큼 (약 {0} 필요)</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="233" />
+      <location filename="../model_manager.py" line="244" />
       <source>Downloads {0} with its vision projector {1}</source>
       <translation>{0}을(를) 비전 프로젝터 {1}과(와) 함께 내려받습니다</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="256" />
+      <location filename="../model_manager.py" line="273" />
+      <source>Asking the Hub for the official files…</source>
+      <translation>Hub에 공식 파일 목록을 묻는 중…</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="284" />
+      <source>Read {0} of {1} repositories; the others keep estimated sizes ({2})</source>
+      <translation>저장소 {1}개 중 {0}개를 읽었습니다. 나머지는 추정 크기로 둡니다 ({2})</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="287" />
+      <source>Read the files and sizes of all {0} repositories.</source>
+      <translation>저장소 {0}개 모두의 파일과 크기를 읽었습니다.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="296" />
       <source>Setting up the demo model…</source>
       <translation>데모 모델 준비 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="261" />
+      <location filename="../model_manager.py" line="301" />
       <source>Choose a repository and a file.</source>
       <translation>저장소와 파일을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="264" />
+      <location filename="../model_manager.py" line="304" />
       <source>Downloading {0}…</source>
       <translation>{0} 내려받는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="269" />
+      <location filename="../model_manager.py" line="309" />
       <source>Enter a Hub id or choose a checkpoint folder.</source>
       <translation>Hub ID를 입력하거나 체크포인트 폴더를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="272" />
+      <location filename="../model_manager.py" line="312" />
       <source>Converting {0}…</source>
       <translation>{0} 변환 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="277" />
+      <location filename="../model_manager.py" line="317" />
       <source>Select the GGUF to quantize in the list first.</source>
       <translation>먼저 목록에서 양자화할 GGUF를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="281" />
+      <location filename="../model_manager.py" line="321" />
       <source>Quantizing {0}…</source>
       <translation>{0} 양자화 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="285" />
+      <location filename="../model_manager.py" line="325" />
       <source>Another task is running; wait for it or cancel it.</source>
       <translation>다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="306" />
+      <location filename="../model_manager.py" line="346" />
       <source>Cancelling…</source>
       <translation>취소하는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="321" />
+      <location filename="../model_manager.py" line="361" />
       <source>Done: {0}</source>
       <translation>완료: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="334" />
+      <location filename="../model_manager.py" line="374" />
       <source>Cancelled; no file was written.</source>
       <translation>취소했습니다. 파일은 만들어지지 않았습니다.</translation>
     </message>
