@@ -591,12 +591,22 @@ def test_four_concurrent_streams_get_their_own_text(client: openai.OpenAI, model
 def test_four_clients_share_decode_steps(served: Any, client: openai.OpenAI, model_id: str) -> None:
     """With --parallel 4 the streams above ran in one batch per step (the server reports its largest batch)."""
     questions = [[{"role": "user", "content": f"Count to {i + 5}"}] for i in range(4)]
-    threads = [threading.Thread(target=lambda m=m: client.chat.completions.create(
-        model=model_id, messages=m, temperature=0, max_tokens=200)) for m in questions]
+    finished: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def ask(messages: list[dict[str, str]]) -> None:
+        try:  # four requests at once on four free sequences: none may be refused as "busy"
+            r = client.chat.completions.create(model=model_id, messages=messages, temperature=0, max_tokens=200)
+            finished.append(r.choices[0].finish_reason)
+        except BaseException as err:  # reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=ask, args=(m,)) for m in questions]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
+    assert not errors and len(finished) == 4
     batch = request(served.url, "GET", "/health").json()["batch"]
     assert batch["sequences"] == 4 and batch["largest_batch"] >= 2
 

@@ -47,6 +47,23 @@ def test_bound_and_retry_after() -> None:
     scheduler.close()
 
 
+def test_requests_arriving_together_at_idle_workers_do_not_count_against_the_bound() -> None:
+    """Four requests at once on four idle workers all run, even before a worker has picked up the first; the
+    bound counts only what must wait behind busy workers."""
+    scheduler = Scheduler(max_waiting=1, workers=4)
+    gate = threading.Event()
+    with scheduler._cond:  # the workers cannot take a job yet: every request arrives before any starts
+        jobs = [scheduler.submit(f"c{i}", lambda cancel: gate.wait(30)) for i in range(5)]  # 4 run, 1 waits
+        with pytest.raises(QueueFull):
+            scheduler.submit("c5", lambda cancel: 1)
+    wait_until(lambda: scheduler.status()["running"] == 4, what="four jobs to run")
+    assert scheduler.status()["waiting"] == 1
+    gate.set()
+    for job in jobs:
+        job.future.result(30)
+    scheduler.close()
+
+
 def test_cancel_withdraws_a_waiting_job_and_stops_a_running_one() -> None:
     scheduler = Scheduler(max_waiting=4)
     started = threading.Event()

@@ -79,8 +79,10 @@ class Scheduler:
         with self._cond:
             if self._closed:
                 raise RuntimeError("the server is shutting down")
-            busy = len(self._running) >= self.workers or self._waiting > 0
-            if busy and self._waiting >= self.max_waiting:
+            # Only jobs that no idle worker will take count against the bound: requests arriving together at
+            # an idle batched server are all waiting for a moment before the workers pick them up.
+            idle = max(0, self.workers - len(self._running))
+            if self._waiting - idle >= self.max_waiting:
                 self.counters.rejected += 1
                 raise QueueFull(self._waiting, self._retry_after())
             self._queues.setdefault(client, deque()).append(job)
