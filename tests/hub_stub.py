@@ -20,9 +20,11 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from quiet_http import QuietHTTPServer
 
 LFS_SUFFIXES = (".safetensors", ".gguf", ".bin")
 
@@ -56,8 +58,7 @@ class HubStub:
         self.throttle_bps: int | None = None  # bytes per second for CDN bodies, None = full speed
         self.bytes_served: dict[str, int] = {}  # CDN sha256 -> bytes sent so far (all requests)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._server.daemon_threads = True
+        self._server = QuietHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

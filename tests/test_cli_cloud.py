@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import socketserver
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,21 +28,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[memory_keyring.Memory
         yield backend
 
 
-def quiet_resets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A client closing a kept-alive connection makes socketserver print a traceback on (captured) stderr."""
-    original = socketserver.BaseServer.handle_error
-
-    def handle_error(self: socketserver.BaseServer, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            original(self, request, client_address)
-
-    monkeypatch.setattr(socketserver.BaseServer, "handle_error", handle_error)
-
-
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStub]:
     """The stand-in server, with the key and base URL in the environment; any other connection fails the test."""
-    quiet_resets(monkeypatch)
     with OpenAIStub() as server, socket_guard(allow=[server.address]):
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
