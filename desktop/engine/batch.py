@@ -266,7 +266,8 @@ class BatchGenerator:
         sees them, the last position's logits)."""
         if self._vision is None:
             self._vision = VisionEncoder(self.model_info, self._model, self.generator.mmproj,
-                                         n_threads=int(llama_cpp.llama_n_threads_batch(self._ctx)))
+                                         n_threads=int(llama_cpp.llama_n_threads_batch(self._ctx)),
+                                         verbose=bool(getattr(self.generator, "verbose", False)))
         image_id = self.model_info.image_token_id
         ids, n_past = self._vision.evaluate(self._ctx, request.prompt_text, request.images,
                                             -1 if image_id is None else image_id, self.n_batch,

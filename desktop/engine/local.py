@@ -125,6 +125,7 @@ class LocalGenerator:
         disk_budget = _megabytes("state_cache_disk_mb", state_cache_disk_mb)
         offload = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         self.kv_cache_type = kind.name
+        self.verbose = verbose
         self.n_ctx = n_ctx or default_n_ctx(info, kind.name)
         self.n_batch = min(n_batch or prefill_batch(info, gpu=offload != 0), self.n_ctx)
         self.kv_cache_bytes = kv_cache_bytes(info, self.n_ctx, kind.name, n_ubatch=self.n_batch)
@@ -292,7 +293,8 @@ class LocalGenerator:
                               images: Sequence[str | Path | bytes]) -> GenerationResult:
         if self._vision is None:  # first: a model without a projector says so whatever the images are
             llm = self._loaded()  # the encoder is a batch computation: the prompt's threads (mtmd's default is 4)
-            self._vision = VisionEncoder(self.model_info, llm._model.model, self._mmproj, n_threads=llm.n_threads_batch)
+            self._vision = VisionEncoder(self.model_info, llm._model.model, self._mmproj, n_threads=llm.n_threads_batch,
+                                         verbose=self.verbose)
         text, pictures = self.image_prompt(prompt, settings, images, tools)
         return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
                               chat=not isinstance(prompt, str))

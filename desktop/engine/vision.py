@@ -18,6 +18,7 @@ import llama_cpp
 import numpy as np
 from llama_cpp import mtmd_cpp as mtmd
 
+from . import llama_logs
 from .gguf_check import ModelInfo
 from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, image_format, read_image
 from .types import GenerationError
@@ -83,7 +84,7 @@ class VisionEncoder:
     """An mmproj loaded by mtmd for one llama.cpp model; ``evaluate`` fills the model's KV cache."""
 
     def __init__(self, model: ModelInfo, llama_model: llama_cpp.llama_model_p, mmproj: str | Path | None = None,
-                 *, n_threads: int | None = None) -> None:
+                 *, n_threads: int | None = None, verbose: bool = False) -> None:
         from exaone_convert import ConversionError, inspect_mmproj
 
         path = projector_path(model, mmproj)
@@ -98,6 +99,7 @@ class VisionEncoder:
             params.n_threads = n_threads
         self.n_threads = int(params.n_threads)
         self.path = path
+        llama_logs.install_mtmd(verbose)  # mtmd's own default prints every line of the encoder's work
         self._ctx = mtmd.mtmd_init_from_file(str(path).encode(), llama_model, params)
         if not self._ctx:
             raise GenerationError(f"llama.cpp could not load the vision projector {path.name}; "

@@ -45,7 +45,6 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 OPS = ("generate", "tokenize_prompt", "render")
 IMMEDIATE_OPS = ("state_cache_usage", "set_state_cache_mb")  # thread-safe: answered while a request runs
 EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batched when tokens come faster)
-_LOG_LEVELS = {2, 3}  # GGML_LOG_LEVEL_WARN, GGML_LOG_LEVEL_ERROR; 5 (CONT) follows the previous level
 _EXPECTED_ERRORS = ("GenerationError", "SettingsError")
 
 
@@ -86,28 +85,6 @@ def _open_channels() -> tuple[IO[bytes], IO[bytes]]:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     return requests, replies
-
-
-def _install_log(verbose: bool) -> Any:
-    """Send llama.cpp's warnings and errors (all of its log when ``verbose``) to file descriptor 2."""
-    import ctypes
-
-    import llama_cpp
-
-    state = {"level": 0}
-
-    @llama_cpp.llama_log_callback
-    def on_log(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        if level != 5:
-            state["level"] = level
-        if text and (verbose or state["level"] in _LOG_LEVELS):
-            try:
-                os.write(2, text)
-            except OSError:
-                pass
-
-    llama_cpp.llama_log_set(on_log, ctypes.c_void_p(0))
-    return on_log  # the caller keeps it alive for as long as llama.cpp may call it
 
 
 class _Batcher:
@@ -280,7 +257,9 @@ def main() -> None:
     except (EOFError, OSError, pickle.UnpicklingError, ValueError):
         return
     try:
-        log_callback = _install_log(bool(load_kwargs.get("verbose")))
+        from . import llama_logs
+
+        llama_logs.install(bool(load_kwargs.get("verbose")))  # the generator's own verbose only keeps fd 2 open
         gen = _make_generator(model_path, {**load_kwargs, "verbose": True})
     except BaseException as err:  # noqa: BLE001 - reported to the parent as one line
         send(("raise", _portable(err), 0))
@@ -317,4 +296,3 @@ def main() -> None:
         for thread in running:
             thread.join(10.0)
         gen.close()
-        del log_callback
