@@ -184,7 +184,7 @@ def quant_metrics(ref: np.ndarray, quant: np.ndarray, tokens: list[int], t: Thre
     """KL divergence, top-1 agreement and perplexities of ``quant`` logits against ``ref`` logits."""
     s = "quantized vs unquantized"
     lp_ref, lp_q = _log_softmax(ref), _log_softmax(quant)
-    kld = np.sum(np.exp(lp_ref) * (lp_ref - lp_q), axis=-1)
+    kld = _kl_divergence(lp_ref, lp_q)
     top1 = float(np.mean(ref.argmax(-1) == quant.argmax(-1)))
     ppl_ref, ppl_q = _perplexity(lp_ref, tokens), _perplexity(lp_q, tokens)
     return [
@@ -202,8 +202,7 @@ def hf_metrics(gguf_logits: np.ndarray, hf_logits: np.ndarray, same_tokens: bool
     """``routed_experts``: a mixture-of-experts model, whose max |Δlogit| is informational (see the module)."""
     s = "GGUF vs transformers"
     diff = float(np.abs(gguf_logits.astype(np.float64) - hf_logits).max())
-    lp_hf, lp_gguf = _log_softmax(hf_logits), _log_softmax(gguf_logits)
-    kld = float(np.sum(np.exp(lp_hf) * (lp_hf - lp_gguf), axis=-1).mean())
+    kld = float(_kl_divergence(_log_softmax(hf_logits), _log_softmax(gguf_logits)).mean())
     greedy = float(np.mean(gguf_logits.argmax(-1) == hf_logits.argmax(-1)))
     return [
         Metric(s, "max |Δlogit|", diff, None if routed_experts else t.max_abs_logit_diff,
@@ -213,6 +212,11 @@ def hf_metrics(gguf_logits: np.ndarray, hf_logits: np.ndarray, same_tokens: bool
         Metric(s, "same tokenization", same_tokens, True if t.require_same_tokens else None,
                "==" if t.require_same_tokens else ""),
     ]
+
+
+def _kl_divergence(lp_ref: np.ndarray, lp_other: np.ndarray) -> np.ndarray:
+    """KL(ref || other) at every position, in nats, from log-probabilities."""
+    return np.sum(np.exp(lp_ref) * (lp_ref - lp_other), axis=-1)
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
