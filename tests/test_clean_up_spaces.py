@@ -67,6 +67,6 @@ def test_decoded_text_matches_transformers(flags: dict[str, bool], cleaned: bool
         streamed: list[str] = []
         text = TextAssembler(emit=lambda kind, t: streamed.append(t), clean_up_spaces=gen.model_info.clean_up_spaces)
         for token in ids:
-            text.add(gen._piece(token))
+            text.add(gen._words.piece(token))
         text.finish()
     assert text.answer == "".join(streamed) == expected

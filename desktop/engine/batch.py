@@ -13,8 +13,9 @@ a free sequence slot (waiting for one when all are busy) and a single engine thr
 2. then each step decodes one token for every active sequence in one batch, and each sequence samples
    its next token from its own logits with its own ``TokenSampler`` (transformers' order, its own seed).
 
-Every sequence is sampled and assembled exactly as LocalGenerator does it (same sampler, same text
-assembly, same stop rules); ``num_return_sequences`` runs the sequences of one request in turn in its slot.
+Every sequence is a ``reply.Reply``, as in LocalGenerator (the same sampler, text assembly and stop rules:
+only when its drawn token is evaluated differs); ``num_return_sequences`` runs the sequences of one request
+in turn in its slot.
 """
 
 from __future__ import annotations
@@ -31,12 +32,11 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from .chat import prompt_opens_reasoning, reasoning_tags
+from .chat import prompt_opens_reasoning
 from .context import does_not_fit
-from .local import token_piece
+from .reply import Reply, ReplyVocabulary
 from .sampling import TokenSampler
 from .settings import GenerationSettings
-from .textstream import TextAssembler
 from .types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 from .vision import Image, VisionEncoder, has_image_parts, projector_path
 
@@ -66,8 +66,7 @@ class _Slot:
     seq: int
     request: _Request | None = None
     sampler: TokenSampler | None = None
-    text: TextAssembler | None = None
-    tokens: list[int] = field(default_factory=list)
+    reply: Reply | None = None
     pending: int | None = None  # sampled, to be decoded in the next step
     n_past: int = 0
     index: int = 0  # which of the request's num_return_sequences
@@ -110,11 +109,7 @@ class BatchGenerator:
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self.n_batch = int(llama_cpp.llama_n_batch(self._ctx))
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
-        self._tags = reasoning_tags(self.model_info.architecture, self.model_info.chat_template)
-        self._tag_ids = {t for t in (self._single_token(tag) for tag in (self._tags or ())) if t is not None}
-        self._eos = set(self.model_info.eos_token_ids)
-        self._eog: set[int] | None = None
-        self._pieces: dict[int, bytes] = {}
+        self._words = ReplyVocabulary(self._vocab, self.model_info)
         self._vision: VisionEncoder | None = None  # loaded by the engine thread at the first image
         self._slots = [_Slot(seq=i) for i in range(n_seq)]
         self._waiting: deque[_Request] = deque()
@@ -215,7 +210,7 @@ class BatchGenerator:
     def _release(self, slot: _Slot) -> None:
         if slot.sampler is not None:
             slot.sampler.close()
-        slot.request, slot.sampler, slot.text, slot.pending = None, None, None, None
+        slot.request, slot.sampler, slot.reply, slot.pending = None, None, None, None
 
     def _begin(self, slot: _Slot) -> None:
         """A new request in ``slot``: its sampler, then its first sequence."""
@@ -247,8 +242,7 @@ class BatchGenerator:
             logits = self._logits(self._batch.n_tokens - 1)
         request.prompt_done = request.prompt_done or time.perf_counter()
         slot.n_past = len(ids)
-        sampler.start(ids)  # as LocalGenerator starts each of its sequences
-        starts_inside = prompt_opens_reasoning(request.prompt_text, self._tags)
+        starts_inside = prompt_opens_reasoning(request.prompt_text, self._words.tags)
         emit = None
         if request.on_event is not None:
             on_event, index = request.on_event, slot.index
@@ -256,9 +250,8 @@ class BatchGenerator:
             def emit(kind: Any, text: str) -> None:
                 on_event(StreamEvent(index=index, text=text, kind=kind))
 
-        slot.text = TextAssembler(request.settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
-                                  clean_up_spaces=self.model_info.clean_up_spaces)
-        slot.tokens = []
+        slot.reply = self._words.reply(self.model_info, ids, sampler, request.settings, starts_inside=starts_inside,
+                                       emit=emit, constrained=request.grammar is not None)
         self._advance(slot, logits)
 
     def _evaluate_images(self, request: _Request, seq: int) -> tuple[list[int], np.ndarray]:
@@ -281,31 +274,20 @@ class BatchGenerator:
 
     def _advance(self, slot: _Slot, logits: np.ndarray) -> None:
         """Draw the slot's next token from ``logits``; finish the sequence when it ends."""
-        request, sampler, text = slot.request, slot.sampler, slot.text
-        assert request is not None and sampler is not None and text is not None
-        settings = request.settings
-        reason: FinishReason | None = None
+        request, reply = slot.request, slot.reply
+        assert request is not None and reply is not None
+        reason: FinishReason | None
         if request.cancel is not None and request.cancel.is_set():
             reason = "cancelled"
         else:
-            token = sampler.sample(logits)
-            sampler.accept(token)
-            slot.tokens.append(token)
-            if token in self._eos or (request.grammar is not None and token in self._end_ids()):
-                reason = "stop"
-            elif text.add(self._piece(token)):
-                reason = "stop"
-            elif len(slot.tokens) >= settings.max_new_tokens:
-                reason = "length"
-            else:
-                slot.pending = token
+            reason = reply.take(logits) if reply.room else "length"
+            if reason is None:
+                slot.pending = reply.tokens[-1]
                 return
         slot.pending = None
-        text.finish()
-        request.completions.append(Completion(text=text.answer, token_ids=slot.tokens, finish_reason=reason,
-                                              reasoning=text.reasoning))
+        request.completions.append(reply.finish(reason))
         slot.index += 1
-        if reason != "cancelled" and slot.index < settings.num_return_sequences:
+        if reason != "cancelled" and slot.index < request.settings.num_return_sequences:
             self._start_sequence(slot)
             return
         self._finish(slot)
@@ -370,24 +352,6 @@ class BatchGenerator:
     def _logits(self, i: int) -> np.ndarray:
         ptr = llama_cpp.llama_get_logits_ith(self._ctx, i)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
-
-    def _end_ids(self) -> set[int]:
-        if self._eog is None:
-            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
-        return self._eog
-
-    def _single_token(self, text: str) -> int | None:
-        data = text.encode("utf-8")
-        buf = (llama_cpp.llama_token * 8)()
-        n = llama_cpp.llama_tokenize(self._vocab, data, len(data), buf, 8, False, True)
-        return int(buf[0]) if n == 1 else None
-
-    def _piece(self, token: int) -> bytes:
-        """The token's bytes as LocalGenerator shows them (reasoning tags rendered, other control tokens not)."""
-        piece = self._pieces.get(token)
-        if piece is None:
-            piece = self._pieces[token] = token_piece(self._vocab, token, special=token in self._tag_ids)
-        return piece
 
 
 def load_batch_generator(model_path: Any, n_seq: int, **load: Any) -> BatchGenerator:

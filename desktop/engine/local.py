@@ -26,15 +26,15 @@ import llama_cpp
 import numpy as np
 
 from .backend import detect_backend
-from .chat import prompt_opens_reasoning, reasoning_tags, render_chat
+from .chat import prompt_opens_reasoning, render_chat
 from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_bytes, prefill_batch
 from .gguf_check import ModelInfo, inspect_gguf
 from .history import drop_oldest, fit_history
 from .llama_load import chat_templates_not_compiled
 from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
+from .reply import Reply, ReplyVocabulary
 from .sampling import TokenSampler
 from .settings import GenerationSettings, model_defaults, resolve_settings
-from .textstream import TextAssembler
 from .types import (
     Backend,
     Completion,
@@ -147,9 +147,7 @@ class LocalGenerator:
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
         self._n_swa = int(llama_cpp.llama_model_n_swa(self._llm._model.model))
         self._lock = threading.Lock()
-        self._pieces: dict[int, bytes] = {}
-        self._tags = reasoning_tags(info.architecture, info.chat_template)
-        self._tag_ids = self._single_token_ids(self._tags or ())
+        self._words = ReplyVocabulary(self._vocab, info)
         self.stats = DecodeStats()
         self._held: list[int] = []  # the token ids seq 0 of the KV cache holds, position by position
         self._checkpoints: list[Checkpoint] = []
@@ -157,7 +155,6 @@ class LocalGenerator:
         self._cuts: OrderedDict[str, int] = OrderedDict()
         folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
         self.state_cache = StateCache(budget, folder, disk_budget)
-        self._eog: set[int] | None = None
         self._mmproj = mmproj
         self._vision: VisionEncoder | None = None
         self._stopping: threading.Event | None = None  # what the abort callback polls during a prefill
@@ -339,7 +336,7 @@ class LocalGenerator:
             cached = ids
             logits = self._evaluate_prompt(ids, cancel, conversation)
         reused = self.stats.prompt_tokens_reused
-        starts_inside = prompt_opens_reasoning(prompt_text, self._tags)
+        starts_inside = prompt_opens_reasoning(prompt_text, self._words.tags)
         t1 = time.perf_counter()
 
         completions: list[Completion] = []
@@ -349,15 +346,15 @@ class LocalGenerator:
             completions.append(Completion(text="", token_ids=[], finish_reason="cancelled"))
         else:
             constrain: dict[str, Any] = {} if grammar is None else {"grammar": grammar, "vocab": self._vocab}
-            ends = self._end_of_generation_ids() if grammar is not None else None
             with TokenSampler(settings, self.n_vocab, history_size=self.n_ctx, **constrain) as sampler:
                 sampler_seed = sampler.seed
                 for index in range(settings.num_return_sequences):
                     if index:
                         logits = self._rewind(cached)
                     emit = None if on_event is None else _emitter(on_event, index)
-                    completion = self._sequence(ids, logits, sampler, settings, starts_inside, emit, cancel,
-                                                ends=ends)
+                    reply = self._words.reply(self.model_info, ids, sampler, settings, starts_inside=starts_inside,
+                                              emit=emit, constrained=grammar is not None)
+                    completion = self._decode_reply(reply, logits, cancel)
                     completions.append(completion)
                     n_generated += len(completion.token_ids)
                     if completion.finish_reason == "cancelled":
@@ -419,32 +416,19 @@ class LocalGenerator:
         text, ids = self.tokenize_prompt(cast(Prompt, drop_oldest(messages, dropped)), settings, tools=tools)
         return text, ids, dropped
 
-    def _sequence(self, prompt_ids: list[int], logits: np.ndarray, sampler: TokenSampler,
-                  settings: GenerationSettings, starts_inside: bool, emit: Any,
-                  cancel: threading.Event | None, ends: set[int] | None = None) -> Completion:
-        sampler.start(prompt_ids)
-        text = TextAssembler(settings.stop, self._tags, starts_inside=starts_inside, emit=emit,
-                             clean_up_spaces=self.model_info.clean_up_spaces)
-        eos = set(self.model_info.eos_token_ids) | (ends or set())
-        tokens: list[int] = []
+    def _decode_reply(self, reply: Reply, logits: np.ndarray, cancel: threading.Event | None) -> Completion:
+        """Draw, evaluate, draw ... until the reply ends; the last token drawn is not evaluated."""
         reason: FinishReason = "length"
-        while len(tokens) < settings.max_new_tokens:
+        while reply.room:
             if cancel is not None and cancel.is_set():
                 reason = "cancelled"
                 break
-            token = sampler.sample(logits)
-            sampler.accept(token)
-            tokens.append(token)
-            if token in eos:
-                reason = "stop"
+            ended = reply.take(logits)
+            if ended is not None:
+                reason = ended
                 break
-            if text.add(self._piece(token)):
-                reason = "stop"
-                break
-            if len(tokens) < settings.max_new_tokens:
-                logits = self._eval([token])
-        text.finish()
-        return Completion(text=text.answer, token_ids=tokens, finish_reason=reason, reasoning=text.reasoning)
+            logits = self._eval([reply.tokens[-1]])
+        return reply.finish(reason)
 
     # -- the KV cache between requests -------------------------------------------------------------
 
@@ -636,39 +620,6 @@ class LocalGenerator:
         except UnicodeEncodeError:
             raise GenerationError("the prompt is not valid UTF-8 text; fix its encoding") from None
         return list(self._loaded().tokenize(data, add_bos=add_special, special=True))
-
-    def _end_of_generation_ids(self) -> set[int]:
-        """Every token llama.cpp counts as an end (EOS, EOT, PAD ...): once a grammar is complete it allows
-        only these, so any of them ends a constrained reply."""
-        if self._eog is None:
-            self._eog = {i for i in range(self.n_vocab) if llama_cpp.llama_vocab_is_eog(self._vocab, i)}
-        return self._eog
-
-    def _single_token_ids(self, texts: Sequence[str]) -> set[int]:
-        """Ids of tags that are single (possibly control) tokens: rendered even though special."""
-        ids = set()
-        for t in texts:
-            toks = self._loaded().tokenize(t.encode("utf-8"), add_bos=False, special=True)
-            if len(toks) == 1:
-                ids.add(toks[0])
-        return ids
-
-    def _piece(self, token: int) -> bytes:
-        """The token's bytes as transformers' decode(skip_special_tokens=True) shows them."""
-        piece = self._pieces.get(token)
-        if piece is None:
-            piece = self._pieces[token] = token_piece(self._vocab, token, special=token in self._tag_ids)
-        return piece
-
-
-def token_piece(vocab: Any, token: int, *, special: bool) -> bytes:
-    """The bytes llama.cpp shows for ``token``; ``special`` renders control tokens (the reasoning tags)."""
-    buf = ctypes.create_string_buffer(64)
-    n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
-    if n < 0:
-        buf = ctypes.create_string_buffer(-n)
-        n = llama_cpp.llama_token_to_piece(vocab, token, buf, len(buf), 0, special)
-    return buf.raw[:n]
 
 
 def _is_int(value: object) -> bool:
