@@ -87,6 +87,20 @@ def test_worker_gives_what_in_process_gives(prompt: Any, worker: WorkerGenerator
     assert worker.tokenize_prompt(prompt, settings) == local.tokenize_prompt(prompt, settings)
 
 
+def test_the_log_keeps_llama_cpp_warnings_but_not_the_metadata_dump(worker: WorkerGenerator, model: Path) -> None:
+    """llama-cpp-python prints the whole metadata (chat template included) when verbose; the worker must pass
+    verbose to keep its stderr, so the dump is dropped there unless the user asked for verbose."""
+    assert worker._worker is not None
+    quiet = Path(worker._worker.log_path).read_text(encoding="utf-8", errors="replace")
+    assert "Model metadata" not in quiet and "chat_template" not in quiet
+    loud = WorkerGenerator(model, n_threads=1, verbose=True)
+    try:
+        assert loud._worker is not None
+        assert "Model metadata" in Path(loud._worker.log_path).read_text(encoding="utf-8", errors="replace")
+    finally:
+        loud.close()
+
+
 def test_errors_keep_their_type_and_line(worker: WorkerGenerator) -> None:
     with pytest.raises(SettingsError):
         worker.default_settings(top_k=-1)

@@ -26,8 +26,10 @@ written there too, so when the child dies the parent can say why in one line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import io
 import os
 import pickle
 import queue
@@ -259,8 +261,12 @@ def main() -> None:
     try:
         from . import llama_logs
 
-        llama_logs.install(bool(load_kwargs.get("verbose")))  # the generator's own verbose only keeps fd 2 open
-        gen = _make_generator(model_path, {**load_kwargs, "verbose": True})
+        verbose = bool(load_kwargs.get("verbose"))
+        llama_logs.install(verbose)  # the generator's own verbose only keeps fd 2 open ...
+        # ... and makes llama-cpp-python print the model's whole metadata, chat template included, which
+        # would fill the log whose tail explains a crash: its Python prints are dropped unless asked for
+        with contextlib.nullcontext() if verbose else contextlib.redirect_stderr(io.StringIO()):
+            gen = _make_generator(model_path, {**load_kwargs, "verbose": True})
     except BaseException as err:  # noqa: BLE001 - reported to the parent as one line
         send(("raise", _portable(err), 0))
         return
