@@ -57,6 +57,7 @@ class HubStub:
         self.requests: list[Request] = []
         self.throttle_bps: int | None = None  # bytes per second for CDN bodies, None = full speed
         self.bytes_served: dict[str, int] = {}  # CDN sha256 -> bytes sent so far (all requests)
+        self.hold_trees: threading.Barrier | None = None  # file listings wait until its parties all ask
         self._lock = threading.Lock()
         self._server = QuietHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -185,6 +186,8 @@ def _make_handler(hub: HubStub) -> type[BaseHTTPRequestHandler]:
                         "siblings": [{"rfilename": p} for p in sorted(files)]})
 
         def _tree(self, repo_id: str, rev: str, sub: str | None) -> None:
+            if hub.hold_trees is not None:
+                hub.hold_trees.wait()
             found = self._lookup(repo_id, rev)
             if found is None:
                 return

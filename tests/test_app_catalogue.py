@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,17 @@ def test_catalogue_lists_every_official_file_and_judges_it_against_memory() -> N
 VL_REPO = "LGAI-EXAONE/EXAONE-4.5-33B-GGUF"
 VL_FILES = {"README.md": b"official", "EXAONE-4.5-33B-Q4_K_M.gguf": b"m" * 3000,
             "EXAONE-4.5-33B-Q8_0.gguf": b"m" * 5000, "mmproj-EXAONE-4.5-33B-F16.gguf": b"p" * 700}
+
+
+def test_the_hub_is_asked_for_every_repo_at_once() -> None:
+    """One round trip each, asked together: the stand-in answers no listing until all three are in flight."""
+    repos = [f"LGAI-EXAONE/EXAONE-{n}-GGUF" for n in ("A", "B", "C")]
+    with HubStub() as hub:
+        for repo in repos:
+            hub.add_commit(repo, {f"{repo.split('/')[1]}-Q4_K_M.gguf": b"m" * 100})
+        hub.hold_trees = threading.Barrier(len(repos), timeout=30)
+        listings, failures = models.fetch_listings(repos, endpoint=hub.endpoint)
+    assert failures == {} and sorted(listings) == repos
 
 
 def test_catalogue_takes_real_files_and_sizes_from_the_hub() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def quantize_outfile(src: Path, outtype: str) -> Path:
 # A model needs its file in memory plus room for the context (KV cache) and the runtime: it "fits" when
 # (file + projector) x FIT_HEADROOM is at most the machine's total memory.
 FIT_HEADROOM = 1.2
+LISTING_THREADS = 8  # Hub repos listed at once by fetch_listings
 
 
 @dataclass(frozen=True)
@@ -172,11 +174,15 @@ def fetch_listings(repo_ids: Sequence[str] | None = None, *,
     the official repos (or ``repo_ids``), asked of the Hub. Nothing is downloaded."""
     from exaone_convert import list_gguf_sizes  # huggingface_hub: loaded when asked, not at the app's start
 
-    listings: dict[str, dict[str, int]] = {}
-    failures: dict[str, str] = {}
-    for repo_id in repo_ids if repo_ids is not None else list(OFFICIAL_GGUF_REPOS):
+    def listing(repo_id: str) -> dict[str, int] | str:
         try:
-            listings[repo_id] = list_gguf_sizes(repo_id, endpoint=endpoint)
+            return list_gguf_sizes(repo_id, endpoint=endpoint)
         except ConversionError as err:
-            failures[repo_id] = str(err)
+            return str(err)
+
+    repos = list(repo_ids if repo_ids is not None else OFFICIAL_GGUF_REPOS)
+    with ThreadPoolExecutor(max_workers=LISTING_THREADS) as pool:  # a round trip each: ask them together
+        answers = dict(zip(repos, pool.map(listing, repos), strict=True))
+    listings = {repo: answer for repo, answer in answers.items() if not isinstance(answer, str)}
+    failures = {repo: answer for repo, answer in answers.items() if isinstance(answer, str)}
     return listings, failures
