@@ -9,7 +9,11 @@ model's replies are byte garbage that each side would decode differently (we rep
 transformers does, llama-cpp-python drops it), and the two prompts must stay token for token the same.
 
     python bench/bench_chat.py --model bench/out/exaone-4.0-1.2b-Q4_K_M.gguf [--turns 12] [--user-tokens 580]
-        [--reply-tokens 24] [--switch-tokens 6000] [--threads 2] [--memory-ctx 8192] [--no-write]
+        [--reply-tokens 24] [--rounds 3] [--switch-tokens 6000] [--switch-rounds 3] [--question-tokens 145,40]
+        [--threads 2] [--no-switch | --switch-only] [--section NAME] [--no-write]
+
+On a VM the same prefill varies by ±15 % from one request to the next, so ``--rounds`` measures each
+turn several times on both sides, alternating, and takes the medians.
 
 Parts: (1) the chat, (2) switching back to a long conversation kept in ``state_cache`` against a
 one-message conversation (raw llama-cpp-python re-reads the long one), (3) peak RSS of a process that
@@ -20,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -80,6 +86,13 @@ class Ours:
                                    conversation=conversation)
         return time.perf_counter() - t, result.generated[0].text
 
+    def prime(self, messages: list[dict[str, str]], conversation: str, _ours: Ours) -> None:
+        """Put ``messages``, ending with an assistant reply, in the cache as if the model had written the reply
+        (a prefill: the cache then holds the reply's tokens, as after a real answer). A random model's own
+        reply is byte garbage that would not re-tokenize to the same tokens, so a later turn would evaluate
+        it again, which a real chat does not."""
+        self.gen.generate(messages, self.settings.replace(max_new_tokens=1), conversation=conversation)
+
 
 class Raw:
     name = "raw llama-cpp-python create_chat_completion"
@@ -103,76 +116,116 @@ class Raw:
         out: Any = self.llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0)
         return time.perf_counter() - t, str(out["choices"][0]["message"]["content"] or "")
 
+    def prime(self, messages: list[dict[str, str]], conversation: str, ours: Ours) -> None:
+        """As ``Ours.prime``: create_chat_completion has no prefill, so the same rendered text goes through
+        create_completion, which keeps the same prompt cache."""
+        self.llm.create_completion(ours.gen.render(messages, ours.settings), max_tokens=1, temperature=0.0)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def listed(values: list[float]) -> str:
+    return ", ".join(f"{v:.2f}" for v in values)
+
 
 def chat(args: argparse.Namespace, ours: Ours, raw: Raw) -> tuple[list[list[str]], dict[str, float]]:
-    histories: dict[str, list[dict[str, str]]] = {"ours": [{"role": "system", "content": SYSTEM}],
-                                                  "raw": [{"role": "system", "content": SYSTEM}]}
+    """The chat, turn by turn. With ``--rounds K`` each turn's TTFT is measured K times on each side,
+    alternating, and the median counts: round r asks a variant of the previous answer and of the question
+    (they differ from their first tokens), so every round evaluates the same new part on both sides. The
+    chat then goes on from the last round's messages."""
+    base: dict[str, list[dict[str, str]]] = {"ours": [{"role": "system", "content": SYSTEM}],
+                                             "raw": [{"role": "system", "content": SYSTEM}]}
     competitors: dict[str, Any] = {"ours": ours, "raw": raw}
     rows = []
     totals = {"ours_ttft": 0.0, "raw_ttft": 0.0, "ours_turn": 0.0, "raw_turn": 0.0}
     for turn in range(args.turns):
-        question = user_text(turn, args.user_tokens, ours.count)
-        answer = reply_text(turn, args.reply_tokens, ours.count)
-        ttft: dict[str, float] = {}
+        samples: dict[str, list[float]] = {"ours": [], "raw": []}
         reused = evaluated = raw_evaluated = 0
-        order = ("ours", "raw") if turn % 2 == 0 else ("raw", "ours")
-        for name in order:
-            history = histories[name]
-            history.append({"role": "user", "content": question})
-            before = raw.evaluated
-            first, _ = competitors[name].ask(history, 1, "chat")
-            if name == "ours":
-                reused, evaluated = ours.gen.stats.prompt_tokens_reused, ours.gen.stats.prompt_tokens_evaluated
-            else:
-                raw_evaluated = raw.evaluated - before
-            rest, _reply = competitors[name].ask(history, args.reply_tokens, "chat")
-            history.append({"role": "assistant", "content": answer})
-            ttft[name] = first
-            totals[f"{name}_ttft"] += first
-            totals[f"{name}_turn"] += first + rest
-        n_prompt = len(ours.gen.tokenize_prompt(histories["ours"][:-1], ours.settings)[1])
+        messages: dict[str, list[dict[str, str]]] = {}
+        for r in range(args.rounds):
+            variant = turn + 1000 * r
+            before_question = [] if turn == 0 else \
+                [{"role": "assistant", "content": reply_text(variant - 1, args.reply_tokens, ours.count)}]
+            question = {"role": "user", "content": user_text(variant, args.user_tokens, ours.count)}
+            for name in (("ours", "raw") if (turn + r) % 2 == 0 else ("raw", "ours")):
+                messages[name] = [*base[name], *before_question, question]
+                before = raw.evaluated
+                first, _ = competitors[name].ask(messages[name], 1, "chat")
+                samples[name].append(first)
+                if r == 0 and name == "ours":
+                    reused, evaluated = ours.gen.stats.prompt_tokens_reused, ours.gen.stats.prompt_tokens_evaluated
+                elif r == 0:
+                    raw_evaluated = raw.evaluated - before
+        ttft = {name: median(values) for name, values in samples.items()}
+        for name in ("ours", "raw"):
+            rest, _reply = competitors[name].ask(messages[name], args.reply_tokens, "chat")
+            base[name] = messages[name]
+            totals[f"{name}_ttft"] += ttft[name]
+            totals[f"{name}_turn"] += ttft[name] + rest
+        n_prompt = len(ours.gen.tokenize_prompt(base["ours"], ours.settings)[1])
         rows.append([str(turn + 1), str(n_prompt), f"{ttft['ours']:.2f} s", f"{ttft['raw']:.2f} s",
                      f"{ttft['ours'] / ttft['raw']:.2f}×", f"{reused} / {evaluated}", str(raw_evaluated)])
+        spread = "" if args.rounds == 1 else f" (ours {listed(samples['ours'])}; raw {listed(samples['raw'])})"
         print(f"turn {turn + 1}: prompt {n_prompt} tokens, TTFT ours {ttft['ours']:.2f} s ({reused} reused, "
-              f"{evaluated} evaluated), raw {ttft['raw']:.2f} s ({raw_evaluated} evaluated)", flush=True)
+              f"{evaluated} evaluated), raw {ttft['raw']:.2f} s ({raw_evaluated} evaluated){spread}", flush=True)
     return rows, totals
 
 
 def switch(args: argparse.Namespace, ours: Ours, raw: Raw) -> list[list[str]]:
-    """Long conversation A, then B, then a fresh one-message conversation C, then back to A with a question,
-    then one more question in A (a turn at the same depth without a switch: what attention at that depth
-    costs anyway). Ours also reports the time its generator spent saving and restoring states."""
+    """Long conversation A (its last reply in the cache as the model's own, see ``prime``), then B, then a
+    fresh one-message conversation C, then back to A with C's question; ``--switch-rounds`` times for ours
+    (medians), once for raw, whose every return re-reads A. Then one more turn in A without a switch: what
+    attention at that depth costs anyway. Each question length in ``--question-tokens`` (raw: the first).
+    Ours also reports the time its generator spent saving and restoring states."""
     long_a = [{"role": "system", "content": SYSTEM},
               {"role": "user", "content": user_text(100, args.switch_tokens, ours.count)}]
     b = [{"role": "system", "content": "다른 대화입니다."},
          {"role": "user", "content": user_text(200, args.user_tokens, ours.count)}]
-    next_question = {"role": "user", "content": user_text(300, args.user_tokens // 4, ours.count)}
-    one = [{"role": "system", "content": "세 번째 대화입니다."}, next_question]
     reply = {"role": "assistant", "content": reply_text(100, args.reply_tokens, ours.count)}
-    back_a = [*long_a, reply, next_question]
-    then_a = [*back_a, reply, {"role": "user", "content": user_text(301, args.user_tokens // 4, ours.count)}]
+    answer = {"role": "assistant", "content": reply_text(101, args.reply_tokens, ours.count)}
+
+    def question(r: int, n_tokens: int) -> dict[str, str]:
+        return {"role": "user", "content": user_text(300 + r, n_tokens, ours.count)}
+
     rows = []
     for name, comp in (("ours", ours), ("raw", raw)):
-        comp.ask(long_a, args.reply_tokens, "A")
-        comp.ask(b, args.reply_tokens, "B")
-        leave = ours.gen.stats.state_switch_seconds if comp is ours else None  # A's state saved
-        fresh, _ = comp.ask(one, 1, "C")  # a new one-message chat (ours keeps B's small state first)
-        back, _ = comp.ask(back_a, 1, "A")
-        restore = ours.gen.stats.state_switch_seconds if comp is ours else None  # C saved, A restored
-        stay, _ = comp.ask(then_a, 1, "A")
-        rows.append([comp.name, seconds(leave), f"{back:.2f} s", seconds(restore), f"{stay:.2f} s",
-                     f"{fresh:.2f} s", f"{back / fresh:.2f}×", f"{back / stay:.2f}×"])
-        print(f"switch {name}: leave A {seconds(leave)}, back to A {back:.2f} s (restore {seconds(restore)}), "
-              f"next turn in A {stay:.2f} s, one-message {fresh:.2f} s", flush=True)
+        comp.prime([*long_a, reply], "A", ours)
+        for size in args.question_tokens if comp is ours else args.question_tokens[:1]:
+            leave, fresh, back, restore = [], [], [], []
+            back_evaluated = fresh_evaluated = 0
+            for r in range(args.switch_rounds if comp is ours else 1):
+                comp.ask(b, 1, "B")
+                leave.append(ours.gen.stats.state_switch_seconds if comp is ours else math.nan)  # A's state saved
+                one = [{"role": "system", "content": f"세 번째 대화입니다 ({r})."}, question(r, size)]
+                before = raw.evaluated
+                fresh.append(comp.ask(one, 1, f"C{size}.{r}")[0])  # a new conversation (ours saves B's first)
+                fresh_evaluated = ours.gen.stats.prompt_tokens_evaluated if comp is ours else raw.evaluated - before
+                before = raw.evaluated
+                back.append(comp.ask([*long_a, reply, question(r, size)], 1, "A")[0])
+                back_evaluated = ours.gen.stats.prompt_tokens_evaluated if comp is ours else raw.evaluated - before
+                restore.append(ours.gen.stats.state_switch_seconds if comp is ours else math.nan)  # A restored
+            last = [*long_a, reply, question(len(back) - 1, size), answer]
+            comp.prime(last, "A", ours)
+            stay, _ = comp.ask([*last, question(99, size)], 1, "A")
+            m_back, m_fresh = median(back), median(fresh)
+            rows.append([comp.name, str(size), str(len(back)), seconds(median(leave)), f"{m_back:.2f} s",
+                         seconds(median(restore)), f"{back_evaluated} / {fresh_evaluated}", f"{stay:.2f} s",
+                         f"{m_fresh:.2f} s", f"{m_back / m_fresh:.2f}×", f"{m_back / stay:.2f}×"])
+            print(f"switch {name}, question of {size} tokens: back to A {listed(back)} s ({back_evaluated} "
+                  f"evaluated; restore {listed(restore)}), one-message {listed(fresh)} s ({fresh_evaluated} "
+                  f"evaluated), next turn in A {stay:.2f} s, leave A {listed(leave)}", flush=True)
     return rows
 
 
-def seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f} s"
+def seconds(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:.2f} s"
 
 
-SWITCH_HEADER = ["generator", "leaving the long one (save)", "back to the long one", "of which restore",
-                 "its next turn, no switch", "one-message", "back ÷ one-message", "back ÷ next turn"]
+SWITCH_HEADER = ["generator", "question tokens", "rounds", "leaving the long one (save)", "back to the long one",
+                 "of which restore", "evaluated: back / one-message", "its next turn, no switch", "one-message",
+                 "back ÷ one-message", "back ÷ next turn"]
 
 
 def memory_child(model: Path, kv: str, threads: int) -> None:
@@ -217,6 +270,10 @@ def main() -> None:
     p.add_argument("--reply-tokens", type=int, default=24)
     p.add_argument("--switch-tokens", type=int, default=6000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=1, help="TTFT samples per turn and side (the median counts)")
+    p.add_argument("--switch-rounds", type=int, default=3, help="returns to the long conversation (ours; medians)")
+    p.add_argument("--question-tokens", default="145,40", type=lambda v: [int(x) for x in v.split(",")],
+                   help="lengths of the question asked on returning (comma-separated; raw: the first)")
     p.add_argument("--no-write", action="store_true", help="print the tables, leave bench/README.md alone")
     p.add_argument("--no-switch", action="store_true", help="skip part 2 (switching back to a long conversation)")
     p.add_argument("--switch-only", action="store_true", help="run part 2 alone (write it with --section)")
@@ -234,9 +291,12 @@ def main() -> None:
         body = "\n".join([
             machine_line(), "",
             f"`python bench/bench_chat.py --model {args.model.name} --switch-only --switch-tokens "
-            f"{args.switch_tokens} --user-tokens {args.user_tokens} --threads {args.threads}`: a conversation of "
-            f"about {args.switch_tokens} tokens, another one, a one-message one, then back to the long one "
-            "(TTFT of a question about a quarter of a user turn long), then its next turn without a switch.",
+            f"{args.switch_tokens} --threads {args.threads} --switch-rounds {args.switch_rounds} "
+            f"--question-tokens {','.join(map(str, args.question_tokens))}`: a conversation of about "
+            f"{args.switch_tokens} tokens whose last reply is in the cache as the model's own (see `prime`), "
+            "another one, a one-message conversation, then back to the long one with the one-message "
+            f"conversation's question, {args.switch_rounds} times for ours (medians; raw re-reads the long one on "
+            "every return, once); then the long one's next turn without a switch. Once per question length.",
             "", markdown_table(SWITCH_HEADER, switch(args, ours, raw)),
         ])
         print(body)
@@ -249,10 +309,14 @@ def main() -> None:
         machine_line(),
         "",
         f"`python bench/bench_chat.py --model {args.model.name} --turns {args.turns} --user-tokens "
-        f"{args.user_tokens} --reply-tokens {args.reply_tokens} --switch-tokens {args.switch_tokens} "
-        f"--threads {args.threads}`: a {args.turns}-turn chat (user turns of about {args.user_tokens} tokens, "
-        f"greedy replies of {args.reply_tokens}), ours and `create_chat_completion` alternating turn by turn "
-        f"in one process, context {N_CTX}. TTFT = a one-token request for the turn's prompt.",
+        f"{args.user_tokens} --reply-tokens {args.reply_tokens} --threads {args.threads} --rounds {args.rounds}"
+        + (" --no-switch" if args.no_switch else f" --switch-tokens {args.switch_tokens}")
+        + f"`: a {args.turns}-turn chat (user turns of about "
+        f"{args.user_tokens} tokens, greedy replies of {args.reply_tokens}), ours and `create_chat_completion` "
+        f"alternating in one process, context {N_CTX}. TTFT = a one-token request for the turn's prompt"
+        + ("." if args.rounds == 1 else
+           f", the median of {args.rounds} (each round a variant of the previous answer and the question, so "
+           "every round evaluates the same new part on both sides)."),
         "",
         markdown_table(["turn", "prompt tokens", "TTFT ours", "TTFT raw", "ours ÷ raw", "ours: reused / evaluated",
                         "raw: evaluated"], rows),

@@ -38,6 +38,13 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_worker", "Worker process vs in-process", "Run `python bench/bench_worker.py`."),
     ("fuzz_gguf", "GGUF fuzzing (`exaone-generate` on mutated headers)",
      "Run `python bench/fuzz_gguf.py --mutants 10000`."),
+    ("bench_chat", "Long chats (`bench_chat.py`), EXAONE-4.0-1.2B shape",
+     "Run `python bench/bench_chat.py --rounds 3 --no-switch`."),
+    ("bench_chat_24b", "Long chats (`bench_chat.py`), EXAONE-3.5-2.4B shape",
+     "Run `python bench/bench_chat.py --model bench/out/exaone-3.5-2.4b-Q4_K_M.gguf --rounds 3 --no-switch "
+     "--section bench_chat_24b`."),
+    ("bench_chat_switch", "Switching back to a kept conversation (`bench_chat.py --switch-only`), "
+     "EXAONE-4.0-1.2B shape", "Run `python bench/bench_chat.py --switch-only --section bench_chat_switch`."),
 )
 
 
