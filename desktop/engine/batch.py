@@ -37,7 +37,7 @@ from .context import does_not_fit
 from .reply import Reply, ReplyVocabulary
 from .sampling import TokenSampler
 from .settings import GenerationSettings
-from .types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
+from .types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback
 from .vision import Image, VisionEncoder, has_image_parts, projector_path
 
 DEFAULT_SEQUENCES = 4
@@ -243,15 +243,9 @@ class BatchGenerator:
         request.prompt_done = request.prompt_done or time.perf_counter()
         slot.n_past = len(ids)
         starts_inside = prompt_opens_reasoning(request.prompt_text, self._words.tags)
-        emit = None
-        if request.on_event is not None:
-            on_event, index = request.on_event, slot.index
-
-            def emit(kind: Any, text: str) -> None:
-                on_event(StreamEvent(index=index, text=text, kind=kind))
-
         slot.reply = self._words.reply(self.model_info, ids, sampler, request.settings, starts_inside=starts_inside,
-                                       emit=emit, constrained=request.grammar is not None)
+                                       on_event=request.on_event, index=slot.index,
+                                       constrained=request.grammar is not None)
         self._advance(slot, logits)
 
     def _evaluate_images(self, request: _Request, seq: int) -> tuple[list[int], np.ndarray]:

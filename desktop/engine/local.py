@@ -43,7 +43,6 @@ from .types import (
     GenerationResult,
     Prompt,
     StreamCallback,
-    StreamEvent,
 )
 from .vision import IMAGE_MARKER, Image, VisionEncoder, has_image_parts, load_image, split_image_parts
 
@@ -351,9 +350,8 @@ class LocalGenerator:
                 for index in range(settings.num_return_sequences):
                     if index:
                         logits = self._rewind(cached)
-                    emit = None if on_event is None else _emitter(on_event, index)
                     reply = self._words.reply(self.model_info, ids, sampler, settings, starts_inside=starts_inside,
-                                              emit=emit, constrained=grammar is not None)
+                                              on_event=on_event, index=index, constrained=grammar is not None)
                     completion = self._decode_reply(reply, logits, cancel)
                     completions.append(completion)
                     n_generated += len(completion.token_ids)
@@ -631,10 +629,3 @@ def _megabytes(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise GenerationError(f"{name} must be a number of megabytes >= 0 (0 keeps nothing), got {value!r}")
     return int(value * MB)
-
-
-def _emitter(on_event: StreamCallback, index: int) -> Any:
-    def emit(kind: Any, text: str) -> None:
-        on_event(StreamEvent(index=index, text=text, kind=kind))
-
-    return emit

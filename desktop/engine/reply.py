@@ -10,7 +10,7 @@ drawn token (one sequence per ``llama_decode``, or many in one batch).
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import llama_cpp
@@ -20,8 +20,8 @@ from .chat import reasoning_tags
 from .gguf_check import ModelInfo
 from .sampling import TokenSampler
 from .settings import GenerationSettings
-from .textstream import TextAssembler
-from .types import Completion, FinishReason
+from .textstream import Kind, TextAssembler
+from .types import Completion, FinishReason, StreamCallback, StreamEvent
 
 
 def token_piece(vocab: Any, token: int, *, special: bool) -> bytes:
@@ -72,10 +72,16 @@ class ReplyVocabulary:
         return self._eog
 
     def reply(self, info: ModelInfo, prompt_ids: list[int], sampler: TokenSampler, settings: GenerationSettings, *,
-              starts_inside: bool, emit: Any, constrained: bool) -> Reply:
-        """A new reply to ``prompt_ids`` (``sampler`` restarts on them), ended by ``info``'s EOS ids;
-        ``constrained``: a grammar is on, so any end-of-generation token ends it too."""
+              starts_inside: bool, on_event: StreamCallback | None, index: int, constrained: bool) -> Reply:
+        """Reply number ``index`` to ``prompt_ids`` (``sampler`` restarts on them), streamed to ``on_event`` and
+        ended by ``info``'s EOS ids; ``constrained``: a grammar is on, so any end-of-generation token ends it
+        too."""
         sampler.start(prompt_ids)
+        emit = None
+        if on_event is not None:
+            def emit(kind: Kind, piece: str) -> None:
+                on_event(StreamEvent(index=index, text=piece, kind=kind))
+
         text = TextAssembler(settings.stop, self.tags, starts_inside=starts_inside, emit=emit,
                              clean_up_spaces=info.clean_up_spaces)
         eos = frozenset(info.eos_token_ids)
@@ -86,8 +92,8 @@ class ReplyVocabulary:
 class Reply:
     """One sequence being generated; made by ``ReplyVocabulary.reply``."""
 
-    def __init__(self, sampler: TokenSampler, text: TextAssembler, ends: frozenset[int], piece: Any,
-                 max_new_tokens: int) -> None:
+    def __init__(self, sampler: TokenSampler, text: TextAssembler, ends: frozenset[int],
+                 piece: Callable[[int], bytes], max_new_tokens: int) -> None:
         self.tokens: list[int] = []
         self._sampler, self._text, self._ends, self._piece = sampler, text, ends, piece
         self._max = max_new_tokens
