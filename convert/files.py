@@ -7,7 +7,8 @@ any error the partial file is removed. Before writing, partial files of the same
 is gone (a killed run) are removed. These functions raise plain ``OSError``s (``NotEnoughSpace`` for a
 failed free-space check); each caller words them for its user (which flag or folder to change).
 
-This module imports only the standard library at import time (psutil when it looks for stale files).
+This module imports only the standard library at import time; psutil (a runtime dependency: it tells, on
+every platform, whether a process is alive and when it started) only when it looks for stale files.
 """
 
 from __future__ import annotations
