@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mmproj", action="store_true",
                    help="EXAONE 4.5: convert the text model only, without its vision projector (mmproj) file")
     p.add_argument("--threads", type=int, default=None, help="threads for quantization (default: all cores)")
-    p.add_argument("--verify", action="store_true", help="measure fidelity after conversion; non-zero exit if it fails")
+    p.add_argument("--verify", action="store_true",
+                   help="measure fidelity after conversion; exit code 3 if it fails or nothing could be measured "
+                        "(NOT VERIFIED)")
     p.add_argument("--verify-json", type=Path, help="also write the verification report as JSON here")
     p.add_argument("--verify-threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="override a --verify threshold (repeatable; see exaone_convert.verify.Thresholds)")

@@ -47,6 +47,11 @@ class OutType:
         return None if self.tensor_type_name is None else GGMLQuantizationType[self.tensor_type_name]
 
     @property
+    def unquantized(self) -> bool:
+        """f32, f16, bf16: the weights as the checkpoint has them (up to rounding), nothing to quantize against."""
+        return self.tensor_type_name in ("F32", "F16", "BF16")
+
+    @property
     def quantizable(self) -> bool:
         """llama.cpp's quantizer can make this type from an f32/f16/bf16 GGUF."""
         return self.llama_ftype is not None

@@ -14,7 +14,11 @@ from .files import format_size, partial_path
 from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, model_stem, output_path
 
 StageProgress = Callable[[str, float], None]
-"""Called with a stage name (download, convert, quantize, verify) and a fraction in [0, 1]."""
+"""Called with a stage name (download, convert, quantize, reference, verify) and a fraction in [0, 1]."""
+
+# --verify of a type written directly from the checkpoint (q8_0) measures it against a temporary GGUF of this
+# type, the one the K-quants are made from (lossless for EXAONE's bf16 checkpoints).
+VERIFY_REFERENCE = "bf16"
 
 
 @dataclass
@@ -60,8 +64,9 @@ class ConvertResult:
             lines.append(f"kept intermediate {self.intermediate}")
         lines += self.notes
         if self.report is not None:
-            lines.append(self.report.table())
-            lines.append("verification " + ("PASSED" if self.report.ok else "FAILED"))
+            if self.report.verified:
+                lines.append(self.report.table())
+            lines.append(self.report.verdict)
         return "\n".join(lines)
 
 
@@ -119,7 +124,11 @@ def convert(request: ConvertRequest) -> ConvertResult:
         from .gguf_check import inspect_gguf
 
         info = inspect_gguf(path)
-        return ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
+        result = ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
+        if request.verify:
+            result.report = _not_verified(request, path, "a downloaded GGUF has no checkpoint here to compare "
+                                          "with; convert the checkpoint itself with --verify instead")
+        return result
 
     outtype = get_outtype(request.outtype or DEFAULT_OUTTYPE)
     outfile = request.outfile or default_outfile(request.source, outtype)
@@ -169,8 +178,15 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
     if outtype.via is None:
         convert_checkpoint(source_dir, outfile, outtype, force=request.force,
                            progress=stage("convert"), cancel=request.cancel)
-        if request.verify:
+        if request.verify and outtype.unquantized:
             result.report = _verify(request, thresholds, outfile, None, source_dir, progress)
+        elif request.verify:
+            # A quantized type written directly (q8_0) has no unquantized GGUF beside it: make one of the same
+            # checkpoint in a temporary file to measure the quantization against (removed afterwards).
+            with intermediate_file(outfile, VERIFY_REFERENCE, keep=False) as reference:
+                convert_checkpoint(source_dir, reference, VERIFY_REFERENCE, force=True,
+                                   progress=stage("reference"), cancel=request.cancel)
+                result.report = _verify(request, thresholds, outfile, reference, source_dir, progress)
         return
 
     from .quantize import quantize_gguf
@@ -192,6 +208,15 @@ def _thresholds(request: ConvertRequest) -> Any:
     from .verify import Thresholds
 
     return Thresholds.with_overrides(request.verify_thresholds)
+
+
+def _not_verified(request: ConvertRequest, output: Path, reason: str) -> Any:
+    from .verify import VerifyReport
+
+    report = VerifyReport(output, 0, reason=reason)
+    if request.verify_json is not None:
+        report.write_json(request.verify_json)
+    return report
 
 
 def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,

@@ -16,7 +16,9 @@ GGUF's precision (bf16 or f16 weights) can pick the other expert than float32 tr
 position's logits then move by more than 1 although the file is converted right; it is one position
 of ~200, which the mean KL divergence weighs as such.
 
-Each metric has a threshold (``Thresholds``); the report fails when any threshold fails.
+Each metric has a threshold (``Thresholds``); the report fails when any threshold fails, and when nothing
+could be measured (an unquantized GGUF without transformers, a file without its checkpoint): then it is
+"NOT VERIFIED" with the reason, never a pass.
 """
 
 from __future__ import annotations
@@ -103,12 +105,27 @@ class VerifyReport:
     metrics: list[Metric] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     thresholds: Thresholds = field(default_factory=Thresholds)
+    reason: str | None = None  # why nothing was measured (set when ``metrics`` is empty)
+
+    @property
+    def verified(self) -> bool:
+        """At least one metric was measured."""
+        return bool(self.metrics)
 
     @property
     def ok(self) -> bool:
-        return all(m.ok for m in self.metrics)
+        return self.verified and all(m.ok for m in self.metrics)
+
+    @property
+    def verdict(self) -> str:
+        """The one closing line: ``verification PASSED``, ``verification FAILED`` or ``NOT VERIFIED: why``."""
+        if not self.verified:
+            return f"NOT VERIFIED: {self.reason or 'nothing was measured'}"
+        return "verification " + ("PASSED" if self.ok else "FAILED")
 
     def table(self) -> str:
+        if not self.verified:
+            return self.verdict
         rows = [("section", "metric", "value", "limit", "")]
         for m in self.metrics:
             limit = "" if m.limit is None else f"{m.op} {_fmt(m.limit)}"
@@ -123,6 +140,8 @@ class VerifyReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verified": self.verified,
+            "reason": self.reason,
             "output": str(self.output),
             "n_tokens": self.n_tokens,
             "metrics": [{**asdict(m), "ok": m.ok} for m in self.metrics],
@@ -157,8 +176,17 @@ def verify_conversion(
     thresholds: Thresholds | None = None,
     n_threads: int | None = None,
 ) -> VerifyReport:
-    """Compare ``output`` with ``unquantized`` (if given) and the GGUF with transformers (if possible)."""
+    """Compare ``output`` with ``unquantized`` (if given) and the GGUF with transformers (if possible).
+
+    With neither an unquantized GGUF nor transformers and a checkpoint to compare with, nothing is measured:
+    the report is not verified (``ok`` is False) and its ``reason`` says what to give or install.
+    """
     thresholds = thresholds or Thresholds()
+    if unquantized is None:
+        missing = "no checkpoint given" if hf_dir is None else transformers_missing()
+        if missing is not None:
+            reason = (f"nothing to compare {output.name} with: no unquantized GGUF, and {missing}")
+            return VerifyReport(output, 0, thresholds=thresholds, reason=reason)
     reference_gguf = unquantized or output
     ref = _GGUFModel(reference_gguf, n_threads)
     tokens = ref.tokenize(VERIFY_TEXT)
@@ -270,14 +298,28 @@ class _GGUFModel:
 # ------------------------------------------------------------------------------------------------
 # transformers side (optional: the ``test`` extra)
 
+INSTALL_TRANSFORMERS = "pip install 'exaone-desktop[test]'"  # torch and transformers, the reference
+
+
+def transformers_missing() -> str | None:
+    """None when torch and transformers import; else a short phrase saying what to install.
+
+    They are the optional reference (the test extra): each import of them in this module carries deptry's
+    ``ignore[DEP004]``, and runs only after this check found them.
+    """
+    try:
+        import torch  # noqa: F401  # deptry: ignore[DEP004]
+        import transformers  # noqa: F401  # deptry: ignore[DEP004]
+    except ImportError:
+        return f"the comparison with transformers needs torch and transformers ({INSTALL_TRANSFORMERS})"
+    return None
+
+
 def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[int], hf_dir: Path,
                     t: Thresholds) -> None:
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError:
-        report.notes.append("note: transformers comparison skipped; install the test extra "
-                            "(pip install 'exaone-desktop[test]') to add it")
+    if transformers_missing() is not None:
+        report.notes.append(f"note: transformers comparison skipped; install torch and transformers "
+                            f"({INSTALL_TRANSFORMERS}) to add it")
         return
     cfg = json.loads((hf_dir / "config.json").read_text(encoding="utf-8"))
     model, tokenizer = _load_hf(hf_dir, cfg)
@@ -293,8 +335,13 @@ def _add_hf_metrics(report: VerifyReport, gguf_logits: np.ndarray, tokens: list[
 
 
 def _load_hf(hf_dir: Path, cfg: dict[str, Any]) -> tuple[Any, Any]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, PreTrainedTokenizerFast
+    import torch  # deptry: ignore[DEP004]
+    from transformers import (  # deptry: ignore[DEP004]
+        AutoModelForCausalLM,
+        AutoModelForImageTextToText,
+        AutoTokenizer,
+        PreTrainedTokenizerFast,
+    )
 
     # EXAONE 4.5 is an image-text-to-text model; text-only prompts run through it as through a causal LM.
     auto = AutoModelForImageTextToText if cfg.get("model_type") == "exaone4_5" else AutoModelForCausalLM
@@ -306,7 +353,7 @@ def _load_hf(hf_dir: Path, cfg: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _hf_logits(model: Any, tokens: list[int]) -> np.ndarray:
-    import torch
+    import torch  # deptry: ignore[DEP004]
 
     with torch.no_grad():
         out = model(input_ids=torch.tensor([tokens], dtype=torch.long), use_cache=False)

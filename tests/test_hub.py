@@ -224,6 +224,18 @@ def test_file_downloads_only_that_quant(hub: HubStub, tmp_path: Path, gguf_files
     assert inspect_gguf(tmp_path / "got.gguf").quant_type == "Q4_K_M"
 
 
+def test_file_with_verify_downloads_but_says_not_verified(hub: HubStub, tmp_path: Path,
+                                                         gguf_files: dict[str, bytes]) -> None:
+    """A downloaded GGUF has no checkpoint to measure against: --verify never passes on nothing."""
+    proc = run_cli([GGUF_REPO, "--file", "q4_k_m", "--outfile", "got.gguf", "--verify"], _env(hub, tmp_path),
+                   tmp_path)
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    last = proc.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("NOT VERIFIED: a downloaded GGUF has no checkpoint") and "--verify" in last
+    assert "PASS" not in proc.stdout
+    assert (tmp_path / "got.gguf").read_bytes() == gguf_files["EXAONE-Tiny-Instruct-Q4_K_M.gguf"]
+
+
 def test_file_unknown_quant_lists_the_choices(hub: HubStub, tmp_path: Path) -> None:
     err = one_line_error(run_cli([GGUF_REPO, "--file", "Q2_K"], _env(hub, tmp_path), tmp_path))
     assert "Q2_K" in err and "Q4_K_M" in err and "BF16" in err

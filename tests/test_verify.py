@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,4 +123,53 @@ def test_without_the_test_extra_the_transformers_part_is_skipped(files: dict[str
             f"hf_dir=Path({str(files['ckpt'])!r}), n_threads=1); print(r.table())")
     proc = run_py(code, hub_env("http://127.0.0.1:9", tmp_path / "hf"))
     assert proc.returncode == 0, proc.stderr
-    assert "install the test extra" in proc.stdout and "max |Δlogit|" not in proc.stdout
+    assert "pip install 'exaone-desktop[test]'" in proc.stdout and "max |Δlogit|" not in proc.stdout
+    assert "verify: PASS" in proc.stdout and "mean KLD" in proc.stdout
+
+
+def test_nothing_to_compare_with_is_not_verified(files: dict[str, Path]) -> None:
+    report = verify_conversion(files["q8"], unquantized=None, hf_dir=None, n_threads=1)
+    assert not report.verified and not report.ok and report.metrics == []
+    assert report.verdict.startswith("NOT VERIFIED: nothing to compare q8.gguf with")
+    assert report.table() == report.verdict
+    assert report.to_json()["verified"] is False and report.to_json()["ok"] is False
+
+
+# The CLI as a runtime-only install runs it: torch and transformers cannot be imported.
+WITHOUT_TRANSFORMERS = ("import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None; "
+                        "from exaone_convert.cli import main; raise SystemExit(main(sys.argv[1:]))")
+
+
+def _cli_without_transformers(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", WITHOUT_TRANSFORMERS, *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=hub_env("http://127.0.0.1:9", cwd / "hf"))
+
+
+def test_cli_q8_0_verify_without_transformers_measures_against_a_temporary_reference(
+        files: dict[str, Path], tmp_path: Path) -> None:
+    """q8_0 is written straight from the checkpoint: --verify makes a bf16 GGUF of it to measure against."""
+    proc = _cli_without_transformers([str(files["ckpt"]), "--outtype", "q8_0", "--outfile", "o.gguf", "--verify",
+                                      "--verify-json", "v.json", "--threads", "1"], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((tmp_path / "v.json").read_text())
+    assert data["ok"] is True and data["verified"] is True
+    measured = {m["name"]: m["value"] for m in data["metrics"]}
+    assert {m["section"] for m in data["metrics"]} == {"quantized vs unquantized"}
+    assert 0 < measured["mean KLD"] < 0.1 and measured["top-1 agreement"] > 0.8  # q8_0 differs from bf16, a little
+    assert "transformers comparison skipped" in proc.stdout and "pip install 'exaone-desktop[test]'" in proc.stdout
+    assert proc.stdout.rstrip().endswith("verification PASSED")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "hf") == ["o.gguf", "v.json"]  # reference gone
+
+
+def test_cli_unquantized_verify_without_transformers_says_not_verified(files: dict[str, Path],
+                                                                       tmp_path: Path) -> None:
+    """An f32/f16/bf16 file is measured against transformers only: without it, nothing passes."""
+    proc = _cli_without_transformers([str(files["ckpt"]), "--outtype", "bf16", "--outfile", "o.gguf", "--verify"],
+                                     tmp_path)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and "PASS" not in proc.stdout
+    verdicts = [ln for ln in proc.stdout.splitlines() if "VERIFIED" in ln]
+    assert verdicts == [proc.stdout.rstrip().splitlines()[-1]], proc.stdout
+    assert verdicts[0].startswith("NOT VERIFIED: nothing to compare o.gguf with") and \
+        "pip install 'exaone-desktop[test]'" in verdicts[0]
+    assert (tmp_path / "o.gguf").is_file()  # the conversion itself is kept
