@@ -35,10 +35,12 @@ class ServeProcess:
             self.proc.wait(5)
 
 
-def start_serve(*args: str, timeout: float = 120.0) -> ServeProcess:
-    """Start ``exaone-serve ARGS`` and wait for its "serving ... at URL" line on stderr."""
-    proc = subprocess.Popen([str(SERVE), *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+def start_serve(*args: str, timeout: float = 120.0, exe: Path = SERVE,
+                env: dict[str, str] | None = None) -> ServeProcess:
+    """Start ``exaone-serve ARGS`` (``exe``: another install's) and wait for its "serving ... at URL" line on
+    stderr."""
+    proc = subprocess.Popen([str(exe), *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ) if env is None else env)
     assert proc.stderr is not None
     log: list[str] = []
     found = threading.Event()
