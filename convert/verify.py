@@ -185,7 +185,7 @@ def verify_conversion(
     if unquantized is None:
         missing = "no checkpoint given" if hf_dir is None else transformers_missing()
         if missing is not None:
-            reason = (f"nothing to compare {output.name} with: no unquantized GGUF, and {missing}")
+            reason = f"nothing to compare {output.name} with: no unquantized GGUF, and {missing}"
             return VerifyReport(output, 0, thresholds=thresholds, reason=reason)
     reference_gguf = unquantized or output
     ref = _GGUFModel(reference_gguf, n_threads)

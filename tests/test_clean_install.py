@@ -65,8 +65,8 @@ class CleanInstall:
 
 def _checkout_files(root: Path) -> list[str]:
     """The files a clean clone has, plus new ones not yet committed (what git does not ignore)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
-                            capture_output=True, check=True).stdout.decode("utf-8")
+    git = ["git", "-c", "safe.directory=*", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = subprocess.run(git, cwd=root, capture_output=True, check=True).stdout.decode("utf-8")
     return [name for name in listed.split("\0") if name and (root / name).is_file()]
 
 
@@ -127,6 +127,17 @@ def test_only_the_runtime_dependencies_are_there(clean: CleanInstall, tmp_path: 
             f"print(json.dumps([m for m in {TEST_ONLY!r} if importlib.util.find_spec(m)]))")
     proc = clean.run([clean.exe("python"), "-c", code], cwd=tmp_path)
     assert proc.returncode == 0 and json.loads(proc.stdout) == [], proc.stdout + proc.stderr
+
+
+def test_the_package_data_is_installed(clean: CleanInstall, tmp_path: Path) -> None:
+    """The demo model and the Korean translation are data files of the installed package, not of the checkout."""
+    code = "import exaone_desktop, pathlib; print(pathlib.Path(exaone_desktop.__file__).parent)"
+    proc = clean.run([clean.exe("python"), "-c", code], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    package = Path(proc.stdout.strip())
+    assert package.is_relative_to(clean.venv)
+    for name in ("demo/model.safetensors", "demo/tokenizer.json", "demo/demo.json", "ui/i18n/exaone_ko.qm"):
+        assert (package / name).is_file() and (package / name).read_bytes() == (ROOT / "desktop" / name).read_bytes()
 
 
 def test_the_default_conversion_works(converted: tuple[subprocess.CompletedProcess[str], Path]) -> None:
