@@ -5,8 +5,8 @@
 llama.cpp picks ``tokenizer.ggml.pre`` by hashing how the tokenizer encodes a test string and refuses
 tokenizers it does not know. The benchmark's random checkpoints have a synthetic tokenizer, so this
 wrapper replaces that lookup with the answer the real EXAONE tokenizer gets ("exaone", "exaone4", or
-"exaone-moe" for K-EXAONE's). It skips only the hash check: every tensor and every other key is converted by
-llama.cpp's own code (EXAONE 4.5's vision projector too: pass ``--mmproj``).
+"exaone-moe" for the tokenizer K-EXAONE and EXAONE 4.5 share). It skips only the hash check: every tensor and
+every other key is converted by llama.cpp's own code (EXAONE 4.5's vision projector too: pass ``--mmproj``).
 
 Two mismatches with the venv's transformers (llama.cpp pins 4.57) are bridged the way that version behaves:
 an ``AutoTokenizer`` that raises on a folder falls back to the same tokenizer.json through
@@ -25,8 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# The pre-tokenizer llama.cpp's hash lookup finds for the real tokenizers (EXAONE 4.5 keeps EXAONE 4.0's).
-PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4", "exaone4_5": "exaone4", "exaone_moe": "exaone-moe"}
+# The pre-tokenizer llama.cpp's hash lookup finds for the real tokenizers (EXAONE 4.5 has K-EXAONE's).
+PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4", "exaone4_5": "exaone-moe", "exaone_moe": "exaone-moe"}
 
 
 def patch_auto_tokenizer() -> None:

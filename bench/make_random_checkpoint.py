@@ -50,13 +50,11 @@ SPECIALS_COMMON = {0: "[PAD]", 1: "[BOS]", 2: "[EOS]", 3: "[UNK]",
                    358: "[|system|]", 359: "[|user|]", 360: "[|assistant|]", 361: "[|endofturn|]"}
 SPECIALS_EXAONE4 = {362: "[|tool|]", 363: "<think>", 364: "</think>", 365: "<tool_call>", 366: "</tool_call>",
                     367: "<tool_result>", 368: "</tool_result>"}
-# The 153,600-entry tokenizers of 2026: eos 53, image 67, video 68 and the <vision> ... </vision> pair llama.cpp's
-# mtmd puts around an image (73, 74) are the releases' ids; the other ids and the image/video token texts are
-# assumptions of this synthetic tokenizer.
-SPECIALS_2026 = {0: "[PAD]", 1: "[BOS]", 2: "[EOS]", 3: "[UNK]",
-                 50: "[|system|]", 51: "[|user|]", 52: "[|assistant|]", 53: "[|endofturn|]", 54: "[|tool|]",
-                 55: "<think>", 56: "</think>", 57: "<tool_call>", 58: "</tool_call>", 59: "<tool_result>",
-                 60: "</tool_result>", 67: "<|image|>", 68: "<|video|>", 73: "<vision>", 74: "</vision>"}
+# The 153,600-entry tokenizer EXAONE 4.5 and K-EXAONE share: the release's special tokens at the release's ids
+# (tiny_checkpoints.SPECIALS_2026); the reasoning and tool tags' ids (just after them here) are this synthetic
+# tokenizer's assumption.
+SPECIALS_2026 = {**tc.SPECIALS_2026,
+                 **{107 + i: t for i, t in enumerate(tc.USER_DEFINED_2026)}}
 IMAGE_TOKEN_ID, VIDEO_TOKEN_ID, VISION_START_ID, VISION_END_ID = 67, 68, 73, 74
 # Qwen2-VL's image processor defaults (transformers), which EXAONE 4.5's processor builds on: images are resized
 # to between 56x56 and 28*28*1280 pixels (a 1024x1024 image becomes 980x980: 35x35 merged patches).
@@ -105,7 +103,7 @@ class Release:
 
     @property
     def eos_id(self) -> int:
-        return next(i for i, t in self.specials.items() if t == tc.EOS)
+        return next(i for i, t in self.specials.items() if t in (tc.EOS, tc.EOS_2026))
 
 
 # EXAONE 4.5's vision encoder (LG's 1.2B-parameter encoder): a Qwen2.5-VL style ViT with grouped-query
@@ -135,8 +133,9 @@ RELEASES: dict[str, Release] = {
                                  {"temperature": 1.0, "top_p": 0.95, "do_sample": True}, vocab=VOCAB_2026,
                                  tied=False, release_layers=64, mtp_layers=1, vision=EXAONE45_VISION),
 }
-TEMPLATES = {"exaone": tc.EXAONE35_TEMPLATE, "exaone4": tc.EXAONE4_TEMPLATE, "exaone_moe": tc.EXAONE4_TEMPLATE,
-             "exaone4_5": tc.EXAONE45_TEMPLATE}
+# EXAONE 4.5 and K-EXAONE share LG's EXAONE 4.5 chat template, read from the release folder beside the checkout.
+TEMPLATES = {"exaone": tc.EXAONE35_TEMPLATE, "exaone4": tc.EXAONE4_TEMPLATE, "exaone_moe": tc.RELEASE_45_TEMPLATE,
+             "exaone4_5": tc.RELEASE_45_TEMPLATE}
 
 
 def tiny(rel: Release) -> Release:
@@ -209,7 +208,7 @@ def build_tokenizer(family: str, size: int, fixed: dict[int, str]) -> Tokenizer:
     normal = iter(alphabet + [a + b for a, b in merges])
     vocab = {fixed[i] if i in fixed else next(normal): i for i in range(size)}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=None))
-    tok.pre_tokenizer = tc._pre_tokenizer(family)  # noqa: SLF001  (the test helpers' table of pre-tokenizers)
+    tok.pre_tokenizer = tc._pre_tokenizer(tc.tokenizer_format(family).pre)  # noqa: SLF001  (the test helpers' table)
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     tok.add_special_tokens([AddedToken(t, special=True, normalized=False) for _, t in sorted(fixed.items())])
@@ -446,8 +445,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tiny", action="store_true", help="toy widths, the same layout: for smoke tests")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    write_checkpoint(args.shape, args.outdir, seed=args.seed, layers=args.layers, vocab=args.vocab,
-                     experts=args.experts, tiny_widths=args.tiny)
+    try:
+        write_checkpoint(args.shape, args.outdir, seed=args.seed, layers=args.layers, vocab=args.vocab,
+                         experts=args.experts, tiny_widths=args.tiny)
+    except tc.ReleaseFileMissing as err:  # EXAONE 4.5 / K-EXAONE shapes carry LG's own chat template
+        print(f"make_random_checkpoint: {err}", file=sys.stderr)
+        return 2
     size = sum(f.stat().st_size for f in args.outdir.glob("*.safetensors"))
     print(f"wrote {args.outdir} ({size / 1e9:.2f} GB of weights) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -319,8 +319,7 @@ def plan_conversion(ckpt: Checkpoint, outtype: OutType) -> ConversionPlan:
     embd = ckpt.tensors.get(next((n for n in ckpt.tensors if n.endswith(("wte.weight", "embed_tokens.weight"))),
                                  ""))
     n_vocab = embd.shape[0] if embd is not None else shape.vocab
-    vocab = load_vocab(ckpt.root, config, ckpt.generation_config, n_vocab=n_vocab,
-                       tokenizer_pre=arch.tokenizer_pre)
+    vocab = load_vocab(ckpt.root, config, ckpt.generation_config, n_vocab=n_vocab)
     tensors = plan_tensors(arch, ckpt, config, shape, outtype, rope)
     return ConversionPlan(arch, shape, config, vocab, tensors, swa, rope)
 
@@ -356,7 +355,7 @@ def add_metadata(writer: GGUFWriter, plan: ConversionPlan, ckpt: Checkpoint, out
         writer.add_sliding_window_pattern(plan.swa.pattern)
 
     writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre(arch.tokenizer_pre)
+    writer.add_tokenizer_pre(vocab.pre)  # from tokenizer.json's own pre-tokenizer
     writer.add_token_list(vocab.tokens)
     writer.add_token_types(vocab.token_types)
     writer.add_token_merges(vocab.merges)

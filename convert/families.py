@@ -18,7 +18,8 @@ ARCH_EXAONE_MOE = "exaone-moe"
 # The mmproj (vision projector) files llama.cpp's mtmd loads carry this architecture.
 ARCH_CLIP = "clip"
 
-END_OF_TURN = "[|endofturn|]"
+END_OF_TURN = "[|endofturn|]"  # EXAONE 3.x, Deep, 4.0
+END_OF_TURN_2026 = "<|endofturn|>"  # the tokenizer EXAONE 4.5 and K-EXAONE share
 THINK = ("<think>", "</think>")
 THOUGHT = ("<thought>", "</thought>")
 
@@ -105,6 +106,16 @@ class Family:
     moe: bool = False
     text_config_key: str | None = None  # multimodal configs nest the text model's fields here
     notes: tuple[str, ...] = field(default=())
+    # Families with the same value share one tokenizer (vocabulary, special tokens, pre-tokenizer).
+    tokenizer: str = ""
+    # Tokens that end a reply, besides the GGUF's end-of-sequence ids (texts of control tokens).
+    end_of_generation: tuple[str, ...] = (END_OF_TURN,)
+    # What the chat template renders for one image: the span llama.cpp's mtmd marker stands for (mtmd adds the
+    # projector's own begin/end tokens around the image's embeddings itself).
+    image_placeholder: str | None = None
+    # The template writes a tool call's arguments given as a string as they are (else it dumps them as JSON, so
+    # OpenAI's JSON-string arguments must be handed to it parsed).
+    tool_arguments_as_text: bool = False
 
 
 _EXAONE3_KEYS = {"layers": ("num_layers",), "rms_eps": ("layer_norm_epsilon",), "activation": ("activation_function",)}
@@ -120,6 +131,7 @@ FAMILIES: tuple[Family, ...] = (
             "an empty [|system|][|endofturn|] turn comes first when the first message is not a system message",
             "user turns end with a newline, not [|endofturn|]",
         ),
+        tokenizer="exaone3",
         swa_layer_counts=frozenset(),
         sampling=Sampling(),  # LG publishes greedy examples; generation_config.json decides
         gguf_repos=(
@@ -138,6 +150,7 @@ FAMILIES: tuple[Family, ...] = (
             "assistant history keeps only the text after </thought>",
             "the generation prompt opens a <thought> block",
         ),
+        tokenizer="exaone3",
         swa_layer_counts=frozenset(),
         sampling=Sampling(temperature=0.6, top_p=0.95),
         gguf_repos=(
@@ -156,6 +169,7 @@ FAMILIES: tuple[Family, ...] = (
             "assistant history is written with an empty <think></think> block",
             "tools are listed in the system turn; results come back in a [|tool|] turn",
         ),
+        tokenizer="exaone4",
         swa_layer_counts=frozenset({64}),
         sampling=Sampling(temperature=0.6, top_p=0.95),
         gguf_repos=(
@@ -166,12 +180,18 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         key="exaone4_5", label="EXAONE 4.5",
         model_types=("exaone4_5",), hf_classes=("Exaone4_5_ForConditionalGeneration",), gguf_arch=ARCH_EXAONE4,
-        config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone4",
+        config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone-moe",
         reasoning_tags=THINK, thinking_default=True,
         chat_quirks=(
-            "text chat follows EXAONE 4.0, but enable_thinking defaults to true",
-            "images are <|image|>-style placeholder runs the vision projector fills",
+            "<|role|> tokens followed by a newline; every turn ends with <|endofturn|> (K-EXAONE's format)",
+            "tools are declared in a first <|tool_declare|> turn; results come back in a <|tool|> turn, string "
+            "content raw in <tool_result>",
+            "past assistant turns carry a <think> block, with reasoning only after the last user message",
+            "thinking is on unless enable_thinking is false",
+            "an image is <vision><|image_pad|></vision> and a newline; the vision projector fills the pad",
         ),
+        tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
+        image_placeholder="<vision><|image_pad|></vision>", tool_arguments_as_text=True,
         swa_layer_counts=frozenset({64}),
         sampling=Sampling(temperature=1.0, top_p=0.95, presence_penalty=1.5),
         gguf_repos=(official_repo("EXAONE-4.5-33B", 32.0, ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16"),
@@ -185,7 +205,15 @@ FAMILIES: tuple[Family, ...] = (
         gguf_arch=ARCH_EXAONE_MOE,
         config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone-moe",
         reasoning_tags=THINK, thinking_default=True,
-        chat_quirks=("text chat follows EXAONE 4.0",),
+        chat_quirks=(
+            "<|role|> tokens followed by a newline; every turn ends with <|endofturn|> (K-EXAONE's format)",
+            "tools are declared in a first <|tool_declare|> turn; results come back in a <|tool|> turn, string "
+            "content raw in <tool_result>",
+            "past assistant turns carry a <think> block, with reasoning only after the last user message",
+            "thinking is on unless enable_thinking is false",
+        ),
+        tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
+        tool_arguments_as_text=True,
         # llama.cpp's exaone-moe graph reads the per-layer pattern from the GGUF for any depth.
         swa_layer_counts=frozenset(range(1, LLAMA_MAX_LAYERS + 1)),
         sampling=Sampling(temperature=1.0, top_p=0.95),
@@ -218,6 +246,10 @@ def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str |
     rows = [f for f in FAMILIES if f.gguf_arch == arch]
     named = next((f for f in rows if f.key == key), None)
     return named if named is not None else _by_template(rows, chat_template)
+
+
+def family_by_key(key: str | None) -> Family | None:
+    return next((f for f in FAMILIES if f.key == key), None)
 
 
 def supported_model_types() -> tuple[str, ...]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,6 @@ from .checkpoint import read_json, read_optional_json
 from .errors import ConversionError
 
 SPECIAL_NAMES = ("bos", "eos", "unk", "pad")
-# llama.cpp pre-tokenizers that put every digit on its own (EXAONE 3.x, K-EXAONE); EXAONE 4 keeps GPT-2's.
-DIGIT_SPLITTING_PRE = frozenset({"exaone", "exaone-moe"})
 
 
 @dataclass
@@ -30,7 +27,7 @@ class Vocab:
     eot_id: int | None = None
     # Every end-of-sequence id of generation_config.json (eos first); llama.cpp's keys hold only two.
     eos_ids: list[int] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    pre: str = "exaone4"  # llama.cpp's pre-tokenizer type for tokenizer.json's pre_tokenizer (tokenizer.ggml.pre)
     clean_up_spaces: bool = False  # transformers' decode() cleans up tokenization spaces (see gguf_keys)
 
 
@@ -65,21 +62,102 @@ def _chat_template(root: Path, tok_config: Mapping[str, Any]) -> str | None:
     return template if isinstance(template, str) else None
 
 
-def _pre_tokenizer_warning(tokenizer: Mapping[str, Any], expected_pre: str) -> str | None:
-    """Warn when the tokenizer's pre-tokenizer is not the one llama.cpp's ``expected_pre`` implements."""
-    text = json.dumps(tokenizer.get("pre_tokenizer"))
-    splits_digits = "\\\\p{N}" in text or '"Digits"' in text
-    if "ByteLevel" not in text:
-        return "tokenizer.json has no ByteLevel pre-tokenizer; llama.cpp may tokenize differently"
-    if (expected_pre in DIGIT_SPLITTING_PRE) != splits_digits:
-        return (f"tokenizer.json's digit handling does not match llama.cpp's {expected_pre!r} pre-tokenizer; "
-                "token ids may differ from transformers")
-    return None
+# ------------------------------------------------------------------------------------------------
+# The pre-tokenizer: tokenizer.json's pre_tokenizer, reduced to a sequence of canonical steps, must be one that
+# a llama.cpp pre-tokenizer type implements; that type is what the GGUF names (tokenizer.ggml.pre).
+
+# The regex that tokenizers' ByteLevel pre-tokenizer applies with use_regex=true (GPT-2's).
+GPT2_SPLIT = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"
+DIGIT_SPLIT = r"\p{N}"  # every digit on its own (tokenizers' Digits(individual_digits=true) does the same)
+# K-EXAONE's (and EXAONE 4.5's) split: letters joined by single spaces stay one piece, digits one by one.
+EXAONE_MOE_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}"
+                    r"| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+")
+
+Step = tuple[str, ...]  # ("split", regex, behavior) or ("bytes",): byte-level mapping without a regex
+_BYTES: Step = ("bytes",)
+
+
+def _split(regex: str) -> Step:
+    return ("split", regex, "isolated")
+
+
+@dataclass(frozen=True)
+class PreTokenizer:
+    """One llama.cpp pre-tokenizer type and the tokenizer.json pre-tokenizer it implements (as canonical steps)."""
+
+    llama_pre: str  # tokenizer.ggml.pre, as llama.cpp 0.3.36 (llama-vocab.cpp) spells it
+    steps: tuple[Step, ...]
+    used_by: str
+
+
+PRE_TOKENIZERS: tuple[PreTokenizer, ...] = (
+    PreTokenizer("exaone", (_split(DIGIT_SPLIT), _split(GPT2_SPLIT), _BYTES), "EXAONE 3.0 / 3.5, Deep"),
+    PreTokenizer("exaone4", (_split(GPT2_SPLIT), _BYTES), "EXAONE 4.0"),
+    PreTokenizer("exaone-moe", (_split(EXAONE_MOE_SPLIT), _BYTES), "EXAONE 4.5, K-EXAONE"),
+)
+
+
+class _Unsupported(Exception):
+    """A pre-tokenizer step llama.cpp has no equivalent for (the message describes it)."""
+
+
+def _canonical(node: Any) -> list[Step]:
+    """tokenizer.json's pre_tokenizer as canonical steps: Sequence flattened, Digits(individual) as a digit split,
+    ByteLevel(use_regex) as GPT-2's split followed by the byte mapping."""
+    if not isinstance(node, Mapping):
+        raise _Unsupported("none" if node is None else repr(node)[:40])
+    kind = node.get("type")
+    if kind == "Sequence":
+        return [step for child in node.get("pretokenizers") or [] for step in _canonical(child)]
+    if kind == "Digits":
+        if not node.get("individual_digits"):
+            raise _Unsupported("Digits(individual_digits=false)")
+        return [_split(DIGIT_SPLIT)]
+    if kind == "ByteLevel":
+        if node.get("add_prefix_space"):
+            raise _Unsupported("ByteLevel(add_prefix_space=true)")
+        return [_split(GPT2_SPLIT), _BYTES] if node.get("use_regex", True) else [_BYTES]
+    if kind == "Split":
+        pattern = node.get("pattern") or {}
+        regex = pattern.get("Regex") if isinstance(pattern, Mapping) else None
+        behavior = str(node.get("behavior", "")).lower()
+        if not isinstance(regex, str) or node.get("invert") or behavior != "isolated":
+            raise _Unsupported(f"Split({json.dumps(pattern, ensure_ascii=False)[:60]}, {behavior or '?'}"
+                               f"{', inverted' if node.get('invert') else ''})")
+        return [_split(regex)]
+    raise _Unsupported(str(kind))
+
+
+def _describe(steps: list[Step]) -> str:
+    return " -> ".join(f"Split({s[1][:50]}{'...' if len(s[1]) > 50 else ''})" if s[0] == "split" else "ByteLevel"
+                       for s in steps) or "nothing"
+
+
+def detect_pre_tokenizer(tokenizer: Mapping[str, Any]) -> PreTokenizer:
+    """The llama.cpp pre-tokenizer type that splits text as ``tokenizer`` (tokenizer.json) does.
+
+    ConversionError (one line naming what was found) when no type of llama.cpp 0.3.36 does."""
+    known = ", ".join(f"{p.llama_pre} ({p.used_by})" for p in PRE_TOKENIZERS)
+    try:
+        steps = _canonical(tokenizer.get("pre_tokenizer"))
+    except _Unsupported as err:
+        found = str(err)
+    else:
+        match = next((p for p in PRE_TOKENIZERS if list(p.steps) == steps), None)
+        if match is not None:
+            return match
+        found = _describe(steps)
+    raise ConversionError(
+        f"tokenizer.json's pre-tokenizer ({found}) is none that llama.cpp implements ({known}): its token ids "
+        "would differ from transformers', so nothing was written; convert a checkpoint with an EXAONE tokenizer"
+    )
 
 
 def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping[str, Any],
-               *, n_vocab: int, tokenizer_pre: str) -> Vocab:
-    """Read the tokenizer; ``n_vocab`` (the embedding's rows) pads the token list with unused entries."""
+               *, n_vocab: int) -> Vocab:
+    """Read the tokenizer; ``n_vocab`` (the embedding's rows) pads the token list with unused entries.
+
+    Its pre-tokenizer type comes from tokenizer.json itself (``detect_pre_tokenizer``), never from the family."""
     tok_path = root / "tokenizer.json"
     if not tok_path.is_file():
         raise ConversionError(
@@ -90,6 +168,7 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
     model = tokenizer.get("model") or {}
     if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
         raise ConversionError("tokenizer.json is not a byte-level BPE tokenizer; EXAONE checkpoints use BPE")
+    pre = detect_pre_tokenizer(tokenizer)
 
     by_id: dict[int, tuple[str, TokenType]] = {}
     for text, idx in model["vocab"].items():
@@ -134,13 +213,10 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
         special_ids=special,
         add_bos=bool(tok_config.get("add_bos_token", False)),
         chat_template=_chat_template(root, tok_config),
+        pre=pre.llama_pre,
         eot_id=int(extra_eos[0]) if extra_eos else None,
         eos_ids=[special["eos"], *dict.fromkeys(int(i) for i in extra_eos)],
         clean_up_spaces=bool(tok_config.get("clean_up_tokenization_spaces", False)) and bool(
             tok_config.get("clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False)),
     )
-    warning = _pre_tokenizer_warning(tokenizer, tokenizer_pre)
-    if warning:
-        vocab.warnings.append(warning)
-        warnings.warn(warning, stacklevel=2)
     return vocab

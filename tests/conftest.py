@@ -17,13 +17,16 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory):
     """Factory: tiny_checkpoint("exaone4") -> Path of that tiny HF checkpoint, built once per session."""
-    from tiny_checkpoints import build_checkpoint
+    from tiny_checkpoints import ReleaseFileMissing, build_checkpoint
 
     built: dict[str, Path] = {}
 
     def make(kind: str) -> Path:
         if kind not in built:
-            built[kind] = build_checkpoint(kind, tmp_path_factory.mktemp(kind))
+            try:
+                built[kind] = build_checkpoint(kind, tmp_path_factory.mktemp(kind))
+            except ReleaseFileMissing as err:  # EXAONE 4.5 / K-EXAONE kinds carry LG's own chat template
+                pytest.skip(str(err))
         return built[kind]
 
     return make

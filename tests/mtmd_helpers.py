@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import json
 from pathlib import Path
+from typing import Any
 
 import llama_cpp
 import llama_helpers as lh
@@ -87,20 +88,48 @@ class Multimodal:
         return ids, first, out
 
 
-def image_inputs(ckpt: Path, pixels: np.ndarray) -> dict[str, torch.Tensor]:
-    """pixel_values and image_grid_thw from transformers' Qwen2-VL image processor (EXAONE 4.5's), configured
-    from the checkpoint's preprocessor_config.json."""
-    from PIL import Image
+def image_processor(ckpt: Path) -> Any:
+    """transformers' Qwen2-VL image processor (EXAONE 4.5's), configured from the checkpoint's
+    preprocessor_config.json."""
     from transformers import Qwen2VLImageProcessorPil
 
     pre = json.loads((ckpt / "preprocessor_config.json").read_text())
-    processor = Qwen2VLImageProcessorPil(
+    return Qwen2VLImageProcessorPil(
         min_pixels=pre["min_pixels"], max_pixels=pre["max_pixels"], patch_size=pre["patch_size"],
         merge_size=pre["merge_size"], temporal_patch_size=pre["temporal_patch_size"],
         image_mean=pre["image_mean"], image_std=pre["image_std"],
     )
-    enc = processor(images=[Image.fromarray(pixels)], return_tensors="pt")
+
+
+def image_inputs(ckpt: Path, pixels: np.ndarray) -> dict[str, torch.Tensor]:
+    """pixel_values and image_grid_thw for one image, from EXAONE 4.5's image processor."""
+    from PIL import Image
+
+    enc = image_processor(ckpt)(images=[Image.fromarray(pixels)], return_tensors="pt")
     return {"pixel_values": enc["pixel_values"], "image_grid_thw": enc["image_grid_thw"]}
+
+
+def processor_inputs(ckpt: Path, messages: list[dict[str, Any]], images: list[np.ndarray], **template_kwargs: Any
+                     ) -> tuple[list[int], dict[str, torch.Tensor]]:
+    """(input ids, pixel_values and image_grid_thw) as transformers' EXAONE 4.5 processor builds them: the chat
+    template rendered with ``{"type": "image"}`` parts, then each ``<|image_pad|>`` repeated once per image
+    position."""
+    from PIL import Image
+    from transformers import AutoTokenizer, Exaone4_5_Processor
+
+    class ImageProcessor(Exaone4_5_Processor):
+        """transformers' EXAONE 4.5 processor without its video processor (that one needs torchvision, which the
+        tests do not install): text and images go through transformers' own code."""
+
+        def __init__(self, image_processor: Any = None, tokenizer: Any = None, chat_template: Any = None) -> None:
+            super().__init__(image_processor, tokenizer, None, chat_template=chat_template)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(ckpt))
+    processor = ImageProcessor(image_processor=image_processor(ckpt), tokenizer=tokenizer,
+                               chat_template=tokenizer.chat_template)
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False, **template_kwargs)
+    enc = processor(text=[text], images=[Image.fromarray(p) for p in images], return_tensors="pt")
+    return enc["input_ids"][0].tolist(), {"pixel_values": enc["pixel_values"], "image_grid_thw": enc["image_grid_thw"]}
 
 
 @torch.no_grad()

@@ -160,7 +160,8 @@ def test_text_only_checkpoint_has_no_mmproj(tiny_checkpoint, tmp_path):
 # Image parity: llama.cpp's vision encoder computes in its own order, so logits after an image agree to about
 # 7e-4 of max|logit| at f32 with flash attention off (1.5e-3 with it on; text alone: ~1e-6).
 IMAGE_TOLERANCE = 3e-3
-IMAGE_PROMPT = "[|user|]\n사진을 봐: {marker} 무엇이 보여?[|endofturn|]\n[|assistant|]\n"
+# The rendered EXAONE 4.5 prompt, with mtmd's marker where the template puts <vision><|image_pad|></vision>.
+IMAGE_PROMPT = "<|user|>\n사진을 봐: {marker}\n무엇이 보여?<|endofturn|>\n<|assistant|>\n<think>\n"
 # 84x112 fits one of the encoder's 112-pixel attention windows; 84x252 spans three.
 IMAGE_SIZES = [(84, 112), (84, 252)]
 

@@ -65,12 +65,24 @@ def test_tokenization_matches_transformers(kind, converted, reference):
         assert lh.tokenize(gguf, text, special=True) == expected, repr(text)
 
 
-@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone4"])
-def test_special_tokens_tokenize_atomically(kind, converted, reference):
+SPECIAL_TEXT = ("[|system|]너는 도우미야[|endofturn|]\n[|user|]2+2는?\n[|assistant|]<think>\n\n</think>\n\n"
+                "4[|endofturn|]")
+SPECIAL_TEXT_2026 = ("<|tool_declare|>\n# Tools\n<tool>{}</tool>\n<|endofturn|>\n<|system|>\n"
+                     "너는 도우미야<|endofturn|>\n<|user|>\n<vision><|image_pad|><|image_pad|></vision>\n"
+                     "2+2는?<|endofturn|>\n<|assistant|>\n"
+                     "<think>\n\n</think>\n\n<tool_call>{}</tool_call><|endofturn|>\n<|tool|>\n<tool_result>4</tool_result>"
+                     "<|endofturn|>\n[EOS]")
+
+
+@pytest.mark.parametrize(("kind", "text"), [("exaone3_tied_sharded", SPECIAL_TEXT), ("exaone4", SPECIAL_TEXT),
+                                            ("exaone_moe", SPECIAL_TEXT_2026), ("exaone4_5", SPECIAL_TEXT_2026)])
+def test_special_tokens_tokenize_atomically(kind, text, converted, reference):
     _, gguf = converted(kind)
     _, tokenizer = reference(kind)
-    text = "[|system|]너는 도우미야[|endofturn|]\n[|user|]2+2는?\n[|assistant|]<think>\n\n</think>\n\n4[|endofturn|]"
-    assert lh.tokenize(gguf, text, special=True) == tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert lh.tokenize(gguf, text, special=True) == ids
+    specials = [t for t in tokenizer.convert_ids_to_tokens(ids) if t.startswith(("<|", "[|", "<vision", "</vision"))]
+    assert len(specials) == text.count("<|") + text.count("[|") + text.count("vision>")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -94,16 +106,39 @@ CONVERSATIONS = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone_deep", "exaone4", "exaone_moe", "exaone4_5"])
+CHAT_KINDS = ["exaone3_tied_sharded", "exaone_deep", "exaone4", "exaone_moe", "exaone4_5", "exaone4_5_hybrid64"]
+
+
+@pytest.mark.parametrize("kind", CHAT_KINDS)
 @pytest.mark.parametrize("messages", CONVERSATIONS)
 def test_chat_template_from_gguf_renders_like_transformers(kind, messages, converted, reference):
+    from exaone_desktop.engine.chat import render_chat
+
     _, gguf = converted(kind)
     _, tokenizer = reference(kind)
     template = lh.metadata(gguf)["tokenizer.chat_template"]
     assert template == tokenizer.chat_template
-    formatter = Jinja2ChatFormatter(template=template, eos_token="[|endofturn|]", bos_token="[BOS]")
-    rendered = formatter(messages=messages).prompt
-    assert rendered == tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    expected = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert render_chat(template, messages) == expected
+    formatter = Jinja2ChatFormatter(template=template, eos_token=tokenizer.eos_token, bos_token=tokenizer.bos_token)
+    assert formatter(messages=messages).prompt == expected  # llama-cpp-python's own renderer agrees too
+
+
+@pytest.mark.parametrize("kind", CHAT_KINDS)
+def test_chat_prompt_tokens_logits_and_greedy_match_transformers(kind, converted, reference):
+    """A chat prompt, rendered by our renderer from the GGUF's template and tokenized by llama.cpp, is the ids
+    transformers' apply_chat_template makes; logits and greedy tokens after it agree."""
+    from exaone_desktop.engine.chat import render_chat
+
+    _, gguf = converted(kind)
+    model, tokenizer = reference(kind)
+    messages = CONVERSATIONS[2]
+    text = render_chat(lh.metadata(gguf)["tokenizer.chat_template"], messages)
+    ids = lh.tokenize(gguf, text, special=True)
+    assert ids == list(tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True,
+                                                     return_dict=False))
+    assert relative_logit_error(gguf, model, ids) < TOLERANCE.get(kind, DEFAULT_TOLERANCE)
+    assert lh.greedy(gguf, ids, GREEDY_TOKENS) == reference_greedy(model, ids, GREEDY_TOKENS)
 
 
 @pytest.mark.parametrize("kind", ["exaone3_untied", "exaone4", "exaone4_hybrid64"])
@@ -177,19 +212,20 @@ def test_parity_catches_missing_rope_scaling(kind, tiny_checkpoint, reference, t
     assert relative_logit_error(gguf_path, model, ids) > 10 * DEFAULT_TOLERANCE
 
 
-def test_parity_catches_a_wrong_pre_tokenizer(tiny_checkpoint, reference, tmp_path, monkeypatch):
-    import dataclasses
+@pytest.mark.parametrize(("kind", "wrong"), [("exaone4", "exaone"), ("exaone4_5", "exaone4")])
+def test_parity_catches_a_wrong_pre_tokenizer(kind, wrong, tiny_checkpoint, reference, tmp_path, monkeypatch):
+    """Splitting digits one by one on an EXAONE 4.0 vocabulary, or GPT-2's regex on EXAONE 4.5's (the family's
+    old guess), changes token ids."""
+    import exaone_convert.vocab as vocab_mod
 
-    import exaone_convert.convert as conv
-
-    real = conv.detect_architecture
-    monkeypatch.setattr(conv, "detect_architecture",
-                        lambda config: dataclasses.replace(real(config), tokenizer_pre="exaone"))
-    gguf_path = _convert_broken(tiny_checkpoint, tmp_path, "exaone4")
-    _, tokenizer = reference("exaone4")
+    row = next(p for p in vocab_mod.PRE_TOKENIZERS if p.llama_pre == wrong)
+    monkeypatch.setattr(vocab_mod, "detect_pre_tokenizer", lambda tokenizer: row)
+    gguf_path = _convert_broken(tiny_checkpoint, tmp_path, kind)
+    assert lh.metadata(gguf_path)["tokenizer.ggml.pre"] == wrong
+    _, tokenizer = reference(kind)
     mismatches = [t for t in tokenization_samples()
                   if lh.tokenize(gguf_path, t, special=True) != tokenizer(t, add_special_tokens=False)["input_ids"]]
-    assert mismatches, "splitting digits one by one on an EXAONE 4 vocabulary must change some token ids"
+    assert mismatches, f"the {wrong!r} pre-tokenizer on a {kind} vocabulary must change some token ids"
 
 
 def test_parity_catches_wrong_token_types(tiny_checkpoint, reference, tmp_path, monkeypatch):

@@ -75,6 +75,76 @@ def test_chat_content_parts_take_data_urls(generator):
     assert len(result.generated[0].token_ids) == N_TOKENS
 
 
+def _url(pixels: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(_png(pixels)).decode()
+
+
+OTHER = np.random.default_rng(8).integers(0, 256, size=(56, 84, 3), dtype=np.uint8)
+IMAGE_CHATS = {
+    "one image before the text": ([{"role": "user", "content": [("image", PIXELS), "무엇이 보여?"]}], []),
+    "text around two images": ([{"role": "system", "content": "사진을 설명해."},
+                                {"role": "user", "content": ["첫째:", ("image", PIXELS), "둘째:\n", ("image", OTHER),
+                                                             "차이는?"]}], []),
+    "images in two turns": ([{"role": "user", "content": [("image", OTHER), "이건?"]},
+                             {"role": "assistant", "content": "고양이입니다."},
+                             {"role": "user", "content": ["그럼 이건?", ("image", PIXELS)]}], []),
+    "images beside the messages": ([{"role": "user", "content": "두 장을 비교해 줘."}], [PIXELS, OTHER]),
+}
+
+
+def _parts(messages: list[dict], image_part) -> list[dict]:
+    out = []
+    for m in messages:
+        content = m["content"]
+        if isinstance(content, list):
+            content = [image_part(p[1]) if isinstance(p, tuple) else {"type": "text", "text": p} for p in content]
+        out.append({**m, "content": content})
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(IMAGE_CHATS))
+def test_chat_image_ids_are_the_ones_transformers_processor_builds(case, generator, tiny_checkpoint, tmp_path):
+    """The ids evaluated around each image are those of transformers' EXAONE 4.5 processor (LG's template's
+    ``<vision><|image_pad|></vision>\\n`` with the pad repeated per image position), where mtmd evaluated the
+    image; and greedy decoding after them is transformers'."""
+    from mtmd_helpers import processor_inputs, reference_run
+    from reference import load_reference
+
+    messages, beside = IMAGE_CHATS[case]
+    files = []
+    for i, pixels in enumerate(beside):
+        files.append(tmp_path / f"{i}.png")
+        files[-1].write_bytes(_png(pixels))
+    result = generator.generate(_parts(messages, lambda px: {"type": "image_url", "image_url": {"url": _url(px)}}),
+                                GREEDY, images=files)
+    hf_messages = _parts(messages, lambda px: {"type": "image"})
+    pictures = [p[1] for m in messages if isinstance(m["content"], list) for p in m["content"] if isinstance(p, tuple)]
+    if beside:  # images given beside the messages go first in the last user turn
+        hf_messages[-1] = {**hf_messages[-1], "content": [{"type": "image"} for _ in beside]
+                           + [{"type": "text", "text": hf_messages[-1]["content"]}]}
+        pictures = [*pictures, *beside]
+    ckpt = tiny_checkpoint("exaone4_5")
+    want_ids, inputs = processor_inputs(ckpt, hf_messages, pictures)
+    assert result.prompt_token_ids == want_ids
+    model, tokenizer = load_reference(ckpt)
+    close = tokenizer.convert_tokens_to_ids("</vision>")
+    newline = tokenizer("\n", add_special_tokens=False)["input_ids"]
+    ends = [i for i, t in enumerate(want_ids) if t == close]
+    assert len(ends) == len(pictures) and all(want_ids[i + 1: i + 1 + len(newline)] == newline for i in ends)
+    _, want = reference_run(model, want_ids, inputs, N_TOKENS)
+    assert result.generated[0].token_ids == want
+
+
+def test_a_template_that_places_no_images_is_one_line(generator):
+    from exaone_desktop.engine.vision import IMAGE_MARKER, place_image_markers
+
+    with pytest.raises(GenerationError, match="placed 0 images for the 1 given") as err:
+        place_image_markers("<|user|>\nhi<|endofturn|>\n", ["<vision><|image_pad|></vision>"], 1)
+    assert "\n" not in str(err.value)
+    text = place_image_markers("a<vision><|image_pad|></vision>\nb", ["<vision><|image_pad|></vision>"], 1)
+    assert text == f"a{IMAGE_MARKER}\nb"
+
+
 @pytest.mark.parametrize(("data", "match"), [(b"not an image at all", "not a PNG, JPEG or WebP"),
                                              (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "could not be decoded")])
 def test_bad_images_are_one_line(data, match, generator, tmp_path):

@@ -86,12 +86,42 @@ EXAONE4_TEMPLATE = r"""{%- macro tool_list(tools) -%}
 {%- else -%}{{- '<think>\n\n</think>\n\n' -}}{%- endif -%}
 {%- endif -%}"""
 
-# EXAONE 4.5-style: EXAONE 4.0's turns, but thinking is on unless enable_thinking is false (LG's default for 4.5).
-EXAONE45_TEMPLATE = EXAONE4_TEMPLATE.replace(
-    "{%- if enable_thinking is defined and enable_thinking -%}",
-    "{%- if enable_thinking is not defined or enable_thinking -%}",
-)
-assert EXAONE45_TEMPLATE != EXAONE4_TEMPLATE
+# EXAONE 4.5 and K-EXAONE share LG's EXAONE 4.5 chat template. LG's files are not copied into this repository:
+# a kind that names this template reads it from the release folder beside the checkout (``release_file``) and
+# cannot be built without it (``ReleaseFileMissing``; the tests that need it are skipped with that reason).
+RELEASE_45_TEMPLATE = "release:EXAONE-4.5-33B/chat_template.jinja"
+
+
+class ReleaseFileMissing(RuntimeError):
+    """A fixture needs one of LG's release files and the release folder is not beside the checkout."""
+
+
+def releases_dir() -> Path | None:
+    """``shared/releases`` in the repository root or a folder above it (where CI and the workplace keep LG's
+    release files), or None."""
+    root = Path(__file__).resolve().parent.parent
+    for folder in (root, *root.parents):
+        candidate = folder / "shared" / "releases"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def release_file(relative: str) -> Path:
+    """One of LG's release files, e.g. ``EXAONE-4.5-33B/chat_template.jinja``; ReleaseFileMissing when absent."""
+    base = releases_dir()
+    if base is None or not (base / relative).is_file():
+        raise ReleaseFileMissing(f"LG's release file {relative} is not here (no shared/releases/ beside the "
+                                 "checkout); tests that need LG's files run where that folder is")
+    return base / relative
+
+
+def template_text(template: str) -> str:
+    """A kind's chat template: the Jinja source itself, or a release file's content for ``release:PATH``."""
+    if template.startswith("release:"):
+        return release_file(template.removeprefix("release:")).read_text(encoding="utf-8")
+    return template
+
 
 # ---------------------------------------------------------------------------------------------
 # Tokenizer
@@ -107,6 +137,49 @@ SPECIAL_TOKENS: tuple[str, ...] = (
 USER_DEFINED_TOKENS: tuple[str, ...] = ("<|image|>",)
 BOS, EOS, PAD, UNK = "[BOS]", "[|endofturn|]", "[PAD]", "[UNK]"
 TARGET_VOCAB = 800
+
+# The tokenizer EXAONE 4.5 and K-EXAONE share (153,600 tokens in the release): its special tokens at the release's
+# ids. Ids 75-83 are the release's personal-information placeholders (which name sits at which id is this
+# fixture's guess); the ids in between hold unused special tokens here.
+EOS_2026 = "<|endofturn|>"
+SPECIALS_2026: dict[int, str] = {
+    0: "[PAD]", 1: "[BOS]", 2: "[EOS]", 3: "[UNK]",
+    50: "<|system|>", 51: "<|user|>", 52: "<|assistant|>", 53: EOS_2026,
+    67: "<|image_pad|>", 68: "<|video_pad|>", 73: "<vision>", 74: "</vision>",
+    **{75 + i: f"PI:{name}" for i, name in enumerate(
+        ("URL", "EMAIL", "ACCOUNT_NUM", "PHONE_NUM", "BUSINESS_NUM", "ANNON", "KEY", "ID", "IP_ADDRESS"))},
+    105: "<|tool|>", 106: "<|tool_declare|>",
+}  # fmt: skip
+# Added tokens that are not special, as in EXAONE 4.0's release (decode keeps them).
+USER_DEFINED_2026: tuple[str, ...] = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_result>",
+                                      "</tool_result>")
+IMAGE_PAD, VIDEO_PAD = SPECIALS_2026[67], SPECIALS_2026[68]
+
+
+@dataclass(frozen=True)
+class TokenizerFormat:
+    """One tokenizer layout: special tokens by id (CONTROL in GGUF), then trained merges, then added tokens that
+    are not special (USER_DEFINED); the pre-tokenizer (``_pre_tokenizer``) and the end-of-sequence token."""
+
+    name: str
+    specials: tuple[str, ...]  # ids 0.. in order
+    user_defined: tuple[str, ...]
+    pre: str
+    eos: str
+    tokenizer_class: str = "GPT2Tokenizer"
+
+
+FORMAT_2026 = TokenizerFormat(
+    "exaone_2026", tuple(SPECIALS_2026.get(i, f"[unused{i}]") for i in range(max(SPECIALS_2026) + 1)),
+    USER_DEFINED_2026, "exaone_moe", EOS_2026,
+    # GPT2Tokenizer would make transformers rebuild GPT-2's pre-tokenizer and drop this one's split regex.
+    tokenizer_class="PreTrainedTokenizerFast")
+TOKENIZER_FORMATS: dict[str, TokenizerFormat] = {
+    "exaone": TokenizerFormat("exaone", SPECIAL_TOKENS, USER_DEFINED_TOKENS, "exaone", EOS),
+    "exaone4": TokenizerFormat("exaone4", SPECIAL_TOKENS, USER_DEFINED_TOKENS, "exaone4", EOS),
+    "exaone_moe": FORMAT_2026,
+    "exaone4_5": FORMAT_2026,
+}
 
 _CORPUS_LINES = (
     "안녕하세요. 저는 LG AI 연구원에서 만든 EXAONE입니다.",
@@ -163,6 +236,9 @@ def tokenization_samples() -> list[str]:
         "[|user|]안녕[|endofturn|]",
         "<think>\n생각\n</think>\n\n답",
         "image here: <|image|> done",
+        "<|user|>\n안녕<|endofturn|>\n<|assistant|>\n<think>\n",
+        "<vision><|image_pad|></vision>\n이 그림은?",
+        "<tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>",
     ]
 
 
@@ -172,49 +248,56 @@ K_EXAONE_SPLIT = (
 )
 
 
-def _pre_tokenizer(arch: str) -> pre_tokenizers.PreTokenizer:
+def _pre_tokenizer(pre: str) -> pre_tokenizers.PreTokenizer:
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     table: dict[str, Callable[[], pre_tokenizers.PreTokenizer]] = {
         # llama.cpp pre-type "exaone": every digit on its own, then GPT-2's regex.
         "exaone": lambda: pre_tokenizers.Sequence(
             [pre_tokenizers.Split(Regex(r"\p{N}"), behavior="isolated"), byte_level]
         ),
-        # llama.cpp pre-type "exaone4": plain GPT-2 regex (EXAONE 4.5 too).
+        # llama.cpp pre-type "exaone4": plain GPT-2 regex.
         "exaone4": lambda: byte_level,
-        "exaone4_5": lambda: byte_level,
-        # llama.cpp pre-type "exaone-moe" (K-EXAONE's tokenizer.json): one regex split, letters may join
-        # across single spaces, digits one by one; then bytes without GPT-2's regex.
+        # llama.cpp pre-type "exaone-moe" (the tokenizer EXAONE 4.5 and K-EXAONE share): one regex split,
+        # letters may join across single spaces, digits one by one; then bytes without GPT-2's regex.
         "exaone_moe": lambda: pre_tokenizers.Sequence([
             pre_tokenizers.Split(Regex(K_EXAONE_SPLIT), behavior="isolated"),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]),
     }
-    if arch not in table:
-        raise ValueError(f"unknown tokenizer arch {arch!r}; use one of {sorted(table)}")
-    return table[arch]()
+    if pre not in table:
+        raise ValueError(f"unknown pre-tokenizer {pre!r}; use one of {sorted(table)}")
+    return table[pre]()
 
 
 _TOKENIZER_CACHE: dict[str, str] = {}
 
 
+def tokenizer_format(arch: str) -> TokenizerFormat:
+    if arch not in TOKENIZER_FORMATS:
+        raise ValueError(f"unknown tokenizer arch {arch!r}; use one of {sorted(TOKENIZER_FORMATS)}")
+    return TOKENIZER_FORMATS[arch]
+
+
 def train_tokenizer(arch: str) -> Tokenizer:
-    """A byte-level BPE trained on the built-in corpus; cached per arch ("exaone", "exaone4", "exaone_moe")."""
-    if arch not in _TOKENIZER_CACHE:
+    """A byte-level BPE trained on the built-in corpus, in the layout of ``arch``'s family (TOKENIZER_FORMATS:
+    "exaone", "exaone4"; "exaone_moe" and "exaone4_5" share one); cached per layout."""
+    fmt = tokenizer_format(arch)
+    if fmt.name not in _TOKENIZER_CACHE:
         tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = _pre_tokenizer(arch)
+        tok.pre_tokenizer = _pre_tokenizer(fmt.pre)
         tok.decoder = decoders.ByteLevel()
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
         trainer = trainers.BpeTrainer(
             vocab_size=TARGET_VOCAB,
             min_frequency=2,
-            special_tokens=[AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS],
+            special_tokens=[AddedToken(t, special=True, normalized=False) for t in fmt.specials],
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
             show_progress=False,
         )
         tok.train_from_iterator(list(_CORPUS_LINES) * 4, trainer=trainer)
-        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in USER_DEFINED_TOKENS])
-        _TOKENIZER_CACHE[arch] = tok.to_str()
-    return Tokenizer.from_str(_TOKENIZER_CACHE[arch])
+        tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in fmt.user_defined])
+        _TOKENIZER_CACHE[fmt.name] = tok.to_str()
+    return Tokenizer.from_str(_TOKENIZER_CACHE[fmt.name])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -266,21 +349,21 @@ KINDS: dict[str, Kind] = {
     # K-EXAONE's shape in miniature: a dense first layer, then MoE layers with a shared expert, 3:1
     # sliding/global attention, one MTP layer.
     "exaone_moe": Kind(
-        "exaone_moe", EXAONE4_TEMPLATE, layers=4, hidden=64, heads=4, kv_heads=2, head_dim=16, ffn=128,
+        "exaone_moe", RELEASE_45_TEMPLATE, layers=4, hidden=64, heads=4, kv_heads=2, head_dim=16, ffn=128,
         tied=False, sliding_window=8, sliding_pattern="LLLG", experts=8, experts_used=2, moe_ffn=32,
         shared_experts=1, dense_layers=1, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
     ),
     # EXAONE 4.5's layout in miniature: an EXAONE 4.0 text backbone under model.language_model, a Qwen2-VL
     # style vision encoder under model.visual (3 blocks, the last one global, as clip.cpp needs), one MTP layer.
     "exaone4_5": Kind(
-        "exaone4_5", EXAONE45_TEMPLATE, tied=False, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
+        "exaone4_5", RELEASE_45_TEMPLATE, tied=False, mtp_layers=1, generation={"temperature": 1.0, "top_p": 0.95},
         vision=dict(depth=3, hidden_size=32, intermediate_size=48, num_heads=2, num_key_value_heads=1,
                     out_hidden_size=64, fullatt_block_indexes=[2], window_size=112, patch_size=14,
                     spatial_merge_size=2, temporal_patch_size=2),
     ),
     # 64 text layers with 3:1 sliding/global attention (EXAONE 4.5-33B's pattern) plus one MTP layer.
     "exaone4_5_hybrid64": Kind(
-        "exaone4_5", EXAONE45_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64, tied=False,
+        "exaone4_5", RELEASE_45_TEMPLATE, layers=64, hidden=32, heads=2, kv_heads=1, head_dim=16, ffn=64, tied=False,
         sliding_window=8, sliding_pattern="LLLG", mtp_layers=1,
         vision=dict(depth=3, hidden_size=32, intermediate_size=48, num_heads=2, num_key_value_heads=1,
                     out_hidden_size=32, fullatt_block_indexes=[2], window_size=112, patch_size=14,
@@ -311,11 +394,13 @@ def layer_types(kind: Kind) -> list[str]:
 
 
 def special_ids(tok: Tokenizer) -> dict[str, int]:
+    """{BOS: id, EOS: id, PAD: id, UNK: id}; EOS is the tokenizer's own end of turn (EOS_2026 in the 2026 layout)."""
     ids: dict[str, int] = {}
     for name in (BOS, EOS, PAD, UNK):
-        i = tok.token_to_id(name)
+        text = EOS_2026 if name == EOS and tok.token_to_id(EOS_2026) is not None else name
+        i = tok.token_to_id(text)
         if i is None:
-            raise RuntimeError(f"tokenizer lacks {name}")
+            raise RuntimeError(f"tokenizer lacks {text}")
         ids[name] = i
     return ids
 
@@ -401,9 +486,10 @@ def vl_config(kind: Kind, common: dict[str, object], ids: dict[str, int]) -> dic
                 rope_parameters={"rope_type": "default", "rope_theta": ROPE_THETA},
                 sliding_window=kind.sliding_window, layer_types=layer_types(kind),
                 num_nextn_predict_layers=kind.mtp_layers)
-    image = train_tokenizer(kind.family).token_to_id(USER_DEFINED_TOKENS[0])
-    config = Exaone4_5_Config(text_config=text, vision_config=dict(kind.vision or {}), image_token_id=image,
-                              video_token_id=ids[UNK], tie_word_embeddings=kind.tied)
+    tok = train_tokenizer(kind.family)
+    config = Exaone4_5_Config(text_config=text, vision_config=dict(kind.vision or {}),
+                              image_token_id=tok.token_to_id(IMAGE_PAD), video_token_id=tok.token_to_id(VIDEO_PAD),
+                              tie_word_embeddings=kind.tied)
     config.architectures = ["Exaone4_5_ForConditionalGeneration"]
     return {**config.to_dict(), "torch_dtype": "bfloat16"}
 
@@ -559,13 +645,16 @@ def write_weights(out_dir: Path, tensors: dict[str, torch.Tensor], shards: int) 
     write_json(out_dir / "model.safetensors.index.json", {"metadata": {"total_size": total}, "weight_map": weight_map})
 
 
-# tokenizer_config's class per family: GPT2Tokenizer (EXAONE 3.x / 4.0 releases) makes transformers rebuild
-# GPT-2's pre-tokenizer, which would drop K-EXAONE's own split regex, so that family names the fast class.
-TOKENIZER_CLASSES = {"exaone_moe": "PreTrainedTokenizerFast"}
+# tokenizer_config's class per family (see TokenizerFormat.tokenizer_class).
+TOKENIZER_CLASSES = {arch: fmt.tokenizer_class for arch, fmt in TOKENIZER_FORMATS.items()}
 
 
 def write_tokenizer_files(out_dir: Path, tok: Tokenizer, template: str, tokenizer_class: str = "GPT2Tokenizer"
                           ) -> None:
+    """tokenizer.json, tokenizer_config.json and special_tokens_map.json; the chat template inside
+    tokenizer_config.json, or (a release's template, as the 2026 releases ship theirs) in chat_template.jinja."""
+    text = template_text(template)
+    eos = EOS_2026 if tok.token_to_id(EOS_2026) is not None else EOS
     write_atomic(out_dir / "tokenizer.json", tok.to_str(pretty=True).encode("utf-8"))
     decoder = {
         str(i): {"content": t.content, "special": t.special, "normalized": t.normalized,
@@ -579,10 +668,10 @@ def write_tokenizer_files(out_dir: Path, tok: Tokenizer, template: str, tokenize
             "add_eos_token": False,
             "added_tokens_decoder": decoder,
             "bos_token": BOS,
-            "eos_token": EOS,
+            "eos_token": eos,
             "pad_token": PAD,
             "unk_token": UNK,
-            "chat_template": template,
+            **({} if template.startswith("release:") else {"chat_template": text}),
             "clean_up_tokenization_spaces": False,
             "model_max_length": MAX_POSITIONS,
             "tokenizer_class": tokenizer_class,
@@ -590,12 +679,15 @@ def write_tokenizer_files(out_dir: Path, tok: Tokenizer, template: str, tokenize
     )
     write_json(
         out_dir / "special_tokens_map.json",
-        {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD, "unk_token": UNK},
+        {"bos_token": BOS, "eos_token": eos, "pad_token": PAD, "unk_token": UNK},
     )
+    if template.startswith("release:"):
+        write_atomic(out_dir / "chat_template.jinja", text.encode("utf-8"))
 
 
 def write_checkpoint(out_dir: Path, kind: Kind, tok: Tokenizer, tensors: dict[str, torch.Tensor]) -> Path:
     """Write a full HF-layout folder for `kind` with the given tokenizer and weights."""
+    template_text(kind.template)  # ReleaseFileMissing before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     ids = special_ids(tok)
     vocab = tok.get_vocab_size(with_added_tokens=True)

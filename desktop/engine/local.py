@@ -44,7 +44,16 @@ from .types import (
     Prompt,
     StreamCallback,
 )
-from .vision import IMAGE_MARKER, Image, VisionEncoder, has_image_parts, load_image, split_image_parts
+from .vision import (
+    IMAGE_MARKER,
+    Image,
+    VisionEncoder,
+    has_image_parts,
+    image_placeholders,
+    load_image,
+    place_image_markers,
+    template_image_parts,
+)
 
 DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
 DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
@@ -268,20 +277,25 @@ class LocalGenerator:
 
     def image_prompt(self, prompt: Prompt, settings: GenerationSettings, images: Sequence[str | Path | bytes] = (),
                      tools: list[Any] | None = None) -> tuple[str, list[Image]]:
-        """(the prompt text with one ``IMAGE_MARKER`` per image, the images read): images given beside chat
-        messages go at the start of the last user turn, a plain prompt without markers gets them first."""
+        """(the prompt text with one ``IMAGE_MARKER`` per image, the images read): chat messages are rendered with
+        their images as the template's own image parts and the marker put where the template placed each image;
+        images given beside chat messages go at the start of the last user turn, a plain prompt without markers
+        gets them first."""
         sources: list[str | Path | bytes] = list(images)
         if isinstance(prompt, str):
             text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
         else:
-            messages, in_parts = split_image_parts([dict(m) for m in prompt])
+            messages, in_parts = template_image_parts([dict(m) for m in prompt])
             sources = [*in_parts, *sources]
             if images:  # images given beside chat messages go at the start of the last user turn
                 last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
                 if last is None:
                     raise GenerationError("images need a user message to go with; add one")
-                messages[last]["content"] = IMAGE_MARKER * len(images) + str(messages[last].get("content", ""))
-            text = self.render(messages, settings, tools=tools)
+                content = messages[last].get("content", "")
+                parts = list(content) if isinstance(content, list) else [{"type": "text", "text": str(content)}]
+                messages[last]["content"] = [{"type": "image"} for _ in images] + parts
+            text = place_image_markers(self.render(messages, settings, tools=tools),
+                                       image_placeholders(self.model_info), len(sources))
         return text, [load_image(s) for s in sources]
 
     def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,

@@ -15,6 +15,7 @@ from typing import Any
 
 import llama_cpp
 import numpy as np
+from exaone_convert import families
 
 from .chat import reasoning_tags
 from .gguf_check import ModelInfo
@@ -53,6 +54,10 @@ class ReplyVocabulary:
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(vocab))
         self.tags = reasoning_tags(info.architecture, info.chat_template)
         self._tag_ids = single_token_ids(vocab, self.tags or ())
+        family = families.family_by_key(info.family) or families.family_for_gguf_arch(info.architecture,
+                                                                                        info.chat_template)
+        # The family's own end tokens (EXAONE 4.5 / K-EXAONE: <|endofturn|> and [EOS]) end a reply too.
+        self.end_ids = frozenset(single_token_ids(vocab, family.end_of_generation if family else ()))
         self._pieces: dict[int, bytes] = {}
         self._eog: frozenset[int] | None = None
 
@@ -84,7 +89,7 @@ class ReplyVocabulary:
 
         text = TextAssembler(settings.stop, self.tags, starts_inside=starts_inside, emit=emit,
                              clean_up_spaces=info.clean_up_spaces)
-        eos = frozenset(info.eos_token_ids)
+        eos = frozenset(info.eos_token_ids) | self.end_ids
         ends = eos | self.end_of_generation_ids() if constrained else eos
         return Reply(sampler, text, ends, self.piece, settings.max_new_tokens)
 

@@ -159,9 +159,11 @@ def _chunk_ids(chunks: mtmd.mtmd_input_chunks_p, image_token_id: int) -> list[in
     return ids
 
 
-def split_image_parts(messages: Sequence[dict[str, object]]) -> tuple[list[dict[str, object]], list[str | bytes]]:
-    """OpenAI-style content parts -> plain-text messages with ``IMAGE_MARKER`` where each image was, and the
-    images in order (``image_url.url``: a ``data:image/...;base64,`` URL or a file path)."""
+def template_image_parts(messages: Sequence[dict[str, object]]
+                         ) -> tuple[list[dict[str, object]], list[str | bytes]]:
+    """OpenAI-style content parts -> the parts chat templates read (transformers' form): each ``image_url`` part
+    becomes ``{"type": "image"}`` where it was, text parts stay (a message of text parts only becomes its text);
+    and the images in order (``image_url.url``: a ``data:image/...;base64,`` URL or a file path)."""
     import base64
 
     out: list[dict[str, object]] = []
@@ -171,11 +173,11 @@ def split_image_parts(messages: Sequence[dict[str, object]]) -> tuple[list[dict[
         if not isinstance(content, list):
             out.append(dict(message))
             continue
-        text: list[str] = []
+        parts: list[dict[str, object]] = []
         for part in content:
             kind = part.get("type") if isinstance(part, dict) else None
             if kind == "text":
-                text.append(str(part.get("text", "")))
+                parts.append({"type": "text", "text": str(part.get("text", ""))})
             elif kind == "image_url":
                 url = part.get("image_url")
                 url = url.get("url") if isinstance(url, dict) else url
@@ -192,11 +194,37 @@ def split_image_parts(messages: Sequence[dict[str, object]]) -> tuple[list[dict[
                                           "download the image first")
                 else:
                     images.append(url.removeprefix("file://"))
-                text.append(IMAGE_MARKER)
+                parts.append({"type": "image"})
             else:
                 raise GenerationError(f"unknown content part type {kind!r}; use 'text' or 'image_url'")
-        out.append({**message, "content": "".join(text)})
+        if all(p["type"] == "text" for p in parts):
+            out.append({**message, "content": "".join(str(p["text"]) for p in parts)})
+        else:
+            out.append({**message, "content": parts})
     return out, images
+
+
+def image_placeholders(model: ModelInfo) -> tuple[str, ...]:
+    """What a chat template renders for one image, to be replaced by mtmd's marker: the model family's, else
+    every family's that has one (the family table's ``image_placeholder``)."""
+    from exaone_convert import families
+
+    own = families.family_by_key(model.family)
+    if own is not None and own.image_placeholder:
+        return (own.image_placeholder,)
+    return tuple(dict.fromkeys(f.image_placeholder for f in families.FAMILIES if f.image_placeholder))
+
+
+def place_image_markers(text: str, placeholders: Sequence[str], n_images: int) -> str:
+    """A prompt rendered with ``{"type": "image"}`` parts, with ``IMAGE_MARKER`` where the template put each image:
+    mtmd adds the projector's own begin and end tokens around the image (``<vision>``/``</vision>`` for EXAONE 4.5),
+    so the marker replaces the template's whole placeholder and the text around it stays as the template wrote it."""
+    for placeholder in placeholders:
+        if text.count(placeholder) == n_images:
+            return text.replace(placeholder, IMAGE_MARKER)
+    found = max((text.count(p) for p in placeholders), default=0)
+    raise GenerationError(f"the model's chat template placed {found} images for the {n_images} given; use the chat "
+                          "template the model was released with (convert it again with its chat_template.jinja)")
 
 
 def has_image_parts(prompt: Any) -> bool:

@@ -52,7 +52,15 @@ from .schemas import (
     Usage,
 )
 from .structured import response_format_grammar
-from .tools import call_grammar, forced_tools, has_images, parse_tool_calls, template_messages, template_tools
+from .tools import (
+    call_grammar,
+    forced_tools,
+    has_images,
+    parse_tool_calls,
+    template_messages,
+    template_tools,
+    tool_arguments_as_text,
+)
 from .vocab import SpecialText
 
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
@@ -187,6 +195,7 @@ class Service:
         self._accepts = set(accepts) if accepts else _keywords(generator.generate)
         path = getattr(getattr(generator, "model_info", None), "path", None)
         self._special = SpecialText(path) if path is not None else None
+        self._arguments_as_text = tool_arguments_as_text(getattr(generator, "model_info", None))
 
     def close(self) -> None:
         self.scheduler.close()
@@ -236,7 +245,7 @@ class Service:
         if grammar is not None:
             self._need("grammar", "response_format (structured output)")
             extra["grammar"] = grammar
-        messages = template_messages(req.messages)
+        messages = template_messages(req.messages, arguments_as_text=self._arguments_as_text)
         if has_images(messages):
             self._need("images", "image input")
         return _Plan(prompt=messages, settings=settings,

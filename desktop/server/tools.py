@@ -1,10 +1,12 @@
-"""OpenAI messages and tools <-> what EXAONE 4's chat template expects, and tool calls parsed back.
+"""OpenAI messages and tools <-> what EXAONE's chat templates expect, and tool calls parsed back.
 
-EXAONE 4 lists tools in the system turn (``<tool>{json}</tool>`` lines), writes a call as
-``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` and reads results from a
-``[|tool|]`` turn of ``<tool_result>...</tool_result>`` items. The template iterates an assistant
-message's ``tool_calls`` and dumps ``function.arguments`` as JSON, so the arguments (a JSON *string*
-in OpenAI's API) are handed to it parsed.
+EXAONE 4.0 lists tools in the system turn (``<tool>{json}</tool>`` lines); EXAONE 4.5 and K-EXAONE declare them
+in a first ``<|tool_declare|>`` turn. Both write a call as ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``
+and read results from a tool turn (``[|tool|]`` / ``<|tool|>``) of ``<tool_result>...</tool_result>`` items; the
+4.0 template wraps a result as ``{"result": <JSON>}``, the 4.5 template puts string content in as it is. The
+4.0 template dumps a call's ``function.arguments`` as JSON, so the arguments (a JSON *string* in OpenAI's API)
+are handed to it parsed; the 4.5 template writes string arguments as they are, so they are handed to it as the
+model wrote them (the family table's ``tool_arguments_as_text``).
 
 Forcing a call (``tool_choice: "required"`` or a named function) constrains decoding with a grammar
 that only admits ``<tool_call>{"name": <one of the tools>, "arguments": <its parameters>}</tool_call>``.
@@ -66,8 +68,23 @@ def _arguments(raw: str, where: str) -> Any:
                             "as the model returned them", param=where, code="invalid_value") from None
 
 
-def template_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """OpenAI chat messages as the chat template reads them (``developer`` is a system message)."""
+def tool_arguments_as_text(model_info: Any) -> bool:
+    """Whether the model's chat template takes a tool call's arguments as the JSON text OpenAI sends (its family
+    row says so), rather than parsed."""
+    from exaone_convert import families
+
+    family = families.family_by_key(getattr(model_info, "family", None))
+    return bool(family is not None and family.tool_arguments_as_text)
+
+
+def _call_arguments(raw: str, as_text: bool, where: str) -> Any:
+    parsed = _arguments(raw, where)
+    return (raw if raw.strip() else "{}") if as_text else parsed
+
+
+def template_messages(messages: Sequence[ChatMessage], *, arguments_as_text: bool = False) -> list[dict[str, Any]]:
+    """OpenAI chat messages as the chat template reads them (``developer`` is a system message). A tool call's
+    arguments are checked to be JSON and handed over parsed, or with ``arguments_as_text`` as the text sent."""
     out: list[dict[str, Any]] = []
     for i, m in enumerate(messages):
         where = f"messages[{i}]"
@@ -79,8 +96,8 @@ def template_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
             msg["tool_calls"] = [
                 {"id": call.id, "type": "function",
                  "function": {"name": call.function.name,
-                              "arguments": _arguments(call.function.arguments,
-                                                      f"{where}.tool_calls[{j}].function.arguments")}}
+                              "arguments": _call_arguments(call.function.arguments, arguments_as_text,
+                                                           f"{where}.tool_calls[{j}].function.arguments")}}
                 for j, call in enumerate(m.tool_calls)]
         if m.role == "tool" and m.tool_call_id is not None:
             msg["tool_call_id"] = m.tool_call_id
