@@ -119,7 +119,8 @@ def test_a_file_that_is_not_an_image_is_not_attached(desktop: DesktopApp, tmp_pa
     bad.write_text("hello")
     w.composer.attachments.add_files([bad])
     assert w.composer.attachments.pending == []
-    assert "is not a PNG, JPEG or WebP image" in w.composer.notice.text()
+    assert w.composer.notice.text().startswith("This was not attached: only PNG, JPEG and WebP images")
+    assert "is not a PNG, JPEG or WebP image" in w.composer.notice.toolTip()  # the engine's own line
     assert w.composer.notice.isVisibleTo(w.composer)
 
 

@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationSidebar()
         self.chat_view = ChatView()
         self.composer = Composer()
-        self.composer.attachments.refused.connect(self.composer.show_notice)
+        self.composer.attachments.refused.connect(self._not_attached)
         self.welcome = WelcomePage()
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
@@ -299,7 +299,7 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, message: str) -> None:
         self.loader = None
-        self._say(message, error=True)
+        self._say(self.tr("The model could not be loaded: {0}").format(message), error=True)
         self.model_failed.emit(message)
 
     def model_manager(self) -> Any:
@@ -373,7 +373,11 @@ class MainWindow(QMainWindow):
         try:
             load = self.controller.change_load(name, value)
         except SettingsError as err:
-            self.settings_panel.load_panel.show_error(str(err))
+            trained = int(getattr(self.model_info, "context_length", 0) or 0)
+            self.settings_panel.load_panel.show_error(
+                self.tr("The context can be at most {0} tokens with this model (or automatic).").format(
+                    f"{trained:,}") if name == "n_ctx" and trained else self.tr("This value cannot be used: {0}"
+                                                                                 ).format(err))
             self._show_load()
             return
         self.settings_panel.load_panel.show_error("")
@@ -532,6 +536,12 @@ class MainWindow(QMainWindow):
         self.composer.show_notice("")
         return turn
 
+    def _not_attached(self, detail: str) -> None:
+        """A file or paste the tray refused: one sentence in the UI's language (the engine's line as tooltip)."""
+        self.composer.show_notice(self.tr("This was not attached: only PNG, JPEG and WebP images of at most 20 MB "
+                                          "can be attached."))
+        self.composer.notice.setToolTip(detail)
+
     def refusal_text(self, err: Refused) -> str:
         """A refusal in whole sentences in the UI's language (the engine's own line is kept in English)."""
         if err.reason == "no_projector":
@@ -616,7 +626,10 @@ class MainWindow(QMainWindow):
             bubble.set_header(stored)
         texts = {"complete": self.tr("Done."), "stopped": self.tr("Stopped; the partial reply was kept."),
                  "failed": self.tr("The reply failed.")}
-        note = ending.note or texts.get(stored.status, "")
+        note = texts.get(stored.status, "")
+        if ending.note:  # the engine's or the router's own line, behind a sentence in the UI's language
+            note = (self.tr("The reply failed: {0}") if stored.status == "failed" else self.tr("Note: {0}")
+                    ).format(ending.note)
         if ending.dropped:
             note += " " + self.tr("{0} earlier messages were left out to fit the context; the chat keeps them."
                                   ).format(ending.dropped)
@@ -653,10 +666,29 @@ class MainWindow(QMainWindow):
         try:
             self.controller.change_setting(name, value)
         except SettingsError as err:
-            self.settings_panel.show_error(str(err))
+            self.settings_panel.show_error(self.refused_setting_text(name, value, err))
             return
         self.settings_panel.show_error("")
         self._save_settings()
+
+    def refused_setting_text(self, name: str, value: Any, err: Exception) -> str:
+        """Why a setting was refused, in the UI's language (names as the panel shows them)."""
+        from ..session.settings_state import SPECS, why_refused
+        from .settings_panel import field_label
+
+        def named(n: str) -> str:
+            return f"“{field_label(SPECS[n])}” ({n})" if n in SPECS else n
+
+        kind, valid = why_refused(self.state, name, value)
+        if kind == "range":
+            return self.tr("{0} must be within {1}; it keeps its value.").format(named(name), valid)
+        if kind == "greedy_temperature":
+            return self.tr("{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off."
+                           ).format(named("temperature"), named("do_sample"))
+        if kind == "greedy_sequences":
+            return self.tr("More than one reply ({0}) needs {1} on.").format(named("num_return_sequences"),
+                                                                         named("do_sample"))
+        return self.tr("This value cannot be used: {0}").format(err)
 
     def apply_preset(self, key: str) -> None:
         try:

@@ -394,6 +394,8 @@ class ModelManager(QWidget):
         self.progress.setRange(0, 1000)
         if isinstance(self.job, DownloadWorker):
             message = self.network_line(message)
+        else:
+            message = self.tr("The task failed: {0}").format(message)
         self.show_message(message, error=True)
         self.job_failed.emit(message)
 

@@ -320,6 +320,19 @@ KO.update({
     "{0}% downloaded": "{0}% 받음",
     "{0}/s": "{0}/초",
     "⧉ Copy code": "⧉ 코드 복사",
+    "The model could not be loaded: {0}": "모델을 불러오지 못했습니다: {0}",
+    "The context can be at most {0} tokens with this model (or automatic).":
+        "이 모델의 컨텍스트는 최대 {0} 토큰입니다(또는 자동).",
+    "This value cannot be used: {0}": "이 값은 쓸 수 없습니다: {0}",
+    "This was not attached: only PNG, JPEG and WebP images of at most 20 MB can be attached.":
+        "첨부하지 않았습니다. 20MB 이하의 PNG, JPEG, WebP 이미지만 첨부할 수 있습니다.",
+    "The reply failed: {0}": "답변을 만들지 못했습니다: {0}",
+    "Note: {0}": "참고: {0}",
+    "{0} must be within {1}; it keeps its value.": "{0} 값은 {1} 범위여야 합니다. 원래 값을 그대로 둡니다.",
+    "{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off.":
+        "{1}이(가) 켜져 있으면 {0} 값은 0보다 커야 합니다. 매번 같은 답변을 원하면 {1}을(를) 끄세요.",
+    "More than one reply ({0}) needs {1} on.": "답변을 여러 개 만들려면({0}) {1}을(를) 켜야 합니다.",
+    "The task failed: {0}": "작업을 마치지 못했습니다: {0}",
 })
 
 
