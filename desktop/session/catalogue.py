@@ -11,6 +11,7 @@ about 50 GB EXAONE 4.5 33B (it reads images too).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -52,7 +53,8 @@ class FamilyCard:
 
 def display_name(repo_id: str) -> str:
     """A repository as people name the model: "LGAI-EXAONE/EXAONE-4.0-1.2B-GGUF" -> "EXAONE 4.0 1.2B"."""
-    return repo_id.split("/")[-1].removesuffix("-GGUF").replace("-", " ")
+    words = repo_id.split("/")[-1].removesuffix("-GGUF").replace("-", " ")
+    return re.sub(r"(\d+B) (A\d+B)", r"\1-\2", words.replace("K EXAONE", "K-EXAONE"))  # K-EXAONE 236B-A23B
 
 
 def family_of(repo_id: str) -> str:

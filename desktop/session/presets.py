@@ -69,4 +69,5 @@ def matching_preset(state: SettingsState, family: str = "") -> str | None:
     """The preset the current sampling settings are exactly (None: the user's own mix)."""
     effective = state.effective()
     current = {name: getattr(effective, name) for name in SAMPLING_NAMES}
-    return next((p.key for p in PRESETS if preset_values(p.key, family) == current), None)
+    candidates = [p for p in PRESETS if family or p.key != "recommended"]  # no family: no recommendation to be
+    return next((p.key for p in candidates if preset_values(p.key, family) == current), None)

@@ -198,7 +198,7 @@ class MessageWidget(QFrame):
         if self.role == "user":
             self.body.setPlainText(answer)
         else:
-            render_markdown(self.body, answer, self.tr("⧉ Copy code"))
+            render_markdown(self.body, answer, self.tr("Copy code"))
 
     def _toggle_reasoning(self, shown: bool) -> None:
         self.reasoning_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -48,6 +49,7 @@ TRISTATE: tuple[tuple[str, bool | None], ...] = (
     (str(QT_TRANSLATE_NOOP("SettingsPanel", "off")), False),
 )
 UNSET = -1
+EDITOR_WIDTH = 130  # px: the most a setting's editor takes of the panel's width
 INT32_MAX = 2**31 - 1  # QSpinBox's limit: larger integer ranges (seed) use a QDoubleSpinBox without decimals
 
 
@@ -130,9 +132,13 @@ class FieldRow:
         self.cloud_label.setVisible(False)
         self.reset_button = QPushButton(QCoreApplication.translate("SettingsPanel", "Reset"))
         self.reset_button.setObjectName(f"reset-{spec.name}")
+        text_width = self.reset_button.fontMetrics().horizontalAdvance(self.reset_button.text())
+        self.reset_button.setMaximumWidth(text_width + 24)  # as wide as its word, not the style's minimum
         self.reset_button.clicked.connect(lambda: reset(spec.name))
         self.editor = self._make_editor()
         self.editor.setObjectName(f"field-{spec.name}")
+        if not isinstance(self.editor, QPlainTextEdit):
+            self.editor.setMaximumWidth(EDITOR_WIDTH)  # the plain-language name gets the rest of the row
         self.editor.setToolTip(field_help(spec))
 
     def _make_editor(self) -> QWidget:
@@ -268,6 +274,8 @@ class SettingsPanel(QTabWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # As wide as the panel, whatever its parts' size hints add up to: labels wrap instead
+        inner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         scroll.setWidget(inner)
         return scroll
 
@@ -303,9 +311,11 @@ class SettingsPanel(QTabWidget):
             if spec.name == "enable_thinking":
                 grid.addWidget(self.reasoning_label, row, 0, 1, 3)
                 row += 1
+            controls = QHBoxLayout()  # the editor and its Reset, one cell: the plain name takes the rest
+            controls.addWidget(fr.editor)
+            controls.addWidget(fr.reset_button)
             grid.addWidget(fr.label, row, 0)
-            grid.addWidget(fr.editor, row, 1)
-            grid.addWidget(fr.reset_button, row, 2)
+            grid.addLayout(controls, row, 1, 1, 2, Qt.AlignmentFlag.AlignRight)
             grid.addWidget(fr.name_label, row + 1, 0, 1, 3)  # the transformers name, under the plain one
             grid.addWidget(fr.help_label, row + 2, 0, 1, 3)
             grid.addWidget(fr.defaults_label, row + 3, 0, 1, 2)

@@ -319,7 +319,7 @@ KO.update({
     "{0} s": "{0}초",
     "{0}% downloaded": "{0}% 받음",
     "{0}/s": "{0}/초",
-    "⧉ Copy code": "⧉ 코드 복사",
+    "Copy code": "코드 복사",
     "The model could not be loaded: {0}": "모델을 불러오지 못했습니다: {0}",
     "The context can be at most {0} tokens with this model (or automatic).":
         "이 모델의 컨텍스트는 최대 {0} 토큰입니다(또는 자동).",

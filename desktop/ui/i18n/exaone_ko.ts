@@ -566,8 +566,8 @@
     </message>
     <message>
       <location filename="../chat_view.py" line="201" />
-      <source>⧉ Copy code</source>
-      <translation>⧉ 코드 복사</translation>
+      <source>Copy code</source>
+      <translation>코드 복사</translation>
     </message>
   </context>
   <context>
@@ -896,219 +896,219 @@
       <translation>끔</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="86" />
+      <location filename="../settings_panel.py" line="87" />
       <source>LG's recommended settings</source>
       <translation>LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="87" />
+      <location filename="../settings_panel.py" line="88" />
       <source>Precise (the same answer every time)</source>
       <translation>정확 (매번 같은 답변)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="88" />
+      <location filename="../settings_panel.py" line="89" />
       <source>Balanced</source>
       <translation>균형</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="89" />
+      <location filename="../settings_panel.py" line="90" />
       <source>Creative</source>
       <translation>창의적</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="95" />
-      <location filename="../settings_panel.py" line="159" />
+      <location filename="../settings_panel.py" line="96" />
+      <location filename="../settings_panel.py" line="162" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="120" />
+      <location filename="../settings_panel.py" line="121" />
       <source>The setting's name in transformers and in exaone-generate</source>
       <translation>transformers와 exaone-generate에서 쓰는 설정 이름</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="127" />
+      <location filename="../settings_panel.py" line="128" />
       <source>not applied by the cloud</source>
       <translation>클라우드에서 적용 안 됨</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="131" />
+      <location filename="../settings_panel.py" line="132" />
       <source>Reset</source>
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="177" />
+      <location filename="../settings_panel.py" line="180" />
       <source>One per line; \n is a newline.</source>
       <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="214" />
+      <location filename="../settings_panel.py" line="217" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="217" />
+      <location filename="../settings_panel.py" line="220" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="424" />
+      <location filename="../settings_panel.py" line="427" />
       <source>Enter sends the message (Shift+Enter starts a new line)</source>
       <translation>Enter로 보내기 (Shift+Enter는 줄바꿈)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="426" />
+      <location filename="../settings_panel.py" line="429" />
       <source>Off: Enter starts a new line and Ctrl+Enter sends.</source>
       <translation>끄면 Enter는 줄바꿈, Ctrl+Enter는 보내기입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="429" />
+      <location filename="../settings_panel.py" line="432" />
       <source>Network</source>
       <translation>네트워크</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="435" />
+      <location filename="../settings_panel.py" line="438" />
       <source>A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT).</source>
       <translation>내려받기에 쓸 Hugging Face Hub 미러입니다(HF_ENDPOINT).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="439" />
+      <location filename="../settings_panel.py" line="442" />
       <source>The proxy your network needs for HTTPS (HTTPS_PROXY).</source>
       <translation>네트워크에서 HTTPS에 필요한 프록시입니다(HTTPS_PROXY).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="447" />
+      <location filename="../settings_panel.py" line="450" />
       <source>Hub mirror (HF_ENDPOINT)</source>
       <translation>Hub 미러 (HF_ENDPOINT)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="448" />
+      <location filename="../settings_panel.py" line="451" />
       <source>HTTPS proxy (HTTPS_PROXY)</source>
       <translation>HTTPS 프록시 (HTTPS_PROXY)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="260" />
+      <location filename="../settings_panel.py" line="263" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="278" />
+      <location filename="../settings_panel.py" line="281" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="287" />
+      <location filename="../settings_panel.py" line="290" />
       <source>Your own settings</source>
       <translation>직접 정한 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="289" />
+      <location filename="../settings_panel.py" line="292" />
       <source>Preset</source>
       <translation>프리셋</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="318" />
+      <location filename="../settings_panel.py" line="321" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="338" />
+      <location filename="../settings_panel.py" line="341" />
       <source>LG's recommended for {0}</source>
       <translation>{0}용 LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="340" />
+      <location filename="../settings_panel.py" line="343" />
       <source>A preset sets the sampling settings below; the reply length, seed and stop texts stay yours.</source>
       <translation>프리셋은 아래 샘플링 설정을 바꿉니다. 답변 길이, 시드, 멈춤 문자열은 그대로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="346" />
+      <location filename="../settings_panel.py" line="349" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="349" />
+      <location filename="../settings_panel.py" line="352" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="367" />
+      <location filename="../settings_panel.py" line="370" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="371" />
+      <location filename="../settings_panel.py" line="374" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="376" />
+      <location filename="../settings_panel.py" line="379" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="395" />
+      <location filename="../settings_panel.py" line="398" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="396" />
+      <location filename="../settings_panel.py" line="399" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="398" />
+      <location filename="../settings_panel.py" line="401" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="405" />
+      <location filename="../settings_panel.py" line="408" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="259" />
-      <location filename="../settings_panel.py" line="406" />
+      <location filename="../settings_panel.py" line="262" />
+      <location filename="../settings_panel.py" line="409" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="255" />
+      <location filename="../settings_panel.py" line="258" />
       <source>Replies</source>
       <translation>답변</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="256" />
+      <location filename="../settings_panel.py" line="259" />
       <source>How replies are written: presets and every sampling setting</source>
       <translation>답변을 만드는 방식: 프리셋과 모든 샘플링 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="257" />
+      <location filename="../settings_panel.py" line="260" />
       <source>Chat</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="261" />
+      <location filename="../settings_panel.py" line="264" />
       <source>App</source>
       <translation>앱</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="407" />
+      <location filename="../settings_panel.py" line="410" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="408" />
+      <location filename="../settings_panel.py" line="411" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="419" />
+      <location filename="../settings_panel.py" line="422" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="423" />
+      <location filename="../settings_panel.py" line="426" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
