@@ -36,20 +36,21 @@ from .cloud_dialog import CloudConsentDialog
 from .composer import Composer
 from .context import (
     KEY_CLOUD,
-    KEY_ENTER_SENDS,
     KEY_GENERATION,
     KEY_LANGUAGE,
     KEY_LAST_CHAT,
     KEY_LOAD,
     KEY_LOAD_BY_MODEL,
     KEY_MODEL,
-    KEY_NETWORK,
     AppContext,
 )
+from .first_run import FirstRun
+from .preferences import AppPreferences
 from .settings_panel import SettingsPanel
 from .sidebar import ConversationSidebar
 from .status_line import StatusLine
 from .welcome import WelcomePage
+from .wording import Wording
 from .workers import Job, ModelLoadWorker, ReplyWorker
 
 DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
@@ -77,8 +78,7 @@ class MainWindow(QMainWindow):
         self.manager: Any = None
         self.manager_dialog: QDialog | None = None
         self.consent_dialog: CloudConsentDialog | None = None
-        self.recommended: Any = None  # the official file the welcome page recommends
-        self._welcome_job: Job | None = None  # the download or demo set-up the welcome page shows
+        self.words = Wording(self)
         self._pending_status = ""
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
@@ -90,9 +90,7 @@ class MainWindow(QMainWindow):
         self._show_settings()
         self.settings_panel.show_cloud(self.cloud, "")
         self.settings_panel.show_language(str(ctx.get(KEY_LANGUAGE, "system")))
-        self.set_enter_sends(ctx.get(KEY_ENTER_SENDS, "true") not in ("false", False))
-        saved_net = ctx.get_json(KEY_NETWORK)
-        self.set_network(str(saved_net.get("endpoint", "")), str(saved_net.get("proxy", "")))
+        self.preferences = AppPreferences(ctx, self.settings_panel, self.composer)  # Settings > App
         self._show_load()
         self._reopen_last_chat()
         self._refresh_sidebar()
@@ -135,6 +133,7 @@ class MainWindow(QMainWindow):
         self.composer = Composer()
         self.composer.attachments.refused.connect(self._not_attached)
         self.welcome = WelcomePage()
+        self.first_run = FirstRun(self.welcome, self.model_manager, self)
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
         chat_layout.setContentsMargins(0, 0, 0, 0)
@@ -198,9 +197,7 @@ class MainWindow(QMainWindow):
         p.api_key_entered.connect(self.save_api_key)
         p.api_key_cleared.connect(self.clear_api_key)
         p.language_changed.connect(self._language_chosen)
-        p.enter_sends_changed.connect(self._enter_sends_chosen)
         p.preset_chosen.connect(self.apply_preset)
-        p.network_changed.connect(self.set_network)
         p.currentChanged.connect(self._tab_changed)
         p.load_panel.load_setting_changed.connect(self.change_load_setting)
         p.load_panel.reload_requested.connect(self.reload_model)
@@ -211,7 +208,7 @@ class MainWindow(QMainWindow):
         self.welcome.demo_button.clicked.connect(self.setup_demo)
         self.welcome.manager_button.clicked.connect(self.show_model_manager)
         self.welcome.download_requested.connect(self.download_recommended)
-        self.welcome.cancel_requested.connect(lambda: self.manager is not None and self.manager.cancel())
+        self.welcome.cancel_requested.connect(self.first_run.cancel)
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -269,9 +266,7 @@ class MainWindow(QMainWindow):
     def _update_attach(self) -> None:
         """Attach is off, with the reason as its tooltip, when the engine that would answer reads no images."""
         allowed = self.controller.can_attach_images()
-        self.composer.attachments.set_allowed(allowed, "" if allowed else self.tr(
-            "This model cannot read images: it has no vision projector (mmproj) beside it. Load a model that reads "
-            "images, such as EXAONE 4.5, or put the model's mmproj-*.gguf file beside it."))
+        self.composer.attachments.set_allowed(allowed, "" if allowed else self.words.no_projector_tip())
 
     def take_model_from(self, old: MainWindow) -> None:
         """The window rebuilt (a language switch): keep the loaded model and the server running."""
@@ -299,7 +294,7 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, message: str) -> None:
         self.loader = None
-        self._say(self.tr("The model could not be loaded: {0}").format(message), error=True)
+        self._say(self.words.model_failed(message), error=True)
         self.model_failed.emit(message)
 
     def model_manager(self) -> Any:
@@ -309,7 +304,7 @@ class MainWindow(QMainWindow):
             self.manager = ModelManager(self.ctx.models_dir)
             self.manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
             self.manager.job_finished.connect(self._manager_made)
-            self.manager.progress_shown.connect(self._welcome_progress)
+            self.manager.progress_shown.connect(self.first_run.progress)
             dialog = QDialog(self)
             dialog.setWindowTitle(self.tr("Models"))
             dialog.resize(760, 640)
@@ -325,43 +320,16 @@ class MainWindow(QMainWindow):
 
     def show_welcome(self) -> None:
         """The first-run page, with the official file recommended for this computer's memory (no network)."""
-        from ..session import catalogue, models
-
-        memory = models.total_memory()
-        self.recommended = catalogue.recommend(memory)
-        self.welcome.show_recommendation(self.recommended, catalogue.family_of(self.recommended.repo_id), memory)
+        self.first_run.recommend()
         self.stack.setCurrentWidget(self.welcome)
 
     def download_recommended(self) -> Job | None:
         """The welcome page's Download: the recommended file, its progress on the page."""
-        if self.recommended is None:
-            self.show_welcome()
-        f = self.recommended
-        return self._follow_on_welcome(self.model_manager().download(f.repo_id, f.quant))
+        return self.first_run.download()
 
     def setup_demo(self) -> Job | None:
         """The demo model (converted from the bundled checkpoint, no download), its progress on the welcome page."""
-        return self._follow_on_welcome(self.model_manager().start_demo())
-
-    def _follow_on_welcome(self, job: Job | None) -> Job | None:
-        manager, page = self.manager, self.welcome
-        if job is None or manager is None:
-            return None
-        self._welcome_job = job
-        page.show_busy(True)
-        page.show_progress(0.0, manager.message.text())
-        job.failed.connect(lambda _message: page.show_progress(0.0, manager.message.text()))
-        job.cancelled.connect(lambda: page.show_progress(0.0, self.tr("Cancelled; nothing was kept.")))
-        job.finished.connect(self._welcome_job_done)
-        return job
-
-    def _welcome_progress(self, fraction: float, text: str) -> None:
-        if self._welcome_job is not None:
-            self.welcome.show_progress(fraction, text)
-
-    def _welcome_job_done(self) -> None:
-        self._welcome_job = None
-        self.welcome.show_busy(False)
+        return self.first_run.demo()
 
     def _manager_made(self, path: str) -> None:
         if self.controller.takes_new_model(path):
@@ -374,10 +342,7 @@ class MainWindow(QMainWindow):
             load = self.controller.change_load(name, value)
         except SettingsError as err:
             trained = int(getattr(self.model_info, "context_length", 0) or 0)
-            self.settings_panel.load_panel.show_error(
-                self.tr("The context can be at most {0} tokens with this model (or automatic).").format(
-                    f"{trained:,}") if name == "n_ctx" and trained else self.tr("This value cannot be used: {0}"
-                                                                                 ).format(err))
+            self.settings_panel.load_panel.show_error(self.words.refused_load(name, trained, err))
             self._show_load()
             return
         self.settings_panel.load_panel.show_error("")
@@ -531,25 +496,15 @@ class MainWindow(QMainWindow):
                           error=True)
                 self.show_welcome()
             elif err.reason in IMAGE_REFUSALS:  # the image stays attached: another model may read it
-                self.composer.show_notice(self.refusal_text(err))
+                self.composer.show_notice(self.words.image_refusal(err))
             return None
         self.composer.show_notice("")
         return turn
 
     def _not_attached(self, detail: str) -> None:
         """A file or paste the tray refused: one sentence in the UI's language (the engine's line as tooltip)."""
-        self.composer.show_notice(self.tr("This was not attached: only PNG, JPEG and WebP images of at most 20 MB "
-                                          "can be attached."))
+        self.composer.show_notice(self.words.not_attached())
         self.composer.notice.setToolTip(detail)
-
-    def refusal_text(self, err: Refused) -> str:
-        """A refusal in whole sentences in the UI's language (the engine's own line is kept in English)."""
-        if err.reason == "no_projector":
-            return self.tr("This model cannot read images: it has no vision projector (mmproj) beside it. Put its "
-                           "mmproj-*.gguf file in the same folder, or load a model that reads images, such as "
-                           "EXAONE 4.5. The image stays attached.")
-        return self.tr("The attached file could not be used as an image: {0}. Attach a PNG, JPEG or WebP image "
-                       "of at most 20 MB.").format(str(err).rstrip("."))
 
     def edit_last(self) -> None:
         last = self.controller.last_user_id()
@@ -666,29 +621,10 @@ class MainWindow(QMainWindow):
         try:
             self.controller.change_setting(name, value)
         except SettingsError as err:
-            self.settings_panel.show_error(self.refused_setting_text(name, value, err))
+            self.settings_panel.show_error(self.words.refused_setting(self.state, name, value, err))
             return
         self.settings_panel.show_error("")
         self._save_settings()
-
-    def refused_setting_text(self, name: str, value: Any, err: Exception) -> str:
-        """Why a setting was refused, in the UI's language (names as the panel shows them)."""
-        from ..session.settings_state import SPECS, why_refused
-        from .settings_panel import field_label
-
-        def named(n: str) -> str:
-            return f"“{field_label(SPECS[n])}” ({n})" if n in SPECS else n
-
-        kind, valid = why_refused(self.state, name, value)
-        if kind == "range":
-            return self.tr("{0} must be within {1}; it keeps its value.").format(named(name), valid)
-        if kind == "greedy_temperature":
-            return self.tr("{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off."
-                           ).format(named("temperature"), named("do_sample"))
-        if kind == "greedy_sequences":
-            return self.tr("More than one reply ({0}) needs {1} on.").format(named("num_return_sequences"),
-                                                                         named("do_sample"))
-        return self.tr("This value cannot be used: {0}").format(err)
 
     def apply_preset(self, key: str) -> None:
         try:
@@ -791,26 +727,6 @@ class MainWindow(QMainWindow):
     def _language_chosen(self, choice: str) -> None:
         self.ctx.put(KEY_LANGUAGE, choice)
         self.language_change_requested.emit(choice)
-
-    def set_network(self, mirror: str, proxy: str) -> None:
-        """Settings > App > Network: the Hub mirror and the HTTPS proxy, for every later download."""
-        from ..session import network
-
-        chosen = network.NetworkSettings(mirror, proxy)
-        problem = chosen.problem()
-        self.settings_panel.show_network(mirror, proxy, self.tr("This address cannot work: it must start with "
-                                                                "http:// or https://.") if problem else "")
-        if problem is None:
-            network.apply(chosen)
-            self.ctx.put_json(KEY_NETWORK, {"endpoint": mirror, "proxy": proxy})
-
-    def _enter_sends_chosen(self, on: bool) -> None:
-        self.ctx.put(KEY_ENTER_SENDS, "true" if on else "false")
-        self.set_enter_sends(on)
-
-    def set_enter_sends(self, on: bool) -> None:
-        self.composer.set_enter_sends(on)
-        self.settings_panel.show_enter_sends(on)
 
     # -- status ------------------------------------------------------------------------------------
 

@@ -1,6 +1,14 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="ko_KR" sourcelanguage="en">
   <context>
+    <name>AppPreferences</name>
+    <message>
+      <location filename="../preferences.py" line="39" />
+      <source>This address cannot work: it must start with http:// or https://.</source>
+      <translation>이 주소는 쓸 수 없습니다. http:// 또는 https://로 시작해야 합니다.</translation>
+    </message>
+  </context>
+  <context>
     <name>AttachmentTray</name>
     <message>
       <location filename="../attachments.py" line="65" />
@@ -225,6 +233,14 @@
     </message>
   </context>
   <context>
+    <name>FirstRun</name>
+    <message>
+      <location filename="../first_run.py" line="56" />
+      <source>Cancelled; nothing was kept.</source>
+      <translation>취소했습니다. 아무것도 남기지 않았습니다.</translation>
+    </message>
+  </context>
+  <context>
     <name>LoadPanel</name>
     <message>
       <location filename="../load_panel.py" line="65" />
@@ -296,203 +312,142 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="155" />
+      <location filename="../main_window.py" line="154" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="158" />
+      <location filename="../main_window.py" line="157" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="159" />
+      <location filename="../main_window.py" line="158" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="160" />
+      <location filename="../main_window.py" line="159" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="239" />
+      <location filename="../main_window.py" line="236" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="273" />
-      <source>This model cannot read images: it has no vision projector (mmproj) beside it. Load a model that reads images, such as EXAONE 4.5, or put the model's mmproj-*.gguf file beside it.</source>
-      <translation>이 모델은 이미지를 읽을 수 없습니다. 옆에 비전 프로젝터(mmproj)가 없습니다. EXAONE 4.5처럼 이미지를 읽는 모델을 불러오거나, 모델의 mmproj-*.gguf 파일을 같은 폴더에 두세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="297" />
+      <location filename="../main_window.py" line="292" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="302" />
-      <source>The model could not be loaded: {0}</source>
-      <translation>모델을 불러오지 못했습니다: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="314" />
+      <location filename="../main_window.py" line="309" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="354" />
-      <source>Cancelled; nothing was kept.</source>
-      <translation>취소했습니다. 아무것도 남기지 않았습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="378" />
-      <source>The context can be at most {0} tokens with this model (or automatic).</source>
-      <translation>이 모델의 컨텍스트는 최대 {0} 토큰입니다(또는 자동).</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="379" />
-      <location filename="../main_window.py" line="691" />
-      <source>This value cannot be used: {0}</source>
-      <translation>이 값은 쓸 수 없습니다: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="398" />
+      <location filename="../main_window.py" line="363" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="404" />
+      <location filename="../main_window.py" line="369" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="458" />
+      <location filename="../main_window.py" line="423" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="458" />
+      <location filename="../main_window.py" line="423" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="466" />
+      <location filename="../main_window.py" line="431" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="467" />
+      <location filename="../main_window.py" line="432" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="477" />
+      <location filename="../main_window.py" line="442" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="487" />
+      <location filename="../main_window.py" line="452" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="541" />
-      <source>This was not attached: only PNG, JPEG and WebP images of at most 20 MB can be attached.</source>
-      <translation>첨부하지 않았습니다. 20MB 이하의 PNG, JPEG, WebP 이미지만 첨부할 수 있습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="548" />
-      <source>This model cannot read images: it has no vision projector (mmproj) beside it. Put its mmproj-*.gguf file in the same folder, or load a model that reads images, such as EXAONE 4.5. The image stays attached.</source>
-      <translation>이 모델은 이미지를 읽을 수 없습니다. 옆에 비전 프로젝터(mmproj)가 없습니다. mmproj-*.gguf 파일을 같은 폴더에 두거나, EXAONE 4.5처럼 이미지를 읽는 모델을 불러오세요. 이미지는 첨부된 채로 남습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="551" />
-      <source>The attached file could not be used as an image: {0}. Attach a PNG, JPEG or WebP image of at most 20 MB.</source>
-      <translation>첨부한 파일을 이미지로 쓸 수 없습니다: {0}. 20MB 이하의 PNG, JPEG, WebP 이미지를 첨부하세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="576" />
+      <location filename="../main_window.py" line="531" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="631" />
+      <location filename="../main_window.py" line="586" />
       <source>The reply failed: {0}</source>
       <translation>답변을 만들지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="631" />
+      <location filename="../main_window.py" line="586" />
       <source>Note: {0}</source>
       <translation>참고: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="684" />
-      <source>{0} must be within {1}; it keeps its value.</source>
-      <translation>{0} 값은 {1} 범위여야 합니다. 원래 값을 그대로 둡니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="686" />
-      <source>{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off.</source>
-      <translation>{1}이(가) 켜져 있으면 {0} 값은 0보다 커야 합니다. 매번 같은 답변을 원하면 {1}을(를) 끄세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="689" />
-      <source>More than one reply ({0}) needs {1} on.</source>
-      <translation>답변을 여러 개 만들려면({0}) {1}을(를) 켜야 합니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="801" />
-      <source>This address cannot work: it must start with http:// or https://.</source>
-      <translation>이 주소는 쓸 수 없습니다. http:// 또는 https://로 시작해야 합니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="530" />
+      <location filename="../main_window.py" line="495" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="592" />
+      <location filename="../main_window.py" line="547" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="628" />
+      <location filename="../main_window.py" line="583" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="627" />
+      <location filename="../main_window.py" line="582" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="627" />
+      <location filename="../main_window.py" line="582" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="634" />
+      <location filename="../main_window.py" line="589" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="652" />
+      <location filename="../main_window.py" line="607" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="760" />
+      <location filename="../main_window.py" line="696" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="761" />
+      <location filename="../main_window.py" line="697" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="761" />
+      <location filename="../main_window.py" line="697" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
@@ -866,249 +821,249 @@
   <context>
     <name>SettingsPanel</name>
     <message>
-      <location filename="../settings_panel.py" line="41" />
+      <location filename="../settings_panel.py" line="42" />
       <source>Local first, ask before using the cloud</source>
       <translation>로컬 먼저, 클라우드 사용 전에 묻기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="42" />
+      <location filename="../settings_panel.py" line="43" />
       <source>Always the cloud</source>
       <translation>항상 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="43" />
+      <location filename="../settings_panel.py" line="44" />
       <source>Local first, then the cloud without asking</source>
       <translation>로컬 먼저, 실패하면 묻지 않고 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="46" />
+      <location filename="../settings_panel.py" line="47" />
       <source>model default</source>
       <translation>모델 기본값</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="47" />
+      <location filename="../settings_panel.py" line="48" />
       <source>on</source>
       <translation>켬</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="48" />
+      <location filename="../settings_panel.py" line="49" />
       <source>off</source>
       <translation>끔</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="87" />
+      <location filename="../settings_panel.py" line="88" />
       <source>LG's recommended settings</source>
       <translation>LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="88" />
+      <location filename="../settings_panel.py" line="89" />
       <source>Precise (the same answer every time)</source>
       <translation>정확 (매번 같은 답변)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="89" />
+      <location filename="../settings_panel.py" line="90" />
       <source>Balanced</source>
       <translation>균형</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="90" />
+      <location filename="../settings_panel.py" line="91" />
       <source>Creative</source>
       <translation>창의적</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="96" />
-      <location filename="../settings_panel.py" line="162" />
+      <location filename="../settings_panel.py" line="97" />
+      <location filename="../settings_panel.py" line="165" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="121" />
+      <location filename="../settings_panel.py" line="122" />
       <source>The setting's name in transformers and in exaone-generate</source>
       <translation>transformers와 exaone-generate에서 쓰는 설정 이름</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="128" />
+      <location filename="../settings_panel.py" line="129" />
       <source>not applied by the cloud</source>
       <translation>클라우드에서 적용 안 됨</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="132" />
+      <location filename="../settings_panel.py" line="133" />
       <source>Reset</source>
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="180" />
+      <location filename="../settings_panel.py" line="183" />
       <source>One per line; \n is a newline.</source>
       <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="217" />
+      <location filename="../settings_panel.py" line="220" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="220" />
+      <location filename="../settings_panel.py" line="223" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="427" />
+      <location filename="../settings_panel.py" line="434" />
       <source>Enter sends the message (Shift+Enter starts a new line)</source>
       <translation>Enter로 보내기 (Shift+Enter는 줄바꿈)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="429" />
+      <location filename="../settings_panel.py" line="436" />
       <source>Off: Enter starts a new line and Ctrl+Enter sends.</source>
       <translation>끄면 Enter는 줄바꿈, Ctrl+Enter는 보내기입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="432" />
+      <location filename="../settings_panel.py" line="439" />
       <source>Network</source>
       <translation>네트워크</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="438" />
+      <location filename="../settings_panel.py" line="445" />
       <source>A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT).</source>
       <translation>내려받기에 쓸 Hugging Face Hub 미러입니다(HF_ENDPOINT).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="442" />
+      <location filename="../settings_panel.py" line="449" />
       <source>The proxy your network needs for HTTPS (HTTPS_PROXY).</source>
       <translation>네트워크에서 HTTPS에 필요한 프록시입니다(HTTPS_PROXY).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="450" />
+      <location filename="../settings_panel.py" line="457" />
       <source>Hub mirror (HF_ENDPOINT)</source>
       <translation>Hub 미러 (HF_ENDPOINT)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="451" />
+      <location filename="../settings_panel.py" line="458" />
       <source>HTTPS proxy (HTTPS_PROXY)</source>
       <translation>HTTPS 프록시 (HTTPS_PROXY)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="263" />
+      <location filename="../settings_panel.py" line="266" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="281" />
+      <location filename="../settings_panel.py" line="286" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="290" />
+      <location filename="../settings_panel.py" line="295" />
       <source>Your own settings</source>
       <translation>직접 정한 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="292" />
+      <location filename="../settings_panel.py" line="297" />
       <source>Preset</source>
       <translation>프리셋</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="321" />
+      <location filename="../settings_panel.py" line="328" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="341" />
+      <location filename="../settings_panel.py" line="348" />
       <source>LG's recommended for {0}</source>
       <translation>{0}용 LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="343" />
+      <location filename="../settings_panel.py" line="350" />
       <source>A preset sets the sampling settings below; the reply length, seed and stop texts stay yours.</source>
       <translation>프리셋은 아래 샘플링 설정을 바꿉니다. 답변 길이, 시드, 멈춤 문자열은 그대로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="349" />
+      <location filename="../settings_panel.py" line="356" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="352" />
+      <location filename="../settings_panel.py" line="359" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="370" />
+      <location filename="../settings_panel.py" line="377" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="374" />
+      <location filename="../settings_panel.py" line="381" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="379" />
+      <location filename="../settings_panel.py" line="386" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="398" />
+      <location filename="../settings_panel.py" line="405" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="399" />
+      <location filename="../settings_panel.py" line="406" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="401" />
+      <location filename="../settings_panel.py" line="408" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="408" />
+      <location filename="../settings_panel.py" line="415" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="262" />
-      <location filename="../settings_panel.py" line="409" />
+      <location filename="../settings_panel.py" line="265" />
+      <location filename="../settings_panel.py" line="416" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="258" />
+      <location filename="../settings_panel.py" line="261" />
       <source>Replies</source>
       <translation>답변</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="259" />
+      <location filename="../settings_panel.py" line="262" />
       <source>How replies are written: presets and every sampling setting</source>
       <translation>답변을 만드는 방식: 프리셋과 모든 샘플링 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="260" />
+      <location filename="../settings_panel.py" line="263" />
       <source>Chat</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="264" />
+      <location filename="../settings_panel.py" line="267" />
       <source>App</source>
       <translation>앱</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="410" />
+      <location filename="../settings_panel.py" line="417" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="411" />
+      <location filename="../settings_panel.py" line="418" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="422" />
+      <location filename="../settings_panel.py" line="429" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="426" />
+      <location filename="../settings_panel.py" line="433" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
@@ -1217,6 +1172,59 @@
       <location filename="../welcome.py" line="123" />
       <source>Download ({0})</source>
       <translation>내려받기 ({0})</translation>
+    </message>
+  </context>
+  <context>
+    <name>Wording</name>
+    <message>
+      <location filename="../wording.py" line="18" />
+      <source>This model cannot read images: it has no vision projector (mmproj) beside it. Put its mmproj-*.gguf file in the same folder, or load a model that reads images, such as EXAONE 4.5. The image stays attached.</source>
+      <translation>이 모델은 이미지를 읽을 수 없습니다. 옆에 비전 프로젝터(mmproj)가 없습니다. mmproj-*.gguf 파일을 같은 폴더에 두거나, EXAONE 4.5처럼 이미지를 읽는 모델을 불러오세요. 이미지는 첨부된 채로 남습니다.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="21" />
+      <source>The attached file could not be used as an image: {0}. Attach a PNG, JPEG or WebP image of at most 20 MB.</source>
+      <translation>첨부한 파일을 이미지로 쓸 수 없습니다: {0}. 20MB 이하의 PNG, JPEG, WebP 이미지를 첨부하세요.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="25" />
+      <source>This model cannot read images: it has no vision projector (mmproj) beside it. Load a model that reads images, such as EXAONE 4.5, or put the model's mmproj-*.gguf file beside it.</source>
+      <translation>이 모델은 이미지를 읽을 수 없습니다. 옆에 비전 프로젝터(mmproj)가 없습니다. EXAONE 4.5처럼 이미지를 읽는 모델을 불러오거나, 모델의 mmproj-*.gguf 파일을 같은 폴더에 두세요.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="29" />
+      <source>This was not attached: only PNG, JPEG and WebP images of at most 20 MB can be attached.</source>
+      <translation>첨부하지 않았습니다. 20MB 이하의 PNG, JPEG, WebP 이미지만 첨부할 수 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="40" />
+      <source>{0} must be within {1}; it keeps its value.</source>
+      <translation>{0} 값은 {1} 범위여야 합니다. 원래 값을 그대로 둡니다.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="42" />
+      <source>{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off.</source>
+      <translation>{1}이(가) 켜져 있으면 {0} 값은 0보다 커야 합니다. 매번 같은 답변을 원하면 {1}을(를) 끄세요.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="45" />
+      <source>More than one reply ({0}) needs {1} on.</source>
+      <translation>답변을 여러 개 만들려면({0}) {1}을(를) 켜야 합니다.</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="51" />
+      <source>The context can be at most {0} tokens with this model (or automatic).</source>
+      <translation>이 모델의 컨텍스트는 최대 {0} 토큰입니다(또는 자동).</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="56" />
+      <source>This value cannot be used: {0}</source>
+      <translation>이 값은 쓸 수 없습니다: {0}</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="59" />
+      <source>The model could not be loaded: {0}</source>
+      <translation>모델을 불러오지 못했습니다: {0}</translation>
     </message>
   </context>
 </TS>
