@@ -58,6 +58,7 @@ class HubStub:
         self.throttle_bps: int | None = None  # bytes per second for CDN bodies, None = full speed
         self.bytes_served: dict[str, int] = {}  # CDN sha256 -> bytes sent so far (all requests)
         self.hold_trees: threading.Barrier | None = None  # file listings wait until its parties all ask
+        self.stall: threading.Event | None = None  # while set up and not set, no request is answered at all
         self._lock = threading.Lock()
         self._server = QuietHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -167,6 +168,8 @@ def _make_handler(hub: HubStub) -> type[BaseHTTPRequestHandler]:
             path = unquote(urlsplit(self.path).path)
             with hub._lock:
                 hub.requests.append(Request(self.command, path, self.headers.get("Range")))
+            if hub.stall is not None:
+                hub.stall.wait()  # a Hub that never answers (until the test lets it go)
             for pattern, handler in ((_API_TREE, self._tree), (_API_INFO, self._info),
                                      (_RESOLVE, self._resolve_file), (_CDN, self._cdn)):
                 m = pattern.match(path)

@@ -98,35 +98,52 @@ def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
         yield app
 
 
-def test_manager_shows_the_catalogue_with_sizes_and_fit(desktop: DesktopApp) -> None:
-    manager = desktop.window.model_manager()
-    table = manager.catalogue
-    rows = [[table.item(r, c).text() for c in range(table.columnCount())] for r in range(table.rowCount())]
+def test_manager_shows_the_catalogue_with_sizes_and_fit(qtbot: Any, desktop: DesktopApp) -> None:
+    w = desktop.window
+    w.show_model_manager()
+    manager = w.manager
+    qtbot.waitExposed(w.manager_dialog)
+    cards = manager.catalogue.cards
+    assert [c.card.label for c in cards] == ["K-EXAONE", "EXAONE 4.5", "EXAONE 4.0", "EXAONE Deep", "EXAONE 3.0 / 3.5"]
+    rows = manager.catalogue.rows()
     assert len(rows) == len(models.official_catalogue(None))
     assert manager.memory_label.text() == "This computer has 16.00 GB of memory."
     by_file = {row[1]: row for row in rows}
     small = by_file["EXAONE-4.0-1.2B-Q4_K_M.gguf"]
-    assert small[0] == "EXAONE-4.0-1.2B-GGUF" and small[2].endswith("MB") and small[3] == "fits"
+    assert small[0] == "LGAI-EXAONE/EXAONE-4.0-1.2B-GGUF" and small[2].endswith("MB") and small[3] == "fits"
     big = by_file["EXAONE-4.5-33B-Q4_K_M.gguf"]
     assert "vision projector" in big[2] and big[3].startswith("too large (needs about ")
-    # Picking a row fills the download form.
-    row = next(i for i, r in enumerate(rows) if r[1] == "EXAONE-Deep-7.8B-Q8_0.gguf")
-    table.selectRow(row)
+    vision = next(c for c in cards if c.card.key == "exaone4_5")
+    assert "reads images" in vision.facts.text() and "reasoning" in vision.facts.text()
+    assert vision.about.text().startswith("Reads images and documents")
+    assert "1.2B, 32B" in next(c for c in cards if c.card.key == "exaone4").facts.text()
+    # No column is cut off: each cell's text fits its column, and the columns fit the card.
+    for card in cards:
+        table = card.table
+        widths = [table.columnWidth(c) for c in range(3)]
+        assert sum(widths) <= table.viewport().width() + 1, card.card.key
+        metrics = table.fontMetrics()
+        for r in range(table.rowCount()):
+            for c in range(3):
+                text = table.item(r, c).text()
+                assert metrics.horizontalAdvance(text) <= widths[c], (card.card.key, text, widths[c])
+    # Picking a file fills the download form.
+    manager.catalogue.select("EXAONE-Deep-7.8B-Q8_0.gguf")
     assert manager.repo.currentText() == "LGAI-EXAONE/EXAONE-Deep-7.8B-GGUF" and manager.quant.currentText() == "Q8_0"
 
 
 def test_manager_checks_files_and_sizes_on_the_hub(desktop: DesktopApp, qtbot: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     manager = desktop.window.model_manager()
-    table = manager.catalogue
     with HubStub() as hub:
         hub.add_commit(VL_REPO, VL_FILES)
         real = models.fetch_listings
         monkeypatch.setattr(models, "fetch_listings",
                             lambda: real([VL_REPO, "LGAI-EXAONE/EXAONE-Gone-GGUF"], endpoint=hub.endpoint))
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)  # the reachability check asks the stand-in too
         assert manager.check_sizes() is not None
         qtbot.waitUntil(lambda: manager.catalogue_job is None, timeout=30_000)
-    rows = {table.item(r, 1).text(): table.item(r, 2).text() for r in range(table.rowCount())}
+    rows = {row[1]: row[2] for row in manager.catalogue.rows()}
     assert rows["EXAONE-4.5-33B-Q8_0.gguf"] == "5.0 kB + 700 B vision projector"
     assert "EXAONE-4.5-33B-Q6_K.gguf" not in rows  # the table's guess; the repository has no such file
     assert rows["EXAONE-4.0-1.2B-Q4_K_M.gguf"].startswith("≈ ")

@@ -69,7 +69,7 @@ def test_with_the_cloud_off_nothing_connects(qtbot: Any, desktop: DesktopApp, ti
         panel.save_key.click()  # a key and a base URL are set, but the switch is off
         panel.cloud_base_url.setText("http://127.0.0.1:9/v1")
         panel.cloud_base_url.editingFinished.emit()
-        panel.setCurrentWidget(panel.cloud_page)
+        panel.setCurrentWidget(panel.cloud_scroll)
         with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
             w.load_model(tiny_gguf)
         w.change_setting("max_new_tokens", 5)

@@ -88,7 +88,7 @@ def test_out_of_range_context_is_refused_with_the_range(qtbot: Any, desktop: Des
     trained = w.local.model_info.context_length
     w.change_load_setting("n_ctx", trained + 1)
     panel = w.settings_panel.load_panel
-    assert f"from 1 to {trained}" in panel.error_label.text()
+    assert f"at most {trained:,} tokens" in panel.error_label.text()
     assert w.controller.load.n_ctx is None and not panel.reload_button.isEnabled()
     panel.kv_cache_type.setCurrentIndex(panel.kv_cache_type.findData("q8_0"))
     assert panel.error_label.text() == "" and w.controller.load.kv_cache_type == "q8_0"

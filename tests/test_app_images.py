@@ -52,6 +52,7 @@ def test_attach_paste_and_drop_then_send_to_a_vision_model(qtbot: Any, desktop: 
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.load_model(vl_gguf)
     tray = w.composer.attachments
+    assert tray.attach_button.isEnabled() and tray.attach_button.toolTip() == ""  # its projector is beside it
     png, webp = tmp_path / "a.png", tmp_path / "b.webp"
     png.write_bytes(picture("PNG", 1))
     webp.write_bytes(picture("WEBP", 2))
@@ -98,11 +99,15 @@ def test_a_model_without_a_projector_says_so_and_keeps_the_image(qtbot: Any, des
     text_model = convert_tiny(tiny_checkpoint("exaone4"), tmp_path)
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.load_model(text_model)
-    w.composer.attachments.add(picture())
+    attach = w.composer.attachments.attach_button
+    assert not attach.isEnabled()  # the reason is its tooltip, in whole sentences
+    assert "cannot read images" in attach.toolTip() and attach.toolTip().endswith(".")
+    w.composer.attachments.add(picture())  # a paste or a drop still reaches the tray
     w.composer.input.setPlainText("what is this?")
     w.composer.send_button.click()
-    message = w.message_label.text()
-    assert "no vision projector" in message and "\n" not in message
+    notice = w.composer.notice  # where the user looks: above the input, the whole text
+    assert notice.isVisibleTo(w.composer) and notice.wordWrap()
+    assert "no vision projector" in notice.text() and notice.text().endswith("The image stays attached.")
     assert len(w.composer.attachments.pending) == 1 and w.composer.input.toPlainText() == "what is this?"
     assert desktop.ctx.store.conversations() == [] or all(
         not desktop.ctx.store.messages(c.id) for c in desktop.ctx.store.conversations())
@@ -114,7 +119,9 @@ def test_a_file_that_is_not_an_image_is_not_attached(desktop: DesktopApp, tmp_pa
     bad.write_text("hello")
     w.composer.attachments.add_files([bad])
     assert w.composer.attachments.pending == []
-    assert "is not a PNG, JPEG or WebP image" in w.message_label.text()
+    assert w.composer.notice.text().startswith("This was not attached: only PNG, JPEG and WebP images")
+    assert "is not a PNG, JPEG or WebP image" in w.composer.notice.toolTip()  # the engine's own line
+    assert w.composer.notice.isVisibleTo(w.composer)
 
 
 def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, desktop: DesktopApp) -> None:

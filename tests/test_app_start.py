@@ -79,7 +79,7 @@ def test_korean_ui(qtbot: Any, tmp_path: Path) -> None:
     w = app.window
     assert w.composer.send_button.text() == "보내기"
     assert w.composer.stop_button.text() == "멈추기"
-    assert w.settings_panel.tabText(0) == "생성"
+    assert w.settings_panel.tabText(0) == "답변"
     help_label = w.settings_panel.rows["max_new_tokens"].help_label.text()
     assert help_label == "한 번의 답변에서 생성할 최대 토큰 수입니다."
     assert w.settings_panel.rows["max_new_tokens"].name_label.text() == "max_new_tokens"  # pipeline name kept

@@ -17,7 +17,7 @@ from exaone_convert.cli import main as convert_main
 from exaone_desktop.session import store as store_module
 from exaone_desktop.session.controller import ChatController, Refused
 from exaone_desktop.session.settings_state import SettingsState
-from exaone_desktop.session.store import ChatStore, StoreError
+from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
 from generation_models import tiny_gguf
 
 
@@ -53,7 +53,7 @@ def test_a_version_2_history_migrates_and_keeps_its_messages(tmp_path: Path) -> 
     db.close()
     s = ChatStore(path)
     try:
-        assert s.schema_version == 3
+        assert s.schema_version == SCHEMA_VERSION
         [m] = s.messages(1)
         assert (m.content, m.images) == ("kept", ())
         assert m.as_message() == {"role": "user", "content": "kept"}

@@ -284,7 +284,10 @@ def test_load_settings_validate_persist_and_mark_a_reload(store: ChatStore, gene
     with pytest.raises(SettingsError, match="state_cache_mb"):
         c.change_load("state_cache_mb", -1)
     with pytest.raises(SettingsError, match="unknown load setting"):
-        c.change_load("n_threads", 2)  # the engine's choice in the app
+        c.change_load("flash_attn", True)  # the engine's choice (by the KV cache type)
+    with pytest.raises(SettingsError, match="n_threads"):
+        c.change_load("n_threads", -3)
+    assert c.change_load("n_threads", 0).n_threads is None  # 0 in the panel: automatic
     c.change_load("n_ctx", 256)
     c.change_load("kv_cache_type", "q8_0")
     c.change_load("state_cache_mb", 64)

@@ -104,6 +104,8 @@ def test_dataclasses_are_the_tables_rows_with_its_defaults() -> None:
         assert row.accepts(row.default), f"{row.name}'s default is outside its own range"
         assert row.help and row.help_ko and row.help != row.help_ko, row.name
         assert re.search("[가-힣]", row.help_ko), f"{row.name}: help_ko is not Korean"
+        assert row.label and "_" not in row.label, f"{row.name}: the plain-language label is the API name"
+        assert re.search("[가-힣]", row.label_ko), f"{row.name}: label_ko is not Korean"
 
 
 # --- validate() ------------------------------------------------------------------------------------------
@@ -287,6 +289,8 @@ def test_panel_help_is_the_tables_in_the_ui_language(qtbot: Any) -> None:
                 row = field.spec
                 assert field.help_label.text() == (row.help_ko if lang == "ko" else row.help), name
                 assert field.editor.toolTip() == field.help_label.text()
+                assert field.label.text() == (row.label_ko if lang == "ko" else row.label), name
+                assert field.name_label.text() == name  # the transformers name stays beside it
     finally:
         language.install("en")
 

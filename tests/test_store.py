@@ -139,3 +139,48 @@ def test_kill_9_loses_no_committed_message(tmp_path: Path) -> None:
     assert [(m.role, m.content, m.status) for m in msgs] == [
         ("user", "before the crash", "complete"), ("assistant", "half a rep", "partial")]
     s.close()
+
+
+def test_schema_3_history_becomes_one_branch_and_keeps_everything(tmp_path: Path) -> None:
+    """A history written before branches (schema 3) opens with every message on one branch, in order;
+    regenerating and editing then keep the old reply and the old question as variants."""
+    from exaone_desktop.session import store as store_module
+
+    path = tmp_path / "history.sqlite3"
+    db = sqlite3.connect(str(path), isolation_level=None)
+    for version in (1, 2, 3):
+        for statement in store_module._MIGRATIONS[version]:
+            db.execute(statement)
+    db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
+    for i, (role, text) in enumerate([("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]):
+        db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at, seed)"
+                   " VALUES (1, ?, ?, 'complete', ?, ?, 7)", (role, text, i, i))
+    db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"
+               " VALUES (1, 'user', 'other chat? no: same chat, later', 'complete', 9, 9)")
+    db.execute("PRAGMA user_version=3")
+    db.close()
+
+    s = ChatStore(path)
+    assert s.schema_version == SCHEMA_VERSION == 4
+    branch = s.messages(1)
+    assert [m.content for m in branch] == ["q1", "a1", "q2", "a2", "other chat? no: same chat, later"]
+    assert [m.parent_id for m in branch] == [None, 1, 2, 3, 4] and branch[1].seed == 7
+    assert s.variant_counts(1) == {m.id: (1, 1) for m in branch}
+
+    # a regenerated reply to q2 sits beside a2; the branch on screen follows the newest
+    s.delete_messages_from(1, 5)
+    again = s.add_message(1, "assistant", "a2 again", parent_id=3)
+    assert [m.content for m in s.messages(1)] == ["q1", "a1", "q2", "a2 again"]
+    assert s.variants(again.id) == [4, again.id] and s.variant_counts(1)[4] == (1, 2)
+    s.show_branch(4)
+    assert [m.content for m in s.messages(1)] == ["q1", "a1", "q2", "a2"]
+    # an edited q1 starts a branch of its own; the old one is whole when paged back to
+    edited = s.add_message(1, "user", "q1 edited", parent_id=None)
+    assert [m.content for m in s.messages(1)] == ["q1 edited"] and s.variants(edited.id) == [1, edited.id]
+    s.show_branch(1)
+    assert [m.content for m in s.messages(1)] == ["q1", "a1", "q2", "a2 again"]  # the newest reply below q2
+    s.close()
+    reopened = ChatStore(path)
+    assert [m.content for m in reopened.messages(1)] == ["q1", "a1", "q2", "a2 again"]
+    assert len(reopened.all_messages(1)) == 6
+    reopened.close()

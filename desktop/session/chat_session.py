@@ -26,6 +26,16 @@ def title_from(text: str) -> str:
     return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
+def distinct_title(title: str, taken: set[str]) -> str:
+    """``title``, or ``title (2)``, ``(3)``... when another chat has that title already."""
+    if title not in taken:
+        return title
+    n = 2
+    while f"{title} ({n})" in taken:
+        n += 1
+    return f"{title} ({n})"
+
+
 @dataclass
 class Reply:
     """One assistant reply in progress; feed it stream events, then finish, stop or fail it."""
@@ -135,13 +145,17 @@ class ChatSession:
 
     # -- what the engine is sent -----------------------------------------------------------------
 
-    def prompt_messages(self, exclude: int | None = None) -> list[Message]:
-        """System prompt, then every kept turn's answer (reasoning left out)."""
+    def prompt_messages(self, exclude: int | None = None, until: int | None = None) -> list[Message]:
+        """System prompt, then every kept turn's answer (reasoning left out) on the branch on screen (up to
+        and including the message ``until``)."""
         conv = self.conversation()
         out: list[dict[str, Any]] = []
         if conv is not None and conv.system_prompt.strip():
             out.append({"role": "system", "content": conv.system_prompt})
-        for m in self.messages():
+        branch = self.messages()
+        if until is not None:
+            branch = branch[: next((i + 1 for i, m in enumerate(branch) if m.id == until), len(branch))]
+        for m in branch:
             if m.id == exclude or m.status not in _HISTORY_STATUSES:
                 continue
             out.append(m.as_message())  # content parts where it has images
@@ -160,12 +174,12 @@ class ChatSession:
         partial reply; returns the prompt and the reply."""
         cid = self._ensure_conversation()
         if not self.messages() and not self.store.conversation(cid).title:
-            self.store.rename(cid, title_from(text))
+            self.store.rename(cid, distinct_title(title_from(text) or "…", self.store.titles()))
         self._add_user(cid, text, images)
         return self._start_reply(engine, model)
 
-    def _add_user(self, cid: int, text: str, images: Sequence[bytes]) -> StoredMessage:
-        stored = self.store.add_message(cid, "user", text)
+    def _add_user(self, cid: int, text: str, images: Sequence[bytes], **parent: Any) -> StoredMessage:
+        stored = self.store.add_message(cid, "user", text, **parent)
         for data in images:
             self.store.add_image(stored.id, data)
         return self.store.message(stored.id)
@@ -178,20 +192,43 @@ class ChatSession:
         return self.reply is None and self.last_user_message() is not None
 
     def regenerate(self, *, engine: str, model: str) -> tuple[list[Message], Reply]:
-        """Drop the replies after the last user message and ask again."""
+        """Ask again for the last user message; the earlier replies stay as its variants to page through."""
         last = self._require_last_user()
-        tail = [m for m in self.messages() if m.id > last.id]
-        if tail:
-            self.store.delete_messages_from(last.conversation_id, tail[0].id)
+        prompt = self.prompt_messages(until=last.id)
+        stored = self.store.add_message(last.conversation_id, "assistant", "", engine=engine, model=model,
+                                        status="partial", parent_id=last.id)
+        return prompt, self._open_reply(stored.id, engine, model)
+
+    def edit(self, message_id: int, text: str, *, engine: str, model: str,
+             images: Sequence[bytes] = ()) -> tuple[list[Message], Reply]:
+        """A new version of the user message ``message_id`` (it keeps its images, ``images`` are added): a
+        branch beside the old one, which stays in the history as a variant. Then ask again."""
+        self._require_last_user()
+        old = self.store.message(message_id)
+        if old.role != "user" or old.conversation_id != self.conversation_id:
+            raise RuntimeError("only your own messages in this chat can be edited")
+        kept = [Path(f).read_bytes() for f in old.images if Path(f).is_file()]
+        self._add_user(old.conversation_id, text, [*kept, *images], parent_id=old.parent_id)
         return self._start_reply(engine, model)
 
     def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:
-        """Replace the last user message (dropping what followed it) and ask again."""
-        last = self._require_last_user()
-        images = [Path(f).read_bytes() for f in last.images if Path(f).is_file()]  # the edit keeps them
-        self.store.delete_messages_from(last.conversation_id, last.id)
-        self._add_user(last.conversation_id, text, images)
-        return self._start_reply(engine, model)
+        """Edit the last user message (see ``edit``)."""
+        return self.edit(self._require_last_user().id, text, engine=engine, model=model)
+
+    def variants(self) -> dict[int, tuple[int, int]]:
+        """Message id -> (its place among its variants, how many): the pager each message shows."""
+        return self.store.variant_counts(self.conversation_id) if self.conversation_id is not None else {}
+
+    def show_variant(self, message_id: int, step: int) -> bool:
+        """Page from ``message_id`` to the variant ``step`` places away; False when there is none."""
+        if self.reply is not None:
+            return False
+        ids = self.store.variants(message_id)
+        at = ids.index(message_id) + step if message_id in ids else -1
+        if not 0 <= at < len(ids):
+            return False
+        self.store.show_branch(ids[at])
+        return True
 
     def _require_last_user(self) -> StoredMessage:
         if self.reply is not None:
@@ -205,8 +242,11 @@ class ChatSession:
         cid = self._ensure_conversation()
         prompt = self.prompt_messages()
         stored = self.store.add_message(cid, "assistant", "", engine=engine, model=model, status="partial")
-        self.reply = Reply(self.store, stored.id, engine, model, self.clock, self.save_interval)
-        return prompt, self.reply
+        return prompt, self._open_reply(stored.id, engine, model)
+
+    def _open_reply(self, message_id: int, engine: str, model: str) -> Reply:
+        self.reply = Reply(self.store, message_id, engine, model, self.clock, self.save_interval)
+        return self.reply
 
     def end_reply(self) -> None:
         self.reply = None

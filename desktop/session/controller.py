@@ -30,7 +30,7 @@ from ..engine.routing import CloudPolicy, Engine, RouteOutcome
 from ..engine.settings import FIELD_NAMES, GenerationSettings
 from ..engine.types import GenerationError, GenerationResult, Generator, Message, StreamEvent
 from .chat_session import ChatSession, Reply
-from .load_settings import LoadSettings, change, kv_estimate
+from .load_settings import LoadSettings, change, for_model, kv_estimate, remember
 from .serving import LocalServing
 from .settings_state import SettingsState, model_defaults_from
 from .store import ChatStore, Conversation, StoredMessage
@@ -129,17 +129,21 @@ class ChatController:
 
     def __init__(self, store: ChatStore, *, settings: SettingsState | None = None,
                  cloud: Mapping[str, Any] | None = None, load: LoadSettings | None = None,
+                 load_by_model: Mapping[str, Any] | None = None,
                  cloud_factory: Callable[[CloudPolicy], Generator] | None = None, state_dir: Path | None = None,
                  clock: Callable[[], float] = time.monotonic, save_interval: float = 0.2) -> None:
         self.session = ChatSession(store, clock=clock, save_interval=save_interval)
         self.state = settings or SettingsState()
         self.load = load or LoadSettings()
+        self.load_by_model: dict[str, Any] = dict(load_by_model or {})  # model file -> its load choices
+        self.model_path = ""  # the model file loaded or being loaded: its load choices are kept with it
         self.loaded_with: LoadSettings | None = None  # the load settings the local model runs with
         self.state_dir = state_dir  # where the engine may keep conversation states between sessions
         self.cloud: dict[str, Any] = dict(cloud or {})
         self.local: Generator | None = None
         self.turn: Turn | None = None
         self.last_result: GenerationResult | None = None
+        self._reads_images: bool | None = None  # the local model has a vision projector (None: not asked yet)
         self.last_dropped = 0
         self.serving = LocalServing()
         self._cloud_factory = cloud_factory
@@ -160,6 +164,7 @@ class ChatController:
         ``loaded_with``: the load settings it was loaded with (None: the current ones)."""
         self.local = generator
         self.loaded_with = None if generator is None else (loaded_with or self.load)
+        self._reads_images = None  # found out when first asked
         info = self.model_info
         self.state.set_model_defaults(model_defaults_from(getattr(info, "sampling_defaults", None)))
         self.last_result = None
@@ -271,14 +276,18 @@ class ChatController:
     def busy(self) -> bool:
         return self.turn is not None
 
-    def send(self, text: str, *, editing: bool = False, images: Sequence[str | Path | bytes] = ()) -> Turn:
-        """The user's message (or the edit of their last one): stored, then a reply asked for.
+    def send(self, text: str, *, editing: bool = False, edit_of: int | None = None,
+             images: Sequence[str | Path | bytes] = ()) -> Turn:
+        """The user's message (or a new version of their message ``edit_of``, or with ``editing`` of their last
+        one, on a branch beside the old one): stored, then a reply asked for.
 
         ``images``: PNG/JPEG/WebP files or bytes sent with the message (kept with the history)."""
         self._check_idle()
         pictures = self.read_images(images) if images else []
         engine, model = self.engine_labels()
-        if editing:
+        if edit_of is not None:
+            prompt, reply = self.session.edit(edit_of, text, engine=engine, model=model, images=pictures)
+        elif editing:
             prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
         else:
             prompt, reply = self.session.send(text, engine=engine, model=model, images=pictures)
@@ -293,12 +302,16 @@ class ChatController:
         path = getattr(info, "path", None)
         if path is None:
             return None
-        from ..engine.vision import find_mmproj  # llama.cpp's mtmd: only when an image is attached
-
-        if find_mmproj(info) is not None:
+        if self._reads_images is None:
+            self._reads_images = has_projector(info)
+        if self._reads_images:
             return None
         return (f"{Path(path).name} has no vision projector and cannot read images: put its mmproj-*.gguf "
                 "beside it, or use a model that reads images, such as EXAONE 4.5")
+
+    def can_attach_images(self) -> bool:
+        """Whether the engine that would answer reads images (the attach button is enabled)."""
+        return self.image_problem() is None
 
     def read_images(self, images: Sequence[str | Path | bytes]) -> list[bytes]:
         """The images' checked bytes; ``Refused`` with one line when one is not an image or the model cannot
@@ -426,14 +439,44 @@ class ChatController:
         """Raises SettingsError (and changes nothing) for a value out of range."""
         return self.state.set(name, value)
 
+    def family(self) -> str:
+        """The loaded model's row of the family table ("" with none, or a model no row fits)."""
+        return str(getattr(self.model_info, "family", "") or "")
+
+    def family_label(self) -> str:
+        from exaone_convert import FAMILIES
+
+        return next((f.label for f in FAMILIES if f.key == self.family()), "")
+
+    def apply_preset(self, key: str) -> GenerationSettings:
+        """Set a preset's sampling settings (``session.presets``); SettingsError when one is refused."""
+        from .presets import apply_preset
+
+        apply_preset(self.state, key, self.family())
+        return self.state.effective()
+
+    def preset(self) -> str | None:
+        """The preset the sampling settings are now (None: the user's own mix)."""
+        from .presets import matching_preset
+
+        return matching_preset(self.state, self.family())
+
     def change_load(self, name: str, value: Any) -> LoadSettings:
         """A load setting chosen (applies at the next load); SettingsError names the valid range."""
         trained = int(getattr(self.model_info, "context_length", 0) or 0)
         self.load = change(self.load, name, value, trained=trained)
+        if self.model_path:
+            self.load_by_model = remember(self.load_by_model, self.model_path, self.load)
         live = getattr(self.local, "set_state_cache_mb", None)
         if name == "state_cache_mb" and callable(live) and self.loaded_with is not None:
             live(self.load.state_cache_mb)  # the kept-conversation budget changes without a reload
             self.loaded_with = dataclasses.replace(self.loaded_with, state_cache_mb=self.load.state_cache_mb)
+        return self.load
+
+    def choose_model(self, path: str) -> LoadSettings:
+        """About to load the model file ``path``: its own load choices (else the current ones) apply."""
+        self.model_path = str(path)
+        self.load = for_model(self.load_by_model, self.model_path, self.load)
         return self.load
 
     def load_options(self) -> dict[str, Any]:
@@ -493,6 +536,32 @@ class ChatController:
         last = self.session.last_user_message()
         return None if last is None or self.busy() else last.content
 
+    def last_user_id(self) -> int | None:
+        last = self.session.last_user_message()
+        return None if last is None or self.busy() else last.id
+
+    def edit_text(self, message_id: int) -> str | None:
+        """The text of the user message ``message_id`` to edit (None: it cannot be edited now)."""
+        if self.busy():
+            return None
+        found = next((m for m in self.session.messages() if m.id == message_id and m.role == "user"), None)
+        return None if found is None else found.content
+
+    def variants(self) -> dict[int, tuple[int, int]]:
+        """Message id -> (its place among its variants, how many) for the open chat."""
+        return self.session.variants()
+
+    def show_variant(self, message_id: int, step: int) -> bool:
+        """Page to another kept reply (or version of a question); False while a reply streams or at the end."""
+        return not self.busy() and self.session.show_variant(message_id, step)
+
+    def last_conversation(self, remembered: int | None) -> int | None:
+        """The chat to open at launch: the one open when the app was closed, else the most recent one."""
+        ids = [c.id for c in self.store.conversations()]
+        if remembered in ids:
+            return remembered
+        return ids[0] if ids else None
+
     def buttons(self) -> Buttons:
         busy = self.busy()
         has_user = self.session.last_user_message() is not None
@@ -520,6 +589,20 @@ class ChatController:
                              self.context_size() or None,
                              None if reused is None else int(reused), None if evaluated is None else int(evaluated),
                              int(t.get("messages_dropped", 0)))
+
+
+def has_projector(info: Any) -> bool:
+    """A vision projector that fits the model lies beside it (``mmproj-*.gguf``; read from the headers only, as
+    the engine's ``vision.find_mmproj`` chooses it, without loading llama.cpp into the app's process)."""
+    from exaone_convert import ConversionError, inspect_mmproj
+
+    for candidate in sorted(Path(info.path).parent.glob("mmproj*.gguf")):
+        try:
+            inspect_mmproj(candidate, info)
+        except (ConversionError, OSError, ValueError):
+            continue
+        return True
+    return False
 
 
 def _cloud_from_env(policy: CloudPolicy) -> Generator:

@@ -1,4 +1,5 @@
-"""How the app loads the model, without Qt: context size, KV cache type, the kept-conversation memory budget.
+"""How the app loads the model, without Qt: context size, KV cache type, GPU layers, CPU threads, the
+kept-conversation memory budget. Each model file keeps its own choices (``for_model`` / ``remember``).
 
 These are rows of the engine's settings table (scope "load"): defaults, ranges and help texts come from
 there, and the values travel as the engine's ``LoadSettings``. The engine takes them when it loads the
@@ -16,10 +17,13 @@ from ..engine.settings import LoadSettings, SettingsError
 from ..engine.settings_table import ROWS, Setting
 from ..engine.types import GenerationError
 
-__all__ = ["APP_LOAD_ROWS", "KV_CACHE_TYPES", "LoadSettings", "change", "from_json", "kv_estimate", "to_json"]
+__all__ = ["APP_LOAD_ROWS", "KV_CACHE_TYPES", "LoadSettings", "change", "for_model", "from_json", "kv_estimate",
+           "remember", "to_json"]
 
-# The load settings the app's Settings > Model tab offers (threads and GPU layers are the engine's choice).
-APP_LOAD_ROWS: tuple[Setting, ...] = (ROWS["n_ctx"], ROWS["kv_cache_type"], ROWS["state_cache_mb"])
+# The load settings the app's Settings > Model tab offers. Flash attention is not among them: the engine turns
+# it on where the KV cache type needs it (a quantized V cache) and leaves it off otherwise.
+APP_LOAD_ROWS: tuple[Setting, ...] = (ROWS["n_ctx"], ROWS["kv_cache_type"], ROWS["n_gpu_layers"],
+                                      ROWS["n_threads"], ROWS["state_cache_mb"])
 APP_LOAD_NAMES: frozenset[str] = frozenset(row.name for row in APP_LOAD_ROWS)
 KV_CACHE_TYPES: tuple[str, ...] = ROWS["kv_cache_type"].choices
 
@@ -29,8 +33,8 @@ def change(load: LoadSettings, name: str, value: Any, *, trained: int = 0) -> Lo
     context length, the most ``n_ctx`` may be; 0 or None means automatic)."""
     if name not in APP_LOAD_NAMES:
         raise SettingsError(f"unknown load setting {name!r}; valid names are {sorted(APP_LOAD_NAMES)}")
-    if name == "n_ctx" and value == 0:
-        value = None
+    if name in ("n_ctx", "n_threads") and value == 0:
+        value = None  # 0 in the panel: automatic
     if name == "n_ctx" and value is not None and trained and not (isinstance(value, int) and 1 <= value <= trained):
         raise SettingsError(f"n_ctx must be from 1 to {trained}, this model's trained context length "
                             f"(or automatic), got {value!r}")
@@ -55,6 +59,17 @@ def from_json(text: str | None) -> LoadSettings:
         except (SettingsError, TypeError):
             continue
     return load
+
+
+def for_model(saved: Mapping[str, Any], path: str, fallback: LoadSettings) -> LoadSettings:
+    """The load settings kept for the model file ``path`` (``fallback`` when it has none yet)."""
+    mine = saved.get(path)
+    return from_json(json.dumps(mine)) if isinstance(mine, Mapping) else fallback
+
+
+def remember(saved: Mapping[str, Any], path: str, load: LoadSettings) -> dict[str, Any]:
+    """``saved`` with ``load`` kept for the model file ``path``."""
+    return {**saved, path: json.loads(to_json(load))}
 
 
 def kv_estimate(info: Any, n_ctx: int, kv_cache_type: str) -> int | None:

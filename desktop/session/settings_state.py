@@ -16,7 +16,7 @@ from ..engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, re
 from ..engine.settings import model_defaults as model_defaults_from
 from ..engine.settings_table import GENERATION_ROWS, Setting
 
-__all__ = ["FIELDS", "SPECS", "FieldSpec", "SettingsState", "model_defaults_from"]
+__all__ = ["FIELDS", "SPECS", "FieldSpec", "SettingsState", "model_defaults_from", "why_refused"]
 
 FieldSpec = Setting
 # The panel's rows, in the table's order.
@@ -95,3 +95,20 @@ class SettingsState:
             return cls(data if isinstance(data, dict) else {}, model_defaults)
         except (ValueError, SettingsError, TypeError):
             return cls({}, model_defaults)
+
+
+def why_refused(state: SettingsState, name: str, value: Any) -> tuple[str, str]:
+    """Why ``state.set(name, value)`` is refused, for the UI to word: (kind, the valid range) with kind
+    ``range`` (outside the setting's own range), ``greedy_temperature`` (sampling needs a temperature above 0),
+    ``greedy_sequences`` (several replies need sampling) or ``other``."""
+    from ..engine.settings_table import ROWS
+
+    row = ROWS.get(name)
+    if row is not None and row.problem(_normalise(name, value)) is not None:
+        return "range", row.range_text() if row.minimum is not None or row.maximum is not None else row.summary()
+    trial = dict(state.effective().to_dict(), **{name: value})
+    if trial.get("do_sample") and not float(trial.get("temperature") or 0) > 0:
+        return "greedy_temperature", ""
+    if not trial.get("do_sample") and int(trial.get("num_return_sequences") or 1) > 1:
+        return "greedy_sequences", ""
+    return "other", ""

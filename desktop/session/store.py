@@ -5,6 +5,12 @@ conversation), referenced from the ``images`` table and removed with their messa
 
 Every write is its own transaction, so a ``kill -9`` loses at most the write in flight. A reply is
 stored as ``partial`` while it streams and becomes ``complete`` (or ``stopped``) when it ends.
+
+A conversation is a tree (schema 4): each message names its ``parent_id`` (the message it follows), so a
+regenerated reply or an edited question is a sibling of the one it replaces and nothing is thrown away.
+The conversation's ``leaf_id`` is the end of the branch on screen; ``messages()`` is that branch, root
+first, and ``variants()`` are a message's siblings to page through. Histories written before schema 4 become
+one straight branch (each message's parent is the one before it).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from exaone_convert import atomic_write_bytes, atomic_write_text
 Status = Literal["partial", "complete", "stopped", "failed"]
 STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 IMAGES_DIR = "images"
 DB_NAME = "history.sqlite3"
 
@@ -61,7 +67,17 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             file TEXT NOT NULL)""",
         "CREATE INDEX images_by_message ON images(message_id, id)",
     ),
+    4: (  # branches: a regenerated reply or an edited question keeps the one it replaces as a sibling
+        "ALTER TABLE messages ADD COLUMN parent_id INTEGER",
+        "UPDATE messages SET parent_id = (SELECT MAX(p.id) FROM messages p"
+        " WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)",
+        "CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id, id)",
+        "ALTER TABLE conversations ADD COLUMN leaf_id INTEGER",  # NULL: the newest message
+    ),
 }
+
+# add_message's parent when none is named: the end of the branch on screen.
+LEAF = -1
 
 
 class StoreError(Exception):
@@ -111,6 +127,7 @@ class Conversation:
     settings: dict[str, Any]
     created_at: float
     updated_at: float
+    leaf_id: int | None = None  # the end of the branch on screen (None: the newest message)
 
 
 @dataclass(frozen=True)
@@ -126,6 +143,7 @@ class StoredMessage:
     created_at: float
     updated_at: float
     seed: int | None = None
+    parent_id: int | None = None  # the message this one follows (None: the first of its conversation)
     images: tuple[str, ...] = ()  # absolute paths of the attached image files, in order
 
     def as_message(self) -> dict[str, Any]:
@@ -142,6 +160,7 @@ class SearchHit:
     conversation_id: int
     title: str
     snippet: str
+    updated_at: float = 0.0  # when the conversation was last active (seconds since the epoch)
 
 
 def default_data_dir() -> Path:
@@ -274,6 +293,7 @@ class ChatStore:
         return Conversation(
             id=row["id"], title=row["title"], system_prompt=row["system_prompt"],
             settings=json.loads(row["settings_json"]), created_at=row["created_at"], updated_at=row["updated_at"],
+            leaf_id=row["leaf_id"],
         )
 
     @_guarded
@@ -289,6 +309,11 @@ class ChatStore:
             db.execute(f"UPDATE conversations SET {column} = ? WHERE id = ?", (value, conversation_id))
             if touch:
                 db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (self._clock(), conversation_id))
+
+    @_guarded
+    def titles(self) -> set[str]:
+        """Every conversation's title (to keep a new one distinct)."""
+        return {str(row[0]) for row in self._db.execute("SELECT title FROM conversations").fetchall()}
 
     @_guarded
     def rename(self, conversation_id: int, title: str) -> None:
@@ -370,19 +395,25 @@ class ChatStore:
 
     @_guarded
     def add_message(self, conversation_id: int, role: str, content: str, *, reasoning: str | None = None,
-                    engine: str = "", model: str = "", status: Status = "complete") -> StoredMessage:
+                    engine: str = "", model: str = "", status: Status = "complete",
+                    parent_id: int | None = LEAF) -> StoredMessage:
+        """A new message after ``parent_id`` (default: the end of the branch on screen; None: a first message),
+        which becomes the end of the branch on screen."""
         if role not in ROLES:
             raise StoreError(f"unknown message role {role!r}; use one of {sorted(ROLES)}")
         if status not in STATUSES:
             raise StoreError(f"unknown message status {status!r}; use one of {sorted(STATUSES)}")
         now = self._clock()
+        if parent_id == LEAF:
+            parent_id = self._leaf(conversation_id)
         with self._tx() as db:
             cur = db.execute(
                 "INSERT INTO messages(conversation_id, role, content, reasoning, engine, model, status,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, role, content, reasoning, engine, model, status, now, now),
+                " created_at, updated_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, role, content, reasoning, engine, model, status, now, now, parent_id),
             )
-            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+            db.execute("UPDATE conversations SET updated_at = ?, leaf_id = ? WHERE id = ?",
+                       (now, cur.lastrowid, conversation_id))
         return self.message(int(cur.lastrowid or 0))
 
     @_guarded
@@ -410,11 +441,63 @@ class ChatStore:
         return StoredMessage(**{k: row[k] for k in row.keys()}, images=images)
 
     @_guarded
-    def messages(self, conversation_id: int) -> list[StoredMessage]:
+    def all_messages(self, conversation_id: int) -> list[StoredMessage]:
+        """Every message of the conversation, every branch, oldest first."""
         rows = self._db.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
                                 (conversation_id,)).fetchall()
         images = self._images_of([int(row["id"]) for row in rows])
         return [StoredMessage(**{k: row[k] for k in row.keys()}, images=images.get(int(row["id"]), ())) for row in rows]
+
+    @_guarded
+    def messages(self, conversation_id: int) -> list[StoredMessage]:
+        """The branch on screen, first message first: from the conversation's leaf up through the parents."""
+        everything = {m.id: m for m in self.all_messages(conversation_id)}
+        leaf = self._leaf(conversation_id)
+        branch: list[StoredMessage] = []
+        while leaf is not None and leaf in everything:
+            branch.append(everything.pop(leaf))  # popped: a damaged parent loop cannot run forever
+            leaf = branch[-1].parent_id
+        return branch[::-1]
+
+    def _leaf(self, conversation_id: int) -> int | None:
+        """The end of the branch on screen: the conversation's leaf, or its newest message."""
+        row = self._db.execute(
+            "SELECT COALESCE((SELECT m.id FROM messages m JOIN conversations c ON c.leaf_id = m.id"
+            "  WHERE c.id = :c AND m.conversation_id = :c),"
+            " (SELECT MAX(id) FROM messages WHERE conversation_id = :c))", {"c": conversation_id}).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    @_guarded
+    def variants(self, message_id: int) -> list[int]:
+        """The ids of ``message_id`` and its siblings (same parent, same role), oldest first: the replies a
+        regenerate kept, or the versions of an edited question."""
+        m = self.message(message_id)
+        rows = self._db.execute("SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS ? AND role = ?"
+                                " ORDER BY id", (m.conversation_id, m.parent_id, m.role)).fetchall()
+        return [int(row[0]) for row in rows]
+
+    @_guarded
+    def variant_counts(self, conversation_id: int) -> dict[int, tuple[int, int]]:
+        """Message id -> (its place among its variants from 1, how many there are), for every message."""
+        groups: dict[tuple[int | None, str], list[int]] = {}
+        for row in self._db.execute("SELECT id, parent_id, role FROM messages WHERE conversation_id = ? ORDER BY id",
+                                    (conversation_id,)).fetchall():
+            groups.setdefault((row["parent_id"], row["role"]), []).append(int(row["id"]))
+        return {mid: (i + 1, len(ids)) for ids in groups.values() for i, mid in enumerate(ids)}
+
+    @_guarded
+    def show_branch(self, message_id: int) -> None:
+        """Put ``message_id`` on screen: the branch through it, down its newest replies to their end."""
+        m = self.message(message_id)
+        leaf = m.id
+        while True:
+            row = self._db.execute("SELECT MAX(id) FROM messages WHERE conversation_id = ? AND parent_id = ?",
+                                   (m.conversation_id, leaf)).fetchone()
+            if row[0] is None:
+                break
+            leaf = int(row[0])
+        with self._tx() as db:
+            db.execute("UPDATE conversations SET leaf_id = ? WHERE id = ?", (leaf, m.conversation_id))
 
     @_guarded
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
@@ -422,6 +505,8 @@ class ChatStore:
         files = self._image_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
         with self._tx() as db:
             db.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (conversation_id, message_id))
+            db.execute("UPDATE conversations SET leaf_id = NULL WHERE id = ? AND leaf_id >= ?",
+                       (conversation_id, message_id))
         self._remove_files(files)
 
     # -- search and export ---------------------------------------------------------------------
@@ -431,7 +516,7 @@ class ChatStore:
         """Conversations whose title or any message contains ``query``, most recent first."""
         query = query.strip()
         if not query:
-            return [SearchHit(c.id, c.title, "") for c in self.conversations()]
+            return [SearchHit(c.id, c.title, "", c.updated_at) for c in self.conversations()]
         pattern = _like_pattern(query)
         rows = self._db.execute(
             "SELECT c.id, c.title, c.updated_at,"
@@ -443,7 +528,8 @@ class ChatStore:
             " ORDER BY c.updated_at DESC, c.id DESC",
             {"p": pattern},
         ).fetchall()
-        return [SearchHit(row["id"], row["title"], _snippet(row["hit"] or row["title"], query)) for row in rows]
+        return [SearchHit(row["id"], row["title"], _snippet(row["hit"] or row["title"], query), row["updated_at"])
+                for row in rows]
 
     @_guarded
     def to_json(self, conversation_id: int) -> dict[str, Any]:

@@ -71,6 +71,11 @@ class AttachmentTray(QWidget):
         self.thumbs: list[QLabel] = []
         self._redraw()
 
+    def set_allowed(self, allowed: bool, reason: str = "") -> None:
+        """The attach button is off (``reason`` as its tooltip) when the model that would answer reads no images."""
+        self.attach_button.setEnabled(allowed)
+        self.attach_button.setToolTip("" if allowed else reason)
+
     def choose_files(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(self, self.tr("Attach images"), "",
                                                 self.tr("Images (*.png *.jpg *.jpeg *.webp)"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QTextBlock, QTextCursor, QTextFormat
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QTextBlock, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..session.code_blocks import code_blocks, copy_target, with_copy_links
 from ..session.store import StoredMessage
 from .attachments import thumbnail_row
 
@@ -32,9 +33,10 @@ def is_code_block(block: QTextBlock) -> bool:
     return fmt.hasProperty(QTextFormat.Property.BlockCodeFence) or font.fixedPitch() or "mono" in font.family().lower()
 
 
-def render_markdown(browser: QTextBrowser, text: str) -> None:
-    """Markdown into ``browser``; code blocks (monospace from Qt's importer) also get a background."""
-    browser.setMarkdown(text)
+def render_markdown(browser: QTextBrowser, text: str, copy_label: str = "") -> None:
+    """Markdown into ``browser``; code blocks (monospace from Qt's importer) also get a background, and with
+    ``copy_label`` a link above each that copies it (``copy-code:N``)."""
+    browser.setMarkdown(with_copy_links(text, copy_label) if copy_label else text)
     block = browser.document().begin()
     while block.isValid():
         if is_code_block(block):
@@ -49,7 +51,8 @@ class AutoHeightBrowser(QTextBrowser):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setOpenExternalLinks(True)
+        self.setOpenLinks(False)  # web links open in the browser; copy-code links are the bubble's
+        self.anchorClicked.connect(self._open_external)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
@@ -57,6 +60,11 @@ class AutoHeightBrowser(QTextBrowser):
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self.viewport().setAutoFillBackground(False)
         self.setStyleSheet("background: transparent;")
+
+    @staticmethod
+    def _open_external(url: QUrl) -> None:
+        if url.scheme() in ("http", "https", "mailto"):
+            QDesktopServices.openUrl(url)
 
     def _fit(self) -> None:
         height = int(self.document().size().height()) + 2 * self.frameWidth() + 4
@@ -69,7 +77,12 @@ class AutoHeightBrowser(QTextBrowser):
 
 
 class MessageWidget(QFrame):
-    """One message: a header (who, which engine), collapsed reasoning, the Markdown answer, Copy."""
+    """One message: a header (who, which engine), collapsed reasoning, the Markdown answer, Copy; a pager
+    (‹ 1/2 ›) when it has variants (kept replies, edited versions); Edit on the user's own messages."""
+
+    edit_requested = Signal(int)  # message id
+    variant_requested = Signal(int, int)  # message id, step (-1: previous, +1: next)
+    code_copied = Signal(int)  # the block number copied
 
     def __init__(self, message: StoredMessage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,10 +107,30 @@ class MessageWidget(QFrame):
         self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setFlat(True)
         self.copy_button.clicked.connect(self.copy)
+        self.previous_button = QToolButton()
+        self.previous_button.setObjectName("variant-previous")
+        self.previous_button.setText("‹")
+        self.previous_button.setToolTip(self.tr("Previous version"))
+        self.previous_button.clicked.connect(lambda: self.variant_requested.emit(self.message_id, -1))
+        self.variant_label = QLabel("")
+        self.variant_label.setObjectName("variant")
+        self.next_button = QToolButton()
+        self.next_button.setObjectName("variant-next")
+        self.next_button.setText("›")
+        self.next_button.setToolTip(self.tr("Next version"))
+        self.next_button.clicked.connect(lambda: self.variant_requested.emit(self.message_id, 1))
+        self.edit_button = QPushButton(self.tr("Edit"))
+        self.edit_button.setObjectName("edit-message")
+        self.edit_button.setFlat(True)
+        self.edit_button.setToolTip(self.tr("Edit this message: the chat branches, and the old version is kept"))
+        self.edit_button.clicked.connect(lambda: self.edit_requested.emit(self.message_id))
+        self.edit_button.setVisible(message.role == "user")
         top.addWidget(self.header)
         top.addWidget(self.status)
         top.addStretch(1)
-        top.addWidget(self.copy_button)
+        for w in (self.previous_button, self.variant_label, self.next_button, self.edit_button, self.copy_button):
+            top.addWidget(w)
+        self.set_variant(1, 1)
         layout.addLayout(top)
         if message.images:  # thumbnails of the images sent with the message
             pictures = QHBoxLayout()
@@ -122,6 +155,7 @@ class MessageWidget(QFrame):
 
         self.body = AutoHeightBrowser()
         self.body.setObjectName("body")
+        self.body.anchorClicked.connect(self._link)
         layout.addWidget(self.body)
         self.show_text(self.answer, self.reasoning)
         self.set_status(message.status)
@@ -141,6 +175,15 @@ class MessageWidget(QFrame):
         self.header.setToolTip(self.tr("Seed {0}: send with this seed to draw the same reply").format(seed)
                                if seed is not None else "")
 
+    def set_variant(self, index: int, count: int) -> None:
+        """Show "index/count" with the arrows when there is more than one version."""
+        several = count > 1
+        for w in (self.previous_button, self.variant_label, self.next_button):
+            w.setVisible(several)
+        self.variant_label.setText(f"{index}/{count}")
+        self.previous_button.setEnabled(index > 1)
+        self.next_button.setEnabled(index < count)
+
     def set_status(self, status: str, *, live: bool = False) -> None:
         """``partial`` is "writing…" while streaming, else a reply cut off by a crash ("interrupted")."""
         texts = {"partial": self.tr("writing…") if live else self.tr("interrupted"), "stopped": self.tr("stopped"),
@@ -155,7 +198,7 @@ class MessageWidget(QFrame):
         if self.role == "user":
             self.body.setPlainText(answer)
         else:
-            render_markdown(self.body, answer)
+            render_markdown(self.body, answer, self.tr("Copy code"))
 
     def _toggle_reasoning(self, shown: bool) -> None:
         self.reasoning_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
@@ -166,11 +209,20 @@ class MessageWidget(QFrame):
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.answer)
 
+    def _link(self, url: QUrl) -> None:
+        block = copy_target(url.toString())
+        blocks = code_blocks(self.answer)
+        if block is not None and block < len(blocks):
+            QGuiApplication.clipboard().setText(blocks[block])
+            self.code_copied.emit(block)
+
 
 class ChatView(QScrollArea):
     """All messages of the open conversation; ``stream()`` updates the last one cheaply."""
 
     copied = Signal(str)
+    edit_requested = Signal(int)
+    variant_requested = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -203,12 +255,14 @@ class ChatView(QScrollArea):
         bubble.hide()
         bubble.deleteLater()
 
-    def set_messages(self, messages: list[StoredMessage]) -> None:
+    def set_messages(self, messages: list[StoredMessage],
+                     variants: dict[int, tuple[int, int]] | None = None) -> None:
         self.clear()
         for m in messages:
             self.add_message(m)
+        self.show_variants(variants or {})
 
-    def sync(self, messages: list[StoredMessage]) -> None:
+    def sync(self, messages: list[StoredMessage], variants: dict[int, tuple[int, int]] | None = None) -> None:
         """Make the view show ``messages``, touching only bubbles that were removed or added."""
         wanted = {m.id for m in messages}
         for bubble in [b for b in self.bubbles if b.message_id not in wanted]:
@@ -216,13 +270,20 @@ class ChatView(QScrollArea):
             self._drop(bubble)
         have = [b.message_id for b in self.bubbles]
         if have != [m.id for m in messages][: len(have)]:
-            self.set_messages(messages)
+            self.set_messages(messages, variants)
             return
         for m in messages[len(have):]:
             self.add_message(m)
+        self.show_variants(variants or {})
+
+    def show_variants(self, variants: dict[int, tuple[int, int]]) -> None:
+        for bubble in self.bubbles:
+            bubble.set_variant(*variants.get(bubble.message_id, (1, 1)))
 
     def add_message(self, message: StoredMessage) -> MessageWidget:
         bubble = MessageWidget(message)
+        bubble.edit_requested.connect(self.edit_requested)
+        bubble.variant_requested.connect(self.variant_requested)
         self.column.insertWidget(self.column.count() - 1, bubble)
         self.bubbles.append(bubble)
         self._at_bottom = True

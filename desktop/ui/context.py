@@ -19,8 +19,12 @@ KEY_LANGUAGE = "ui/language"
 KEY_MODEL = "model/path"
 KEY_GENERATION = "generation/overrides"
 KEY_CLOUD = "cloud/policy"
-KEY_LOAD = "model/load"
+KEY_LOAD = "model/load"  # the last load choices: a model loaded for the first time starts from them
+KEY_LOAD_BY_MODEL = "model/load_by_model"  # model file -> its own load choices (JSON)
 KEY_GEOMETRY = "window/geometry"
+KEY_LAST_CHAT = "chat/last"  # the conversation open when the app closed: reopened at launch
+KEY_NETWORK = "network/hub"  # {"endpoint": a Hub mirror, "proxy": an HTTPS proxy} ("": the environment's)
+KEY_ENTER_SENDS = "chat/enter_sends"  # "true": Enter sends, Shift+Enter breaks the line; "false": Ctrl+Enter
 
 
 def open_settings(data_dir: Path | None) -> QSettings:

@@ -1,7 +1,9 @@
-"""Settings > Model: context size, KV cache type and the kept-conversation memory budget.
+"""Settings > Model: context size, KV cache type, GPU layers, CPU threads and the kept-conversation memory
+budget, kept with each model file.
 
 They apply when the model is loaded: the panel shows what a choice will take before it is applied,
 and "Reload" loads the model again with it. The panel only shows and emits; the window decides.
+Each row is labelled in plain words with the setting's engine name beside it (the settings table's columns).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -29,6 +30,7 @@ from ..session.controller import LoadFigures
 from ..session.load_settings import LoadSettings
 from ..session.models import human_size
 from . import language
+from .guarded import GuardedComboBox, GuardedSpinBox
 
 AUTOMATIC = 0  # the context spin box's lowest value, shown as "automatic": the engine decides
 
@@ -38,8 +40,13 @@ def row_help(row: Setting) -> str:
     return row.help_ko if language.current() == "ko" else row.help
 
 
+def row_label(row: Setting) -> str:
+    """The table's plain-language name in the UI's language, with the engine's name beside it."""
+    return f"{row.label_ko if language.current() == 'ko' else row.label} ({row.name})"
+
+
 def _spin(row: Setting) -> QSpinBox:
-    box = QSpinBox()
+    box = GuardedSpinBox()
     box.setObjectName(f"load-{row.name}")
     box.setRange(int(row.minimum or 0), int(row.maximum or 0))
     box.setToolTip(row_help(row))
@@ -63,7 +70,7 @@ class LoadPanel(QWidget):
         self.n_ctx.setSpecialValueText(self.tr("automatic"))
         self.n_ctx.editingFinished.connect(self._n_ctx_done)
         kv_row = ROWS["kv_cache_type"]
-        self.kv_cache_type = QComboBox()
+        self.kv_cache_type = GuardedComboBox()
         self.kv_cache_type.setObjectName("load-kv_cache_type")
         for name in kv_row.choices:
             self.kv_cache_type.addItem(name, name)
@@ -79,10 +86,23 @@ class LoadPanel(QWidget):
         self.kept_label = QLabel()
         self.kept_label.setObjectName("load-kept")
         self.kept_label.setWordWrap(True)
-        form.addRow(self.tr("Context size"), self.n_ctx)
-        form.addRow(self.tr("KV cache type"), self.kv_cache_type)
+        self.n_gpu_layers = _spin(ROWS["n_gpu_layers"])
+        self.n_gpu_layers.setSpecialValueText(self.tr("all"))
+        self.n_gpu_layers.editingFinished.connect(
+            lambda: self.load_setting_changed.emit("n_gpu_layers", self.n_gpu_layers.value()))
+        self.n_threads = _spin(ROWS["n_threads"])
+        self.n_threads.setMinimum(AUTOMATIC)
+        self.n_threads.setSpecialValueText(self.tr("automatic"))
+        self.n_threads.editingFinished.connect(
+            lambda: self.load_setting_changed.emit("n_threads", self.n_threads.value() or None))
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.labels: dict[str, QLabel] = {}
+        for name, editor in (("n_ctx", self.n_ctx), ("kv_cache_type", self.kv_cache_type)):
+            form.addRow(self._label(name), editor)
         form.addRow("", self.kv_label)
-        form.addRow(self.tr("Kept conversations"), self.state_cache_mb)
+        for name, editor in (("n_gpu_layers", self.n_gpu_layers), ("n_threads", self.n_threads),
+                             ("state_cache_mb", self.state_cache_mb)):
+            form.addRow(self._label(name), editor)
         form.addRow("", self.kept_label)
         self.error_label = QLabel("")
         self.error_label.setObjectName("load-error")
@@ -97,6 +117,14 @@ class LoadPanel(QWidget):
         layout.addWidget(self.reload_button)
         layout.addWidget(self._serve_box())
         layout.addStretch(1)
+
+    def _label(self, name: str) -> QLabel:
+        label = QLabel(row_label(ROWS[name]))
+        label.setObjectName(f"load-label-{name}")
+        label.setWordWrap(True)
+        label.setToolTip(row_help(ROWS[name]))
+        self.labels[name] = label
+        return label
 
     def _serve_box(self) -> QWidget:
         box = QGroupBox(self.tr("Other programs"))
@@ -135,7 +163,8 @@ class LoadPanel(QWidget):
         self.load_setting_changed.emit("n_ctx", None if value == AUTOMATIC else value)
 
     def show_load(self, load: LoadSettings, figures: LoadFigures, kept: Any = None) -> None:
-        for w in (self.n_ctx, self.kv_cache_type, self.state_cache_mb):
+        editors = (self.n_ctx, self.kv_cache_type, self.state_cache_mb, self.n_gpu_layers, self.n_threads)
+        for w in editors:
             w.blockSignals(True)
         try:
             if figures.max_ctx:
@@ -143,8 +172,10 @@ class LoadPanel(QWidget):
             self.n_ctx.setValue(load.n_ctx or AUTOMATIC)
             self.kv_cache_type.setCurrentIndex(max(0, self.kv_cache_type.findData(load.kv_cache_type)))
             self.state_cache_mb.setValue(load.state_cache_mb)
+            self.n_gpu_layers.setValue(load.n_gpu_layers)
+            self.n_threads.setValue(load.n_threads or AUTOMATIC)
         finally:
-            for w in (self.n_ctx, self.kv_cache_type, self.state_cache_mb):
+            for w in editors:
                 w.blockSignals(False)
         self.kv_label.setText(self.estimate_text(figures))
         self.kept_label.setText(self.kept_text(kept))

@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QStandardPaths, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -32,12 +31,26 @@ from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Endin
 from ..session.load_settings import LoadSettings
 from ..session.settings_state import SettingsState
 from ..session.store import StoreError
-from .chat_view import BACKEND_NAMES, ChatView
+from .chat_view import ChatView
 from .cloud_dialog import CloudConsentDialog
-from .composer import Composer, WelcomePage
-from .context import KEY_CLOUD, KEY_GENERATION, KEY_LANGUAGE, KEY_LOAD, KEY_MODEL, AppContext
+from .composer import Composer
+from .context import (
+    KEY_CLOUD,
+    KEY_GENERATION,
+    KEY_LANGUAGE,
+    KEY_LAST_CHAT,
+    KEY_LOAD,
+    KEY_LOAD_BY_MODEL,
+    KEY_MODEL,
+    AppContext,
+)
+from .first_run import FirstRun
+from .preferences import AppPreferences
 from .settings_panel import SettingsPanel
 from .sidebar import ConversationSidebar
+from .status_line import StatusLine
+from .welcome import WelcomePage
+from .wording import Wording
 from .workers import Job, ModelLoadWorker, ReplyWorker
 
 DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
@@ -57,6 +70,7 @@ class MainWindow(QMainWindow):
         self.controller = ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
                                          cloud=ctx.get_json(KEY_CLOUD),
                                          load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")),
+                                         load_by_model=ctx.get_json(KEY_LOAD_BY_MODEL),
                                          state_dir=ctx.data_dir / STATE_DIR)
         self.worker: ReplyWorker | None = None
         self.loader: Job | None = None
@@ -64,7 +78,7 @@ class MainWindow(QMainWindow):
         self.manager: Any = None
         self.manager_dialog: QDialog | None = None
         self.consent_dialog: CloudConsentDialog | None = None
-        self.editing = False
+        self.words = Wording(self)
         self._pending_status = ""
         self._drain_timer = QTimer(self)
         self._drain_timer.setInterval(DRAIN_MS)
@@ -73,10 +87,12 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self._build()
         self._connect()
-        self.settings_panel.show_state(self.state)
+        self._show_settings()
         self.settings_panel.show_cloud(self.cloud, "")
         self.settings_panel.show_language(str(ctx.get(KEY_LANGUAGE, "system")))
+        self.preferences = AppPreferences(ctx, self.settings_panel, self.composer)  # Settings > App
         self._show_load()
+        self._reopen_last_chat()
         self._refresh_sidebar()
         self._update_buttons()
         self._update_status()
@@ -115,8 +131,9 @@ class MainWindow(QMainWindow):
         self.sidebar = ConversationSidebar()
         self.chat_view = ChatView()
         self.composer = Composer()
-        self.composer.attachments.refused.connect(lambda line: self._say(line, error=True))
+        self.composer.attachments.refused.connect(self._not_attached)
         self.welcome = WelcomePage()
+        self.first_run = FirstRun(self.welcome, self.model_manager, self)
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
         chat_layout.setContentsMargins(0, 0, 0, 0)
@@ -145,17 +162,11 @@ class MainWindow(QMainWindow):
         for action in (self.new_action, self.models_action, self.settings_action):
             toolbar.addAction(action)
 
-        status = self.statusBar()
-        self.model_label = QLabel()
-        self.backend_label = QLabel()
-        self.speed_label = QLabel()
-        self.context_label = QLabel()
-        self.context_label.setObjectName("status-context")
-        self.message_label = QLabel()
-        self.message_label.setObjectName("status-message")
-        status.addWidget(self.message_label, 1)
-        for label in (self.model_label, self.backend_label, self.speed_label, self.context_label):
-            status.addPermanentWidget(label)
+        self.status_line = StatusLine(self.statusBar())
+        line = self.status_line
+        self.model_label, self.backend_label = line.model_label, line.backend_label
+        self.speed_label, self.context_label, self.message_label = line.speed_label, line.context_label, \
+            line.message_label
 
     def _connect(self) -> None:
         c = self.composer
@@ -163,7 +174,10 @@ class MainWindow(QMainWindow):
         c.stop_button.clicked.connect(self.stop)
         c.regenerate_button.clicked.connect(self.regenerate)
         c.edit_button.clicked.connect(self.edit_last)
-        QShortcut(QKeySequence("Ctrl+Return"), c.input, self.send)
+        c.input.submitted.connect(self.send)
+        c.edit_cancelled.connect(self.cancel_edit)
+        self.chat_view.edit_requested.connect(self.edit_message)
+        self.chat_view.variant_requested.connect(self.show_variant)
         s = self.sidebar
         s.selected.connect(self.open_conversation)
         s.new_requested.connect(self.new_conversation)
@@ -183,6 +197,7 @@ class MainWindow(QMainWindow):
         p.api_key_entered.connect(self.save_api_key)
         p.api_key_cleared.connect(self.clear_api_key)
         p.language_changed.connect(self._language_chosen)
+        p.preset_chosen.connect(self.apply_preset)
         p.currentChanged.connect(self._tab_changed)
         p.load_panel.load_setting_changed.connect(self.change_load_setting)
         p.load_panel.reload_requested.connect(self.reload_model)
@@ -192,6 +207,8 @@ class MainWindow(QMainWindow):
         self.settings_action.toggled.connect(self.settings_panel.setVisible)
         self.welcome.demo_button.clicked.connect(self.setup_demo)
         self.welcome.manager_button.clicked.connect(self.show_model_manager)
+        self.welcome.download_requested.connect(self.download_recommended)
+        self.welcome.cancel_requested.connect(self.first_run.cancel)
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -206,7 +223,7 @@ class MainWindow(QMainWindow):
         elif demo_if_no_model:
             self.setup_demo()
         elif not self.controller.has_chat_to_show():
-            self.stack.setCurrentWidget(self.welcome)
+            self.show_welcome()
         if self.cloud_active():
             QTimer.singleShot(200, self._refresh_cloud_marks)
 
@@ -217,7 +234,8 @@ class MainWindow(QMainWindow):
         if self.loader is not None:
             self.loader.cancel()
         self._say(self.tr("Loading {0}…").format(Path(path).name))
-        load = self.controller.load
+        load = self.controller.choose_model(str(path))
+        self._show_load()
         loader = ModelLoadWorker(Path(path), options=self.controller.load_options())
         loader.succeeded.connect(lambda gen, p=str(path), used=load: self._model_ready(gen, p, used))
         loader.failed.connect(self._model_failed)
@@ -236,13 +254,19 @@ class MainWindow(QMainWindow):
         """Use ``generator`` (a LocalGenerator) for local replies."""
         self.controller.set_local(generator, loaded_with)
         self.settings_panel.set_reasoning_support(self.controller.reasoning_switch())
-        self.settings_panel.show_state(self.state)
+        self._show_settings()
         if path:
             self.ctx.put(KEY_MODEL, path)
         self.stack.setCurrentIndex(0)
         self._show_load()
         self._update_status()
         self._update_buttons()
+        self._update_attach()
+
+    def _update_attach(self) -> None:
+        """Attach is off, with the reason as its tooltip, when the engine that would answer reads no images."""
+        allowed = self.controller.can_attach_images()
+        self.composer.attachments.set_allowed(allowed, "" if allowed else self.words.no_projector_tip())
 
     def take_model_from(self, old: MainWindow) -> None:
         """The window rebuilt (a language switch): keep the loaded model and the server running."""
@@ -270,7 +294,7 @@ class MainWindow(QMainWindow):
 
     def _model_failed(self, message: str) -> None:
         self.loader = None
-        self._say(message, error=True)
+        self._say(self.words.model_failed(message), error=True)
         self.model_failed.emit(message)
 
     def model_manager(self) -> Any:
@@ -280,6 +304,7 @@ class MainWindow(QMainWindow):
             self.manager = ModelManager(self.ctx.models_dir)
             self.manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
             self.manager.job_finished.connect(self._manager_made)
+            self.manager.progress_shown.connect(self.first_run.progress)
             dialog = QDialog(self)
             dialog.setWindowTitle(self.tr("Models"))
             dialog.resize(760, 640)
@@ -293,9 +318,18 @@ class MainWindow(QMainWindow):
         self.manager_dialog.show()
         self.manager_dialog.raise_()
 
-    def setup_demo(self) -> None:
-        self.show_model_manager()
-        self.manager.start_demo()
+    def show_welcome(self) -> None:
+        """The first-run page, with the official file recommended for this computer's memory (no network)."""
+        self.first_run.recommend()
+        self.stack.setCurrentWidget(self.welcome)
+
+    def download_recommended(self) -> Job | None:
+        """The welcome page's Download: the recommended file, its progress on the page."""
+        return self.first_run.download()
+
+    def setup_demo(self) -> Job | None:
+        """The demo model (converted from the bundled checkpoint, no download), its progress on the welcome page."""
+        return self.first_run.demo()
 
     def _manager_made(self, path: str) -> None:
         if self.controller.takes_new_model(path):
@@ -307,11 +341,13 @@ class MainWindow(QMainWindow):
         try:
             load = self.controller.change_load(name, value)
         except SettingsError as err:
-            self.settings_panel.load_panel.show_error(str(err))
+            trained = int(getattr(self.model_info, "context_length", 0) or 0)
+            self.settings_panel.load_panel.show_error(self.words.refused_load(name, trained, err))
             self._show_load()
             return
         self.settings_panel.load_panel.show_error("")
         self.ctx.put(KEY_LOAD, load_settings.to_json(load))
+        self.ctx.put_json(KEY_LOAD_BY_MODEL, self.controller.load_by_model)
         self._show_load()
 
     def _show_load(self) -> None:
@@ -339,6 +375,16 @@ class MainWindow(QMainWindow):
         hits = self.ctx.store.search(self.sidebar.search.text())
         self.sidebar.set_items(hits, self.session.conversation_id)
 
+    def _reopen_last_chat(self) -> None:
+        """At launch: the chat that was open when the app closed (else the most recent one)."""
+        remembered = self.ctx.get(KEY_LAST_CHAT)
+        try:
+            wanted = self.controller.last_conversation(int(remembered) if remembered not in (None, "") else None)
+        except (TypeError, ValueError, StoreError):
+            wanted = None
+        if wanted is not None:
+            self.open_conversation(wanted)
+
     def new_conversation(self) -> None:
         if not self.controller.new_conversation():
             return
@@ -353,13 +399,23 @@ class MainWindow(QMainWindow):
         if conv is None:
             self._refresh_sidebar()
             return
-        self.chat_view.set_messages(self.session.messages())
+        self.ctx.put(KEY_LAST_CHAT, conv.id)
+        self._show_chat()
         self.settings_panel.show_system_prompt(conv.system_prompt)
         if self.controller.has_chat_to_show():
             self.stack.setCurrentIndex(0)
         self._leave_edit()
         self._refresh_sidebar()
         self._update_buttons()
+
+    def _show_chat(self) -> None:
+        self.chat_view.sync(self.session.messages(), self.controller.variants())
+
+    def show_variant(self, message_id: int, step: int) -> None:
+        """‹ › on a message: show another kept reply (or version of a question) and the branch after it."""
+        if self.controller.show_variant(message_id, step):
+            self._show_chat()
+            self._update_buttons()
 
     def rename_conversation(self, conversation_id: int, title: str | None = None) -> None:
         if title is None:
@@ -383,9 +439,8 @@ class MainWindow(QMainWindow):
 
     def export_conversation(self, conversation_id: int, path: Path | None = None) -> Path | None:
         if path is None:
-            title = self.ctx.store.conversation(conversation_id).title or "chat"
-            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export chat"), f"{title}.md",
-                                                  "Markdown (*.md);;JSON (*.json)")
+            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export chat"), str(self.export_suggestion(
+                conversation_id)), "Markdown (*.md);;JSON (*.json)")
             if not name:
                 return None
             path = Path(name)
@@ -396,6 +451,13 @@ class MainWindow(QMainWindow):
             return None
         self._say(self.tr("Exported to {0}").format(str(written)))
         return written
+
+    def export_suggestion(self, conversation_id: int) -> Path:
+        """Where the export dialog opens: the user's documents folder, the chat's title as the name."""
+        title = self.ctx.store.conversation(conversation_id).title or "chat"
+        safe = "".join("_" if ch in '/\\:*?"<>|' else ch for ch in title).strip() or "chat"
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        return Path(folder) / f"{safe}.md"
 
     def set_system_prompt(self, text: str) -> None:
         if self.controller.set_system_prompt(text):
@@ -409,12 +471,13 @@ class MainWindow(QMainWindow):
         if not (text or images) or self.worker is not None:
             return
         self.settings_panel.commit_system_prompt()
-        turn = self._start(lambda: self.controller.send(text, editing=self.editing, images=images))
+        editing = self.composer.editing
+        turn = self._start(lambda: self.controller.send(text, edit_of=editing, images=images))
         if turn is None:
             return
-        self.composer.attachments.clear()
-        self.composer.input.clear()
+        self.composer.take_draft()
         self._leave_edit()
+        self.ctx.put(KEY_LAST_CHAT, self.session.conversation_id)
         self._run(turn)
 
     def regenerate(self) -> None:
@@ -431,24 +494,36 @@ class MainWindow(QMainWindow):
             if err.reason == NO_MODEL:
                 self._say(self.tr("No model is loaded: set up the demo model, or open the model manager."),
                           error=True)
-                self.stack.setCurrentWidget(self.welcome)
+                self.show_welcome()
             elif err.reason in IMAGE_REFUSALS:  # the image stays attached: another model may read it
-                self._say(str(err), error=True)
+                self.composer.show_notice(self.words.image_refusal(err))
             return None
+        self.composer.show_notice("")
         return turn
 
+    def _not_attached(self, detail: str) -> None:
+        """A file or paste the tray refused: one sentence in the UI's language (the engine's line as tooltip)."""
+        self.composer.show_notice(self.words.not_attached())
+        self.composer.notice.setToolTip(detail)
+
     def edit_last(self) -> None:
-        text = self.controller.last_user_text()
+        last = self.controller.last_user_id()
+        if last is not None:
+            self.edit_message(last)
+
+    def edit_message(self, message_id: int) -> None:
+        """Edit one of your messages: the draft is put aside; Send branches the chat, Cancel or Escape
+        brings the draft back."""
+        text = self.controller.edit_text(message_id)
         if text is None:
             return
-        self.editing = True
-        self.composer.input.setPlainText(text)
-        self.composer.editing_label.setVisible(True)
-        self.composer.input.setFocus()
+        self.composer.begin_edit(message_id, text)
+
+    def cancel_edit(self) -> None:
+        self._leave_edit()
 
     def _leave_edit(self) -> None:
-        self.editing = False
-        self.composer.editing_label.setVisible(False)
+        self.composer.end_edit()
 
     def stop(self) -> None:
         if self.worker is not None:
@@ -457,7 +532,7 @@ class MainWindow(QMainWindow):
 
     def _run(self, turn: Turn) -> None:
         self.stack.setCurrentIndex(0)
-        self.chat_view.sync(self.session.messages())
+        self._show_chat()
         live = self.chat_view.bubble(turn.reply.message_id)
         if live is not None:
             live.set_status("partial", live=True)
@@ -484,7 +559,7 @@ class MainWindow(QMainWindow):
         reply = self.controller.take(events)
         if reply is not None:
             self.chat_view.stream(reply.message_id, reply.answer, reply.reasoning)
-            self.speed_label.setText(self.tr("{0:.1f} tok/s").format(reply.tokens_per_second()))
+            self.status_line.show_speed(reply.tokens_per_second())
 
     def _on_switch(self, engine: str, reason: str) -> None:
         self._drain()
@@ -506,7 +581,10 @@ class MainWindow(QMainWindow):
             bubble.set_header(stored)
         texts = {"complete": self.tr("Done."), "stopped": self.tr("Stopped; the partial reply was kept."),
                  "failed": self.tr("The reply failed.")}
-        note = ending.note or texts.get(stored.status, "")
+        note = texts.get(stored.status, "")
+        if ending.note:  # the engine's or the router's own line, behind a sentence in the UI's language
+            note = (self.tr("The reply failed: {0}") if stored.status == "failed" else self.tr("Note: {0}")
+                    ).format(ending.note)
         if ending.dropped:
             note += " " + self.tr("{0} earlier messages were left out to fit the context; the chat keeps them."
                                   ).format(ending.dropped)
@@ -543,6 +621,15 @@ class MainWindow(QMainWindow):
         try:
             self.controller.change_setting(name, value)
         except SettingsError as err:
+            self.settings_panel.show_error(self.words.refused_setting(self.state, name, value, err))
+            return
+        self.settings_panel.show_error("")
+        self._save_settings()
+
+    def apply_preset(self, key: str) -> None:
+        try:
+            self.controller.apply_preset(key)
+        except SettingsError as err:
             self.settings_panel.show_error(str(err))
             return
         self.settings_panel.show_error("")
@@ -558,8 +645,12 @@ class MainWindow(QMainWindow):
 
     def _save_settings(self) -> None:
         self.ctx.put(KEY_GENERATION, self.state.to_json())
-        self.settings_panel.show_state(self.state)
+        self._show_settings()
         self._refresh_cloud_marks()
+
+    def _show_settings(self) -> None:
+        self.settings_panel.show_state(self.state)
+        self.settings_panel.show_preset(self.controller.preset(), self.controller.family_label())
 
     # -- cloud -------------------------------------------------------------------------------------
 
@@ -585,6 +676,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_cloud(policy, self._key_text())
         self._refresh_cloud_marks()
         self._update_status()
+        self._update_attach()
 
     def _refresh_cloud_marks(self) -> None:
         """Mark the settings the cloud API does not apply, while the cloud answers."""
@@ -627,7 +719,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_cloud(self.cloud, self._key_text())
 
     def _tab_changed(self, index: int) -> None:
-        if self.settings_panel.widget(index) is self.settings_panel.cloud_page:
+        if self.settings_panel.widget(index) is self.settings_panel.cloud_scroll:
             self.settings_panel.show_cloud(self.cloud, self._key_text(force=True))
 
     # -- language ----------------------------------------------------------------------------------
@@ -639,26 +731,13 @@ class MainWindow(QMainWindow):
     # -- status ------------------------------------------------------------------------------------
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.message_label.setStyleSheet("color: #b00020;" if error else "")
-        self.message_label.setText(text)
+        self.status_line.say(text, error=error)
 
     def _update_status(self) -> None:
         self.show_status(self.controller.status())
 
     def show_status(self, f: StatusFigures) -> None:
-        self.model_label.setText(self.tr("Model: {0}").format(f.model or self.tr("none")))
-        self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(f.backend, f.backend or "—")))
-        if f.tokens_per_s is not None:
-            self.speed_label.setText(self.tr("{0:.1f} tok/s").format(f.tokens_per_s))
-        if f.context_used is None:
-            return
-        total = f" / {f.context_size:,}" if f.context_size else ""
-        text = self.tr("Context: {0}{1}").format(f"{f.context_used:,}", total)
-        if f.reused is not None and f.evaluated is not None:
-            text += " · " + self.tr("prompt: {0} reused, {1} read").format(f"{f.reused:,}", f"{f.evaluated:,}")
-        if f.dropped:
-            text += " · " + self.tr("{0} earlier messages left out").format(f.dropped)
-        self.context_label.setText(text)
+        self.status_line.show(f)
 
     def _update_buttons(self) -> None:
         b = self.controller.buttons()

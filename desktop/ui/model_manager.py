@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..session.catalogue import family_cards
 from ..session.models import (
     CONVERT_TYPES,
     DEMO_FILE,
@@ -42,6 +43,9 @@ from ..session.models import (
     quantize_outfile,
     total_memory,
 )
+from ..session.network import problem_kind
+from ..session.transfer import Transfer
+from .catalogue_cards import CatalogueCards
 from .workers import DEMO_DIR, CatalogueWorker, ConvertWorker, DemoConvertWorker, DownloadWorker, Job, QuantizeWorker
 
 COLUMNS = (
@@ -52,18 +56,14 @@ COLUMNS = (
     str(QT_TRANSLATE_NOOP("ModelManager", "Context")),
 )
 
-CATALOGUE_COLUMNS = (
-    str(QT_TRANSLATE_NOOP("ModelManager", "Repository")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "File")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "Size")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "This computer")),
-)
 
 
 class ModelManager(QWidget):
     model_chosen = Signal(str)
     job_finished = Signal(str)  # the new file
     job_failed = Signal(str)
+    job_cancelled = Signal()
+    progress_shown = Signal(float, str)  # fraction done (-1: unknown), the line that says it
 
     def __init__(self, models_dir: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +73,7 @@ class ModelManager(QWidget):
         self.job: Job | None = None
         self.last_fraction = 0.0
         self.stage = ""
+        self.transfer: Transfer | None = None  # the download running: its speed and time left
         layout = QVBoxLayout(self)
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -104,14 +105,10 @@ class ModelManager(QWidget):
         self.catalogue_files: list[CatalogueFile] = official_catalogue(self.memory)
         self.memory_label = QLabel(self.tr("This computer has {0} of memory.").format(human_size(self.memory))
                                    if self.memory else self.tr("This computer's memory is unknown."))
-        self.catalogue = QTableWidget(0, len(CATALOGUE_COLUMNS))
-        self.catalogue.setObjectName("official-catalogue")
-        self.catalogue.setHorizontalHeaderLabels([self.tr(c) for c in CATALOGUE_COLUMNS])
-        self.catalogue.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.catalogue.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.catalogue.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.catalogue.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.catalogue.itemSelectionChanged.connect(self._catalogue_picked)
+        self.catalogue = CatalogueCards()  # one card per family, its files inside
+        self.catalogue.setMinimumHeight(260)
+        self.catalogue.picked.connect(self._catalogue_picked)
+        self._listings: dict[str, dict[str, int]] = {}
         self._fill_catalogue()
         self.check_sizes_button = QPushButton(self.tr("Check files and sizes on the Hub"))
         self.check_sizes_button.setObjectName("check-sizes")
@@ -228,35 +225,11 @@ class ModelManager(QWidget):
             self.source.setText(name)
 
     def _fill_catalogue(self) -> None:
-        files = self.catalogue_files
-        self.catalogue.setRowCount(len(files))
-        for i, f in enumerate(files):
-            size = human_size(f.size)
-            if f.mmproj:
-                size = self.tr("{0} + {1} vision projector").format(size, human_size(f.mmproj_size))
-            if not f.exact:
-                size = "≈ " + size
-            if f.fits is None:
-                verdict = self.tr("unknown")
-            elif f.fits:
-                verdict = self.tr("fits")
-            else:
-                verdict = self.tr("too large (needs about {0})").format(human_size(f.needed))
-            tip = self.tr("Downloads {0} with its vision projector {1}").format(f.name, f.mmproj) if f.mmproj \
-                else f.name
-            for j, text in enumerate((f.repo_id.removeprefix("LGAI-EXAONE/"), f.name, size, verdict)):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tip)
-                if f.fits is False:
-                    item.setForeground(Qt.GlobalColor.gray)
-                self.catalogue.setItem(i, j, item)
+        self.catalogue.show_cards(family_cards(self.memory, self._listings))
 
-    def _catalogue_picked(self) -> None:
-        rows = self.catalogue.selectionModel().selectedRows()
-        if rows:
-            f = self.catalogue_files[rows[0].row()]
-            self.repo.setCurrentText(f.repo_id)
-            self.quant.setCurrentText(f.quant)
+    def _catalogue_picked(self, f: CatalogueFile) -> None:
+        self.repo.setCurrentText(f.repo_id)
+        self.quant.setCurrentText(f.quant)
 
     def _fill_quants(self, repo: str) -> None:
         self.quant.clear()
@@ -268,15 +241,19 @@ class ModelManager(QWidget):
             return None
         job = self.catalogue_job = CatalogueWorker()
         job.succeeded.connect(self._on_listings)
-        job.failed.connect(lambda message: self.show_message(message, error=True))
+        job.failed.connect(lambda message: self.show_message(self.network_line(message), error=True))
+        job.cancelled.connect(lambda: self.show_message(self.tr("Stopped asking the Hub; the sizes stay estimates.")))
         job.finished.connect(self._on_catalogue_done)
         self.check_sizes_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)
         self.show_message(self.tr("Asking the Hub for the official files…"))
         job.start()
         return job
 
     def _on_listings(self, outcome: object) -> None:
         listings, failures = cast("tuple[dict[str, dict[str, int]], dict[str, str]]", outcome)
+        self._listings = listings
         self.catalogue_files = official_catalogue(self.memory, listings)
         self._fill_catalogue()
         self._fill_quants(self.repo.currentText())
@@ -290,6 +267,8 @@ class ModelManager(QWidget):
     def _on_catalogue_done(self) -> None:
         self.catalogue_job = None
         self.check_sizes_button.setEnabled(True)
+        self.progress.setRange(0, 1000)
+        self.cancel_button.setEnabled(self.job is not None)
 
     # -- jobs ------------------------------------------------------------------------------------
 
@@ -301,8 +280,50 @@ class ModelManager(QWidget):
         if not repo or not quant:
             self.show_message(self.tr("Choose a repository and a file."), error=True)
             return None
-        return self._start(DownloadWorker(repo, quant, download_outfile(self.models_dir, repo, quant)),
-                           self.tr("Downloading {0}…").format(repo))
+        return self.download(repo, quant)
+
+    def download(self, repo: str, quant: str) -> Job | None:
+        """Download ``quant`` of the official repository ``repo`` into the models folder (a job)."""
+        known = next((f for f in self.catalogue_files if f.repo_id == repo and f.quant == quant), None)
+        job = self._start(DownloadWorker(repo, quant, download_outfile(self.models_dir, repo, quant)),
+                          self.tr("Downloading {0}…").format(repo))
+        if job is not None:
+            self.transfer = Transfer(known.size if known is not None else 0)
+        return job
+
+    def transfer_text(self, fraction: float) -> str:
+        """"1.2 GB of 4.7 GB · 11.0 MB/s · about 5 min left" (what is known of it)."""
+        assert self.transfer is not None
+        f = self.transfer.update(fraction)
+        if not f.total:
+            return self.tr("{0}% downloaded").format(int(fraction * 100))
+        parts = [self.tr("{0} of {1}").format(human_size(f.done), human_size(f.total))]
+        if f.bytes_per_s is not None:
+            parts.append(self.tr("{0}/s").format(human_size(int(f.bytes_per_s))))
+        if f.seconds_left is not None:
+            parts.append(self.tr("about {0} left").format(self.duration(f.seconds_left)))
+        return " · ".join(parts)
+
+    def duration(self, seconds: float) -> str:
+        s = int(round(seconds))
+        if s < 60:
+            return self.tr("{0} s").format(s)
+        if s < 3600:
+            return self.tr("{0} min").format(round(s / 60))
+        return self.tr("{0} h {1} min").format(s // 3600, (s % 3600) // 60)
+
+    def network_line(self, message: str) -> str:
+        """A Hub failure in one line of the UI's language (the engine's own words kept as the detail)."""
+        kind = problem_kind(message)
+        lines = {
+            "offline": self.tr("Cannot reach Hugging Face: this computer seems to be offline, or needs a proxy "
+                               "(Settings → App → Network)."),
+            "gated": self.tr("Hugging Face refused the download: accept the model's licence on its page, or log in "
+                             "with a token."),
+            "missing": self.tr("This file is not on Hugging Face (any more); check the name or the mirror."),
+            "disk": self.tr("There is not enough free disk space for this file; free some space and try again."),
+        }
+        return lines.get(kind, self.tr("The download failed: {0}").format(message))
 
     def start_convert(self) -> Job | None:
         source, outtype = self.source.text().strip(), self.convert_type.currentText()
@@ -342,9 +363,11 @@ class ModelManager(QWidget):
         return job
 
     def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-            self.show_message(self.tr("Cancelling…"))
+        """Cancel every network action and task running (a download, a conversion, the Hub check)."""
+        for job in (self.job, self.catalogue_job):
+            if job is not None:
+                job.cancel()
+                self.show_message(self.tr("Cancelling…"))
 
     def _on_progress(self, stage: str, fraction: float) -> None:
         if fraction < 0:
@@ -356,6 +379,9 @@ class ModelManager(QWidget):
         self.progress.setFormat(f"{stage} %p%")
         self.last_fraction = max(self.last_fraction, min(1.0, fraction))
         self.progress.setValue(int(self.last_fraction * 1000))
+        if stage == "download" and self.transfer is not None:
+            self.show_message(self.transfer_text(self.last_fraction))
+        self.progress_shown.emit(self.last_fraction, self.message.text())
 
     def _on_succeeded(self, path: object) -> None:
         self._on_progress("done", 1.0)
@@ -366,6 +392,10 @@ class ModelManager(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.progress.setRange(0, 1000)
+        if isinstance(self.job, DownloadWorker):
+            message = self.network_line(message)
+        else:
+            message = self.tr("The task failed: {0}").format(message)
         self.show_message(message, error=True)
         self.job_failed.emit(message)
 
@@ -373,10 +403,12 @@ class ModelManager(QWidget):
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.show_message(self.tr("Cancelled; no file was written."))
+        self.job_cancelled.emit()
 
     def _on_thread_done(self) -> None:
         self.job = None
-        self.cancel_button.setEnabled(False)
+        self.transfer = None
+        self.cancel_button.setEnabled(self.catalogue_job is not None)
         self._set_busy(False)
 
     def _set_busy(self, busy: bool) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from ..session.settings_state import FIELDS, FieldSpec, SettingsState
 from . import language
+from .guarded import GuardedComboBox, GuardedDoubleSpinBox, GuardedSpinBox
 from .language import LANGUAGES, SYSTEM
 from .load_panel import LoadPanel
 
@@ -47,6 +49,7 @@ TRISTATE: tuple[tuple[str, bool | None], ...] = (
     (str(QT_TRANSLATE_NOOP("SettingsPanel", "off")), False),
 )
 UNSET = -1
+EDITOR_WIDTH = 130  # px: the most a setting's editor takes of the panel's width
 INT32_MAX = 2**31 - 1  # QSpinBox's limit: larger integer ranges (seed) use a QDoubleSpinBox without decimals
 
 
@@ -76,6 +79,19 @@ def field_help(spec: FieldSpec) -> str:
     return spec.help_ko if language.current() == "ko" else spec.help
 
 
+def field_label(spec: FieldSpec) -> str:
+    """The row's plain-language name in the UI's language (the table's ``label`` column)."""
+    return (spec.label_ko if language.current() == "ko" else spec.label) or spec.name
+
+
+PRESET_NAMES: dict[str, str] = {
+    "recommended": str(QT_TRANSLATE_NOOP("SettingsPanel", "LG's recommended settings")),
+    "precise": str(QT_TRANSLATE_NOOP("SettingsPanel", "Precise (the same answer every time)")),
+    "balanced": str(QT_TRANSLATE_NOOP("SettingsPanel", "Balanced")),
+    "creative": str(QT_TRANSLATE_NOOP("SettingsPanel", "Creative")),
+}
+
+
 def _format(value: Any) -> str:
     if value is None:
         return QCoreApplication.translate("SettingsPanel", "unset")
@@ -95,9 +111,16 @@ class FieldRow:
         self.spec = spec
         self.shown = True
         self._changed = changed
+        self.label = QLabel(field_label(spec))
+        self.label.setObjectName(f"label-{spec.name}")
+        self.label.setWordWrap(True)
+        self.label.setStyleSheet("font-weight: bold;")
+        self.label.setToolTip(field_help(spec))
         self.name_label = QLabel(spec.name)
         self.name_label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.name_label.setToolTip(field_help(spec))
+        self.name_label.setStyleSheet("color: #666666; font-size: small;")
+        self.name_label.setToolTip(QCoreApplication.translate("SettingsPanel", "The setting's name in transformers "
+                                                              "and in exaone-generate"))
         self.help_label = QLabel(field_help(spec))
         self.help_label.setWordWrap(True)
         self.help_label.setStyleSheet("color: #666666; font-size: small;")
@@ -109,9 +132,13 @@ class FieldRow:
         self.cloud_label.setVisible(False)
         self.reset_button = QPushButton(QCoreApplication.translate("SettingsPanel", "Reset"))
         self.reset_button.setObjectName(f"reset-{spec.name}")
+        text_width = self.reset_button.fontMetrics().horizontalAdvance(self.reset_button.text())
+        self.reset_button.setMaximumWidth(text_width + 24)  # as wide as its word, not the style's minimum
         self.reset_button.clicked.connect(lambda: reset(spec.name))
         self.editor = self._make_editor()
         self.editor.setObjectName(f"field-{spec.name}")
+        if not isinstance(self.editor, QPlainTextEdit):
+            self.editor.setMaximumWidth(EDITOR_WIDTH)  # the plain-language name gets the rest of the row
         self.editor.setToolTip(field_help(spec))
 
     def _make_editor(self) -> QWidget:
@@ -125,11 +152,11 @@ class FieldRow:
             low = s.smallest() - ((1 if is_int else s.step) if s.optional else 0)
             box: QSpinBox | QDoubleSpinBox
             if is_int and s.maximum <= INT32_MAX:
-                spin = QSpinBox()
+                spin = GuardedSpinBox()
                 spin.setRange(int(low), int(s.maximum))
                 box = spin
             else:
-                dbox = QDoubleSpinBox()
+                dbox = GuardedDoubleSpinBox()
                 dbox.setDecimals(0 if is_int else s.decimals)
                 dbox.setSingleStep(s.step)
                 dbox.setRange(low, s.maximum)
@@ -143,7 +170,7 @@ class FieldRow:
             check.toggled.connect(emit)
             return check
         if kind in ("tristate", "choice"):
-            combo = QComboBox()
+            combo = GuardedComboBox()
             if kind == "tristate":
                 for text, value in TRISTATE:
                     combo.addItem(QCoreApplication.translate("SettingsPanel", text), value)
@@ -202,7 +229,7 @@ class FieldRow:
 
     def set_visible(self, visible: bool) -> None:
         self.shown = visible
-        for w in (self.name_label, self.editor, self.help_label, self.defaults_label, self.reset_button):
+        for w in (self.label, self.name_label, self.editor, self.help_label, self.defaults_label, self.reset_button):
             w.setVisible(visible)
         if not visible:
             self.cloud_label.setVisible(False)
@@ -220,39 +247,80 @@ class SettingsPanel(QTabWidget):
     api_key_entered = Signal(str)
     api_key_cleared = Signal()
     language_changed = Signal(str)
+    enter_sends_changed = Signal(bool)
+    preset_chosen = Signal(str)
+    network_changed = Signal(str, str)  # mirror, proxy
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settings-panel")
         self.rows: dict[str, FieldRow] = {}
-        self.addTab(self._generation_tab(), self.tr("Generation"))
-        self.addTab(self._conversation_tab(), self.tr("Conversation"))
+        self.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
+        self.tabBar().setUsesScrollButtons(False)
+        # Short names: the five fit the panel's width in English and in Korean (tests/test_app_settings.py).
+        self.addTab(self._generation_tab(), self.tr("Replies"))
+        self.setTabToolTip(0, self.tr("How replies are written: presets and every sampling setting"))
+        self.addTab(self._conversation_tab(), self.tr("Chat"))
         self.load_panel = LoadPanel()
-        self.addTab(self.load_panel, self.tr("Model"))
+        self.addTab(self._scrolled(self.load_panel), self.tr("Model"))
         self.addTab(self._cloud_tab(), self.tr("Cloud"))
-        self.addTab(self._interface_tab(), self.tr("Interface"))
+        self.addTab(self._interface_tab(), self.tr("App"))
 
     # -- tabs ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _scrolled(inner: QWidget) -> QScrollArea:
+        """``inner`` in a scroll area that scrolls up and down only: its contents wrap to the panel's width."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # As wide as the panel, whatever its parts' size hints add up to: labels wrap instead
+        inner.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        scroll.setWidget(inner)
+        return scroll
 
     def _generation_tab(self) -> QWidget:
         inner = QWidget()
         grid = QGridLayout(inner)
+        grid.setColumnStretch(0, 1)
         self.reasoning_label = QLabel(self.tr("Reasoning switch"))
         self.reasoning_label.setStyleSheet("font-weight: bold;")
-        row = 0
+        preset_row = QHBoxLayout()
+        self.preset = GuardedComboBox()
+        self.preset.setObjectName("preset")
+        self.preset.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset.setMinimumContentsLength(12)
+        for key in PRESET_NAMES:
+            self.preset.addItem(self.tr(PRESET_NAMES[key]), key)
+        self.preset.addItem(self.tr("Your own settings"), None)
+        self.preset.activated.connect(self._preset_activated)
+        preset_label = QLabel(self.tr("Preset"))
+        preset_label.setStyleSheet("font-weight: bold;")
+        preset_row.addWidget(preset_label)
+        preset_row.addWidget(self.preset, 1)
+        grid.addLayout(preset_row, 0, 0, 1, 3)
+        self.preset_note = QLabel("")
+        self.preset_note.setObjectName("preset-note")
+        self.preset_note.setWordWrap(True)
+        self.preset_note.setStyleSheet("color: #666666; font-size: small;")
+        grid.addWidget(self.preset_note, 1, 0, 1, 3)
+        row = 2
         for spec in FIELDS:
             fr = FieldRow(spec, self.setting_changed.emit, self.setting_reset.emit)
             self.rows[spec.name] = fr
             if spec.name == "enable_thinking":
                 grid.addWidget(self.reasoning_label, row, 0, 1, 3)
                 row += 1
-            grid.addWidget(fr.name_label, row, 0)
-            grid.addWidget(fr.editor, row, 1)
-            grid.addWidget(fr.reset_button, row, 2)
-            grid.addWidget(fr.help_label, row + 1, 0, 1, 3)
-            grid.addWidget(fr.defaults_label, row + 2, 0, 1, 2)
-            grid.addWidget(fr.cloud_label, row + 2, 1, 1, 2, Qt.AlignmentFlag.AlignRight)
-            row += 3
+            controls = QHBoxLayout()  # the editor and its Reset, one cell: the plain name takes the rest
+            controls.addWidget(fr.editor)
+            controls.addWidget(fr.reset_button)
+            grid.addWidget(fr.label, row, 0)
+            grid.addLayout(controls, row, 1, 1, 2, Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(fr.name_label, row + 1, 0, 1, 3)  # the transformers name, under the plain one
+            grid.addWidget(fr.help_label, row + 2, 0, 1, 3)
+            grid.addWidget(fr.defaults_label, row + 3, 0, 1, 2)
+            grid.addWidget(fr.cloud_label, row + 3, 1, 1, 2, Qt.AlignmentFlag.AlignRight)
+            row += 4
         self.error_label = QLabel("")
         self.error_label.setObjectName("settings-error")
         self.error_label.setWordWrap(True)
@@ -262,11 +330,25 @@ class SettingsPanel(QTabWidget):
         grid.addWidget(self.error_label, row, 0, 1, 3)
         grid.addWidget(self.reset_all_button, row + 1, 0, 1, 3)
         grid.setRowStretch(row + 2, 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
         self.set_reasoning_support(False)
-        return scroll
+        self.generation_scroll = self._scrolled(inner)
+        return self.generation_scroll
+
+    def _preset_activated(self, index: int) -> None:
+        key = self.preset.itemData(index)
+        if key is not None:
+            self.preset_chosen.emit(key)
+
+    def show_preset(self, key: str | None, family_label: str) -> None:
+        """Which preset the settings are (None: the user's own), and whose recommendation "recommended" is."""
+        self.preset.blockSignals(True)
+        self.preset.setCurrentIndex(max(0, self.preset.findData(key)) if key is not None
+                                    else self.preset.count() - 1)
+        self.preset.blockSignals(False)
+        self.preset.setItemText(0, self.tr("LG's recommended for {0}").format(family_label) if family_label
+                                else self.tr(PRESET_NAMES["recommended"]))
+        self.preset_note.setText(self.tr("A preset sets the sampling settings below; the reply length, seed and "
+                                         "stop texts stay yours."))
 
     def _conversation_tab(self) -> QWidget:
         page = QWidget()
@@ -289,6 +371,8 @@ class SettingsPanel(QTabWidget):
 
     def _cloud_tab(self) -> QWidget:
         page = self.cloud_page = QWidget()
+        scroll = self._scrolled(page)
+        self.cloud_scroll = scroll
         layout = QVBoxLayout(page)
         self.cloud_switch = QCheckBox(self.tr("Use the cloud fallback (OpenAI)"))
         self.cloud_switch.setObjectName("cloud-switch")
@@ -296,11 +380,12 @@ class SettingsPanel(QTabWidget):
         layout.addWidget(self.cloud_switch)
         note = QLabel(self.tr("Off by default. When on, your messages may be sent to the cloud service below; "
                               "every cloud reply is marked."))
+        self.cloud_switch.setStyleSheet("QCheckBox { font-weight: bold; }")
         note.setWordWrap(True)
         layout.addWidget(note)
         box = QGroupBox(self.tr("Cloud settings"))
         form = QFormLayout(box)
-        self.cloud_mode = QComboBox()
+        self.cloud_mode = GuardedComboBox()
         self.cloud_mode.setObjectName("cloud-mode")
         for mode, text in CLOUD_MODES.items():
             self.cloud_mode.addItem(QCoreApplication.translate("SettingsPanel", text), mode)
@@ -334,19 +419,58 @@ class SettingsPanel(QTabWidget):
         form.addRow("", self.key_status)
         layout.addWidget(box)
         layout.addStretch(1)
-        return page
+        return scroll
 
     def _interface_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
-        self.language = QComboBox()
+        self.language = GuardedComboBox()
         self.language.setObjectName("language")
         self.language.addItem(self.tr("Follow the system"), SYSTEM)
         for code, name in LANGUAGES.items():
             self.language.addItem(name, code)
         self.language.currentIndexChanged.connect(lambda _i: self.language_changed.emit(self.language.currentData()))
         form.addRow(self.tr("Language"), self.language)
+        self.enter_sends = QCheckBox(self.tr("Enter sends the message (Shift+Enter starts a new line)"))
+        self.enter_sends.setObjectName("enter-sends")
+        self.enter_sends.setToolTip(self.tr("Off: Enter starts a new line and Ctrl+Enter sends."))
+        self.enter_sends.toggled.connect(self.enter_sends_changed)
+        form.addRow(self.enter_sends)
+        network = QGroupBox(self.tr("Network"))
+        net = QFormLayout(network)
+        net.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
+        self.mirror = QLineEdit()
+        self.mirror.setObjectName("hub-mirror")
+        self.mirror.setPlaceholderText("https://huggingface.co")
+        self.mirror.setToolTip(self.tr("A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT)."))
+        self.proxy = QLineEdit()
+        self.proxy.setObjectName("https-proxy")
+        self.proxy.setPlaceholderText("http://proxy.example:8080")
+        self.proxy.setToolTip(self.tr("The proxy your network needs for HTTPS (HTTPS_PROXY)."))
+        for edit in (self.mirror, self.proxy):
+            edit.editingFinished.connect(
+                lambda: self.network_changed.emit(self.mirror.text().strip(), self.proxy.text().strip()))
+        self.network_error = QLabel("")
+        self.network_error.setObjectName("network-error")
+        self.network_error.setWordWrap(True)
+        self.network_error.setStyleSheet("color: #b00020;")
+        net.addRow(self.tr("Hub mirror (HF_ENDPOINT)"), self.mirror)
+        net.addRow(self.tr("HTTPS proxy (HTTPS_PROXY)"), self.proxy)
+        net.addRow(self.network_error)
+        form.addRow(network)
         return page
+
+    def show_network(self, mirror: str, proxy: str, error: str = "") -> None:
+        for edit, value in ((self.mirror, mirror), (self.proxy, proxy)):
+            edit.blockSignals(True)
+            edit.setText(value)
+            edit.blockSignals(False)
+        self.network_error.setText(error)
+
+    def show_enter_sends(self, on: bool) -> None:
+        self.enter_sends.blockSignals(True)
+        self.enter_sends.setChecked(on)
+        self.enter_sends.blockSignals(False)
 
     # -- showing state ---------------------------------------------------------------------------
 

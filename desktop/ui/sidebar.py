@@ -1,10 +1,11 @@
-"""The sidebar of past conversations: search, new, rename, delete, export."""
+"""The sidebar of past conversations: search, new, rename, delete, export; each chat with its date."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QDateTime, QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -38,7 +39,13 @@ class ConversationSidebar(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.search_changed)
         self.list = QListWidget()
+        self.list.setObjectName("conversations")
         self.list.currentRowChanged.connect(self._current_changed)
+        self.empty_label = QLabel("")
+        self.empty_label.setObjectName("no-match")
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: #666666;")
+        self.empty_label.setVisible(False)
         buttons = QHBoxLayout()
         self.rename_button = QPushButton(self.tr("Rename"))
         self.delete_button = QPushButton(self.tr("Delete"))
@@ -49,6 +56,7 @@ class ConversationSidebar(QWidget):
             buttons.addWidget(button)
         layout.addWidget(self.new_button)
         layout.addWidget(self.search)
+        layout.addWidget(self.empty_label)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
 
@@ -58,13 +66,27 @@ class ConversationSidebar(QWidget):
         self.list.clear()
         for hit in hits:
             title = hit.title or self.tr("New chat")
-            item = QListWidgetItem(title)
+            when = self.when(hit.updated_at)
+            item = QListWidgetItem(f"{title}\n{when}" if when else title)
             item.setData(Qt.ItemDataRole.UserRole, hit.conversation_id)
             item.setToolTip(hit.snippet or title)
             self.list.addItem(item)
             if hit.conversation_id == current:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
+        query = self.search.text().strip()
+        self.empty_label.setText(self.tr("No chat contains “{0}”.").format(query) if query and not hits else "")
+        self.empty_label.setVisible(bool(query) and not hits)
+
+    def when(self, timestamp: float) -> str:
+        """The time today, else the date, in the UI language's short format."""
+        if timestamp <= 0:
+            return ""
+        moment = QDateTime.fromSecsSinceEpoch(int(timestamp))
+        locale = QLocale()
+        if moment.date() == QDateTime.currentDateTime().date():
+            return self.tr("Today {0}").format(locale.toString(moment.time(), QLocale.FormatType.ShortFormat))
+        return locale.toString(moment.date(), QLocale.FormatType.ShortFormat)
 
     def current_id(self) -> int | None:
         item = self.list.currentItem()

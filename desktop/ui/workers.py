@@ -30,6 +30,10 @@ def one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
+class JobCancelledError(Exception):
+    """Raised inside a job that was cancelled while it waited (the job reports ``cancelled``)."""
+
+
 class Job(QThread):
     """Base for every worker: a cancel event, a fraction-done signal and one final signal."""
 
@@ -56,6 +60,28 @@ class Job(QThread):
 
     def cancel(self) -> None:
         self.cancel_event.set()
+
+    def until_cancelled(self, fn: Callable[[], Any]) -> Any:
+        """``fn()`` on a daemon thread of its own, waited for until it ends or Cancel is pressed: a network
+        call that hangs (a dead connection, a Hub that never answers) cannot hold Cancel up. After Cancel its
+        answer, if it ever comes, is dropped (``fn`` should itself stop soon on ``cancel_event``)."""
+        answer: list[Any] = []
+        done = threading.Event()
+
+        def call() -> None:
+            try:
+                answer.append(fn())
+            except BaseException as err:  # noqa: BLE001 - handed back to the job, which words it
+                answer.append(err)
+            done.set()
+
+        threading.Thread(target=call, name=f"{type(self).__name__}-call", daemon=True).start()
+        while not done.wait(0.05):
+            if self.cancel_event.is_set():
+                raise JobCancelledError("cancelled")
+        if isinstance(answer[0], BaseException):
+            raise answer[0]
+        return answer[0]
 
     def work(self) -> Any:  # pragma: no cover - every job overrides it
         raise NotImplementedError
@@ -134,8 +160,8 @@ class ModelLoadWorker(Job):
                  parent: Any = None) -> None:
         super().__init__(parent)
         self.model_path = Path(model_path)
-        self.n_threads = n_threads
         self.options = dict(options or {})
+        self.n_threads = self.options.pop("n_threads", n_threads)  # the user's choice, else the caller's
 
     def work(self) -> Any:
         from ..engine.worker import WorkerGenerator
@@ -207,16 +233,30 @@ class DownloadWorker(Job):
     def work(self) -> Path:
         from exaone_convert import download_gguf_file
 
-        return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
-                                       show_progress=False, progress=self.report("download"),
-                                       cancel=self.cancel_event))
+        from ..session import network
+
+        def fetch() -> Path:
+            network.probe()  # offline is said in seconds, not after the Hub client's retries
+            return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
+                                           show_progress=False, progress=self.report("download"),
+                                           cancel=self.cancel_event))
+
+        return Path(self.until_cancelled(fetch))
 
 
 class CatalogueWorker(Job):
     """Asks the Hub for the official repos' GGUF files and sizes (nothing is downloaded); succeeds with
-    ``(listings, failures)`` as ``session.models.fetch_listings`` returns them."""
+    ``(listings, failures)`` as ``session.models.fetch_listings`` returns them.
+
+    The requests run on a daemon thread of their own, so Cancel ends the job at once however long the Hub
+    (or a dead connection) takes to answer: the answer, if it ever comes, is dropped."""
 
     def work(self) -> Any:
-        from ..session.models import fetch_listings
+        from ..session import models, network
 
-        return fetch_listings()
+        def ask() -> Any:
+            network.probe()  # offline is said in seconds, not after the Hub client's retries
+            return models.fetch_listings()
+
+        return self.until_cancelled(ask)
+

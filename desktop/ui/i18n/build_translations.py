@@ -217,6 +217,124 @@ KO["<p>With the cloud fallback on, <b>the conversation you send</b> (its system 
     "아무것도 전송되지 않습니다. 클라우드 답변은 대화에 모두 표시됩니다.</p>"
 )
 
+# issue 24: the first five minutes (chat, settings, images, first run, downloads)
+KO.update({
+    "A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT).":
+        "내려받기에 쓸 Hugging Face Hub 미러입니다(HF_ENDPOINT).",
+    "A preset sets the sampling settings below; the reply length, seed and stop texts stay yours.":
+        "프리셋은 아래 샘플링 설정을 바꿉니다. 답변 길이, 시드, 멈춤 문자열은 그대로 둡니다.",
+    "A tiny demo model that works at once, offline. It is not EXAONE: it only recites one short text, to show "
+    "the app working.":
+        "바로 오프라인으로 동작하는 아주 작은 데모 모델입니다. EXAONE이 아니며, 앱이 동작하는 모습을 보여 주려고 "
+        "짧은 글 하나만 외워 말합니다.",
+    "App": "앱",
+    "Ask again; the earlier replies are kept (‹ › on the reply)": "다시 묻습니다. 이전 답변은 남습니다(답변의 ‹ ›).",
+    "Balanced": "균형",
+    "Cancelled; nothing was kept.": "취소했습니다. 아무것도 남기지 않았습니다.",
+    "Cannot reach Hugging Face: this computer seems to be offline, or needs a proxy (Settings → App → Network).":
+        "Hugging Face에 연결할 수 없습니다. 이 컴퓨터가 오프라인이거나 프록시가 필요해 보입니다"
+        "(설정 → 앱 → 네트워크).",
+    "Chat": "대화",
+    "Chat with LG AI Research's EXAONE models on this computer: private, and offline once the model is here. "
+    "Start with the model recommended for this computer.":
+        "LG AI연구원의 EXAONE 모델과 이 컴퓨터에서 대화하세요. 대화는 밖으로 나가지 않으며, 모델을 받은 뒤에는 "
+        "오프라인으로 동작합니다. 이 컴퓨터에 맞는 추천 모델로 시작하세요.",
+    "Creative": "창의적",
+    "Download ({0})": "내려받기 ({0})",
+    "Edit": "고치기",
+    "Edit this message: the chat branches, and the old version is kept":
+        "이 메시지 고치기: 대화가 새 갈래로 나뉘고, 이전 내용은 남습니다",
+    "Editing a message: Send asks again on a new branch (the old one is kept). Escape cancels.":
+        "메시지를 고치는 중입니다. 보내기를 누르면 새 갈래에서 다시 묻습니다(이전 갈래는 남습니다). "
+        "Esc를 누르면 취소합니다.",
+    "Enter sends the message (Shift+Enter starts a new line)": "Enter로 보내기 (Shift+Enter는 줄바꿈)",
+    "Everyday chat in Korean and English with a reasoning switch: 1.2B runs on any laptop, 32B needs a "
+    "workstation.":
+        "추론 스위치가 있는 한국어·영어 일상 대화 모델입니다. 1.2B는 어느 노트북에서나, 32B는 워크스테이션에서 "
+        "돌아갑니다.",
+    "HTTPS proxy (HTTPS_PROXY)": "HTTPS 프록시 (HTTPS_PROXY)",
+    "How replies are written: presets and every sampling setting": "답변을 만드는 방식: 프리셋과 모든 샘플링 설정",
+    "Hub mirror (HF_ENDPOINT)": "Hub 미러 (HF_ENDPOINT)",
+    "Hugging Face refused the download: accept the model's licence on its page, or log in with a token.":
+        "Hugging Face가 내려받기를 거절했습니다. 모델 페이지에서 라이선스에 동의하거나 토큰으로 로그인하세요.",
+    "LG's largest model, a mixture of experts: the strongest answers, for a server with very much memory.":
+        "LG의 가장 큰 전문가 혼합(MoE) 모델입니다. 가장 뛰어난 답변을 내며, 메모리가 아주 많은 서버용입니다.",
+    "LG's recommended for {0}": "{0}용 LG 권장 설정",
+    "LG's recommended settings": "LG 권장 설정",
+    "Licence: {0}. Read it on <a href=\"{1}\">the model's page</a> before you use the model.":
+        "라이선스: {0}. 모델을 쓰기 전에 <a href=\"{1}\">모델 페이지</a>에서 읽어 보세요.",
+    "Network": "네트워크",
+    "Next version": "다음 버전",
+    "No chat contains “{0}”.": "“{0}”이(가) 들어 있는 대화가 없습니다.",
+    "Off: Enter starts a new line and Ctrl+Enter sends.": "끄면 Enter는 줄바꿈, Ctrl+Enter는 보내기입니다.",
+    "Precise (the same answer every time)": "정확 (매번 같은 답변)",
+    "Preset": "프리셋",
+    "Previous version": "이전 버전",
+    "Reads images and documents as well as text, and reasons step by step: LG's newest, for a well-equipped "
+    "computer.":
+        "글뿐 아니라 이미지와 문서도 읽고 단계별로 추론합니다. LG의 최신 모델로, 사양이 좋은 컴퓨터용입니다.",
+    "Recommended for this computer": "이 컴퓨터에 추천",
+    "Reliable chat and writing in Korean and English, in three sizes.":
+        "한국어와 영어로 믿을 만한 대화와 글쓰기를 합니다. 세 가지 크기가 있습니다.",
+    "Replies": "답변",
+    "See every official model, or convert one…": "모든 공식 모델 보기 또는 변환하기…",
+    "Sizes: {0} · needs at least {1} of memory": "크기: {0} · 메모리 최소 {1} 필요",
+    "Stopped asking the Hub; the sizes stay estimates.": "Hub에 묻기를 멈췄습니다. 크기는 추정값으로 둡니다.",
+    "The attached file could not be used as an image: {0}. Attach a PNG, JPEG or WebP image of at most 20 MB.":
+        "첨부한 파일을 이미지로 쓸 수 없습니다: {0}. 20MB 이하의 PNG, JPEG, WebP 이미지를 첨부하세요.",
+    "The download failed: {0}": "내려받지 못했습니다: {0}",
+    "The proxy your network needs for HTTPS (HTTPS_PROXY).": "네트워크에서 HTTPS에 필요한 프록시입니다(HTTPS_PROXY).",
+    "The setting's name in transformers and in exaone-generate": "transformers와 exaone-generate에서 쓰는 설정 이름",
+    "There is not enough free disk space for this file; free some space and try again.":
+        "이 파일을 받을 디스크 공간이 부족합니다. 공간을 비우고 다시 시도하세요.",
+    "Thinks step by step before answering: mathematics, science and programming questions.":
+        "답하기 전에 단계별로 생각합니다. 수학, 과학, 프로그래밍 질문에 알맞습니다.",
+    "This address cannot work: it must start with http:// or https://.":
+        "이 주소는 쓸 수 없습니다. http:// 또는 https://로 시작해야 합니다.",
+    "This file is not on Hugging Face (any more); check the name or the mirror.":
+        "이 파일이 Hugging Face에 없습니다. 이름이나 미러 주소를 확인하세요.",
+    "This model cannot read images: it has no vision projector (mmproj) beside it. Load a model that reads "
+    "images, such as EXAONE 4.5, or put the model's mmproj-*.gguf file beside it.":
+        "이 모델은 이미지를 읽을 수 없습니다. 옆에 비전 프로젝터(mmproj)가 없습니다. EXAONE 4.5처럼 이미지를 읽는 "
+        "모델을 불러오거나, 모델의 mmproj-*.gguf 파일을 같은 폴더에 두세요.",
+    "This model cannot read images: it has no vision projector (mmproj) beside it. Put its mmproj-*.gguf file in "
+    "the same folder, or load a model that reads images, such as EXAONE 4.5. The image stays attached.":
+        "이 모델은 이미지를 읽을 수 없습니다. 옆에 비전 프로젝터(mmproj)가 없습니다. mmproj-*.gguf 파일을 같은 "
+        "폴더에 두거나, EXAONE 4.5처럼 이미지를 읽는 모델을 불러오세요. 이미지는 첨부된 채로 남습니다.",
+    "Today {0}": "오늘 {0}",
+    "Try the demo model": "데모 모델 써 보기",
+    "Try without downloading": "내려받지 않고 써 보기",
+    "Type a message (Enter sends, Shift+Enter: new line)": "메시지를 입력하세요 (Enter: 보내기, Shift+Enter: 줄바꿈)",
+    "Your own settings": "직접 정한 설정",
+    "about {0} left": "약 {0} 남음",
+    "all": "전부",
+    "mixture of experts": "전문가 혼합",
+    "reads images": "이미지 읽기",
+    "reasoning": "추론",
+    "{0} download · needs about {1} of this computer's {2} of memory":
+        "내려받기 {0} · 이 컴퓨터의 메모리 {2} 중 약 {1} 필요",
+    "{0} h {1} min": "{0}시간 {1}분",
+    "{0} min": "{0}분",
+    "{0} of {1}": "{1} 중 {0}",
+    "{0} s": "{0}초",
+    "{0}% downloaded": "{0}% 받음",
+    "{0}/s": "{0}/초",
+    "Copy code": "코드 복사",
+    "The model could not be loaded: {0}": "모델을 불러오지 못했습니다: {0}",
+    "The context can be at most {0} tokens with this model (or automatic).":
+        "이 모델의 컨텍스트는 최대 {0} 토큰입니다(또는 자동).",
+    "This value cannot be used: {0}": "이 값은 쓸 수 없습니다: {0}",
+    "This was not attached: only PNG, JPEG and WebP images of at most 20 MB can be attached.":
+        "첨부하지 않았습니다. 20MB 이하의 PNG, JPEG, WebP 이미지만 첨부할 수 있습니다.",
+    "The reply failed: {0}": "답변을 만들지 못했습니다: {0}",
+    "Note: {0}": "참고: {0}",
+    "{0} must be within {1}; it keeps its value.": "{0} 값은 {1} 범위여야 합니다. 원래 값을 그대로 둡니다.",
+    "{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off.":
+        "{1}이(가) 켜져 있으면 {0} 값은 0보다 커야 합니다. 매번 같은 답변을 원하면 {1}을(를) 끄세요.",
+    "More than one reply ({0}) needs {1} on.": "답변을 여러 개 만들려면({0}) {1}을(를) 켜야 합니다.",
+    "The task failed: {0}": "작업을 마치지 못했습니다: {0}",
+})
+
 
 def _tool(name: str) -> str:
     found = shutil.which(name) or str(Path(sys.executable).with_name(name))

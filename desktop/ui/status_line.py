@@ -1,0 +1,49 @@
+"""The window's status line: a message (what just happened) and the model, backend, speed and context figures."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from ..session.controller import StatusFigures
+from .chat_view import BACKEND_NAMES
+
+
+class StatusLine(QObject):
+    """Fills a ``QStatusBar`` with its labels; the window words nothing itself."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        super().__init__(bar)
+        self.model_label = QLabel()
+        self.backend_label = QLabel()
+        self.speed_label = QLabel()
+        self.context_label = QLabel()
+        self.context_label.setObjectName("status-context")
+        self.message_label = QLabel()
+        self.message_label.setObjectName("status-message")
+        bar.addWidget(self.message_label, 1)
+        for label in (self.model_label, self.backend_label, self.speed_label, self.context_label):
+            bar.addPermanentWidget(label)
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        self.message_label.setStyleSheet("color: #b00020;" if error else "")
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)  # a long line is cut off by the window's width: the whole of it
+
+    def show_speed(self, tokens_per_s: float) -> None:
+        self.speed_label.setText(self.tr("{0:.1f} tok/s").format(tokens_per_s))
+
+    def show(self, f: StatusFigures) -> None:
+        self.model_label.setText(self.tr("Model: {0}").format(f.model or self.tr("none")))
+        self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(f.backend, f.backend or "—")))
+        if f.tokens_per_s is not None:
+            self.show_speed(f.tokens_per_s)
+        if f.context_used is None:
+            return
+        total = f" / {f.context_size:,}" if f.context_size else ""
+        text = self.tr("Context: {0}{1}").format(f"{f.context_used:,}", total)
+        if f.reused is not None and f.evaluated is not None:
+            text += " · " + self.tr("prompt: {0} reused, {1} read").format(f"{f.reused:,}", f"{f.evaluated:,}")
+        if f.dropped:
+            text += " · " + self.tr("{0} earlier messages left out").format(f.dropped)
+        self.context_label.setText(text)
