@@ -2,9 +2,10 @@
 
 It runs what a first-time user does, through the window's own code paths: the welcome page's
 "Set up the demo model" (convert the bundled checkpoint, load it with llama.cpp), one message
-sent with the Send button, the reply streamed into the chat, and the conversation in the history
-database. A frozen bundle that lacks a Qt plugin, llama.cpp's libraries or a data file fails here
-with one line naming the missing piece, instead of a user's double-click doing nothing.
+sent with the Send button, the reply streamed into the chat, the loaded model served on localhost
+(what "Serve on localhost" runs) and answering one request, an image decoded as an attachment is, and
+the conversation in the history database. A frozen bundle that lacks a Qt plugin, llama.cpp's libraries
+or a data file fails here with one line naming the missing piece, instead of a user's double-click doing nothing.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _run(data_dir: Path, say: Callable[[str], None]) -> None:
         if reply != demo["expected_reply"]:
             raise SelfTestError(f"the demo reply differs from demo.json's expected_reply: {reply[:80]!r}")
         say("reply: equals demo.json's expected_reply")
+        _check_serving(window.local, say)
+        _check_image_decoding(say)
     finally:
         desktop.shutdown()
     _check_history(data_dir, demo["message"], demo["expected_reply"], say)
@@ -138,6 +141,51 @@ def _chat(window: Any, message: str, say: Callable[[str], None]) -> str:
         raise SelfTestError(f"the reply ended as {statuses[0]!r}: {note or 'no message'}")
     say(f"chat: reply complete, {len(messages[-1].content)} characters")
     return str(messages[-1].content)
+
+
+def _check_serving(generator: Any, say: Callable[[str], None]) -> None:
+    """Serve the loaded model on the loopback address and ask it for its model list over HTTP."""
+    import urllib.request
+
+    from .session.serving import LocalServing
+
+    serving = LocalServing(port=0)
+    try:
+        url = serving.start(generator)
+        with urllib.request.urlopen(f"{url}/models", timeout=30) as response:  # noqa: S310 - our loopback server
+            listed = json.loads(response.read().decode("utf-8"))
+    except Exception as err:  # noqa: BLE001 - a missing module in the bundle raises several types
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise SelfTestError(f"the local server would not serve the model: {first}") from None
+    finally:
+        serving.stop()
+    names = [str(m.get("id")) for m in listed.get("data", []) if isinstance(m, dict)]
+    if not names:
+        raise SelfTestError(f"the local server listed no model: {listed!r:.120}")
+    say(f"serve: {url} listed {names[0]}")
+
+
+def _check_image_decoding(say: Callable[[str], None]) -> None:
+    """Decode a small PNG the way an attached image is decoded (Pillow must be in the bundle)."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtGui import QColor, QImage
+
+    from .engine.types import GenerationError
+    from .engine.vision import load_image
+
+    picture = QImage(8, 6, QImage.Format.Format_RGB32)
+    picture.fill(QColor(200, 40, 40))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    picture.save(buffer, "PNG")
+    buffer.close()
+    try:
+        image = load_image(bytes(data.data()))
+    except (GenerationError, ImportError) as err:
+        raise SelfTestError(f"images could not be decoded: {err}") from None
+    height, width = image.pixels.shape[:2]
+    say(f"image: a PNG decoded to {width}x{height} pixels")
 
 
 def _check_history(data_dir: Path, message: str, reply: str, say: Callable[[str], None]) -> None:

@@ -1,8 +1,9 @@
 """What goes into the bundle and what stays out: tables read by ``exaone-desktop.spec``.
 
 The app imports only QtCore, QtGui and QtWidgets; the converter is numpy + gguf; llama.cpp comes
-with llama-cpp-python. torch and transformers are imported only by the verifier's HF reference
-check (``exaone_convert.verify``), which the app never runs, so they are excluded with the rest.
+with llama-cpp-python; "Serve on localhost" needs fastapi and uvicorn, and attached images Pillow.
+torch and transformers are imported only by the verifier's HF reference check (``exaone_convert.verify``),
+which the app never runs, so they are excluded with the rest.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ STAGE_IGNORE = ("__pycache__", "*.pyc", "*.ts", "build_translations.py")
 # Modules the frozen app must not carry (each pulls in tens to hundreds of MB or is test-only).
 EXCLUDES: tuple[str, ...] = (
     "torch", "transformers", "tokenizers", "safetensors", "scipy", "sympy", "pandas", "matplotlib",
-    "PIL", "IPython", "jedi", "pytest", "pytestqt", "_pytest", "tests", "mypy", "ruff", "setuptools",
+    "IPython", "jedi", "pytest", "pytestqt", "_pytest", "tests", "mypy", "ruff", "setuptools",
     "pkg_resources", "pip", "tkinter", "_tkinter", "unittest", "pydoc_data", "lib2to3",
-    "llama_cpp.server", "uvicorn", "fastapi", "starlette",
+    "llama_cpp.server",  # llama-cpp-python's own server; ours (fastapi, uvicorn) is "Serve on localhost"
     # PySide6 modules the app does not import.
     "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuickControls2",
     "PySide6.QtQuickTest", "PySide6.QtPdf", "PySide6.QtPdfWidgets", "PySide6.QtSvg", "PySide6.QtSvgWidgets",

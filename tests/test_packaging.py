@@ -56,6 +56,8 @@ def test_self_test_passes_from_source(tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("frozen: False") and lines[-1] == "self-test passed"
     assert "reply: equals demo.json's expected_reply" in lines
+    assert any(line.startswith("serve: http://127.0.0.1:") for line in lines)
+    assert "image: a PNG decoded to 8x6 pixels" in lines
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +114,8 @@ def test_frozen_self_test_chats_with_the_demo_model_in_an_empty_environment(bund
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("frozen: True")
     assert "reply: equals demo.json's expected_reply" in lines
+    assert any(line.startswith("serve: http://127.0.0.1:") for line in lines)  # fastapi and uvicorn are bundled
+    assert "image: a PNG decoded to 8x6 pixels" in lines  # and Pillow
     assert any(line.startswith("history: conversation saved (2 messages)") for line in lines)
     assert lines[-1] == "self-test passed"
     for user_folder in (".local/share", ".config"):  # it used a temporary data folder, not the user's
