@@ -17,6 +17,7 @@ from .parts import (
     file_part,
     has_file_parts,
     part_document,
+    prepare,
     resolve_documents,
     resolve_for,
     with_documents,
@@ -28,5 +29,5 @@ __all__ = [
     "DEFAULT_TOKENIZER", "EXTENSIONS", "FORMATS", "MAX_DOCUMENT_BYTES", "MEMORY_LIMIT_MB", "TIME_LIMIT_S",
     "TOKENIZERS", "Chunk", "Document", "DocumentError", "DocumentIndex", "Format", "Passage", "Resolved", "Unit",
     "chunk_document", "document_part", "extract_document", "file_part", "format_for", "has_file_parts",
-    "part_document", "read_document", "resolve_documents", "resolve_for", "with_documents",
+    "part_document", "prepare", "read_document", "resolve_documents", "resolve_for", "with_documents",
 ]  # fmt: skip

@@ -277,3 +277,11 @@ def resolve_for(prompt: Sequence[Mapping[str, Any]], generator: Any, settings: A
 
 
 CLOUD_CONTEXT_TOKENS = 32768  # what a document may take of a cloud model's context when its size is unknown
+
+
+def prepare(prompt: Any, generator: Any, settings: Any, *, allow_paths: bool = True,
+            cancel: threading.Event | None = None) -> Any:
+    """``prompt`` ready for ``generator``: unchanged without ``file`` parts, else ``resolve_for``'s messages."""
+    if not has_file_parts(prompt):
+        return prompt
+    return resolve_for(prompt, generator, settings, allow_paths=allow_paths, cancel=cancel).messages
