@@ -8,7 +8,7 @@ A streamed reply is saved as ``partial`` (at most every ``save_interval`` second
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -154,20 +154,28 @@ class ChatSession:
 
     # -- starting a reply ----------------------------------------------------------------------
 
-    def send(self, text: str, *, engine: str, model: str,
-             images: Sequence[bytes] = ()) -> tuple[list[Message], Reply]:
-        """Commit the user's message (with ``images``, checked PNG/JPEG/WebP bytes, kept as files), open a
-        partial reply; returns the prompt and the reply."""
+    def send(self, text: str, *, engine: str, model: str, images: Sequence[bytes] = (),
+             documents: Sequence[tuple[bytes, Mapping[str, Any]]] = ()) -> tuple[list[Message], Reply]:
+        """Commit the user's message (with ``images``, checked PNG/JPEG/WebP bytes, and ``documents``, each the
+        original's bytes and its extracted text, kept as files), open a partial reply; returns the prompt and
+        the reply."""
         cid = self._ensure_conversation()
         if not self.messages() and not self.store.conversation(cid).title:
-            self.store.rename(cid, title_from(text))
-        self._add_user(cid, text, images)
+            self.store.rename(cid, title_from(text or (str(documents[0][1].get("filename", "")) if documents else "")))
+        self._add_user(cid, text, images, documents)
         return self._start_reply(engine, model)
 
-    def _add_user(self, cid: int, text: str, images: Sequence[bytes]) -> StoredMessage:
+    def _add_user(self, cid: int, text: str, images: Sequence[bytes],
+                  documents: Sequence[tuple[bytes, Mapping[str, Any]]] = ()) -> StoredMessage:
         stored = self.store.add_message(cid, "user", text)
-        for data in images:
-            self.store.add_image(stored.id, data)
+        try:
+            for data, document in documents:
+                self.store.add_document(stored.id, data, document)
+            for data in images:
+                self.store.add_image(stored.id, data)
+        except BaseException:  # nothing half-kept: the message and what it already had go
+            self.store.delete_messages_from(cid, stored.id)
+            raise
         return self.store.message(stored.id)
 
     def last_user_message(self) -> StoredMessage | None:
@@ -189,8 +197,9 @@ class ChatSession:
         """Replace the last user message (dropping what followed it) and ask again."""
         last = self._require_last_user()
         images = [Path(f).read_bytes() for f in last.images if Path(f).is_file()]  # the edit keeps them
+        documents = [(Path(d.file).read_bytes(), d.document_json()) for d in last.documents if Path(d.file).is_file()]
         self.store.delete_messages_from(last.conversation_id, last.id)
-        self._add_user(last.conversation_id, text, images)
+        self._add_user(last.conversation_id, text, images, documents)
         return self._start_reply(engine, model)
 
     def _require_last_user(self) -> StoredMessage:

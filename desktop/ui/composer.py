@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .attachments import AttachmentTray, ImageInput
+from .documents import DocumentTray
 
 
 class Composer(QWidget):
@@ -18,7 +19,8 @@ class Composer(QWidget):
         self.editing_label = QLabel(self.tr("Editing your last message: Send replaces it and asks again."))
         self.editing_label.setVisible(False)
         self.attachments = AttachmentTray()  # images for the next message: attach, paste, drop
-        self.input = ImageInput(self.attachments)
+        self.documents = DocumentTray()  # documents for the next message: attach, drop
+        self.input = ImageInput(self.attachments, self.documents)
         self.input.setObjectName("input")
         self.input.setPlaceholderText(self.tr("Type a message (Ctrl+Enter sends)"))
         self.input.setFixedHeight(84)
@@ -40,6 +42,7 @@ class Composer(QWidget):
         layout.addWidget(self.editing_label)
         layout.addWidget(self.input)
         layout.addWidget(self.attachments)
+        layout.addWidget(self.documents)
         layout.addLayout(row)
 
 

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
         self.chat_view = ChatView()
         self.composer = Composer()
         self.composer.attachments.refused.connect(lambda line: self._say(line, error=True))
+        self.composer.documents.refused.connect(lambda line: self._say(line, error=True))
         self.welcome = WelcomePage()
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
@@ -406,13 +407,19 @@ class MainWindow(QMainWindow):
     def send(self) -> None:
         text = self.composer.input.toPlainText().strip()
         images = list(self.composer.attachments.pending)
-        if not (text or images) or self.worker is not None:
+        documents = list(self.composer.documents.pending)
+        if not (text or images or documents) or self.worker is not None:
+            return
+        if self.composer.documents.busy():
+            self._say(self.tr("A document is still being read: wait for it, or cancel it."), error=True)
             return
         self.settings_panel.commit_system_prompt()
-        turn = self._start(lambda: self.controller.send(text, editing=self.editing, images=images))
+        turn = self._start(lambda: self.controller.send(text, editing=self.editing, images=images,
+                                                        documents=documents))
         if turn is None:
             return
         self.composer.attachments.clear()
+        self.composer.documents.clear()
         self.composer.input.clear()
         self._leave_edit()
         self._run(turn)

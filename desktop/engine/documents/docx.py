@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from .model import Document, DocumentError, Unit
+from .model import Document, DocumentError, Unit, UnitKind
 from .zipguard import open_zip
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -64,7 +64,7 @@ def read_docx(data: bytes, name: str) -> Document:
         elif style.startswith(("Heading 1", "Heading 2", "Title")) and any(t.strip() for t in pieces[-1]):
             pieces.append([])
         pieces[-1].append(text)
-    kind = "page" if paged else "section"
+    kind: UnitKind = "page" if paged else "section"
     units = tuple(Unit(kind, i + 1, "\n".join(p).strip()) for i, p in enumerate(pieces))
     if not paged:
         units = tuple(Unit(kind, i + 1, u.text) for i, u in enumerate(u for u in units if u.text))

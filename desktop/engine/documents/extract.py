@@ -18,6 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from .model import Document, DocumentError
 from .registry import check_size, format_for, read_document
@@ -57,6 +58,7 @@ def child_main() -> None:
     header = json.loads(sys.stdin.buffer.readline())
     _limit_self(int(header["memory_mb"]), float(header["cpu_s"]))
     data = sys.stdin.buffer.read()
+    out: dict[str, Any]
     try:
         out = {"document": read_document(data, str(header["filename"])).to_json()}
     except DocumentError as err:
