@@ -61,7 +61,7 @@ def test_attach_drop_send_keep_and_delete(qtbot: Any, desktop: DesktopApp, tiny_
     bubble = w.chat_view.bubble(user.id)
     assert [c.text() for c in bubble.document_chips] == ["📄 report.pdf", "📄 규정.hwpx"]
     kept = [Path(d.file) for d in user.documents]
-    store.delete_conversation(cid)
+    assert w.controller.delete_conversation(cid)
     assert not any(p.exists() for p in kept)
 
 

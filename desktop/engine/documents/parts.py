@@ -29,7 +29,8 @@ from .model import Document, DocumentError
 from .registry import FORMATS, format_for
 from .retrieval import DEFAULT_TOKENIZER, TOP_K, Chunk, DocumentIndex
 
-ANSWER_ROOM_TOKENS = 512  # kept free for the answer at least (more when max_new_tokens asks for more)
+ANSWER_ROOM_TOKENS = 512  # kept free for the answer at least (an eighth of smaller contexts; more when
+# max_new_tokens asks for more)
 MESSAGE_OVERHEAD_TOKENS = 16  # a chat template's role marks per message, roughly
 INDEXES_KEPT = 8
 FIX_PART = ('send a document as {"type": "file", "file": {"filename": "report.pdf", "file_data": '
@@ -227,7 +228,7 @@ def resolve_documents(
                                 "layer); attach the pages as images for a vision model such as EXAONE 4.5, or run "
                                 "OCR on it first")
     rest = sum(count_tokens(_text_of(m.get("content"))) + MESSAGE_OVERHEAD_TOKENS for m in messages)
-    budget = context_tokens - rest - max(answer_tokens, ANSWER_ROOM_TOKENS)
+    budget = context_tokens - rest - max(answer_tokens, min(ANSWER_ROOM_TOKENS, context_tokens // 8))
     whole: set[int] = set()
     for k, (_, _, document) in enumerate(found):
         need = count_tokens(whole_text(document))
