@@ -35,8 +35,9 @@ def korean_font() -> Path:
     pytest.skip("no Korean font (install fonts-noto-cjk) to write Korean PDFs with")
 
 
-def make_pdf(pages: Sequence[str], *, blank: Sequence[int] = ()) -> bytes:
-    """A PDF with one page per text (``blank``: 1-based pages left without text, like a scan)."""
+def make_pdf(pages: Sequence[str], *, blank: Sequence[int] = (), scans: Sequence[int] = ()) -> bytes:
+    """A PDF with one page per text (``blank``: 1-based pages left without text; ``scans``: pages that are only
+    an image, as a scanner makes them: a PNG 300 x 420 pixels, its colour from the page number)."""
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -47,6 +48,11 @@ def make_pdf(pages: Sequence[str], *, blank: Sequence[int] = ()) -> bytes:
         pdf.add_page()
         if number in blank:
             pdf.rect(20, 20, 100, 100)
+            continue
+        if number in scans:
+            from PIL import Image
+
+            pdf.image(Image.new("RGB", (300, 420), (number * 20 % 256, 90, 160)), x=10, y=10, w=150)
             continue
         pdf.set_xy(15, 15)
         pdf.multi_cell(180, 6, text)

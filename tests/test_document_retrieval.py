@@ -116,3 +116,33 @@ def test_a_scan_without_text_says_so() -> None:
     with pytest.raises(DocumentError, match="has no text to read"):
         resolve_documents([{"role": "user", "content": [part, {"type": "text", "text": "요약해 줘"}]}],
                           context_tokens=4096)
+
+
+def test_scanned_pages_go_to_a_vision_model_as_images() -> None:
+    import io
+
+    from PIL import Image
+
+    data = make_pdf(["첫 쪽은 글자가 있다.", "", ""], scans=[2, 3])
+    part = {"type": "file", "file": {"filename": "scan.pdf",
+                                     "file_data": "data:application/pdf;base64," + base64.b64encode(data).decode()}}
+    messages = [{"role": "user", "content": [part, {"type": "text", "text": "무엇이 보이나요?"}]}]
+    resolved = resolve_documents(messages, context_tokens=4096, vision=True)
+    content = resolved.messages[0]["content"]
+    images = [p for p in content if p["type"] == "image_url"]
+    assert len(images) == 2 and content[-1]["type"] == "text"
+    assert "Pages 2, 3 are scans without text; the images above show them" in content[-1]["text"]
+    for page, image in zip((2, 3), images, strict=True):
+        url = image["image_url"]["url"]
+        assert url.startswith("data:image/png;base64,")
+        picture = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+        assert picture.size == (300, 420) and picture.getpixel((5, 5)) == (page * 20 % 256, 90, 160)
+    text_only = resolve_documents(messages, context_tokens=4096, vision=False).messages[0]["content"]
+    assert isinstance(text_only, str) and "첫 쪽은 글자가 있다." in text_only
+    assert "(Pages 2, 3 are scans without text.)" in text_only
+    scan_only = {"type": "file", "file": {**part["file"], "file_data": "data:application/pdf;base64," +
+                                          base64.b64encode(make_pdf(["", ""], scans=[1, 2])).decode()}}
+    assert len([p for p in resolve_documents([{"role": "user", "content": [scan_only]}], context_tokens=4096,
+                                             vision=True).messages[0]["content"] if p["type"] == "image_url"]) == 2
+    with pytest.raises(DocumentError, match="load a model that reads images"):
+        resolve_documents([{"role": "user", "content": [scan_only]}], context_tokens=4096, vision=False)

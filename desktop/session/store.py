@@ -164,8 +164,9 @@ class StoredMessage:
         extracted text), the images (``image_url`` with the file path), then the text."""
         if not self.images and not self.documents:
             return {"role": self.role, "content": self.content}
-        parts: list[dict[str, Any]] = [{"type": "file", "file": {"filename": d.filename, "document": d.document_json()}}
-                                       for d in self.documents]
+        parts: list[dict[str, Any]] = [
+            {"type": "file", "file": {"filename": d.filename, "document": d.document_json(), "path": d.file}}
+            for d in self.documents]
         parts += [{"type": "image_url", "image_url": {"url": f}} for f in self.images]
         return {"role": self.role, "content": [*parts, {"type": "text", "text": self.content}]}
 

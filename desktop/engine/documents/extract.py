@@ -10,6 +10,7 @@ follow-up question (as OpenAI clients do) is read once.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -60,7 +61,13 @@ def child_main() -> None:
     data = sys.stdin.buffer.read()
     out: dict[str, Any]
     try:
-        out = {"document": read_document(data, str(header["filename"])).to_json()}
+        if header.get("pages"):  # the images of a PDF's scanned pages
+            from .pdf import page_images
+
+            found = page_images(data, str(header["filename"]), [int(p) for p in header["pages"]])
+            out = {"images": [[n, base64.b64encode(b).decode("ascii")] for n, b in found]}
+        else:
+            out = {"document": read_document(data, str(header["filename"])).to_json()}
     except DocumentError as err:
         out = {"error": str(err)}
     except MemoryError:
@@ -109,7 +116,7 @@ def extract_document(source: str | Path | bytes, filename: str | None = None, *,
             _cache.move_to_end(key)
             cached = _cache[key]
             return Document(name, cached.format, cached.units, cached.empty_pages)
-    document = _run_child(data, name, cancel, time_limit_s, memory_limit_mb)
+    document = Document.from_json(_run_child(data, name, cancel, time_limit_s, memory_limit_mb)["document"])
     with _cache_lock:
         _cache[key] = document
         while len(_cache) > CACHED_DOCUMENTS:
@@ -117,9 +124,19 @@ def extract_document(source: str | Path | bytes, filename: str | None = None, *,
     return document
 
 
+def scanned_page_images(source: str | Path | bytes, filename: str | None, pages: list[int], *,
+                        cancel: threading.Event | None = None) -> list[tuple[int, bytes]]:
+    """(page, PNG or JPEG bytes) of a PDF's scanned ``pages`` (the largest image on each), read in the bounded
+    child process, for a vision model."""
+    data, name = read_source(source, filename)
+    answer = _run_child(data, name, cancel, TIME_LIMIT_S, MEMORY_LIMIT_MB, pages=pages)
+    return [(int(n), base64.b64decode(b)) for n, b in answer.get("images", [])]
+
+
 def _run_child(data: bytes, name: str, cancel: threading.Event | None, time_limit_s: float,
-               memory_mb: int) -> Document:
-    header = json.dumps({"filename": name, "memory_mb": memory_mb, "cpu_s": time_limit_s}).encode() + b"\n"
+               memory_mb: int, *, pages: list[int] | None = None) -> dict[str, Any]:
+    header = json.dumps({"filename": name, "memory_mb": memory_mb, "cpu_s": time_limit_s,
+                         "pages": pages or []}).encode() + b"\n"
     proc = subprocess.Popen(child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, close_fds=True,
                             creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
@@ -154,11 +171,11 @@ def _run_child(data: bytes, name: str, cancel: threading.Event | None, time_limi
         answer = {}
     if "error" in answer:
         raise DocumentError(str(answer["error"]))
-    if "document" not in answer:
+    if "document" not in answer and "images" not in answer:
         code = proc.returncode
         why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         tail = (result.get("err", b"") or b"").decode("utf-8", "replace").strip().splitlines()[-1:]
         detail = f": {tail[0][:200]}" if tail else ""
         raise DocumentError(f"the document reader stopped while reading {name} ({why}{detail}); the file may be "
                             f"damaged or need more than {memory_mb} MB: save it again or split it")
-    return Document.from_json(answer["document"])
+    return dict(answer)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .extract import extract_document, read_source
+from .extract import extract_document, read_source, scanned_page_images
 from .model import Document, DocumentError
 from .registry import FORMATS, format_for
 from .retrieval import DEFAULT_TOKENIZER, TOP_K, Chunk, DocumentIndex
@@ -108,6 +108,19 @@ def _filename(spec: Mapping[str, Any]) -> str:
     raise DocumentError(f"a file part has no filename (its extension names the format); {FIX_PART}")
 
 
+def part_source(part: Mapping[str, Any], *, allow_paths: bool = True) -> tuple[bytes | str, str] | None:
+    """(the original's bytes or path, its name) of a ``file`` part; None when it carries only extracted text."""
+    spec = part.get("file")
+    if not isinstance(spec, Mapping):
+        return None
+    name = _filename(spec)
+    if isinstance(spec.get("file_data"), str):
+        return _decode_data_url(spec["file_data"], name), name
+    if allow_paths and isinstance(spec.get("path"), str) and spec["path"]:
+        return str(spec["path"]), name
+    return None
+
+
 def part_document(part: Mapping[str, Any], *, allow_paths: bool = True,
                   cancel: threading.Event | None = None) -> Document:
     """The document a ``file`` part carries, extracted (in a bounded child process, cached by content)."""
@@ -153,8 +166,10 @@ class Resolved:
     passages: list[Passage] = field(default_factory=list)  # what the last user message was given
 
 
-def whole_text(document: Document) -> str:
-    return (f"<document name=\"{document.filename}\">\n{document.text}\n</document>\n"
+def whole_text(document: Document, images_shown: bool = False) -> str:
+    scans = (f"\n(Pages {', '.join(str(p) for p in document.empty_pages)} are scans without text"
+             f"{'; the images above show them' if images_shown else ''}.)") if document.empty_pages else ""
+    return (f"<document name=\"{document.filename}\">\n{document.text}{scans}\n</document>\n"
             "(Cite pages or sections as they are marked, e.g. [p. 3].)")
 
 
@@ -207,10 +222,14 @@ def resolve_documents(
     cancel: threading.Event | None = None,
     top_k: int = TOP_K,
     tokenizer: str = DEFAULT_TOKENIZER,
+    vision: bool | Callable[[], bool] = False,
 ) -> Resolved:
-    """Chat messages whose ``file`` parts are replaced by text (whole, or passages for each question)."""
+    """Chat messages whose ``file`` parts are replaced by text (whole, or passages for each question).
+    ``vision``: the model reads images, so a PDF's scanned pages (no text layer) are added as images."""
     messages = [dict(m) for m in prompt]
     found: list[tuple[int, int, Document]] = []  # (message, part, document)
+    shown: set[int] = set()  # documents whose scanned pages go as images
+    scans: dict[int, list[dict[str, Any]]] = {}  # message -> image parts of scanned pages
     for i, m in enumerate(messages):
         content = m.get("content")
         if isinstance(content, list):
@@ -218,27 +237,32 @@ def resolve_documents(
                 if is_file_part(part):
                     if m.get("role") != "user":
                         raise DocumentError("documents can only be attached to user messages; move the file part")
-                    found.append((i, j, part_document(part, allow_paths=allow_paths, cancel=cancel)))
+                    document = part_document(part, allow_paths=allow_paths, cancel=cancel)
+                    wanted = document.empty_pages and (vision() if callable(vision) else vision)
+                    images = _scan_images(part, document, allow_paths, cancel) if wanted else []
+                    scans.setdefault(i, []).extend(images)
+                    if not document.has_text and not images:
+                        raise DocumentError(f"{document.filename} has no text to read (its pages are scans without "
+                                            "a text layer); load a model that reads images, such as EXAONE 4.5 "
+                                            "with its mmproj, or run OCR on the file first")
+                    if images:
+                        shown.add(len(found))
+                    found.append((i, j, document))
     resolved = Resolved(messages=messages)
     if not found:
         return resolved
-    for _, _, document in found:
-        if not document.has_text:
-            raise DocumentError(f"{document.filename} has no text to read (its pages are scans without a text "
-                                "layer); attach the pages as images for a vision model such as EXAONE 4.5, or run "
-                                "OCR on it first")
     rest = sum(count_tokens(_text_of(m.get("content"))) + MESSAGE_OVERHEAD_TOKENS for m in messages)
     budget = context_tokens - rest - max(answer_tokens, min(ANSWER_ROOM_TOKENS, context_tokens // 8))
     whole: set[int] = set()
     for k, (_, _, document) in enumerate(found):
-        need = count_tokens(whole_text(document))
+        need = count_tokens(whole_text(document, k in shown))
         if need <= budget:
             whole.add(k)
             budget -= need
     inserts: dict[int, list[str]] = {}  # message -> texts to put before its own text
     for k, (i, _, document) in enumerate(found):
         if k in whole:
-            inserts.setdefault(i, []).append(whole_text(document))
+            inserts.setdefault(i, []).append(whole_text(document, k in shown))
             resolved.whole.append(document.filename)
             continue
         resolved.retrieved.append(document.filename)
@@ -255,10 +279,41 @@ def resolve_documents(
         content = messages[i].get("content")
         parts = [p for p in content if not is_file_part(p)] if isinstance(content, list) \
             else [{"type": "text", "text": str(content or "")}]
-        others = [p for p in parts if not (isinstance(p, Mapping) and p.get("type") == "text")]
+        others = [*scans.get(i, []), *(p for p in parts if not (isinstance(p, Mapping) and p.get("type") == "text"))]
         text = "\n\n".join([*texts, _text_of(parts)]).strip()
         messages[i] = {**messages[i], "content": [*others, {"type": "text", "text": text}] if others else text}
     return resolved
+
+
+def _scan_images(part: Mapping[str, Any], document: Document, allow_paths: bool,
+                 cancel: threading.Event | None) -> list[dict[str, Any]]:
+    """``image_url`` parts of a PDF's scanned pages, for a model that reads images."""
+    from ..image_parts import sniff
+
+    source = part_source(part, allow_paths=allow_paths)
+    if not document.empty_pages or document.format != "PDF" or source is None:
+        return []
+    found = scanned_page_images(source[0], source[1], list(document.empty_pages), cancel=cancel)
+    parts = []
+    for _, data in found:
+        kind = sniff(data)
+        if kind is not None:
+            parts.append({"type": "image_url",
+                          "image_url": {"url": f"data:{kind.mime};base64,{base64.b64encode(data).decode('ascii')}"}})
+    return parts
+
+
+def reads_images(generator: Any) -> bool:
+    """Whether a local generator's model has a vision projector beside it (EXAONE 4.5)."""
+    info = getattr(generator, "model_info", None)
+    if info is None or getattr(generator, "backend", "") == "openai":
+        return False
+    from ..vision import find_mmproj
+
+    try:
+        return find_mmproj(info) is not None
+    except Exception:  # noqa: BLE001 - a projector that cannot be checked is one the model cannot use
+        return False
 
 
 def resolve_for(prompt: Sequence[Mapping[str, Any]], generator: Any, settings: Any, *,
@@ -274,7 +329,8 @@ def resolve_for(prompt: Sequence[Mapping[str, Any]], generator: Any, settings: A
             return len(tokenize(text, settings)[1])
     answer = int(getattr(settings, "max_new_tokens", ANSWER_ROOM_TOKENS))
     return resolve_documents(prompt, context_tokens=n_ctx, answer_tokens=min(answer, n_ctx // 2),
-                             count_tokens=count, allow_paths=allow_paths, cancel=cancel)
+                             count_tokens=count, allow_paths=allow_paths, cancel=cancel,
+                             vision=lambda: reads_images(generator))
 
 
 CLOUD_CONTEXT_TOKENS = 32768  # what a document may take of a cloud model's context when its size is unknown

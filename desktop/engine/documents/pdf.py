@@ -68,3 +68,32 @@ def _two_byte_cmaps_as_identity(page: Any) -> None:
 
 def _short(err: BaseException) -> str:
     return (" ".join(str(err).split()) or type(err).__name__)[:120]
+
+
+MAX_SCAN_PAGES = 8  # pages offered to a vision model at most: each is an image of about a thousand tokens
+
+
+def page_images(data: bytes, name: str, pages: list[int]) -> list[tuple[int, bytes]]:
+    """(page, image bytes) for the scanned ``pages``: the largest image drawn on each page, as PNG or JPEG."""
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    out: list[tuple[int, bytes]] = []
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            reader.decrypt("")
+        for number in pages[:MAX_SCAN_PAGES]:
+            images = list(reader.pages[number - 1].images)
+            if not images:
+                continue
+            best = max(images, key=lambda im: im.image.width * im.image.height if im.image is not None else 0)
+            if best.data[:3] == b"\xff\xd8\xff" or best.data[:8] == b"\x89PNG\r\n\x1a\n":
+                out.append((number, best.data))
+            elif best.image is not None:
+                buffer = io.BytesIO()
+                best.image.convert("RGB").save(buffer, format="PNG")
+                out.append((number, buffer.getvalue()))
+    except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as err:
+        raise DocumentError(f"the scanned pages of {name} cannot be read as images ({_short(err)}); {FIX}") from None
+    return out
