@@ -76,7 +76,7 @@ MAX_SCAN_PAGES = 8  # pages offered to a vision model at most: each is an image 
 def page_images(data: bytes, name: str, pages: list[int]) -> list[tuple[int, bytes]]:
     """(page, image bytes) for the scanned ``pages``: the largest image drawn on each page, as PNG or JPEG."""
     import pypdf
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
     out: list[tuple[int, bytes]] = []
     try:
@@ -94,6 +94,8 @@ def page_images(data: bytes, name: str, pages: list[int]) -> list[tuple[int, byt
                 buffer = io.BytesIO()
                 best.image.convert("RGB").save(buffer, format="PNG")
                 out.append((number, buffer.getvalue()))
+    except (ImportError, DependencyError):  # pypdf decodes images with Pillow: without it, no page images
+        return []
     except (PdfReadError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError) as err:
         raise DocumentError(f"the scanned pages of {name} cannot be read as images ({_short(err)}); {FIX}") from None
     return out

@@ -108,7 +108,7 @@ class DocumentIndex:
         corpus = [self.tokenize(c.text) or ["\u2205"] for c in self.chunks]
         self._vocab: dict[str, int] = {}
         ids = [[self._vocab.setdefault(t, len(self._vocab)) for t in doc] for doc in corpus]
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(csc_backend="numpy")  # no scipy: the bundled app leaves it out
         if self.chunks:
             self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=self._vocab), show_progress=False)
 
