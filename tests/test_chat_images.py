@@ -53,7 +53,7 @@ def test_a_version_2_history_migrates_and_keeps_its_messages(tmp_path: Path) -> 
     db.close()
     s = ChatStore(path)
     try:
-        assert s.schema_version == 3
+        assert s.schema_version == store_module.SCHEMA_VERSION
         [m] = s.messages(1)
         assert (m.content, m.images) == ("kept", ())
         assert m.as_message() == {"role": "user", "content": "kept"}
