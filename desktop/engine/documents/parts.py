@@ -37,6 +37,7 @@ FIX_PART = ('send a document as {"type": "file", "file": {"filename": "report.pd
             '"data:application/pdf;base64,..."}}')
 
 _indexes: OrderedDict[tuple[str, str], DocumentIndex] = OrderedDict()
+_counts: OrderedDict[tuple[int, str], int] = OrderedDict()  # (generator, text hash) -> tokens
 _indexes_lock = threading.Lock()
 
 
@@ -326,7 +327,20 @@ def resolve_for(prompt: Sequence[Mapping[str, Any]], generator: Any, settings: A
     count: Callable[[str], int] = estimate_tokens
     if tokenize is not None:
         def count(text: str) -> int:
-            return len(tokenize(text, settings)[1])
+            if len(text) < 2000:
+                return len(tokenize(text, settings)[1])
+            import hashlib
+
+            key = (id(generator), hashlib.sha256(text.encode("utf-8")).hexdigest())
+            with _indexes_lock:
+                known = _counts.get(key)
+            if known is None:  # a document's text is counted once, not again with every follow-up
+                known = len(tokenize(text, settings)[1])
+                with _indexes_lock:
+                    _counts[key] = known
+                    while len(_counts) > 64:
+                        _counts.popitem(last=False)
+            return known
     answer = int(getattr(settings, "max_new_tokens", ANSWER_ROOM_TOKENS))
     return resolve_documents(prompt, context_tokens=n_ctx, answer_tokens=min(answer, n_ctx // 2),
                              count_tokens=count, allow_paths=allow_paths, cancel=cancel,
