@@ -1,6 +1,9 @@
 """Reading documents: each format to text with its page or section numbers, on Korean and English files the
 tests write (``document_files``), and every kind of bad input refused in one line, in the bounded child
-process the app, the CLI and the server use."""
+process the app, the CLI and the server use.
+
+The HWP files here come from ``cfb_writer`` and records laid out as the HWP 5.0 format describes them (the
+same reader was also run by hand on files Hangul itself wrote; those files are not ours to ship)."""
 
 from __future__ import annotations
 
