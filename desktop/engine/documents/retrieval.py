@@ -4,7 +4,7 @@ cites exactly), indexed with BM25 (bm25s), and the best chunks found for each qu
 Korean is agglutinative (조사 and 어미 glue onto words: 계약서의, 계약서를), so whole words match badly.
 Two tokenizers are offered, both measured in ``bench/bench_documents.py``: character bigrams inside each
 Hangul/CJK word plus whole Latin words and numbers (``bigrams``, no dependency: the default) and Kiwi's
-morphemes (``kiwi``, needs kiwipiepy and its model, about 80 MB).
+morphemes (``kiwi``, needs kiwipiepy and its model, about 105 MB).
 """
 
 from __future__ import annotations
