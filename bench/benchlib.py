@@ -43,6 +43,8 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_chat_24b", "Long chats (`bench_chat.py`), EXAONE-3.5-2.4B shape",
      "Run `python bench/bench_chat.py --model bench/out/exaone-3.5-2.4b-Q4_K_M.gguf --rounds 3 --no-switch "
      "--section bench_chat_24b`."),
+    ("bench_documents", "Documents (`bench_documents.py`): reading, indexing, retrieval, follow-up TTFT",
+     "Run `python bench/bench_documents.py`."),
     ("bench_chat_switch", "Switching back to a kept conversation (`bench_chat.py --switch-only`), "
      "EXAONE-4.0-1.2B shape", "Run `python bench/bench_chat.py --switch-only --section bench_chat_switch`."),
 )

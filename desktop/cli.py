@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a PNG, JPEG or WebP image for the model to read (repeatable; local models with a vision "
                         "projector, e.g. EXAONE 4.5, whose mmproj-*.gguf sits beside the model, or the cloud "
                         "engine, which sends it as a data: URL)")
+    p.add_argument("--document", action="append", type=Path, default=[], metavar="FILE",
+                   help="a .pdf, .docx, .hwp, .hwpx, .txt or .md document to ask about (repeatable): put in the "
+                        "prompt whole when it fits the context, otherwise the passages that match the question, "
+                        "with their page or section")
     p.add_argument("--stream", action="store_true", help="print text as it is generated")
     p.add_argument("--json", action="store_true", help="print one JSON object (see the README)")
     p.add_argument("--json-schema", type=Path, metavar="FILE",
@@ -88,7 +92,7 @@ def read_messages(path: Path) -> list[Any]:
         isinstance(m, dict) and isinstance(m.get("role"), str) and _valid_content(m.get("content")) for m in data)
     if not valid:
         raise UsageError(f'--messages file {path} must hold a non-empty JSON list of {{"role": str, '
-                         '"content": str or a list of text/image_url parts}} objects')
+                         '"content": str or a list of text/image_url/file parts}} objects')
     return list(data)
 
 
@@ -110,7 +114,7 @@ def _valid_content(content: Any) -> bool:
     """A string, or OpenAI-style content parts (``text`` and ``image_url``)."""
     if isinstance(content, str):
         return True
-    return isinstance(content, list) and all(isinstance(p, dict) and p.get("type") in ("text", "image_url")
+    return isinstance(content, list) and all(isinstance(p, dict) and p.get("type") in ("text", "image_url", "file")
                                              for p in content)
 
 
@@ -171,7 +175,10 @@ def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrin
         extra: dict[str, Any] = {"grammar": args.grammar} if getattr(args, "grammar", None) else {}
         if args.image:
             extra["images"] = [str(p) for p in args.image]
-        return gen.generate(prompt, settings, on_event=printer, cancel=cancel, **extra), settings
+        from .engine.documents import prepare
+
+        model_prompt = prepare(prompt, gen, settings, cancel=cancel)
+        return gen.generate(model_prompt, settings, on_event=printer, cancel=cancel, **extra), settings
     finally:
         gen.close()
 
@@ -241,6 +248,13 @@ def run(argv: Sequence[str] | None) -> int:
     for image in args.image:
         if not image.is_file():
             raise UsageError(f"image not found: {image}; check the path")
+    if args.document:  # documents go in as OpenAI file parts, read when an engine is chosen (cli_engines)
+        from .engine.documents import DocumentError, with_documents
+
+        try:
+            prompt = cast(Prompt, with_documents(prompt, args.document))
+        except DocumentError as err:
+            raise UsageError(str(err)) from None
     if args.image and args.engine != "local":  # the router passes prompts only: images go in as content parts
         from .engine.image_parts import with_images
 

@@ -52,7 +52,10 @@ class LazyEngine:
         if self._gen is None:
             self._gen = self._load()
         self.settings = RESOLVERS[self.engine](self._gen, settings)
-        return self._gen.generate(prompt, self.settings, on_event=on_event, cancel=cancel)
+        from .engine.documents import prepare  # documents as text sized for this engine (the cloud gets text)
+
+        model_prompt = prepare(prompt, self._gen, self.settings, cancel=cancel)
+        return self._gen.generate(model_prompt, self.settings, on_event=on_event, cancel=cancel)
 
 
 @dataclass

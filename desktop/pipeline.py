@@ -12,6 +12,9 @@ Inputs and outputs follow transformers 5.x ``TextGenerationPipeline``: a string 
 assistant message (or only the reply string with ``return_full_text=False``); a chat ending with an
 assistant message is continued in place (prefill). A list of inputs gives a list of results.
 Reasoning models also get ``reasoning_content`` on the assistant message (``reasoning`` for strings).
+Documents go in user messages as OpenAI ``file`` content parts (``exaone_desktop.engine.documents.file_part``):
+whole when they fit the context, else the passages that match each question; the returned messages keep
+the parts as given, so the conversation can be sent again with the next question.
 """
 
 from __future__ import annotations
@@ -78,7 +81,10 @@ class TextGenerationPipeline:
 
     def _one(self, prompt: Any, settings: Any, on_event: StreamCallback | None,
              cancel: threading.Event | None, extra: Mapping[str, Any]) -> list[Record]:
-        result = self.generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
+        from .engine.documents import prepare  # documents (``file`` parts) become text or passages
+
+        model_prompt = prepare(prompt, self.generator, settings, cancel=cancel)
+        result = self.generator.generate(model_prompt, settings, on_event=on_event, cancel=cancel, **extra)
         full = settings.return_full_text
         if isinstance(prompt, str):
             return [_string_record(prompt, c, full) for c in result.generated]

@@ -10,6 +10,13 @@ if __name__ == "__main__" and sys.argv[1:2] == ["--exaone-model-worker"]:
     worker_main()
     sys.exit(0)
 
+if __name__ == "__main__" and sys.argv[1:2] == ["--exaone-document-worker"]:
+    # Documents are read in a bounded child process (exaone_desktop.engine.documents.extract).
+    from exaone_desktop.engine.documents.extract import child_main
+
+    child_main()
+    sys.exit(0)
+
 from exaone_desktop.app import main  # noqa: E402
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def test_schema_3_history_becomes_one_branch_and_keeps_everything(tmp_path: Path
     db.close()
 
     s = ChatStore(path)
-    assert s.schema_version == SCHEMA_VERSION == 4
+    assert s.schema_version == SCHEMA_VERSION == 5
     branch = s.messages(1)
     assert [m.content for m in branch] == ["q1", "a1", "q2", "a2", "other chat? no: same chat, later"]
     assert [m.parent_id for m in branch] == [None, 1, 2, 3, 4] and branch[1].seed == 7

@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -267,7 +267,10 @@ class Service:
     # -- running -------------------------------------------------------------------------------------
 
     def _run(self, plan: _Plan, cancel: threading.Event, on_event: Any) -> GenerationResult:
+        from ..engine.documents import prepare  # file parts: read in a bounded child, put in whole or searched
+
         settings = plan.settings
+        plan = replace(plan, prompt=prepare(plan.prompt, self.generator, settings, allow_paths=False, cancel=cancel))
         tokenize = getattr(self.generator, "tokenize_prompt", None)
         tools = plan.extra.get("tools")
         images = not isinstance(plan.prompt, str) and has_images(plan.prompt)

@@ -41,10 +41,18 @@ def _content(content: Any, where: str) -> str | list[dict[str, Any]]:
         if part.type == "text" and part.text is not None:
             parts.append({"type": "text", "text": part.text})
             continue
+        if part.type == "file":  # a document: read and put in by the service (documents.prepare)
+            spec = (part.model_extra or {}).get("file")
+            if not isinstance(spec, dict) or not str(spec.get("file_data", "")).startswith("data:"):
+                raise APIError(400, f"{where}.content[{i}].file.file_data must be a base64 data: URL (this server "
+                                    "does not read files or keep uploads)", param=f"{where}.content[{i}].file",
+                               code="invalid_value")
+            parts.append({"type": "file", "file": {"filename": spec.get("filename"), "file_data": spec["file_data"]}})
+            continue
         url = (part.model_extra or {}).get("image_url")
         url = url.get("url") if isinstance(url, dict) else url
         if part.type != "image_url":
-            raise APIError(400, f"{where}.content[{i}] is a {part.type!r} part; send text or image_url parts",
+            raise APIError(400, f"{where}.content[{i}] is a {part.type!r} part; send text, image_url or file parts",
                            param=f"{where}.content[{i}].type", code="unsupported_content")
         if not isinstance(url, str) or not url.startswith("data:image/"):
             raise APIError(400, f"{where}.content[{i}].image_url.url must be a data:image/...;base64 URL (this server "
@@ -57,7 +65,8 @@ def _content(content: Any, where: str) -> str | list[dict[str, Any]]:
 
 
 def has_images(messages: Sequence[dict[str, Any]]) -> bool:
-    return any(isinstance(m.get("content"), list) for m in messages)
+    return any(isinstance(m.get("content"), list) and any(p.get("type") == "image_url" for p in m["content"])
+               for m in messages)
 
 
 def _arguments(raw: str, where: str) -> Any:

@@ -8,7 +8,7 @@ A streamed reply is saved as ``partial`` (at most every ``save_interval`` second
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -168,20 +168,29 @@ class ChatSession:
 
     # -- starting a reply ----------------------------------------------------------------------
 
-    def send(self, text: str, *, engine: str, model: str,
-             images: Sequence[bytes] = ()) -> tuple[list[Message], Reply]:
-        """Commit the user's message (with ``images``, checked PNG/JPEG/WebP bytes, kept as files), open a
-        partial reply; returns the prompt and the reply."""
+    def send(self, text: str, *, engine: str, model: str, images: Sequence[bytes] = (),
+             documents: Sequence[tuple[bytes, Mapping[str, Any]]] = ()) -> tuple[list[Message], Reply]:
+        """Commit the user's message (with ``images``, checked PNG/JPEG/WebP bytes, and ``documents``, each the
+        original's bytes and its extracted text, kept as files), open a partial reply; returns the prompt and
+        the reply."""
         cid = self._ensure_conversation()
         if not self.messages() and not self.store.conversation(cid).title:
-            self.store.rename(cid, distinct_title(title_from(text) or "…", self.store.titles()))
-        self._add_user(cid, text, images)
+            first_name = str(documents[0][1].get("filename", "")) if documents else ""
+            self.store.rename(cid, distinct_title(title_from(text or first_name) or "…", self.store.titles()))
+        self._add_user(cid, text, images, documents)
         return self._start_reply(engine, model)
 
-    def _add_user(self, cid: int, text: str, images: Sequence[bytes], **parent: Any) -> StoredMessage:
+    def _add_user(self, cid: int, text: str, images: Sequence[bytes],
+                  documents: Sequence[tuple[bytes, Mapping[str, Any]]] = (), **parent: Any) -> StoredMessage:
         stored = self.store.add_message(cid, "user", text, **parent)
-        for data in images:
-            self.store.add_image(stored.id, data)
+        try:
+            for data, document in documents:
+                self.store.add_document(stored.id, data, document)
+            for data in images:
+                self.store.add_image(stored.id, data)
+        except BaseException:  # nothing half-kept: the message and what it already had go
+            self.store.delete_messages_from(cid, stored.id)
+            raise
         return self.store.message(stored.id)
 
     def last_user_message(self) -> StoredMessage | None:
@@ -201,14 +210,16 @@ class ChatSession:
 
     def edit(self, message_id: int, text: str, *, engine: str, model: str,
              images: Sequence[bytes] = ()) -> tuple[list[Message], Reply]:
-        """A new version of the user message ``message_id`` (it keeps its images, ``images`` are added): a
+        """A new version of the user message ``message_id`` (it keeps its images and documents, ``images``
+        are added): a
         branch beside the old one, which stays in the history as a variant. Then ask again."""
         self._require_last_user()
         old = self.store.message(message_id)
         if old.role != "user" or old.conversation_id != self.conversation_id:
             raise RuntimeError("only your own messages in this chat can be edited")
         kept = [Path(f).read_bytes() for f in old.images if Path(f).is_file()]
-        self._add_user(old.conversation_id, text, [*kept, *images], parent_id=old.parent_id)
+        documents = [(Path(d.file).read_bytes(), d.document_json()) for d in old.documents if Path(d.file).is_file()]
+        self._add_user(old.conversation_id, text, [*kept, *images], documents, parent_id=old.parent_id)
         return self._start_reply(engine, model)
 
     def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:

@@ -50,6 +50,19 @@ class Turn:
     routed: bool  # through the cloud-fallback router (the cloud is on) or straight to the local model
     engine: Engine | None = None  # the first engine, forced (after the user accepted an offer)
     conversation: str | None = None  # the key the local engine keeps this conversation's state under
+    passages: list[Any] = dataclasses.field(default_factory=list)  # document parts the last question was given
+
+
+@dataclass(frozen=True)
+class AttachedDocument:
+    """A document read for the next message: the original file's bytes and its extracted text."""
+
+    data: bytes
+    document: Any  # engine.documents.Document (imported with the first document)
+
+    @property
+    def filename(self) -> str:
+        return str(self.document.filename)
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,17 @@ def accepts_keyword(fn: Callable[..., Any], name: str) -> bool:
         return False
     param = params.get(name)
     return param is not None and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
+
+
+def passages_note(passages: Sequence[Any]) -> str:
+    """One line naming the document parts a question was given: "Used: report.pdf p. 12, p. 40"."""
+    by_file: dict[str, list[str]] = {}
+    for p in passages:
+        labels = by_file.setdefault(p.filename, [])
+        if p.label not in labels:
+            labels.append(p.label)
+    return ("Used: " + "; ".join(f"{name} {', '.join(labels)}" for name, labels in by_file.items())) if by_file \
+        else ""
 
 
 def generate_with(generator: Generator, prompt: Sequence[Message] | str, settings: GenerationSettings, *,
@@ -277,11 +301,12 @@ class ChatController:
         return self.turn is not None
 
     def send(self, text: str, *, editing: bool = False, edit_of: int | None = None,
-             images: Sequence[str | Path | bytes] = ()) -> Turn:
+             images: Sequence[str | Path | bytes] = (), documents: Sequence[AttachedDocument] = ()) -> Turn:
         """The user's message (or a new version of their message ``edit_of``, or with ``editing`` of their last
         one, on a branch beside the old one): stored, then a reply asked for.
 
-        ``images``: PNG/JPEG/WebP files or bytes sent with the message (kept with the history)."""
+        ``images``: PNG/JPEG/WebP files or bytes sent with the message (kept with the history);
+        ``documents``: documents read with ``read_document`` (the original and its text are kept too)."""
         self._check_idle()
         pictures = self.read_images(images) if images else []
         engine, model = self.engine_labels()
@@ -290,8 +315,22 @@ class ChatController:
         elif editing:
             prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
         else:
-            prompt, reply = self.session.send(text, engine=engine, model=model, images=pictures)
+            kept = [(d.data, d.document.to_json()) for d in documents]
+            prompt, reply = self.session.send(text, engine=engine, model=model, images=pictures, documents=kept)
         return self._turn(prompt, reply)
+
+    @staticmethod
+    def read_document(path: str | Path, cancel: threading.Event | None = None) -> AttachedDocument:
+        """A document file read for attaching (in a bounded child process; ``cancel`` ends it); ``Refused``
+        with one line when it cannot be read. Runs off the GUI thread."""
+        from ..engine.documents import DocumentError, extract_document
+        from ..engine.documents.extract import read_source
+
+        try:
+            data, name = read_source(path, None)
+            return AttachedDocument(data, extract_document(data, name, cancel=cancel))
+        except DocumentError as err:
+            raise Refused("bad_document", str(err)) from None
 
     def image_problem(self) -> str | None:
         """One line when the engine that would answer cannot read images (a local model without a vision
@@ -365,17 +404,31 @@ class ChatController:
                 cancel: threading.Event | None = None,
                 on_switch: Callable[[Engine, str], None] | None = None) -> GenerationResult | RouteOutcome:
         """Run the turn's engine; touches neither the store nor the session (it runs off the GUI thread)."""
+        prompt = self._with_documents(turn, cancel)
         if not turn.routed:
             if self.local is None:
                 raise GenerationError("no local model is loaded")
-            return generate_with(self.local, turn.prompt, turn.settings, on_event=on_event, cancel=cancel,
+            return generate_with(self.local, prompt, turn.settings, on_event=on_event, cancel=cancel,
                                  conversation=turn.conversation)
         router = self._router()
         keeps = self.local is not None and accepts_keyword(self.local.generate, "conversation")
-        result: RouteOutcome = router.run(turn.prompt, turn.settings, engine=turn.engine, cancel=cancel,
+        result: RouteOutcome = router.run(prompt, turn.settings, engine=turn.engine, cancel=cancel,
                                           on_event=on_event, on_switch=on_switch,
                                           conversation=turn.conversation if keeps else None)
         return result
+
+    def _with_documents(self, turn: Turn, cancel: threading.Event | None) -> list[Message]:
+        """The turn's prompt with its documents as text: sized for the local model when one is loaded (a cloud
+        fallback gets the same text), else for the cloud; the passages given to the last question are kept
+        on the turn for the window to show."""
+        from ..engine.documents import has_file_parts, resolve_for
+
+        if not has_file_parts(turn.prompt):
+            return turn.prompt
+        engine = self.local if self.local is not None and turn.engine != "cloud" else None
+        resolved = resolve_for(turn.prompt, engine, turn.settings, cancel=cancel)
+        turn.passages = list(resolved.passages)
+        return resolved.messages  # type: ignore[return-value]
 
     # -- streaming and ending (GUI thread) -----------------------------------------------------
 
@@ -425,7 +478,8 @@ class ChatController:
         stored = reply.finish(result)
         self.last_result = result
         self.last_dropped = int(result.timings.get("messages_dropped", 0))
-        return self._end(stored, note, dropped=self.last_dropped)
+        used = passages_note(self.turn.passages if self.turn is not None else [])
+        return self._end(stored, " ".join(n for n in (note, used) if n), dropped=self.last_dropped)
 
     def _end(self, stored: StoredMessage, note: str = "", *, offer: Engine | None = None,
              dropped: int = 0) -> Ending:

@@ -2,6 +2,8 @@
 
 Images attached to a message are files in the ``images`` folder beside the database (one folder per
 conversation), referenced from the ``images`` table and removed with their message or conversation.
+Documents likewise: the original file and its extracted text (JSON: pages or sections) in ``documents``,
+referenced from the ``documents`` table (schema 4).
 
 Every write is its own transaction, so a ``kill -9`` loses at most the write in flight. A reply is
 stored as ``partial`` while it streams and becomes ``complete`` (or ``stopped``) when it ends.
@@ -32,8 +34,9 @@ from exaone_convert import atomic_write_bytes, atomic_write_text
 Status = Literal["partial", "complete", "stopped", "failed"]
 STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
 ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 IMAGES_DIR = "images"
+DOCUMENTS_DIR = "documents"
 DB_NAME = "history.sqlite3"
 
 # One entry per schema version: the statements that bring version N-1 to N.
@@ -73,6 +76,16 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         " WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)",
         "CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id, id)",
         "ALTER TABLE conversations ADD COLUMN leaf_id INTEGER",  # NULL: the newest message
+    ),
+    5: (  # documents attached to a message: the original and its extracted text, under DOCUMENTS_DIR
+        """CREATE TABLE documents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            filename TEXT NOT NULL,
+            format TEXT NOT NULL,
+            file TEXT NOT NULL,
+            text_file TEXT NOT NULL)""",
+        "CREATE INDEX documents_by_message ON documents(message_id, id)",
     ),
 }
 
@@ -131,6 +144,22 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class StoredDocument:
+    filename: str  # the name it was attached under
+    format: str  # "PDF", "DOCX", "HWP", "HWPX", "text"
+    file: str  # absolute path of the kept original
+    text_file: str  # absolute path of its extracted text (``Document.to_json()``)
+
+    def document_json(self) -> dict[str, Any]:
+        """The extracted text as ``Document.to_json()`` gave it (a missing or damaged file: no text)."""
+        try:
+            data = json.loads(Path(self.text_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {"filename": self.filename, "format": self.format, "units": []}
+        return data if isinstance(data, dict) else {"filename": self.filename, "format": self.format, "units": []}
+
+
+@dataclass(frozen=True)
 class StoredMessage:
     id: int
     conversation_id: int
@@ -145,13 +174,18 @@ class StoredMessage:
     seed: int | None = None
     parent_id: int | None = None  # the message this one follows (None: the first of its conversation)
     images: tuple[str, ...] = ()  # absolute paths of the attached image files, in order
+    documents: tuple[StoredDocument, ...] = ()
 
     def as_message(self) -> dict[str, Any]:
         """The ``{"role", "content"}`` form a generator takes; reasoning is never part of it. A message with
-        images has OpenAI-style content parts: the images (``image_url`` with the file path), then the text."""
-        if not self.images:
+        images or documents has OpenAI-style content parts: the documents (``file`` parts carrying their
+        extracted text), the images (``image_url`` with the file path), then the text."""
+        if not self.images and not self.documents:
             return {"role": self.role, "content": self.content}
-        parts: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": f}} for f in self.images]
+        parts: list[dict[str, Any]] = [
+            {"type": "file", "file": {"filename": d.filename, "document": d.document_json(), "path": d.file}}
+            for d in self.documents]
+        parts += [{"type": "image_url", "image_url": {"url": f}} for f in self.images]
         return {"role": self.role, "content": [*parts, {"type": "text", "text": self.content}]}
 
 
@@ -182,6 +216,12 @@ def _snippet(text: str, query: str, width: int = 60) -> str:
     start = max(0, at - width // 2)
     piece = text[start:at + len(query) + width // 2].replace("\n", " ")
     return ("…" if start else "") + piece
+
+
+def _document_text(document: Mapping[str, Any]) -> str:
+    units = document.get("units") if isinstance(document.get("units"), list) else []
+    return "\n\n".join(f"[{'p.' if u.get('kind') == 'page' else 'section'} {u.get('number')}]\n{u.get('text', '')}"
+                       for u in units or [] if isinstance(u, dict) and str(u.get("text", "")).strip())
 
 
 class ChatStore:
@@ -331,11 +371,13 @@ class ChatStore:
     @_guarded
     def delete_conversation(self, conversation_id: int) -> None:
         files = self._image_files("m.conversation_id = ?", (conversation_id,))
+        files += self._document_files("m.conversation_id = ?", (conversation_id,))
         with self._tx() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         self._remove_files(files)
-        with contextlib.suppress(OSError):
-            (self.images_dir / str(conversation_id)).rmdir()
+        for folder in (self.images_dir, self.documents_dir):
+            with contextlib.suppress(OSError):
+                (folder / str(conversation_id)).rmdir()
 
     # -- images --------------------------------------------------------------------------------
 
@@ -391,6 +433,57 @@ class ChatStore:
             with contextlib.suppress(OSError):
                 f.unlink(missing_ok=True)
 
+    # -- documents -----------------------------------------------------------------------------
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.path.parent / DOCUMENTS_DIR
+
+    @_guarded
+    def add_document(self, message_id: int, data: bytes, document: Mapping[str, Any]) -> StoredDocument:
+        """Keep a document of ``message_id``: the original ``data`` and its extracted text ``document``
+        (``Document.to_json()``, read by the caller), both written atomically, then referenced."""
+        message = self.message(message_id)
+        filename = Path(str(document.get("filename", "document")).replace("\\", "/")).name or "document"
+        stem = f"{message.conversation_id}/{message_id}-{uuid.uuid4().hex[:12]}"
+        suffix = Path(filename).suffix.lower()
+        names = (f"{stem}{suffix}", f"{stem}.json")
+        targets = [self.documents_dir / n for n in names]
+        try:
+            targets[0].parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(targets[0], data)
+            atomic_write_text(targets[1], json.dumps(dict(document), ensure_ascii=False))
+        except OSError as err:
+            self._remove_files(targets)
+            raise StoreError(f"cannot keep the document in {self.documents_dir}: {err.strerror or err}; "
+                             "check the disk and the folder's permissions") from None
+        try:
+            with self._tx() as db:
+                db.execute("INSERT INTO documents(message_id, filename, format, file, text_file)"
+                           " VALUES (?, ?, ?, ?, ?)", (message_id, filename, str(document.get("format", "")), *names))
+        except BaseException:
+            self._remove_files(targets)
+            raise
+        return StoredDocument(filename, str(document.get("format", "")), str(targets[0]), str(targets[1]))
+
+    def _documents_of(self, message_ids: list[int]) -> dict[int, tuple[StoredDocument, ...]]:
+        if not message_ids:
+            return {}
+        marks = ",".join("?" * len(message_ids))
+        rows = self._db.execute(f"SELECT * FROM documents WHERE message_id IN ({marks}) ORDER BY id",
+                                message_ids).fetchall()
+        found: dict[int, list[StoredDocument]] = {}
+        for row in rows:
+            found.setdefault(int(row["message_id"]), []).append(StoredDocument(
+                row["filename"], row["format"], str(self.documents_dir / row["file"]),
+                str(self.documents_dir / row["text_file"])))
+        return {k: tuple(v) for k, v in found.items()}
+
+    def _document_files(self, where: str, args: tuple[Any, ...]) -> list[Path]:
+        rows = self._db.execute("SELECT d.file, d.text_file FROM documents d JOIN messages m ON m.id = d.message_id "
+                                f"WHERE {where}", args).fetchall()
+        return [self.documents_dir / row[k] for row in rows for k in ("file", "text_file")]
+
     # -- messages ------------------------------------------------------------------------------
 
     @_guarded
@@ -438,15 +531,18 @@ class ChatStore:
         if row is None:
             raise StoreError(f"message {message_id} does not exist")
         images = self._images_of([message_id]).get(message_id, ())
-        return StoredMessage(**{k: row[k] for k in row.keys()}, images=images)
+        documents = self._documents_of([message_id]).get(message_id, ())
+        return StoredMessage(**{k: row[k] for k in row.keys()}, images=images, documents=documents)
 
     @_guarded
     def all_messages(self, conversation_id: int) -> list[StoredMessage]:
         """Every message of the conversation, every branch, oldest first."""
         rows = self._db.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id",
                                 (conversation_id,)).fetchall()
-        images = self._images_of([int(row["id"]) for row in rows])
-        return [StoredMessage(**{k: row[k] for k in row.keys()}, images=images.get(int(row["id"]), ())) for row in rows]
+        ids = [int(row["id"]) for row in rows]
+        images, documents = self._images_of(ids), self._documents_of(ids)
+        return [StoredMessage(**{k: row[k] for k in row.keys()}, images=images.get(int(row["id"]), ()),
+                              documents=documents.get(int(row["id"]), ())) for row in rows]
 
     @_guarded
     def messages(self, conversation_id: int) -> list[StoredMessage]:
@@ -503,6 +599,7 @@ class ChatStore:
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete ``message_id`` and every later message of the conversation (regenerate, edit)."""
         files = self._image_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
+        files += self._document_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
         with self._tx() as db:
             db.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (conversation_id, message_id))
             db.execute("UPDATE conversations SET leaf_id = NULL WHERE id = ? AND leaf_id >= ?",
@@ -538,7 +635,8 @@ class ChatStore:
             "format": "exaone-desktop.conversation",
             "schema_version": SCHEMA_VERSION,
             "conversation": asdict(conv),
-            "messages": [asdict(m) for m in self.messages(conversation_id)],
+            "messages": [{**asdict(m), "documents": [{**asdict(d), "text": d.document_json()} for d in m.documents]}
+                         for m in self.messages(conversation_id)],
         }
 
     @_guarded
@@ -554,6 +652,10 @@ class ChatStore:
             if m.reasoning:
                 lines += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
             lines += [f"![image]({Path(f).as_uri()})" for f in m.images] + ([""] if m.images else [])
+            for d in m.documents:
+                text = _document_text(d.document_json())
+                lines += [f"📄 [{d.filename}]({Path(d.file).as_uri()})", "",
+                          f"<details><summary>{d.filename}: extracted text</summary>", "", text, "", "</details>", ""]
             lines += [m.content, ""]
             if m.status != "complete":
                 lines += [f"*({m.status})*", ""]

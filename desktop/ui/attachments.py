@@ -5,6 +5,7 @@ image is one, and whether the model can read it, is decided by ``engine.image_pa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
@@ -118,19 +119,26 @@ class AttachmentTray(QWidget):
 
 
 class ImageInput(QPlainTextEdit):
-    """The message box; a pasted or dropped image (data, or PNG/JPEG/WebP files) goes to ``tray``."""
+    """The message box; a pasted or dropped image (data, or PNG/JPEG/WebP files) goes to ``tray``, a dropped
+    document (PDF, Word, HWP, HWPX, text) to ``documents``."""
 
-    def __init__(self, tray: AttachmentTray, parent: QWidget | None = None) -> None:
+    def __init__(self, tray: AttachmentTray, documents: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tray = tray
+        self.documents = documents  # a documents.DocumentTray (add_files)
 
     def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
-        return source.hasImage() or bool(self._files(source)) or super().canInsertFromMimeData(source)
+        return source.hasImage() or bool(self._files(source)) or bool(self._documents(source)) or \
+            super().canInsertFromMimeData(source)
 
     def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
-        files = self._files(source)
+        files, documents = self._files(source), self._documents(source)
+        if documents:
+            self.documents.add_files(documents)
         if files:
             self.tray.add_files(files)
+        elif documents:
+            return
         elif source.hasImage():
             image = QImage(source.imageData())
             if image.isNull():
@@ -139,6 +147,14 @@ class ImageInput(QPlainTextEdit):
                 self.tray.add(png_bytes(image))
         else:
             super().insertFromMimeData(source)
+
+    def _documents(self, source: QMimeData) -> list[Path]:
+        from ..engine.documents.registry import EXTENSIONS
+
+        if self.documents is None or not source.hasUrls():
+            return []
+        paths = [Path(u.toLocalFile()) for u in source.urls() if u.isLocalFile()]
+        return [p for p in paths if p.suffix.lower() in EXTENSIONS]
 
     @staticmethod
     def _files(source: QMimeData) -> list[Path]:

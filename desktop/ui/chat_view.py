@@ -138,6 +138,18 @@ class MessageWidget(QFrame):
                 pictures.addWidget(label)
             pictures.addStretch(1)
             layout.addLayout(pictures)
+        if message.documents:  # a chip per document sent with the message
+            chips = QHBoxLayout()
+            self.document_chips: list[QLabel] = []
+            for d in message.documents:
+                chip = QLabel(f"📄 {d.filename}")
+                chip.setObjectName("document-chip")
+                chip.setToolTip(d.file)
+                chip.setStyleSheet("border: 1px solid #c8c8c8; border-radius: 8px; padding: 2px 6px;")
+                chips.addWidget(chip)
+                self.document_chips.append(chip)
+            chips.addStretch(1)
+            layout.addLayout(chips)
 
         self.reasoning_toggle = QToolButton()
         self.reasoning_toggle.setCheckable(True)

@@ -17,6 +17,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .attachments import AttachmentTray, ImageInput
+from .documents import AttachedDocument, DocumentTray
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Draft:
 
     text: str = ""
     images: list[bytes] = field(default_factory=list)
+    documents: list[AttachedDocument] = field(default_factory=list)
 
 
 class MessageInput(ImageInput):
@@ -33,8 +35,8 @@ class MessageInput(ImageInput):
     submitted = Signal()
     escaped = Signal()
 
-    def __init__(self, tray: AttachmentTray, parent: QWidget | None = None) -> None:
-        super().__init__(tray, parent)
+    def __init__(self, tray: AttachmentTray, documents: DocumentTray, parent: QWidget | None = None) -> None:
+        super().__init__(tray, documents, parent)
         self.enter_sends = True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
@@ -82,7 +84,8 @@ class Composer(QWidget):
         self.notice.setStyleSheet("color: #b00020;")
         self.notice.setVisible(False)
         self.attachments = AttachmentTray()  # images for the next message: attach, paste, drop
-        self.input = MessageInput(self.attachments)
+        self.documents = DocumentTray()  # documents for the next message: attach, drop
+        self.input = MessageInput(self.attachments, self.documents)
         self.input.setObjectName("input")
         self.input.setFixedHeight(84)
         self.input.escaped.connect(self._escape)
@@ -106,6 +109,7 @@ class Composer(QWidget):
         layout.addWidget(self.notice)
         layout.addWidget(self.input)
         layout.addWidget(self.attachments)
+        layout.addWidget(self.documents)
         layout.addLayout(row)
         self.editing: int | None = None  # the message being edited
         self._draft: Draft | None = None  # the draft put aside while editing
@@ -120,7 +124,7 @@ class Composer(QWidget):
 
     def take_draft(self) -> Draft:
         """The text and attachments written so far; the composer is emptied."""
-        draft = Draft(self.input.toPlainText(), self.attachments.take())
+        draft = Draft(self.input.toPlainText(), self.attachments.take(), self.documents.take())
         self.input.clear()
         return draft
 
@@ -128,6 +132,7 @@ class Composer(QWidget):
         self.input.setPlainText(draft.text)
         for data in draft.images:
             self.attachments.add(data)
+        self.documents.put_back(draft.documents)
 
     def begin_edit(self, message_id: int, text: str) -> None:
         """Edit ``text`` (the message ``message_id``); the draft is put aside (once, however many edits)."""

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.chat_view = ChatView()
         self.composer = Composer()
         self.composer.attachments.refused.connect(self._not_attached)
+        self.composer.documents.refused.connect(self._document_not_attached)
         self.welcome = WelcomePage()
         self.first_run = FirstRun(self.welcome, self.model_manager, self)
         chat_page = QWidget()
@@ -468,11 +469,15 @@ class MainWindow(QMainWindow):
     def send(self) -> None:
         text = self.composer.input.toPlainText().strip()
         images = list(self.composer.attachments.pending)
-        if not (text or images) or self.worker is not None:
+        documents = list(self.composer.documents.pending)
+        if not (text or images or documents) or self.worker is not None:
+            return
+        if self.composer.documents.busy():
+            self._say(self.tr("A document is still being read: wait for it, or cancel it."), error=True)
             return
         self.settings_panel.commit_system_prompt()
         editing = self.composer.editing
-        turn = self._start(lambda: self.controller.send(text, edit_of=editing, images=images))
+        turn = self._start(lambda: self.controller.send(text, edit_of=editing, images=images, documents=documents))
         if turn is None:
             return
         self.composer.take_draft()
@@ -504,6 +509,11 @@ class MainWindow(QMainWindow):
     def _not_attached(self, detail: str) -> None:
         """A file or paste the tray refused: one sentence in the UI's language (the engine's line as tooltip)."""
         self.composer.show_notice(self.words.not_attached())
+        self.composer.notice.setToolTip(detail)
+
+    def _document_not_attached(self, detail: str) -> None:
+        """A document the tray could not read: the engine's line (it names the fix) in the composer."""
+        self.composer.show_notice(self.words.document_not_attached(detail))
         self.composer.notice.setToolTip(detail)
 
     def edit_last(self) -> None:

@@ -28,6 +28,9 @@ class Wording(QObject):
     def not_attached(self) -> str:
         return self.tr("This was not attached: only PNG, JPEG and WebP images of at most 20 MB can be attached.")
 
+    def document_not_attached(self, detail: str) -> str:
+        return self.tr("This document was not attached: {0}").format(detail)
+
     def refused_setting(self, state: SettingsState, name: str, value: Any, err: Exception) -> str:
         """Why a generation setting was refused (names as the panel shows them)."""
         from .settings_panel import field_label

@@ -11,22 +11,22 @@
   <context>
     <name>AttachmentTray</name>
     <message>
-      <location filename="../attachments.py" line="65" />
+      <location filename="../attachments.py" line="66" />
       <source>Attach image…</source>
       <translation>이미지 첨부…</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="68" />
+      <location filename="../attachments.py" line="69" />
       <source>Remove images</source>
       <translation>이미지 빼기</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="80" />
+      <location filename="../attachments.py" line="81" />
       <source>Attach images</source>
       <translation>이미지 첨부</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="81" />
+      <location filename="../attachments.py" line="82" />
       <source>Images (*.png *.jpg *.jpeg *.webp)</source>
       <translation>이미지 (*.png *.jpg *.jpeg *.webp)</translation>
     </message>
@@ -57,47 +57,47 @@
   <context>
     <name>Composer</name>
     <message>
-      <location filename="../composer.py" line="117" />
+      <location filename="../composer.py" line="121" />
       <source>Type a message (Ctrl+Enter sends)</source>
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="90" />
+      <location filename="../composer.py" line="93" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="70" />
+      <location filename="../composer.py" line="72" />
       <source>Editing a message: Send asks again on a new branch (the old one is kept). Escape cancels.</source>
       <translation>메시지를 고치는 중입니다. 보내기를 누르면 새 갈래에서 다시 묻습니다(이전 갈래는 남습니다). Esc를 누르면 취소합니다.</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="73" />
+      <location filename="../composer.py" line="75" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="93" />
+      <location filename="../composer.py" line="96" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="95" />
+      <location filename="../composer.py" line="98" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="97" />
+      <location filename="../composer.py" line="100" />
       <source>Ask again; the earlier replies are kept (‹ › on the reply)</source>
       <translation>다시 묻습니다. 이전 답변은 남습니다(답변의 ‹ ›).</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="98" />
+      <location filename="../composer.py" line="101" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="116" />
+      <location filename="../composer.py" line="120" />
       <source>Type a message (Enter sends, Shift+Enter: new line)</source>
       <translation>메시지를 입력하세요 (Enter: 보내기, Shift+Enter: 줄바꿈)</translation>
     </message>
@@ -139,6 +139,39 @@
       <location filename="../sidebar.py" line="88" />
       <source>Today {0}</source>
       <translation>오늘 {0}</translation>
+    </message>
+  </context>
+  <context>
+    <name>DocumentTray</name>
+    <message>
+      <location filename="../documents.py" line="58" />
+      <source>Attach document…</source>
+      <translation>문서 첨부…</translation>
+    </message>
+    <message>
+      <location filename="../documents.py" line="66" />
+      <source>Cancel</source>
+      <translation>취소</translation>
+    </message>
+    <message>
+      <location filename="../documents.py" line="74" />
+      <source>Attach documents</source>
+      <translation>문서 첨부</translation>
+    </message>
+    <message>
+      <location filename="../documents.py" line="75" />
+      <source>Documents ({0})</source>
+      <translation>문서 ({0})</translation>
+    </message>
+    <message>
+      <location filename="../documents.py" line="119" />
+      <source>Reading {0}…</source>
+      <translation>{0} 읽는 중…</translation>
+    </message>
+    <message>
+      <location filename="../documents.py" line="150" />
+      <source>Remove {0}</source>
+      <translation>{0} 빼기</translation>
     </message>
   </context>
   <context>
@@ -312,142 +345,147 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="154" />
+      <location filename="../main_window.py" line="155" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="157" />
+      <location filename="../main_window.py" line="158" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="158" />
+      <location filename="../main_window.py" line="159" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="159" />
+      <location filename="../main_window.py" line="160" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="236" />
+      <location filename="../main_window.py" line="237" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="292" />
+      <location filename="../main_window.py" line="293" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="309" />
+      <location filename="../main_window.py" line="310" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="363" />
+      <location filename="../main_window.py" line="364" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="369" />
+      <location filename="../main_window.py" line="370" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="423" />
+      <location filename="../main_window.py" line="424" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="423" />
+      <location filename="../main_window.py" line="424" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="431" />
+      <location filename="../main_window.py" line="432" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="432" />
+      <location filename="../main_window.py" line="433" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="442" />
+      <location filename="../main_window.py" line="443" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="452" />
+      <location filename="../main_window.py" line="453" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="531" />
+      <location filename="../main_window.py" line="476" />
+      <source>A document is still being read: wait for it, or cancel it.</source>
+      <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="541" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="586" />
-      <source>The reply failed: {0}</source>
-      <translation>답변을 만들지 못했습니다: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="586" />
-      <source>Note: {0}</source>
-      <translation>참고: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="495" />
+      <location filename="../main_window.py" line="500" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="547" />
+      <location filename="../main_window.py" line="557" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="583" />
+      <location filename="../main_window.py" line="593" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="582" />
+      <location filename="../main_window.py" line="592" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="582" />
+      <location filename="../main_window.py" line="592" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="589" />
+      <location filename="../main_window.py" line="596" />
+      <source>The reply failed: {0}</source>
+      <translation>답변을 만들지 못했습니다: {0}</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="596" />
+      <source>Note: {0}</source>
+      <translation>참고: {0}</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="599" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="607" />
+      <location filename="../main_window.py" line="617" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="696" />
+      <location filename="../main_window.py" line="706" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="697" />
+      <location filename="../main_window.py" line="707" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="697" />
+      <location filename="../main_window.py" line="707" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
@@ -480,47 +518,47 @@
       <translation>이 메시지 고치기: 대화가 새 갈래로 나뉘고, 이전 내용은 남습니다</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="147" />
+      <location filename="../chat_view.py" line="159" />
       <source>Reasoning</source>
       <translation>추론 과정</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="165" />
+      <location filename="../chat_view.py" line="177" />
       <source>You</source>
       <translation>나</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="167" />
+      <location filename="../chat_view.py" line="179" />
       <source>☁ Cloud reply</source>
       <translation>☁ 클라우드 답변</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="175" />
+      <location filename="../chat_view.py" line="187" />
       <source>Seed {0}: send with this seed to draw the same reply</source>
       <translation>시드 {0}: 이 시드로 보내면 같은 답변이 나옵니다</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="189" />
+      <location filename="../chat_view.py" line="201" />
       <source>writing…</source>
       <translation>작성 중…</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="189" />
+      <location filename="../chat_view.py" line="201" />
       <source>stopped</source>
       <translation>멈춤</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="189" />
+      <location filename="../chat_view.py" line="201" />
       <source>interrupted</source>
       <translation>중단됨</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="190" />
+      <location filename="../chat_view.py" line="202" />
       <source>failed</source>
       <translation>실패</translation>
     </message>
     <message>
-      <location filename="../chat_view.py" line="201" />
+      <location filename="../chat_view.py" line="213" />
       <source>Copy code</source>
       <translation>코드 복사</translation>
     </message>
@@ -1197,32 +1235,37 @@
       <translation>첨부하지 않았습니다. 20MB 이하의 PNG, JPEG, WebP 이미지만 첨부할 수 있습니다.</translation>
     </message>
     <message>
-      <location filename="../wording.py" line="40" />
+      <location filename="../wording.py" line="32" />
+      <source>This document was not attached: {0}</source>
+      <translation>이 문서는 첨부하지 않았습니다: {0}</translation>
+    </message>
+    <message>
+      <location filename="../wording.py" line="43" />
       <source>{0} must be within {1}; it keeps its value.</source>
       <translation>{0} 값은 {1} 범위여야 합니다. 원래 값을 그대로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../wording.py" line="42" />
+      <location filename="../wording.py" line="45" />
       <source>{0} must be above 0 while {1} is on; for the same answer every time, turn {1} off.</source>
       <translation>{1}이(가) 켜져 있으면 {0} 값은 0보다 커야 합니다. 매번 같은 답변을 원하면 {1}을(를) 끄세요.</translation>
     </message>
     <message>
-      <location filename="../wording.py" line="45" />
+      <location filename="../wording.py" line="48" />
       <source>More than one reply ({0}) needs {1} on.</source>
       <translation>답변을 여러 개 만들려면({0}) {1}을(를) 켜야 합니다.</translation>
     </message>
     <message>
-      <location filename="../wording.py" line="51" />
+      <location filename="../wording.py" line="54" />
       <source>The context can be at most {0} tokens with this model (or automatic).</source>
       <translation>이 모델의 컨텍스트는 최대 {0} 토큰입니다(또는 자동).</translation>
     </message>
     <message>
-      <location filename="../wording.py" line="56" />
+      <location filename="../wording.py" line="59" />
       <source>This value cannot be used: {0}</source>
       <translation>이 값은 쓸 수 없습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../wording.py" line="59" />
+      <location filename="../wording.py" line="62" />
       <source>The model could not be loaded: {0}</source>
       <translation>모델을 불러오지 못했습니다: {0}</translation>
     </message>
