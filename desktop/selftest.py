@@ -178,7 +178,7 @@ def _check_image_decoding(say: Callable[[str], None]) -> None:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    picture.save(buffer, "PNG")
+    picture.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes; PySide6 wants str
     buffer.close()
     try:
         image = load_image(bytes(data.data()))
