@@ -26,8 +26,8 @@ from gguf import GGMLQuantizationType
 HUGE = 1e10  # |weight| above this is damage: trained weights stay within a few thousand
 SLICE_VALUES = 4 << 20  # values per numpy pass (16 MB of f32)
 CHECK_TIMEOUT_S = 3600.0
-_FLOATS: dict[GGMLQuantizationType, type[np.generic]] = {GGMLQuantizationType.F32: np.float32, GGMLQuantizationType.F16: np.float16,
-           GGMLQuantizationType.BF16: np.uint16}
+_FLOATS: dict[GGMLQuantizationType, type[np.generic]] = {
+    GGMLQuantizationType.F32: np.float32, GGMLQuantizationType.F16: np.float16, GGMLQuantizationType.BF16: np.uint16}
 _INVALID = re.compile(r"tensor '([^']+)' has invalid data")
 _FOUND = re.compile(r"ggml_validate_row_data: found ([^\n]*)")
 
