@@ -561,7 +561,8 @@ def _family(path: Path, arch: str, kv: dict[str, tuple[GGUFValueType, Any]], tok
     template = _get_str(kv, "tokenizer.chat_template")
     if key is not None:
         return family_for_gguf(GGUFFacts(arch, key=key, chat_template=template))
-    names = tuple(n for n in (_get_str(kv, "general.basename"), _get_str(kv, "general.name")) if n)
+    names = tuple(value for key in ("general.basename", "general.name")
+                  if key in kv and kv[key][0] == GGUFValueType.STRING and isinstance(value := kv[key][1], str))
     return family_for_gguf(GGUFFacts(
         arch, chat_template=template, names=names, tokens=frozenset(tokens), vocab_size=len(tokens),
         has_mmproj=lambda: _has_mmproj(path, embedding_length)))
