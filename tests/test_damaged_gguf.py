@@ -199,3 +199,22 @@ def test_app_shows_the_line_in_the_chat(kind: str, damaged: dict[str, Path], sto
             assert not c.busy()
     finally:
         generator.close()
+
+
+@pytest.mark.parametrize("outtype", ["f32", "q8_0"])
+def test_exaone_convert_verify_names_the_damaged_tensor(outtype: str, tiny_checkpoint: Any, tmp_path: Path) -> None:
+    """A checkpoint with NaN in one weight converts, and ``--verify`` refuses the result in one line naming the
+    tensor: numpy's scan for the f32 file, llama.cpp's check_tensors for the q8_0 one."""
+    from safetensors.torch import load_file, save_file
+
+    src = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint("exaone4"), src)
+    weights = load_file(src / "model.safetensors")
+    weights["model.layers.0.mlp.down_proj.weight"][:] = float("nan")
+    save_file(weights, src / "model.safetensors", metadata={"format": "pt"})
+    out = tmp_path / f"m-{outtype}.gguf"
+    proc = subprocess.run([sys.executable, "-m", "exaone_convert.cli", str(src), "--outtype", outtype, "--outfile",
+                           str(out), "--verify", "--quiet"], capture_output=True, text=True, timeout=600)
+    err = proc.stderr.strip()
+    assert proc.returncode == 1 and len(err.splitlines()) == 1, err
+    assert out.name in err and "'blk.0.ffn_down.weight' holds NaN values" in err and "re-download" in err
