@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from exaone_convert import families, inspect_gguf
 from exaone_convert.families import GGUFFacts, family_for_gguf, recommended_defaults
-from tiny_checkpoints import EXAONE45_TEMPLATE, build_checkpoint
+from tiny_checkpoints import KINDS, build_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -49,7 +49,7 @@ def lg_template() -> str:
     path = release_file("EXAONE-4.5-33B", "chat_template.jinja")
     if path is not None:
         return path.read_text(encoding="utf-8")
-    text = EXAONE45_TEMPLATE
+    text = KINDS["exaone4_5"].template
     for old, new in RELEASE_TOKENS.items():
         text = text.replace(old, new)
     return text
@@ -176,6 +176,26 @@ def test_exaone_4_5_as_lg_recommends(lg_ggufs: dict[str, Any]) -> None:
     assert info.family_label == "EXAONE 4.5" and info.image_token_id is not None
     defaults = model_defaults(info)
     assert defaults["presence_penalty"] == 1.5 and defaults["top_p"] == 0.95 and defaults["enable_thinking"] is True
+
+
+def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_ggufs: dict[str, Any], store: Any) -> None:
+    """The app's session controller with the file loaded in llama.cpp: the status line names the family and
+    the settings the next reply uses are LG's (the generator's own defaults are the same)."""
+    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.session.controller import ChatController
+
+    gguf, _ckpt = lg_ggufs["EXAONE-4.5-33B"]
+    generator = LocalGenerator(gguf, n_threads=1, n_ctx=256)
+    try:
+        c = ChatController(store)
+        c.set_local(generator)
+        assert c.status().family == "EXAONE 4.5" and c.model_family() == "EXAONE 4.5"
+        settings = c.state.effective()
+        assert (settings.temperature, settings.top_p, settings.presence_penalty) == (1.0, 0.95, 1.5)
+        assert settings.enable_thinking is True
+        assert generator.default_settings().presence_penalty == 1.5
+    finally:
+        generator.close()
 
 
 def test_exaone_4_5_is_recognised_without_its_name_or_projector(lg_ggufs: dict[str, Any], tmp_path: Path) -> None:
