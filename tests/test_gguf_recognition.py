@@ -203,6 +203,11 @@ def test_exaone_4_5_is_recognised_without_its_name_or_projector(lg_ggufs: dict[s
     gguf, _ckpt = lg_ggufs["EXAONE-4.5-33B"]
     alone = shutil.copyfile(gguf, tmp_path / "model.gguf")
     assert inspect_gguf(alone).family == "exaone4_5"
+    # the projector clue (asked on a tie) reads llama.cpp's mmproj beside the original, and nothing beside the copy
+    from exaone_convert.gguf_check import _has_mmproj
+
+    width = inspect_gguf(gguf).embedding_length
+    assert _has_mmproj(gguf, width) and not _has_mmproj(alone, width) and not _has_mmproj(gguf, width + 1)
 
 
 def test_exaone_convert_files_keep_their_own_defaults(tiny_checkpoint: Any, tmp_path: Path) -> None:
