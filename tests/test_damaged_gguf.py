@@ -218,3 +218,23 @@ def test_exaone_convert_verify_names_the_damaged_tensor(outtype: str, tiny_check
     err = proc.stderr.strip()
     assert proc.returncode == 1 and len(err.splitlines()) == 1, err
     assert out.name in err and "'blk.0.ffn_down.weight' holds NaN values" in err and "re-download" in err
+
+
+def test_the_window_shows_the_line(qtbot: Any, damaged: dict[str, Path], tmp_path: Path) -> None:
+    """The real window (offscreen Qt): the damaged file loads in the app's worker, the reply fails, and the
+    message line under the chat names the file and the fix; the window stays usable."""
+    from app_fixtures import isolated_app
+
+    path = damaged["nan"]
+    with isolated_app(tmp_path) as app:
+        app.show()
+        w = app.window
+        with qtbot.waitSignal(w.model_loaded, timeout=120_000):
+            w.load_model(path)
+        w.composer.input.setPlainText("안녕하세요")
+        with qtbot.waitSignal(w.reply_finished, timeout=120_000) as blocker:
+            w.composer.send_button.click()
+        assert blocker.args == ["failed"]
+        assert_names_the_damage(w.message_label.text(), path)
+        assert [m.status for m in w.session.messages()] == ["complete", "failed"]
+        assert w.composer.send_button.isEnabled()
