@@ -116,13 +116,13 @@ class Family:
     swa_layer_counts: frozenset[int]
     sampling: Sampling
     gguf_repos: tuple[GGUFRepo, ...]
+    clues: Clues = field(default=Clues())  # recognising GGUFs made by another converter (LG's own GGUFs)
+    image_token: str | None = None  # the token transformers puts at each image position (vision families)
     end_of_turn: str = END_OF_TURN
     vision: bool = False
     moe: bool = False
     text_config_key: str | None = None  # multimodal configs nest the text model's fields here
     notes: tuple[str, ...] = field(default=())
-    clues: Clues = field(default=Clues())  # recognising GGUFs made by another converter (LG's own GGUFs)
-    image_token: str | None = None  # the token transformers puts at each image position (vision families)
 
 
 _EXAONE3_KEYS = {"layers": ("num_layers",), "rms_eps": ("layer_norm_epsilon",), "activation": ("activation_function",)}
@@ -240,14 +240,6 @@ def _by_template(rows: list[Family], chat_template: str | None) -> Family | None
     return next((f for f in rows if f.reasoning_tags is None), rows[0] if rows else None)
 
 
-def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str | None = None) -> Family | None:
-    """The family a GGUF belongs to: the row its converter named (``key``), else by architecture, then (for
-    ``exaone``: 3.5 or Deep) by reasoning tags."""
-    rows = [f for f in FAMILIES if f.gguf_arch == arch]
-    named = next((f for f in rows if f.key == key), None)
-    return named if named is not None else _by_template(rows, chat_template)
-
-
 @dataclass(frozen=True)
 class GGUFFacts:
     """What ``family_for_gguf`` reads in a GGUF: its family key (exaone-convert's files), chat template, names,
@@ -307,6 +299,14 @@ def recommended_defaults(fam: Family) -> dict[str, Any]:
     if fam.thinking_default is not None:
         out["enable_thinking"] = fam.thinking_default
     return out
+
+
+def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str | None = None) -> Family | None:
+    """The family a GGUF belongs to: the row its converter named (``key``), else by architecture, then (for
+    ``exaone``: 3.5 or Deep) by reasoning tags."""
+    rows = [f for f in FAMILIES if f.gguf_arch == arch]
+    named = next((f for f in rows if f.key == key), None)
+    return named if named is not None else _by_template(rows, chat_template)
 
 
 def supported_model_types() -> tuple[str, ...]:

@@ -118,7 +118,7 @@ def convert(request: ConvertRequest) -> ConvertResult:
         )
         from .gguf_check import inspect_gguf
 
-        info = inspect_gguf(path, check_tensors=request.verify)  # --verify: the download's weights too
+        info = inspect_gguf(path)
         return ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
 
     outtype = get_outtype(request.outtype or DEFAULT_OUTTYPE)
