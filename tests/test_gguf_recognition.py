@@ -22,7 +22,6 @@ from typing import Any
 import pytest
 from exaone_convert import families, inspect_gguf
 from exaone_convert.families import GGUFFacts, family_for_gguf, recommended_defaults
-from tiny_checkpoints import KINDS, build_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -43,20 +42,22 @@ def release_file(*parts: str) -> Path | None:
     return None
 
 
-def lg_template() -> str:
-    """LG's EXAONE 4.5 chat template (K-EXAONE's format too); without the releases folder, the fixture's 4.5
+def lg_template(ckpt: Path) -> str:
+    """LG's EXAONE 4.5 chat template (K-EXAONE's format too); without the releases folder, the checkpoint's own
     template with the release's token names (what the recognition reads of it is the same)."""
     path = release_file("EXAONE-4.5-33B", "chat_template.jinja")
     if path is not None:
         return path.read_text(encoding="utf-8")
-    text = KINDS["exaone4_5"].template
+    text = str(json.loads((ckpt / "tokenizer_config.json").read_text(encoding="utf-8"))["chat_template"])
     for old, new in RELEASE_TOKENS.items():
         text = text.replace(old, new)
     return text
 
 
-def with_release_tokens(ckpt: Path, template: str) -> None:
-    """Give a tiny 4.5 / K-EXAONE checkpoint the release's special-token names and LG's chat template."""
+def with_release_tokens(ckpt: Path) -> None:
+    """Give a tiny 4.5 / K-EXAONE checkpoint the release's special-token names and LG's chat template (a
+    fixture already in the release's layout is left as it is, but for the template)."""
+    template = lg_template(ckpt)
     tj = json.loads((ckpt / "tokenizer.json").read_text(encoding="utf-8"))
     vocab = tj["model"]["vocab"]
     for token in tj["added_tokens"]:
@@ -125,21 +126,28 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def lg_ggufs(llama_cpp_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    """name -> (the GGUF llama.cpp's converter made, the checkpoint it was made from)."""
-    out: dict[str, tuple[Path, Path]] = {}
-    for name, (kind, release, keep_sampling, _key) in CASES.items():
-        ckpt = build_checkpoint(kind, tmp_path_factory.mktemp("ckpt") / name)
-        if release:
-            with_release_tokens(ckpt, lg_template())
-        if not keep_sampling:
-            strip_sampling(ckpt)
-        folder = tmp_path_factory.mktemp("gguf")
-        gguf = llama_convert(llama_cpp_dir, ckpt, folder / f"{name}-F32.gguf")
-        if kind == "exaone4_5":
-            llama_convert(llama_cpp_dir, ckpt, folder / f"mmproj-{name}-F32.gguf", "--mmproj")
-        out[name] = (gguf, ckpt)
-    return out
+def lg_gguf(llama_cpp_dir: Path, tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """name -> (the GGUF llama.cpp's converter made, the checkpoint it was made from), made on first use from a
+    copy of the tiny checkpoint (the conftest skips, with the reason, a kind that needs LG's absent files)."""
+    made: dict[str, tuple[Path, Path]] = {}
+
+    def make(name: str) -> tuple[Path, Path]:
+        if name not in made:
+            kind, release, keep_sampling, _key = CASES[name]
+            ckpt = tmp_path_factory.mktemp("ckpt") / name
+            shutil.copytree(tiny_checkpoint(kind), ckpt)
+            if release:
+                with_release_tokens(ckpt)
+            if not keep_sampling:
+                strip_sampling(ckpt)
+            folder = tmp_path_factory.mktemp("gguf")
+            gguf = llama_convert(llama_cpp_dir, ckpt, folder / f"{name}-F32.gguf")
+            if kind == "exaone4_5":
+                llama_convert(llama_cpp_dir, ckpt, folder / f"mmproj-{name}-F32.gguf", "--mmproj")
+            made[name] = (gguf, ckpt)
+        return made[name]
+
+    return make
 
 
 def defaults_of(gguf: Path) -> dict[str, Any]:
@@ -147,8 +155,8 @@ def defaults_of(gguf: Path) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_llama_cpp_converted_gguf_is_its_family_with_lgs_defaults(name: str, lg_ggufs: dict[str, Any]) -> None:
-    gguf, ckpt = lg_ggufs[name]
+def test_llama_cpp_converted_gguf_is_its_family_with_lgs_defaults(name: str, lg_gguf: Any) -> None:
+    gguf, ckpt = lg_gguf(name)
     info = inspect_gguf(gguf)
     fam = next(f for f in families.FAMILIES if f.key == CASES[name][3])
     assert "exaone_desktop.family" not in info.metadata_keys  # nothing of ours: llama.cpp's converter made it
@@ -166,25 +174,25 @@ def test_llama_cpp_converted_gguf_is_its_family_with_lgs_defaults(name: str, lg_
         assert info.image_token_id is None
 
 
-def test_exaone_4_5_as_lg_recommends(lg_ggufs: dict[str, Any]) -> None:
+def test_exaone_4_5_as_lg_recommends(lg_gguf: Any) -> None:
     """The issue's case: LG's 4.5 GGUF (its template, its mmproj beside it) is EXAONE 4.5, not 4.0, with its
     image token and presence_penalty 1.5; the app's settings take these as the model's defaults."""
     from exaone_desktop.engine.settings import model_defaults
 
-    gguf, _ckpt = lg_ggufs["EXAONE-4.5-33B"]
+    gguf, _ckpt = lg_gguf("EXAONE-4.5-33B")
     info = inspect_gguf(gguf)
     assert info.family_label == "EXAONE 4.5" and info.image_token_id is not None
     defaults = model_defaults(info)
     assert defaults["presence_penalty"] == 1.5 and defaults["top_p"] == 0.95 and defaults["enable_thinking"] is True
 
 
-def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_ggufs: dict[str, Any], store: Any) -> None:
+def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_gguf: Any, store: Any) -> None:
     """The app's session controller with the file loaded in llama.cpp: the status line names the family and
     the settings the next reply uses are LG's (the generator's own defaults are the same)."""
     from exaone_desktop.engine.local import LocalGenerator
     from exaone_desktop.session.controller import ChatController
 
-    gguf, _ckpt = lg_ggufs["EXAONE-4.5-33B"]
+    gguf, _ckpt = lg_gguf("EXAONE-4.5-33B")
     generator = LocalGenerator(gguf, n_threads=1, n_ctx=256)
     try:
         c = ChatController(store)
@@ -198,9 +206,9 @@ def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_ggufs: dict[st
         generator.close()
 
 
-def test_exaone_4_5_is_recognised_without_its_name_or_projector(lg_ggufs: dict[str, Any], tmp_path: Path) -> None:
+def test_exaone_4_5_is_recognised_without_its_name_or_projector(lg_gguf: Any, tmp_path: Path) -> None:
     """Renamed and alone in a folder, the 4.5 file is still 4.5: its vocabulary and template say so."""
-    gguf, _ckpt = lg_ggufs["EXAONE-4.5-33B"]
+    gguf, _ckpt = lg_gguf("EXAONE-4.5-33B")
     alone = shutil.copyfile(gguf, tmp_path / "model.gguf")
     assert inspect_gguf(alone).family == "exaone4_5"
     # the projector clue (asked on a tie) reads llama.cpp's mmproj beside the original, and nothing beside the copy
@@ -261,12 +269,12 @@ def test_more_clues_win_and_the_projector_is_asked_only_on_a_tie() -> None:
     assert asked
 
 
-def test_the_window_names_exaone_4_5(qtbot: Any, lg_ggufs: dict[str, Any], tmp_path: Path) -> None:
+def test_the_window_names_exaone_4_5(qtbot: Any, lg_gguf: Any, tmp_path: Path) -> None:
     """The real window (offscreen Qt) with LG's 4.5 stand-in loaded: the status line says "EXAONE 4.5" and the
     settings panel's presence_penalty editor holds LG's 1.5 as the model's default."""
     from app_fixtures import isolated_app
 
-    gguf, _ckpt = lg_ggufs["EXAONE-4.5-33B"]
+    gguf, _ckpt = lg_gguf("EXAONE-4.5-33B")
     with isolated_app(tmp_path) as app:
         app.show()
         w = app.window
