@@ -268,17 +268,3 @@ def test_more_clues_win_and_the_projector_is_asked_only_on_a_tie() -> None:
         == "exaone4_5"
     assert asked
 
-
-def test_the_window_names_exaone_4_5(qtbot: Any, lg_gguf: Any, tmp_path: Path) -> None:
-    """The real window (offscreen Qt) with LG's 4.5 stand-in loaded: the status line says "EXAONE 4.5" and the
-    settings panel's presence_penalty editor holds LG's 1.5 as the model's default."""
-    from app_fixtures import isolated_app
-
-    gguf, _ckpt = lg_gguf("EXAONE-4.5-33B")
-    with isolated_app(tmp_path) as app:
-        app.show()
-        w = app.window
-        with qtbot.waitSignal(w.model_loaded, timeout=120_000):
-            w.load_model(gguf)
-        qtbot.waitUntil(lambda: "EXAONE 4.5" in w.model_label.text(), timeout=10_000)
-        assert w.settings_panel.rows["presence_penalty"].editor.value() == 1.5

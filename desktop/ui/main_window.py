@@ -646,8 +646,7 @@ class MainWindow(QMainWindow):
         self.show_status(self.controller.status())
 
     def show_status(self, f: StatusFigures) -> None:
-        model = f"{f.model} ({f.family})" if f.model and f.family and f.family not in f.model else f.model
-        self.model_label.setText(self.tr("Model: {0}").format(model or self.tr("none")))
+        self.model_label.setText(self.tr("Model: {0}").format(f.model or self.tr("none")))
         self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(f.backend, f.backend or "—")))
         if f.tokens_per_s is not None:
             self.speed_label.setText(self.tr("{0:.1f} tok/s").format(f.tokens_per_s))
