@@ -245,7 +245,7 @@ class _GGUFModel:
 
         from .gguf_check import inspect_gguf
 
-        inspect_gguf(path, check_tensors=True)  # damaged weights are named, not measured as a bad conversion
+        inspect_gguf(path)
         try:
             # An f32 KV cache: llama.cpp's default f16 cache alone moves logits by ~1e-3 of their range, enough
             # to flip a mixture-of-experts router's near-tied choice; this measures the file, not the cache.
