@@ -33,6 +33,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_overhead", "Generator overhead (same process)", "Run `python bench/bench_overhead.py`."),
     ("bench_app", "Desktop app", "See `bench_app.py`; the lead fills this section."),
     ("bench_sampling_micro", "Sampling cost (`TokenSampler` alone)", "Run `python bench/bench_sampling.py micro`."),
+    ("bench_logit_check", "Damaged-model check (per generated token)", "Run `python bench/bench_logit_check.py`."),
     ("bench_sampling_model", "Decode on the sampling path", "Run `python bench/bench_sampling.py model`."),
     ("bench_server", "Local server (exaone-serve)", "Run `python bench/bench_server.py`."),
     ("bench_worker", "Worker process vs in-process", "Run `python bench/bench_worker.py`."),

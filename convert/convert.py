@@ -88,7 +88,8 @@ def encode(chunk: np.ndarray, src_dtype: str, target: QType) -> np.ndarray:
         return f32.astype(np.float16)
     if target == QType.BF16:
         return f32_to_bf16_bits(f32)
-    return gguf.quants.quantize(f32, target)
+    with np.errstate(invalid="ignore"):  # NaN weights stay NaN (--verify names them), without numpy's warning
+        return gguf.quants.quantize(f32, target)
 
 
 def tensor_nbytes(shape: tuple[int, ...], target: QType) -> int:

@@ -8,8 +8,9 @@ numpy or torch) so the app can read it at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Container, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 # GGUF architecture names as llama.cpp spells them (general.architecture).
 ARCH_EXAONE = "exaone"
@@ -85,6 +86,21 @@ _QUANTS = ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "IQ4_XS", "BF16")
 
 
 @dataclass(frozen=True)
+class Clues:
+    """What a GGUF made by another converter holds that points to one family.
+
+    LG's official GGUF repositories are made with llama.cpp's ``convert_hf_to_gguf.py``, which writes no
+    family key of ours; where an architecture has several rows (``exaone4``: EXAONE 4.0 and 4.5; ``exaone``:
+    3.x and Deep) these clues choose one. Each kind of clue a file shows counts one (see ``family_for_gguf``).
+    """
+
+    tokens: tuple[str, ...] = ()  # vocabulary entries of this family's tokenizer (any one counts)
+    template: tuple[str, ...] = ()  # strings of this family's chat template (any one counts)
+    names: tuple[str, ...] = ()  # starts of general.basename / general.name (case, spaces, '-' and '_' ignored)
+    vocab_size: int | None = None  # the release tokenizer's size
+
+
+@dataclass(frozen=True)
 class Family:
     key: str
     label: str
@@ -101,6 +117,8 @@ class Family:
     swa_layer_counts: frozenset[int]
     sampling: Sampling
     gguf_repos: tuple[GGUFRepo, ...]
+    clues: Clues = field(default=Clues())  # recognising GGUFs made by another converter (LG's own GGUFs)
+    image_token: str | None = None  # the token transformers puts at each image position (vision families)
     end_of_turn: str = END_OF_TURN
     vision: bool = False
     moe: bool = False
@@ -139,6 +157,7 @@ FAMILIES: tuple[Family, ...] = (
             official_repo("EXAONE-3.5-7.8B-Instruct", 7.82, _QUANTS),
             official_repo("EXAONE-3.5-32B-Instruct", 32.0, _QUANTS),
         ),
+        clues=Clues(names=("EXAONE-3",), vocab_size=102_400),
     ),
     Family(
         key="exaone_deep", label="EXAONE Deep",
@@ -158,6 +177,7 @@ FAMILIES: tuple[Family, ...] = (
             official_repo("EXAONE-Deep-7.8B", 7.82, _QUANTS),
             official_repo("EXAONE-Deep-32B", 32.0, _QUANTS),
         ),
+        clues=Clues(template=(THOUGHT[1],), names=("EXAONE-Deep",), vocab_size=102_400),
     ),
     Family(
         key="exaone4", label="EXAONE 4.0",
@@ -176,6 +196,7 @@ FAMILIES: tuple[Family, ...] = (
             official_repo("EXAONE-4.0-1.2B", 1.28, ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16")),
             official_repo("EXAONE-4.0-32B", 32.0, _QUANTS),
         ),
+        clues=Clues(tokens=(END_OF_TURN,), template=(END_OF_TURN,), names=("EXAONE-4.0",), vocab_size=102_400),
     ),
     Family(
         key="exaone4_5", label="EXAONE 4.5",
@@ -198,6 +219,11 @@ FAMILIES: tuple[Family, ...] = (
                                   mmproj=("F16", 0.67)),),
         vision=True, text_config_key="text_config",
         notes=("for OCR and Korean documents LG recommends temperature 0.6, top_p 0.95, top_k 20",),
+        # LG's release tokenizer (shared with K-EXAONE): <|user|>-style role tokens, <|endofturn|> 53,
+        # <|image_pad|> 67, 153,600 tokens; its template renders an image as <vision><|image_pad|></vision>.
+        clues=Clues(tokens=("<|endofturn|>", "<|image_pad|>"), template=("<|image_pad|>", "<vision>"),
+                    names=("EXAONE-4.5",), vocab_size=153_600),
+        image_token="<|image_pad|>",
     ),
     Family(
         key="k_exaone", label="K-EXAONE",
@@ -219,6 +245,8 @@ FAMILIES: tuple[Family, ...] = (
         sampling=Sampling(temperature=1.0, top_p=0.95),
         gguf_repos=(official_repo("K-EXAONE-236B-A23B", 236.0, ("Q4_K_M", "Q8_0", "BF16")),),
         moe=True,
+        clues=Clues(tokens=("<|endofturn|>",), template=("<|tool_declare|>",), names=("K-EXAONE",),
+                    vocab_size=153_600),
     ),
 )
 
@@ -238,6 +266,67 @@ def _by_template(rows: list[Family], chat_template: str | None) -> Family | None
             if fam.reasoning_tags and fam.reasoning_tags[1] in chat_template:
                 return fam
     return next((f for f in rows if f.reasoning_tags is None), rows[0] if rows else None)
+
+
+@dataclass(frozen=True)
+class GGUFFacts:
+    """What ``family_for_gguf`` reads in a GGUF: its family key (exaone-convert's files), chat template, names,
+    vocabulary (anything answering ``in``) and size, and whether a fitting vision projector sits beside it
+    (asked only when the other clues leave a tie)."""
+
+    arch: str
+    key: str | None = None
+    chat_template: str | None = None
+    names: tuple[str, ...] = ()
+    tokens: Container[str] = ()
+    vocab_size: int = 0
+    has_mmproj: Callable[[], bool] = lambda: False
+
+
+def _name_form(text: str) -> str:
+    return "".join(c for c in text.lower() if c not in " -_")
+
+
+def clue_count(fam: Family, facts: GGUFFacts) -> int:
+    """How many kinds of ``fam``'s clues ``facts`` shows (tokens, template, name, vocabulary size)."""
+    c = fam.clues
+    names = [_name_form(n) for n in facts.names if n]
+    template = facts.chat_template or ""
+    return (any(t in facts.tokens for t in c.tokens)
+            + any(t in template for t in c.template)
+            + any(n.startswith(_name_form(start)) for n in names for start in c.names)
+            + (c.vocab_size is not None and facts.vocab_size == c.vocab_size))
+
+
+def family_for_gguf(facts: GGUFFacts) -> Family | None:
+    """The family a GGUF belongs to: the row exaone-convert named (``key``); else, among the rows of its
+    architecture, the one with most clues (a fitting vision projector beside the file counts for a vision
+    family); else as ``family_for_gguf_arch`` (reasoning tags, then the plain row)."""
+    rows = [f for f in FAMILIES if f.gguf_arch == facts.arch]
+    named = next((f for f in rows if f.key == facts.key), None)
+    if named is not None or len(rows) < 2:
+        return named or (rows[0] if rows else None)
+    scores = {f.key: clue_count(f, facts) for f in rows}
+    leaders = _leaders(rows, scores)
+    if len(leaders) != 1 and any(f.vision for f in leaders or rows) and facts.has_mmproj():
+        scores = {f.key: scores[f.key] + f.vision for f in rows}
+        leaders = _leaders(rows, scores)
+    return leaders[0] if len(leaders) == 1 else _by_template(leaders or rows, facts.chat_template)
+
+
+def _leaders(rows: list[Family], scores: Mapping[str, int]) -> list[Family]:
+    """The rows with most clues (none when no row has any)."""
+    best = max(scores.values())
+    return [f for f in rows if best > 0 and scores[f.key] == best]
+
+
+def recommended_defaults(fam: Family) -> dict[str, Any]:
+    """LG's recommended settings for ``fam`` by GenerationSettings field name (sampling, thinking default):
+    what fills the gaps of a GGUF made by another converter."""
+    out: dict[str, Any] = {k: v for k, v in asdict(fam.sampling).items() if v is not None}
+    if fam.thinking_default is not None:
+        out["enable_thinking"] = fam.thinking_default
+    return out
 
 
 def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str | None = None) -> Family | None:

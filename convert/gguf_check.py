@@ -23,8 +23,11 @@ from .families import (
     END_OF_TURN,
     FAMILIES,
     LLAMA_MAX_LAYERS,
-    family_for_gguf_arch,
+    Family,
+    GGUFFacts,
+    family_for_gguf,
     known_reasoning_tags,
+    recommended_defaults,
     supported_gguf_architectures,
 )
 from .gguf_keys import CLEAN_UP_SPACES_KEY, EOS_IDS_KEY, FAMILY_KEY, IMAGE_TOKEN_KEY, SAMPLING_KEYS
@@ -117,6 +120,7 @@ class ModelInfo:
     tensor_count: int
     reasoning: bool = False
     family: str = ""  # the EXAONE family table row (exaone_convert.families), "" when none fits
+    family_label: str = ""  # that row's name for people ("EXAONE 4.5")
     image_token_id: int | None = None  # multimodal models: the id transformers puts at image positions
     bos_token: str = ""
     eos_token: str = ""
@@ -550,6 +554,43 @@ def _special_ids(kv: dict[str, tuple[GGUFValueType, Any]], tokens: list[str]) ->
     return bos, eos
 
 
+def _family(path: Path, arch: str, kv: dict[str, tuple[GGUFValueType, Any]], tokens: list[str],
+            embedding_length: int) -> Family | None:
+    """The family row: the one exaone-convert named, else the one the file's contents point to."""
+    key = _get_str(kv, FAMILY_KEY)
+    template = _get_str(kv, "tokenizer.chat_template")
+    if key is not None:
+        return family_for_gguf(GGUFFacts(arch, key=key, chat_template=template))
+    names = tuple(value for key in ("general.basename", "general.name")
+                  if key in kv and kv[key][0] == GGUFValueType.STRING and isinstance(value := kv[key][1], str))
+    return family_for_gguf(GGUFFacts(
+        arch, chat_template=template, names=names, tokens=frozenset(tokens), vocab_size=len(tokens),
+        has_mmproj=lambda: _has_mmproj(path, embedding_length)))
+
+
+def _has_mmproj(path: Path, embedding_length: int) -> bool:
+    """Whether an EXAONE vision projector that fits the model sits beside it (``mmproj*.gguf``)."""
+    for candidate in sorted(path.parent.glob("mmproj*.gguf")):
+        try:
+            if inspect_mmproj(candidate).projection_dim == embedding_length:
+                return True
+        except InvalidGGUF:
+            continue
+    return False
+
+
+def _filled(fam: Family | None, made_here: bool, sampling: dict[str, Any], image_token_id: int | None,
+            tokens: list[str]) -> tuple[dict[str, Any], int | None]:
+    """(sampling defaults, image token id) with what a GGUF made by another converter lacks filled in from the
+    family table: LG's recommended settings under the file's own general.sampling.* values, and the id of the
+    family's image token. exaone-convert's files keep exactly what the checkpoint's generation_config says."""
+    if fam is None or made_here:
+        return sampling, image_token_id
+    if image_token_id is None and fam.image_token is not None and fam.image_token in tokens:
+        image_token_id = tokens.index(fam.image_token)
+    return {**recommended_defaults(fam), **sampling}, image_token_id
+
+
 def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     kv = header.kv
     arch = _architecture(kv)
@@ -565,6 +606,9 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     heads = max(_get_int(kv, f"{arch}.attention.head_count") or 0, 0)
     key_length = max(_get_int(kv, f"{arch}.attention.key_length") or 0, 0) or (
         ints["embedding_length"] // heads if heads else 0)
+    family = _family(path, arch, kv, tokens, ints["embedding_length"])
+    sampling, image_token_id = _filled(family, _get_str(kv, FAMILY_KEY) is not None, _sampling_defaults(kv),
+                                       _get_int(kv, IMAGE_TOKEN_KEY), tokens)
     return ModelInfo(
         path=path,
         architecture=arch,
@@ -579,13 +623,14 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         bos_token_id=bos,
         eos_token_ids=eos,
         add_bos=bool(add_bos),
-        sampling_defaults=_sampling_defaults(kv),
+        sampling_defaults=sampling,
         sliding_window=window if window and window > 0 else None,
         parameter_count=sum(math.prod(t[1]) for t in header.tensors),
         tensor_count=len(header.tensors),
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),
-        family=getattr(family_for_gguf_arch(arch, template, _get_str(kv, FAMILY_KEY)), "key", ""),
-        image_token_id=_get_int(kv, IMAGE_TOKEN_KEY),
+        family=family.key if family is not None else "",
+        family_label=family.label if family is not None else "",
+        image_token_id=image_token_id,
         bos_token=tokens[bos] if bos is not None else "",
         eos_token=tokens[eos[0]] if eos else "",
         clean_up_spaces=bool(_get(kv, CLEAN_UP_SPACES_KEY, frozenset({GGUFValueType.BOOL}), "a boolean")),
@@ -597,10 +642,13 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     )
 
 
-def inspect_gguf(path: str | Path) -> ModelInfo:
+def inspect_gguf(path: str | Path, *, check_tensors: bool = False) -> ModelInfo:
     """Validate a GGUF's header with explicit bounds and return its model info.
 
-    Raises InvalidGGUF (a ConversionError) with a one-line message naming the problem and the fix.
+    ``check_tensors`` also reads every tensor's data (once; minutes for a large model) and refuses NaN, infinite
+    or absurdly large weights (``exaone_convert.tensor_check``: numpy for float tensors, llama.cpp's own
+    ``check_tensors`` for quantized ones). Raises InvalidGGUF (a ConversionError) with a one-line message naming
+    the problem and the fix.
     """
     p = Path(path).expanduser()
     if not p.exists():
@@ -611,7 +659,15 @@ def inspect_gguf(path: str | Path) -> ModelInfo:
         with p.open("rb") as f:
             size = p.stat().st_size
             header = _parse(f, size)
-        return _model_info(p, size, header)
+        info = _model_info(p, size, header)
+        if check_tensors:
+            from .tensor_check import DamagedTensor, check_tensor_data
+
+            try:
+                check_tensor_data(p, header.tensors, header.data_start)
+            except DamagedTensor as err:
+                raise _Corrupt(f"its weights are damaged: {err}") from None
+        return info
     except _Corrupt as err:
         raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
     except OSError as err:

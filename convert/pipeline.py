@@ -224,6 +224,9 @@ def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized:
     from .verify import verify_conversion
 
     progress("verify", 0.0)
+    from .gguf_check import inspect_gguf
+
+    inspect_gguf(output, check_tensors=True)  # damaged weights are named (the output's) before anything is measured
     report = verify_conversion(output, unquantized=unquantized, hf_dir=hf_dir, thresholds=thresholds,
                                n_threads=request.threads)
     progress("verify", 1.0)

@@ -160,8 +160,10 @@ def test_exaone4_sampling_defaults_eot_and_sliding_window(tmp_path: Path) -> Non
     info = inspect_gguf(write_gguf(tmp_path / "e4.gguf", arch="exaone4", extra=extra, omit=("general.name",)))
     assert info.architecture == "exaone4"
     assert info.name == "e4"  # falls back to the file name
+    # a file without exaone-convert's family key: EXAONE 4.0's thinking default comes from the family table,
+    # the file's own values win over LG's recommended ones (tests/test_gguf_recognition.py)
     assert info.sampling_defaults == pytest.approx(
-        {"temperature": 0.6, "top_k": 20, "top_p": 0.95, "repetition_penalty": 1.25}
+        {"temperature": 0.6, "top_k": 20, "top_p": 0.95, "repetition_penalty": 1.25, "enable_thinking": False}
     )
     assert isinstance(info.sampling_defaults["top_k"], int)
     assert info.eos_token_ids == [2, TOKENS.index("[|endofturn|]")]  # deduplicated

@@ -24,6 +24,7 @@ from .settings_table import GENERATION_ROWS, LOAD_ROWS, SETTINGS, Setting
 from .types import (
     Backend,
     Completion,
+    DamagedModel,
     FinishReason,
     GenerationError,
     GenerationResult,
@@ -64,8 +65,8 @@ __all__ = [
     "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "SETTINGS", "GenerationSettings", "LoadSettings",
     "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
-    "Backend", "Completion", "FinishReason", "GenerationError", "GenerationResult", "Generator", "Message",
-    "Prompt", "StreamCallback", "StreamEvent",
+    "Backend", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
+    "Message", "Prompt", "StreamCallback", "StreamEvent",
     # generators, routing, models, chat templates (loaded on first use)
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
     "Router",

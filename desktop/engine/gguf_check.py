@@ -12,9 +12,10 @@ from .types import GenerationError
 __all__ = ["MAX_LAYERS", "SUPPORTED_ARCHITECTURES", "ModelInfo", "inspect_gguf"]
 
 
-def inspect_gguf(path: str | Path) -> ModelInfo:
-    """Validate a GGUF's header with explicit bounds before llama.cpp sees it; GenerationError if unusable."""
+def inspect_gguf(path: str | Path, *, check_tensors: bool = False) -> ModelInfo:
+    """Validate a GGUF's header with explicit bounds before llama.cpp sees it (``check_tensors``: its weights
+    too); GenerationError if unusable."""
     try:
-        return _inspect(path)
+        return _inspect(path, check_tensors=check_tensors)
     except InvalidGGUF as err:
         raise GenerationError(str(err)) from None

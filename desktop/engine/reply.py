@@ -10,6 +10,7 @@ drawn token (one sequence per ``llama_decode``, or many in one batch).
 from __future__ import annotations
 
 import ctypes
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from .gguf_check import ModelInfo
 from .sampling import TokenSampler
 from .settings import GenerationSettings
 from .textstream import Kind, TextAssembler
-from .types import Completion, FinishReason, StreamCallback, StreamEvent
+from .types import Completion, DamagedModel, FinishReason, StreamCallback, StreamEvent
 
 
 def token_piece(vocab: Any, token: int, *, special: bool) -> bytes:
@@ -44,6 +45,12 @@ def single_token_ids(vocab: Any, texts: Sequence[str]) -> set[int]:
         if llama_cpp.llama_tokenize(vocab, data, len(data), buf, len(buf), False, True) == 1:
             ids.add(int(buf[0]))
     return ids
+
+
+def damaged_message(model: str, position: int) -> str:
+    """The one line a damaged model file ends generation with (``position``: tokens generated before)."""
+    return (f"{model} gives NaN or infinite logits (at generated token {position + 1}): the file's weights are "
+            "damaged; re-download it, or convert it again with exaone-convert")
 
 
 class ReplyVocabulary:
@@ -91,17 +98,18 @@ class ReplyVocabulary:
                              clean_up_spaces=info.clean_up_spaces)
         eos = frozenset(info.eos_token_ids) | self.end_ids
         ends = eos | self.end_of_generation_ids() if constrained else eos
-        return Reply(sampler, text, ends, self.piece, settings.max_new_tokens)
+        return Reply(sampler, text, ends, self.piece, settings.max_new_tokens, model=info.path.name)
 
 
 class Reply:
     """One sequence being generated; made by ``ReplyVocabulary.reply``."""
 
     def __init__(self, sampler: TokenSampler, text: TextAssembler, ends: frozenset[int],
-                 piece: Callable[[int], bytes], max_new_tokens: int) -> None:
+                 piece: Callable[[int], bytes], max_new_tokens: int, *, model: str = "the model") -> None:
         self.tokens: list[int] = []
         self._sampler, self._text, self._ends, self._piece = sampler, text, ends, piece
         self._max = max_new_tokens
+        self._model = model
 
     @property
     def room(self) -> bool:
@@ -110,7 +118,13 @@ class Reply:
 
     def take(self, logits: np.ndarray) -> FinishReason | None:
         """Draw the next token from ``logits`` and record it: "stop" (an end token or a stop string), "length"
-        (``max_new_tokens`` reached), or None when the reply goes on (evaluate ``tokens[-1]`` next)."""
+        (``max_new_tokens`` reached), or None when the reply goes on (evaluate ``tokens[-1]`` next).
+
+        Raises DamagedModel when the logits are not finite (NaN, infinity, or values whose squares overflow
+        float32: far beyond any real logit): damaged weights, which would otherwise give an empty or repeating
+        reply. The check is one dot product of the row with itself (about as cheap as greedy's argmax)."""
+        if not math.isfinite(float(np.dot(logits, logits))):
+            raise DamagedModel(damaged_message(self._model, len(self.tokens)))
         token = self._sampler.sample(logits)
         self._sampler.accept(token)
         self.tokens.append(token)

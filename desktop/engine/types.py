@@ -27,6 +27,11 @@ class GenerationError(Exception):
     """A generation problem the user can fix; ``str(err)`` is one line that names the fix."""
 
 
+class DamagedModel(GenerationError):
+    """The model file's weights are damaged (its logits are NaN, infinite or overflowing): re-download or
+    reconvert it. Raised at the first such token, instead of a reply drawn from a broken distribution."""
+
+
 @dataclass
 class Completion:
     """One returned sequence (``num_return_sequences`` of them per request)."""

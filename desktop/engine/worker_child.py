@@ -47,7 +47,7 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 OPS = ("generate", "tokenize_prompt", "render")
 IMMEDIATE_OPS = ("state_cache_usage", "set_state_cache_mb")  # thread-safe: answered while a request runs
 EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batched when tokens come faster)
-_EXPECTED_ERRORS = ("GenerationError", "SettingsError")
+_EXPECTED_ERRORS = ("GenerationError", "DamagedModel", "SettingsError")
 
 
 _HEADER = struct.Struct("<Q")

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.settings import GenerationSettings, SettingsError
-from ..engine.types import Completion, GenerationError, GenerationResult, StreamEvent
+from ..engine.types import Completion, DamagedModel, GenerationError, GenerationResult, StreamEvent
 from ..engine.worker import WorkerCrashed
 from .errors import APIError, from_validation
 from .mapping import request_settings, sets_max_tokens
@@ -386,6 +386,8 @@ def _failure(err: BaseException) -> APIError:
         return APIError(400, str(err), param=_settings_param(str(err)), code="invalid_value")
     if isinstance(err, WorkerCrashed):  # the model's process died; the next request starts a new one
         return APIError(500, str(err), code="model_crashed")
+    if isinstance(err, DamagedModel):  # the model file, not the request: the same request fails again
+        return APIError(500, str(err), code="model_damaged", headers={"x-should-retry": "false"})
     if isinstance(err, GenerationError):
         return APIError(400, str(err), code="generation_failed")
     return APIError(500, f"the server failed to generate ({type(err).__name__}: {err}); this is a bug",

@@ -87,6 +87,7 @@ class StatusFigures:
     reused: int | None = None  # prompt tokens the engine kept from its cache for the last reply
     evaluated: int | None = None  # prompt tokens it had to read
     dropped: int = 0
+    family: str = ""  # the local model's EXAONE family ("EXAONE 4.5"), from the family table
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,10 @@ class ChatController:
         if info is None:
             return ""
         return str(getattr(info, "name", "") or Path(str(getattr(info, "path", ""))).stem)
+
+    def model_family(self) -> str:
+        """The loaded model's family as people name it ("EXAONE 4.5"; "" when none is loaded or none fits)."""
+        return str(getattr(self.model_info, "family_label", "") or "")
 
     def context_size(self) -> int:
         """Tokens the loaded model's context holds (0 with no model)."""
@@ -631,7 +636,7 @@ class ChatController:
         if result is None and self.cloud_answers():
             backend = CLOUD_BACKEND
         if result is None:
-            return StatusFigures(self.model_name(), backend)
+            return StatusFigures(self.model_name(), backend, family=self.model_family())
         t = result.timings
         if result.backend == CLOUD_BACKEND:
             used = int(t.get("prompt_tokens", 0) + t.get("generated_tokens", 0))
@@ -642,7 +647,7 @@ class ChatController:
         return StatusFigures(self.model_name(), backend, t.get("generated_tokens_per_s", 0.0), used,
                              self.context_size() or None,
                              None if reused is None else int(reused), None if evaluated is None else int(evaluated),
-                             int(t.get("messages_dropped", 0)))
+                             int(t.get("messages_dropped", 0)), self.model_family())
 
 
 def has_projector(info: Any) -> bool:
