@@ -186,6 +186,20 @@ def test_exaone_4_5_as_lg_recommends(lg_gguf: Any) -> None:
     assert defaults["presence_penalty"] == 1.5 and defaults["top_p"] == 0.95 and defaults["enable_thinking"] is True
 
 
+def test_the_status_line_names_the_family_beside_the_model(qtbot: Any) -> None:
+    from exaone_desktop.session.controller import StatusFigures
+    from exaone_desktop.ui.status_line import StatusLine
+    from PySide6.QtWidgets import QStatusBar
+
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    line = StatusLine(bar)
+    line.show(StatusFigures("EXAONE-4.5-33B-Q4_K_M", "cpu", family="EXAONE 4.5"))
+    assert line.model_label.text() == "Model: EXAONE-4.5-33B-Q4_K_M (EXAONE 4.5)"
+    line.show(StatusFigures("my-model", "cpu"))
+    assert line.model_label.text() == "Model: my-model"
+
+
 def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_gguf: Any, store: Any) -> None:
     """The app's session controller with the file loaded in llama.cpp: the status line names the family and
     the settings the next reply uses are LG's (the generator's own defaults are the same)."""
@@ -197,7 +211,7 @@ def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_gguf: Any, sto
     try:
         c = ChatController(store)
         c.set_local(generator)
-        assert c.status().family == "EXAONE 4.5" and c.model_family() == "EXAONE 4.5"
+        assert c.status().family == "EXAONE 4.5" and c.family_label() == "EXAONE 4.5"
         settings = c.state.effective()
         assert (settings.temperature, settings.top_p, settings.presence_penalty) == (1.0, 0.95, 1.5)
         assert settings.enable_thinking is True

@@ -231,10 +231,6 @@ class ChatController:
             return ""
         return str(getattr(info, "name", "") or Path(str(getattr(info, "path", ""))).stem)
 
-    def model_family(self) -> str:
-        """The loaded model's family as people name it ("EXAONE 4.5"; "" when none is loaded or none fits)."""
-        return str(getattr(self.model_info, "family_label", "") or "")
-
     def context_size(self) -> int:
         """Tokens the loaded model's context holds (0 with no model)."""
         return int(getattr(self.local, "n_ctx", 0) or getattr(self.model_info, "context_length", 0) or 0)
@@ -503,9 +499,8 @@ class ChatController:
         return str(getattr(self.model_info, "family", "") or "")
 
     def family_label(self) -> str:
-        from exaone_convert import FAMILIES
-
-        return next((f.label for f in FAMILIES if f.key == self.family()), "")
+        """The loaded model's family as people name it ("EXAONE 4.5"; "" when none is loaded or none fits)."""
+        return str(getattr(self.model_info, "family_label", "") or "")
 
     def apply_preset(self, key: str) -> GenerationSettings:
         """Set a preset's sampling settings (``session.presets``); SettingsError when one is refused."""
@@ -636,7 +631,7 @@ class ChatController:
         if result is None and self.cloud_answers():
             backend = CLOUD_BACKEND
         if result is None:
-            return StatusFigures(self.model_name(), backend, family=self.model_family())
+            return StatusFigures(self.model_name(), backend, family=self.family_label())
         t = result.timings
         if result.backend == CLOUD_BACKEND:
             used = int(t.get("prompt_tokens", 0) + t.get("generated_tokens", 0))
@@ -647,7 +642,7 @@ class ChatController:
         return StatusFigures(self.model_name(), backend, t.get("generated_tokens_per_s", 0.0), used,
                              self.context_size() or None,
                              None if reused is None else int(reused), None if evaluated is None else int(evaluated),
-                             int(t.get("messages_dropped", 0)), self.model_family())
+                             int(t.get("messages_dropped", 0)), self.family_label())
 
 
 def has_projector(info: Any) -> bool:

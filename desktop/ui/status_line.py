@@ -34,7 +34,8 @@ class StatusLine(QObject):
         self.speed_label.setText(self.tr("{0:.1f} tok/s").format(tokens_per_s))
 
     def show(self, f: StatusFigures) -> None:
-        self.model_label.setText(self.tr("Model: {0}").format(f.model or self.tr("none")))
+        model = f"{f.model} ({f.family})" if f.model and f.family else f.model
+        self.model_label.setText(self.tr("Model: {0}").format(model or self.tr("none")))
         self.backend_label.setText(self.tr("Backend: {0}").format(BACKEND_NAMES.get(f.backend, f.backend or "—")))
         if f.tokens_per_s is not None:
             self.show_speed(f.tokens_per_s)
