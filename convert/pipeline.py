@@ -123,11 +123,12 @@ def convert(request: ConvertRequest) -> ConvertResult:
         )
         from .gguf_check import inspect_gguf
 
-        info = inspect_gguf(path)
+        info = inspect_gguf(path, check_tensors=request.verify)  # --verify: damaged weights are named first
         result = ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
         if request.verify:
             result.report = _not_verified(request, path, "a downloaded GGUF has no checkpoint here to compare "
-                                          "with; convert the checkpoint itself with --verify instead")
+                                          "with (its weights were checked and are finite); convert the "
+                                          "checkpoint itself with --verify instead")
         return result
 
     outtype = get_outtype(request.outtype or DEFAULT_OUTTYPE)

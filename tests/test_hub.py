@@ -232,6 +232,7 @@ def test_file_with_verify_downloads_but_says_not_verified(hub: HubStub, tmp_path
     assert proc.returncode == 3 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
     last = proc.stdout.rstrip().splitlines()[-1]
     assert last.startswith("NOT VERIFIED: a downloaded GGUF has no checkpoint") and "--verify" in last
+    assert "its weights were checked and are finite" in last
     assert "PASS" not in proc.stdout
     assert (tmp_path / "got.gguf").read_bytes() == gguf_files["EXAONE-Tiny-Instruct-Q4_K_M.gguf"]
 
