@@ -520,6 +520,16 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
                            max_age=600)
     app.add_middleware(HostGuard, allowed=config.allowed_hosts, bound=config.bound_host)  # type: ignore[arg-type]
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's OpenAPI schema, with the one model id this server accepts in each request's ``model``."""
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            for name in ("ChatCompletionRequest", "CompletionRequest"):
+                schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [config.model_id]
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(APIError)
     async def on_api_error(_: Request, err: APIError) -> JSONResponse:
         return err.response()
