@@ -114,6 +114,28 @@ def test_allowed_host_star_serves_any_host_with_a_warning(model_path: Path) -> N
         server.stop()
 
 
+def test_bound_to_every_interface_it_also_answers_ip_addresses(model_path: Path) -> None:
+    """No DNS rebinding can make a browser send an IP address as the Host: bound to 0.0.0.0 (a key is then
+    required), a request naming the machine by any address is answered, a name still is not."""
+    gen = LocalGenerator(model_path, n_threads=1)
+    handle = start_background(gen, host="0.0.0.0", api_key="sk-test")
+    try:
+        url = f"http://127.0.0.1:{urlsplit(handle.url).port}"
+        for host in ("192.0.2.7:8800", "10.0.0.1", "[fe80::1]", "127.0.0.1"):
+            assert request(url, "GET", "/health", headers={"Host": host}).status == 200, host
+        assert_error(request(url, "GET", "/health", headers={"Host": "evil.example.com"}), 403, "host_not_allowed")
+    finally:
+        handle.stop()
+        gen.close()
+
+
+@pytest.mark.parametrize("value", ["http://box.local", "box.local/path", "a b"])
+def test_a_bad_allowed_host_is_one_line(value: str, model_path: Path) -> None:
+    proc = subprocess.run([str(SERVE), "--model", str(model_path), "--allowed-host", value], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--allowed-host" in proc.stderr, proc.stderr
+
+
 # -- bodies and CORS ---------------------------------------------------------------------------------------
 
 

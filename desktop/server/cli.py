@@ -28,6 +28,7 @@ from ..engine.settings import check_value, resolve_settings
 from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
 from .app import DEFAULT_MAX_BODY_BYTES, ServerConfig, create_app
+from .guard import host_name, normal_host
 from .limits import LIMITS, ServerLimits
 from .mapping import describe_table
 from .scheduler import DEFAULT_MAX_WAITING
@@ -179,6 +180,12 @@ def _allowed(hosts: Sequence[str]) -> tuple[str, ...] | None:
     return None if "*" in hosts else tuple(hosts)
 
 
+def _check_host(name: str) -> str:
+    if name != "*" and not re.fullmatch(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]", host_name(normal_host(name)) or ""):
+        raise UsageError(f"--allowed-host {name!r} is not a host name; give the name only, e.g. box.local")
+    return name
+
+
 def _check_origin(origin: str) -> str:
     if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
         raise UsageError(f"--cors-origin {origin!r} is not an origin; give scheme and host (and port) only, e.g. "
@@ -221,6 +228,8 @@ def run(argv: Sequence[str] | None) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     origins = tuple(_check_origin(o) for o in args.cors_origin)
+    for name in args.allowed_host:
+        _check_host(name)
     if "*" in args.allowed_host:
         print(f"{PROG}: warning: --allowed-host '*' answers requests for any Host name: a web page whose domain is "
               "pointed at this computer (DNS rebinding) can use the model" + ("" if api_key else " without a key"),
