@@ -1,7 +1,11 @@
 """The OpenAI-compatible HTTP API over one loaded model (FastAPI; served by uvicorn, see ``cli``).
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions`` (both streamed as Server-Sent Events
-with ``stream: true``), ``GET /v1/models``, ``GET /health``. Every error is an OpenAI error object.
+with ``stream: true``), ``GET /v1/models``, ``GET /health``, ``GET /openapi.json``. Every error is an OpenAI
+error object. In front of the routes (``guard``): the Host allow-list, CORS when asked for, JSON-only
+bodies of bounded size and nesting, and the request's cheap size checks (``bounds``); a chat request's plan
+(schemas to grammars under a time limit, image sizes) is made off the event loop, and every request ends
+within ``--request-timeout``.
 Generation runs on the scheduler's worker thread; a streaming request's response starts once its
 generation has started, so a request the model refuses (a prompt over the context ...) still gets
 its HTTP error status rather than an error inside a 200 stream.
