@@ -10,7 +10,12 @@ arrives (time to first token); aggregate tok/s is all clients' completion tokens
 The load rounds run twice: against ``exaone-serve --parallel 1`` (one request at a time) and
 ``--parallel 4`` (up to four sequences decoded in one batch per step).
 
+``--baseline-serve PATH`` compares two servers instead (e.g. another checkout's ``exaone-serve``, before a
+change): single-client decode and first token of this checkout's server and that one, alternating with the
+direct generator, into the README's ``bench_server_vs`` section.
+
     python bench/bench_server.py [--model PATH.gguf] [--threads 2] [--pairs 5] [--new-tokens 64] [--rounds 2]
+    python bench/bench_server.py --baseline-serve ../main/.venv/bin/exaone-serve [--pairs 7]
 """
 
 from __future__ import annotations
@@ -36,8 +41,9 @@ DEFAULT_MODEL = OUT_DIR / "exaone-4.0-1.2b-Q4_K_M.gguf"
 SERVE = Path(sys.executable).with_name("exaone-serve")
 
 
-def start_server(model: Path, threads: int, n_ctx: int, parallel: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([str(SERVE), "--model", str(model), "--port", "0", "--threads", str(threads),
+def start_server(model: Path, threads: int, n_ctx: int, parallel: int, serve: Path = SERVE
+                 ) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([str(serve), "--model", str(model), "--port", "0", "--threads", str(threads),
                              "--n-ctx", str(n_ctx), "--parallel", str(parallel)],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     assert proc.stderr is not None
@@ -86,6 +92,48 @@ def single_client(direct: Any, served: Any, pairs: int, new_tokens: int) -> dict
                 per_token[name].append((t_all - t_one) / (n - 1))
     return {f"{name}_decode": 1.0 / statistics.median(v) for name, v in per_token.items()} | \
         {f"{name}_ttft": statistics.median(v) for name, v in first.items()}
+
+
+def versus(args: argparse.Namespace) -> None:
+    """Single client: this checkout's exaone-serve against ``--baseline-serve``, each alternating with direct."""
+    import openai
+
+    runs: dict[str, dict[str, list[float]]] = {"this": {}, "baseline": {}}
+    servers = [start_server(args.model, args.threads, args.n_ctx, 1),
+               start_server(args.model, args.threads, args.n_ctx, 1, args.baseline_serve)]
+    try:
+        runners = []
+        for _, url in servers:
+            client = openai.OpenAI(base_url=url + "/v1", api_key="none", max_retries=0, timeout=1800)
+            runners.append(server_runner(client, client.models.list().data[0].id))
+        direct = direct_runner(args.model, args.threads, args.n_ctx)
+        for r in range(args.rounds):  # one pair each per round, the order swapped every round
+            order = [("this", runners[0]), ("baseline", runners[1])]
+            for name, served in order if r % 2 == 0 else order[::-1]:
+                for key, value in single_client(direct, served, 1, args.new_tokens).items():
+                    runs[name].setdefault(key, []).append(value)
+            print(f"round {r + 1}: " + ", ".join(f"{n} {statistics.median(v['server_decode']):.2f} tok/s"
+                                                  for n, v in runs.items()), flush=True)
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(30)
+    med = {n: {k: statistics.median(v) for k, v in run.items()} for n, run in runs.items()}
+    rows = [[label, f"{med[n]['server_decode']:.2f}", f"{med[n]['server_ttft'] * 1000:.0f} ms",
+             f"{med[n]['server_decode'] / med[n]['direct_decode']:.3f}",
+             f"{med[n]['server_decode'] / med['baseline']['server_decode']:.3f}"]
+            for n, label in (("baseline", f"baseline ({args.baseline_serve})"), ("this", "this checkout"))]
+    body = "\n\n".join([
+        machine_line(),
+        f"`python bench/bench_server.py --model {args.model.name} --threads {args.threads} --new-tokens "
+        f"{args.new_tokens} --rounds {args.rounds} --baseline-serve {args.baseline_serve}`. Greedy, one client, "
+        "/v1/completions over HTTP; both servers run at once and take turns, each turn also timing the direct "
+        "generator (decode and first token as above, medians over the rounds).",
+        markdown_table(["exaone-serve", "decode tok/s", "first token", "server ÷ direct", "vs baseline"], rows),
+    ])
+    print(body)
+    if not args.no_write:
+        write_section("bench_server_vs", body)
 
 
 def load_round(client: Any, model_id: str, clients: int, new_tokens: int) -> tuple[float, list[float]]:
@@ -155,9 +203,14 @@ def main() -> None:
     p.add_argument("--no-write", action="store_true", help="print the table, leave bench/README.md alone")
     p.add_argument("--steps-only", action="store_true", help="only the decode-step cost of 1, 2 and 4 sequences")
     p.add_argument("--step-repeats", type=int, default=20)
+    p.add_argument("--baseline-serve", type=Path, metavar="PATH",
+                   help="another exaone-serve (e.g. before a change): compare single-client figures only")
     args = p.parse_args()
     if not args.model.is_file():
         raise SystemExit(f"{args.model} not found: make it with bench/bench_generate.py (or pass --model)")
+    if args.baseline_serve is not None:
+        versus(args)
+        return
     steps = step_costs(args.model, args.threads, args.n_ctx, args.step_repeats)
     step_rows = [[str(k), f"{steps[k] * 1000:.1f} ms", f"{steps[k] / steps[1]:.2f}×", f"{k * steps[1] / steps[k]:.2f}×"]
                  for k in (1, 2, 4)]

@@ -75,11 +75,11 @@ class Reply:
 
 def request(url: str, method: str, path: str, body: bytes | str | dict[str, Any] | None = None,
             headers: dict[str, str] | None = None, timeout: float = 60.0) -> Reply:
-    """One raw HTTP request (so tests can send what an SDK never would)."""
+    """One raw HTTP request (so tests can send what an SDK never would; a header given as "" is left out)."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     data = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
-    hdrs = {"Content-Type": "application/json", **(headers or {})}
+    hdrs = {k: v for k, v in {"Content-Type": "application/json", **(headers or {})}.items() if v != ""}
     try:
         conn.request(method, path, body=data, headers=hdrs)
         resp = conn.getresponse()

@@ -122,3 +122,39 @@ def test_serve_switch_serves_the_loaded_model_on_localhost(qtbot: Any, desktop: 
     assert not panel.serve_switch.isChecked() and panel.serve_address.text() == ""
     with pytest.raises(openai.APIConnectionError):
         client.models.list()
+
+
+def test_serve_switch_offers_a_key_and_guards_like_exaone_serve(qtbot: Any, desktop: DesktopApp,
+                                                                   tiny_gguf: Path) -> None:
+    """The app's server refuses a foreign Host as exaone-serve does; "Require an API key" shows a new key, which
+    clients must then send; switched off, no key is needed again. The panel shows the address and the key."""
+    import openai
+    from server_helpers import request
+
+    w = desktop.window
+    panel = w.settings_panel.load_panel
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
+        w.load_model(tiny_gguf)
+    assert not panel.serve_key_switch.isChecked() and panel.serve_key.text() == ""
+    panel.serve_switch.click()
+    url = panel.serve_address.text()
+    root = url.removesuffix("/v1")
+    assert request(root, "GET", "/health").status == 200
+    assert request(root, "GET", "/health", headers={"Host": "evil.example.com"}).status == 403
+    assert request(root, "POST", "/v1/models", "{}", {"Content-Type": "text/plain"}).status == 415
+
+    panel.serve_key_switch.click()
+    key = panel.serve_key.text()
+    url = panel.serve_address.text()
+    assert panel.serve_key_switch.isChecked() and key.startswith("sk-local-") and panel.serve_switch.isChecked()
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=url, api_key="none", max_retries=0).models.list()
+    client = openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=60)
+    assert client.models.list().data
+
+    panel.serve_key_switch.click()
+    url = panel.serve_address.text()
+    assert not panel.serve_key_switch.isChecked() and panel.serve_key.text() == ""
+    assert openai.OpenAI(base_url=url, api_key="none", max_retries=0).models.list().data
+    panel.serve_switch.click()
+    assert panel.serve_address.text() == "" and not panel.serve_switch.isChecked()

@@ -10,6 +10,7 @@ URLs pass as they are, file paths become data: URLs. Every failure is one line n
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ from typing import Any
 from .types import GenerationError, Prompt
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+# Largest image decoded, in pixels (a 50 MP photo; 200 MB as RGBA). A file declares its size in its header,
+# so a small file can declare billions of pixels: the size is read before any decoding.
+MAX_IMAGE_PIXELS = 50_000_000
 FIX_IMAGE = "attach a PNG, JPEG or WebP image"
 
 
@@ -51,6 +55,34 @@ def image_format(data: bytes) -> str | None:
     return None if found is None else found.name
 
 
+def check_image_size(data: bytes, name: str = "the image") -> tuple[int, int] | None:
+    """The (width, height) an image's header declares, or None when Pillow cannot read the header (decoding
+    will say so). GenerationError (one line) when it declares more than ``MAX_IMAGE_PIXELS``: nothing is decoded,
+    Pillow only reads the header, and its own decompression-bomb warning and error become the same line."""
+    import io
+    import warnings
+
+    from PIL import Image as PILImage
+
+    def too_large(pixels: int) -> GenerationError:
+        return GenerationError(f"{name} declares {pixels} pixels, more than the {MAX_IMAGE_PIXELS // 1_000_000} "
+                               "megapixels images are limited to; use a smaller image")
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
+            with PILImage.open(io.BytesIO(data)) as img:  # lazy: reads the header only
+                width, height = img.size
+    except (PILImage.DecompressionBombWarning, PILImage.DecompressionBombError) as err:
+        found = re.search(r"\((\d+) pixels\)", str(err))  # Pillow's own check, over a larger limit than ours
+        raise too_large(int(found.group(1)) if found else MAX_IMAGE_PIXELS + 1) from None
+    except Exception:  # Pillow raises many types for files it cannot read; decoding reports those
+        return None
+    if width * height > MAX_IMAGE_PIXELS:
+        raise too_large(width * height)
+    return width, height
+
+
 def read_image(path: str | Path) -> bytes:
     """An image file's bytes, checked: it exists, is at most ``MAX_IMAGE_BYTES`` and is a PNG, JPEG or WebP."""
     p = Path(str(path).removeprefix("file://")).expanduser()
@@ -68,6 +100,7 @@ def read_image(path: str | Path) -> bytes:
         raise GenerationError(f"cannot read image {p} ({err.strerror or err}); check the file") from None
     if sniff(data) is None:
         raise GenerationError(f"{p} is not a PNG, JPEG or WebP image; {FIX_IMAGE}")
+    check_image_size(data, str(p))
     return data
 
 

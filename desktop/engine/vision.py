@@ -20,7 +20,7 @@ from llama_cpp import mtmd_cpp as mtmd
 
 from . import llama_logs
 from .gguf_check import ModelInfo
-from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, image_format, read_image
+from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, check_image_size, image_format, read_image
 from .types import GenerationError
 
 IMAGE_MARKER = mtmd.mtmd_default_marker().decode()
@@ -42,6 +42,7 @@ def load_image(source: str | Path | bytes) -> Image:
         raise GenerationError(f"{name} is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB; use a smaller image")
     if image_format(data) is None:
         raise GenerationError(f"{name} is not a PNG, JPEG or WebP image; {FIX_IMAGE}")
+    check_image_size(data, name)  # the declared size, before decoding: then decoding needs at most 4 bytes a pixel
     try:
         import io
 

@@ -8,8 +8,9 @@
 
 from .app import ServerConfig, create_app
 from .cli import ServerHandle, is_loopback, start_background
+from .limits import LIMITS, ServerLimits
 from .mapping import PARAMETERS, request_settings
 from .scheduler import QueueFull, Scheduler
 
-__all__ = ["PARAMETERS", "QueueFull", "Scheduler", "ServerConfig", "ServerHandle", "create_app", "is_loopback",
-           "request_settings", "start_background"]
+__all__ = ["LIMITS", "PARAMETERS", "QueueFull", "Scheduler", "ServerConfig", "ServerHandle", "ServerLimits",
+           "create_app", "is_loopback", "request_settings", "start_background"]

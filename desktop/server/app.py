@@ -1,7 +1,11 @@
 """The OpenAI-compatible HTTP API over one loaded model (FastAPI; served by uvicorn, see ``cli``).
 
 Routes: ``POST /v1/chat/completions``, ``POST /v1/completions`` (both streamed as Server-Sent Events
-with ``stream: true``), ``GET /v1/models``, ``GET /health``. Every error is an OpenAI error object.
+with ``stream: true``), ``GET /v1/models``, ``GET /health``, ``GET /openapi.json``. Every error is an OpenAI
+error object. In front of the routes (``guard``): the Host allow-list, CORS when asked for, JSON-only
+bodies of bounded size and nesting, and the request's cheap size checks (``bounds``); a chat request's plan
+(schemas to grammars under a time limit, image sizes) is made off the event loop, and every request ends
+within ``--request-timeout``.
 Generation runs on the scheduler's worker thread; a streaming request's response starts once its
 generation has started, so a request the model refuses (a prompt over the context ...) still gets
 its HTTP error status rather than an error inside a 200 stream.
@@ -10,6 +14,7 @@ its HTTP error status rather than an error inside a 200 stream.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import hmac
 import inspect
@@ -23,14 +28,19 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..engine.grammar import JSON_OBJECT_GRAMMAR
+from ..engine.image_parts import check_image_size
 from ..engine.settings import GenerationSettings, SettingsError
 from ..engine.types import Completion, DamagedModel, GenerationError, GenerationResult, StreamEvent
 from ..engine.worker import WorkerCrashed
+from .bounds import check_depth, check_grammar, check_request
 from .errors import APIError, from_validation
+from .guard import BodyGuard, HostGuard
+from .limits import ServerLimits, TimeLimit, run_with_deadline
 from .mapping import request_settings, sets_max_tokens
 from .scheduler import DEFAULT_MAX_WAITING, Job, QueueFull, Scheduler
 from .schemas import (
@@ -77,61 +87,14 @@ class ServerConfig:
     max_waiting: int = DEFAULT_MAX_WAITING
     defaults: Mapping[str, Any] = field(default_factory=dict)  # server-wide settings (exaone-serve flags)
     parallel: int = 1  # requests generating at once (more than 1 needs a batched generator)
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    bound_host: str | None = None  # the address the server listens on (its Host is always served)
+    allowed_hosts: tuple[str, ...] | None = ()  # more Host names to serve; None: every Host (--allowed-host '*')
+    cors_origins: tuple[str, ...] = ()  # web origins that get CORS headers (none: CORS is off)
 
 
 # ---------------------------------------------------------------------------------------------------
-# Plumbing: body limit, key check, SSE
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI middleware: a request body over ``limit`` bytes gets 413 (by Content-Length, or while it streams)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = APIError(413, f"the request body is larger than this server's limit of {self.limit} bytes; "
-                                  "send a shorter conversation or start exaone-serve with a larger --max-body-mb",
-                             code="request_too_large").response()
-        declared = dict(scope.get("headers", ())).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await too_large(scope, receive, send)
-            return
-        seen = 0
-        over = False
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen, over
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    over = True
-                    raise _TooLarge()
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            nonlocal started
-            if over:
-                return  # the app's answer to the aborted read is replaced by the 413 below
-            started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except _TooLarge:
-            pass
-        if over and not started:
-            await too_large(scope, receive, send)
+# Plumbing: SSE
 
 
 def sse(data: Any) -> str:
@@ -232,7 +195,7 @@ class Service:
         if req.tool_choice not in (None, "none", "auto") and not req.tools:
             raise APIError(400, "tool_choice needs tools; send the tools the model may call", param="tool_choice",
                            code="invalid_value")
-        grammar = response_format_grammar(req.response_format)
+        grammar = self._grammar(lambda: response_format_grammar(req.response_format), "response_format")
         if tools_on and req.tools:
             self._need("tools", "tools")
             extra["tools"] = template_tools(req.tools)
@@ -241,16 +204,37 @@ class Service:
                 if grammar is not None:
                     raise APIError(400, "a forced tool call and response_format cannot both constrain the reply; "
                                         "drop one of them", param="response_format", code="invalid_value")
-                grammar = call_grammar(forced)
+                grammar = self._grammar(lambda: call_grammar(forced), "tools")
         if grammar is not None:
             self._need("grammar", "response_format (structured output)")
             extra["grammar"] = grammar
+        for i, m in enumerate(req.messages):  # checked again here: a Python caller may skip the body's checks
+            for j, call in enumerate(m.tool_calls or []):
+                where = f"messages[{i}].tool_calls[{j}].function.arguments"
+                check_depth(call.function.arguments, self.config.limits, where, where)
         messages = template_messages(req.messages, arguments_as_text=self._arguments_as_text)
         if has_images(messages):
             self._need("images", "image input")
+            _check_images(messages)
         return _Plan(prompt=messages, settings=settings,
                      fill_context=not sets_max_tokens(req, self.config.defaults), extra=extra, tools_on=tools_on,
                      stream=req.stream, include_usage=bool(req.stream_options and req.stream_options.include_usage))
+
+    def _grammar(self, make: Callable[[], str | None], param: str) -> str | None:
+        """A grammar made by ``make`` (a schema's conversion) under the schema time limit, its size checked."""
+        limits = self.config.limits
+        try:
+            grammar = run_with_deadline(make, limits.schema_timeout)
+        except TimeLimit:
+            raise APIError(400, f"{param} took longer than this server's limit of {limits.phrase('schema_timeout')} "
+                                "to become a grammar; send a simpler schema", param=param,
+                           code="schema_too_complex") from None
+        except RecursionError:
+            raise APIError(400, f"{param} nests too deeply to become a grammar; send a flatter schema", param=param,
+                           code="schema_too_complex") from None
+        if grammar is not None and grammar is not JSON_OBJECT_GRAMMAR:
+            check_grammar(grammar, limits, param)
+        return grammar
 
     def completion_plans(self, req: CompletionRequest) -> list[_Plan]:
         self._check_common(req)
@@ -329,6 +313,26 @@ class Service:
         return ChatChoice(index=index, message=message, finish_reason=finish)  # type: ignore[arg-type]
 
 
+def _check_images(messages: Sequence[dict[str, Any]]) -> None:
+    """Each inline image's declared size against the pixel limit, read from its header (nothing is decoded)."""
+    for i, m in enumerate(messages):
+        content = m.get("content")
+        for j, part in enumerate(content if isinstance(content, list) else []):
+            url = part.get("image_url", {}).get("url", "") if part.get("type") == "image_url" else ""
+            if not url.startswith("data:"):
+                continue
+            where = f"messages[{i}].content[{j}].image_url.url"
+            try:
+                data = base64.b64decode(url.partition(",")[2], validate=False)
+            except ValueError:
+                raise APIError(400, f"{where} is not valid base64; send the image as a data:image/...;base64 URL",
+                               param=where, code="invalid_value") from None
+            try:
+                check_image_size(data, "the image")
+            except GenerationError as err:
+                raise APIError(400, f"{where}: {err}", param=where, code="image_too_large") from None
+
+
 def _keywords(fn: Callable[..., Any]) -> set[str]:
     """The keyword arguments ``fn`` takes ("**" when it takes any)."""
     params = inspect.signature(fn).parameters.values()
@@ -358,22 +362,35 @@ def _client(request: Request, req: SamplingRequest) -> str:
     return "host:" + (request.client.host if request.client else "?")
 
 
-async def _wait(request: Request, job: Job, service: Service, items: asyncio.Queue[Any] | None = None) -> Any:
-    """The first streamed item (or _END) / the finished future, unless the client goes away first (None)."""
+async def _wait(request: Request, job: Job, service: Service, deadline: float,
+                items: asyncio.Queue[Any] | None = None) -> Any:
+    """The first streamed item (or _END) / the finished future, unless the client goes away first (None).
+
+    Past ``deadline`` the job is cancelled (the model is free at its next token) and the request gets 504."""
     fut = asyncio.wrap_future(job.future)
     while True:
+        wait = max(0.0, min(_POLL_S, deadline - time.monotonic()))
         if items is not None:
             try:
-                return await asyncio.wait_for(items.get(), _POLL_S)
+                return await asyncio.wait_for(items.get(), wait)
             except TimeoutError:
                 pass
         else:
-            done, _ = await asyncio.wait({fut}, timeout=_POLL_S)
+            done, _ = await asyncio.wait({fut}, timeout=wait)
             if done:
                 return fut
         if await request.is_disconnected():
             service.scheduler.cancel(job)
             return None
+        if time.monotonic() >= deadline:
+            service.scheduler.cancel(job)
+            raise _timed_out(service.config.limits)
+
+
+def _timed_out(limits: ServerLimits) -> APIError:
+    return APIError(504, f"the request ran past this server's time limit of {limits.phrase('request_timeout')} and "
+                         "was stopped; ask for fewer tokens (max_tokens), or start exaone-serve with a larger "
+                         "--request-timeout", code="request_timeout")
 
 
 def _failure(err: BaseException) -> APIError:
@@ -499,10 +516,37 @@ class _TextStream:
 def create_app(generator: Any, config: ServerConfig) -> FastAPI:
     """The API over ``generator`` (a LocalGenerator, or anything with its ``generate``/``default_settings``)."""
     service = Service(generator, config)
+    limits = config.limits
     app = FastAPI(title="exaone-serve", summary="OpenAI-compatible API for a local EXAONE model",
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.service = service
-    app.add_middleware(BodyLimit, limit=config.max_body_bytes)  # type: ignore[arg-type]
+
+    def precheck(path: str, body: bytes) -> None:  # before FastAPI parses the body (off the event loop if large)
+        check_depth(body, limits, "the request body")
+        if path in ("/v1/chat/completions", "/v1/completions"):
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return  # the request's validation names the position
+            check_request(path, data, limits, int(getattr(generator, "n_ctx", 0) or 0))
+
+    # Middleware runs outermost last-added: the Host check, then CORS (when asked for), then the body's checks.
+    app.add_middleware(BodyGuard, limit=config.max_body_bytes, check=precheck)  # type: ignore[arg-type]
+    if config.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),  # type: ignore[arg-type]
+                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                           max_age=600)
+    app.add_middleware(HostGuard, allowed=config.allowed_hosts, bound=config.bound_host)  # type: ignore[arg-type]
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's OpenAPI schema, with the one model id this server accepts in each request's ``model``."""
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            for name in ("ChatCompletionRequest", "CompletionRequest"):
+                schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [config.model_id]
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(APIError)
     async def on_api_error(_: Request, err: APIError) -> JSONResponse:
@@ -518,9 +562,16 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = {404: "no such route; this server offers POST /v1/chat/completions, POST /v1/completions, "
-                        "GET /v1/models and GET /health",
-                   405: "this route does not take that HTTP method"}.get(exc.status_code, str(exc.detail))
-        return APIError(exc.status_code, message, code="not_found" if exc.status_code == 404 else None).response()
+                        "GET /v1/models, GET /health and GET /openapi.json",
+                   405: "this route does not take that HTTP method",
+                   400: "the request body could not be read as JSON; send one JSON object"}.get(
+                       exc.status_code, str(exc.detail))
+        return APIError(exc.status_code, message, code="invalid_json" if exc.status_code == 400 else None,
+                        headers=exc.headers).response()
+
+    @app.exception_handler(Exception)
+    async def on_bug(_: Request, exc: Exception) -> JSONResponse:
+        return _failure(exc).response()
 
     def check_key(request: Request) -> None:
         key = config.api_key
@@ -555,11 +606,13 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.post("/v1/chat/completions", dependencies=[Depends(check_key)])
     async def chat(req: ChatCompletionRequest, request: Request) -> Response:
-        plan = service.chat_plan(req)
+        deadline = time.monotonic() + limits.request_timeout
+        plan = await asyncio.to_thread(service.chat_plan, req)  # schemas become grammars, images are checked
         if plan.stream:
             shaper = _ChatStream(service, plan, config.model_id)
-            return await _stream(request, service, [plan], req, lambda k, ev: shaper.event(ev), shaper.finish)
-        results = await _complete(request, service, [plan], req)
+            return await _stream(request, service, [plan], req, lambda k, ev: shaper.event(ev), shaper.finish,
+                                 deadline)
+        results = await _complete(request, service, [plan], req, deadline)
         if results is None:
             return Response(status_code=499)
         [result] = results
@@ -572,11 +625,12 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.post("/v1/completions", dependencies=[Depends(check_key)])
     async def completions(req: CompletionRequest, request: Request) -> Response:
+        deadline = time.monotonic() + limits.request_timeout
         plans = service.completion_plans(req)
         if req.stream:
             shaper = _TextStream(plans, config.model_id)
-            return await _stream(request, service, plans, req, shaper.event, shaper.finish)
-        results = await _complete(request, service, plans, req)
+            return await _stream(request, service, plans, req, shaper.event, shaper.finish, deadline)
+        results = await _complete(request, service, plans, req, deadline)
         if results is None:
             return Response(status_code=499)
         n = plans[0].settings.num_return_sequences
@@ -590,10 +644,10 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
     return app
 
 
-async def _complete(request: Request, service: Service, plans: list[_Plan], req: SamplingRequest
+async def _complete(request: Request, service: Service, plans: list[_Plan], req: SamplingRequest, deadline: float
                     ) -> list[GenerationResult] | None:
     job = service.submit(_client(request, req), plans, None)
-    fut = await _wait(request, job, service)
+    fut = await _wait(request, job, service, deadline)
     if fut is None:
         return None
     try:
@@ -604,7 +658,7 @@ async def _complete(request: Request, service: Service, plans: list[_Plan], req:
 
 async def _stream(request: Request, service: Service, plans: list[_Plan], req: SamplingRequest,
                   on_event: Callable[[int, StreamEvent], list[str]],
-                  finish: Callable[[list[GenerationResult]], list[str]]) -> Response:
+                  finish: Callable[[list[GenerationResult]], list[str]], deadline: float) -> Response:
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -613,7 +667,7 @@ async def _stream(request: Request, service: Service, plans: list[_Plan], req: S
 
     job = service.submit(_client(request, req), plans, push)
     job.future.add_done_callback(lambda _: loop.call_soon_threadsafe(items.put_nowait, _END))
-    first = await _wait(request, job, service, items)
+    first = await _wait(request, job, service, deadline, items)
     if first is None:
         return Response(status_code=499)
     if first is _END and (job.future.cancelled() or job.future.exception() is not None):
@@ -626,7 +680,12 @@ async def _stream(request: Request, service: Service, plans: list[_Plan], req: S
             while item is not _END:
                 for text in on_event(*item):
                     yield text
-                item = await items.get()
+                try:
+                    item = await asyncio.wait_for(items.get(), max(0.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    service.scheduler.cancel(job)
+                    yield sse(_timed_out(service.config.limits).body())
+                    return
             try:
                 results = job.future.result()
             except BaseException as err:

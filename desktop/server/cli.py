@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import socket
 import sys
 import threading
@@ -27,6 +28,8 @@ from ..engine.settings import check_value, resolve_settings
 from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
 from .app import DEFAULT_MAX_BODY_BYTES, ServerConfig, create_app
+from .guard import host_name, normal_host
+from .limits import LIMITS, ServerLimits
 from .mapping import describe_table
 from .scheduler import DEFAULT_MAX_WAITING
 
@@ -58,7 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"requests that may wait for the model; more get 503 (default: {DEFAULT_MAX_WAITING})")
     p.add_argument("--max-body-mb", type=float, default=DEFAULT_MAX_BODY_BYTES / 2**20, metavar="MB",
                    help="largest request body accepted; larger ones get 413 (default: 4)")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                   help="also answer requests whose Host header is NAME (repeatable). Always answered: localhost, "
+                        "127.0.0.1, [::1] and the --host address; any other Host gets 403, so a web page cannot "
+                        "reach the server by pointing its domain at this computer. '*' answers every Host (unsafe)")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let web pages from ORIGIN (e.g. http://localhost:3000) call the API from a browser "
+                        "(repeatable); without it CORS is off and browsers keep pages from reading replies")
     p.add_argument("--log-requests", action="store_true", help="log every request on stderr")
+    limits = p.add_argument_group("limits on one request", "work a request may cause before and while the model "
+                                  "runs it; a request over one gets an error naming it and its flag")
+    for row in LIMITS:
+        limits.add_argument(row.flag, dest=row.name, type=row.value_type, default=row.value_type(row.default),
+                            metavar="S" if row.unit == "s" else "N",
+                            help=f"{row.help} (default: {row.default:g} {row.unit})".replace("%", "%%"))
     setting_flags.add_setting_flags(  # the same flags, ranges and help as exaone-generate
         p.add_argument_group("server-wide generation defaults", "a request's own values win over these, and these "
                              "over the model's generation config"),
@@ -125,16 +141,20 @@ def _url(sock: socket.socket) -> str:
 
 def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *, api_key: str | None = None,
                      model_id: str | None = None, max_waiting: int = DEFAULT_MAX_WAITING,
-                     log_requests: bool = False) -> ServerHandle:
+                     log_requests: bool = False, limits: ServerLimits | None = None,
+                     allowed_hosts: Sequence[str] = (), cors_origins: Sequence[str] = ()) -> ServerHandle:
     """Serve ``generator`` (a loaded LocalGenerator) on a daemon thread; returns once it accepts connections.
 
-    The same rules as ``exaone-serve``: a host other than loopback needs ``api_key``.
+    The same rules and limits as ``exaone-serve``: a host other than loopback needs ``api_key``; only the
+    usual Host names are answered (plus ``allowed_hosts``), CORS only for ``cors_origins``.
     """
     if not is_loopback(host) and not api_key:
         raise GenerationError(f"serving on {host} lets other machines use the model; set an API key first")
     model_id = model_id or Path(generator.model_info.path).stem
     sock = bind(host, port)
-    app = create_app(generator, ServerConfig(model_id=model_id, api_key=api_key, max_waiting=max_waiting))
+    app = create_app(generator, ServerConfig(
+        model_id=model_id, api_key=api_key, max_waiting=max_waiting, limits=limits or ServerLimits(),
+        bound_host=sock.getsockname()[0], allowed_hosts=_allowed(allowed_hosts), cors_origins=tuple(cors_origins)))
     server = _uvicorn(app, log_requests)
 
     def run() -> None:
@@ -153,6 +173,24 @@ def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *,
         server.should_exit = True
         raise GenerationError(f"the server on {host}:{port} did not start; see the log above")
     return ServerHandle(url=_url(sock), server=server, thread=thread, app=app)
+
+
+def _allowed(hosts: Sequence[str]) -> tuple[str, ...] | None:
+    """The extra Host names to answer; None when one of them is '*' (every Host)."""
+    return None if "*" in hosts else tuple(hosts)
+
+
+def _check_host(name: str) -> str:
+    if name != "*" and not re.fullmatch(r"[a-z0-9._-]+|\[[0-9a-f:.]+\]", host_name(normal_host(name)) or ""):
+        raise UsageError(f"--allowed-host {name!r} is not a host name; give the name only, e.g. box.local")
+    return name
+
+
+def _check_origin(origin: str) -> str:
+    if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+        raise UsageError(f"--cors-origin {origin!r} is not an origin; give scheme and host (and port) only, e.g. "
+                         "http://localhost:3000")
+    return origin
 
 
 def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -185,6 +223,20 @@ def run(argv: Sequence[str] | None) -> int:
         raise UsageError(f"--queue-size must be 0 or more, got {args.queue_size}")
     if args.max_body_mb <= 0:
         raise UsageError(f"--max-body-mb must be more than 0, got {args.max_body_mb:g}")
+    try:
+        limits = ServerLimits(**{row.name: getattr(args, row.name) for row in LIMITS})
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    origins = tuple(_check_origin(o) for o in args.cors_origin)
+    for name in args.allowed_host:
+        _check_host(name)
+    if "*" in args.allowed_host:
+        print(f"{PROG}: warning: --allowed-host '*' answers requests for any Host name: a web page whose domain is "
+              "pointed at this computer (DNS rebinding) can use the model" + ("" if api_key else " without a key"),
+              file=sys.stderr, flush=True)
+    if "*" in origins:
+        print(f"{PROG}: warning: --cors-origin '*' lets every web page you visit call the API from your browser",
+              file=sys.stderr, flush=True)
     defaults = {name: getattr(args, name) for name in SERVER_SETTING_FLAGS if getattr(args, name) is not None}
     if "stop" in defaults:
         defaults["stop"] = tuple(defaults["stop"])
@@ -198,7 +250,8 @@ def run(argv: Sequence[str] | None) -> int:
         model_id = args.model_id or args.model.stem
         config = ServerConfig(model_id=model_id, api_key=api_key, max_waiting=args.queue_size,
                               max_body_bytes=int(args.max_body_mb * 2**20), defaults=defaults,
-                              parallel=args.parallel)
+                              parallel=args.parallel, limits=limits, bound_host=sock.getsockname()[0],
+                              allowed_hosts=_allowed(args.allowed_host), cors_origins=origins)
         app = create_app(generator, config)
         print(f"{PROG}: serving {model_id} at {_url(sock)}/v1 (OpenAI API){' with an API key' if api_key else ''}; "
               "Ctrl+C stops", file=sys.stderr, flush=True)

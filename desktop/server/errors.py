@@ -21,10 +21,27 @@ from .schemas import ErrorBody, ErrorDetail
 ERROR_TYPES: Mapping[int, str] = {
     400: "invalid_request_error",
     401: "invalid_request_error",
+    403: "invalid_request_error",
     404: "invalid_request_error",
+    405: "invalid_request_error",
     413: "invalid_request_error",
+    415: "invalid_request_error",
     503: "server_error",
     500: "server_error",
+    504: "server_error",
+}
+# HTTP status -> the error's code when the raiser names none (an error object's code is never null).
+DEFAULT_CODES: Mapping[int, str] = {
+    400: "invalid_request",
+    401: "invalid_api_key",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+    503: "unavailable",
+    504: "request_timeout",
 }
 
 
@@ -37,7 +54,7 @@ class APIError(Exception):
         self.status = status
         self.message = message
         self.param = param
-        self.code = code
+        self.code = code or DEFAULT_CODES.get(status, "error")
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:

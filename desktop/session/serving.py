@@ -2,11 +2,14 @@
 
 An OpenAI-compatible server (``exaone_desktop.server``) on the loopback address only, on port 8800
 (``exaone-serve``'s default) or, when that is taken, any free port. It answers with the same generator
-as the chat, one request at a time alongside it. Switching models restarts it on the new one.
+as the chat, one request at a time alongside it. Switching models restarts it on the new one. It has
+``exaone-serve``'s protections and limits (only its own Host names, JSON bodies, no CORS, bounded
+requests); an API key is off until asked for (``set_key``): then a new random key is required.
 """
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from ..engine.types import GenerationError
@@ -20,6 +23,7 @@ class LocalServing:
         self.port = port
         self.handle: Any = None
         self.generator: Any = None
+        self.api_key: str | None = None  # the key clients must send; None: any program on this computer may ask
 
     @property
     def url(self) -> str | None:
@@ -32,15 +36,22 @@ class LocalServing:
 
         self.stop()
         try:
-            handle = start_background(generator, LOOPBACK, self.port)
+            handle = start_background(generator, LOOPBACK, self.port, api_key=self.api_key)
         except GenerationError:
             if not self.port:
                 raise
-            handle = start_background(generator, LOOPBACK, 0)  # the usual port is taken: any free one
+            handle = start_background(generator, LOOPBACK, 0, api_key=self.api_key)  # the usual port is taken
         self.handle, self.generator = handle, generator
         url = self.url
         assert url is not None
         return url
+
+    def set_key(self, on: bool) -> str | None:
+        """Require a new random API key (``on``) or none; a running server restarts with it. Returns the key."""
+        self.api_key = "sk-local-" + secrets.token_hex(16) if on else None
+        if self.handle is not None:
+            self.start(self.generator)
+        return self.api_key
 
     def stop(self) -> None:
         handle, self.handle, self.generator = self.handle, None, None

@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         p.load_panel.load_setting_changed.connect(self.change_load_setting)
         p.load_panel.reload_requested.connect(self.reload_model)
         p.load_panel.serve_requested.connect(self.serve)
+        p.load_panel.serve_key_requested.connect(self.serve_key)
         self.new_action.triggered.connect(self.new_conversation)
         self.models_action.triggered.connect(self.show_model_manager)
         self.settings_action.toggled.connect(self.settings_panel.setVisible)
@@ -354,7 +355,7 @@ class MainWindow(QMainWindow):
     def _show_load(self) -> None:
         panel = self.settings_panel.load_panel
         panel.show_load(self.controller.load, self.controller.load_figures(), self.controller.kept_states())
-        panel.show_serving(self.controller.serving.url)
+        panel.show_serving(self.controller.serving.url, self.controller.serving.api_key)
 
     def serve(self, on: bool) -> None:
         """Settings > Model's switch: serve the loaded model on localhost, or stop."""
@@ -368,7 +369,16 @@ class MainWindow(QMainWindow):
             url = None
         if url:
             self._say(self.tr("Serving the model at {0}").format(url))
-        self.settings_panel.load_panel.show_serving(url)
+        self.settings_panel.load_panel.show_serving(url, self.controller.serving.api_key)
+
+    def serve_key(self, on: bool) -> None:
+        """Settings > Model's key switch: require a new API key of the server's clients, or none."""
+        serving = self.controller.serving
+        try:
+            serving.set_key(on)
+        except GenerationError as err:
+            self._say(str(err), error=True)
+        self.settings_panel.load_panel.show_serving(serving.url, serving.api_key)
 
     # -- conversations ---------------------------------------------------------------------------
 
