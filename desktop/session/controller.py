@@ -74,6 +74,8 @@ class StatusFigures:
     reused: int | None = None  # prompt tokens the engine kept from its cache for the last reply
     evaluated: int | None = None  # prompt tokens it had to read
     dropped: int = 0
+    drafted: int = 0  # speculative decoding, last reply: tokens drafted and checked ...
+    accepted: int = 0  # ... and the ones kept
 
 
 @dataclass(frozen=True)
@@ -519,7 +521,8 @@ class ChatController:
         return StatusFigures(self.model_name(), backend, t.get("generated_tokens_per_s", 0.0), used,
                              self.context_size() or None,
                              None if reused is None else int(reused), None if evaluated is None else int(evaluated),
-                             int(t.get("messages_dropped", 0)))
+                             int(t.get("messages_dropped", 0)), int(t.get("draft_tokens", 0)),
+                             int(t.get("draft_tokens_accepted", 0)))
 
 
 def _cloud_from_env(policy: CloudPolicy) -> Generator:
