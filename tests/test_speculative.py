@@ -61,6 +61,29 @@ def other_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def perturbed_weights(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """exaone4 with noise of 5 % of each matrix's spread added: the same tokenizer and an overlapping but
+    clearly different distribution (about 40 % of its top-3 drafts kept at temperature 1.5)."""
+    import shutil
+
+    import torch
+    from exaone_convert.convert import convert_checkpoint
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path_factory.mktemp("perturbed") / "exaone4_perturbed"
+    shutil.copytree(tiny_checkpoint("exaone4"), out)
+    noise = torch.Generator().manual_seed(5)
+    for path in out.glob("*.safetensors"):
+        tensors = load_file(path)
+        for name, value in tensors.items():
+            if value.is_floating_point() and value.dim() > 1:
+                moved = value.float() + 0.05 * value.float().std() * torch.randn(value.shape, generator=noise)
+                tensors[name] = moved.to(value.dtype)
+        save_file(tensors, path, metadata={"format": "pt"})
+    return convert_checkpoint(out, out.parent / "exaone4-perturbed-f32.gguf", outtype="f32")
+
+
+@pytest.fixture(scope="module")
 def close_weights(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """exaone4 in q8_0: nearly the model's own distribution (a draft model that is mostly right)."""
     from exaone_convert.convert import convert_checkpoint
@@ -299,22 +322,24 @@ def test_greedy_with_a_draft_model_is_token_identical(draft: str, gguf: Any, clo
         assert result.generated[0].text == plain.text
         n_drafted, n_kept = drafted(result)
         assert n_drafted > 0
-        if draft == "close":
-            assert 0 < n_kept < n_drafted
+        if draft == "close":  # the q8_0 copy agrees with the model on (nearly) every greedy token
+            assert n_kept > n_drafted // 2
+        else:  # other weights: most drafts refused
+            assert n_kept < n_drafted // 2
 
 
-def test_draft_model_keeps_the_model_distribution(gguf: Any, other_weights: Path) -> None:
+def test_draft_model_keeps_the_model_distribution(gguf: Any, perturbed_weights: Path) -> None:
     """Chi-squared of (token 1, 2, 3) over thousands of sampled replies against the model's exact processed
     distribution; tokens 2 and 3 come from verification (3 only after 2 was kept: inside an accepted run),
     and the draft model's own distribution differs from the model's."""
     target = load(gguf("exaone4"))
-    assisted = load(gguf("exaone4"), assistant_model=str(other_weights))
+    assisted = load(gguf("exaone4"), assistant_model=str(perturbed_weights))
     settings = assisted.default_settings(do_sample=True, temperature=1.5, top_k=3, top_p=1.0,
                                          repetition_penalty=1.3, max_new_tokens=3, num_return_sequences=64,
                                          num_assistant_tokens=2, speculative="on")
     counts: Counter[tuple[int, ...]] = Counter()
     n_drafted = n_kept = 0
-    for seed in range(40):
+    for seed in range(30):
         result = assisted.generate(PLAIN_PROMPT, settings.replace(seed=seed))
         counts.update(tuple(c.token_ids) for c in result.generated)
         n_drafted, n_kept = n_drafted + drafted(result)[0], n_kept + drafted(result)[1]
@@ -326,12 +351,14 @@ def test_draft_model_keeps_the_model_distribution(gguf: Any, other_weights: Path
     exp = np.array([expected[c] for c in cells])
     obs = np.array([counts.get(c, 0) for c in cells], dtype=float)
     big = exp * obs.sum() >= 5
-    obs = np.append(obs[big], obs[~big].sum())
-    exp = np.append(exp[big], exp[~big].sum())
+    if exp[~big].sum() > 0:
+        obs, exp = np.append(obs[big], obs[~big].sum()), np.append(exp[big], exp[~big].sum())
+    else:
+        obs, exp = obs[big], exp[big]
     pvalue = float(chisquare(obs, exp * obs.sum() / exp.sum()).pvalue)
     assert pvalue > 1e-3, (pvalue, obs, exp * obs.sum())
     # the draft model's own distribution is far from the model's (a draft that is not the model itself)
-    draft = load(other_weights)
+    draft = load(perturbed_weights)
     q = exact_distribution(draft, ids, settings, 1)
     p = exact_distribution(target, ids, settings, 1)
     assert sum(abs(q.get(k, 0.0) - p.get(k, 0.0)) for k in set(p) | set(q)) / 2 > 0.2
@@ -339,11 +366,14 @@ def test_draft_model_keeps_the_model_distribution(gguf: Any, other_weights: Path
 
 def exact_distribution(gen: LocalGenerator, prompt_ids: list[int], settings: GenerationSettings,
                        n: int) -> dict[tuple[int, ...], float]:
-    """P(first n tokens) under ``gen``'s processed distribution (the sampler's probabilities, step by step)."""
+    """P(first n tokens, or fewer ending with an end token) under ``gen``'s processed distribution (the
+    sampler's probabilities, step by step)."""
     out: dict[tuple[int, ...], float] = {}
 
+    ends = set(gen.model_info.eos_token_ids)
+
     def walk(prefix: list[int], prob: float) -> None:
-        if len(prefix) == n:
+        if len(prefix) == n or (prefix and prefix[-1] in ends):  # an end token ends the reply early
             out[tuple(prefix)] = prob
             return
         logits = gen._evaluate_prompt([*prompt_ids, *prefix], None, None)

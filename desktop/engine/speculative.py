@@ -153,9 +153,10 @@ def tokenizer_difference(target: Any, target_info: ModelInfo, draft: Any, draft_
     ends, own = sorted(target_info.eos_token_ids), sorted(draft_info.eos_token_ids)
     if ends != own:
         return f"its end tokens are {own}, the model's are {ends}"
-    for i, (a, b) in enumerate(zip(_vocab_texts(target), _vocab_texts(draft), strict=True)):
-        if a != b:
-            return f"token {i} is {b.decode('utf-8', 'replace')!r} there and {a.decode('utf-8', 'replace')!r} here"
+    for i, (mine, theirs) in enumerate(zip(_vocab_texts(target), _vocab_texts(draft), strict=True)):
+        if mine != theirs:
+            return (f"token {i} is {theirs.decode('utf-8', 'replace')!r} there and "
+                    f"{mine.decode('utf-8', 'replace')!r} here")
     return None
 
 
