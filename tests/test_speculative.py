@@ -424,3 +424,25 @@ def test_auto_length_follows_acceptance_and_costs() -> None:
     assert [poor.next() for _ in range(31)] == [0] * 31 and poor.next() == 1  # off, with a probe now and then
     assert DraftLength("auto", 8, gpu, kept=5.0, refused=20.0).next() >= 1  # cheap batches: even poor drafts pay
     assert DraftLength("on", 6, cpu, kept=0.0, refused=50.0).next() == 6
+
+
+# -- the command line ---------------------------------------------------------------------------------
+
+def test_cli_drafts_and_refuses_another_tokenizer_in_one_line(gguf: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """exaone-generate: prompt lookup through the flags gives the same tokens and reports its drafts in --json;
+    an assistant model with another tokenizer ends in one line and exit code 1."""
+    import json
+
+    from exaone_desktop import cli
+
+    base = ["--model", str(gguf("exaone4")), "--prompt", LOOKUP_PROMPT, "--max-new-tokens", "48", "--json",
+            "--threads", "1"]
+    assert cli.main([*base, "--speculative", "off"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert cli.main([*base, "--speculative", "on", "--prompt-lookup-num-tokens", "6"]) == 0
+    looked = json.loads(capsys.readouterr().out)
+    assert looked["generated"][0]["token_ids"] == plain["generated"][0]["token_ids"]
+    assert looked["timings"]["draft_tokens"] >= looked["timings"]["draft_tokens_accepted"] > 0
+    assert cli.main([*base, "--assistant-model", str(gguf("exaone3_untied"))]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another tokenizer" in err and "Traceback" not in err
