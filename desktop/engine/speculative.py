@@ -186,6 +186,7 @@ class DraftModel:
 
     def __init__(self, path: str | Path, target_vocab: Any, target_info: ModelInfo, *, n_ctx: int, n_batch: int,
                  n_threads: int | None, n_gpu_layers: int, verbose: bool) -> None:
+        self._sampler: DraftSampler | None = None
         path = Path(path)
         if not path.is_file():
             raise GenerationError(f"assistant_model file not found: {path}; give the path of a smaller GGUF of "
@@ -212,7 +213,6 @@ class DraftModel:
         self._n_swa = int(llama_cpp.llama_model_n_swa(self._llm._model.model))
         self._held: list[int] = []
         self._prompt: list[int] = []
-        self._sampler: DraftSampler | None = None
         self._rng = np.random.default_rng(0)
         self.decode_seconds = 0.0  # time spent in the draft's llama_decode (the cost model reads it)
         self.decodes = 0
