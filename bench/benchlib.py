@@ -36,6 +36,8 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
     ("bench_logit_check", "Damaged-model check (per generated token)", "Run `python bench/bench_logit_check.py`."),
     ("bench_sampling_model", "Decode on the sampling path", "Run `python bench/bench_sampling.py model`."),
     ("bench_server", "Local server (exaone-serve)", "Run `python bench/bench_server.py`."),
+    ("bench_speculative", "Speculative decoding (`bench_speculative.py`), EXAONE-4.0-1.2B shape",
+     "Run `python bench/bench_speculative.py`."),
     ("bench_worker", "Worker process vs in-process", "Run `python bench/bench_worker.py`."),
     ("fuzz_gguf", "GGUF fuzzing (`exaone-generate` on mutated headers)",
      "Run `python bench/fuzz_gguf.py --mutants 10000`."),

@@ -121,7 +121,8 @@ def pipeline(
     """Load a GGUF for text generation: ``pipeline(path)`` or ``pipeline("text-generation", model=path)``.
 
     ``load_kwargs`` go to LocalGenerator (the load settings ``n_ctx``, ``n_threads``, ``n_gpu_layers``,
-    ``kv_cache_type``, ``state_cache_mb``, and ``verbose``); a load setting out of its range raises
+    ``kv_cache_type``, ``state_cache_mb``, ``assistant_model`` (a draft GGUF for speculative decoding), and
+    ``verbose``); a load setting out of its range raises
     ``SettingsError`` naming the range before anything is loaded.
     ``isolated=True`` runs llama.cpp in a worker process (``WorkerGenerator``): a model that crashes
     llama.cpp raises GenerationError instead of ending the script; the default runs it in this process.

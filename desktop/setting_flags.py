@@ -48,7 +48,8 @@ def add_setting_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
         elif row.choices:
             kwargs["choices"] = row.choices
         else:
-            kwargs.update(type=row.value_type, metavar="N" if row.value_type is int else "X")
+            metavar = {int: "N", str: "PATH"}.get(row.value_type, "X")
+            kwargs.update(type=row.value_type, metavar=metavar)
         parser.add_argument(row.cli, **kwargs)
 
 

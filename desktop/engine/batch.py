@@ -356,6 +356,8 @@ def load_batch_generator(model_path: Any, n_seq: int, **load: Any) -> BatchGener
     """
     from .local import DEFAULT_MAX_CTX, LocalGenerator
 
+    if load.pop("assistant_model", None) is not None:
+        raise GenerationError("an assistant_model drafts for one request at a time; load it with one sequence")
     per_sequence = load.pop("n_ctx", None)
     prompts = LocalGenerator(model_path, **{**load, "n_ctx": 64})
     try:

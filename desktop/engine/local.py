@@ -35,6 +35,16 @@ from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
 from .reply import Reply, ReplyVocabulary
 from .sampling import TokenSampler
 from .settings import GenerationSettings, model_defaults, resolve_settings
+from .speculative import (
+    DEFAULT_LOOKUP_TOKENS,
+    DecodeCosts,
+    DraftLength,
+    DraftModel,
+    DraftSource,
+    PromptLookup,
+    Speculation,
+    decode_reply,
+)
 from .types import (
     Backend,
     Completion,
@@ -77,6 +87,8 @@ class DecodeStats:
     prompt_tokens_reused: int = 0  # last request: prompt tokens already in the KV cache
     prompt_tokens_evaluated: int = 0  # last request: prompt tokens evaluated (the rest)
     state_switch_seconds: float = 0.0  # last request: keeping the live conversation and restoring its own
+    tokens_drafted: int = 0  # since loading: tokens a draft source proposed and the model checked
+    tokens_accepted: int = 0  # since loading: drafted tokens that verification kept
 
 
 # How a request reuses the KV cache (seq 0), which holds the ids in ``_held``:
@@ -101,6 +113,13 @@ class DecodeStats:
 # |                                        | before each batch: the stopped batch leaves nothing (llama.cpp  |
 # |                                        | removes its positions), ``_held`` has the batches that finished; |
 # |                                        | a sliding window the batch overwrote means a cold start next    |
+# | speculative decoding: drafts refused   | seq_rm back to the last kept token (``_keep``). Exact with      |
+# | (or after an end inside a kept run)    | sliding windows too: a batch only overwrites cells masked for   |
+# |                                        | the position after the sequence's end (pos <= end - n_swa), and |
+# |                                        | rollback never goes before that end + 1, so no position a kept  |
+# |                                        | token needs is gone (``_roll_back``'s check confirms it). If a  |
+# |                                        | cache ever refuses, the kept tokens are evaluated again from    |
+# |                                        | the start and drafting stays off for this loaded model          |
 
 
 class LocalGenerator:
@@ -120,6 +139,7 @@ class LocalGenerator:
         n_gpu_layers: int = -1,
         verbose: bool = False,
         mmproj: str | Path | None = None,
+        assistant_model: str | Path | None = None,
     ) -> None:
         self.model_info: ModelInfo = inspect_gguf(model_path)  # malformed files never reach llama.cpp
         info = self.model_info
@@ -167,6 +187,18 @@ class LocalGenerator:
         self._vision: VisionEncoder | None = None
         self._stopping: threading.Event | None = None  # what the abort callback polls during a prefill
         self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
+        self._run_batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)  # a drafted run, logits at every token
+        self.decode_costs = DecodeCosts()  # this machine's measured decode times, for drafting's "auto"
+        self._drafting_broken = False  # a cache refused to drop refused drafts exactly: draft no more
+        self.assistant_model: DraftModel | None = None
+        if assistant_model is not None:
+            try:
+                self.assistant_model = DraftModel(assistant_model, self._vocab, info, n_ctx=self.n_ctx,
+                                                  n_batch=self.n_batch, n_threads=n_threads, n_gpu_layers=offload,
+                                                  verbose=verbose)
+            except GenerationError:
+                self.close()
+                raise
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -216,6 +248,7 @@ class LocalGenerator:
         grammar: str | None = None,
         images: Sequence[str | Path | bytes] = (),
         conversation: str | None = None,
+        draft_source: DraftSource | None = None,
     ) -> GenerationResult:
         """``tools``: OpenAI-style tool definitions, rendered by the chat template (chat prompts only);
         ``grammar``: GBNF text (root rule ``root``) the reply must follow (e.g. made from a JSON schema);
@@ -223,14 +256,18 @@ class LocalGenerator:
         where the prompt has ``vision.IMAGE_MARKER`` (at the start when it has none). Chat messages may also
         carry them as OpenAI-style ``image_url`` content parts.
         ``conversation`` names the chat the prompt belongs to: its KV state is kept (``state_cache``) while
-        another conversation runs, and restored when it comes back; None keeps nothing."""
+        another conversation runs, and restored when it comes back; None keeps nothing.
+        ``draft_source``: proposes tokens for speculative decoding in place of prompt lookup or the assistant
+        model (benchmarks and tests); the ``speculative`` setting still decides whether and how much to draft."""
         settings = settings or self.default_settings()
         if conversation is not None and not isinstance(conversation, str):
             raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
         with self._lock:
             if images or has_image_parts(prompt):
-                return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images)
-            return self._generate(prompt, settings, on_event, cancel, tools, grammar, conversation=conversation)
+                return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images,
+                                                  draft_source)
+            return self._generate(prompt, settings, on_event, cancel, tools, grammar, conversation=conversation,
+                                  draft_source=draft_source)
 
     def next_token_logits(self, prompt: Prompt, settings: GenerationSettings | None = None, *,
                           conversation: str | None = None, tools: list[Any] | None = None) -> np.ndarray:
@@ -253,6 +290,12 @@ class LocalGenerator:
         vision, self._vision = getattr(self, "_vision", None), None
         if vision is not None:
             vision.close()
+        draft, self.assistant_model = getattr(self, "assistant_model", None), None
+        if draft is not None:
+            draft.close()
+        batch, self._run_batch = getattr(self, "_run_batch", None), None
+        if batch is not None:
+            llama_cpp.llama_batch_free(batch)
         llm = getattr(self, "_llm", None)
         if llm is not None:
             with self._lock:
@@ -300,19 +343,20 @@ class LocalGenerator:
 
     def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
                               cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
-                              images: Sequence[str | Path | bytes]) -> GenerationResult:
+                              images: Sequence[str | Path | bytes],
+                              draft_source: DraftSource | None = None) -> GenerationResult:
         if self._vision is None:  # first: a model without a projector says so whatever the images are
             llm = self._loaded()  # the encoder is a batch computation: the prompt's threads (mtmd's default is 4)
             self._vision = VisionEncoder(self.model_info, llm._model.model, self._mmproj, n_threads=llm.n_threads_batch,
                                          verbose=self.verbose)
         text, pictures = self.image_prompt(prompt, settings, images, tools)
         return self._generate(text, settings, on_event, cancel, tools, grammar, images=pictures,
-                              chat=not isinstance(prompt, str))
+                              chat=not isinstance(prompt, str), draft_source=draft_source)
 
     def _generate(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
                   cancel: threading.Event | None, tools: list[Any] | None = None,
                   grammar: str | None = None, *, images: Sequence[Image] = (), chat: bool = False,
-                  conversation: str | None = None) -> GenerationResult:
+                  conversation: str | None = None, draft_source: DraftSource | None = None) -> GenerationResult:
         self._loaded()
         t0 = time.perf_counter()
         dropped = 0
@@ -353,7 +397,7 @@ class LocalGenerator:
         t1 = time.perf_counter()
 
         completions: list[Completion] = []
-        n_generated = 0
+        n_generated = n_drafted = n_accepted = 0
         sampler_seed: int | None = None
         if logits is None:  # stopped while the prompt was being evaluated
             completions.append(Completion(text="", token_ids=[], finish_reason="cancelled"))
@@ -366,12 +410,22 @@ class LocalGenerator:
                         logits = self._rewind(cached)
                     reply = self._words.reply(self.model_info, ids, sampler, settings, starts_inside=starts_inside,
                                               on_event=on_event, index=index, constrained=grammar is not None)
-                    completion = self._decode_reply(reply, logits, cancel)
+                    speculation = self._speculation(settings, ids, sampler, grammar, draft_source)
+                    if speculation is None:
+                        completion = self._decode_reply(reply, logits, cancel)
+                    else:
+                        completion = reply.finish(decode_reply(
+                            _Target(self), reply, logits, cancel, speculation, n_batch=self.n_batch,
+                            max_new_tokens=settings.max_new_tokens))
+                        n_drafted += speculation.counts.drafted
+                        n_accepted += speculation.counts.accepted
                     completions.append(completion)
                     n_generated += len(completion.token_ids)
                     if completion.finish_reason == "cancelled":
                         break
         t2 = time.perf_counter()
+        self.stats.tokens_drafted += n_drafted
+        self.stats.tokens_accepted += n_accepted
         evaluated = self.stats.prompt_tokens_evaluated
         return GenerationResult(
             prompt_text=prompt_text,
@@ -388,6 +442,8 @@ class LocalGenerator:
                 "generated_tokens": float(n_generated),
                 "messages_dropped": float(dropped),
                 "seed": float(sampler_seed if sampler_seed is not None else settings.seed or 0),
+                "draft_tokens": float(n_drafted),
+                "draft_tokens_accepted": float(n_accepted),
             },
             model=self.model_info.name,
             seed=sampler_seed if settings.do_sample else None,
@@ -441,6 +497,36 @@ class LocalGenerator:
                 break
             logits = self._eval([reply.tokens[-1]])
         return reply.finish(reason)
+
+    def _speculation(self, settings: GenerationSettings, prompt_ids: list[int], sampler: TokenSampler,
+                     grammar: str | None, source: DraftSource | None) -> Speculation | None:
+        """How this reply drafts (None: it does not).
+
+        ``speculative`` unset: as transformers, drafting when ``prompt_lookup_num_tokens`` is set or an
+        assistant model is loaded, that many tokens each step. "on": always, the assistant model or else
+        prompt lookup (``prompt_lookup_num_tokens``, 10 when unset), a fixed length. "auto": the same source,
+        the length adapted to the measured acceptance and costs (``DraftLength``). "off": never. With a
+        grammar the assistant model is not used (its own draws would need the grammar's state at every
+        drafted position); prompt lookup is, since each verified token is drawn by the constrained sampler.
+        """
+        mode = settings.speculative
+        if mode == "off" or self._drafting_broken:
+            return None
+        model = self.assistant_model if grammar is None else None
+        if source is None:
+            if model is not None and (mode is not None or settings.prompt_lookup_num_tokens is None):
+                source = model
+            elif mode is not None or settings.prompt_lookup_num_tokens is not None:
+                source = PromptLookup(frozenset(self.model_info.eos_token_ids))
+            else:
+                return None
+        if isinstance(source, DraftModel):
+            limit = settings.num_assistant_tokens
+        else:
+            limit = settings.prompt_lookup_num_tokens or DEFAULT_LOOKUP_TOKENS
+        length = DraftLength("auto" if mode == "auto" else "on", limit, self.decode_costs)
+        source.begin(prompt_ids, settings, sampler.seed, max(sampler.sequence_index, 0))
+        return Speculation(source, length, sampler)
 
     # -- the KV cache between requests -------------------------------------------------------------
 
@@ -512,6 +598,19 @@ class LocalGenerator:
             return True
         self._clear()
         return False
+
+    def _keep(self, n: int) -> None:
+        """Drop the positions from ``n`` on, exactly (refused drafts; see the table above)."""
+        if len(self._held) <= n or self._roll_back(n):
+            return
+        self._drafting_broken = True
+        kept = self._held[:n]
+        self._clear()
+        if n and min(kept) < 0:  # image positions cannot be evaluated again from their ids
+            raise GenerationError("llama.cpp could not drop the drafted tokens from the cache; send the request "
+                                  "again with speculative set to off")
+        for pos in range(0, n, self.n_batch):
+            self._eval(kept[pos: pos + self.n_batch])
 
     def _clear(self) -> None:
         llama_cpp.llama_memory_clear(self._memory(), True)
@@ -605,6 +704,28 @@ class LocalGenerator:
         ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
+    def _eval_run(self, tokens: list[int]) -> np.ndarray:
+        """One llama_decode of ``tokens`` after what is cached, with logits at every one: a (len, n_vocab) view,
+        valid until the next decode."""
+        batch = self._run_batch
+        assert batch is not None and 0 < len(tokens) <= self.n_batch
+        base = len(self._held)
+        for i, token in enumerate(tokens):
+            batch.token[i] = token
+            batch.pos[i] = base + i
+            batch.n_seq_id[i] = 1
+            batch.seq_id[i][0] = 0
+            batch.logits[i] = True
+        batch.n_tokens = len(tokens)
+        rc = llama_cpp.llama_decode(self._ctx, batch)
+        if rc != 0:
+            self._clear()
+            raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "
+                                  "try a shorter prompt or a larger context")
+        self._held.extend(tokens)
+        self.stats.tokens_decoded += len(tokens)
+        return np.ctypeslib.as_array(llama_cpp.llama_get_logits(self._ctx), shape=(len(tokens), self.n_vocab))
+
     def _save_sequence(self, flags: int) -> bytearray:
         """llama.cpp's bytes for seq 0, written straight into the returned buffer (hundreds of MiB for a
         long chat: slicing a ctypes array would build a Python int per byte, seconds per conversation)."""
@@ -632,6 +753,25 @@ class LocalGenerator:
         except UnicodeEncodeError:
             raise GenerationError("the prompt is not valid UTF-8 text; fix its encoding") from None
         return list(self._loaded().tokenize(data, add_bos=add_special, special=True))
+
+
+class _Target:
+    """A LocalGenerator as speculative decoding's ``DecodeTarget``."""
+
+    def __init__(self, gen: LocalGenerator) -> None:
+        self._gen = gen
+
+    def eval_one(self, token: int) -> np.ndarray:
+        return self._gen._eval([token])
+
+    def eval_run(self, tokens: list[int]) -> np.ndarray:
+        return self._gen._eval_run(tokens)
+
+    def held(self) -> int:
+        return len(self._gen._held)
+
+    def keep(self, n: int) -> None:
+        self._gen._keep(n)
 
 
 def _is_int(value: object) -> bool:

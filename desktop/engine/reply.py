@@ -132,6 +132,15 @@ class Reply:
             return "stop"
         return None if self.room else "length"
 
+    def record(self, token: int) -> FinishReason | None:
+        """Record a token chosen outside ``take`` (a draft model's token that verification kept or drew): the
+        same bookkeeping and the same answer as ``take`` gives for it."""
+        self._sampler.accept(token)
+        self.tokens.append(token)
+        if token in self._ends or self._text.add(self._piece(token)):
+            return "stop"
+        return None if self.room else "length"
+
     def finish(self, reason: FinishReason) -> Completion:
         self._text.finish()
         return Completion(text=self._text.answer, token_ids=self.tokens, finish_reason=reason,

@@ -48,6 +48,9 @@ class GenerationSettings:
     frequency_penalty: float = _default("frequency_penalty")
     enable_thinking: bool | None = _default("enable_thinking")
     truncate: str = _default("truncate")
+    speculative: str | None = _default("speculative")
+    prompt_lookup_num_tokens: int | None = _default("prompt_lookup_num_tokens")
+    num_assistant_tokens: int = _default("num_assistant_tokens")
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
@@ -188,6 +191,7 @@ class LoadSettings:
     n_gpu_layers: int = _default("n_gpu_layers")
     kv_cache_type: str = _default("kv_cache_type")
     state_cache_mb: int = _default("state_cache_mb")
+    assistant_model: str | None = _default("assistant_model")
 
     def __post_init__(self) -> None:
         _check_rows(self, LOAD_ROWS)

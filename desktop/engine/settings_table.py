@@ -130,6 +130,8 @@ class Setting:
             return "a list of non-empty strings"
         if self.choices:
             return "one of " + ", ".join(repr(c) for c in self.choices) + unset
+        if self.value_type is str:
+            return "a file path" + unset
         noun = "an integer" if self.value_type is int else "a number"
         both = self.minimum is not None and self.maximum is not None
         return f"{noun} {'in ' if both else ''}{self.range_text()}{unset}"
@@ -152,7 +154,9 @@ class Setting:
         if self.value_type is tuple:
             return "strings"
         if self.choices:
-            return " / ".join(self.choices)
+            return " / ".join(self.choices) + (" or unset" if self.optional else "")
+        if self.value_type is str:
+            return "a file path" + (" or unset" if self.optional else "")
         return self.range_text() + (" or unset" if self.optional else "")
 
     def bounds(self) -> dict[str, float]:
@@ -194,6 +198,7 @@ def _number(value: float | None) -> str:
 
 
 LOAD_ONLY = Elsewhere("not applicable (loading a local model)")
+SPEED_ONLY = Elsewhere("extra body, same name (decoding speed only)")
 
 SETTINGS: tuple[Setting, ...] = (
     # -- generation: transformers' text-generation pipeline names and defaults, plus OpenAI's penalties --
@@ -287,6 +292,25 @@ SETTINGS: tuple[Setting, ...] = (
             label="When a chat gets too long", label_ko="대화가 너무 길어지면",
             choices=("error", "oldest"), cli="--truncate-history", cli_const="oldest", panel=False,
             openai=Elsewhere("not applicable (the cloud keeps its own context)")),
+    # -- speculative decoding: transformers' names; the speed changes, the distribution of the text does not --
+    Setting("speculative", str, None,
+            "Speculative decoding: draft tokens and check them in one step (same text distribution, often "
+            "faster). on: every step; auto: only while it pays on this machine; off: never; unset: as "
+            "transformers, only when prompt_lookup_num_tokens or an assistant model is set.",
+            "추측 디코딩: 토큰을 미리 제안하고 한 번에 검증합니다(같은 분포, 흔히 더 빠름). on: 매 단계, "
+            "auto: 이 컴퓨터에서 이득일 때만, off: 사용 안 함, 미설정: transformers처럼 "
+            "prompt_lookup_num_tokens나 보조 모델이 있을 때만.",
+            optional=True, choices=("off", "on", "auto"), cli="--speculative", openai=SPEED_ONLY),
+    Setting("prompt_lookup_num_tokens", int, None,
+            "Prompt lookup: draft up to this many tokens that followed the last words earlier in the prompt "
+            "or the reply (rewriting, editing, quoting); unset: off, or 10 with speculative on/auto.",
+            "프롬프트 조회: 마지막 단어들이 프롬프트나 답변 앞쪽에서 나온 곳의 다음 토큰을 이 개수까지 "
+            "제안합니다(고쳐 쓰기, 편집, 인용). 미설정: 끔, speculative가 on/auto이면 10.",
+            minimum=1, maximum=64, optional=True, cli="--prompt-lookup-num-tokens", openai=SPEED_ONLY),
+    Setting("num_assistant_tokens", int, 20,
+            "Tokens the assistant model drafts per step (the most, with speculative auto).",
+            "보조 모델이 한 단계에 제안하는 토큰 수입니다(speculative auto에서는 최대값).",
+            minimum=1, maximum=64, cli="--num-assistant-tokens", openai=SPEED_ONLY),
     # -- load: how a local model is loaded ---------------------------------------------------------------
     Setting("n_ctx", int, None,
             "Context size in tokens (0 or unset: automatic, at most the model's trained length).",
@@ -314,6 +338,12 @@ SETTINGS: tuple[Setting, ...] = (
             "최근 대화의 상태를 보관할 메모리(MB)입니다(0: 보관 안 함).",
             label="Memory for kept chats", label_ko="보관할 대화용 메모리",
             scope="load", minimum=0, maximum=1_048_576, cli="--state-cache-mb", panel=False, openai=LOAD_ONLY),
+    Setting("assistant_model", str, None,
+            "A smaller GGUF with the same tokenizer that drafts tokens for the model (speculative decoding), "
+            "e.g. EXAONE-4.0-1.2B for EXAONE-4.0-32B.",
+            "같은 토크나이저를 쓰는 더 작은 GGUF로, 모델 대신 토큰을 미리 제안합니다(추측 디코딩). "
+            "예: EXAONE-4.0-32B에는 EXAONE-4.0-1.2B.",
+            scope="load", optional=True, cli="--assistant-model", panel=False, openai=LOAD_ONLY),
 )  # fmt: skip
 
 ROWS: Mapping[str, Setting] = {row.name: row for row in SETTINGS}

@@ -79,6 +79,9 @@ class GenerationResult:
             },
             "backend": self.backend,
         }
+        if self.timings.get("draft_tokens"):  # speculative decoding: drafted tokens and the ones kept
+            for key in ("draft_tokens", "draft_tokens_accepted"):
+                out["timings"][key] = int(self.timings[key])
         if self.backend == "openai":
             out["not_applied"] = list(self.not_applied)
         if self.seed is not None:

@@ -68,6 +68,8 @@ class WorkerStats:
 
     prompt_evals: int = 0
     tokens_decoded: int = 0
+    tokens_drafted: int = 0
+    tokens_accepted: int = 0
 
 
 class WorkerCrashed(GenerationError):
@@ -344,6 +346,8 @@ class WorkerGenerator:
             result, counters = self._call("generate", (_plain(prompt), settings, kwargs), on_event, cancel)
         self.stats.prompt_evals = counters.get("prompt_evals", self.stats.prompt_evals)
         self.stats.tokens_decoded = counters.get("tokens_decoded", self.stats.tokens_decoded)
+        self.stats.tokens_drafted = counters.get("tokens_drafted", self.stats.tokens_drafted)
+        self.stats.tokens_accepted = counters.get("tokens_accepted", self.stats.tokens_accepted)
         self.steps, self.max_batch = counters.get("steps", self.steps), counters.get("max_batch", self.max_batch)
         out: GenerationResult = result
         return out

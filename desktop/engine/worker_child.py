@@ -158,7 +158,8 @@ HINTS = ("conversation",)  # keywords a generator may ignore (they only make it 
 def counters(gen: Any) -> dict[str, int]:
     """The generator's counters the parent mirrors (LocalGenerator.stats; a BatchGenerator's steps)."""
     stats = getattr(gen, "stats", None)
-    values = {name: getattr(stats, name, None) for name in ("prompt_evals", "tokens_decoded")}
+    values = {name: getattr(stats, name, None) for name in ("prompt_evals", "tokens_decoded", "tokens_drafted",
+                                                                 "tokens_accepted")}
     values.update({name: getattr(gen, name, None) for name in ("n_seq", "steps", "max_batch")})
     return {k: int(v) for k, v in values.items() if isinstance(v, int)}
 

@@ -38,7 +38,8 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8800
 KEY_ENV = "EXAONE_SERVE_API_KEY"
 # exaone-generate's setting flags that make sense as server-wide defaults (a request's values win).
 SERVER_SETTING_FLAGS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "repetition_penalty",
-                        "presence_penalty", "frequency_penalty", "enable_thinking", "stop")
+                        "presence_penalty", "frequency_penalty", "enable_thinking", "stop", "speculative",
+                        "prompt_lookup_num_tokens", "num_assistant_tokens")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +220,8 @@ def run(argv: Sequence[str] | None) -> int:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     if not 1 <= args.parallel <= 64:
         raise UsageError(f"--parallel must be between 1 and 64, got {args.parallel}")
+    if args.parallel > 1 and args.assistant_model:
+        raise UsageError("--assistant-model drafts for one request at a time; use --parallel 1 with it")
     if args.queue_size < 0:
         raise UsageError(f"--queue-size must be 0 or more, got {args.queue_size}")
     if args.max_body_mb <= 0:

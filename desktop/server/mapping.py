@@ -46,6 +46,10 @@ PARAMETERS: tuple[Param, ...] = (
     Param("repetition_penalty", "repetition_penalty", float, "extra body; over prompt and generated tokens"),
     Param("min_p", "min_p", float, "extra body"),
     Param("do_sample", "do_sample", bool, "extra body; false is greedy whatever the temperature"),
+    Param("speculative", "speculative", str, "extra body; off / on / auto drafting (speed only, same distribution); "
+          "--parallel above 1 decodes without drafts"),
+    Param("prompt_lookup_num_tokens", "prompt_lookup_num_tokens", int, "extra body; draft by prompt lookup"),
+    Param("num_assistant_tokens", "num_assistant_tokens", int, "extra body; drafts per step of --assistant-model"),
 )
 
 

@@ -79,6 +79,9 @@ class SamplingRequest(_Request):
     repetition_penalty: float | None = ranged("repetition_penalty")
     min_p: float | None = ranged("min_p")
     do_sample: bool | None = None
+    speculative: Literal["off", "on", "auto"] | None = None
+    prompt_lookup_num_tokens: int | None = ranged("prompt_lookup_num_tokens")
+    num_assistant_tokens: int | None = ranged("num_assistant_tokens")
     # Accepted and ignored (see IGNORED).
     user: str | None = None
     metadata: dict[str, Any] | None = None

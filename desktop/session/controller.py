@@ -88,6 +88,8 @@ class StatusFigures:
     evaluated: int | None = None  # prompt tokens it had to read
     dropped: int = 0
     family: str = ""  # the local model's EXAONE family ("EXAONE 4.5"), from the family table
+    drafted: int = 0  # speculative decoding, last reply: tokens drafted and checked ...
+    accepted: int = 0  # ... and the ones kept
 
 
 @dataclass(frozen=True)
@@ -642,7 +644,8 @@ class ChatController:
         return StatusFigures(self.model_name(), backend, t.get("generated_tokens_per_s", 0.0), used,
                              self.context_size() or None,
                              None if reused is None else int(reused), None if evaluated is None else int(evaluated),
-                             int(t.get("messages_dropped", 0)), self.family_label())
+                             int(t.get("messages_dropped", 0)), self.family_label(),
+                             int(t.get("draft_tokens", 0)), int(t.get("draft_tokens_accepted", 0)))
 
 
 def has_projector(info: Any) -> bool:

@@ -175,6 +175,8 @@ class FieldRow:
                 for text, value in TRISTATE:
                     combo.addItem(QCoreApplication.translate("SettingsPanel", text), value)
             else:
+                if s.optional:
+                    combo.addItem(QCoreApplication.translate("SettingsPanel", "unset"), None)
                 for choice in s.choices:
                     combo.addItem(choice, choice)
             combo.currentIndexChanged.connect(emit)

@@ -47,4 +47,6 @@ class StatusLine(QObject):
             text += " · " + self.tr("prompt: {0} reused, {1} read").format(f"{f.reused:,}", f"{f.evaluated:,}")
         if f.dropped:
             text += " · " + self.tr("{0} earlier messages left out").format(f.dropped)
+        if f.drafted:
+            text += " · " + self.tr("drafts: {0} of {1} kept").format(f"{f.accepted:,}", f"{f.drafted:,}")
         self.context_label.setText(text)

@@ -276,68 +276,84 @@
   <context>
     <name>LoadPanel</name>
     <message>
-      <location filename="../load_panel.py" line="65" />
+      <location filename="../load_panel.py" line="66" />
       <source>These apply when the model is loaded: Reload applies a change.</source>
       <translation>모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="70" />
-      <location filename="../load_panel.py" line="95" />
+      <location filename="../load_panel.py" line="71" />
+      <location filename="../load_panel.py" line="96" />
       <source>automatic</source>
       <translation>자동</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="90" />
+      <location filename="../load_panel.py" line="91" />
       <source>all</source>
       <translation>전부</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="111" />
+      <location filename="../load_panel.py" line="112" />
       <source>Reload the model with these settings</source>
       <translation>이 설정으로 모델 다시 불러오기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="130" />
+      <location filename="../load_panel.py" line="131" />
       <source>Other programs</source>
       <translation>다른 프로그램</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="132" />
+      <location filename="../load_panel.py" line="133" />
       <source>Serve the loaded model on localhost</source>
       <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="134" />
+      <location filename="../load_panel.py" line="135" />
       <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
       <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="141" />
+      <location filename="../load_panel.py" line="142" />
       <source>not serving</source>
       <translation>서비스하지 않음</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="142" />
+      <location filename="../load_panel.py" line="143" />
+      <location filename="../load_panel.py" line="158" />
       <source>Copy</source>
       <translation>복사</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="186" />
+      <location filename="../load_panel.py" line="148" />
+      <source>Require an API key</source>
+      <translation>API 키 요구</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="150" />
+      <source>Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.</source>
+      <translation>그러면 프로그램은 이 키를 보내야 합니다('Authorization: Bearer KEY'). 켤 때마다 새 키를 만듭니다.</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="157" />
+      <source>no key: any program on this computer may use it</source>
+      <translation>키 없음: 이 컴퓨터의 어떤 프로그램이든 쓸 수 있습니다</translation>
+    </message>
+    <message>
+      <location filename="../load_panel.py" line="213" />
       <source>Load a model to see the memory its context takes.</source>
       <translation>모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="189" />
+      <location filename="../load_panel.py" line="216" />
       <source>{0} tokens of context</source>
       <translation>컨텍스트 {0} 토큰</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="190" />
+      <location filename="../load_panel.py" line="217" />
       <source>{0} tokens of context take {1} ({2})</source>
       <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="197" />
+      <location filename="../load_panel.py" line="224" />
       <source>Kept now: {0} conversations, {1} of {2}</source>
       <translation>지금 보관 중: 대화 {0}개, {2} 중 {1}</translation>
     </message>
@@ -365,127 +381,127 @@
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="237" />
+      <location filename="../main_window.py" line="238" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="293" />
+      <location filename="../main_window.py" line="294" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="310" />
+      <location filename="../main_window.py" line="311" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="364" />
+      <location filename="../main_window.py" line="365" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="370" />
+      <location filename="../main_window.py" line="371" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="424" />
+      <location filename="../main_window.py" line="434" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="424" />
+      <location filename="../main_window.py" line="434" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="432" />
+      <location filename="../main_window.py" line="442" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="433" />
+      <location filename="../main_window.py" line="443" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="443" />
+      <location filename="../main_window.py" line="453" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="453" />
+      <location filename="../main_window.py" line="463" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="476" />
+      <location filename="../main_window.py" line="486" />
       <source>A document is still being read: wait for it, or cancel it.</source>
       <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="541" />
+      <location filename="../main_window.py" line="551" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="500" />
+      <location filename="../main_window.py" line="510" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="557" />
+      <location filename="../main_window.py" line="567" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="593" />
+      <location filename="../main_window.py" line="603" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="592" />
+      <location filename="../main_window.py" line="602" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="592" />
+      <location filename="../main_window.py" line="602" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="596" />
+      <location filename="../main_window.py" line="606" />
       <source>The reply failed: {0}</source>
       <translation>답변을 만들지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="596" />
+      <location filename="../main_window.py" line="606" />
       <source>Note: {0}</source>
       <translation>참고: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="599" />
+      <location filename="../main_window.py" line="609" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="617" />
+      <location filename="../main_window.py" line="627" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="706" />
+      <location filename="../main_window.py" line="716" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="707" />
+      <location filename="../main_window.py" line="717" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="707" />
+      <location filename="../main_window.py" line="717" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
@@ -911,6 +927,7 @@
     <message>
       <location filename="../settings_panel.py" line="97" />
       <location filename="../settings_panel.py" line="165" />
+      <location filename="../settings_panel.py" line="179" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
@@ -930,178 +947,178 @@
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="183" />
+      <location filename="../settings_panel.py" line="185" />
       <source>One per line; \n is a newline.</source>
       <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="220" />
+      <location filename="../settings_panel.py" line="222" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="223" />
+      <location filename="../settings_panel.py" line="225" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="434" />
+      <location filename="../settings_panel.py" line="436" />
       <source>Enter sends the message (Shift+Enter starts a new line)</source>
       <translation>Enter로 보내기 (Shift+Enter는 줄바꿈)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="436" />
+      <location filename="../settings_panel.py" line="438" />
       <source>Off: Enter starts a new line and Ctrl+Enter sends.</source>
       <translation>끄면 Enter는 줄바꿈, Ctrl+Enter는 보내기입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="439" />
+      <location filename="../settings_panel.py" line="441" />
       <source>Network</source>
       <translation>네트워크</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="445" />
+      <location filename="../settings_panel.py" line="447" />
       <source>A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT).</source>
       <translation>내려받기에 쓸 Hugging Face Hub 미러입니다(HF_ENDPOINT).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="449" />
+      <location filename="../settings_panel.py" line="451" />
       <source>The proxy your network needs for HTTPS (HTTPS_PROXY).</source>
       <translation>네트워크에서 HTTPS에 필요한 프록시입니다(HTTPS_PROXY).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="457" />
+      <location filename="../settings_panel.py" line="459" />
       <source>Hub mirror (HF_ENDPOINT)</source>
       <translation>Hub 미러 (HF_ENDPOINT)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="458" />
+      <location filename="../settings_panel.py" line="460" />
       <source>HTTPS proxy (HTTPS_PROXY)</source>
       <translation>HTTPS 프록시 (HTTPS_PROXY)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="266" />
+      <location filename="../settings_panel.py" line="268" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="286" />
+      <location filename="../settings_panel.py" line="288" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="295" />
+      <location filename="../settings_panel.py" line="297" />
       <source>Your own settings</source>
       <translation>직접 정한 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="297" />
+      <location filename="../settings_panel.py" line="299" />
       <source>Preset</source>
       <translation>프리셋</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="328" />
+      <location filename="../settings_panel.py" line="330" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="348" />
+      <location filename="../settings_panel.py" line="350" />
       <source>LG's recommended for {0}</source>
       <translation>{0}용 LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="350" />
+      <location filename="../settings_panel.py" line="352" />
       <source>A preset sets the sampling settings below; the reply length, seed and stop texts stay yours.</source>
       <translation>프리셋은 아래 샘플링 설정을 바꿉니다. 답변 길이, 시드, 멈춤 문자열은 그대로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="356" />
+      <location filename="../settings_panel.py" line="358" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="359" />
+      <location filename="../settings_panel.py" line="361" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="377" />
+      <location filename="../settings_panel.py" line="379" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="381" />
+      <location filename="../settings_panel.py" line="383" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="386" />
+      <location filename="../settings_panel.py" line="388" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="405" />
+      <location filename="../settings_panel.py" line="407" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="406" />
+      <location filename="../settings_panel.py" line="408" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="408" />
+      <location filename="../settings_panel.py" line="410" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="415" />
+      <location filename="../settings_panel.py" line="417" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="265" />
-      <location filename="../settings_panel.py" line="416" />
+      <location filename="../settings_panel.py" line="267" />
+      <location filename="../settings_panel.py" line="418" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="261" />
+      <location filename="../settings_panel.py" line="263" />
       <source>Replies</source>
       <translation>답변</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="262" />
+      <location filename="../settings_panel.py" line="264" />
       <source>How replies are written: presets and every sampling setting</source>
       <translation>답변을 만드는 방식: 프리셋과 모든 샘플링 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="263" />
+      <location filename="../settings_panel.py" line="265" />
       <source>Chat</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="267" />
+      <location filename="../settings_panel.py" line="269" />
       <source>App</source>
       <translation>앱</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="417" />
+      <location filename="../settings_panel.py" line="419" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="418" />
+      <location filename="../settings_panel.py" line="420" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="429" />
+      <location filename="../settings_panel.py" line="431" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="433" />
+      <location filename="../settings_panel.py" line="435" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
@@ -1114,34 +1131,39 @@
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="37" />
+      <location filename="../status_line.py" line="38" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="37" />
+      <location filename="../status_line.py" line="38" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="38" />
+      <location filename="../status_line.py" line="39" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="44" />
+      <location filename="../status_line.py" line="45" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="46" />
+      <location filename="../status_line.py" line="47" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="48" />
+      <location filename="../status_line.py" line="49" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="51" />
+      <source>drafts: {0} of {1} kept</source>
+      <translation>초안: {1}개 중 {0}개 채택</translation>
     </message>
   </context>
   <context>
