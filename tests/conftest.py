@@ -40,3 +40,21 @@ def store(tmp_path: Path):
     s = ChatStore(tmp_path / "history.sqlite3")
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app tests' model: the tiny EXAONE 4.0 checkpoint converted to f16, once per test module."""
+    from app_fixtures import convert_tiny
+
+    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
+
+
+@pytest.fixture
+def desktop(qtbot, tmp_path: Path):
+    """The whole app (window shown) with its data, settings and keys in the test's own folder."""
+    from app_fixtures import isolated_app
+
+    with isolated_app(tmp_path) as app:
+        app.show()
+        yield app

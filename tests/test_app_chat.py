@@ -8,16 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import Recording, Slowed, convert_tiny, isolated_app
+from app_fixtures import Recording, Slowed, convert_tiny
 from exaone_desktop.app import DesktopApp
 from exaone_desktop.engine.settings import GenerationSettings
 
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +22,6 @@ def real_generator(tiny_gguf: Path) -> Iterator[Any]:
     gen = LocalGenerator(tiny_gguf, n_threads=1)
     yield gen
     gen.close()
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 def set_field(window: Any, name: str, value: Any) -> None:

@@ -12,18 +12,13 @@ from typing import Any
 
 import memory_keyring
 import pytest
-from app_fixtures import Recording, convert_tiny, isolated_app
+from app_fixtures import Recording, isolated_app
 from exaone_desktop.app import DesktopApp, create_app
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
 
 
 @pytest.fixture(scope="module")

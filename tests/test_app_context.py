@@ -3,27 +3,14 @@ and show what they cost; the status line shows the context a reply used."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import convert_tiny, isolated_app
+from app_fixtures import isolated_app
 from exaone_desktop.app import DesktopApp
 
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 def choose_n_ctx(panel: Any, value: int) -> None:

@@ -4,29 +4,14 @@ document kept with the history and removed with its conversation, and a bad file
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from app_fixtures import convert_tiny, isolated_app
 from document_files import make_hwpx, make_pdf
 from exaone_desktop.app import DesktopApp
 from PySide6.QtCore import QMimeData, QUrl
 
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 def test_attach_drop_send_keep_and_delete(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path, tmp_path: Path) -> None:

@@ -5,13 +5,12 @@ and a model without a vision projector saying so in one line."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from app_fixtures import convert_tiny, isolated_app
+from app_fixtures import convert_tiny
 from exaone_convert.cli import main as convert_main
 from exaone_desktop.app import DesktopApp
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -37,13 +36,6 @@ def vl_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> P
                          "--outtype", "f32", "--quiet"]) == 0
     assert (out / "mmproj-vl-F32.gguf").exists() or list(out.glob("mmproj*.gguf"))
     return out / "vl-F32.gguf"
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 def test_attach_paste_and_drop_then_send_to_a_vision_model(qtbot: Any, desktop: DesktopApp, vl_gguf: Path,

@@ -8,11 +8,9 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from app_fixtures import convert_tiny, isolated_app
 from exaone_desktop.app import DesktopApp
 from hub_stub import HubStub
@@ -20,13 +18,6 @@ from PySide6.QtCore import Qt
 
 TESTS = Path(__file__).resolve().parent
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 def test_manager_lists_local_ggufs_with_their_facts(desktop: DesktopApp, tiny_checkpoint: Any) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import convert_tiny, isolated_app
+from app_fixtures import isolated_app
 from exaone_desktop.app import DesktopApp
 from exaone_desktop.ui import language
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -19,11 +19,6 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
 
 
 @pytest.fixture

@@ -4,25 +4,15 @@ named; the demo model is a clearly labelled "try without downloading"."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import isolated_app
 from exaone_desktop.app import DesktopApp
 from exaone_desktop.session import catalogue, models
 from socket_guard import socket_guard
 
 GiB = 1024**3
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 @pytest.mark.parametrize(("memory", "expected"), [

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from app_fixtures import Recording, convert_tiny, isolated_app
+from app_fixtures import Recording
 from exaone_desktop.app import DesktopApp
 from exaone_desktop.engine.types import StreamEvent
 from exaone_desktop.engine.worker import WorkerGenerator
@@ -17,18 +16,6 @@ from gguf_mutants import duplicate_vocabulary
 
 TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="kills the worker with SIGKILL")
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
-
-
-@pytest.fixture
-def desktop(qtbot: Any, tmp_path: Path) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        yield app
 
 
 class KilledMidReply(Recording):
