@@ -40,7 +40,7 @@ KEEP = {  # names and symbols that are the same in Korean
     "Metal", "MB", "GB", "kB", "HTTPS", "HTTP", "Enter", "Shift", "Ctrl", "Esc", "PNG", "JPEG", "WebP", "MoE",
     "Deep", "Instruct", "K", "EXAONE-4.5", "mmproj", "transformers", "exaone-generate", "localhost", "Desktop",
     "English", "License", "Model", "B", "Q", "K_M", "none", "f16", "q8_0", "q4_0", "https", "http", "example",
-    "proxy", "huggingface", "co", "gguf", "demo", "tok", "s", "ID", "K-EXAONE",
+    "proxy", "huggingface", "co", "gguf", "demo", "tok", "s", "ID", "K-EXAONE", "Authorization", "Bearer",
 } | {row.name for row in SETTINGS}
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 HANGUL = re.compile("[가-힣]")

@@ -300,16 +300,19 @@ SETTINGS: tuple[Setting, ...] = (
             "추측 디코딩: 토큰을 미리 제안하고 한 번에 검증합니다(같은 분포, 흔히 더 빠름). on: 매 단계, "
             "auto: 이 컴퓨터에서 이득일 때만, off: 사용 안 함, 미설정: transformers처럼 "
             "prompt_lookup_num_tokens나 보조 모델이 있을 때만.",
+            label="Speculative decoding", label_ko="추측 디코딩",
             optional=True, choices=("off", "on", "auto"), cli="--speculative", openai=SPEED_ONLY),
     Setting("prompt_lookup_num_tokens", int, None,
             "Prompt lookup: draft up to this many tokens that followed the last words earlier in the prompt "
             "or the reply (rewriting, editing, quoting); unset: off, or 10 with speculative on/auto.",
             "프롬프트 조회: 마지막 단어들이 프롬프트나 답변 앞쪽에서 나온 곳의 다음 토큰을 이 개수까지 "
             "제안합니다(고쳐 쓰기, 편집, 인용). 미설정: 끔, speculative가 on/auto이면 10.",
+            label="Draft from the text so far (tokens)", label_ko="앞 내용에서 초안(토큰)",
             minimum=1, maximum=64, optional=True, cli="--prompt-lookup-num-tokens", openai=SPEED_ONLY),
     Setting("num_assistant_tokens", int, 20,
             "Tokens the assistant model drafts per step (the most, with speculative auto).",
-            "보조 모델이 한 단계에 제안하는 토큰 수입니다(speculative auto에서는 최대값).",
+            "보조 모델이 한 단계에 제안하는 토큰 수입니다(자동 모드에서는 최대값).",
+            label="Draft model's tokens per step", label_ko="보조 모델의 단계별 초안(토큰)",
             minimum=1, maximum=64, cli="--num-assistant-tokens", openai=SPEED_ONLY),
     # -- load: how a local model is loaded ---------------------------------------------------------------
     Setting("n_ctx", int, None,
@@ -343,6 +346,7 @@ SETTINGS: tuple[Setting, ...] = (
             "e.g. EXAONE-4.0-1.2B for EXAONE-4.0-32B.",
             "같은 토크나이저를 쓰는 더 작은 GGUF로, 모델 대신 토큰을 미리 제안합니다(추측 디코딩). "
             "예: EXAONE-4.0-32B에는 EXAONE-4.0-1.2B.",
+            label="Draft model (GGUF)", label_ko="보조 모델(GGUF)",
             scope="load", optional=True, cli="--assistant-model", panel=False, openai=LOAD_ONLY),
 )  # fmt: skip
 

@@ -48,6 +48,9 @@ TRISTATE: tuple[tuple[str, bool | None], ...] = (
     (str(QT_TRANSLATE_NOOP("SettingsPanel", "on")), True),
     (str(QT_TRANSLATE_NOOP("SettingsPanel", "off")), False),
 )
+# The words of a choice setting's values (the values themselves stay the API).
+CHOICE_WORDS = (QT_TRANSLATE_NOOP("SettingsPanel", "on"), QT_TRANSLATE_NOOP("SettingsPanel", "off"),
+                QT_TRANSLATE_NOOP("SettingsPanel", "auto"))
 UNSET = -1
 EDITOR_WIDTH = 130  # px: the most a setting's editor takes of the panel's width
 INT32_MAX = 2**31 - 1  # QSpinBox's limit: larger integer ranges (seed) use a QDoubleSpinBox without decimals
@@ -178,7 +181,7 @@ class FieldRow:
                 if s.optional:
                     combo.addItem(QCoreApplication.translate("SettingsPanel", "unset"), None)
                 for choice in s.choices:
-                    combo.addItem(choice, choice)
+                    combo.addItem(QCoreApplication.translate("SettingsPanel", choice), choice)
             combo.currentIndexChanged.connect(emit)
             return combo
         edit = QPlainTextEdit()  # stop strings, one per line

@@ -39,9 +39,11 @@ KO: dict[str, str] = {
     "Attach document…": "문서 첨부…",
     "Require an API key": "API 키 요구",
     "Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.":
-        "그러면 프로그램은 이 키를 보내야 합니다('Authorization: Bearer KEY'). 켤 때마다 새 키를 만듭니다.",
+        "그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer <키>'). "
+        "켤 때마다 새 키를 만듭니다.",
     "no key: any program on this computer may use it": "키 없음: 이 컴퓨터의 어떤 프로그램이든 쓸 수 있습니다",
     "drafts: {0} of {1} kept": "초안: {1}개 중 {0}개 채택",
+    "auto": "자동",
     "This document was not attached: {0}": "이 문서는 첨부하지 않았습니다: {0}",
     "Attach documents": "문서 첨부",
     "Documents ({0})": "문서 ({0})",

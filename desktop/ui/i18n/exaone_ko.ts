@@ -330,7 +330,7 @@
     <message>
       <location filename="../load_panel.py" line="150" />
       <source>Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.</source>
-      <translation>그러면 프로그램은 이 키를 보내야 합니다('Authorization: Bearer KEY'). 켤 때마다 새 키를 만듭니다.</translation>
+      <translation>그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer &lt;키&gt;'). 켤 때마다 새 키를 만듭니다.</translation>
     </message>
     <message>
       <location filename="../load_panel.py" line="157" />
@@ -896,229 +896,236 @@
     </message>
     <message>
       <location filename="../settings_panel.py" line="48" />
+      <location filename="../settings_panel.py" line="52" />
       <source>on</source>
       <translation>켬</translation>
     </message>
     <message>
       <location filename="../settings_panel.py" line="49" />
+      <location filename="../settings_panel.py" line="52" />
       <source>off</source>
       <translation>끔</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="88" />
+      <location filename="../settings_panel.py" line="53" />
+      <source>auto</source>
+      <translation>자동</translation>
+    </message>
+    <message>
+      <location filename="../settings_panel.py" line="91" />
       <source>LG's recommended settings</source>
       <translation>LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="89" />
+      <location filename="../settings_panel.py" line="92" />
       <source>Precise (the same answer every time)</source>
       <translation>정확 (매번 같은 답변)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="90" />
+      <location filename="../settings_panel.py" line="93" />
       <source>Balanced</source>
       <translation>균형</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="91" />
+      <location filename="../settings_panel.py" line="94" />
       <source>Creative</source>
       <translation>창의적</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="97" />
-      <location filename="../settings_panel.py" line="165" />
-      <location filename="../settings_panel.py" line="179" />
+      <location filename="../settings_panel.py" line="100" />
+      <location filename="../settings_panel.py" line="168" />
+      <location filename="../settings_panel.py" line="182" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="122" />
+      <location filename="../settings_panel.py" line="125" />
       <source>The setting's name in transformers and in exaone-generate</source>
       <translation>transformers와 exaone-generate에서 쓰는 설정 이름</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="129" />
+      <location filename="../settings_panel.py" line="132" />
       <source>not applied by the cloud</source>
       <translation>클라우드에서 적용 안 됨</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="133" />
+      <location filename="../settings_panel.py" line="136" />
       <source>Reset</source>
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="185" />
+      <location filename="../settings_panel.py" line="188" />
       <source>One per line; \n is a newline.</source>
       <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="222" />
+      <location filename="../settings_panel.py" line="225" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="225" />
+      <location filename="../settings_panel.py" line="228" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="436" />
+      <location filename="../settings_panel.py" line="439" />
       <source>Enter sends the message (Shift+Enter starts a new line)</source>
       <translation>Enter로 보내기 (Shift+Enter는 줄바꿈)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="438" />
+      <location filename="../settings_panel.py" line="441" />
       <source>Off: Enter starts a new line and Ctrl+Enter sends.</source>
       <translation>끄면 Enter는 줄바꿈, Ctrl+Enter는 보내기입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="441" />
+      <location filename="../settings_panel.py" line="444" />
       <source>Network</source>
       <translation>네트워크</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="447" />
+      <location filename="../settings_panel.py" line="450" />
       <source>A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT).</source>
       <translation>내려받기에 쓸 Hugging Face Hub 미러입니다(HF_ENDPOINT).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="451" />
+      <location filename="../settings_panel.py" line="454" />
       <source>The proxy your network needs for HTTPS (HTTPS_PROXY).</source>
       <translation>네트워크에서 HTTPS에 필요한 프록시입니다(HTTPS_PROXY).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="459" />
+      <location filename="../settings_panel.py" line="462" />
       <source>Hub mirror (HF_ENDPOINT)</source>
       <translation>Hub 미러 (HF_ENDPOINT)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="460" />
+      <location filename="../settings_panel.py" line="463" />
       <source>HTTPS proxy (HTTPS_PROXY)</source>
       <translation>HTTPS 프록시 (HTTPS_PROXY)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="268" />
+      <location filename="../settings_panel.py" line="271" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="288" />
+      <location filename="../settings_panel.py" line="291" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="297" />
+      <location filename="../settings_panel.py" line="300" />
       <source>Your own settings</source>
       <translation>직접 정한 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="299" />
+      <location filename="../settings_panel.py" line="302" />
       <source>Preset</source>
       <translation>프리셋</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="330" />
+      <location filename="../settings_panel.py" line="333" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="350" />
+      <location filename="../settings_panel.py" line="353" />
       <source>LG's recommended for {0}</source>
       <translation>{0}용 LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="352" />
+      <location filename="../settings_panel.py" line="355" />
       <source>A preset sets the sampling settings below; the reply length, seed and stop texts stay yours.</source>
       <translation>프리셋은 아래 샘플링 설정을 바꿉니다. 답변 길이, 시드, 멈춤 문자열은 그대로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="358" />
+      <location filename="../settings_panel.py" line="361" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="361" />
+      <location filename="../settings_panel.py" line="364" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="379" />
+      <location filename="../settings_panel.py" line="382" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="383" />
+      <location filename="../settings_panel.py" line="386" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="388" />
+      <location filename="../settings_panel.py" line="391" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="407" />
+      <location filename="../settings_panel.py" line="410" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="408" />
+      <location filename="../settings_panel.py" line="411" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="410" />
+      <location filename="../settings_panel.py" line="413" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="417" />
+      <location filename="../settings_panel.py" line="420" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="267" />
-      <location filename="../settings_panel.py" line="418" />
+      <location filename="../settings_panel.py" line="270" />
+      <location filename="../settings_panel.py" line="421" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="263" />
+      <location filename="../settings_panel.py" line="266" />
       <source>Replies</source>
       <translation>답변</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="264" />
+      <location filename="../settings_panel.py" line="267" />
       <source>How replies are written: presets and every sampling setting</source>
       <translation>답변을 만드는 방식: 프리셋과 모든 샘플링 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="265" />
+      <location filename="../settings_panel.py" line="268" />
       <source>Chat</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="269" />
+      <location filename="../settings_panel.py" line="272" />
       <source>App</source>
       <translation>앱</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="419" />
+      <location filename="../settings_panel.py" line="422" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="420" />
+      <location filename="../settings_panel.py" line="423" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="431" />
+      <location filename="../settings_panel.py" line="434" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="435" />
+      <location filename="../settings_panel.py" line="438" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
