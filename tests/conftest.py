@@ -14,6 +14,18 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _environment_as_it_was():
+    """What a test changes in os.environ (the app's proxy and mirror settings set it for the whole process) is
+    undone after it, so that no later test, nor the child processes it starts, inherits it."""
+    saved = dict(os.environ)
+    yield
+    if dict(os.environ) != saved:
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory):
     """Factory: tiny_checkpoint("exaone4") -> Path of that tiny HF checkpoint, built once per session."""

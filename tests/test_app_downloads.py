@@ -102,6 +102,10 @@ def test_the_mirror_and_proxy_are_settings_that_say_when_they_cannot_work(deskto
     assert os.environ["HTTPS_PROXY"] == "http://proxy.example:8080"
     assert w.ctx.get_json("network/hub") == {"endpoint": "", "proxy": "http://proxy.example:8080"}
     assert int(os.environ["HF_HUB_ETAG_TIMEOUT"]) <= network.CONNECT_TIMEOUT_S
+    w.settings_panel.proxy.setText("")  # cleared: the environment's own (here none) again
+    w.settings_panel.proxy.editingFinished.emit()
+    assert "HTTPS_PROXY" not in os.environ and "https_proxy" not in os.environ
+    assert w.ctx.get_json("network/hub") == {"endpoint": "", "proxy": ""}
 
 
 def test_progress_says_how_far_how_fast_and_how_long_still(desktop: DesktopApp) -> None:

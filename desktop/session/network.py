@@ -31,15 +31,31 @@ class NetworkSettings:
         return None
 
 
+# The environment's own values of the variables ``apply`` sets, from before it first set them (None: unset).
+_ENVIRONMENT_BEFORE: dict[str, str | None] = {}
+
+
+def _set_environment(name: str, value: str) -> None:
+    """Set ``name`` to ``value``; an empty value gives back what the environment had before the app set it."""
+    env = os.environ
+    before = _ENVIRONMENT_BEFORE.setdefault(name, env.get(name))
+    if value:
+        env[name] = value
+    elif before is None:
+        env.pop(name, None)
+    else:
+        env[name] = before
+
+
 def apply(settings: NetworkSettings) -> None:
-    """Use ``settings`` for every later Hub request of this process (a value left empty keeps the environment's)."""
+    """Use ``settings`` for every later Hub request of this process (a value left empty: the environment's own,
+    also after another value was set and then cleared)."""
     env = os.environ
     env.setdefault("HF_HUB_ETAG_TIMEOUT", str(CONNECT_TIMEOUT_S))
     env.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", str(CONNECT_TIMEOUT_S))
-    if settings.endpoint:
-        env["HF_ENDPOINT"] = settings.endpoint.rstrip("/")
-    if settings.proxy:
-        env["HTTPS_PROXY"] = env["https_proxy"] = settings.proxy
+    _set_environment("HF_ENDPOINT", settings.endpoint.rstrip("/"))
+    for name in ("HTTPS_PROXY", "https_proxy"):
+        _set_environment(name, settings.proxy)
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:  # already imported: it read the environment then; tell it now
         endpoint = (settings.endpoint or env.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
