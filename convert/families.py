@@ -139,6 +139,15 @@ class Family:
 _EXAONE3_KEYS = {"layers": ("num_layers",), "rms_eps": ("layer_norm_epsilon",), "activation": ("activation_function",)}
 _EXAONE4_KEYS = {"layers": ("num_hidden_layers",), "rms_eps": ("rms_norm_eps",), "activation": ("hidden_act",)}
 
+# EXAONE 4.5 and K-EXAONE share one tokenizer and one chat format.
+_FORMAT_2026_QUIRKS = (
+    "<|role|> tokens followed by a newline; every turn ends with <|endofturn|> (K-EXAONE's format)",
+    "tools are declared in a first <|tool_declare|> turn; results come back in a <|tool|> turn, string "
+    "content raw in <tool_result>",
+    "past assistant turns carry a <think> block, with reasoning only after the last user message",
+    "thinking is on unless enable_thinking is false",
+)
+
 FAMILIES: tuple[Family, ...] = (
     Family(
         key="exaone3", label="EXAONE 3.0 / 3.5",
@@ -203,14 +212,8 @@ FAMILIES: tuple[Family, ...] = (
         model_types=("exaone4_5",), hf_classes=("Exaone4_5_ForConditionalGeneration",), gguf_arch=ARCH_EXAONE4,
         config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone-moe",
         reasoning_tags=THINK, thinking_default=True,
-        chat_quirks=(
-            "<|role|> tokens followed by a newline; every turn ends with <|endofturn|> (K-EXAONE's format)",
-            "tools are declared in a first <|tool_declare|> turn; results come back in a <|tool|> turn, string "
-            "content raw in <tool_result>",
-            "past assistant turns carry a <think> block, with reasoning only after the last user message",
-            "thinking is on unless enable_thinking is false",
-            "an image is <vision><|image_pad|></vision> and a newline; the vision projector fills the pad",
-        ),
+        chat_quirks=(*_FORMAT_2026_QUIRKS,
+                     "an image is <vision><|image_pad|></vision> and a newline; the vision projector fills the pad"),
         tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         image_placeholder="<vision><|image_pad|></vision>", tool_arguments_as_text=True,
         swa_layer_counts=frozenset({64}),
@@ -231,13 +234,7 @@ FAMILIES: tuple[Family, ...] = (
         gguf_arch=ARCH_EXAONE_MOE,
         config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone-moe",
         reasoning_tags=THINK, thinking_default=True,
-        chat_quirks=(
-            "<|role|> tokens followed by a newline; every turn ends with <|endofturn|> (K-EXAONE's format)",
-            "tools are declared in a first <|tool_declare|> turn; results come back in a <|tool|> turn, string "
-            "content raw in <tool_result>",
-            "past assistant turns carry a <think> block, with reasoning only after the last user message",
-            "thinking is on unless enable_thinking is false",
-        ),
+        chat_quirks=_FORMAT_2026_QUIRKS,
         tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         tool_arguments_as_text=True,
         # llama.cpp's exaone-moe graph reads the per-layer pattern from the GGUF for any depth.

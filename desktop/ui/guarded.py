@@ -3,46 +3,36 @@ they have the keyboard focus (clicked or tabbed into); otherwise the wheel scrol
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QSpinBox, QWidget
 
 
-def _guard(widget: QWidget) -> None:
-    widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel does not give it the focus
+class _WheelOnlyWhenFocused:
+    """Mixed in before a Qt editor class: the focus comes from a click or Tab, and the wheel acts only then."""
 
-
-class GuardedSpinBox(QSpinBox):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        _guard(self)
+        super().__init__(parent)  # type: ignore[call-arg]  # the Qt class after this one in the MRO takes it
+        widget: Any = self
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel does not give it the focus
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
+        widget: Any = self
+        if widget.hasFocus():
+            super().wheelEvent(event)  # type: ignore[misc]
         else:
             event.ignore()  # goes on to the scroll area
 
 
-class GuardedDoubleSpinBox(QDoubleSpinBox):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        _guard(self)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
+class GuardedSpinBox(_WheelOnlyWhenFocused, QSpinBox):
+    pass
 
 
-class GuardedComboBox(QComboBox):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        _guard(self)
+class GuardedDoubleSpinBox(_WheelOnlyWhenFocused, QDoubleSpinBox):
+    pass
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
+
+class GuardedComboBox(_WheelOnlyWhenFocused, QComboBox):
+    pass
