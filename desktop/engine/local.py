@@ -687,7 +687,13 @@ class LocalGenerator:
         """One llama_decode of ``tokens`` after what is cached; the logits of the last one (a view, valid
         until the next decode). Raises ``_Stopped`` when the abort callback stopped it (inside ``_stoppable``)."""
         arr = (llama_cpp.llama_token * len(tokens))(*tokens)
-        rc = llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(tokens)))
+        self._decoded(llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(tokens))), tokens)
+        ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
+        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+
+    def _decoded(self, rc: int, tokens: list[int]) -> None:
+        """After llama_decode of ``tokens``: count them as cached, or raise ``_Stopped`` (the abort callback
+        stopped it, inside ``_stoppable``) or one GenerationError line."""
         if rc == LLAMA_DECODE_ABORTED and self._stopping is not None:
             # llama.cpp has removed the batch's positions; a sliding window it overwrote cannot come back
             mem = self._memory()
@@ -701,8 +707,6 @@ class LocalGenerator:
                                   "try a shorter prompt or a larger context")
         self._held.extend(tokens)
         self.stats.tokens_decoded += len(tokens)
-        ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
 
     def _eval_run(self, tokens: list[int]) -> np.ndarray:
         """One llama_decode of ``tokens`` after what is cached, with logits at every one: a (len, n_vocab) view,
@@ -717,13 +721,7 @@ class LocalGenerator:
             batch.seq_id[i][0] = 0
             batch.logits[i] = True
         batch.n_tokens = len(tokens)
-        rc = llama_cpp.llama_decode(self._ctx, batch)
-        if rc != 0:
-            self._clear()
-            raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "
-                                  "try a shorter prompt or a larger context")
-        self._held.extend(tokens)
-        self.stats.tokens_decoded += len(tokens)
+        self._decoded(llama_cpp.llama_decode(self._ctx, batch), tokens)
         return np.ctypeslib.as_array(llama_cpp.llama_get_logits(self._ctx), shape=(len(tokens), self.n_vocab))
 
     def _save_sequence(self, flags: int) -> bytearray:
