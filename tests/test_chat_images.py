@@ -43,7 +43,7 @@ def test_a_version_2_history_migrates_and_keeps_its_messages(tmp_path: Path) -> 
     path = tmp_path / "history.sqlite3"
     db = sqlite3.connect(path)
     for version in (1, 2):
-        for statement in store_module._MIGRATIONS[version]:
+        for statement in store_module.MIGRATIONS[version]:
             db.execute(statement)
     db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
     db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at) "

@@ -17,7 +17,8 @@ import memory_keyring
 import pytest
 from document_files import make_docx, make_hwp
 from exaone_desktop.engine.documents import Document, Unit, file_part
-from exaone_desktop.session.store import _MIGRATIONS, SCHEMA_VERSION, ChatStore
+from exaone_desktop.session.history_schema import MIGRATIONS
+from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore
 from generation_models import tiny_gguf
 
 KIND = "exaone4"
@@ -40,7 +41,7 @@ def test_an_old_history_is_migrated_and_keeps_everything(tmp_path: Path) -> None
     path = tmp_path / "history.sqlite3"
     db = sqlite3.connect(path)
     for version in (1, 2, 3):  # a history written by the previous release (schema 3)
-        for statement in _MIGRATIONS[version]:
+        for statement in MIGRATIONS[version]:
             db.execute(statement)
     db.execute("PRAGMA user_version=3")
     db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old chat', 1, 1)")

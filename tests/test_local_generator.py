@@ -9,7 +9,7 @@ from typing import Any
 
 import llama_cpp
 import pytest
-from exaone_desktop.engine.chat.templates import reasoning_tags, split_reasoning
+from exaone_desktop.engine.chat.reasoning import reasoning_tags, split_reasoning
 from exaone_desktop.engine.chat.textstream import TextAssembler
 from exaone_desktop.engine.llama.backend import detect_backend, gpu_backend, gpu_registries
 from exaone_desktop.engine.llama.local import LocalGenerator

@@ -39,7 +39,7 @@ def test_drawn_seed_is_in_json_and_reproduces_the_reply(capsys: Any, model: Path
 def test_stored_reply_keeps_its_seed_and_old_histories_migrate(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     db = sqlite3.connect(str(path), isolation_level=None)
-    for statement in store_module._MIGRATIONS[1]:  # a history written by the previous schema
+    for statement in store_module.MIGRATIONS[1]:  # a history written by the previous schema
         db.execute(statement)
     db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
     db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"

@@ -1,8 +1,9 @@
 """The chat layer: messages rendered as the model's template, long chats fitted, text streamed as it decodes.
 
-``templates`` renders chat templates like transformers' ``apply_chat_template`` (in Jinja's sandbox) and splits
-reasoning; ``history`` drops the oldest turns to fit a context; ``textstream`` turns token bytes into whole
-characters with stop strings cut; ``image_parts`` reads images as OpenAI-style content parts.
+``templates`` renders chat templates like transformers' ``apply_chat_template``, in the bounded Jinja sandbox of
+``sandbox``; ``reasoning`` splits ``<think>`` blocks from answers; ``history`` drops the oldest turns to fit a
+context; ``textstream`` turns token bytes into whole characters with stop strings cut; ``image_parts`` reads
+images as OpenAI-style content parts.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from ..lazy import lazy_face
 if TYPE_CHECKING:
     from .history import drop_oldest, fit_history
     from .image_parts import check_image_size, read_image, sniff, with_images
-    from .templates import reasoning_tags, render_chat, split_reasoning
+    from .reasoning import reasoning_tags, split_reasoning
+    from .templates import render_chat
     from .textstream import TextAssembler
 
 _LAZY: dict[str, str] = {
     "render_chat": ".templates",
-    "reasoning_tags": ".templates",
-    "split_reasoning": ".templates",
+    "reasoning_tags": ".reasoning",
+    "split_reasoning": ".reasoning",
     "drop_oldest": ".history",
     "fit_history": ".history",
     "TextAssembler": ".textstream",

@@ -32,7 +32,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from ..chat.templates import prompt_opens_reasoning
+from ..chat.reasoning import prompt_opens_reasoning
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings
 from ..types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback

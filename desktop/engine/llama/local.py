@@ -26,7 +26,8 @@ import llama_cpp
 import numpy as np
 
 from ..chat.history import drop_oldest, fit_history
-from ..chat.templates import prompt_opens_reasoning, render_chat
+from ..chat.reasoning import prompt_opens_reasoning
+from ..chat.templates import render_chat
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings, model_defaults, resolve_settings
 from ..types import (

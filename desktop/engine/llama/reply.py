@@ -18,7 +18,7 @@ import llama_cpp
 import numpy as np
 from exaone_convert import families
 
-from ..chat.templates import reasoning_tags
+from ..chat.reasoning import reasoning_tags
 from ..chat.textstream import Kind, TextAssembler
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings
