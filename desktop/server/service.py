@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..engine.grammar import JSON_OBJECT_GRAMMAR
-from ..engine.image_parts import check_image_size
+from ..engine.chat.image_parts import check_image_size
+from ..engine.llama.worker import WorkerCrashed
+from ..engine.sampling.grammar import JSON_OBJECT_GRAMMAR
 from ..engine.settings import GenerationSettings, SettingsError
 from ..engine.types import Completion, DamagedModel, GenerationError, GenerationResult, StreamEvent
-from ..engine.worker import WorkerCrashed
 from .bounds import check_depth, check_grammar
 from .errors import APIError
 from .limits import ServerLimits, TimeLimit, run_with_deadline
