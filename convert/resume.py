@@ -11,12 +11,11 @@ that changed on the Hub (another ETag or size) starts again from zero. A process
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .files import atomic_write_text, fsync_dir
+from .files import atomic_write_text, move_into_place
 
 __all__ = ["PartialDownload", "discard_partial", "fetch_part", "finish_part", "find_partials", "part_path"]
 
@@ -113,17 +112,14 @@ def fetch_part(repo_id: str, filename: str, dest: Path, *, revision: str | None 
         with open(part, "ab") as out:
             http_get(meta.location, out, resume_size=have, headers=build_hf_headers(token=token),
                      expected_size=meta.size, displayed_filename=filename, tqdm_class=tqdm_class)
-            out.flush()
-            os.fsync(out.fileno())
     return part
 
 
 def finish_part(dest: Path) -> Path:
     """Move a complete partial file into place (atomically) and forget it; returns ``dest``."""
     with _lock(dest).acquire(timeout=LOCK_WAIT_S):  # type: ignore[attr-defined]
-        os.replace(part_path(dest), dest)
+        move_into_place(part_path(dest), dest)
         _state_path(dest).unlink(missing_ok=True)
-    fsync_dir(dest.parent)
     return dest
 
 

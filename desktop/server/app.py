@@ -42,6 +42,7 @@ from .errors import APIError, from_validation
 from .guard import BodyGuard, HostGuard
 from .limits import ServerLimits, TimeLimit, run_with_deadline
 from .mapping import request_settings, sets_max_tokens
+from .request_log import RequestLogger, RequestRecord, note_usage
 from .scheduler import DEFAULT_MAX_WAITING, Job, QueueFull, Scheduler
 from .schemas import (
     ChatChoice,
@@ -91,6 +92,12 @@ class ServerConfig:
     bound_host: str | None = None  # the address the server listens on (its Host is always served)
     allowed_hosts: tuple[str, ...] | None = ()  # more Host names to serve; None: every Host (--allowed-host '*')
     cors_origins: tuple[str, ...] = ()  # web origins that get CORS headers (none: CORS is off)
+    model_names: tuple[str, ...] | None = ()  # more names answered by the model; None: any name (one model)
+    on_request: Callable[[RequestRecord], None] | None = None  # told of each request answered (metadata only)
+
+    def answers(self, name: str) -> bool:
+        """Whether ``name`` (a request's ``model``) is this server's model; replies always name ``model_id``."""
+        return name == self.model_id or self.model_names is None or name in self.model_names
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -166,7 +173,7 @@ class Service:
     # -- requests -> plans ----------------------------------------------------------------------------
 
     def _check_common(self, req: SamplingRequest) -> None:
-        if req.model != self.config.model_id:
+        if not self.config.answers(req.model):
             raise APIError(404, f"the model {req.model!r} does not exist on this server; it serves "
                                 f"{self.config.model_id!r} (GET /v1/models lists it)", param="model",
                            code="model_not_found")
@@ -537,13 +544,17 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                            max_age=600)
     app.add_middleware(HostGuard, allowed=config.allowed_hosts, bound=config.bound_host)  # type: ignore[arg-type]
+    if config.on_request is not None:  # outermost: refused requests are logged too
+        app.add_middleware(RequestLogger, on_request=config.on_request)  # type: ignore[arg-type]
 
     def openapi() -> dict[str, Any]:
         """FastAPI's OpenAPI schema, with the one model id this server accepts in each request's ``model``."""
         if app.openapi_schema is None:
             schema = FastAPI.openapi(app)
             for name in ("ChatCompletionRequest", "CompletionRequest"):
-                schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [config.model_id]
+                if config.model_names is not None:
+                    schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [config.model_id,
+                                                                                            *config.model_names]
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -599,7 +610,7 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.get("/v1/models/{model_id}", dependencies=[Depends(check_key)])
     async def model(model_id: str) -> dict[str, Any]:
-        if model_id != config.model_id:
+        if not config.answers(model_id):
             raise APIError(404, f"the model {model_id!r} does not exist on this server; it serves "
                                 f"{config.model_id!r}", param="model", code="model_not_found")
         return ModelCard(id=config.model_id, created=service.created).model_dump()
@@ -651,7 +662,7 @@ async def _complete(request: Request, service: Service, plans: list[_Plan], req:
     if fut is None:
         return None
     try:
-        return fut.result()  # type: ignore[no-any-return]
+        return note_usage(request, fut.result())  # type: ignore[no-any-return]
     except BaseException as err:
         raise _failure(err) from None
 
@@ -687,7 +698,7 @@ async def _stream(request: Request, service: Service, plans: list[_Plan], req: S
                     yield sse(_timed_out(service.config.limits).body())
                     return
             try:
-                results = job.future.result()
+                results = note_usage(request, job.future.result())
             except BaseException as err:
                 yield sse(_failure(err).body())
                 return

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Paused", "discard", "find"]
+__all__ = ["Paused", "discard", "discard_download", "find"]
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,7 @@ class Paused:
 
 def find(models_dir: Path) -> list[Paused]:
     """The models' paused downloads in ``models_dir`` (vision projectors come with their model)."""
-    from exaone_convert.hub import is_mmproj_file, quant_of
-    from exaone_convert.resume import find_partials
+    from exaone_convert import find_partials, is_mmproj_file, quant_of
 
     return [Paused(Path(p.dest), p.repo_id, p.filename, quant_of(p.filename), p.done, p.size)
             for p in find_partials(models_dir) if not is_mmproj_file(p.filename)]
@@ -35,9 +34,14 @@ def find(models_dir: Path) -> list[Paused]:
 
 def discard(paused: Paused) -> None:
     """Delete a paused download's partial file (and its projector's, when one was under way)."""
-    from exaone_convert.hub import is_mmproj_file
-    from exaone_convert.resume import discard_partial, find_partials
+    discard_download(paused.dest, paused.repo_id)
 
-    for p in find_partials(paused.dest.parent):
-        if Path(p.dest) == paused.dest or (p.repo_id == paused.repo_id and is_mmproj_file(p.filename)):
+
+def discard_download(dest: Path, repo_id: str) -> None:
+    """Delete the partial files of the download of ``repo_id`` to ``dest`` (its projector's too); each once
+    no transfer writes it any more."""
+    from exaone_convert import discard_partial, find_partials, is_mmproj_file
+
+    for p in find_partials(dest.parent):
+        if Path(p.dest) == dest or (p.repo_id == repo_id and is_mmproj_file(p.filename)):
             discard_partial(Path(p.dest))

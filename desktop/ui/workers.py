@@ -237,11 +237,9 @@ class DownloadWorker(Job):
         self.cancel()
 
     def work(self) -> Path:
-        from exaone_convert import download_gguf_file
-        from exaone_convert.hub import DownloadCancelled, is_mmproj_file
-        from exaone_convert.resume import discard_partial, find_partials
+        from exaone_convert import DownloadCancelled, download_gguf_file
 
-        from ..session import network
+        from ..session import network, paused
 
         def fetch() -> Path:
             network.probe()  # offline is said in seconds, not after the Hub client's retries
@@ -251,10 +249,7 @@ class DownloadWorker(Job):
                                                cancel=self.cancel_event, resumable=True))
             except DownloadCancelled:
                 if not self.paused:  # cancelled, not paused: nothing of it is kept (the transfer has let go)
-                    for partial in find_partials(self.outfile.parent):
-                        if partial.repo_id == self.repo_id and (Path(partial.dest) == self.outfile
-                                                                or is_mmproj_file(partial.filename)):
-                            discard_partial(Path(partial.dest))
+                    paused.discard_download(self.outfile, self.repo_id)
                 raise
 
         return Path(self.until_cancelled(fetch))
