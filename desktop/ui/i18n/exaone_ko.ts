@@ -986,22 +986,22 @@
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="204" />
+      <location filename="../server_panel.py" line="205" />
       <source>Port {0} is in use by another program: choose another port.</source>
       <translation>포트 {0}번을 다른 프로그램이 쓰고 있습니다: 다른 포트를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="205" />
+      <location filename="../server_panel.py" line="206" />
       <source>The server could not start: {0}</source>
       <translation>서버를 시작하지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="228" />
+      <location filename="../server_panel.py" line="229" />
       <source>Clients may name the model {0}, or give any other name: replies name {1}.</source>
       <translation>클라이언트는 모델 이름으로 {0} 또는 다른 어떤 이름이든 쓸 수 있습니다. 답변에는 {1}(으)로 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="243" />
+      <location filename="../server_panel.py" line="244" />
       <source>{0} s</source>
       <translation>{0}초</translation>
     </message>
