@@ -77,7 +77,7 @@ class ModelManager(QWidget):
         self.last_fraction = 0.0
         self.stage = ""
         self.transfer: Transfer | None = None  # the download running: its speed and time left
-        self.cancelled: set[Path] = set()  # downloads cancelled (their partial files are being deleted)
+        self.cancelled: dict[Path, DownloadWorker] = {}  # downloads cancelled (their partial files being deleted)
         layout = QVBoxLayout(self)
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -357,7 +357,9 @@ class ModelManager(QWidget):
         outfile = download_outfile(self.models_dir, repo, quant)
         job = self._start(DownloadWorker(repo, quant, outfile), self.tr("Downloading {0}…").format(repo))
         if job is not None:
-            self.cancelled.discard(outfile)
+            earlier = self.cancelled.pop(outfile, None)
+            if earlier is not None:
+                earlier.paused = True  # the same file again: its transfer must not delete what this one continues
             self.transfer = Transfer(size or (known.size if known is not None else 0), done=done)
             self.pause_button.setEnabled(True)
             self._fill_paused()
@@ -483,7 +485,7 @@ class ModelManager(QWidget):
             self.show_message(self.tr("Paused; Resume continues the download from where it stopped."))
         else:
             if isinstance(self.job, DownloadWorker):
-                self.cancelled.add(self.job.outfile)
+                self.cancelled[self.job.outfile] = self.job
             self.progress.setValue(0)
             self.show_message(self.tr("Cancelled; no file was written."))
         self.job_cancelled.emit()
