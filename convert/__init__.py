@@ -36,11 +36,20 @@ if TYPE_CHECKING:
         inspect_gguf,
         inspect_mmproj,
     )
-    from .hub import download_gguf_file, list_gguf_sizes, listed_files, quant_of, resolve_checkpoint
+    from .hub import (
+        DownloadCancelled,
+        download_gguf_file,
+        is_mmproj_file,
+        list_gguf_sizes,
+        listed_files,
+        quant_of,
+        resolve_checkpoint,
+    )
     from .mmproj import convert_mmproj
     from .pipeline import ConvertRequest, ConvertResult
     from .pipeline import convert as convert_model
     from .quantize import quantize_gguf
+    from .resume import PartialDownload, discard_partial, find_partials
     from .writer import ConversionCancelled
 
 # Public name -> (module, name there), imported on first access.
@@ -51,6 +60,11 @@ _LAZY: dict[str, tuple[str, str]] = {
     "convert_checkpoint": (".convert", "convert_checkpoint"),
     "quantize_gguf": (".quantize", "quantize_gguf"),
     "download_gguf_file": (".hub", "download_gguf_file"),
+    "DownloadCancelled": (".hub", "DownloadCancelled"),
+    "is_mmproj_file": (".hub", "is_mmproj_file"),  # a vision projector's file name (mmproj-*)
+    "PartialDownload": (".resume", "PartialDownload"),  # a paused download (resumed by download_gguf_file)
+    "find_partials": (".resume", "find_partials"),
+    "discard_partial": (".resume", "discard_partial"),
     "list_gguf_sizes": (".hub", "list_gguf_sizes"),  # an official repo's GGUF files and their sizes
     "listed_files": (".hub", "listed_files"),  # that repo's table row with the listing's files and sizes
     "quant_of": (".hub", "quant_of"),
@@ -72,6 +86,8 @@ __all__ = [
     # converting, quantizing, downloading
     "ConvertRequest", "ConvertResult", "convert_checkpoint", "convert_mmproj", "convert_model", "download_gguf_file",
     "list_gguf_sizes", "listed_files", "quant_of", "quantize_gguf", "resolve_checkpoint",
+    # paused downloads
+    "DownloadCancelled", "PartialDownload", "discard_partial", "find_partials", "is_mmproj_file",
     # output types and file names
     "DEFAULT_OUTTYPE", "OUTTYPES", "QUANTIZABLE", "OutType", "get_outtype", "model_stem", "output_path",
     # the EXAONE family table

@@ -131,6 +131,15 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fsync_dir(target.parent if str(target.parent) else Path("."))
 
 
+def move_into_place(finished: Path, target: Path) -> None:
+    """Rename a file written whole elsewhere in the same folder (a resumed download's partial file) to
+    ``target``, durably: its data is fsynced first, the folder after."""
+    with open(finished, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(finished, target)
+    fsync_dir(target.parent if str(target.parent) else Path("."))
+
+
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` whole or not at all (the folder is created when missing)."""
     target = Path(target)

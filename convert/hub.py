@@ -5,7 +5,9 @@ Everything goes through huggingface_hub (standard cache, ``HF_TOKEN`` or the sav
 
 Resuming: files finished before an interruption stay in the cache and are not fetched again; a file
 cut off mid-way is fetched again from its start (huggingface_hub 2.x writes each download to a
-process-unique temp file, and resumes with HTTP ranges only within one process).
+process-unique temp file, and resumes with HTTP ranges only within one process). A GGUF downloaded
+with ``resumable=True`` (the app's downloads) goes straight to its destination through ``resume``:
+pausing keeps the partial file, and the next call continues it with an HTTP Range request.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ def _reporting_tqdm(progress: Callable[[float], None] | None, cancel: threading.
     class ReportingTqdm(hub_tqdm):  # type: ignore[misc, valid-type]
         done = 0.0  # counted here: a disabled bar (HF_HUB_DISABLE_PROGRESS_BARS) does not count
 
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self.done = float(kwargs.get("initial") or 0)  # type: ignore[arg-type]  # a resumed file's bytes
+
         def update(self, n: float | None = 1) -> bool | None:
             if cancel is not None and cancel.is_set():
                 raise DownloadCancelled("download cancelled; run it again to resume")
@@ -114,17 +120,23 @@ def download_gguf_file(
     progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
     with_mmproj: bool = True,
+    resumable: bool = False,
 ) -> Path:
     """Download the ``quant`` file (e.g. ``Q4_K_M``) of an official GGUF repo and check it.
 
     Returns the cached file, or ``outfile`` when one is given (copied atomically). A repo with a vision
     projector (``mmproj-*.gguf``, EXAONE 4.5) has it downloaded too and placed beside the model, unless
     ``with_mmproj`` is false. ``progress`` gets the fraction of the model's bytes done; ``cancel`` stops
-    between chunks (DownloadCancelled).
+    between chunks (DownloadCancelled). ``resumable`` (with ``outfile``, online): the files go straight to
+    their destination through partial files that a later call continues (``resume``), not through the cache.
     """
     if outfile is not None and outfile.exists() and not force:
         raise ConversionError(f"{outfile} already exists; pass --force to overwrite it")
     from huggingface_hub import hf_hub_download
+
+    if resumable and outfile is not None and not _offline(offline):
+        return _download_resumable(repo_id, quant, outfile, revision=revision, token=token, progress=progress,
+                                   cancel=cancel, with_mmproj=with_mmproj, show_progress=show_progress)
 
     with _hub_errors(repo_id, revision, offline), _progress_bars(show_progress):
         files = _repo_files(repo_id, revision, token, offline)
@@ -149,6 +161,38 @@ def download_gguf_file(
             _copy_atomic(mmproj, mmproj_out)
         _copy_atomic(path, outfile)
     return outfile
+
+
+def _download_resumable(repo_id: str, quant: str, outfile: Path, *, revision: str | None, token: str | None,
+                        progress: Callable[[float], None] | None, cancel: threading.Event | None,
+                        with_mmproj: bool, show_progress: bool) -> Path:
+    """``download_gguf_file`` through resumable partial files: both files are complete and checked before either
+    is moved into place, so a paused or failed download leaves no half model in the folder."""
+    from .resume import discard_partial, fetch_part, finish_part
+
+    with _hub_errors(repo_id, revision, False), _progress_bars(show_progress):
+        files = _repo_files(repo_id, revision, token, False)
+        filename = pick_gguf_file(files, quant, repo_id)
+        mmproj_name = pick_mmproj_file(files) if with_mmproj else None
+        mmproj_out = None if mmproj_name is None else outfile.parent / Path(mmproj_name).name
+        part = fetch_part(repo_id, filename, outfile, revision=revision, token=token,
+                          tqdm_class=_reporting_tqdm(progress, cancel), cancel=cancel)
+        mmproj = None if mmproj_out is None or mmproj_name is None else fetch_part(
+            repo_id, mmproj_name, mmproj_out, revision=revision, token=token,
+            tqdm_class=_reporting_tqdm(None, cancel), cancel=cancel)
+    try:
+        model = inspect_gguf(part)
+        if mmproj is not None:
+            inspect_mmproj(mmproj, model)
+    except ConversionError:
+        for dest in (outfile, mmproj_out):
+            if dest is not None:
+                discard_partial(dest)  # a damaged file is not worth resuming
+        raise
+    with _hub_errors(repo_id, revision, False):
+        if mmproj_out is not None:
+            finish_part(mmproj_out)
+        return finish_part(outfile)
 
 
 def list_gguf_sizes(repo_id: str, *, revision: str | None = None, token: str | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from app_fixtures import isolated_app
 from exaone_desktop.app import DesktopApp
 
@@ -80,68 +79,3 @@ def test_out_of_range_context_is_refused_with_the_range(qtbot: Any, desktop: Des
     panel.kv_cache_type.setCurrentIndex(panel.kv_cache_type.findData("q8_0"))
     assert panel.error_label.text() == "" and w.controller.load.kv_cache_type == "q8_0"
     assert panel.reload_button.isEnabled()
-
-
-def test_serve_switch_serves_the_loaded_model_on_localhost(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:
-    import openai
-    from PySide6.QtGui import QGuiApplication
-
-    w = desktop.window
-    panel = w.settings_panel.load_panel
-    panel.serve_switch.click()  # no model yet: refused, the switch stays off
-    assert not panel.serve_switch.isChecked() and "Load a model first" in w.message_label.text()
-    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
-        w.load_model(tiny_gguf)
-
-    panel.serve_switch.click()
-    url = panel.serve_address.text()
-    assert panel.serve_switch.isChecked() and url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-    panel.serve_copy.click()
-    assert QGuiApplication.clipboard().text() == url
-    client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=60)
-    served = client.chat.completions.create(model=client.models.list().data[0].id, max_completion_tokens=6,
-                                            temperature=0, messages=[{"role": "user", "content": "hello"}])
-    direct = w.local.generate([{"role": "user", "content": "hello"}],
-                              w.local.default_settings(max_new_tokens=6, do_sample=False))
-    assert served.choices[0].message.content == direct.generated[0].text  # the chat's own model answers
-
-    panel.serve_switch.click()
-    assert not panel.serve_switch.isChecked() and panel.serve_address.text() == ""
-    with pytest.raises(openai.APIConnectionError):
-        client.models.list()
-
-
-def test_serve_switch_offers_a_key_and_guards_like_exaone_serve(qtbot: Any, desktop: DesktopApp,
-                                                                   tiny_gguf: Path) -> None:
-    """The app's server refuses a foreign Host as exaone-serve does; "Require an API key" shows a new key, which
-    clients must then send; switched off, no key is needed again. The panel shows the address and the key."""
-    import openai
-    from server_helpers import request
-
-    w = desktop.window
-    panel = w.settings_panel.load_panel
-    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
-        w.load_model(tiny_gguf)
-    assert not panel.serve_key_switch.isChecked() and panel.serve_key.text() == ""
-    panel.serve_switch.click()
-    url = panel.serve_address.text()
-    root = url.removesuffix("/v1")
-    assert request(root, "GET", "/health").status == 200
-    assert request(root, "GET", "/health", headers={"Host": "evil.example.com"}).status == 403
-    assert request(root, "POST", "/v1/models", "{}", {"Content-Type": "text/plain"}).status == 415
-
-    panel.serve_key_switch.click()
-    key = panel.serve_key.text()
-    url = panel.serve_address.text()
-    assert panel.serve_key_switch.isChecked() and key.startswith("sk-local-") and panel.serve_switch.isChecked()
-    with pytest.raises(openai.AuthenticationError):
-        openai.OpenAI(base_url=url, api_key="none", max_retries=0).models.list()
-    client = openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=60)
-    assert client.models.list().data
-
-    panel.serve_key_switch.click()
-    url = panel.serve_address.text()
-    assert not panel.serve_key_switch.isChecked() and panel.serve_key.text() == ""
-    assert openai.OpenAI(base_url=url, api_key="none", max_retries=0).models.list().data
-    panel.serve_switch.click()
-    assert panel.serve_address.text() == "" and not panel.serve_switch.isChecked()

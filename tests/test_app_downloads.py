@@ -124,3 +124,102 @@ def test_progress_says_how_far_how_fast_and_how_long_still(desktop: DesktopApp) 
     clock[0] = 64.0
     text = manager.transfer_text(0.25)
     assert text == "1.18 GB of 4.70 GB · 293.8 MB/s · about 12 s left", text
+
+
+# -- pause and resume ----------------------------------------------------------------------------------
+
+
+def _partial_size(dest: Path) -> int:
+    """The partial file's size once no transfer writes it (a paused one stops at its next chunk)."""
+    from exaone_convert.resume import part_path
+    from filelock import FileLock
+
+    with FileLock(str(part_path(dest)) + ".lock").acquire(timeout=30):
+        return part_path(dest).stat().st_size
+
+
+def test_a_paused_download_survives_a_restart_and_resumes_with_a_range_request(
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_gguf: Path) -> None:
+    """Pause keeps the partial file; after the app is restarted the download is listed as paused, and Resume
+    asks the Hub for the rest only (``Range: bytes=<partial size>-``); the finished file is the Hub's, byte
+    for byte."""
+    from huggingface_hub import constants
+
+    for key in ("HF_ENDPOINT", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 16 << 10)  # the client's chunk: a pause lands mid-file
+    data = tiny_gguf.read_bytes()
+    name = "EXAONE-4.0-1.2B-Q4_K_M.gguf"
+    try:
+        with HubStub() as hub:
+            hub.add_commit(REPO, {name: data})
+            hub.throttle_bps = max(len(data) // 4, 64 << 10)  # about four seconds for the whole file
+            with isolated_app(tmp_path) as app:
+                app.show()
+                w = app.window
+                w.settings_panel.mirror.setText(hub.endpoint)
+                w.settings_panel.mirror.editingFinished.emit()
+                manager = w.model_manager()
+                assert not manager.pause_button.isEnabled() and not manager.paused_box.isVisibleTo(manager)
+                job = manager.download(REPO, "Q4_K_M")
+                assert job is not None and manager.pause_button.isEnabled()
+                dest = job.outfile
+                qtbot.waitUntil(lambda: manager.progress.value() > 0, timeout=30_000)
+                with qtbot.waitSignal(manager.job_cancelled, timeout=10_000):
+                    manager.pause_button.click()
+                qtbot.waitUntil(lambda: manager.job is None, timeout=10_000)
+                assert manager.message.text() == "Paused; Resume continues the download from where it stopped."
+                kept = _partial_size(dest)
+                assert 0 < kept < len(data) and not dest.exists()
+            hub.throttle_bps = None
+            gets_before = len([r for r in hub.requests if r.method == "GET" and "/cdn/" in r.path])
+            with isolated_app(tmp_path) as app:  # the app again: the download is shown as paused
+                app.show()
+                manager = app.window.model_manager()
+                assert manager.paused_box.isVisibleTo(manager) and manager.paused_list.count() == 1
+                assert manager.paused_list.item(0).text().startswith(f"{dest.name}: ")
+                assert manager.paused_list.item(0).text().endswith(", paused")
+                assert manager.resume_button.isEnabled()
+                with qtbot.waitSignal(manager.job_finished, timeout=60_000) as done:
+                    manager.resume_button.click()
+                assert Path(done.args[0]) == dest and dest.read_bytes() == data
+                assert manager.paused_list.count() == 0 and not manager.paused_box.isVisibleTo(manager)
+                assert [m.path.name for m in manager.models] == [dest.name]
+            resumed = [r for r in hub.requests if r.method == "GET" and "/cdn/" in r.path][gets_before:]
+            assert [r.range for r in resumed] == [f"bytes={kept}-"]  # only the rest was asked for
+            assert sorted(p.name for p in dest.parent.iterdir() if not p.name.endswith(".lock")) == [dest.name]
+    finally:
+        network.apply(network.NetworkSettings(network.DEFAULT_ENDPOINT))
+
+
+def test_cancel_deletes_the_partial_download_and_discard_forgets_a_paused_one(
+        qtbot: Any, desktop: DesktopApp, monkeypatch: pytest.MonkeyPatch, tiny_gguf: Path) -> None:
+    from exaone_convert.resume import part_path
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 16 << 10)
+    data = tiny_gguf.read_bytes()
+    with HubStub() as hub:
+        hub.add_commit(REPO, {"EXAONE-4.0-1.2B-Q4_K_M.gguf": data})
+        hub.throttle_bps = max(len(data) // 4, 64 << 10)
+        w = desktop.window
+        w.settings_panel.mirror.setText(hub.endpoint)
+        w.settings_panel.mirror.editingFinished.emit()
+        manager = w.model_manager()
+        for stop in (manager.cancel_button, manager.pause_button):
+            job = manager.download(REPO, "Q4_K_M")
+            assert job is not None
+            qtbot.waitUntil(lambda: manager.progress.value() > 0, timeout=30_000)
+            with qtbot.waitSignal(manager.job_cancelled, timeout=10_000):
+                stop.click()
+            qtbot.waitUntil(lambda: manager.job is None, timeout=10_000)
+            if stop is manager.cancel_button:
+                assert manager.message.text() == "Cancelled; no file was written."
+                qtbot.waitUntil(lambda j=job: not part_path(j.outfile).exists(), timeout=30_000)
+                assert manager.paused_list.count() == 0
+        manager.refresh()
+        assert manager.paused_list.count() == 1 and part_path(job.outfile).exists()
+        manager.discard_button.click()
+        assert not part_path(job.outfile).exists() and manager.paused_list.count() == 0
+        assert manager.message.text() == f"Deleted the partial download of {job.outfile.name}."

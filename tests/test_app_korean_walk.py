@@ -134,6 +134,7 @@ def _walk(qtbot: Any, app: Any, nobody: str, tmp_path: Path) -> None:
     w.change_setting("temperature", 0.0)  # refused: sampling needs a temperature above 0
     w.change_setting("top_p", 7.0)  # refused: out of range
     w.change_load_setting("n_threads", -5)  # refused
+    w.server_panel.serve_switch.click()  # no model to serve
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
     w.composer.attachments.add_files([bad])

@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from ..engine.types import GenerationError
 from .guard import host_name, normal_host
 from .limits import LIMITS, ServerLimits
 from .mapping import describe_table
+from .request_log import RequestRecord
 from .routes import create_app
 from .scheduler import DEFAULT_MAX_WAITING
 from .service import DEFAULT_MAX_BODY_BYTES, ServerConfig
@@ -146,11 +147,14 @@ def _url(sock: socket.socket) -> str:
 def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *, api_key: str | None = None,
                      model_id: str | None = None, max_waiting: int = DEFAULT_MAX_WAITING,
                      log_requests: bool = False, limits: ServerLimits | None = None,
-                     allowed_hosts: Sequence[str] = (), cors_origins: Sequence[str] = ()) -> ServerHandle:
+                     allowed_hosts: Sequence[str] = (), cors_origins: Sequence[str] = (),
+                     model_names: Sequence[str] | None = (),
+                     on_request: Callable[[RequestRecord], None] | None = None) -> ServerHandle:
     """Serve ``generator`` (a loaded LocalGenerator) on a daemon thread; returns once it accepts connections.
 
     The same rules and limits as ``exaone-serve``: a host other than loopback needs ``api_key``; only the
-    usual Host names are answered (plus ``allowed_hosts``), CORS only for ``cors_origins``.
+    usual Host names are answered (plus ``allowed_hosts``), CORS only for ``cors_origins``. The model answers
+    to ``model_id`` and ``model_names`` (None: any name); ``on_request`` is told of each request (metadata).
     """
     if not is_loopback(host) and not api_key:
         raise GenerationError(f"serving on {host} lets other machines use the model; set an API key first")
@@ -158,7 +162,8 @@ def start_background(generator: Any, host: str = DEFAULT_HOST, port: int = 0, *,
     sock = bind(host, port)
     app = create_app(generator, ServerConfig(
         model_id=model_id, api_key=api_key, max_waiting=max_waiting, limits=limits or ServerLimits(),
-        bound_host=sock.getsockname()[0], allowed_hosts=_allowed(allowed_hosts), cors_origins=tuple(cors_origins)))
+        bound_host=sock.getsockname()[0], allowed_hosts=_allowed(allowed_hosts), cors_origins=tuple(cors_origins),
+        model_names=None if model_names is None else tuple(model_names), on_request=on_request))
     server = _uvicorn(app, log_requests)
 
     def run() -> None:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .bounds import check_depth, check_request
 from .errors import APIError, from_validation
 from .guard import BodyGuard, HostGuard
+from .request_log import RequestLogger
 from .schemas import ChatCompletionRequest, CompletionRequest, SamplingRequest
 from .service import ServerConfig, failure
 
@@ -43,6 +44,8 @@ def install_guards(app: FastAPI, generator: Any, config: ServerConfig) -> None:
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
                            max_age=600)
     app.add_middleware(HostGuard, allowed=config.allowed_hosts, bound=config.bound_host)  # type: ignore[arg-type]
+    if config.on_request is not None:  # outermost: refused requests are logged too
+        app.add_middleware(RequestLogger, on_request=config.on_request)  # type: ignore[arg-type]
 
 
 def install_error_handlers(app: FastAPI) -> None:

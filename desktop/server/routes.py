@@ -59,7 +59,9 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
         if app.openapi_schema is None:
             schema = FastAPI.openapi(app)
             for name in ("ChatCompletionRequest", "CompletionRequest"):
-                schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [config.model_id]
+                if config.model_names is not None:
+                    schema["components"]["schemas"][name]["properties"]["model"]["enum"] = [config.model_id,
+                                                                                            *config.model_names]
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -79,7 +81,7 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
 
     @app.get("/v1/models/{model_id}", dependencies=[Depends(check_key)])
     async def model(model_id: str) -> dict[str, Any]:
-        if model_id != config.model_id:
+        if not config.answers(model_id):
             raise APIError(404, f"the model {model_id!r} does not exist on this server; it serves "
                                 f"{config.model_id!r}", param="model", code="model_not_found")
         return ModelCard(id=config.model_id, created=service.created).model_dump()

@@ -27,6 +27,7 @@ from .bounds import check_depth, check_grammar
 from .errors import APIError
 from .limits import ServerLimits, TimeLimit, run_with_deadline
 from .mapping import request_settings, sets_max_tokens, setting_param
+from .request_log import RequestRecord
 from .scheduler import DEFAULT_MAX_WAITING, Job, QueueFull, Scheduler
 from .schemas import (
     ChatChoice,
@@ -67,6 +68,12 @@ class ServerConfig:
     bound_host: str | None = None  # the address the server listens on (its Host is always served)
     allowed_hosts: tuple[str, ...] | None = ()  # more Host names to serve; None: every Host (--allowed-host '*')
     cors_origins: tuple[str, ...] = ()  # web origins that get CORS headers (none: CORS is off)
+    model_names: tuple[str, ...] | None = ()  # more names answered by the model; None: any name (one model)
+    on_request: Callable[[RequestRecord], None] | None = None  # told of each request answered (metadata only)
+
+    def answers(self, name: str) -> bool:
+        """Whether ``name`` (a request's ``model``) is this server's model; replies always name ``model_id``."""
+        return name == self.model_id or self.model_names is None or name in self.model_names
 
 
 
@@ -105,7 +112,7 @@ class Service:
     # -- requests -> plans ----------------------------------------------------------------------------
 
     def _check_common(self, req: SamplingRequest) -> None:
-        if req.model != self.config.model_id:
+        if not self.config.answers(req.model):
             raise APIError(404, f"the model {req.model!r} does not exist on this server; it serves "
                                 f"{self.config.model_id!r} (GET /v1/models lists it)", param="model",
                            code="model_not_found")

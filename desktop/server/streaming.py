@@ -20,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..engine.types import GenerationResult, StreamEvent
+from .request_log import note_usage
 from .scheduler import Job
 from .schemas import (
     ChatCompletionChunk,
@@ -190,7 +191,7 @@ async def complete(request: Request, service: Service, plans: list[Plan], req: S
     if fut is None:
         return None
     try:
-        return fut.result()  # type: ignore[no-any-return]
+        return note_usage(request, fut.result())  # type: ignore[no-any-return]
     except BaseException as err:
         raise failure(err) from None
 
@@ -226,7 +227,7 @@ async def stream(request: Request, service: Service, plans: list[Plan], req: Sam
                     yield sse(timed_out(service.config.limits).body())
                     return
             try:
-                results = job.future.result()
+                results = note_usage(request, job.future.result())
             except BaseException as err:
                 yield sse(failure(err).body())
                 return

@@ -1,21 +1,105 @@
-"""The loaded model served to other programs on this computer (Settings > Model, "Serve on localhost").
+"""The loaded model served to other programs on this computer (the app's server panel), without Qt.
 
-An OpenAI-compatible server (``exaone_desktop.server``) on the loopback address only, on port 8800
-(``exaone-serve``'s default) or, when that is taken, any free port. It answers with the same generator
-as the chat, one request at a time alongside it. Switching models restarts it on the new one. It has
-``exaone-serve``'s protections and limits (only its own Host names, JSON bodies, no CORS, bounded
-requests); an API key is off until asked for (``set_key``): then a new random key is required.
+An OpenAI-compatible server (``exaone_desktop.server``) on the loopback address only, on the port chosen
+(``exaone-serve``'s 8800 unless changed). A port another program holds is reported (``PortBusy``), never
+replaced by another one: clients are set up with the port. It answers with the same generator as the chat,
+one request at a time alongside it, and switching models restarts it on the new one. With one model loaded
+it answers whatever model name a client sends (many clients send a fixed name such as ``gpt-4o``), and its
+replies name the real model (the file's name). It has ``exaone-serve``'s protections and limits (only its
+own Host names, JSON bodies, no CORS, bounded requests); an API key is off until asked for (``set_key``):
+then a new random key is required. Each request answered goes into a bounded log of its metadata (when,
+which client, which model name, tokens, duration, status): no prompt or reply text is kept.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
+import socket
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from ..engine.types import GenerationError
 
+__all__ = ["DEFAULT_PORT", "LOG_SIZE", "LocalServing", "PortBusy", "RequestLog", "ServeOptions"]
+
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8800
+LOG_SIZE = 200  # requests kept in the log (the oldest go first)
+LOWEST_PORT = 1024  # below: ports only the system may open
+
+
+class PortBusy(GenerationError):
+    """The chosen port is held by another program (the server is not started elsewhere)."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"port {port} is in use by another program; choose another port for the server")
+        self.port = port
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What the user chose for the server, kept between runs of the app."""
+
+    port: int = DEFAULT_PORT
+    autostart: bool = False  # serve as soon as a model is loaded at launch
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeOptions:
+        try:
+            data = json.loads(text) if text else {}
+            port = int(data.get("port", DEFAULT_PORT))
+            return cls(port if LOWEST_PORT <= port <= 65535 else DEFAULT_PORT, bool(data.get("autostart", False)))
+        except (ValueError, TypeError, AttributeError):
+            return cls()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+
+class RequestLog:
+    """The server's requests (``server.request_log.RequestRecord``), newest last, at most ``size``; thread-safe
+    (the server adds from its own thread). ``version`` grows with every request, for whoever shows it."""
+
+    def __init__(self, size: int = LOG_SIZE) -> None:
+        self._records: deque[Any] = deque(maxlen=size)
+        self._lock = threading.Lock()
+        self.version = 0
+
+    def add(self, record: Any) -> None:
+        with self._lock:
+            self._records.append(record)
+            self.version += 1
+
+    def records(self) -> list[Any]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+            self.version += 1
+
+
+def port_free(port: int) -> bool:
+    """Whether ``port`` on the loopback address can be listened on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def model_names(generator: Any) -> tuple[str, str]:
+    """(the id replies carry: the file's name without ``.gguf``, the name the window shows)."""
+    info = getattr(generator, "model_info", None)
+    path = Path(str(getattr(info, "path", "") or "model"))
+    return path.stem, str(getattr(info, "name", "") or path.stem)
 
 
 class LocalServing:
@@ -24,27 +108,52 @@ class LocalServing:
         self.handle: Any = None
         self.generator: Any = None
         self.api_key: str | None = None  # the key clients must send; None: any program on this computer may ask
+        self.log = RequestLog()
 
     @property
     def url(self) -> str | None:
         """The base URL clients use (``.../v1``), or None when not serving."""
         return None if self.handle is None else str(self.handle.url) + "/v1"
 
+    def names(self) -> tuple[str, ...]:
+        """The names the served model is known by (its id first); any other name reaches it too."""
+        if self.generator is None:
+            return ()
+        model_id, shown = model_names(self.generator)
+        return tuple(dict.fromkeys((model_id, shown, model_id + ".gguf")))
+
     def start(self, generator: Any) -> str:
-        """Serve ``generator``; returns the base URL. GenerationError (one line) when it cannot start."""
+        """Serve ``generator`` on ``port``; returns the base URL. PortBusy when another program holds the port
+        (a server already running keeps running), GenerationError (one line) when it cannot start otherwise."""
         from ..server import start_background  # fastapi and uvicorn: imported only when switched on
 
+        mine = self.handle is not None and self.handle.url.rsplit(":", 1)[-1] == str(self.port)
+        if not mine and not port_free(self.port):
+            raise PortBusy(self.port)
         self.stop()
+        model_id, shown = model_names(generator)
         try:
-            handle = start_background(generator, LOOPBACK, self.port, api_key=self.api_key)
+            handle = start_background(generator, LOOPBACK, self.port, api_key=self.api_key, model_id=model_id,
+                                      model_names=None, on_request=self.log.add)
         except GenerationError:
-            if not self.port:
-                raise
-            handle = start_background(generator, LOOPBACK, 0, api_key=self.api_key)  # the usual port is taken
+            if not port_free(self.port):  # taken between the check and the start
+                raise PortBusy(self.port) from None
+            raise
         self.handle, self.generator = handle, generator
         url = self.url
         assert url is not None
         return url
+
+    def set_port(self, port: int) -> str | None:
+        """Use ``port`` from now on; a running server moves to it (PortBusy: it stays where it was)."""
+        old, self.port = self.port, int(port)
+        if self.handle is None or old == self.port:
+            return self.url
+        try:
+            return self.start(self.generator)
+        except GenerationError:
+            self.port = old
+            raise
 
     def set_key(self, on: bool) -> str | None:
         """Require a new random API key (``on``) or none; a running server restarts with it. Returns the key."""

@@ -25,10 +25,11 @@ class TransferFigures:
 class Transfer:
     """Feed it the fraction done as it comes; ``figures()`` says how far, how fast and how long still."""
 
-    def __init__(self, total: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, total: int, *, done: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+        """``done``: bytes already there (a resumed download), not counted in the speed."""
         self.total = max(0, int(total))
         self.clock = clock
-        self.samples: deque[tuple[float, int]] = deque([(clock(), 0)])
+        self.samples: deque[tuple[float, int]] = deque([(clock(), max(0, int(done)))])
 
     def update(self, fraction: float) -> TransferFigures:
         done = int(max(0.0, min(1.0, fraction)) * self.total)

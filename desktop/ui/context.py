@@ -24,6 +24,7 @@ KEY_LOAD_BY_MODEL = "model/load_by_model"  # model file -> its own load choices 
 KEY_GEOMETRY = "window/geometry"
 KEY_LAST_CHAT = "chat/last"  # the conversation open when the app closed: reopened at launch
 KEY_NETWORK = "network/hub"  # {"endpoint": a Hub mirror, "proxy": an HTTPS proxy} ("": the environment's)
+KEY_SERVER = "server/options"  # the local server's port and "start with the app" (JSON, session.serving)
 KEY_ENTER_SENDS = "chat/enter_sends"  # "true": Enter sends, Shift+Enter breaks the line; "false": Ctrl+Enter
 
 

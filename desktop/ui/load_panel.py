@@ -11,14 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -56,8 +51,6 @@ def _spin(row: Setting) -> QSpinBox:
 class LoadPanel(QWidget):
     load_setting_changed = Signal(str, object)
     reload_requested = Signal()
-    serve_requested = Signal(bool)
-    serve_key_requested = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -115,7 +108,6 @@ class LoadPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.reload_button)
-        layout.addWidget(self._serve_box())
         layout.addStretch(1)
 
     def _label(self, name: str) -> QLabel:
@@ -125,64 +117,6 @@ class LoadPanel(QWidget):
         label.setToolTip(row_help(ROWS[name]))
         self.labels[name] = label
         return label
-
-    def _serve_box(self) -> QWidget:
-        box = QGroupBox(self.tr("Other programs"))
-        inner = QVBoxLayout(box)
-        self.serve_switch = QCheckBox(self.tr("Serve the loaded model on localhost"))
-        self.serve_switch.setObjectName("serve-switch")
-        self.serve_switch.setToolTip(self.tr("An OpenAI-compatible server on this computer only (127.0.0.1): "
-                                             "editors, notebooks and agent frameworks can use the model."))
-        self.serve_switch.clicked.connect(self._serve_clicked)
-        row = QHBoxLayout()
-        self.serve_address = QLineEdit()
-        self.serve_address.setObjectName("serve-address")
-        self.serve_address.setReadOnly(True)
-        self.serve_address.setPlaceholderText(self.tr("not serving"))
-        self.serve_copy = QPushButton(self.tr("Copy"))
-        self.serve_copy.setObjectName("serve-copy")
-        self.serve_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_address.text()))
-        row.addWidget(self.serve_address, 1)
-        row.addWidget(self.serve_copy)
-        self.serve_key_switch = QCheckBox(self.tr("Require an API key"))
-        self.serve_key_switch.setObjectName("serve-key-switch")
-        self.serve_key_switch.setToolTip(self.tr("Programs must then send this key ('Authorization: Bearer KEY'); "
-                                                 "a new key each time it is switched on."))
-        self.serve_key_switch.clicked.connect(self._key_clicked)
-        key_row = QHBoxLayout()
-        self.serve_key = QLineEdit()
-        self.serve_key.setObjectName("serve-key")
-        self.serve_key.setReadOnly(True)
-        self.serve_key.setPlaceholderText(self.tr("no key: any program on this computer may use it"))
-        self.serve_key_copy = QPushButton(self.tr("Copy"))
-        self.serve_key_copy.setObjectName("serve-key-copy")
-        self.serve_key_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_key.text()))
-        key_row.addWidget(self.serve_key, 1)
-        key_row.addWidget(self.serve_key_copy)
-        inner.addWidget(self.serve_switch)
-        inner.addLayout(row)
-        inner.addWidget(self.serve_key_switch)
-        inner.addLayout(key_row)
-        self.show_serving(None)
-        return box
-
-    def _key_clicked(self, checked: bool) -> None:
-        self.serve_key_switch.setChecked(not checked)  # the window decides, as for the switch above
-        self.serve_key_requested.emit(checked)
-
-    def _serve_clicked(self, checked: bool) -> None:
-        # The window decides (it may fail to start); until then the switch shows the old state.
-        self.serve_switch.setChecked(not checked)
-        self.serve_requested.emit(checked)
-
-    def show_serving(self, url: str | None, key: str | None = None) -> None:
-        """The server's address (None: not serving) and the key it requires (None: none)."""
-        self.serve_switch.setChecked(url is not None)
-        self.serve_address.setText(url or "")
-        self.serve_copy.setEnabled(url is not None)
-        self.serve_key_switch.setChecked(key is not None)
-        self.serve_key.setText(key or "")
-        self.serve_key_copy.setEnabled(key is not None)
 
     def _n_ctx_done(self) -> None:
         value = self.n_ctx.value()

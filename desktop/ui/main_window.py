@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.settings import SettingsError
-from ..engine.types import GenerationError
 from ..session import load_settings
 from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Ending, Refused, StatusFigures, Turn
 from ..session.load_settings import LoadSettings
@@ -46,6 +45,7 @@ from .context import (
 )
 from .first_run import FirstRun
 from .preferences import AppPreferences
+from .server_panel import ServerPanel
 from .settings_panel import SettingsPanel
 from .sidebar import ConversationSidebar
 from .status_line import StatusLine
@@ -144,6 +144,8 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(chat_page)
         self.stack.addWidget(self.welcome)
         self.settings_panel = SettingsPanel()
+        self.server_panel = ServerPanel(self.ctx, self.controller)
+        self.settings_panel.addTab(self.server_panel, self.server_panel.title())
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.stack)
@@ -202,8 +204,8 @@ class MainWindow(QMainWindow):
         p.currentChanged.connect(self._tab_changed)
         p.load_panel.load_setting_changed.connect(self.change_load_setting)
         p.load_panel.reload_requested.connect(self.reload_model)
-        p.load_panel.serve_requested.connect(self.serve)
-        p.load_panel.serve_key_requested.connect(self.serve_key)
+        self.server_panel.said.connect(lambda text, error: self._say(text, error=error))
+        self.model_loaded.connect(self.server_panel.model_loaded)
         self.new_action.triggered.connect(self.new_conversation)
         self.models_action.triggered.connect(self.show_model_manager)
         self.settings_action.toggled.connect(self.settings_panel.setVisible)
@@ -355,30 +357,7 @@ class MainWindow(QMainWindow):
     def _show_load(self) -> None:
         panel = self.settings_panel.load_panel
         panel.show_load(self.controller.load, self.controller.load_figures(), self.controller.kept_states())
-        panel.show_serving(self.controller.serving.url, self.controller.serving.api_key)
-
-    def serve(self, on: bool) -> None:
-        """Settings > Model's switch: serve the loaded model on localhost, or stop."""
-        try:
-            url = self.controller.serve(on)
-        except Refused:
-            self._say(self.tr("Load a model first: the server answers with the loaded model."), error=True)
-            url = None
-        except GenerationError as err:
-            self._say(str(err), error=True)
-            url = None
-        if url:
-            self._say(self.tr("Serving the model at {0}").format(url))
-        self.settings_panel.load_panel.show_serving(url, self.controller.serving.api_key)
-
-    def serve_key(self, on: bool) -> None:
-        """Settings > Model's key switch: require a new API key of the server's clients, or none."""
-        serving = self.controller.serving
-        try:
-            serving.set_key(on)
-        except GenerationError as err:
-            self._say(str(err), error=True)
-        self.settings_panel.load_panel.show_serving(serving.url, serving.api_key)
+        self.server_panel.refresh()
 
     # -- conversations ---------------------------------------------------------------------------
 
@@ -711,7 +690,7 @@ class MainWindow(QMainWindow):
         """Where the API key comes from (never the key); keyring is imported only when needed."""
         if not force and "keyring" not in sys.modules and not self.cloud.get("enabled"):
             return ""
-        from ..engine import keys
+        from ..engine.cloud import keys
 
         texts = {"env": self.tr("Using OPENAI_API_KEY from the environment."),
                  "keyring": self.tr("A key is stored in the OS keychain."), None: self.tr("No API key set.")}
@@ -721,7 +700,7 @@ class MainWindow(QMainWindow):
             return str(err).splitlines()[0]
 
     def save_api_key(self, key: str) -> None:
-        from ..engine import keys
+        from ..engine.cloud import keys
 
         try:
             keys.set_api_key(key)
@@ -730,7 +709,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_cloud(self.cloud, self._key_text())
 
     def clear_api_key(self) -> None:
-        from ..engine import keys
+        from ..engine.cloud import keys
 
         try:
             keys.delete_api_key()

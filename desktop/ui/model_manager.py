@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QTableWidget,
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..session import paused
 from ..session.catalogue import family_cards
 from ..session.models import (
     CONVERT_TYPES,
@@ -74,6 +77,7 @@ class ModelManager(QWidget):
         self.last_fraction = 0.0
         self.stage = ""
         self.transfer: Transfer | None = None  # the download running: its speed and time left
+        self.cancelled: dict[Path, DownloadWorker] = {}  # downloads cancelled (their partial files being deleted)
         layout = QVBoxLayout(self)
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -134,6 +138,7 @@ class ModelManager(QWidget):
         form.addRow(self.tr("File"), self.quant)
         form.addRow("", self.download_button)
         layout.addWidget(download)
+        layout.addWidget(self._paused_box())
 
         convert = QGroupBox(self.tr("Convert a Hugging Face checkpoint"))
         form = QFormLayout(convert)
@@ -171,7 +176,14 @@ class ModelManager(QWidget):
         self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
+        self.pause_button = QPushButton(self.tr("Pause"))
+        self.pause_button.setObjectName("download-pause")
+        self.pause_button.setToolTip(self.tr("Stop the download and keep what has arrived; Resume continues it, "
+                                             "also after the app is restarted"))
+        self.pause_button.setEnabled(False)
+        self.pause_button.clicked.connect(self.pause)
         progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.pause_button)
         progress_row.addWidget(self.cancel_button)
         layout.addLayout(progress_row)
         self.message = QLabel("")
@@ -182,7 +194,63 @@ class ModelManager(QWidget):
 
     # -- the list --------------------------------------------------------------------------------
 
+    def _paused_box(self) -> QGroupBox:
+        box = QGroupBox(self.tr("Paused downloads"))
+        box.setObjectName("paused-downloads")
+        row = QHBoxLayout(box)
+        self.paused_list = QListWidget()
+        self.paused_list.setObjectName("paused-list")
+        self.paused_list.setMaximumHeight(70)
+        self.resume_button = QPushButton(self.tr("Resume"))
+        self.resume_button.setObjectName("download-resume")
+        self.resume_button.clicked.connect(lambda: self.resume())
+        self.discard_button = QPushButton(self.tr("Discard"))
+        self.discard_button.setObjectName("download-discard")
+        self.discard_button.setToolTip(self.tr("Delete the part already downloaded"))
+        self.discard_button.clicked.connect(self.discard)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.discard_button)
+        row.addWidget(self.paused_list, 1)
+        row.addLayout(buttons)
+        self.paused_box = box
+        return box
+
+    def _fill_paused(self) -> None:
+        """The downloads paused in the models folder (also those of an earlier run of the app)."""
+        self.paused_list.clear()
+        found = [p for p in paused.find(self.models_dir) if p.dest not in self.cancelled] if self.job is None else []
+        for p in found:
+            item = QListWidgetItem(self.tr("{0}: {1} of {2}, paused").format(
+                p.name, human_size(p.done), human_size(p.size) if p.size else "?"))
+            item.setData(Qt.ItemDataRole.UserRole, p)
+            self.paused_list.addItem(item)
+        if found:
+            self.paused_list.setCurrentRow(0)
+        self.paused_box.setVisible(bool(found))
+        self.resume_button.setEnabled(bool(found) and self.job is None)
+        self.discard_button.setEnabled(bool(found) and self.job is None)
+
+    def _chosen_paused(self) -> paused.Paused | None:
+        item = self.paused_list.currentItem()
+        return None if item is None else cast("paused.Paused", item.data(Qt.ItemDataRole.UserRole))
+
+    def resume(self, which: paused.Paused | None = None) -> Job | None:
+        """Continue a paused download from where it stopped (the Hub sends only the rest)."""
+        p = which or self._chosen_paused()
+        if p is None:
+            return None
+        return self.download(p.repo_id, p.quant, done=p.done, size=p.size)
+
+    def discard(self) -> None:
+        p = self._chosen_paused()
+        if p is not None and self.job is None:
+            paused.discard(p)
+            self.show_message(self.tr("Deleted the partial download of {0}.").format(p.name))
+            self._fill_paused()
+
     def refresh(self) -> None:
+        self._fill_paused()
         self.models = list_local_models([self.models_dir])
         self.table.setRowCount(len(self.models))
         for i, m in enumerate(self.models):
@@ -282,14 +350,26 @@ class ModelManager(QWidget):
             return None
         return self.download(repo, quant)
 
-    def download(self, repo: str, quant: str) -> Job | None:
-        """Download ``quant`` of the official repository ``repo`` into the models folder (a job)."""
+    def download(self, repo: str, quant: str, *, done: int = 0, size: int | None = None) -> Job | None:
+        """Download ``quant`` of the official repository ``repo`` into the models folder (a job); a paused
+        download of it continues from ``done`` bytes."""
         known = next((f for f in self.catalogue_files if f.repo_id == repo and f.quant == quant), None)
-        job = self._start(DownloadWorker(repo, quant, download_outfile(self.models_dir, repo, quant)),
-                          self.tr("Downloading {0}…").format(repo))
+        outfile = download_outfile(self.models_dir, repo, quant)
+        job = self._start(DownloadWorker(repo, quant, outfile), self.tr("Downloading {0}…").format(repo))
         if job is not None:
-            self.transfer = Transfer(known.size if known is not None else 0)
+            earlier = self.cancelled.pop(outfile, None)
+            if earlier is not None:
+                earlier.paused = True  # the same file again: its transfer must not delete what this one continues
+            self.transfer = Transfer(size or (known.size if known is not None else 0), done=done)
+            self.pause_button.setEnabled(True)
+            self._fill_paused()
         return job
+
+    def pause(self) -> None:
+        """Stop the running download and keep its partial file (Resume continues it)."""
+        if isinstance(self.job, DownloadWorker):
+            self.job.pause()
+            self.pause_button.setEnabled(False)
 
     def transfer_text(self, fraction: float) -> str:
         """"1.2 GB of 4.7 GB · 11.0 MB/s · about 5 min left" (what is known of it)."""
@@ -401,13 +481,20 @@ class ModelManager(QWidget):
 
     def _on_cancelled(self) -> None:
         self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.show_message(self.tr("Cancelled; no file was written."))
+        if isinstance(self.job, DownloadWorker) and self.job.paused:
+            self.show_message(self.tr("Paused; Resume continues the download from where it stopped."))
+        else:
+            if isinstance(self.job, DownloadWorker):
+                self.cancelled[self.job.outfile] = self.job
+            self.progress.setValue(0)
+            self.show_message(self.tr("Cancelled; no file was written."))
         self.job_cancelled.emit()
 
     def _on_thread_done(self) -> None:
         self.job = None
         self.transfer = None
+        self.pause_button.setEnabled(False)
+        self._fill_paused()
         self.cancel_button.setEnabled(self.catalogue_job is not None)
         self._set_busy(False)
 

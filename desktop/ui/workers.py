@@ -222,24 +222,35 @@ class QuantizeWorker(Job):
 class DownloadWorker(Job):
     """One file of an official EXAONE GGUF repo (e.g. ``Q4_K_M``) into the models folder.
 
-    Progress is the fraction of bytes received; a cancel stops the transfer at the next chunk and no
-    file is left in the models folder (the Hub cache keeps the partial download to resume later).
+    Progress is the fraction of bytes received. The file is written beside its destination as a partial
+    file that a later download continues (HTTP Range): ``pause()`` stops the transfer and keeps it; a cancel
+    stops it and deletes it, so no file is left in the models folder.
     """
 
     def __init__(self, repo_id: str, quant: str, outfile: Path, *, parent: Any = None) -> None:
         super().__init__(parent)
         self.repo_id, self.quant, self.outfile = repo_id, quant, Path(outfile)
+        self.paused = False
+
+    def pause(self) -> None:
+        self.paused = True
+        self.cancel()
 
     def work(self) -> Path:
-        from exaone_convert import download_gguf_file
+        from exaone_convert import DownloadCancelled, download_gguf_file
 
-        from ..session import network
+        from ..session import network, paused
 
         def fetch() -> Path:
             network.probe()  # offline is said in seconds, not after the Hub client's retries
-            return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
-                                           show_progress=False, progress=self.report("download"),
-                                           cancel=self.cancel_event))
+            try:
+                return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
+                                               show_progress=False, progress=self.report("download"),
+                                               cancel=self.cancel_event, resumable=True))
+            except DownloadCancelled:
+                if not self.paused:  # cancelled, not paused: nothing of it is kept (the transfer has let go)
+                    paused.discard_download(self.outfile, self.repo_id)
+                raise
 
         return Path(self.until_cancelled(fetch))
 

@@ -347,6 +347,39 @@ KO.update({
         "{1}이(가) 켜져 있으면 {0} 값은 0보다 커야 합니다. 매번 같은 답변을 원하면 {1}을(를) 끄세요.",
     "More than one reply ({0}) needs {1} on.": "답변을 여러 개 만들려면({0}) {1}을(를) 켜야 합니다.",
     "The task failed: {0}": "작업을 마치지 못했습니다: {0}",
+    # downloads: pause and resume
+    "Pause": "일시 정지",
+    "Stop the download and keep what has arrived; Resume continues it, also after the app is restarted":
+        "다운로드를 멈추고 받은 부분은 남겨 둡니다. 이어받기를 누르면 앱을 다시 시작한 뒤에도 이어서 받습니다",
+    "Paused downloads": "일시 정지한 다운로드",
+    "Resume": "이어받기",
+    "Discard": "버리기",
+    "Delete the part already downloaded": "이미 받은 부분을 삭제합니다",
+    "{0}: {1} of {2}, paused": "{0}: {2} 중 {1} 받음, 일시 정지됨",
+    "Deleted the partial download of {0}.": "{0}의 받다 만 파일을 삭제했습니다.",
+    "Paused; Resume continues the download from where it stopped.":
+        "일시 정지했습니다. 이어받기를 누르면 멈춘 곳부터 이어서 받습니다.",
+    # the server panel
+    "Time": "시각",
+    "Client": "클라이언트",
+    "Tokens": "토큰",
+    "Duration": "걸린 시간",
+    "Status": "상태",
+    "Clients are set up with this port; kept for the next time":
+        "클라이언트는 이 포트로 설정합니다. 다음 실행에도 유지됩니다",
+    "Port": "포트",
+    "Start with the app": "앱과 함께 시작",
+    "Serve as soon as the model has loaded when the app starts": "앱을 시작해 모델을 불러오면 바로 서비스합니다",
+    "The requests answered, newest first: no prompt or reply is kept":
+        "응답한 요청 목록(최신순)입니다. 프롬프트나 답변 내용은 남기지 않습니다",
+    "Clear the log": "기록 지우기",
+    "Requests": "요청",
+    "Server": "서버",
+    "Port {0} is in use by another program: choose another port.":
+        "포트 {0}번을 다른 프로그램이 쓰고 있습니다: 다른 포트를 고르세요.",
+    "The server could not start: {0}": "서버를 시작하지 못했습니다: {0}",
+    "Clients may name the model {0}, or give any other name: replies name {1}.":
+        "클라이언트는 모델 이름으로 {0} 또는 다른 어떤 이름이든 쓸 수 있습니다. 답변에는 {1}(으)로 표시됩니다.",
 })
 
 

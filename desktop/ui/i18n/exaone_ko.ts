@@ -276,84 +276,43 @@
   <context>
     <name>LoadPanel</name>
     <message>
-      <location filename="../load_panel.py" line="66" />
+      <location filename="../load_panel.py" line="59" />
       <source>These apply when the model is loaded: Reload applies a change.</source>
       <translation>모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="71" />
-      <location filename="../load_panel.py" line="96" />
+      <location filename="../load_panel.py" line="64" />
+      <location filename="../load_panel.py" line="89" />
       <source>automatic</source>
       <translation>자동</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="91" />
+      <location filename="../load_panel.py" line="84" />
       <source>all</source>
       <translation>전부</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="112" />
+      <location filename="../load_panel.py" line="105" />
       <source>Reload the model with these settings</source>
       <translation>이 설정으로 모델 다시 불러오기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="131" />
-      <source>Other programs</source>
-      <translation>다른 프로그램</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="133" />
-      <source>Serve the loaded model on localhost</source>
-      <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="135" />
-      <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
-      <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="142" />
-      <source>not serving</source>
-      <translation>서비스하지 않음</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="143" />
-      <location filename="../load_panel.py" line="158" />
-      <source>Copy</source>
-      <translation>복사</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="148" />
-      <source>Require an API key</source>
-      <translation>API 키 요구</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="150" />
-      <source>Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.</source>
-      <translation>그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer &lt;키&gt;'). 켤 때마다 새 키를 만듭니다.</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="157" />
-      <source>no key: any program on this computer may use it</source>
-      <translation>키 없음: 이 컴퓨터의 어떤 프로그램이든 쓸 수 있습니다</translation>
-    </message>
-    <message>
-      <location filename="../load_panel.py" line="213" />
+      <location filename="../load_panel.py" line="147" />
       <source>Load a model to see the memory its context takes.</source>
       <translation>모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="216" />
+      <location filename="../load_panel.py" line="150" />
       <source>{0} tokens of context</source>
       <translation>컨텍스트 {0} 토큰</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="217" />
+      <location filename="../load_panel.py" line="151" />
       <source>{0} tokens of context take {1} ({2})</source>
       <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="224" />
+      <location filename="../load_panel.py" line="158" />
       <source>Kept now: {0} conversations, {1} of {2}</source>
       <translation>지금 보관 중: 대화 {0}개, {2} 중 {1}</translation>
     </message>
@@ -361,147 +320,137 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="155" />
+      <location filename="../main_window.py" line="157" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="158" />
+      <location filename="../main_window.py" line="160" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="159" />
+      <location filename="../main_window.py" line="161" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="160" />
+      <location filename="../main_window.py" line="162" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="238" />
+      <location filename="../main_window.py" line="240" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="294" />
+      <location filename="../main_window.py" line="296" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="311" />
+      <location filename="../main_window.py" line="313" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="365" />
-      <source>Load a model first: the server answers with the loaded model.</source>
-      <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="371" />
-      <source>Serving the model at {0}</source>
-      <translation>{0}에서 모델을 서비스하는 중</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="434" />
+      <location filename="../main_window.py" line="413" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="434" />
+      <location filename="../main_window.py" line="413" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="442" />
+      <location filename="../main_window.py" line="421" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="443" />
+      <location filename="../main_window.py" line="422" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="453" />
+      <location filename="../main_window.py" line="432" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="463" />
+      <location filename="../main_window.py" line="442" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="486" />
+      <location filename="../main_window.py" line="465" />
       <source>A document is still being read: wait for it, or cancel it.</source>
       <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="551" />
+      <location filename="../main_window.py" line="530" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="510" />
+      <location filename="../main_window.py" line="489" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="567" />
+      <location filename="../main_window.py" line="546" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="603" />
+      <location filename="../main_window.py" line="582" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="602" />
+      <location filename="../main_window.py" line="581" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="602" />
+      <location filename="../main_window.py" line="581" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="606" />
+      <location filename="../main_window.py" line="585" />
       <source>The reply failed: {0}</source>
       <translation>답변을 만들지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="606" />
+      <location filename="../main_window.py" line="585" />
       <source>Note: {0}</source>
       <translation>참고: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="609" />
+      <location filename="../main_window.py" line="588" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="627" />
+      <location filename="../main_window.py" line="606" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="716" />
+      <location filename="../main_window.py" line="695" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="717" />
+      <location filename="../main_window.py" line="696" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="717" />
+      <location filename="../main_window.py" line="696" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
@@ -582,294 +531,479 @@
   <context>
     <name>ModelManager</name>
     <message>
-      <location filename="../model_manager.py" line="52" />
+      <location filename="../model_manager.py" line="55" />
       <source>Name</source>
       <translation>이름</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="53" />
+      <location filename="../model_manager.py" line="56" />
       <source>Architecture</source>
       <translation>아키텍처</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="54" />
+      <location filename="../model_manager.py" line="57" />
       <source>Size</source>
       <translation>크기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="55" />
+      <location filename="../model_manager.py" line="58" />
       <source>Quant type</source>
       <translation>양자화 형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="56" />
+      <location filename="../model_manager.py" line="59" />
       <source>Context</source>
       <translation>컨텍스트</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="86" />
+      <location filename="../model_manager.py" line="90" />
       <source>Models on this computer</source>
       <translation>이 컴퓨터의 모델</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="89" />
+      <location filename="../model_manager.py" line="93" />
       <source>Use selected model</source>
       <translation>선택한 모델 사용</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="91" />
+      <location filename="../model_manager.py" line="95" />
       <source>Open a GGUF file…</source>
       <translation>GGUF 파일 열기…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="93" />
+      <location filename="../model_manager.py" line="97" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="96" />
+      <location filename="../model_manager.py" line="100" />
       <source>Refresh</source>
       <translation>새로 고침</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="102" />
+      <location filename="../model_manager.py" line="106" />
       <source>Download an official EXAONE GGUF</source>
       <translation>공식 EXAONE GGUF 내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="131" />
+      <location filename="../model_manager.py" line="135" />
       <source>Download</source>
       <translation>내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="133" />
+      <location filename="../model_manager.py" line="137" />
       <source>Repository</source>
       <translation>저장소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="134" />
+      <location filename="../model_manager.py" line="138" />
       <source>File</source>
       <translation>파일</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="106" />
+      <location filename="../model_manager.py" line="110" />
       <source>This computer has {0} of memory.</source>
       <translation>이 컴퓨터의 메모리는 {0}입니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="107" />
+      <location filename="../model_manager.py" line="111" />
       <source>This computer's memory is unknown.</source>
       <translation>이 컴퓨터의 메모리 크기를 알 수 없습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="113" />
+      <location filename="../model_manager.py" line="117" />
       <source>Check files and sizes on the Hub</source>
       <translation>Hub에서 파일과 크기 확인</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="115" />
+      <location filename="../model_manager.py" line="119" />
       <source>Sizes marked ≈ are estimates; this asks Hugging Face for each repository's real files (nothing is downloaded)</source>
       <translation>≈ 표시된 크기는 추정값입니다. Hugging Face에 저장소마다 실제 파일을 묻습니다(아무것도 내려받지 않습니다)</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="138" />
+      <location filename="../model_manager.py" line="143" />
       <source>Convert a Hugging Face checkpoint</source>
       <translation>Hugging Face 체크포인트 변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="143" />
+      <location filename="../model_manager.py" line="148" />
       <source>Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder</source>
       <translation>Hub ID (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) 또는 로컬 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="144" />
+      <location filename="../model_manager.py" line="149" />
       <source>Folder…</source>
       <translation>폴더…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="150" />
+      <location filename="../model_manager.py" line="155" />
       <source>Convert</source>
       <translation>변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="152" />
+      <location filename="../model_manager.py" line="157" />
       <source>Source</source>
       <translation>원본</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="153" />
+      <location filename="../model_manager.py" line="158" />
       <source>Type</source>
       <translation>형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="157" />
+      <location filename="../model_manager.py" line="162" />
       <source>Quantize the selected GGUF</source>
       <translation>선택한 GGUF 양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="161" />
+      <location filename="../model_manager.py" line="166" />
       <source>Quantize</source>
       <translation>양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="171" />
+      <location filename="../model_manager.py" line="176" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="212" />
+      <location filename="../model_manager.py" line="179" />
+      <source>Pause</source>
+      <translation>일시 정지</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="181" />
+      <source>Stop the download and keep what has arrived; Resume continues it, also after the app is restarted</source>
+      <translation>다운로드를 멈추고 받은 부분은 남겨 둡니다. 이어받기를 누르면 앱을 다시 시작한 뒤에도 이어서 받습니다</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="198" />
+      <source>Paused downloads</source>
+      <translation>일시 정지한 다운로드</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="204" />
+      <source>Resume</source>
+      <translation>이어받기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="207" />
+      <source>Discard</source>
+      <translation>버리기</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="209" />
+      <source>Delete the part already downloaded</source>
+      <translation>이미 받은 부분을 삭제합니다</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="224" />
+      <source>{0}: {1} of {2}, paused</source>
+      <translation>{0}: {2} 중 {1} 받음, 일시 정지됨</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="249" />
+      <source>Deleted the partial download of {0}.</source>
+      <translation>{0}의 받다 만 파일을 삭제했습니다.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="280" />
       <source>Select a model in the list first.</source>
       <translation>먼저 목록에서 모델을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="217" />
+      <location filename="../model_manager.py" line="285" />
       <source>Open a GGUF model</source>
       <translation>GGUF 모델 열기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="223" />
+      <location filename="../model_manager.py" line="291" />
       <source>Checkpoint folder</source>
       <translation>체크포인트 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="245" />
+      <location filename="../model_manager.py" line="313" />
       <source>Stopped asking the Hub; the sizes stay estimates.</source>
       <translation>Hub에 묻기를 멈췄습니다. 크기는 추정값으로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="250" />
+      <location filename="../model_manager.py" line="318" />
       <source>Asking the Hub for the official files…</source>
       <translation>Hub에 공식 파일 목록을 묻는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="262" />
+      <location filename="../model_manager.py" line="330" />
       <source>Read {0} of {1} repositories; the others keep estimated sizes ({2})</source>
       <translation>저장소 {1}개 중 {0}개를 읽었습니다. 나머지는 추정 크기로 둡니다 ({2})</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="265" />
+      <location filename="../model_manager.py" line="333" />
       <source>Read the files and sizes of all {0} repositories.</source>
       <translation>저장소 {0}개 모두의 파일과 크기를 읽었습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="276" />
+      <location filename="../model_manager.py" line="344" />
       <source>Setting up the demo model…</source>
       <translation>데모 모델 준비 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="281" />
+      <location filename="../model_manager.py" line="349" />
       <source>Choose a repository and a file.</source>
       <translation>저장소와 파일을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="289" />
+      <location filename="../model_manager.py" line="358" />
       <source>Downloading {0}…</source>
       <translation>{0} 내려받는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="299" />
+      <location filename="../model_manager.py" line="377" />
       <source>{0}% downloaded</source>
       <translation>{0}% 받음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="300" />
+      <location filename="../model_manager.py" line="378" />
       <source>{0} of {1}</source>
       <translation>{1} 중 {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="302" />
+      <location filename="../model_manager.py" line="380" />
       <source>{0}/s</source>
       <translation>{0}/초</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="304" />
+      <location filename="../model_manager.py" line="382" />
       <source>about {0} left</source>
       <translation>약 {0} 남음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="310" />
+      <location filename="../model_manager.py" line="388" />
       <source>{0} s</source>
       <translation>{0}초</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="312" />
+      <location filename="../model_manager.py" line="390" />
       <source>{0} min</source>
       <translation>{0}분</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="313" />
+      <location filename="../model_manager.py" line="391" />
       <source>{0} h {1} min</source>
       <translation>{0}시간 {1}분</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="319" />
+      <location filename="../model_manager.py" line="397" />
       <source>Cannot reach Hugging Face: this computer seems to be offline, or needs a proxy (Settings → App → Network).</source>
       <translation>Hugging Face에 연결할 수 없습니다. 이 컴퓨터가 오프라인이거나 프록시가 필요해 보입니다(설정 → 앱 → 네트워크).</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="321" />
+      <location filename="../model_manager.py" line="399" />
       <source>Hugging Face refused the download: accept the model's licence on its page, or log in with a token.</source>
       <translation>Hugging Face가 내려받기를 거절했습니다. 모델 페이지에서 라이선스에 동의하거나 토큰으로 로그인하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="323" />
+      <location filename="../model_manager.py" line="401" />
       <source>This file is not on Hugging Face (any more); check the name or the mirror.</source>
       <translation>이 파일이 Hugging Face에 없습니다. 이름이나 미러 주소를 확인하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="324" />
+      <location filename="../model_manager.py" line="402" />
       <source>There is not enough free disk space for this file; free some space and try again.</source>
       <translation>이 파일을 받을 디스크 공간이 부족합니다. 공간을 비우고 다시 시도하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="326" />
+      <location filename="../model_manager.py" line="404" />
       <source>The download failed: {0}</source>
       <translation>내려받지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="331" />
+      <location filename="../model_manager.py" line="409" />
       <source>Enter a Hub id or choose a checkpoint folder.</source>
       <translation>Hub ID를 입력하거나 체크포인트 폴더를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="334" />
+      <location filename="../model_manager.py" line="412" />
       <source>Converting {0}…</source>
       <translation>{0} 변환 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="339" />
+      <location filename="../model_manager.py" line="417" />
       <source>Select the GGUF to quantize in the list first.</source>
       <translation>먼저 목록에서 양자화할 GGUF를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="343" />
+      <location filename="../model_manager.py" line="421" />
       <source>Quantizing {0}…</source>
       <translation>{0} 양자화 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="347" />
+      <location filename="../model_manager.py" line="425" />
       <source>Another task is running; wait for it or cancel it.</source>
       <translation>다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="370" />
+      <location filename="../model_manager.py" line="448" />
       <source>Cancelling…</source>
       <translation>취소하는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="388" />
+      <location filename="../model_manager.py" line="466" />
       <source>Done: {0}</source>
       <translation>완료: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="398" />
+      <location filename="../model_manager.py" line="476" />
       <source>The task failed: {0}</source>
       <translation>작업을 마치지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="405" />
+      <location filename="../model_manager.py" line="483" />
+      <source>Paused; Resume continues the download from where it stopped.</source>
+      <translation>일시 정지했습니다. 이어받기를 누르면 멈춘 곳부터 이어서 받습니다.</translation>
+    </message>
+    <message>
+      <location filename="../model_manager.py" line="488" />
       <source>Cancelled; no file was written.</source>
       <translation>취소했습니다. 파일은 만들어지지 않았습니다.</translation>
+    </message>
+  </context>
+  <context>
+    <name>ServerPanel</name>
+    <message>
+      <location filename="../server_panel.py" line="38" />
+      <source>Time</source>
+      <translation>시각</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="39" />
+      <source>Client</source>
+      <translation>클라이언트</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="40" />
+      <source>Model</source>
+      <translation>모델</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="41" />
+      <source>Tokens</source>
+      <translation>토큰</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="42" />
+      <source>Duration</source>
+      <translation>걸린 시간</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="43" />
+      <source>Status</source>
+      <translation>상태</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="59" />
+      <source>Serve the loaded model on localhost</source>
+      <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="61" />
+      <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
+      <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="70" />
+      <source>Clients are set up with this port; kept for the next time</source>
+      <translation>클라이언트는 이 포트로 설정합니다. 다음 실행에도 유지됩니다</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="72" />
+      <source>Port</source>
+      <translation>포트</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="73" />
+      <source>Start with the app</source>
+      <translation>앱과 함께 시작</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="75" />
+      <source>Serve as soon as the model has loaded when the app starts</source>
+      <translation>앱을 시작해 모델을 불러오면 바로 서비스합니다</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="86" />
+      <source>not serving</source>
+      <translation>서비스하지 않음</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="87" />
+      <location filename="../server_panel.py" line="102" />
+      <source>Copy</source>
+      <translation>복사</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="92" />
+      <source>Require an API key</source>
+      <translation>API 키 요구</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="94" />
+      <source>Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.</source>
+      <translation>그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer &lt;키&gt;'). 켤 때마다 새 키를 만듭니다.</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="101" />
+      <source>no key: any program on this computer may use it</source>
+      <translation>키 없음: 이 컴퓨터의 어떤 프로그램이든 쓸 수 있습니다</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="116" />
+      <source>The requests answered, newest first: no prompt or reply is kept</source>
+      <translation>응답한 요청 목록(최신순)입니다. 프롬프트나 답변 내용은 남기지 않습니다</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="117" />
+      <source>Clear the log</source>
+      <translation>기록 지우기</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="128" />
+      <source>Requests</source>
+      <translation>요청</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="138" />
+      <source>Server</source>
+      <translation>서버</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="155" />
+      <source>Load a model first: the server answers with the loaded model.</source>
+      <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="163" />
+      <location filename="../server_panel.py" line="178" />
+      <source>Serving the model at {0}</source>
+      <translation>{0}에서 모델을 서비스하는 중</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="205" />
+      <source>Port {0} is in use by another program: choose another port.</source>
+      <translation>포트 {0}번을 다른 프로그램이 쓰고 있습니다: 다른 포트를 고르세요.</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="206" />
+      <source>The server could not start: {0}</source>
+      <translation>서버를 시작하지 못했습니다: {0}</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="229" />
+      <source>Clients may name the model {0}, or give any other name: replies name {1}.</source>
+      <translation>클라이언트는 모델 이름으로 {0} 또는 다른 어떤 이름이든 쓸 수 있습니다. 답변에는 {1}(으)로 표시됩니다.</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="244" />
+      <source>{0} s</source>
+      <translation>{0}초</translation>
     </message>
   </context>
   <context>
