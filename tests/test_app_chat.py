@@ -189,16 +189,16 @@ def test_conversations_new_rename_delete_search_export(qtbot: Any, desktop: Desk
     w.sidebar.search.setText("apples")
     assert w.sidebar.ids() == [first]
     w.sidebar.search.setText("")
-    w.rename_conversation(first, "Fruit")
+    w.sidebar.rename(first, "Fruit")
     assert w.ctx.store.conversation(first).title == "Fruit"
     w.sidebar.list.setCurrentRow(1)  # opens "Fruit"
     assert w.session.conversation_id == first
     assert [b.answer for b in w.chat_view.bubbles][0] == "about apples"
-    out = w.export_conversation(first, tmp_path / "fruit.md")
+    out = w.sidebar.export(first, tmp_path / "fruit.md")
     assert out is not None and "about apples" in out.read_text(encoding="utf-8")
-    data = json.loads(w.export_conversation(first, tmp_path / "fruit.json").read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    data = json.loads(w.sidebar.export(first, tmp_path / "fruit.json").read_text(encoding="utf-8"))  # type: ignore[union-attr]
     assert data["conversation"]["title"] == "Fruit"
-    w.delete_conversation(first, confirm=False)
+    w.sidebar.delete(first, confirm=False)
     assert w.sidebar.ids() == [second]
 
 

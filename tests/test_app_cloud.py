@@ -34,7 +34,7 @@ def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
 def consent(qtbot: Any, window: Any, *, agree: bool) -> None:
     panel = window.settings_panel
     panel.cloud_switch.click()
-    dialog = window.consent_dialog
+    dialog = window.settings_link.consent_dialog
     assert dialog is not None and dialog.isVisible()
     assert not panel.cloud_switch.isChecked(), "the switch stays off until the user consents"
     assert window.cloud_host() in dialog.body.text()
@@ -58,7 +58,7 @@ def test_cloud_switch_starts_off_and_needs_consent(qtbot: Any, desktop: DesktopA
     saved = w.ctx.get_json("cloud/policy")
     assert saved["enabled"] and saved["consented"]
     panel.cloud_switch.click()  # turning it off needs no dialog
-    assert w.consent_dialog is None and not w.cloud_active()
+    assert w.settings_link.consent_dialog is None and not w.cloud_active()
 
 
 def test_with_the_cloud_off_nothing_connects(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:

@@ -131,7 +131,7 @@ def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, deskt
         panel.api_key.setText("sk-test-key")
         panel.save_key.click()
         panel.cloud_switch.click()
-        dialog = w.consent_dialog
+        dialog = w.settings_link.consent_dialog
         assert dialog is not None
         dialog.agree.setChecked(True)
         dialog.ok_button.click()

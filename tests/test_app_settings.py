@@ -152,7 +152,7 @@ def test_load_settings_are_kept_with_each_model(qtbot: Any, desktop: DesktopApp,
     assert lp.reload_button.isEnabled()  # they apply at the next load
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.reload_model()
-    assert w.loader is None and w.controller.loaded_with == w.controller.load
+    assert w.loader.job is None and w.controller.loaded_with == w.controller.load
     assert w.local.n_ctx == 256
 
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):

@@ -20,7 +20,7 @@ from .settings import (
     model_defaults,
     resolve_settings,
 )
-from .settings_table import GENERATION_ROWS, LOAD_ROWS, SETTINGS, Setting
+from .settings_table import GENERATION_ROWS, LOAD_ROWS, ROWS, SETTINGS, Setting
 from .types import (
     Backend,
     Completion,
@@ -37,11 +37,18 @@ from .types import (
 
 if TYPE_CHECKING:
     from .batch import BatchGenerator
-    from .chat import render_chat
+    from .chat import history_for_model, render_chat
     from .cloud import CloudError, CloudGenerator, cloud_generator_from_env, describe_not_applied, map_settings
+    from .cloud_endpoint import host_of
+    from .context import kv_cache_bytes
+    from .documents import EXTENSIONS, DocumentError, extract_document, has_file_parts, resolve_for
+    from .documents.extract import read_source
     from .gguf_check import ModelInfo, inspect_gguf
+    from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
+    from .keys import KeyStoreError, delete_api_key, key_source, set_api_key
     from .local import LocalGenerator
-    from .routing import CloudPolicy, RouteOutcome, Router
+    from .routing import CloudPolicy, Engine, RouteOutcome, Router
+    from .worker import WorkerGenerator
 
 # Public name -> module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
@@ -58,12 +65,32 @@ _LAZY: dict[str, str] = {
     "ModelInfo": ".gguf_check",
     "inspect_gguf": ".gguf_check",
     "render_chat": ".chat",
+    # what the app (desktop/ui, desktop/session) uses beyond the above
+    "history_for_model": ".chat",
+    "host_of": ".cloud_endpoint",
+    "kv_cache_bytes": ".context",
+    "DocumentError": ".documents",
+    "EXTENSIONS": ".documents",
+    "extract_document": ".documents",
+    "has_file_parts": ".documents",
+    "resolve_for": ".documents",
+    "read_source": ".documents.extract",
+    "FIX_IMAGE": ".image_parts",
+    "MAX_IMAGE_BYTES": ".image_parts",
+    "read_image": ".image_parts",
+    "sniff": ".image_parts",
+    "KeyStoreError": ".keys",
+    "delete_api_key": ".keys",
+    "key_source": ".keys",
+    "set_api_key": ".keys",
+    "Engine": ".routing",
+    "WorkerGenerator": ".worker",
 }
 
 __all__ = [
     # settings
-    "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "SETTINGS", "GenerationSettings", "LoadSettings",
-    "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
+    "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "ROWS", "SETTINGS", "GenerationSettings",
+    "LoadSettings", "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
     "Backend", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
     "Message", "Prompt", "StreamCallback", "StreamEvent",
@@ -71,6 +98,10 @@ __all__ = [
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
     "Router",
     "cloud_generator_from_env", "describe_not_applied", "inspect_gguf", "map_settings", "render_chat",
+    # for the app: the llama.cpp worker process, documents, images, the API key, the chat history, the KV size
+    "DocumentError", "EXTENSIONS", "Engine", "FIX_IMAGE", "KeyStoreError", "MAX_IMAGE_BYTES", "WorkerGenerator",
+    "delete_api_key", "extract_document", "has_file_parts", "history_for_model", "host_of", "key_source",
+    "kv_cache_bytes", "read_image", "read_source", "resolve_for", "set_api_key", "sniff",
 ]  # fmt: skip
 
 

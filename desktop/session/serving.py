@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from ..engine.types import GenerationError
+from ..engine import GenerationError
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8800

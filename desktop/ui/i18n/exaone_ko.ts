@@ -11,24 +11,52 @@
   <context>
     <name>AttachmentTray</name>
     <message>
-      <location filename="../attachments.py" line="66" />
+      <location filename="../attachments.py" line="65" />
       <source>Attach image…</source>
       <translation>이미지 첨부…</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="69" />
+      <location filename="../attachments.py" line="68" />
       <source>Remove images</source>
       <translation>이미지 빼기</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="81" />
+      <location filename="../attachments.py" line="80" />
       <source>Attach images</source>
       <translation>이미지 첨부</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="82" />
+      <location filename="../attachments.py" line="81" />
       <source>Images (*.png *.jpg *.jpeg *.webp)</source>
       <translation>이미지 (*.png *.jpg *.jpeg *.webp)</translation>
+    </message>
+  </context>
+  <context>
+    <name>ChatActions</name>
+    <message>
+      <location filename="../chat_actions.py" line="42" />
+      <source>A document is still being read: wait for it, or cancel it.</source>
+      <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="69" />
+      <source>No model is loaded: set up the demo model, or open the model manager.</source>
+      <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="105" />
+      <source>Stopping…</source>
+      <translation>멈추는 중…</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="116" />
+      <source>Writing…</source>
+      <translation>답변 작성 중…</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="149" />
+      <source>Use the other engine?</source>
+      <translation>다른 엔진을 쓸까요?</translation>
     </message>
   </context>
   <context>
@@ -62,37 +90,37 @@
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="93" />
+      <location filename="../composer.py" line="86" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="72" />
+      <location filename="../composer.py" line="65" />
       <source>Editing a message: Send asks again on a new branch (the old one is kept). Escape cancels.</source>
       <translation>메시지를 고치는 중입니다. 보내기를 누르면 새 갈래에서 다시 묻습니다(이전 갈래는 남습니다). Esc를 누르면 취소합니다.</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="75" />
+      <location filename="../composer.py" line="68" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="96" />
+      <location filename="../composer.py" line="89" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="98" />
+      <location filename="../composer.py" line="91" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="100" />
+      <location filename="../composer.py" line="93" />
       <source>Ask again; the earlier replies are kept (‹ › on the reply)</source>
       <translation>다시 묻습니다. 이전 답변은 남습니다(답변의 ‹ ›).</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="101" />
+      <location filename="../composer.py" line="94" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -105,38 +133,68 @@
   <context>
     <name>ConversationSidebar</name>
     <message>
-      <location filename="../sidebar.py" line="35" />
-      <location filename="../sidebar.py" line="68" />
+      <location filename="../sidebar.py" line="46" />
+      <location filename="../sidebar.py" line="134" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="38" />
+      <location filename="../sidebar.py" line="49" />
       <source>Search chats</source>
       <translation>대화 검색</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="50" />
+      <location filename="../sidebar.py" line="61" />
       <source>Rename</source>
       <translation>이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="51" />
+      <location filename="../sidebar.py" line="62" />
       <source>Delete</source>
       <translation>삭제</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="52" />
+      <location filename="../sidebar.py" line="63" />
       <source>Export</source>
       <translation>내보내기</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="78" />
+      <location filename="../sidebar.py" line="88" />
+      <source>Rename chat</source>
+      <translation>대화 이름 바꾸기</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="88" />
+      <source>New name:</source>
+      <translation>새 이름:</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="96" />
+      <source>Delete chat</source>
+      <translation>대화 삭제</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="97" />
+      <source>Delete this chat and all its messages?</source>
+      <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="107" />
+      <source>Export chat</source>
+      <translation>대화 내보내기</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="117" />
+      <source>Exported to {0}</source>
+      <translation>{0}(으)로 내보냈습니다</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="144" />
       <source>No chat contains “{0}”.</source>
       <translation>“{0}”이(가) 들어 있는 대화가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="88" />
+      <location filename="../sidebar.py" line="154" />
       <source>Today {0}</source>
       <translation>오늘 {0}</translation>
     </message>
@@ -361,149 +419,39 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="155" />
+      <location filename="../main_window.py" line="115" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="158" />
+      <location filename="../main_window.py" line="118" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="159" />
+      <location filename="../main_window.py" line="119" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="160" />
+      <location filename="../main_window.py" line="120" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="238" />
+      <location filename="../main_window.py" line="229" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="294" />
+      <location filename="../main_window.py" line="234" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="311" />
+      <location filename="../main_window.py" line="250" />
       <source>Models</source>
       <translation>모델</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="365" />
-      <source>Load a model first: the server answers with the loaded model.</source>
-      <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="371" />
-      <source>Serving the model at {0}</source>
-      <translation>{0}에서 모델을 서비스하는 중</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="434" />
-      <source>Rename chat</source>
-      <translation>대화 이름 바꾸기</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="434" />
-      <source>New name:</source>
-      <translation>새 이름:</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="442" />
-      <source>Delete chat</source>
-      <translation>대화 삭제</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="443" />
-      <source>Delete this chat and all its messages?</source>
-      <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="453" />
-      <source>Export chat</source>
-      <translation>대화 내보내기</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="463" />
-      <source>Exported to {0}</source>
-      <translation>{0}(으)로 내보냈습니다</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="486" />
-      <source>A document is still being read: wait for it, or cancel it.</source>
-      <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="551" />
-      <source>Stopping…</source>
-      <translation>멈추는 중…</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="510" />
-      <source>No model is loaded: set up the demo model, or open the model manager.</source>
-      <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="567" />
-      <source>Writing…</source>
-      <translation>답변 작성 중…</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="603" />
-      <source>The reply failed.</source>
-      <translation>답변을 만들지 못했습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="602" />
-      <source>Done.</source>
-      <translation>완료.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="602" />
-      <source>Stopped; the partial reply was kept.</source>
-      <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="606" />
-      <source>The reply failed: {0}</source>
-      <translation>답변을 만들지 못했습니다: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="606" />
-      <source>Note: {0}</source>
-      <translation>참고: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="609" />
-      <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
-      <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="627" />
-      <source>Use the other engine?</source>
-      <translation>다른 엔진을 쓸까요?</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="716" />
-      <source>Using OPENAI_API_KEY from the environment.</source>
-      <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="717" />
-      <source>A key is stored in the OS keychain.</source>
-      <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="717" />
-      <source>No API key set.</source>
-      <translation>API 키가 없습니다.</translation>
     </message>
   </context>
   <context>
@@ -873,6 +821,34 @@
     </message>
   </context>
   <context>
+    <name>SettingsLink</name>
+    <message>
+      <location filename="../settings_link.py" line="111" />
+      <source>Load a model first: the server answers with the loaded model.</source>
+      <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_link.py" line="117" />
+      <source>Serving the model at {0}</source>
+      <translation>{0}에서 모델을 서비스하는 중</translation>
+    </message>
+    <message>
+      <location filename="../settings_link.py" line="165" />
+      <source>Using OPENAI_API_KEY from the environment.</source>
+      <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_link.py" line="166" />
+      <source>A key is stored in the OS keychain.</source>
+      <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_link.py" line="166" />
+      <source>No API key set.</source>
+      <translation>API 키가 없습니다.</translation>
+    </message>
+  </context>
+  <context>
     <name>SettingsPanel</name>
     <message>
       <location filename="../settings_panel.py" line="42" />
@@ -1133,42 +1109,72 @@
   <context>
     <name>StatusLine</name>
     <message>
-      <location filename="../status_line.py" line="34" />
+      <location filename="../status_line.py" line="40" />
+      <source>Done.</source>
+      <translation>완료.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="40" />
+      <source>Stopped; the partial reply was kept.</source>
+      <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="41" />
+      <source>The reply failed.</source>
+      <translation>답변을 만들지 못했습니다.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="44" />
+      <source>The reply failed: {0}</source>
+      <translation>답변을 만들지 못했습니다: {0}</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="44" />
+      <source>Note: {0}</source>
+      <translation>참고: {0}</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="47" />
+      <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
+      <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="52" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="38" />
+      <location filename="../status_line.py" line="56" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="38" />
+      <location filename="../status_line.py" line="56" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="39" />
+      <location filename="../status_line.py" line="57" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="45" />
+      <location filename="../status_line.py" line="63" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="47" />
+      <location filename="../status_line.py" line="65" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="49" />
+      <location filename="../status_line.py" line="67" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="51" />
+      <location filename="../status_line.py" line="69" />
       <source>drafts: {0} of {1} kept</source>
       <translation>초안: {1}개 중 {0}개 채택</translation>
     </message>
