@@ -36,55 +36,61 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .batch import BatchGenerator
-    from .chat import history_for_model, render_chat
-    from .cloud import CloudError, CloudGenerator, cloud_generator_from_env, describe_not_applied, map_settings
-    from .cloud_endpoint import host_of
-    from .context import kv_cache_bytes
+    from .chat.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
+    from .chat.templates import history_for_model, render_chat
+    from .cloud.endpoint import host_of
+    from .cloud.generator import (
+        CloudError,
+        CloudGenerator,
+        cloud_generator_from_env,
+        describe_not_applied,
+        map_settings,
+    )
+    from .cloud.keys import KeyStoreError, delete_api_key, key_source, set_api_key
+    from .cloud.routing import CloudPolicy, Engine, RouteOutcome, Router
     from .documents import EXTENSIONS, DocumentError, extract_document, has_file_parts, resolve_for
     from .documents.extract import read_source
-    from .gguf_check import ModelInfo, inspect_gguf
-    from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
-    from .keys import KeyStoreError, delete_api_key, key_source, set_api_key
-    from .local import LocalGenerator
-    from .routing import CloudPolicy, Engine, RouteOutcome, Router
-    from .worker import WorkerGenerator
+    from .llama.batch import BatchGenerator
+    from .llama.context import kv_cache_bytes
+    from .llama.gguf_check import ModelInfo, inspect_gguf
+    from .llama.local import LocalGenerator
+    from .llama.worker import WorkerGenerator
 
 # Public name -> module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
-    "LocalGenerator": ".local",
-    "BatchGenerator": ".batch",
-    "CloudGenerator": ".cloud",
-    "CloudError": ".cloud",
-    "cloud_generator_from_env": ".cloud",
-    "describe_not_applied": ".cloud",
-    "map_settings": ".cloud",
-    "CloudPolicy": ".routing",
-    "RouteOutcome": ".routing",
-    "Router": ".routing",
-    "ModelInfo": ".gguf_check",
-    "inspect_gguf": ".gguf_check",
-    "render_chat": ".chat",
+    "LocalGenerator": ".llama.local",
+    "BatchGenerator": ".llama.batch",
+    "CloudGenerator": ".cloud.generator",
+    "CloudError": ".cloud.generator",
+    "cloud_generator_from_env": ".cloud.generator",
+    "describe_not_applied": ".cloud.generator",
+    "map_settings": ".cloud.generator",
+    "CloudPolicy": ".cloud.routing",
+    "RouteOutcome": ".cloud.routing",
+    "Router": ".cloud.routing",
+    "ModelInfo": ".llama.gguf_check",
+    "inspect_gguf": ".llama.gguf_check",
+    "render_chat": ".chat.templates",
     # what the app (desktop/ui, desktop/session) uses beyond the above
-    "history_for_model": ".chat",
-    "host_of": ".cloud_endpoint",
-    "kv_cache_bytes": ".context",
+    "history_for_model": ".chat.templates",
+    "host_of": ".cloud.endpoint",
+    "kv_cache_bytes": ".llama.context",
     "DocumentError": ".documents",
     "EXTENSIONS": ".documents",
     "extract_document": ".documents",
     "has_file_parts": ".documents",
     "resolve_for": ".documents",
     "read_source": ".documents.extract",
-    "FIX_IMAGE": ".image_parts",
-    "MAX_IMAGE_BYTES": ".image_parts",
-    "read_image": ".image_parts",
-    "sniff": ".image_parts",
-    "KeyStoreError": ".keys",
-    "delete_api_key": ".keys",
-    "key_source": ".keys",
-    "set_api_key": ".keys",
-    "Engine": ".routing",
-    "WorkerGenerator": ".worker",
+    "FIX_IMAGE": ".chat.image_parts",
+    "MAX_IMAGE_BYTES": ".chat.image_parts",
+    "read_image": ".chat.image_parts",
+    "sniff": ".chat.image_parts",
+    "KeyStoreError": ".cloud.keys",
+    "delete_api_key": ".cloud.keys",
+    "key_source": ".cloud.keys",
+    "set_api_key": ".cloud.keys",
+    "Engine": ".cloud.routing",
+    "WorkerGenerator": ".llama.worker",
 }
 
 __all__ = [

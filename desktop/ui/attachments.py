@@ -1,6 +1,6 @@
 """Images for the next message: an attach button, thumbnails of what is attached, and an input box that takes
 pasted or dropped images (PNG, JPEG, WebP files, or image data on the clipboard). Widgets only: whether an
-image is one, and whether the model can read it, is decided by ``engine.image_parts`` and the controller."""
+image is one, and whether the model can read it, is decided by ``engine.chat.image_parts`` and the controller."""
 
 from __future__ import annotations
 
