@@ -1,26 +1,37 @@
 """The chat actions of a window: Send, Regenerate, Edit, Cancel, Stop, and the reply being written shown as
 the app's ``ReplyRunner`` reports it. The controller decides (and refuses, with a reason this module words);
-the runner runs; this module only shows."""
+the runner runs; this module shows it in the chat view, the composer and the status line, and tells the window
+(signals) what concerns the rest of it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ..session.controller import IMAGE_REFUSALS, NO_MODEL, Ending, Refused, Turn
-from .context import KEY_LAST_CHAT
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
+from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Ending, Refused, Turn
+from .chat_view import ChatView
+from .composer import Composer
+from .context import KEY_LAST_CHAT, AppContext
+from .reply_runner import ReplyRunner
+from .status_line import StatusLine
+from .wording import Wording
 
 
 class ChatActions(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    sending = Signal()  # about to send: what is being typed elsewhere (the system prompt) is committed first
+    needs_model = Signal()  # refused for want of a model: the window offers one
+    started = Signal()  # a reply is being written: the chat page is shown, the buttons follow
+    ended = Signal()  # a reply was stored: the settings' marks and figures may change
+    finished = Signal(str)  # its thread ended, with the reply's final status: the window may be used again
+
+    def __init__(self, ctx: AppContext, controller: ChatController, runner: ReplyRunner, composer: Composer,
+                 chat_view: ChatView, status: StatusLine, window: QWidget) -> None:
         super().__init__(window)
-        self.w = window
-        self.controller, self.composer, self.chat_view = window.controller, window.composer, window.chat_view
+        self.ctx, self.controller, self.runner, self.window = ctx, controller, runner, window
+        self.composer, self.chat_view, self.status = composer, chat_view, status
+        self.words = Wording(self)
         c = self.composer
         c.send_button.clicked.connect(self.send)
         c.stop_button.clicked.connect(self.stop)
@@ -39,15 +50,15 @@ class ChatActions(QObject):
         if not c.has_draft() or c.busy():
             return
         if self.composer.documents.busy():
-            self.w.say(self.tr("A document is still being read: wait for it, or cancel it."), error=True)
+            self.status.say(self.tr("A document is still being read: wait for it, or cancel it."), error=True)
             return
-        self.w.settings_panel.commit_system_prompt()
+        self.sending.emit()
         turn = self._start(c.send_draft)
         if turn is None:
             return
         self.composer.show_draft()
-        self.w.ctx.put(KEY_LAST_CHAT, c.session.conversation_id)
-        self.w.runner.run(turn)
+        self.ctx.put(KEY_LAST_CHAT, c.session.conversation_id)
+        self.runner.run(turn)
 
     def regenerate(self) -> None:
         if self.controller.can_regenerate():
@@ -59,30 +70,30 @@ class ChatActions(QObject):
             return
         turn = self._start(lambda: self.controller.regenerate(engine))
         if turn is not None:
-            self.w.runner.run(turn)
+            self.runner.run(turn)
 
     def _start(self, begin: Any) -> Turn | None:
         try:
             turn: Turn = begin()
         except Refused as err:
             if err.reason == NO_MODEL:
-                self.w.say(self.tr("No model is loaded: set up the demo model, or open the model manager."),
-                           error=True)
-                self.w.show_welcome()
+                self.status.say(self.tr("No model is loaded: set up the demo model, or open the model manager."),
+                                error=True)
+                self.needs_model.emit()
             elif err.reason in IMAGE_REFUSALS:  # the image stays attached: another model may read it
-                self.composer.show_notice(self.w.words.image_refusal(err))
+                self.composer.show_notice(self.words.image_refusal(err))
             return None
         self.composer.show_notice("")
         return turn
 
     def _not_attached(self, detail: str) -> None:
         """A file or paste the tray refused: one sentence in the UI's language (the engine's line as tooltip)."""
-        self.composer.show_notice(self.w.words.not_attached())
+        self.composer.show_notice(self.words.not_attached())
         self.composer.notice.setToolTip(detail)
 
     def _document_not_attached(self, detail: str) -> None:
         """A document the tray could not read: the engine's line (it names the fix) in the composer."""
-        self.composer.show_notice(self.w.words.document_not_attached(detail))
+        self.composer.show_notice(self.words.document_not_attached(detail))
         self.composer.notice.setToolTip(detail)
 
     def edit_last(self) -> None:
@@ -101,29 +112,28 @@ class ChatActions(QObject):
         self.composer.show_draft()
 
     def stop(self) -> None:
-        if self.w.runner.stop():
-            self.w.say(self.tr("Stopping…"))
+        if self.runner.stop():
+            self.status.say(self.tr("Stopping…"))
 
     # -- the reply being written, as the runner reports it -----------------------------------------
 
     def show_started(self, turn: Turn) -> None:
-        self.w.stack.setCurrentIndex(0)
-        self.w.show_chat()
+        self.chat_view.sync(self.controller.session.messages(), self.controller.variants())
         live = self.chat_view.bubble(turn.reply.message_id)
         if live is not None:
             live.set_status("partial", live=True)
-        self.w.update_buttons()
-        self.w.say(self.tr("Writing…"))
+        self.started.emit()
+        self.status.say(self.tr("Writing…"))
 
     def show_stream(self, reply: Any) -> None:
         self.chat_view.stream(reply.message_id, reply.answer, reply.reasoning)
-        self.w.status_line.show_speed(reply.tokens_per_second())
+        self.status.show_speed(reply.tokens_per_second())
 
     def show_switch(self, reason: str) -> None:
         reply = self.controller.session.reply
         if reply is not None:
             self.chat_view.stream(reply.message_id, "", "")
-        self.w.say(reason, error=True)
+        self.status.say(reason, error=True)
 
     def show_ending(self, ending: Ending) -> None:
         stored = ending.message
@@ -133,19 +143,16 @@ class ChatActions(QObject):
             bubble.show_text(stored.content, stored.reasoning or "")
             bubble.set_status(stored.status)
             bubble.set_header(stored)
-        self.w.status_line.say_ending(ending)
-        self.w.status_line.refresh()
-        self.w.settings_link.refresh_cloud_marks()
-        self.w.settings_link.show_load()
+        self.status.say_ending(ending)
+        self.status.refresh()
+        self.ended.emit()
         if ending.offer is not None:
             self._offer(ending.offer, ending.note)
 
     def show_finished(self, status: str) -> None:
-        self.w.sidebar.refresh()
-        self.w.update_buttons()
-        self.w.reply_finished.emit(status)
+        self.finished.emit(status)
 
     def _offer(self, engine: str, message: str) -> None:
-        answer = QMessageBox.question(self.w, self.tr("Use the other engine?"), message)
+        answer = QMessageBox.question(self.window, self.tr("Use the other engine?"), message)
         if answer == QMessageBox.StandardButton.Yes:
             QTimer.singleShot(0, lambda: self.resend(engine))

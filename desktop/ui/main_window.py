@@ -128,10 +128,16 @@ class MainWindow(QMainWindow):
         self.speed_label, self.context_label, self.message_label = line.speed_label, line.context_label, \
             line.message_label
         self.settings_link = SettingsLink(self.ctx, c, self.settings_panel, line, self)
-        self.chat_actions = ChatActions(self)
+        self.chat_actions = ChatActions(self.ctx, c, self.runner, self.composer, self.chat_view, line, self)
 
     def _connect(self) -> None:
         self.chat_view.variant_requested.connect(self.show_variant)
+        a = self.chat_actions
+        a.sending.connect(self.settings_panel.commit_system_prompt)
+        a.needs_model.connect(self.show_welcome)
+        a.started.connect(self._on_reply_started)
+        a.ended.connect(self._on_reply_ended)
+        a.finished.connect(self._on_reply_finished)
         self.sidebar.selected.connect(self.open_conversation)
         self.sidebar.new_requested.connect(self.new_conversation)
         self.sidebar.said.connect(self.say)
@@ -148,7 +154,6 @@ class MainWindow(QMainWindow):
         self.welcome.download_requested.connect(self.download_recommended)
         self.welcome.cancel_requested.connect(self.first_run.cancel)
         # the app's long work, shown here while this window is the app's (``detach`` ends it)
-        a = self.chat_actions
         self._links = [(self.runner.started, a.show_started), (self.runner.streamed, a.show_stream),
                        (self.runner.switched, a.show_switch), (self.runner.ended, a.show_ending),
                        (self.runner.finished, a.show_finished), (self.loader.loading, self._on_loading),
@@ -319,6 +324,19 @@ class MainWindow(QMainWindow):
 
     def send(self) -> None:
         self.chat_actions.send()
+
+    def _on_reply_started(self) -> None:
+        self.stack.setCurrentIndex(0)
+        self.update_buttons()
+
+    def _on_reply_ended(self) -> None:
+        self.settings_link.refresh_cloud_marks()
+        self.settings_link.show_load()
+
+    def _on_reply_finished(self, status: str) -> None:
+        self.sidebar.refresh()
+        self.update_buttons()
+        self.reply_finished.emit(status)
 
     # -- the rest of the window --------------------------------------------------------------------
 
