@@ -69,8 +69,8 @@ def test_a_language_switch_keeps_the_draft_the_edit_the_model_and_the_open_chat(
     assert new is not w and new.composer.send_button.text() == "보내기"
     assert new.controller is controller is app.controller  # built over the same state, nothing copied
     assert new.composer.input.toPlainText() == "half a thought" and new.composer.attachments.pending == [png]
-    assert new.local is real_generator and new.model_label.text() != "" and "없음" not in new.model_label.text()
-    assert new.session.conversation_id == conversation and [b.answer for b in new.chat_view.bubbles] == shown
+    assert controller.local is real_generator and new.model_label.text() != "" and "없음" not in new.model_label.text()
+    assert controller.session.conversation_id == conversation and [b.answer for b in new.chat_view.bubbles] == shown
     assert new.composer.send_button.isEnabled() and new.composer.regenerate_button.isEnabled()
 
     new.chat_view.bubbles[0].edit_button.click()  # an edit in progress survives a switch too

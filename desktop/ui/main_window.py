@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QDialog, QMainWindow, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from ..session.controller import ChatController
-from ..session.settings_state import SettingsState
 from ..session.store import StoreError
 from .chat_actions import ChatActions
 from .chat_view import ChatView
@@ -62,30 +61,6 @@ class MainWindow(QMainWindow):
         self._show_conversation()
         if controller.turn is not None:  # a reply is being written: this window shows it
             self.chat_actions.show_started(controller.turn)
-
-    # -- what the controller holds, by the names the rest of the app uses --------------------------
-
-    @property
-    def session(self) -> Any:
-        return self.controller.session
-
-    @property
-    def state(self) -> SettingsState:
-        return self.controller.state
-
-    @property
-    def local(self) -> Any:
-        return self.controller.local
-
-    @property
-    def model_info(self) -> Any:
-        return self.controller.model_info
-
-    def cloud_active(self) -> bool:
-        return self.controller.cloud_active()
-
-    def cloud_host(self) -> str:
-        return self.controller.cloud_host()
 
     # -- building --------------------------------------------------------------------------------
 
@@ -182,7 +157,7 @@ class MainWindow(QMainWindow):
             self.setup_demo()
         elif not self.controller.has_chat_to_show():
             self.show_welcome()
-        if self.cloud_active():
+        if self.controller.cloud_active():
             QTimer.singleShot(200, self.settings_link.refresh_cloud_marks)
 
     def reopen_last_chat(self) -> None:
@@ -302,7 +277,7 @@ class MainWindow(QMainWindow):
 
     def _show_conversation(self) -> None:
         """The open chat as the controller has it: its messages, its system prompt, the draft."""
-        cid = self.session.conversation_id
+        cid = self.controller.session.conversation_id
         self.show_chat()
         self.settings_panel.show_system_prompt(self.ctx.store.conversation(cid).system_prompt if cid else "")
         self.composer.show_draft()
@@ -310,7 +285,7 @@ class MainWindow(QMainWindow):
         self.update_buttons()
 
     def show_chat(self) -> None:
-        self.chat_view.sync(self.session.messages(), self.controller.variants())
+        self.chat_view.sync(self.controller.session.messages(), self.controller.variants())
 
     def show_variant(self, message_id: int, step: int) -> None:
         """‹ › on a message: show another kept reply (or version of a question) and the branch after it."""
