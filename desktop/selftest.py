@@ -71,7 +71,7 @@ def _run(data_dir: Path, say: Callable[[str], None]) -> None:
         if reply != demo["expected_reply"]:
             raise SelfTestError(f"the demo reply differs from demo.json's expected_reply: {reply[:80]!r}")
         say("reply: equals demo.json's expected_reply")
-        _check_serving(window.local, say)
+        _check_serving(window.controller.local, say)
         _check_image_decoding(say)
     finally:
         desktop.shutdown()
@@ -117,12 +117,12 @@ def _set_up_demo(window: Any, say: Callable[[str], None]) -> None:
     failures: list[str] = []
     window.manager.job_failed.connect(failures.append)
     window.model_failed.connect(failures.append)
-    _wait_until(lambda: window.local is not None or bool(failures),
+    _wait_until(lambda: window.controller.local is not None or bool(failures),
                 "the demo model was neither converted and loaded nor reported a failure")
     if failures:
         raise SelfTestError(f"demo model set-up failed: {failures[0]}")
-    info = window.model_info
-    say(f"model: demo converted and loaded ({getattr(window.local, 'backend', '?')}, "
+    info = window.controller.model_info
+    say(f"model: demo converted and loaded ({getattr(window.controller.local, 'backend', '?')}, "
         f"{Path(str(getattr(info, 'path', '') or '')).name or 'demo'})")
 
 
@@ -135,7 +135,7 @@ def _chat(window: Any, message: str, say: Callable[[str], None]) -> str:
     window.composer.input.setPlainText(message)
     window.composer.send_button.click()
     _wait_until(lambda: bool(statuses), "no reply finished")
-    messages = window.session.messages()
+    messages = window.controller.session.messages()
     if statuses[0] != "complete" or not messages or messages[-1].role != "assistant":
         note = window.message_label.text()
         raise SelfTestError(f"the reply ended as {statuses[0]!r}: {note or 'no message'}")

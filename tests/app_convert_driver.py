@@ -41,7 +41,7 @@ def main(data_dir: str, repo_id: str, outtype: str, quant: str = "") -> None:
     loop.exec()
     files = sorted(p.name for p in Path(data_dir, "models").iterdir())
     print(json.dumps({"progress": seen, "bar": manager.last_fraction, "message": manager.message.text(),
-                      "files": files, "loaded": str(getattr(w.model_info, "path", ""))}), flush=True)
+                      "files": files, "loaded": str(getattr(w.controller.model_info, "path", ""))}), flush=True)
     desktop.shutdown()
 
 

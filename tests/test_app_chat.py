@@ -62,7 +62,7 @@ def test_reply_streams_into_the_view_and_equals_exaone_generate(
     w.chat_view.stream = lambda mid, answer, reasoning: (shown.append(answer), real_stream(mid, answer, reasoning))
     assert send(qtbot, w, "Hello there") == "complete"
 
-    stored = w.session.messages()
+    stored = w.controller.session.messages()
     assert [m.role for m in stored] == ["user", "assistant"]
     reply = stored[-1]
     assert reply.status == "complete" and reply.engine == "cpu"
@@ -94,11 +94,12 @@ def test_stop_ends_early_and_keeps_the_partial_text(qtbot: Any, desktop: Desktop
     w.composer.input.setPlainText("Tell me a long story")
     with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
         w.composer.send_button.click()
-        qtbot.waitUntil(lambda: w.session.reply is not None and len(w.session.reply.answer) > 3, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: w.controller.session.reply is not None and len(w.controller.session.reply.answer) > 3,
+                        timeout=TIMEOUT_MS)
         assert w.composer.stop_button.isEnabled()
         w.composer.stop_button.click()
     assert blocker.args == ["stopped"]
-    reply = w.session.messages()[-1]
+    reply = w.controller.session.messages()[-1]
     assert reply.status == "stopped" and reply.content
     full = real_generator.generate(slow.calls[0][0], slow.calls[0][1]).generated[0]
     assert full.text.startswith(reply.content) and len(reply.content) < len(full.text)
@@ -141,7 +142,7 @@ def test_invalid_setting_is_refused_with_a_message(desktop: DesktopApp, real_gen
     set_field(w, "do_sample", True)
     set_field(w, "temperature", 0.0)
     assert "temperature" in w.settings_panel.error_label.text()
-    assert w.state.effective().temperature > 0
+    assert w.controller.state.effective().temperature > 0
 
 
 def test_regenerate_edit_and_copy(qtbot: Any, desktop: DesktopApp, real_generator: Any) -> None:
@@ -150,10 +151,10 @@ def test_regenerate_edit_and_copy(qtbot: Any, desktop: DesktopApp, real_generato
     w.set_local_generator(rec)
     set_field(w, "max_new_tokens", 8)
     send(qtbot, w, "First question")
-    first = w.session.messages()
+    first = w.controller.session.messages()
     with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
         w.composer.regenerate_button.click()
-    again = w.session.messages()
+    again = w.controller.session.messages()
     assert len(again) == 2 and again[1].id != first[1].id
     assert again[1].content == first[1].content  # greedy: the same answer
     assert rec.calls[-1][0] == [{"role": "user", "content": "First question"}]
@@ -163,7 +164,7 @@ def test_regenerate_edit_and_copy(qtbot: Any, desktop: DesktopApp, real_generato
     w.composer.input.setPlainText("Edited question")
     with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
         w.composer.send_button.click()
-    edited = w.session.messages()
+    edited = w.controller.session.messages()
     assert [m.content for m in edited if m.role == "user"] == ["Edited question"]
     assert rec.calls[-1][0] == [{"role": "user", "content": "Edited question"}]
 
@@ -180,25 +181,25 @@ def test_conversations_new_rename_delete_search_export(qtbot: Any, desktop: Desk
     w.set_local_generator(real_generator)
     set_field(w, "max_new_tokens", 4)
     send(qtbot, w, "about apples")
-    first = w.session.conversation_id
+    first = w.controller.session.conversation_id
     w.sidebar.new_button.click()
     assert w.chat_view.bubbles == []
     send(qtbot, w, "about pears")
-    second = w.session.conversation_id
+    second = w.controller.session.conversation_id
     assert w.sidebar.ids() == [second, first]
     w.sidebar.search.setText("apples")
     assert w.sidebar.ids() == [first]
     w.sidebar.search.setText("")
-    w.rename_conversation(first, "Fruit")
+    w.sidebar.rename(first, "Fruit")
     assert w.ctx.store.conversation(first).title == "Fruit"
     w.sidebar.list.setCurrentRow(1)  # opens "Fruit"
-    assert w.session.conversation_id == first
+    assert w.controller.session.conversation_id == first
     assert [b.answer for b in w.chat_view.bubbles][0] == "about apples"
-    out = w.export_conversation(first, tmp_path / "fruit.md")
+    out = w.sidebar.export(first, tmp_path / "fruit.md")
     assert out is not None and "about apples" in out.read_text(encoding="utf-8")
-    data = json.loads(w.export_conversation(first, tmp_path / "fruit.json").read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    data = json.loads(w.sidebar.export(first, tmp_path / "fruit.json").read_text(encoding="utf-8"))  # type: ignore[union-attr]
     assert data["conversation"]["title"] == "Fruit"
-    w.delete_conversation(first, confirm=False)
+    w.sidebar.delete(first, confirm=False)
     assert w.sidebar.ids() == [second]
 
 
@@ -216,7 +217,7 @@ def test_reasoning_is_shown_collapsed_and_never_sent_back(qtbot: Any, desktop: D
         set_field(w, "max_new_tokens", 12)
         send(qtbot, w, "Think first")
         assert rec.calls[-1][1].enable_thinking is True
-        reply = w.session.messages()[-1]
+        reply = w.controller.session.messages()[-1]
         assert reply.reasoning, "with enable_thinking the tiny model's output opens inside <think>"
         bubble = w.chat_view.bubble(reply.id)
         assert bubble is not None and bubble.reasoning_toggle.isVisibleTo(bubble)

@@ -52,10 +52,10 @@ def test_enter_sends_and_shift_enter_breaks_the_line_switchable(qtbot: Any, desk
     qtbot.keyClicks(box, "first line")
     qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(box, "second")
-    assert box.toPlainText() == "first line\nsecond" and w.session.messages() == []
+    assert box.toPlainText() == "first line\nsecond" and w.controller.session.messages() == []
     with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
         qtbot.keyClick(box, Qt.Key.Key_Return)
-    assert [m.content for m in w.session.messages() if m.role == "user"] == ["first line\nsecond"]
+    assert [m.content for m in w.controller.session.messages() if m.role == "user"] == ["first line\nsecond"]
     assert box.toPlainText() == ""
 
     w.settings_panel.enter_sends.setChecked(False)  # Settings > Interface: Enter breaks the line
@@ -63,10 +63,10 @@ def test_enter_sends_and_shift_enter_breaks_the_line_switchable(qtbot: Any, desk
     qtbot.keyClicks(box, "a")
     qtbot.keyClick(box, Qt.Key.Key_Return)
     qtbot.keyClicks(box, "b")
-    assert box.toPlainText() == "a\nb" and len(w.session.messages()) == 2
+    assert box.toPlainText() == "a\nb" and len(w.controller.session.messages()) == 2
     with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
         qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert [m.content for m in w.session.messages() if m.role == "user"][-1] == "a\nb"
+    assert [m.content for m in w.controller.session.messages() if m.role == "user"][-1] == "a\nb"
     assert "Ctrl+Enter" in box.placeholderText()
 
 
@@ -77,13 +77,13 @@ def test_regenerate_keeps_the_earlier_replies_to_page_through(qtbot: Any, deskto
     w.change_setting("temperature", 1.5)
     w.change_setting("max_new_tokens", 12)
     send(qtbot, w, "Tell me something")
-    first = w.session.messages()[-1]
+    first = w.controller.session.messages()[-1]
     replies = [first.content]
     for _ in range(2):
         with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
             w.composer.regenerate_button.click()
-        replies.append(w.session.messages()[-1].content)
-    messages = w.session.messages()
+        replies.append(w.controller.session.messages()[-1].content)
+    messages = w.controller.session.messages()
     assert [m.role for m in messages] == ["user", "assistant"]  # one reply on screen, the others kept
     bubble = w.chat_view.bubbles[-1]
     assert bubble.variant_label.isVisibleTo(bubble) and bubble.variant_label.text() == "3/3"
@@ -94,7 +94,7 @@ def test_regenerate_keeps_the_earlier_replies_to_page_through(qtbot: Any, deskto
     bubble.previous_button.click()
     bubble = w.chat_view.bubbles[-1]
     assert bubble.variant_label.text() == "1/3" and bubble.answer == replies[0] == first.content
-    assert w.session.messages()[-1].id == first.id
+    assert w.controller.session.messages()[-1].id == first.id
     user_bubble = w.chat_view.bubbles[0]
     assert not user_bubble.variant_label.isVisibleTo(user_bubble)  # one version of the question
 
@@ -102,7 +102,7 @@ def test_regenerate_keeps_the_earlier_replies_to_page_through(qtbot: Any, deskto
     from exaone_desktop.session.store import ChatStore
 
     other = ChatStore(w.ctx.store.path)
-    cid = w.session.conversation_id
+    cid = w.controller.session.conversation_id
     assert [m.content for m in other.all_messages(cid) if m.role == "assistant"] == replies  # type: ignore[arg-type]
     assert other.messages(cid)[-1].id == first.id  # type: ignore[arg-type]
     other.close()
@@ -112,7 +112,7 @@ def test_editing_any_message_branches_and_never_loses_the_draft(qtbot: Any, desk
     w = desktop.window
     send(qtbot, w, "question one")
     send(qtbot, w, "question two")
-    rec = Recording(w.local)
+    rec = Recording(w.controller.local)
     w.set_local_generator(rec)
     box = w.composer.input
     box.setPlainText("my unsent draft")
@@ -133,19 +133,19 @@ def test_editing_any_message_branches_and_never_loses_the_draft(qtbot: Any, desk
     assert box.toPlainText() == "question two"
     w.composer.cancel_edit_button.click()  # Cancel does the same
     assert box.toPlainText() == "my unsent draft" and w.composer.attachments.pending == [png]
-    assert len(w.session.messages()) == 4
+    assert len(w.controller.session.messages()) == 4
 
     w.chat_view.bubbles[0].edit_button.click()
     box.setPlainText("question one, edited")
     with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
         w.composer.send_button.click()
     assert rec.calls[-1][0] == [{"role": "user", "content": "question one, edited"}]  # the branch only
-    assert [m.content for m in w.session.messages() if m.role == "user"] == ["question one, edited"]
+    assert [m.content for m in w.controller.session.messages() if m.role == "user"] == ["question one, edited"]
     assert box.toPlainText() == "my unsent draft" and w.composer.attachments.pending == [png]
     edited = w.chat_view.bubbles[0]
     assert edited.variant_label.text() == "2/2"
     edited.previous_button.click()  # the old branch, whole
-    assert [m.content for m in w.session.messages() if m.role == "user"] == ["question one", "question two"]
+    assert [m.content for m in w.controller.session.messages() if m.role == "user"] == ["question one", "question two"]
     assert [b.answer for b in w.chat_view.bubbles if b.role == "user"] == ["question one", "question two"]
 
 
@@ -158,7 +158,7 @@ def test_the_last_chat_reopens_at_launch(qtbot: Any, tmp_path: Path, real_genera
         w.set_local_generator(real_generator)
         w.change_setting("max_new_tokens", 4)
         send(qtbot, w, "the chat about apples")
-        apples = w.session.conversation_id
+        apples = w.controller.session.conversation_id
         w.new_conversation()
         send(qtbot, w, "the chat about pears")
         w.open_conversation(apples)  # type: ignore[arg-type]
@@ -170,7 +170,7 @@ def test_the_last_chat_reopens_at_launch(qtbot: Any, tmp_path: Path, real_genera
         try:
             second.show()
             w2 = second.window
-            assert w2.session.conversation_id == apples
+            assert w2.controller.session.conversation_id == apples
             assert w2.stack.currentIndex() == 0  # the chat, not a blank page or the welcome
             assert [b.answer for b in w2.chat_view.bubbles][0] == "the chat about apples"
             assert w2.sidebar.current_id() == apples
@@ -221,7 +221,7 @@ def test_export_opens_in_the_documents_folder(qtbot: Any, desktop: DesktopApp, m
                                               tmp_path: Path) -> None:
     w = desktop.window
     send(qtbot, w, "a chat: to export?")
-    cid = w.session.conversation_id
+    cid = w.controller.session.conversation_id
     asked: list[str] = []
     target = tmp_path / "out.md"
 

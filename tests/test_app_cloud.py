@@ -34,10 +34,10 @@ def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iter
 def consent(qtbot: Any, window: Any, *, agree: bool) -> None:
     panel = window.settings_panel
     panel.cloud_switch.click()
-    dialog = window.consent_dialog
+    dialog = window.settings_link.consent_dialog
     assert dialog is not None and dialog.isVisible()
     assert not panel.cloud_switch.isChecked(), "the switch stays off until the user consents"
-    assert window.cloud_host() in dialog.body.text()
+    assert window.controller.cloud_host() in dialog.body.text()
     if agree:
         assert not dialog.ok_button.isEnabled()
         dialog.agree.setChecked(True)
@@ -49,16 +49,16 @@ def consent(qtbot: Any, window: Any, *, agree: bool) -> None:
 def test_cloud_switch_starts_off_and_needs_consent(qtbot: Any, desktop: DesktopApp) -> None:
     w = desktop.window
     panel = w.settings_panel
-    assert not panel.cloud_switch.isChecked() and not w.cloud_active()
+    assert not panel.cloud_switch.isChecked() and not w.controller.cloud_active()
     consent(qtbot, w, agree=False)
-    assert not panel.cloud_switch.isChecked() and not w.cloud_active()
+    assert not panel.cloud_switch.isChecked() and not w.controller.cloud_active()
     assert not w.ctx.get_json("cloud/policy").get("enabled")
     consent(qtbot, w, agree=True)
-    assert panel.cloud_switch.isChecked() and w.cloud_active()
+    assert panel.cloud_switch.isChecked() and w.controller.cloud_active()
     saved = w.ctx.get_json("cloud/policy")
     assert saved["enabled"] and saved["consented"]
     panel.cloud_switch.click()  # turning it off needs no dialog
-    assert w.consent_dialog is None and not w.cloud_active()
+    assert w.settings_link.consent_dialog is None and not w.controller.cloud_active()
 
 
 def test_with_the_cloud_off_nothing_connects(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:
@@ -77,7 +77,7 @@ def test_with_the_cloud_off_nothing_connects(qtbot: Any, desktop: DesktopApp, ti
         with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
             w.send()
     assert guard.blocked == [] and guard.allowed == []
-    reply = w.session.messages()[-1]
+    reply = w.controller.session.messages()[-1]
     assert reply.engine == "cpu" and reply.status == "complete"
     assert "Cloud" not in w.chat_view.bubble(reply.id).header.text()  # type: ignore[union-attr]
 
@@ -107,7 +107,7 @@ def test_cloud_reply_is_marked_and_unsupported_settings_are_flagged(qtbot: Any, 
     body = request.body
     assert body["messages"][-1] == {"role": "user", "content": "hello cloud"}
     assert "top_k" not in json.dumps(body)
-    reply = w.session.messages()[-1]
+    reply = w.controller.session.messages()[-1]
     assert reply.engine == "openai" and "hello cloud" in reply.content
     bubble = w.chat_view.bubble(reply.id)
     assert bubble is not None and "Cloud" in bubble.header.text()

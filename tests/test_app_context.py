@@ -26,7 +26,7 @@ def test_context_size_applies_on_reload_and_persists(qtbot: Any, tiny_gguf: Path
         assert "Load a model" in panel.kv_label.text() and not panel.reload_button.isEnabled()
         with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
             w.load_model(tiny_gguf)
-        first = w.local
+        first = w.controller.local
         trained = first.model_info.context_length
         assert panel.n_ctx.maximum() == trained
         assert f"{first.n_ctx:,} tokens" in panel.kv_label.text()
@@ -42,13 +42,13 @@ def test_context_size_applies_on_reload_and_persists(qtbot: Any, tiny_gguf: Path
         q8 = kv_cache_bytes(first.model_info, 160, "q8_0")
         assert q8 < kv_cache_bytes(first.model_info, 160, "f16") and human_size(q8) in panel.kv_label.text()
         panel.kv_cache_type.setCurrentIndex(panel.kv_cache_type.findData("f16"))
-        assert w.local is first  # nothing reloads until the user asks
+        assert w.controller.local is first  # nothing reloads until the user asks
         old_pid = first.pid
         assert old_pid is not None
         with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
             panel.reload_button.click()
-        assert w.local is not first and w.local.n_ctx == 160
-        assert first.pid is None and w.local.pid != old_pid, "the replaced model's worker process was ended"
+        assert w.controller.local is not first and w.controller.local.n_ctx == 160
+        assert first.pid is None and w.controller.local.pid != old_pid, "the replaced model's worker process was ended"
         assert not panel.reload_button.isEnabled()
 
         w.change_setting("max_new_tokens", 4)
@@ -63,7 +63,7 @@ def test_context_size_applies_on_reload_and_persists(qtbot: Any, tiny_gguf: Path
         w2 = again.window
         with qtbot.waitSignal(w2.model_loaded, timeout=TIMEOUT_MS):
             again.show()  # start() loads the saved model with the saved load settings
-        assert w2.local.n_ctx == 160 and w2.settings_panel.load_panel.n_ctx.value() == 160
+        assert w2.controller.local.n_ctx == 160 and w2.settings_panel.load_panel.n_ctx.value() == 160
         w2.release_model()
 
 
@@ -71,7 +71,7 @@ def test_out_of_range_context_is_refused_with_the_range(qtbot: Any, desktop: Des
     w = desktop.window
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.load_model(tiny_gguf)
-    trained = w.local.model_info.context_length
+    trained = w.controller.local.model_info.context_length
     w.change_load_setting("n_ctx", trained + 1)
     panel = w.settings_panel.load_panel
     assert f"at most {trained:,} tokens" in panel.error_label.text()

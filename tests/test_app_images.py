@@ -131,7 +131,7 @@ def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, deskt
         panel.api_key.setText("sk-test-key")
         panel.save_key.click()
         panel.cloud_switch.click()
-        dialog = w.consent_dialog
+        dialog = w.settings_link.consent_dialog
         assert dialog is not None
         dialog.agree.setChecked(True)
         dialog.ok_button.click()
@@ -145,5 +145,5 @@ def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, deskt
     image, text = request.body["messages"][-1]["content"]
     assert text == {"type": "text", "text": "read this"}
     assert image["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(data).decode()
-    [user] = [m for m in w.session.messages() if m.role == "user"]
+    [user] = [m for m in w.controller.session.messages() if m.role == "user"]
     assert len(user.images) == 1 and Path(user.images[0]).read_bytes() == data

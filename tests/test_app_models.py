@@ -41,11 +41,11 @@ def test_first_run_offers_the_demo_model_and_sets_it_up(qtbot: Any, desktop: Des
     assert w.stack.currentWidget() is w.welcome
     w.composer.input.setPlainText("hello")
     w.send()  # no model yet: a message names the fix, nothing is stored
-    assert "model" in w.message_label.text() and w.session.messages() == []
+    assert "model" in w.message_label.text() and w.controller.session.messages() == []
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.welcome.demo_button.click()
     assert w.manager.last_fraction == 1.0
-    assert Path(w.model_info.path).parent == desktop.ctx.models_dir
+    assert Path(w.controller.model_info.path).parent == desktop.ctx.models_dir
     assert w.stack.currentIndex() == 0
 
 
@@ -156,5 +156,5 @@ def test_demo_flag_sets_up_and_loads_the_demo_model(qtbot: Any, tmp_path: Path) 
     with isolated_app(tmp_path, "--demo") as app:
         with qtbot.waitSignal(app.window.model_loaded, timeout=TIMEOUT_MS):
             app.show()
-        assert Path(app.window.model_info.path).parent == app.ctx.models_dir
-        assert app.window.model_info.architecture == "exaone"
+        assert Path(app.window.controller.model_info.path).parent == app.ctx.models_dir
+        assert app.window.controller.model_info.architecture == "exaone"

@@ -44,7 +44,7 @@ def test_conversation_and_settings_survive_closing_and_reopening(qtbot: Any, tmp
     with qtbot.waitSignal(w.reply_finished, timeout=120_000):
         w.send()
     w.settings_panel.system_prompt.setPlainText("be kind")
-    before = [(m.role, m.content, m.status) for m in w.session.messages()]
+    before = [(m.role, m.content, m.status) for m in w.controller.session.messages()]
     w.close()
     first.ctx.store.close()
 
@@ -54,11 +54,11 @@ def test_conversation_and_settings_survive_closing_and_reopening(qtbot: Any, tmp
         second.show()  # the event loop then reloads the last model
     assert len(w2.sidebar.ids()) == 1
     w2.sidebar.list.setCurrentRow(0)
-    assert [(m.role, m.content, m.status) for m in w2.session.messages()] == before
+    assert [(m.role, m.content, m.status) for m in w2.controller.session.messages()] == before
     assert [b.answer for b in w2.chat_view.bubbles] == [c for _r, c, _s in before]
     assert w2.settings_panel.system_prompt.toPlainText() == "be kind"
-    assert w2.state.effective().max_new_tokens == 6
-    assert w2.model_info is not None and Path(w2.model_info.path) == tiny_gguf
+    assert w2.controller.state.effective().max_new_tokens == 6
+    assert w2.controller.model_info is not None and Path(w2.controller.model_info.path) == tiny_gguf
     w2.close()
     second.ctx.store.close()
 

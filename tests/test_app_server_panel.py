@@ -69,7 +69,7 @@ def test_serve_switch_serves_the_loaded_model_on_the_chosen_port(qtbot: Any, des
     client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=60)
     served = client.chat.completions.create(model=client.models.list().data[0].id, max_completion_tokens=6,
                                             temperature=0, messages=HELLO)
-    direct = w.local.generate(HELLO, w.local.default_settings(max_new_tokens=6, do_sample=False))
+    direct = w.controller.local.generate(HELLO, w.controller.local.default_settings(max_new_tokens=6, do_sample=False))
     assert served.choices[0].message.content == direct.generated[0].text  # the chat's own model answers
 
     moved = free_port()
@@ -95,7 +95,8 @@ def test_the_model_answers_to_the_windows_name_its_file_name_and_any_name(qtbot:
     real = tiny_gguf.stem
     assert [m.id for m in client.models.list().data] == [real]
     shown = w.controller.model_name()
-    direct = w.local.generate(HELLO, w.local.default_settings(max_new_tokens=5, do_sample=False)).generated[0].text
+    local = w.controller.local
+    direct = local.generate(HELLO, local.default_settings(max_new_tokens=5, do_sample=False)).generated[0].text
     for name in (shown, real, tiny_gguf.name, "gpt-4o", "some-client-default"):
         reply = client.chat.completions.create(model=name, max_completion_tokens=5, temperature=0, messages=HELLO)
         assert reply.model == real and reply.choices[0].message.content == direct, name

@@ -57,7 +57,7 @@ def test_the_wheel_over_an_unfocused_setting_leaves_it_and_scrolls_the_panel(qtb
     for editor in editors:
         assert not wheel(editor), editor.objectName()  # left for the panel to scroll
         assert editor.focusPolicy() == Qt.FocusPolicy.StrongFocus  # the wheel does not give it the focus
-    assert w.state.overrides == {} and w.ctx.get("generation/overrides") in (None, "", "{}")
+    assert w.controller.state.overrides == {} and w.ctx.get("generation/overrides") in (None, "", "{}")
     assert panel.preset.currentData() != "balanced" and w.controller.load == type(w.controller.load)()
     assert w.ctx.get("ui/language") in (None, "")
     bar = panel.generation_scroll.verticalScrollBar()
@@ -68,7 +68,7 @@ def test_the_wheel_over_an_unfocused_setting_leaves_it_and_scrolls_the_panel(qtb
     spin.setFocus()  # clicked or tabbed into: now the wheel is meant for it
     qtbot.waitUntil(spin.hasFocus)
     assert wheel(spin, 2)
-    assert w.state.effective().presence_penalty == pytest.approx(0.2)
+    assert w.controller.state.effective().presence_penalty == pytest.approx(0.2)
 
 
 def test_presets_set_the_sampling_settings_and_follow_the_loaded_family(qtbot: Any, desktop: DesktopApp,
@@ -79,7 +79,7 @@ def test_presets_set_the_sampling_settings_and_follow_the_loaded_family(qtbot: A
     w.change_setting("seed", 5)
     panel.preset.setCurrentIndex(panel.preset.findData("balanced"))
     panel.preset.activated.emit(panel.preset.currentIndex())
-    s = w.state.effective()
+    s = w.controller.state.effective()
     assert (s.do_sample, s.temperature, s.top_p, s.top_k) == (True, 0.7, 0.9, 40)
     assert (s.max_new_tokens, s.seed) == (77, 5)  # a preset keeps the length, the seed and the stop texts
     assert json.loads(str(w.ctx.get("generation/overrides")))["temperature"] == 0.7
@@ -92,15 +92,15 @@ def test_presets_set_the_sampling_settings_and_follow_the_loaded_family(qtbot: A
     assert panel.preset.itemText(0) == "LG's recommended for EXAONE 4.0"
     panel.preset.setCurrentIndex(0)
     panel.preset.activated.emit(0)
-    s = w.state.effective()
+    s = w.controller.state.effective()
     assert (s.do_sample, s.temperature, s.top_p) == (True, 0.6, 0.95)  # the family table's row for EXAONE 4.0
     assert panel.preset.currentData() == "recommended"
     panel.preset.setCurrentIndex(panel.preset.findData("precise"))
     panel.preset.activated.emit(panel.preset.currentIndex())
-    assert w.state.effective().do_sample is False
+    assert w.controller.state.effective().do_sample is False
     panel.preset.setCurrentIndex(panel.preset.findData("creative"))
     panel.preset.activated.emit(panel.preset.currentIndex())
-    s = w.state.effective()
+    s = w.controller.state.effective()
     assert s.do_sample and s.temperature > 1.0 and s.min_p == 0.05
 
 
@@ -152,8 +152,8 @@ def test_load_settings_are_kept_with_each_model(qtbot: Any, desktop: DesktopApp,
     assert lp.reload_button.isEnabled()  # they apply at the next load
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.reload_model()
-    assert w.loader is None and w.controller.loaded_with == w.controller.load
-    assert w.local.n_ctx == 256
+    assert w.loader.job is None and w.controller.loaded_with == w.controller.load
+    assert w.controller.local.n_ctx == 256
 
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.load_model(other)  # a model loaded for the first time starts from the last choices

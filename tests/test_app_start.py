@@ -96,7 +96,7 @@ def test_language_switch_in_settings_rebuilds_the_window(qtbot: Any, tmp_path: P
     panel = app.window.settings_panel
     panel.language.setCurrentIndex(panel.language.findData("ko"))
     assert app.window.composer.send_button.text() == "보내기"
-    assert app.window.session.conversation_id == conv.id
+    assert app.window.controller.session.conversation_id == conv.id
     assert app.ctx.get("ui/language") == "ko"
     app.window.close()
     app.ctx.store.close()
@@ -108,12 +108,12 @@ def test_settings_persist_and_reset(qtbot: Any, tmp_path: Path) -> None:
     app.window.close()
     app.ctx.store.close()
     again = create_app(["--data-dir", str(tmp_path), "--lang", "en"])
-    assert again.window.state.effective().top_p == 0.5
+    assert again.window.controller.state.effective().top_p == 0.5
     assert (tmp_path / "settings.ini").exists()
     again.window.close()
     again.ctx.store.close()
     fresh = create_app(["--data-dir", str(tmp_path), "--lang", "en", "--reset-settings"])
-    assert fresh.window.state.effective().top_p == 1.0
+    assert fresh.window.controller.state.effective().top_p == 1.0
     fresh.window.close()
     fresh.ctx.store.close()
 

@@ -61,7 +61,7 @@ def test_the_demo_is_set_up_on_the_welcome_page_without_a_dialog(qtbot: Any, des
         w.welcome.demo_button.click()
         assert w.welcome.progress.isVisibleTo(w.welcome) and not w.welcome.demo_button.isEnabled()
     assert w.manager_dialog is not None and not w.manager_dialog.isVisible()
-    assert w.stack.currentIndex() == 0 and w.model_info is not None
+    assert w.stack.currentIndex() == 0 and w.controller.model_info is not None
     assert not w.welcome.progress.isVisibleTo(w.welcome)
 
 

@@ -48,21 +48,21 @@ def test_worker_killed_mid_reply_keeps_window_and_conversation(qtbot: Any, deskt
     w = desktop.window
     with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
         w.load_model(tiny_gguf)
-    assert isinstance(w.local, WorkerGenerator)  # the app's loader starts a worker process
-    worker = w.local
+    assert isinstance(w.controller.local, WorkerGenerator)  # the app's loader starts a worker process
+    worker = w.controller.local
     assert send(qtbot, w, "First question") == "complete"
     w.set_local_generator(KilledMidReply(worker))
     assert send(qtbot, w, "Second question", max_new_tokens=800) == "failed"  # killed long before its end
     assert w.isVisible()
     message = w.message_label.text()
     assert "SIGKILL" in message and tiny_gguf.name in message and "\n" not in message
-    stored = w.session.messages()
+    stored = w.controller.session.messages()
     assert [m.role for m in stored] == ["user", "assistant", "user", "assistant"]
     assert [m.status for m in stored] == ["complete", "complete", "complete", "failed"]
     assert stored[2].content == "Second question"
     w.set_local_generator(worker)  # the next message starts a new worker (the model is loaded again)
     assert send(qtbot, w, "Third question") == "complete"
-    assert w.session.messages()[-1].content
+    assert w.controller.session.messages()[-1].content
 
 
 def test_a_model_that_aborts_llama_cpp_leaves_the_app_open(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path,
@@ -77,7 +77,7 @@ def test_a_model_that_aborts_llama_cpp_leaves_the_app_open(qtbot: Any, desktop: 
         w.load_model(bad)
     message = str(failed.args[0])
     assert "GGML_ASSERT" in message and bad.name in message and "\n" not in message
-    assert w.isVisible() and [m.role for m in w.session.messages()] == ["user", "assistant"]
+    assert w.isVisible() and [m.role for m in w.controller.session.messages()] == ["user", "assistant"]
     status = send(qtbot, w, "Still there?")
     assert status == "complete", w.message_label.text()  # the model loaded before still answers
 
@@ -88,7 +88,7 @@ def test_a_sampled_reply_shows_and_stores_its_drawn_seed(qtbot: Any, desktop: De
         w.load_model(tiny_gguf)
     w.settings_panel.rows["do_sample"].editor.setChecked(True)
     assert send(qtbot, w, "Surprise me") == "complete"
-    reply = w.session.messages()[-1]
+    reply = w.controller.session.messages()[-1]
     assert isinstance(reply.seed, int)
     bubble = w.chat_view.bubble(reply.id)
     assert bubble is not None and str(reply.seed) in bubble.header.toolTip()

@@ -323,3 +323,50 @@ def test_a_route_outcome_without_result_fails_the_reply(store: ChatStore) -> Non
     ending = c.conclude(RouteOutcome("error", turn.prompt))
     assert ending is not None and ending.message.status == "failed" and not c.busy()
     assert c.conclude(RouteOutcome("error", turn.prompt)) is None  # nothing open any more
+
+
+# --- the app's state in the session layer: the draft and the edit, the model's lifetime -----------------------
+
+def test_the_draft_and_the_edit_live_in_the_controller(store: ChatStore, generator: Any) -> None:
+    c = controller(store)
+    c.drafting.draft.text = "  "
+    assert not c.has_draft()
+    c.drafting.draft.text = "first question"
+    with pytest.raises(Refused):
+        c.send_draft()  # no model: refused, and the draft is kept
+    assert c.drafting.draft.text == "first question"
+    c.set_local(generator)
+    run(c, c.send_draft())
+    assert c.drafting.draft.text == "" and c.drafting.editing is None
+    c.drafting.draft.text = "unsent"
+    c.drafting.draft.images = [b"\x89PNG kept as it is"]
+    asked = c.last_user_id()
+    assert asked is not None and c.edit_message(asked)
+    assert c.drafting.draft.text == "first question" and c.drafting.draft.images == []
+    assert c.drafting.editing == asked and c.drafting.aside is not None and c.drafting.aside.text == "unsent"
+    c.drafting.draft.text = "first question, edited"
+    turn = c.send_draft()
+    assert c.busy() and not c.edit_message(asked)  # nothing is edited under a reply being written
+    run(c, turn)
+    assert [m.content for m in c.session.messages() if m.role == "user"] == ["first question, edited"]
+    assert c.drafting.draft.text == "unsent" and c.drafting.draft.images == [b"\x89PNG kept as it is"]
+    assert c.drafting.editing is None and c.drafting.aside is None
+
+
+def test_the_controller_owns_the_model_it_adopts(store: ChatStore, tiny_checkpoint: Any) -> None:
+    from exaone_desktop.engine import GenerationError, LocalGenerator
+
+    path = tiny_gguf("exaone4", tiny_checkpoint)
+    first, second = LocalGenerator(path, n_threads=1), LocalGenerator(path, n_threads=1)
+    c = controller(store)
+    c.adopt(first)
+    assert c.local is first and c.loaded_with == c.load
+    c.adopt(second)  # a reload: the replaced model is closed, its memory freed
+    assert c.local is second
+    with pytest.raises(GenerationError, match="closed"):
+        first.generate("hi", first.default_settings(max_new_tokens=1))
+    second.generate("hi", second.default_settings(max_new_tokens=1))
+    c.release_model()  # at shutdown
+    assert c.local is None
+    with pytest.raises(GenerationError, match="closed"):
+        second.generate("hi", second.default_settings(max_new_tokens=1))

@@ -236,5 +236,5 @@ def test_the_window_shows_the_line(qtbot: Any, damaged: dict[str, Path], tmp_pat
             w.composer.send_button.click()
         assert blocker.args == ["failed"]
         assert_names_the_damage(w.message_label.text(), path)
-        assert [m.status for m in w.session.messages()] == ["complete", "failed"]
+        assert [m.status for m in w.controller.session.messages()] == ["complete", "failed"]
         assert w.composer.send_button.isEnabled()

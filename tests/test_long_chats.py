@@ -77,7 +77,7 @@ def test_the_app_keeps_going_past_the_context_and_says_so(qtbot: Any, tmp_path: 
         w.change_load_setting("n_ctx", N_CTX)
         with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
             w.load_model(gguf)
-        assert w.local.n_ctx == N_CTX
+        assert w.controller.local.n_ctx == N_CTX
         w.change_setting("max_new_tokens", 8)
         statuses = []
         for i in range(8):
@@ -88,7 +88,7 @@ def test_the_app_keeps_going_past_the_context_and_says_so(qtbot: Any, tmp_path: 
         assert statuses == ["complete"] * 8
         assert "left out" in w.message_label.text() and "left out" in w.context_label.text()
         assert "reused" in w.context_label.text()
-        assert len(w.session.messages()) == 16
+        assert len(w.controller.session.messages()) == 16
         assert [b.answer for b in w.chat_view.bubbles][0] == f"0: {TURN}"  # the view shows the whole chat
         w.release_model()  # the engine writes the live conversation's state to the app's folder
     kept = list((tmp_path / "data" / "conversation-states").rglob("*"))

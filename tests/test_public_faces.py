@@ -74,6 +74,45 @@ def test_the_app_uses_only_the_converters_public_names() -> None:
     assert offenders == []
 
 
+def absolute_imports(path: Path, package: str) -> list[tuple[str, list[str]]]:
+    """(module, imported names) for every import statement of ``path`` (a module of ``package``), relative
+    imports resolved to absolute ones."""
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.append((module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            found += [(a.name, []) for a in node.names]
+    return found
+
+
+@pytest.mark.parametrize("folder", ["ui", "session"])
+def test_the_app_imports_only_the_engines_face(folder: str) -> None:
+    """No module under desktop/ui or desktop/session imports an engine submodule: only
+    ``from exaone_desktop.engine import NAME`` (or ``from ..engine import NAME``) with NAME on the face."""
+    import exaone_desktop.engine as engine
+
+    offenders = []
+    for path in python_files(SOURCES["exaone_desktop"] / folder):
+        package = ".".join(["exaone_desktop", *path.relative_to(SOURCES["exaone_desktop"]).parts[:-1]])
+        for module, names in absolute_imports(path, package):
+            if module.startswith("exaone_desktop.engine."):
+                offenders.append(f"{folder}/{path.name}: {module}")
+            elif module == "exaone_desktop.engine":
+                offenders += [f"{folder}/{path.name}: {name}" for name in names if name not in engine.__all__]
+    assert offenders == []
+
+
+def test_the_import_check_sees_relative_imports(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text("from ..engine.keys import set_api_key\nfrom ..engine import Router\nfrom . import x\n")
+    assert absolute_imports(probe, "exaone_desktop.ui") == [("exaone_desktop.engine.keys", ["set_api_key"]),
+                                                            ("exaone_desktop.engine", ["Router"]),
+                                                            ("exaone_desktop.ui", ["x"])]
+
+
 def test_the_converter_imports_nothing_of_the_app() -> None:
     for path in python_files(SOURCES["exaone_convert"]):
         assert not [m for m, _ in imports(path) if m.startswith(("exaone_desktop", "PySide6"))], path.name

@@ -20,7 +20,7 @@ from .settings import (
     model_defaults,
     resolve_settings,
 )
-from .settings_table import GENERATION_ROWS, LOAD_ROWS, SETTINGS, Setting
+from .settings_table import GENERATION_ROWS, LOAD_ROWS, ROWS, SETTINGS, Setting
 from .types import (
     Backend,
     Completion,
@@ -36,7 +36,10 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .chat.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
+    from .chat.reasoning import history_for_model
     from .chat.templates import render_chat
+    from .cloud.endpoint import host_of
     from .cloud.generator import (
         CloudError,
         CloudGenerator,
@@ -44,10 +47,15 @@ if TYPE_CHECKING:
         describe_not_applied,
         map_settings,
     )
-    from .cloud.routing import CloudPolicy, RouteOutcome, Router
+    from .cloud.keys import KeyStoreError, delete_api_key, key_source, set_api_key
+    from .cloud.routing import CloudPolicy, Engine, RouteOutcome, Router
+    from .documents import EXTENSIONS, DocumentError, extract_document, has_file_parts, resolve_for
+    from .documents.extract import read_source
     from .llama.batch import BatchGenerator
+    from .llama.context import kv_cache_bytes
     from .llama.gguf_check import ModelInfo, inspect_gguf
     from .llama.local import LocalGenerator
+    from .llama.worker import WorkerGenerator
 
 # Public name -> module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
@@ -64,12 +72,32 @@ _LAZY: dict[str, str] = {
     "ModelInfo": ".llama.gguf_check",
     "inspect_gguf": ".llama.gguf_check",
     "render_chat": ".chat.templates",
+    # what the app (desktop/ui, desktop/session) uses beyond the above
+    "history_for_model": ".chat.reasoning",
+    "host_of": ".cloud.endpoint",
+    "kv_cache_bytes": ".llama.context",
+    "DocumentError": ".documents",
+    "EXTENSIONS": ".documents",
+    "extract_document": ".documents",
+    "has_file_parts": ".documents",
+    "resolve_for": ".documents",
+    "read_source": ".documents.extract",
+    "FIX_IMAGE": ".chat.image_parts",
+    "MAX_IMAGE_BYTES": ".chat.image_parts",
+    "read_image": ".chat.image_parts",
+    "sniff": ".chat.image_parts",
+    "KeyStoreError": ".cloud.keys",
+    "delete_api_key": ".cloud.keys",
+    "key_source": ".cloud.keys",
+    "set_api_key": ".cloud.keys",
+    "Engine": ".cloud.routing",
+    "WorkerGenerator": ".llama.worker",
 }
 
 __all__ = [
     # settings
-    "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "SETTINGS", "GenerationSettings", "LoadSettings",
-    "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
+    "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "ROWS", "SETTINGS", "GenerationSettings",
+    "LoadSettings", "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
     "Backend", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
     "Message", "Prompt", "StreamCallback", "StreamEvent",
@@ -77,6 +105,10 @@ __all__ = [
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
     "Router",
     "cloud_generator_from_env", "describe_not_applied", "inspect_gguf", "map_settings", "render_chat",
+    # for the app: the llama.cpp worker process, documents, images, the API key, the chat history, the KV size
+    "DocumentError", "EXTENSIONS", "Engine", "FIX_IMAGE", "KeyStoreError", "MAX_IMAGE_BYTES", "WorkerGenerator",
+    "delete_api_key", "extract_document", "has_file_parts", "history_for_model", "host_of", "key_source",
+    "kv_cache_bytes", "read_image", "read_source", "resolve_for", "set_api_key", "sniff",
 ]  # fmt: skip
 
 

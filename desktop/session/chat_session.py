@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ..engine.types import GenerationResult, Message, StreamEvent
+from ..engine import GenerationResult, Message, StreamEvent
 from .store import ChatStore, Conversation, Status, StoredMessage
 
 TITLE_LENGTH = 48
@@ -159,7 +159,7 @@ class ChatSession:
             if m.id == exclude or m.status not in _HISTORY_STATUSES:
                 continue
             out.append(m.as_message())  # content parts where it has images
-        from ..engine.chat.reasoning import history_for_model  # jinja2: imported on first send, not at start-up
+        from ..engine import history_for_model  # jinja2: imported on first send, not at start-up
 
         kept = [{"role": str(m["role"]),
                  "content": m["content"] if isinstance(m["content"], list) else str(m["content"])}

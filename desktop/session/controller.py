@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,11 +26,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.cloud.endpoint import DEFAULT_MODEL, host_of
-from ..engine.cloud.routing import CloudPolicy, Engine, RouteOutcome
-from ..engine.settings import FIELD_NAMES, GenerationSettings
-from ..engine.types import GenerationError, GenerationResult, Generator, Message, StreamEvent
+from ..engine import (
+    FIELD_NAMES,
+    CloudPolicy,
+    Engine,
+    GenerationError,
+    GenerationResult,
+    GenerationSettings,
+    Generator,
+    Message,
+    RouteOutcome,
+    StreamEvent,
+    host_of,
+)
 from .chat_session import ChatSession, Reply
+from .draft import Drafting
 from .load_settings import LoadSettings, change, for_model, kv_estimate, remember
 from .serving import LocalServing
 from .settings_state import SettingsState, model_defaults_from
@@ -174,6 +185,8 @@ class ChatController:
         self.last_dropped = 0
         self.serving = LocalServing()
         self._cloud_factory = cloud_factory
+        self.drafting = Drafting()  # the message being written, the one being edited (the composer shows it)
+        self._owned: Any = None  # the model the app loaded: closed when another load replaces it, or at release
 
     @property
     def store(self) -> ChatStore:
@@ -199,6 +212,22 @@ class ChatController:
             self.serving.follow(generator)
         except GenerationError:
             self.serving.stop()
+
+    def adopt(self, generator: Generator, loaded_with: LoadSettings | None = None) -> None:
+        """A model the app loaded answers from now on, and is closed when it is released or replaced: the model
+        it replaces (loaded by the app too) is closed now, its memory freed."""
+        previous, self._owned = self._owned, generator
+        replaced = previous is not None and self.local is previous
+        self.set_local(generator, loaded_with)
+        if replaced:
+            _close(previous)
+
+    def release_model(self) -> None:
+        """No local model any more (at shutdown): the one the app loaded is closed (its worker process ends)."""
+        owned, self._owned = self._owned, None
+        self.set_local(None)
+        if owned is not None:
+            _close(owned)
 
     # -- serving the model on localhost -------------------------------------------------------
 
@@ -255,7 +284,7 @@ class ChatController:
         return host_of(self.policy.base_url or None)
 
     def cloud_model(self) -> str:
-        return str(self.cloud.get("model") or DEFAULT_MODEL)
+        return str(self.cloud.get("model") or CloudPolicy().model)
 
     def update_cloud(self, **changes: Any) -> dict[str, Any]:
         """Apply the user's cloud changes; returns the policy to persist."""
@@ -268,6 +297,34 @@ class ChatController:
             return self.update_cloud(enabled=True, consented=True, model=self.cloud_model())
         return self.update_cloud(enabled=False)
 
+    # -- the API key (in the OS keychain, or OPENAI_API_KEY; never in the settings) --------------
+
+    def key_source(self, *, force: bool = False) -> str | None:
+        """Where the API key comes from: "env", "keyring" or "none"; None when not asked (the keychain is not
+        opened until the cloud is on or ``force``). KeyStoreError (one line) when the keychain cannot say."""
+        if not force and "keyring" not in sys.modules and not self.cloud.get("enabled"):
+            return None
+        from ..engine import KeyStoreError, key_source
+
+        try:
+            return key_source() or "none"
+        except KeyStoreError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a broken keychain backend: its first line
+            raise KeyStoreError(next(iter(str(err).splitlines()), type(err).__name__)) from None
+
+    def save_api_key(self, key: str) -> None:
+        """Keep ``key`` in the OS keychain; KeyStoreError (one line naming the fix) when it cannot."""
+        from ..engine import set_api_key
+
+        set_api_key(key)
+
+    def clear_api_key(self) -> None:
+        """Forget the key kept in the OS keychain; KeyStoreError (one line) when the keychain cannot."""
+        from ..engine import delete_api_key
+
+        delete_api_key()
+
     def cloud_not_applied(self) -> list[str] | None:
         """Settings the cloud would not apply, while the cloud answers (None: the local model answers).
 
@@ -276,13 +333,13 @@ class ChatController:
         cloud_replied = self.last_result is not None and self.last_result.backend == CLOUD_BACKEND
         if not self.cloud_answers() and not (self.cloud_active() and cloud_replied):
             return None
-        from ..engine.cloud.generator import map_settings
+        from ..engine import map_settings
 
         _params, names = map_settings(self.state.effective())
         return names
 
     def _router(self) -> Any:
-        from ..engine.cloud.routing import Router
+        from ..engine import Router
 
         policy = self.policy
         factory = self._cloud_factory or _cloud_from_env
@@ -326,8 +383,7 @@ class ChatController:
     def read_document(path: str | Path, cancel: threading.Event | None = None) -> AttachedDocument:
         """A document file read for attaching (in a bounded child process; ``cancel`` ends it); ``Refused``
         with one line when it cannot be read. Runs off the GUI thread."""
-        from ..engine.documents import DocumentError, extract_document
-        from ..engine.documents.extract import read_source
+        from ..engine import DocumentError, extract_document, read_source
 
         try:
             data, name = read_source(path, None)
@@ -358,7 +414,7 @@ class ChatController:
     def read_images(self, images: Sequence[str | Path | bytes]) -> list[bytes]:
         """The images' checked bytes; ``Refused`` with one line when one is not an image or the model cannot
         read images."""
-        from ..engine.chat.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
+        from ..engine import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
 
         problem = self.image_problem()
         if problem is not None:
@@ -424,7 +480,7 @@ class ChatController:
         """The turn's prompt with its documents as text: sized for the local model when one is loaded (a cloud
         fallback gets the same text), else for the cloud; the passages given to the last question are kept
         on the turn for the window to show."""
-        from ..engine.documents import has_file_parts, resolve_for
+        from ..engine import has_file_parts, resolve_for
 
         if not has_file_parts(turn.prompt):
             return turn.prompt
@@ -596,6 +652,26 @@ class ChatController:
         last = self.session.last_user_message()
         return None if last is None or self.busy() else last.id
 
+    def edit_message(self, message_id: int) -> bool:
+        """Edit the user message ``message_id`` (the draft is put aside); False when it cannot be edited now."""
+        text = self.edit_text(message_id)
+        if text is None:
+            return False
+        self.drafting.begin_edit(message_id, text)
+        return True
+
+    def has_draft(self) -> bool:
+        d = self.drafting.draft
+        return bool(d.text.strip() or d.images or d.documents)
+
+    def send_draft(self) -> Turn:
+        """Send the draft (a new version of the message being edited, when one is); Refused keeps the draft."""
+        d = self.drafting.draft
+        turn = self.send(d.text.strip(), edit_of=self.drafting.editing, images=list(d.images),
+                         documents=list(d.documents))
+        self.drafting.sent()
+        return turn
+
     def edit_text(self, message_id: int) -> str | None:
         """The text of the user message ``message_id`` to edit (None: it cannot be edited now)."""
         if self.busy():
@@ -662,7 +738,13 @@ def has_projector(info: Any) -> bool:
     return False
 
 
+def _close(generator: Any) -> None:
+    close = getattr(generator, "close", None)
+    if callable(close):
+        close()
+
+
 def _cloud_from_env(policy: CloudPolicy) -> Generator:
-    from ..engine.cloud.generator import cloud_generator_from_env
+    from ..engine import cloud_generator_from_env
 
     return cloud_generator_from_env(policy.model, policy.base_url or None)

@@ -13,9 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.settings import LoadSettings, SettingsError
-from ..engine.settings_table import ROWS, Setting
-from ..engine.types import GenerationError
+from ..engine import ROWS, GenerationError, LoadSettings, Setting, SettingsError
 
 __all__ = ["APP_LOAD_ROWS", "KV_CACHE_TYPES", "LoadSettings", "change", "for_model", "from_json", "kv_estimate",
            "remember", "to_json"]
@@ -76,10 +74,8 @@ def kv_estimate(info: Any, n_ctx: int, kv_cache_type: str) -> int | None:
     """Bytes the KV cache of ``info``'s model takes at ``n_ctx`` tokens; None when the engine cannot say."""
     if info is None or n_ctx <= 0:
         return None
-    try:
-        from ..engine.llama.context import kv_cache_bytes  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+    from ..engine import kv_cache_bytes
+
     try:
         return int(kv_cache_bytes(info, n_ctx, kv_cache_type))
     except (GenerationError, ValueError, TypeError, AttributeError):

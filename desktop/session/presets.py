@@ -51,7 +51,7 @@ def preset_values(key: str, family: str = "") -> dict[str, Any]:
     """Every sampling setting a preset decides: the preset's own values, the pipeline's defaults for the rest."""
     if key not in _BY_KEY:
         raise KeyError(f"unknown preset {key!r}; use one of {sorted(_BY_KEY)}")
-    from ..engine.settings import GenerationSettings
+    from ..engine import GenerationSettings
 
     base = GenerationSettings()
     own = recommended(family) if key == "recommended" else dict(_BY_KEY[key].values)

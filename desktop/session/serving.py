@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine.types import GenerationError
+from ..engine import GenerationError
 
 __all__ = ["DEFAULT_PORT", "LOG_SIZE", "LocalServing", "PortBusy", "RequestLog", "ServeOptions"]
 

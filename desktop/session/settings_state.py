@@ -12,9 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.settings import FIELD_NAMES, GenerationSettings, SettingsError, resolve_settings
-from ..engine.settings import model_defaults as model_defaults_from
-from ..engine.settings_table import GENERATION_ROWS, Setting
+from ..engine import FIELD_NAMES, GENERATION_ROWS, GenerationSettings, Setting, SettingsError, resolve_settings
+from ..engine import model_defaults as model_defaults_from
 
 __all__ = ["FIELDS", "SPECS", "FieldSpec", "SettingsState", "model_defaults_from", "why_refused"]
 
@@ -101,7 +100,7 @@ def why_refused(state: SettingsState, name: str, value: Any) -> tuple[str, str]:
     """Why ``state.set(name, value)`` is refused, for the UI to word: (kind, the valid range) with kind
     ``range`` (outside the setting's own range), ``greedy_temperature`` (sampling needs a temperature above 0),
     ``greedy_sequences`` (several replies need sampling) or ``other``."""
-    from ..engine.settings_table import ROWS
+    from ..engine import ROWS
 
     row = ROWS.get(name)
     if row is not None and row.problem(_normalise(name, value)) is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 
 if TYPE_CHECKING:
+    from ..session.controller import ChatController
     from .context import AppContext
     from .main_window import MainWindow
 
@@ -34,23 +35,48 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(list(argv) if argv is not None else None)
 
 
+STATE_DIR = "conversation-states"  # in the data folder: kept conversation states, for the next session
+
+
+def controller_from_settings(ctx: AppContext) -> ChatController:
+    """The app's controller with the choices saved in QSettings (generation, cloud, load settings)."""
+    from ..session import load_settings
+    from ..session.controller import ChatController
+    from ..session.settings_state import SettingsState
+    from .context import KEY_CLOUD, KEY_GENERATION, KEY_LOAD, KEY_LOAD_BY_MODEL
+
+    return ChatController(ctx.store, settings=SettingsState.from_json(ctx.get(KEY_GENERATION)),
+                          cloud=ctx.get_json(KEY_CLOUD),
+                          load=load_settings.from_json(str(ctx.get(KEY_LOAD, "") or "")),
+                          load_by_model=ctx.get_json(KEY_LOAD_BY_MODEL), state_dir=ctx.data_dir / STATE_DIR)
+
+
 class DesktopApp:
-    """Owns the window; rebuilds it when the UI language changes (chats live in the store)."""
+    """Owns the app's state for its whole life: one ``ChatController`` (the open chat, the model, the draft, the
+    settings), the reply being written (``ReplyRunner``) and the model load (``ModelLoader``); and the window that
+    shows them, rebuilt over the same objects when the UI language changes (nothing is copied across)."""
 
     def __init__(self, ctx: AppContext, language_choice: str | None, *, demo: bool = False) -> None:
         from .context import KEY_LANGUAGE
         from .language import install, resolve_language
+        from .model_loading import ModelLoader
+        from .reply_runner import ReplyRunner
 
         self.ctx = ctx
         self.demo = demo
         self.language = install(resolve_language(language_choice or str(ctx.get(KEY_LANGUAGE, "") or "")))
+        self.controller = controller_from_settings(ctx)
+        self.runner = ReplyRunner(self.controller)
+        self.loader = ModelLoader(self.controller, ctx)
         self.window = self._make_window()
+        self.window.reopen_last_chat()
 
     def _make_window(self) -> MainWindow:
         from .main_window import MainWindow
 
-        window = MainWindow(self.ctx, language=self.language)
+        window = MainWindow(self.ctx, self.controller, self.runner, self.loader, language=self.language)
         window.language_change_requested.connect(self.switch_language)
+        window.closing.connect(lambda: self._closing(window))
         return window
 
     def show(self) -> None:
@@ -60,23 +86,30 @@ class DesktopApp:
         QTimer.singleShot(0, lambda: self.window.start(demo_if_no_model=self.demo))
 
     def switch_language(self, choice: str) -> None:
+        """A new window in the new language over the same controller: the open chat, the draft, the model and
+        a reply being written carry on; only what the window itself shows (tab, size, page) is set again."""
         from .language import install, resolve_language
 
         old = self.window
-        if old.worker is not None:
-            return  # applies at the next start; a reply is streaming
+        old.detach()
         self.language = install(resolve_language(choice))
         new = self._make_window()
-        conversation = old.session.conversation_id
-        new.take_model_from(old)
-        if conversation is not None:
-            new.open_conversation(conversation)
         new.settings_panel.setCurrentIndex(old.settings_panel.currentIndex())
         new.restoreGeometry(old.saveGeometry())
+        if old.stack.currentWidget() is old.welcome:
+            new.show_welcome()
         self.window = new
         new.show()
         old.close()
         old.deleteLater()
+
+    def _closing(self, window: MainWindow) -> None:
+        """The app's window closed: the reply being written and a model load end, the local server stops."""
+        if window is not self.window:
+            return  # a window replaced by a language switch
+        self.runner.cancel_and_wait()
+        self.loader.cancel_and_wait()
+        self.controller.serving.stop()
 
     def shutdown(self) -> None:
         """Close and delete the window while Python is fully alive, then close the history.
@@ -90,7 +123,7 @@ class DesktopApp:
 
         window = self.window
         window.close()
-        window.release_model()
+        self.controller.release_model()
         window.deleteLater()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         QCoreApplication.processEvents()

@@ -11,8 +11,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QWidget
 
-from ..engine.chat.image_parts import read_image
-from ..engine.types import GenerationError
+from ..engine import GenerationError, read_image
 
 THUMBNAIL_PX = 96
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -149,7 +148,7 @@ class ImageInput(QPlainTextEdit):
             super().insertFromMimeData(source)
 
     def _documents(self, source: QMimeData) -> list[Path]:
-        from ..engine.documents.registry import EXTENSIONS
+        from ..engine import EXTENSIONS
 
         if self.documents is None or not source.hasUrls():
             return []

@@ -3,30 +3,21 @@
 Keys: with "Enter sends" on (the default), Enter sends and Shift+Enter breaks the line; off, Enter breaks the
 line and Ctrl+Enter sends. Ctrl+Enter always sends. Escape cancels an edit.
 
-Editing a message puts the draft being written aside (its text and its attachments) and brings it back when
-the edit is sent or cancelled: nothing typed is lost. Attachments are the tray's (``AttachmentTray``);
-another kind of attachment joins the draft by adding itself to ``Draft`` and ``Composer.take_draft``.
+The composer shows the session's ``Drafting`` (the draft, the message being edited) and writes what the user
+types and attaches into it; editing and putting the draft aside are decided there (``session.draft``), so a
+window rebuilt for another language shows the same draft. Attachments are the trays' (``AttachmentTray``,
+``DocumentTray``); another kind of attachment joins the draft by adding itself to ``Draft`` and ``_keep``.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from ..session.draft import Drafting
 from .attachments import AttachmentTray, ImageInput
-from .documents import AttachedDocument, DocumentTray
-
-
-@dataclass
-class Draft:
-    """What the composer holds for a message not sent yet."""
-
-    text: str = ""
-    images: list[bytes] = field(default_factory=list)
-    documents: list[AttachedDocument] = field(default_factory=list)
+from .documents import DocumentTray
 
 
 class MessageInput(ImageInput):
@@ -61,8 +52,10 @@ class Composer(QWidget):
 
     edit_cancelled = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, drafting: Drafting, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.drafting = drafting
+        self._showing = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 0, 12, 8)
         self.editing_bar = QWidget()
@@ -111,50 +104,49 @@ class Composer(QWidget):
         layout.addWidget(self.attachments)
         layout.addWidget(self.documents)
         layout.addLayout(row)
-        self.editing: int | None = None  # the message being edited
-        self._draft: Draft | None = None  # the draft put aside while editing
         self.set_enter_sends(True)
+        self.show_draft()
+        self.input.textChanged.connect(self._keep)
+        self.attachments.changed.connect(self._keep)
+        self.documents.changed.connect(self._keep)
+
+    @property
+    def editing(self) -> int | None:
+        """The message being edited (None: a new message is being written)."""
+        return self.drafting.editing
 
     def set_enter_sends(self, on: bool) -> None:
         self.input.enter_sends = on
         self.input.setPlaceholderText(self.tr("Type a message (Enter sends, Shift+Enter: new line)") if on
                                       else self.tr("Type a message (Ctrl+Enter sends)"))
 
-    # -- drafts and editing ------------------------------------------------------------------------
+    # -- the draft ---------------------------------------------------------------------------------
 
-    def take_draft(self) -> Draft:
-        """The text and attachments written so far; the composer is emptied."""
-        draft = Draft(self.input.toPlainText(), self.attachments.take(), self.documents.take())
-        self.input.clear()
-        return draft
+    def show_draft(self) -> None:
+        """Show the session's draft (after an edit began or ended, a send, or in a rebuilt window)."""
+        draft = self.drafting.draft
+        self._showing = True
+        try:
+            self.input.setPlainText(draft.text)
+            self.attachments.take()
+            for data in draft.images:
+                self.attachments.add(data)
+            self.documents.take()
+            self.documents.put_back(list(draft.documents))
+        finally:
+            self._showing = False
+        self.editing_bar.setVisible(self.drafting.editing is not None)
+        if self.drafting.editing is not None:
+            self.input.setFocus()
 
-    def put_draft(self, draft: Draft) -> None:
-        self.input.setPlainText(draft.text)
-        for data in draft.images:
-            self.attachments.add(data)
-        self.documents.put_back(draft.documents)
-
-    def begin_edit(self, message_id: int, text: str) -> None:
-        """Edit ``text`` (the message ``message_id``); the draft is put aside (once, however many edits)."""
-        if self.editing is None:
-            self._draft = self.take_draft()
-        else:
-            self.take_draft()
-        self.editing = message_id
-        self.input.setPlainText(text)
-        self.editing_bar.setVisible(True)
-        self.input.setFocus()
-
-    def end_edit(self) -> None:
-        """Leave editing (sent or cancelled): the draft put aside comes back."""
-        if self.editing is None:
+    def _keep(self) -> None:
+        """What the user typed or attached goes into the session's draft."""
+        if self._showing:
             return
-        self.editing = None
-        self.editing_bar.setVisible(False)
-        self.take_draft()
-        draft, self._draft = self._draft, None
-        if draft is not None:
-            self.put_draft(draft)
+        draft = self.drafting.draft
+        draft.text = self.input.toPlainText()
+        draft.images = list(self.attachments.pending)
+        draft.documents = list(self.documents.pending)
 
     def _escape(self) -> None:
         if self.editing is not None:

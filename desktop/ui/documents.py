@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..engine.documents.registry import EXTENSIONS
+from ..engine import EXTENSIONS
 from ..session.controller import AttachedDocument, ChatController
 from .workers import Job
 

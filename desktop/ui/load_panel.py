@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.settings_table import LOAD_ROWS, ROWS, Setting
+from ..engine import LOAD_ROWS, ROWS, Setting
 from ..session.controller import LoadFigures
 from ..session.load_settings import LoadSettings
 from ..session.models import human_size

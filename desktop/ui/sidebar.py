@@ -1,24 +1,33 @@
-"""The sidebar of past conversations: search, new, rename, delete, export; each chat with its date."""
+"""The sidebar of past conversations: search, new, rename, delete, export; each chat with its date.
+
+It renames, deletes and exports through the controller and the store itself; opening a chat and starting a
+new one change the chat page too, so it asks for those (``selected``, ``new_requested``)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDateTime, QLocale, Qt, Signal
+from pathlib import Path
+
+from PySide6.QtCore import QDateTime, QLocale, QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ..session.store import SearchHit
+from ..session.controller import ChatController
+from ..session.store import SearchHit, StoreError
 
 
 class ConversationSidebar(QWidget):
-    """Shows conversations; emits what the user asked for, the window does it."""
+    """Shows the controller's conversations and does what the user asks of them."""
 
     selected = Signal(int)
     new_requested = Signal()
@@ -26,9 +35,11 @@ class ConversationSidebar(QWidget):
     delete_requested = Signal(int)
     export_requested = Signal(int)
     search_changed = Signal(str)
+    said = Signal(str, bool)  # a line for the status line, and whether it is an error
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: ChatController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.controller = controller
         self.setObjectName("sidebar")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -59,6 +70,61 @@ class ConversationSidebar(QWidget):
         layout.addWidget(self.empty_label)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
+        self.search_changed.connect(lambda _text: self.refresh())
+        self.rename_requested.connect(lambda cid: self.rename(cid))
+        self.delete_requested.connect(lambda cid: self.delete(cid))
+        self.export_requested.connect(lambda cid: self.export(cid))
+
+    # -- what it does ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        c = self.controller
+        self.set_items(c.store.search(self.search.text()), c.session.conversation_id)
+
+    def rename(self, conversation_id: int, title: str | None = None) -> None:
+        store = self.controller.store
+        if title is None:
+            current = store.conversation(conversation_id).title
+            title, ok = QInputDialog.getText(self, self.tr("Rename chat"), self.tr("New name:"), text=current)
+            if not ok:
+                return
+        store.rename(conversation_id, title)
+        self.refresh()
+
+    def delete(self, conversation_id: int, *, confirm: bool = True) -> None:
+        if confirm:
+            answer = QMessageBox.question(self, self.tr("Delete chat"),
+                                          self.tr("Delete this chat and all its messages?"))
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        was_open = conversation_id == self.controller.session.conversation_id
+        if self.controller.delete_conversation(conversation_id) and was_open:
+            self.new_requested.emit()
+        self.refresh()
+
+    def export(self, conversation_id: int, path: Path | None = None) -> Path | None:
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export chat"), str(self.export_suggestion(
+                conversation_id)), "Markdown (*.md);;JSON (*.json)")
+            if not name:
+                return None
+            path = Path(name)
+        try:
+            written = self.controller.store.export(conversation_id, path)
+        except (StoreError, OSError) as err:
+            self.said.emit(str(err), True)
+            return None
+        self.said.emit(self.tr("Exported to {0}").format(str(written)), False)
+        return written
+
+    def export_suggestion(self, conversation_id: int) -> Path:
+        """Where the export dialog opens: the user's documents folder, the chat's title as the name."""
+        title = self.controller.store.conversation(conversation_id).title or "chat"
+        safe = "".join("_" if ch in '/\\:*?"<>|' else ch for ch in title).strip() or "chat"
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        return Path(folder) / f"{safe}.md"
+
+    # -- showing -----------------------------------------------------------------------------------
 
     def set_items(self, hits: list[SearchHit], current: int | None) -> None:
         # Signals stay blocked while items are replaced: clear() would hand deleted items to Python.

@@ -5,15 +5,16 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from ..session.controller import StatusFigures
+from ..session.controller import ChatController, Ending, StatusFigures
 from .chat_view import BACKEND_NAMES
 
 
 class StatusLine(QObject):
-    """Fills a ``QStatusBar`` with its labels; the window words nothing itself."""
+    """Fills a ``QStatusBar`` with its labels and words the controller's figures; the window words nothing."""
 
-    def __init__(self, bar: QStatusBar) -> None:
+    def __init__(self, bar: QStatusBar, controller: ChatController) -> None:
         super().__init__(bar)
+        self.controller = controller
         self.model_label = QLabel()
         self.backend_label = QLabel()
         self.speed_label = QLabel()
@@ -29,6 +30,23 @@ class StatusLine(QObject):
         self.message_label.setStyleSheet("color: #b00020;" if error else "")
         self.message_label.setText(text)
         self.message_label.setToolTip(text)  # a long line is cut off by the window's width: the whole of it
+
+    def refresh(self) -> None:
+        self.show(self.controller.status())
+
+    def say_ending(self, ending: Ending) -> None:
+        """How a reply ended, with the engine's or the router's own line behind a sentence in the UI's language."""
+        status = ending.message.status
+        texts = {"complete": self.tr("Done."), "stopped": self.tr("Stopped; the partial reply was kept."),
+                 "failed": self.tr("The reply failed.")}
+        note = texts.get(status, "")
+        if ending.note:
+            line = self.tr("The reply failed: {0}") if status == "failed" else self.tr("Note: {0}")
+            note = line.format(ending.note)
+        if ending.dropped:
+            note += " " + self.tr("{0} earlier messages were left out to fit the context; the chat keeps them."
+                                  ).format(ending.dropped)
+        self.say(note, error=status == "failed")
 
     def show_speed(self, tokens_per_s: float) -> None:
         self.speed_label.setText(self.tr("{0:.1f} tok/s").format(tokens_per_s))

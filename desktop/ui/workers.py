@@ -16,7 +16,7 @@ from typing import Any
 from exaone_convert import ConversionError
 from PySide6.QtCore import QThread, Signal
 
-from ..engine.types import GenerationError, GenerationResult, StreamEvent
+from ..engine import GenerationError, GenerationResult, StreamEvent
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
@@ -164,7 +164,7 @@ class ModelLoadWorker(Job):
         self.n_threads = self.options.pop("n_threads", n_threads)  # the user's choice, else the caller's
 
     def work(self) -> Any:
-        from ..engine.llama.worker import WorkerGenerator
+        from ..engine import WorkerGenerator
 
         self.progress.emit("load", 0.0)
         generator = WorkerGenerator(self.model_path, n_threads=self.n_threads, cancel=self.cancel_event, **self.options)

@@ -11,24 +11,52 @@
   <context>
     <name>AttachmentTray</name>
     <message>
-      <location filename="../attachments.py" line="66" />
+      <location filename="../attachments.py" line="65" />
       <source>Attach image…</source>
       <translation>이미지 첨부…</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="69" />
+      <location filename="../attachments.py" line="68" />
       <source>Remove images</source>
       <translation>이미지 빼기</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="81" />
+      <location filename="../attachments.py" line="80" />
       <source>Attach images</source>
       <translation>이미지 첨부</translation>
     </message>
     <message>
-      <location filename="../attachments.py" line="82" />
+      <location filename="../attachments.py" line="81" />
       <source>Images (*.png *.jpg *.jpeg *.webp)</source>
       <translation>이미지 (*.png *.jpg *.jpeg *.webp)</translation>
+    </message>
+  </context>
+  <context>
+    <name>ChatActions</name>
+    <message>
+      <location filename="../chat_actions.py" line="53" />
+      <source>A document is still being read: wait for it, or cancel it.</source>
+      <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="80" />
+      <source>No model is loaded: set up the demo model, or open the model manager.</source>
+      <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="116" />
+      <source>Stopping…</source>
+      <translation>멈추는 중…</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="126" />
+      <source>Writing…</source>
+      <translation>답변 작성 중…</translation>
+    </message>
+    <message>
+      <location filename="../chat_actions.py" line="156" />
+      <source>Use the other engine?</source>
+      <translation>다른 엔진을 쓸까요?</translation>
     </message>
   </context>
   <context>
@@ -62,37 +90,37 @@
       <translation>메시지를 입력하세요 (Ctrl+Enter로 보내기)</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="93" />
+      <location filename="../composer.py" line="86" />
       <source>Send</source>
       <translation>보내기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="72" />
+      <location filename="../composer.py" line="65" />
       <source>Editing a message: Send asks again on a new branch (the old one is kept). Escape cancels.</source>
       <translation>메시지를 고치는 중입니다. 보내기를 누르면 새 갈래에서 다시 묻습니다(이전 갈래는 남습니다). Esc를 누르면 취소합니다.</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="75" />
+      <location filename="../composer.py" line="68" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="96" />
+      <location filename="../composer.py" line="89" />
       <source>Stop</source>
       <translation>멈추기</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="98" />
+      <location filename="../composer.py" line="91" />
       <source>Regenerate</source>
       <translation>다시 생성</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="100" />
+      <location filename="../composer.py" line="93" />
       <source>Ask again; the earlier replies are kept (‹ › on the reply)</source>
       <translation>다시 묻습니다. 이전 답변은 남습니다(답변의 ‹ ›).</translation>
     </message>
     <message>
-      <location filename="../composer.py" line="101" />
+      <location filename="../composer.py" line="94" />
       <source>Edit last message</source>
       <translation>마지막 메시지 고치기</translation>
     </message>
@@ -105,38 +133,68 @@
   <context>
     <name>ConversationSidebar</name>
     <message>
-      <location filename="../sidebar.py" line="35" />
-      <location filename="../sidebar.py" line="68" />
+      <location filename="../sidebar.py" line="46" />
+      <location filename="../sidebar.py" line="134" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="38" />
+      <location filename="../sidebar.py" line="49" />
       <source>Search chats</source>
       <translation>대화 검색</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="50" />
+      <location filename="../sidebar.py" line="61" />
       <source>Rename</source>
       <translation>이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="51" />
+      <location filename="../sidebar.py" line="62" />
       <source>Delete</source>
       <translation>삭제</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="52" />
+      <location filename="../sidebar.py" line="63" />
       <source>Export</source>
       <translation>내보내기</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="78" />
+      <location filename="../sidebar.py" line="88" />
+      <source>Rename chat</source>
+      <translation>대화 이름 바꾸기</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="88" />
+      <source>New name:</source>
+      <translation>새 이름:</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="96" />
+      <source>Delete chat</source>
+      <translation>대화 삭제</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="97" />
+      <source>Delete this chat and all its messages?</source>
+      <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="107" />
+      <source>Export chat</source>
+      <translation>대화 내보내기</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="117" />
+      <source>Exported to {0}</source>
+      <translation>{0}(으)로 내보냈습니다</translation>
+    </message>
+    <message>
+      <location filename="../sidebar.py" line="144" />
       <source>No chat contains “{0}”.</source>
       <translation>“{0}”이(가) 들어 있는 대화가 없습니다.</translation>
     </message>
     <message>
-      <location filename="../sidebar.py" line="88" />
+      <location filename="../sidebar.py" line="154" />
       <source>Today {0}</source>
       <translation>오늘 {0}</translation>
     </message>
@@ -292,27 +350,27 @@
       <translation>전부</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="105" />
+      <location filename="../load_panel.py" line="104" />
       <source>Reload the model with these settings</source>
       <translation>이 설정으로 모델 다시 불러오기</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="147" />
+      <location filename="../load_panel.py" line="146" />
       <source>Load a model to see the memory its context takes.</source>
       <translation>모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="150" />
+      <location filename="../load_panel.py" line="149" />
       <source>{0} tokens of context</source>
       <translation>컨텍스트 {0} 토큰</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="151" />
+      <location filename="../load_panel.py" line="150" />
       <source>{0} tokens of context take {1} ({2})</source>
       <translation>컨텍스트 {0} 토큰은 {1}를 차지합니다({2})</translation>
     </message>
     <message>
-      <location filename="../load_panel.py" line="158" />
+      <location filename="../load_panel.py" line="157" />
       <source>Kept now: {0} conversations, {1} of {2}</source>
       <translation>지금 보관 중: 대화 {0}개, {2} 중 {1}</translation>
     </message>
@@ -320,139 +378,39 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="157" />
+      <location filename="../main_window.py" line="93" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="160" />
+      <location filename="../main_window.py" line="96" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="161" />
+      <location filename="../main_window.py" line="97" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="162" />
+      <location filename="../main_window.py" line="98" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="240" />
+      <location filename="../main_window.py" line="215" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="296" />
+      <location filename="../main_window.py" line="220" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="313" />
+      <location filename="../main_window.py" line="236" />
       <source>Models</source>
       <translation>모델</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="413" />
-      <source>Rename chat</source>
-      <translation>대화 이름 바꾸기</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="413" />
-      <source>New name:</source>
-      <translation>새 이름:</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="421" />
-      <source>Delete chat</source>
-      <translation>대화 삭제</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="422" />
-      <source>Delete this chat and all its messages?</source>
-      <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="432" />
-      <source>Export chat</source>
-      <translation>대화 내보내기</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="442" />
-      <source>Exported to {0}</source>
-      <translation>{0}(으)로 내보냈습니다</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="465" />
-      <source>A document is still being read: wait for it, or cancel it.</source>
-      <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="530" />
-      <source>Stopping…</source>
-      <translation>멈추는 중…</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="489" />
-      <source>No model is loaded: set up the demo model, or open the model manager.</source>
-      <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="546" />
-      <source>Writing…</source>
-      <translation>답변 작성 중…</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="582" />
-      <source>The reply failed.</source>
-      <translation>답변을 만들지 못했습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="581" />
-      <source>Done.</source>
-      <translation>완료.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="581" />
-      <source>Stopped; the partial reply was kept.</source>
-      <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="585" />
-      <source>The reply failed: {0}</source>
-      <translation>답변을 만들지 못했습니다: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="585" />
-      <source>Note: {0}</source>
-      <translation>참고: {0}</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="588" />
-      <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
-      <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="606" />
-      <source>Use the other engine?</source>
-      <translation>다른 엔진을 쓸까요?</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="695" />
-      <source>Using OPENAI_API_KEY from the environment.</source>
-      <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="696" />
-      <source>A key is stored in the OS keychain.</source>
-      <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
-    </message>
-    <message>
-      <location filename="../main_window.py" line="696" />
-      <source>No API key set.</source>
-      <translation>API 키가 없습니다.</translation>
     </message>
   </context>
   <context>
@@ -756,112 +714,112 @@
       <translation>{0} 내려받는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="377" />
+      <location filename="../model_manager.py" line="379" />
       <source>{0}% downloaded</source>
       <translation>{0}% 받음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="378" />
+      <location filename="../model_manager.py" line="380" />
       <source>{0} of {1}</source>
       <translation>{1} 중 {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="380" />
+      <location filename="../model_manager.py" line="382" />
       <source>{0}/s</source>
       <translation>{0}/초</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="382" />
+      <location filename="../model_manager.py" line="384" />
       <source>about {0} left</source>
       <translation>약 {0} 남음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="388" />
+      <location filename="../model_manager.py" line="390" />
       <source>{0} s</source>
       <translation>{0}초</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="390" />
+      <location filename="../model_manager.py" line="392" />
       <source>{0} min</source>
       <translation>{0}분</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="391" />
+      <location filename="../model_manager.py" line="393" />
       <source>{0} h {1} min</source>
       <translation>{0}시간 {1}분</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="397" />
+      <location filename="../model_manager.py" line="399" />
       <source>Cannot reach Hugging Face: this computer seems to be offline, or needs a proxy (Settings → App → Network).</source>
       <translation>Hugging Face에 연결할 수 없습니다. 이 컴퓨터가 오프라인이거나 프록시가 필요해 보입니다(설정 → 앱 → 네트워크).</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="399" />
+      <location filename="../model_manager.py" line="401" />
       <source>Hugging Face refused the download: accept the model's licence on its page, or log in with a token.</source>
       <translation>Hugging Face가 내려받기를 거절했습니다. 모델 페이지에서 라이선스에 동의하거나 토큰으로 로그인하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="401" />
+      <location filename="../model_manager.py" line="403" />
       <source>This file is not on Hugging Face (any more); check the name or the mirror.</source>
       <translation>이 파일이 Hugging Face에 없습니다. 이름이나 미러 주소를 확인하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="402" />
+      <location filename="../model_manager.py" line="404" />
       <source>There is not enough free disk space for this file; free some space and try again.</source>
       <translation>이 파일을 받을 디스크 공간이 부족합니다. 공간을 비우고 다시 시도하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="404" />
+      <location filename="../model_manager.py" line="406" />
       <source>The download failed: {0}</source>
       <translation>내려받지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="409" />
+      <location filename="../model_manager.py" line="411" />
       <source>Enter a Hub id or choose a checkpoint folder.</source>
       <translation>Hub ID를 입력하거나 체크포인트 폴더를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="412" />
+      <location filename="../model_manager.py" line="414" />
       <source>Converting {0}…</source>
       <translation>{0} 변환 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="417" />
+      <location filename="../model_manager.py" line="419" />
       <source>Select the GGUF to quantize in the list first.</source>
       <translation>먼저 목록에서 양자화할 GGUF를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="421" />
+      <location filename="../model_manager.py" line="423" />
       <source>Quantizing {0}…</source>
       <translation>{0} 양자화 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="425" />
+      <location filename="../model_manager.py" line="427" />
       <source>Another task is running; wait for it or cancel it.</source>
       <translation>다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="448" />
+      <location filename="../model_manager.py" line="450" />
       <source>Cancelling…</source>
       <translation>취소하는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="466" />
+      <location filename="../model_manager.py" line="468" />
       <source>Done: {0}</source>
       <translation>완료: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="476" />
+      <location filename="../model_manager.py" line="478" />
       <source>The task failed: {0}</source>
       <translation>작업을 마치지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="483" />
+      <location filename="../model_manager.py" line="485" />
       <source>Paused; Resume continues the download from where it stopped.</source>
       <translation>일시 정지했습니다. 이어받기를 누르면 멈춘 곳부터 이어서 받습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="488" />
+      <location filename="../model_manager.py" line="490" />
       <source>Cancelled; no file was written.</source>
       <translation>취소했습니다. 파일은 만들어지지 않았습니다.</translation>
     </message>
@@ -1004,6 +962,24 @@
       <location filename="../server_panel.py" line="244" />
       <source>{0} s</source>
       <translation>{0}초</translation>
+    </message>
+  </context>
+  <context>
+    <name>SettingsLink</name>
+    <message>
+      <location filename="../settings_link.py" line="141" />
+      <source>Using OPENAI_API_KEY from the environment.</source>
+      <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_link.py" line="142" />
+      <source>A key is stored in the OS keychain.</source>
+      <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../settings_link.py" line="142" />
+      <source>No API key set.</source>
+      <translation>API 키가 없습니다.</translation>
     </message>
   </context>
   <context>
@@ -1267,42 +1243,72 @@
   <context>
     <name>StatusLine</name>
     <message>
-      <location filename="../status_line.py" line="34" />
+      <location filename="../status_line.py" line="40" />
+      <source>Done.</source>
+      <translation>완료.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="40" />
+      <source>Stopped; the partial reply was kept.</source>
+      <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="41" />
+      <source>The reply failed.</source>
+      <translation>답변을 만들지 못했습니다.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="44" />
+      <source>The reply failed: {0}</source>
+      <translation>답변을 만들지 못했습니다: {0}</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="44" />
+      <source>Note: {0}</source>
+      <translation>참고: {0}</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="47" />
+      <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
+      <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
+    </message>
+    <message>
+      <location filename="../status_line.py" line="52" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="38" />
+      <location filename="../status_line.py" line="56" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="38" />
+      <location filename="../status_line.py" line="56" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="39" />
+      <location filename="../status_line.py" line="57" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="45" />
+      <location filename="../status_line.py" line="63" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="47" />
+      <location filename="../status_line.py" line="65" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="49" />
+      <location filename="../status_line.py" line="67" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="51" />
+      <location filename="../status_line.py" line="69" />
       <source>drafts: {0} of {1} kept</source>
       <translation>초안: {1}개 중 {0}개 채택</translation>
     </message>

@@ -1,0 +1,158 @@
+"""The chat actions of a window: Send, Regenerate, Edit, Cancel, Stop, and the reply being written shown as
+the app's ``ReplyRunner`` reports it. The controller decides (and refuses, with a reason this module words);
+the runner runs; this module shows it in the chat view, the composer and the status line, and tells the window
+(signals) what concerns the rest of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Ending, Refused, Turn
+from .chat_view import ChatView
+from .composer import Composer
+from .context import KEY_LAST_CHAT, AppContext
+from .reply_runner import ReplyRunner
+from .status_line import StatusLine
+from .wording import Wording
+
+
+class ChatActions(QObject):
+    sending = Signal()  # about to send: what is being typed elsewhere (the system prompt) is committed first
+    needs_model = Signal()  # refused for want of a model: the window offers one
+    started = Signal()  # a reply is being written: the chat page is shown, the buttons follow
+    ended = Signal()  # a reply was stored: the settings' marks and figures may change
+    finished = Signal(str)  # its thread ended, with the reply's final status: the window may be used again
+
+    def __init__(self, ctx: AppContext, controller: ChatController, runner: ReplyRunner, composer: Composer,
+                 chat_view: ChatView, status: StatusLine, window: QWidget) -> None:
+        super().__init__(window)
+        self.ctx, self.controller, self.runner, self.window = ctx, controller, runner, window
+        self.composer, self.chat_view, self.status = composer, chat_view, status
+        self.words = Wording(self)
+        c = self.composer
+        c.send_button.clicked.connect(self.send)
+        c.stop_button.clicked.connect(self.stop)
+        c.regenerate_button.clicked.connect(self.regenerate)
+        c.edit_button.clicked.connect(self.edit_last)
+        c.input.submitted.connect(self.send)
+        c.edit_cancelled.connect(self.cancel_edit)
+        c.attachments.refused.connect(self._not_attached)
+        c.documents.refused.connect(self._document_not_attached)
+        self.chat_view.edit_requested.connect(self.edit_message)
+
+    # -- what the user asks for --------------------------------------------------------------------
+
+    def send(self) -> None:
+        c = self.controller
+        if not c.has_draft() or c.busy():
+            return
+        if self.composer.documents.busy():
+            self.status.say(self.tr("A document is still being read: wait for it, or cancel it."), error=True)
+            return
+        self.sending.emit()
+        turn = self._start(c.send_draft)
+        if turn is None:
+            return
+        self.composer.show_draft()
+        self.ctx.put(KEY_LAST_CHAT, c.session.conversation_id)
+        self.runner.run(turn)
+
+    def regenerate(self) -> None:
+        if self.controller.can_regenerate():
+            self.resend(None)
+
+    def resend(self, engine: Any) -> None:
+        """Ask again (``engine``: the other engine, after the user accepted an offer)."""
+        if self.controller.busy():
+            return
+        turn = self._start(lambda: self.controller.regenerate(engine))
+        if turn is not None:
+            self.runner.run(turn)
+
+    def _start(self, begin: Any) -> Turn | None:
+        try:
+            turn: Turn = begin()
+        except Refused as err:
+            if err.reason == NO_MODEL:
+                self.status.say(self.tr("No model is loaded: set up the demo model, or open the model manager."),
+                                error=True)
+                self.needs_model.emit()
+            elif err.reason in IMAGE_REFUSALS:  # the image stays attached: another model may read it
+                self.composer.show_notice(self.words.image_refusal(err))
+            return None
+        self.composer.show_notice("")
+        return turn
+
+    def _not_attached(self, detail: str) -> None:
+        """A file or paste the tray refused: one sentence in the UI's language (the engine's line as tooltip)."""
+        self.composer.show_notice(self.words.not_attached())
+        self.composer.notice.setToolTip(detail)
+
+    def _document_not_attached(self, detail: str) -> None:
+        """A document the tray could not read: the engine's line (it names the fix) in the composer."""
+        self.composer.show_notice(self.words.document_not_attached(detail))
+        self.composer.notice.setToolTip(detail)
+
+    def edit_last(self) -> None:
+        last = self.controller.last_user_id()
+        if last is not None:
+            self.edit_message(last)
+
+    def edit_message(self, message_id: int) -> None:
+        """Edit one of your messages: the draft is put aside; Send branches the chat, Cancel or Escape
+        brings the draft back."""
+        if self.controller.edit_message(message_id):
+            self.composer.show_draft()
+
+    def cancel_edit(self) -> None:
+        self.controller.drafting.end_edit()
+        self.composer.show_draft()
+
+    def stop(self) -> None:
+        if self.runner.stop():
+            self.status.say(self.tr("Stopping…"))
+
+    # -- the reply being written, as the runner reports it -----------------------------------------
+
+    def show_started(self, turn: Turn) -> None:
+        self.chat_view.sync(self.controller.session.messages(), self.controller.variants())
+        live = self.chat_view.bubble(turn.reply.message_id)
+        if live is not None:
+            live.set_status("partial", live=True)
+        self.started.emit()
+        self.status.say(self.tr("Writing…"))
+
+    def show_stream(self, reply: Any) -> None:
+        self.chat_view.stream(reply.message_id, reply.answer, reply.reasoning)
+        self.status.show_speed(reply.tokens_per_second())
+
+    def show_switch(self, reason: str) -> None:
+        reply = self.controller.session.reply
+        if reply is not None:
+            self.chat_view.stream(reply.message_id, "", "")
+        self.status.say(reason, error=True)
+
+    def show_ending(self, ending: Ending) -> None:
+        stored = ending.message
+        self.chat_view.flush()
+        bubble = self.chat_view.bubble(stored.id)
+        if bubble is not None:
+            bubble.show_text(stored.content, stored.reasoning or "")
+            bubble.set_status(stored.status)
+            bubble.set_header(stored)
+        self.status.say_ending(ending)
+        self.status.refresh()
+        self.ended.emit()
+        if ending.offer is not None:
+            self._offer(ending.offer, ending.note)
+
+    def show_finished(self, status: str) -> None:
+        self.finished.emit(status)
+
+    def _offer(self, engine: str, message: str) -> None:
+        answer = QMessageBox.question(self.window, self.tr("Use the other engine?"), message)
+        if answer == QMessageBox.StandardButton.Yes:
+            QTimer.singleShot(0, lambda: self.resend(engine))
