@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.types import GenerationError
+from ..engine import GenerationError
 from ..session.controller import Refused
 from ..session.serving import LOWEST_PORT, PortBusy, ServeOptions
 from .context import KEY_SERVER, AppContext
