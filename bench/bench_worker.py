@@ -34,12 +34,9 @@ REAL_SHAPE = bl.OUT_DIR / "exaone-4.0-1.2b-Q4_K_M.gguf"
 
 
 def tiny_model(folder: Path) -> Path:
-    sys.path.insert(0, str(bl.ROOT / "tests"))
     from exaone_convert.convert import convert_checkpoint
-    from tiny_checkpoints import build_checkpoint
 
-    return Path(convert_checkpoint(build_checkpoint("exaone4", folder / "ckpt"), folder / "tiny-exaone4-f32.gguf",
-                                   "f32"))
+    return Path(convert_checkpoint(bl.tiny_checkpoint(folder / "ckpt"), folder / "tiny-exaone4-f32.gguf", "f32"))
 
 
 _counter = iter(range(1, 1 << 30))

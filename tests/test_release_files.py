@@ -141,12 +141,12 @@ def test_exaone40_release_chat_renders_and_tokenizes_as_transformers(messages, k
 @pytest.fixture(scope="module")
 def exaone45_tokenizer(tmp_path_factory):
     """A transformers tokenizer carrying LG's EXAONE 4.5 chat template (the tiny 4.5 fixture's tokenizer)."""
-    from tiny_checkpoints import FORMAT_2026, train_tokenizer, write_tokenizer_files
+    from tiny_checkpoints import train_tokenizer, write_tokenizer_files
     from transformers import AutoTokenizer
 
     out = tmp_path_factory.mktemp("tok45")
     write_tokenizer_files(out, train_tokenizer("exaone4_5"), "release:" + f"{EXAONE45}/chat_template.jinja",
-                          FORMAT_2026.tokenizer_class)
+                          "exaone4_5")
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     assert tokenizer.chat_template == need(f"{EXAONE45}/chat_template.jinja").read_text(encoding="utf-8")
     return tokenizer
