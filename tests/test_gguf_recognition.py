@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from exaone_convert import families, inspect_gguf
 from exaone_convert.families import GGUFFacts, family_for_gguf, recommended_defaults
+from llama_cpp_source import llama_cpp_source
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -94,14 +95,10 @@ def strip_sampling(ckpt: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def llama_cpp_dir() -> Path:
-    """llama.cpp's source tree from the llama-cpp-python sdist (bench_convert's copy; downloaded once)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        from bench_convert import find_llama_cpp
-    finally:
-        sys.path.remove(str(BENCH))
-    return find_llama_cpp(None)  # type: ignore[no-any-return]
+def llama_cpp_dir(request: pytest.FixtureRequest) -> Path:
+    """llama.cpp's source tree from the llama-cpp-python sdist ($LLAMA_CPP_DIR, or downloaded once into pytest's
+    cache)."""
+    return llama_cpp_source(request.config.cache.mkdir("llama-cpp-sdist"))
 
 
 def llama_convert(llama_dir: Path, ckpt: Path, outfile: Path, *extra: str) -> Path:
