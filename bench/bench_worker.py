@@ -11,7 +11,7 @@ worker's pipe, pickling and event batching are inside the measurement:
 - decode: N / (T(N+1) - T(1)) per round (the prompt's cost cancels out).
 
 Medians over the rounds are reported, with the worker's difference from in-process. Default models:
-the tests' tiny EXAONE 4 model (thousands of tokens per second: the per-token overhead shows most)
+a tiny EXAONE 4 model (``benchlib.tiny_checkpoint``; thousands of tokens per second: the per-token overhead shows most)
 and the real-shape EXAONE-4.0-1.2B Q4_K_M that ``bench_generate.py`` builds in bench/out/.
 """
 
