@@ -103,14 +103,11 @@ def models(workdir: Path) -> list[tuple[str, Path]]:
     from exaone_convert.convert import convert_checkpoint
 
     out = [("demo (q8_0)", Path(convert_checkpoint(ROOT / "desktop/demo", workdir / "demo.gguf", "q8_0")))]
-    try:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from tiny_checkpoints import build_checkpoint
+    sys.path.insert(0, str(ROOT / "bench"))
+    import benchlib as bl
 
-        ckpt = build_checkpoint("exaone4", workdir / "tiny")
-        out.append(("tiny exaone4 (f16)", Path(convert_checkpoint(ckpt, workdir / "tiny.gguf", "f16"))))
-    except ImportError:  # torch/tokenizers are test extras
-        pass
+    ckpt = bl.tiny_checkpoint(workdir / "tiny")
+    out.append(("tiny exaone4 (f16)", Path(convert_checkpoint(ckpt, workdir / "tiny.gguf", "f16"))))
     return out
 
 

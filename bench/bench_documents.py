@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' document corpus (tests.support)
 from benchlib import OUT_DIR, machine_line, markdown_table, write_section  # noqa: E402
-from document_corpus import make_corpus  # noqa: E402
-from document_files import make_hwpx, make_pdf  # noqa: E402
 from exaone_desktop.engine.documents import (  # noqa: E402
     TOKENIZERS,
     DocumentIndex,
@@ -37,6 +35,9 @@ from exaone_desktop.engine.documents import (  # noqa: E402
     extract_document,
     read_document,
 )
+
+from tests.support.document_corpus import make_corpus  # noqa: E402
+from tests.support.document_files import make_hwpx, make_pdf  # noqa: E402
 
 
 def timed(fn: Any, rounds: int) -> tuple[float, Any]:

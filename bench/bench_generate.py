@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         "fastest T(1 token)). "
         "Peak RSS is the process's `ru_maxrss` (model load included; llama.cpp maps the GGUF, so its "
         "pages count once touched). transformers runs the bf16 checkpoint (EXAONE 3 through "
-        "`tests/reference.py`'s Llama mapping, EXAONE 4 through AutoModelForCausalLM).",
+        "`tests/support/reference.py`'s Llama mapping, EXAONE 4 through AutoModelForCausalLM).",
         f"Roofline: every Q4_K_M tensor byte is read once per generated token, at the higher of two numpy "
         f"bandwidths measured with {args.threads} threads on 1 GiB: a copy ({bw['copy_gbps']:.1f} GB/s, bytes "
         f"read + written) and read-only passes ({bw['read_gbps']:.1f} GB/s) -> {bandwidth:.1f} GB/s"

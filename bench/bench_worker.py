@@ -11,7 +11,7 @@ worker's pipe, pickling and event batching are inside the measurement:
 - decode: N / (T(N+1) - T(1)) per round (the prompt's cost cancels out).
 
 Medians over the rounds are reported, with the worker's difference from in-process. Default models:
-the tests' tiny EXAONE 4 model (thousands of tokens per second: the per-token overhead shows most)
+a tiny EXAONE 4 model (``benchlib.tiny_checkpoint``; thousands of tokens per second: the per-token overhead shows most)
 and the real-shape EXAONE-4.0-1.2B Q4_K_M that ``bench_generate.py`` builds in bench/out/.
 """
 
@@ -34,12 +34,9 @@ REAL_SHAPE = bl.OUT_DIR / "exaone-4.0-1.2b-Q4_K_M.gguf"
 
 
 def tiny_model(folder: Path) -> Path:
-    sys.path.insert(0, str(bl.ROOT / "tests"))
     from exaone_convert.convert import convert_checkpoint
-    from tiny_checkpoints import build_checkpoint
 
-    return Path(convert_checkpoint(build_checkpoint("exaone4", folder / "ckpt"), folder / "tiny-exaone4-f32.gguf",
-                                   "f32"))
+    return Path(convert_checkpoint(bl.tiny_checkpoint(folder / "ckpt"), folder / "tiny-exaone4-f32.gguf", "f32"))
 
 
 _counter = iter(range(1, 1 << 30))

@@ -87,6 +87,15 @@ def random_checkpoint(shape: str, path: Path, options: Sequence[str] = ()) -> Pa
     return path
 
 
+def tiny_checkpoint(folder: Path) -> Path:
+    """A tiny EXAONE 4.0 checkpoint (2 layers of width 64, 1,024 tokens, noise weights) from the converter's
+    factory, ``exaone_convert.synthetic``."""
+    from exaone_convert import synthetic as sy
+
+    shape = sy.Shape("exaone4", sy.TEMPLATES["exaone4"])
+    return sy.write_checkpoint(folder, shape, sy.release_tokenizer("exaone4", 1024))
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 

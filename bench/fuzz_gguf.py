@@ -316,13 +316,12 @@ def campaign(model: Path, *, mutants: int, seed: int = 0, processes: int = 2, ti
 
 
 def tiny_model(folder: Path) -> Path:
-    """The tiny EXAONE 4 checkpoint of the tests, converted to f32."""
-    sys.path.insert(0, str(ROOT / "tests"))
+    """A tiny EXAONE 4 checkpoint from the converter's factory, converted to f32."""
+    sys.path.insert(0, str(BENCH_DIR))
+    import benchlib as bl
     from exaone_convert.convert import convert_checkpoint
-    from tiny_checkpoints import build_checkpoint
 
-    return Path(convert_checkpoint(build_checkpoint("exaone4", folder / "ckpt"), folder / "tiny-exaone4-f32.gguf",
-                                   "f32"))
+    return Path(convert_checkpoint(bl.tiny_checkpoint(folder / "ckpt"), folder / "tiny-exaone4-f32.gguf", "f32"))
 
 
 def summary(report: Report, model: str, mutants: int, seed: int, processes: int) -> str:

@@ -3,6 +3,9 @@
 The names below are what the app (and any other caller) may use; everything else is internal. Importing
 the package is cheap: the names that need gguf, numpy or llama.cpp (conversion, quantization, downloads,
 the GGUF check) are loaded on first use, so the app's window shows before any of them is imported.
+
+``exaone_convert.synthetic`` (imported by name, outside this face) writes random-weight EXAONE checkpoints
+in the real Hugging Face layout for tests and benchmarks.
 """
 
 from __future__ import annotations

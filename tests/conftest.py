@@ -1,11 +1,9 @@
-"""Shared pytest setup: puts tests/ on sys.path so helper modules (tiny_checkpoints, servers) import plainly."""
+"""Shared pytest setup and fixtures. Helper modules are a package: ``from tests.support.NAME import ...``
+(pytest puts the repository root on sys.path, since tests/ is a package)."""
 
 import os
-import sys
 from pathlib import Path
 
-TESTS_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(TESTS_DIR))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # No test may reach the real Hub or OpenAI.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
@@ -29,7 +27,7 @@ def _environment_as_it_was():
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory):
     """Factory: tiny_checkpoint("exaone4") -> Path of that tiny HF checkpoint, built once per session."""
-    from tiny_checkpoints import ReleaseFileMissing, build_checkpoint
+    from tests.support.tiny_checkpoints import ReleaseFileMissing, build_checkpoint
 
     built: dict[str, Path] = {}
 
@@ -57,7 +55,7 @@ def store(tmp_path: Path):
 @pytest.fixture(scope="module")
 def tiny_gguf(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The app tests' model: the tiny EXAONE 4.0 checkpoint converted to f16, once per test module."""
-    from app_fixtures import convert_tiny
+    from tests.support.app_fixtures import convert_tiny
 
     return convert_tiny(tiny_checkpoint("exaone4"), tmp_path_factory.mktemp("gguf"))
 
@@ -65,7 +63,7 @@ def tiny_gguf(tiny_checkpoint, tmp_path_factory: pytest.TempPathFactory) -> Path
 @pytest.fixture
 def desktop(qtbot, tmp_path: Path):
     """The whole app (window shown) with its data, settings and keys in the test's own folder."""
-    from app_fixtures import isolated_app
+    from tests.support.app_fixtures import isolated_app
 
     with isolated_app(tmp_path) as app:
         app.show()

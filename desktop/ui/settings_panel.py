@@ -262,7 +262,7 @@ class SettingsPanel(QTabWidget):
         self.rows: dict[str, FieldRow] = {}
         self.tabBar().setElideMode(Qt.TextElideMode.ElideNone)
         self.tabBar().setUsesScrollButtons(False)
-        # Short names: the five fit the panel's width in English and in Korean (tests/test_app_settings.py).
+        # Short names: the five fit the panel's width in English and in Korean (tests/ui/test_app_settings.py).
         self.addTab(self._generation_tab(), self.tr("Replies"))
         self.setTabToolTip(0, self.tr("How replies are written: presets and every sampling setting"))
         self.addTab(self._conversation_tab(), self.tr("Chat"))

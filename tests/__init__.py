@@ -1,0 +1,1 @@
+"""The project's tests, by package (a package so that helpers import as ``tests.support.NAME``)."""

@@ -1,0 +1,1 @@
+"""Tests of exaone-generate (exaone_desktop.cli) and the pipeline API."""

@@ -1,0 +1,1 @@
+"""Tests of exaone_convert: conversion, quantization, GGUF checks, the checkpoint factory."""

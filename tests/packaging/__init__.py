@@ -1,0 +1,1 @@
+"""Tests of the package as shipped: public faces, dependencies, clean installs, the bundle."""

@@ -1,0 +1,1 @@
+"""Tests of exaone-serve (exaone_desktop.server)."""

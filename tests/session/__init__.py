@@ -1,0 +1,1 @@
+"""Tests of exaone_desktop.session: the controller, the chat store, conversations."""

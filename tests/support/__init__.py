@@ -1,0 +1,1 @@
+"""What the tests share: tiny checkpoints, stub servers, drivers and fixtures' helpers."""

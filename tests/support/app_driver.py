@@ -1,0 +1,45 @@
+"""Run the real app in a child process for crash tests: ``python -m tests.support.app_driver DATA_DIR MODEL.gguf``
+(from the repository root).
+
+It answers one message to the end, then starts a second, slowed reply (the real generator with a
+pause per piece) and keeps streaming until the parent kills it with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from exaone_desktop.app import create_app
+from exaone_desktop.engine.llama.local import LocalGenerator
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from tests.support.app_fixtures import Slowed
+
+
+def wait_for(signal: object) -> None:
+    loop = QEventLoop()
+    signal.connect(loop.quit)  # type: ignore[attr-defined]
+    QTimer.singleShot(120_000, loop.quit)
+    loop.exec()
+
+
+def main(data_dir: str, model: str) -> None:
+    desktop = create_app(["--data-dir", data_dir, "--lang", "en"])
+    desktop.show()
+    w = desktop.window
+    w.change_setting("max_new_tokens", 400)
+    slow = Slowed(LocalGenerator(model, n_threads=1), delay=0.02)
+    w.set_local_generator(slow)
+    w.composer.input.setPlainText("first message")
+    w.send()
+    wait_for(w.reply_finished)
+    slow.delay = 0.2
+    w.composer.input.setPlainText("second message")
+    w.send()
+    print("STREAMING", flush=True)
+    QApplication.instance().exec()  # type: ignore[union-attr]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

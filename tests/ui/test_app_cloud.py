@@ -1,0 +1,116 @@
+"""The cloud fallback in the app: off by default, consent before it turns on, nothing sent while off,
+every cloud reply marked, unsupported settings flagged."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from exaone_desktop.app import DesktopApp
+
+from tests.support.app_fixtures import convert_tiny, isolated_app
+from tests.support.openai_stub import OpenAIStub
+from tests.support.socket_guard import socket_guard
+
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return convert_tiny(tiny_checkpoint("exaone3_untied"), tmp_path_factory.mktemp("gguf"))
+
+
+@pytest.fixture
+def desktop(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DesktopApp]:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with isolated_app(tmp_path) as app:
+        app.show()
+        yield app
+
+
+def consent(qtbot: Any, window: Any, *, agree: bool) -> None:
+    panel = window.settings_panel
+    panel.cloud_switch.click()
+    dialog = window.settings_link.consent_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert not panel.cloud_switch.isChecked(), "the switch stays off until the user consents"
+    assert window.controller.cloud_host() in dialog.body.text()
+    if agree:
+        assert not dialog.ok_button.isEnabled()
+        dialog.agree.setChecked(True)
+        dialog.ok_button.click()
+    else:
+        dialog.reject()
+
+
+def test_cloud_switch_starts_off_and_needs_consent(qtbot: Any, desktop: DesktopApp) -> None:
+    w = desktop.window
+    panel = w.settings_panel
+    assert not panel.cloud_switch.isChecked() and not w.controller.cloud_active()
+    consent(qtbot, w, agree=False)
+    assert not panel.cloud_switch.isChecked() and not w.controller.cloud_active()
+    assert not w.ctx.get_json("cloud/policy").get("enabled")
+    consent(qtbot, w, agree=True)
+    assert panel.cloud_switch.isChecked() and w.controller.cloud_active()
+    saved = w.ctx.get_json("cloud/policy")
+    assert saved["enabled"] and saved["consented"]
+    panel.cloud_switch.click()  # turning it off needs no dialog
+    assert w.settings_link.consent_dialog is None and not w.controller.cloud_active()
+
+
+def test_with_the_cloud_off_nothing_connects(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:
+    w = desktop.window
+    panel = w.settings_panel
+    with socket_guard(allow=()) as guard:
+        panel.api_key.setText("sk-test-key")
+        panel.save_key.click()  # a key and a base URL are set, but the switch is off
+        panel.cloud_base_url.setText("http://127.0.0.1:9/v1")
+        panel.cloud_base_url.editingFinished.emit()
+        panel.setCurrentWidget(panel.cloud_scroll)
+        with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
+            w.load_model(tiny_gguf)
+        w.change_setting("max_new_tokens", 5)
+        w.composer.input.setPlainText("stay local")
+        with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS):
+            w.send()
+    assert guard.blocked == [] and guard.allowed == []
+    reply = w.controller.session.messages()[-1]
+    assert reply.engine == "cpu" and reply.status == "complete"
+    assert "Cloud" not in w.chat_view.bubble(reply.id).header.text()  # type: ignore[union-attr]
+
+
+def test_cloud_reply_is_marked_and_unsupported_settings_are_flagged(qtbot: Any, desktop: DesktopApp) -> None:
+    w = desktop.window
+    panel = w.settings_panel
+    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+        panel.cloud_base_url.setText(stub.base_url)
+        panel.cloud_base_url.editingFinished.emit()
+        panel.api_key.setText("sk-test-key")
+        panel.save_key.click()
+        assert "keychain" in panel.key_status.text()
+        assert panel.api_key.text() == ""  # the key does not stay in the widget
+        consent(qtbot, w, agree=True)
+        panel.cloud_mode.setCurrentIndex(panel.cloud_mode.findData("cloud"))
+        w.change_setting("do_sample", True)
+        w.change_setting("repetition_penalty", 1.2)
+        assert not panel.rows["repetition_penalty"].cloud_label.isHidden()
+        assert not panel.rows["top_k"].cloud_label.isHidden()  # sampling with top_k 50: no such API parameter
+        assert panel.rows["temperature"].cloud_label.isHidden()
+        w.composer.input.setPlainText("hello cloud")
+        with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
+            w.send()
+        assert blocker.args == ["complete"]
+        (request,) = stub.chat_requests
+    body = request.body
+    assert body["messages"][-1] == {"role": "user", "content": "hello cloud"}
+    assert "top_k" not in json.dumps(body)
+    reply = w.controller.session.messages()[-1]
+    assert reply.engine == "openai" and "hello cloud" in reply.content
+    bubble = w.chat_view.bubble(reply.id)
+    assert bubble is not None and "Cloud" in bubble.header.text()
+    assert w.backend_label.text().endswith("OpenAI")
+    assert "sk-test-key" not in Path(w.ctx.settings.fileName()).read_text(encoding="utf-8")
