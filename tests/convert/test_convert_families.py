@@ -13,7 +13,8 @@ from exaone_convert.architectures import ARCHITECTURES, FULL_WINDOW, transformer
 from exaone_convert.convert import convert_checkpoint
 from exaone_convert.errors import ConversionError
 from exaone_convert.gguf_check import SUPPORTED_ARCHITECTURES, inspect_gguf
-from exaone_desktop.engine.chat.templates import reasoning_tags, render_chat
+from exaone_desktop.engine.chat.reasoning import reasoning_tags
+from exaone_desktop.engine.chat.templates import render_chat
 from transformers import Exaone4Config
 
 from tests.support import llama_helpers as lh
