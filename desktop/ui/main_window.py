@@ -32,7 +32,7 @@ from ..session.load_settings import LoadSettings
 from ..session.settings_state import SettingsState
 from ..session.store import StoreError
 from .chat_view import ChatView
-from .cloud_dialog import CloudConsentDialog
+from .cloud_dialog import CloudConsentDialog, CloudFilesDialog
 from .composer import Composer
 from .context import (
     KEY_CLOUD,
@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         self.manager: Any = None
         self.manager_dialog: QDialog | None = None
         self.consent_dialog: CloudConsentDialog | None = None
+        self.files_dialog: CloudFilesDialog | None = None  # open while a send asks about its files
         self.words = Wording(self)
         self._pending_status = ""
         self._drain_timer = QTimer(self)
@@ -550,7 +551,14 @@ class MainWindow(QMainWindow):
             self.worker.cancel()
             self._say(self.tr("Stopping…"))
 
-    def _run(self, turn: Turn) -> None:
+    def _run(self, turn: Turn, *, asked: bool = False) -> None:
+        files = [] if asked else self.controller.files_for_cloud(turn)
+        if files:  # consent to the cloud does not cover attached files: each send that carries them asks
+            dialog = CloudFilesDialog(self.cloud_host(), self.controller.cloud_model(), files, self)
+            dialog.finished.connect(lambda result: self._files_answered(turn, result == QDialog.DialogCode.Accepted))
+            self.files_dialog = dialog
+            dialog.open()
+            return
         self.stack.setCurrentIndex(0)
         self._show_chat()
         live = self.chat_view.bubble(turn.reply.message_id)
@@ -567,6 +575,12 @@ class MainWindow(QMainWindow):
         self._say(self.tr("Writing…"))
         self._drain_timer.start()
         worker.start()
+
+    def _files_answered(self, turn: Turn, send: bool) -> None:
+        self.files_dialog = None
+        if not send:
+            self.controller.keep_local(turn)
+        self._run(turn, asked=True)
 
     def _drain(self) -> None:
         """Take the pieces streamed so far (GUI thread) into the reply, the store and the view."""

@@ -34,24 +34,57 @@
   <context>
     <name>CloudConsentDialog</name>
     <message>
-      <location filename="../cloud_dialog.py" line="14" />
+      <location filename="../cloud_dialog.py" line="22" />
       <source>Send messages to the cloud?</source>
       <translation>메시지를 클라우드로 보낼까요?</translation>
     </message>
     <message>
-      <location filename="../cloud_dialog.py" line="17" />
+      <location filename="../cloud_dialog.py" line="25" />
       <source>&lt;p&gt;With the cloud fallback on, &lt;b&gt;the conversation you send&lt;/b&gt; (its system prompt, your messages and the previous answers, without reasoning) and the generation settings are sent over HTTPS to &lt;b&gt;{host}&lt;/b&gt; and answered by the model &lt;b&gt;{model}&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Your API key is kept in the OS keychain. Nothing else leaves this computer, and nothing is sent while the switch is off. Every cloud reply is marked in the chat.&lt;/p&gt;</source>
       <translation>&lt;p&gt;클라우드 대체를 켜면 &lt;b&gt;보내는 대화&lt;/b&gt;(시스템 프롬프트, 내 메시지, 추론을 뺀 이전 답변)와 생성 설정이 HTTPS로 &lt;b&gt;{host}&lt;/b&gt;에 전송되고, 모델 &lt;b&gt;{model}&lt;/b&gt;이(가) 답합니다.&lt;/p&gt;&lt;p&gt;API 키는 OS 키체인에 보관됩니다. 그 밖에는 아무것도 이 컴퓨터를 떠나지 않으며, 스위치가 꺼져 있는 동안에는 아무것도 전송되지 않습니다. 클라우드 답변은 대화에 모두 표시됩니다.&lt;/p&gt;</translation>
     </message>
     <message>
-      <location filename="../cloud_dialog.py" line="27" />
+      <location filename="../cloud_dialog.py" line="35" />
       <source>I understand and agree to send messages to this service</source>
       <translation>이 서비스로 메시지를 보내는 것을 이해하고 동의합니다</translation>
     </message>
     <message>
-      <location filename="../cloud_dialog.py" line="32" />
+      <location filename="../cloud_dialog.py" line="40" />
       <source>Turn on</source>
       <translation>켜기</translation>
+    </message>
+  </context>
+  <context>
+    <name>CloudFilesDialog</name>
+    <message>
+      <location filename="../cloud_dialog.py" line="55" />
+      <source>Send the attached files to the cloud?</source>
+      <translation>첨부 파일을 클라우드로 보낼까요?</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="59" />
+      <source>&lt;p&gt;This message would go to &lt;b&gt;{host}&lt;/b&gt; (the model &lt;b&gt;{model}&lt;/b&gt;) with the conversation's attached files: their text and images would leave this computer.&lt;/p&gt;</source>
+      <translation>&lt;p&gt;이 메시지는 대화에 첨부된 파일과 함께 &lt;b&gt;{host}&lt;/b&gt;(모델 &lt;b&gt;{model}&lt;/b&gt;)로 전송됩니다. 파일의 텍스트와 이미지가 이 컴퓨터를 떠납니다.&lt;/p&gt;</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="63" />
+      <source>&lt;p&gt;You are asked at every send with files. Keep local answers with the local model and sends nothing.&lt;/p&gt;</source>
+      <translation>&lt;p&gt;파일이 있는 메시지를 보낼 때마다 묻습니다. ‘이 컴퓨터에 두기’를 고르면 로컬 모델이 답하고 아무것도 보내지 않습니다.&lt;/p&gt;</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="71" />
+      <source>Send to cloud</source>
+      <translation>클라우드로 보내기</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="72" />
+      <source>Keep local</source>
+      <translation>이 컴퓨터에 두기</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="85" />
+      <source>image {0} ({1})</source>
+      <translation>이미지 {0} ({1})</translation>
     </message>
   </context>
   <context>
@@ -361,147 +394,147 @@
   <context>
     <name>MainWindow</name>
     <message>
-      <location filename="../main_window.py" line="155" />
+      <location filename="../main_window.py" line="156" />
       <source>Main</source>
       <translation>기본</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="158" />
+      <location filename="../main_window.py" line="159" />
       <source>New chat</source>
       <translation>새 대화</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="159" />
+      <location filename="../main_window.py" line="160" />
       <source>Models…</source>
       <translation>모델…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="160" />
+      <location filename="../main_window.py" line="161" />
       <source>Settings</source>
       <translation>설정</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="238" />
+      <location filename="../main_window.py" line="239" />
       <source>Loading {0}…</source>
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="294" />
+      <location filename="../main_window.py" line="295" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="311" />
+      <location filename="../main_window.py" line="312" />
       <source>Models</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="365" />
+      <location filename="../main_window.py" line="366" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="371" />
+      <location filename="../main_window.py" line="372" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="434" />
+      <location filename="../main_window.py" line="435" />
       <source>Rename chat</source>
       <translation>대화 이름 바꾸기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="434" />
+      <location filename="../main_window.py" line="435" />
       <source>New name:</source>
       <translation>새 이름:</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="442" />
+      <location filename="../main_window.py" line="443" />
       <source>Delete chat</source>
       <translation>대화 삭제</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="443" />
+      <location filename="../main_window.py" line="444" />
       <source>Delete this chat and all its messages?</source>
       <translation>이 대화와 모든 메시지를 삭제할까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="453" />
+      <location filename="../main_window.py" line="454" />
       <source>Export chat</source>
       <translation>대화 내보내기</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="463" />
+      <location filename="../main_window.py" line="464" />
       <source>Exported to {0}</source>
       <translation>{0}(으)로 내보냈습니다</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="486" />
+      <location filename="../main_window.py" line="487" />
       <source>A document is still being read: wait for it, or cancel it.</source>
       <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="551" />
+      <location filename="../main_window.py" line="552" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="510" />
+      <location filename="../main_window.py" line="511" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="567" />
+      <location filename="../main_window.py" line="575" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="603" />
+      <location filename="../main_window.py" line="617" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="602" />
+      <location filename="../main_window.py" line="616" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="602" />
+      <location filename="../main_window.py" line="616" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="606" />
+      <location filename="../main_window.py" line="620" />
       <source>The reply failed: {0}</source>
       <translation>답변을 만들지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="606" />
+      <location filename="../main_window.py" line="620" />
       <source>Note: {0}</source>
       <translation>참고: {0}</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="609" />
+      <location filename="../main_window.py" line="623" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="627" />
+      <location filename="../main_window.py" line="641" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="716" />
+      <location filename="../main_window.py" line="730" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="717" />
+      <location filename="../main_window.py" line="731" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="717" />
+      <location filename="../main_window.py" line="731" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
