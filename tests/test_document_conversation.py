@@ -120,7 +120,7 @@ def test_local_generator_takes_file_parts_directly(gguf: Path, tmp_path: Path) -
     """``LocalGenerator.generate`` called without the pipeline: ``file`` parts (OpenAI's data: URL shape and a
     local path) are read and put in as the pipeline puts them; a file that cannot be read is one line."""
     from exaone_desktop.engine.documents import DocumentError, prepare
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     doc = tmp_path / "notes.docx"
     doc.write_bytes(make_docx(["보증금은 500만 원이다.", "The deposit is due in March."]))

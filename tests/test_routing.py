@@ -261,7 +261,7 @@ def test_may_reach_cloud_says_when_the_router_may_send_without_asking(stub: Open
                                                                       forced: Any, consented: bool) -> None:
     """``may_reach_cloud`` (what the app asks about attached files by) agrees with what the router does: with
     the local model failing, the stand-in is sent the request exactly when it says so."""
-    from exaone_desktop.engine.routing import may_reach_cloud
+    from exaone_desktop.engine.cloud.routing import may_reach_cloud
 
     policy = CloudPolicy(enabled=True, consented=consented, mode=mode)  # type: ignore[arg-type]
     outcome = Router(policy, FakeLocal("local broke"), Factory(stub)).run(MESSAGES, SETTINGS, engine=forced)

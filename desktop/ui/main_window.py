@@ -725,7 +725,7 @@ class MainWindow(QMainWindow):
         """Where the API key comes from (never the key); keyring is imported only when needed."""
         if not force and "keyring" not in sys.modules and not self.cloud.get("enabled"):
             return ""
-        from ..engine import keys
+        from ..engine.cloud import keys
 
         texts = {"env": self.tr("Using OPENAI_API_KEY from the environment."),
                  "keyring": self.tr("A key is stored in the OS keychain."), None: self.tr("No API key set.")}
@@ -735,7 +735,7 @@ class MainWindow(QMainWindow):
             return str(err).splitlines()[0]
 
     def save_api_key(self, key: str) -> None:
-        from ..engine import keys
+        from ..engine.cloud import keys
 
         try:
             keys.set_api_key(key)
@@ -744,7 +744,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.show_cloud(self.cloud, self._key_text())
 
     def clear_api_key(self) -> None:
-        from ..engine import keys
+        from ..engine.cloud import keys
 
         try:
             keys.delete_api_key()

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..chat.history import drop_oldest, fit_history
 from ..chat.templates import prompt_opens_reasoning, render_chat
+from ..documents.parts import has_file_parts
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings, model_defaults, resolve_settings
 from ..types import (
@@ -40,7 +41,6 @@ from ..types import (
 )
 from .backend import detect_backend
 from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_bytes, prefill_batch
-from .documents.parts import has_file_parts
 from .gguf_check import ModelInfo, inspect_gguf
 from .load import chat_templates_not_compiled
 from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
@@ -267,7 +267,7 @@ class LocalGenerator:
         if conversation is not None and not isinstance(conversation, str):
             raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
         if has_file_parts(prompt):  # read outside the lock: extraction runs in a child process
-            from .documents import prepare
+            from ..documents import prepare
 
             prompt = prepare(prompt, self, settings, cancel=cancel)
         with self._lock:
