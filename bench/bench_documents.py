@@ -1,8 +1,8 @@
 """Documents: reading and indexing time, retrieval quality per tokenizer, and the follow-up question's time to
 first token with a long document in the conversation.
 
-    python bench/bench_documents.py [--model bench/out/exaone-4.0-1.2b-Q4_K_M.gguf] [--doc-tokens 20000]
-        [--rounds 3] [--threads 2] [--no-ttft] [--no-write]
+    python bench/bench_documents.py [--model bench/out/exaone-4.0-1.2b-Q4_K_M.gguf | --layers N]
+        [--doc-tokens 20000] [--rounds 3] [--threads 2] [--no-ttft | --ttft-only] [--no-write]
 
 Parts:
 1. A 200-page PDF (fpdf2, Korean and English, one fact per page) and a 100-section HWPX of the same kind of
@@ -13,12 +13,19 @@ Parts:
 3. Time to first token of a follow-up question in a conversation whose first message carried a document of
    ``--doc-tokens`` tokens (whole, in the prompt cache), against the same follow-up in a conversation without
    it, on the EXAONE-4.0-1.2B shape (a random-weight checkpoint from ``make_random_checkpoint.py``,
-   Q4_K_M; make it as bench_chat.py's docstring says). Medians over ``--rounds``, alternating.
+   Q4_K_M; made when missing). Medians over ``--rounds``, alternating. The time is what a follow-up costs in
+   the app: ``documents.prepare`` (the document put in whole again, its size checked against the context)
+   and ``generate`` of one token (the template, tokenizing, the cache's common prefix, the prefill of what
+   is new, one draw). ``--layers N`` keeps N of the shape's 30 layers at their real widths: every layer
+   has the same weights-to-attention balance, so the ratio of the two conversations holds while the cold
+   first turn (20,000 tokens through every layer) costs N/30 of the full model's; ``--ttft-only`` reruns
+   this part and keeps the section's reading and retrieval tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -27,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' document corpus (tests.support)
-from benchlib import OUT_DIR, machine_line, markdown_table, write_section  # noqa: E402
+from benchlib import OUT_DIR, README, machine_line, markdown_table, write_section  # noqa: E402
 from exaone_desktop.engine.documents import (  # noqa: E402
     TOKENIZERS,
     DocumentIndex,
@@ -131,18 +138,20 @@ def part_ttft(model: Path, doc_tokens: int, rounds: int, threads: int) -> list[l
     first: dict[str, float] = {}
     for name in chats:  # the first turn, so that the follow-up finds it cached
         t0 = time.perf_counter()
-        gens[name].generate(prompts[name][:1], settings)
+        gens[name].generate(_prepared(chats[name][:1], gens[name], settings), settings)
         first[name] = time.perf_counter() - t0
     ttft: dict[str, list[float]] = {k: [] for k in chats}
     evaluated: dict[str, int] = {}
+    reused: dict[str, int] = {}
     for _ in range(rounds):
         for name in chats:
             gen = gens[name]
             gen.generate(prompts[name][:1], settings)  # back to the end of the first turn (its checkpoint)
             t0 = time.perf_counter()
-            gen.generate(prompts[name], settings)
+            gen.generate(_prepared(chats[name], gen, settings), settings)
             ttft[name].append(time.perf_counter() - t0)
             evaluated[name] = gen.stats.prompt_tokens_evaluated
+            reused[name] = gen.stats.prompt_tokens_reused
     n_doc = len(probe.tokenize_prompt(prompts["with the document"][:1], settings)[1])
     for gen in gens.values():
         gen.close()
@@ -150,9 +159,9 @@ def part_ttft(model: Path, doc_tokens: int, rounds: int, threads: int) -> list[l
     rows = []
     for name in chats:
         value = statistics.median(ttft[name])
-        rows.append([name, f"{first[name]:.1f} s", f"{value * 1000:.0f} ms", str(evaluated[name]),
-                     f"{value / base:.2f}×"])
-    rows.append([f"(first turn's prompt with the document: {n_doc} tokens)", "", "", "", ""])
+        rows.append([name, f"{first[name]:.1f} s", f"{value * 1000:.0f} ms", str(reused[name]),
+                     str(evaluated[name]), f"{value / base:.2f}×"])
+    rows.append([f"(first turn's prompt with the document: {n_doc} tokens)", "", "", "", "", ""])
     return rows
 
 
@@ -162,31 +171,63 @@ def _prepared(chat: list[dict[str, Any]], gen: Any, settings: Any) -> Any:
     return prepare(chat, gen, settings)
 
 
+SHAPE = "exaone-4.0-1.2b"
+TTFT_HEADING = "Follow-up question's time to first token"
+
+
+def _load_average() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _kept_reading() -> str:
+    """The section's reading and retrieval part, as the last full run wrote it."""
+    text = README.read_text(encoding="utf-8")
+    start = "<!-- bench_documents:start -->"
+    if start not in text:
+        raise SystemExit("bench/README.md has no bench_documents section yet; run without --ttft-only first")
+    section = text.split(start, 1)[1].split("<!-- bench_documents:end -->", 1)[0]
+    return section.split(TTFT_HEADING, 1)[0].strip()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", type=Path, default=OUT_DIR / "exaone-4.0-1.2b-Q4_K_M.gguf")
     p.add_argument("--doc-tokens", type=int, default=20000)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--layers", type=int, default=None,
+                   help="make and use the 1.2B shape with this many of its 30 layers (see the docstring)")
     p.add_argument("--no-ttft", action="store_true")
+    p.add_argument("--ttft-only", action="store_true", help="keep the section's reading and retrieval tables")
     p.add_argument("--no-write", action="store_true")
     args = p.parse_args()
-    reading, recall = part_reading(args.rounds)
-    body = [machine_line() + " The machine was shared with other jobs and noisy while these ran: read the "
-            "figures as rough.", "",
-            markdown_table(["document", "size", "read (child process)", "read (in process)", "chunks",
-                            "index (BM25)"], reading), "",
-            "recall@5 over the 200-page PDF's 200 questions (one fact per page):", "",
-            markdown_table(["tokenizer", "worded like the page", "terse (no particles or spaces)", "search"],
-                           recall)]
+    if args.ttft_only:
+        body = [_kept_reading()]
+    else:
+        reading, recall = part_reading(args.rounds)
+        body = [machine_line() + " The machine was shared with other jobs and noisy while these ran: read the "
+                "figures as rough.", "",
+                markdown_table(["document", "size", "read (child process)", "read (in process)", "chunks",
+                                "index (BM25)"], reading), "",
+                "recall@5 over the 200-page PDF's 200 questions (one fact per page):", "",
+                markdown_table(["tokenizer", "worded like the page", "terse (no particles or spaces)", "search"],
+                               recall)]
     if not args.no_ttft:
-        if not args.model.is_file():
-            raise SystemExit(f"{args.model} is missing; make it as bench_chat.py's docstring says, or pass --no-ttft")
-        ttft = part_ttft(args.model, args.doc_tokens, args.rounds, args.threads)
-        body += ["", f"Follow-up question's time to first token, {args.model.name}, a {args.doc_tokens}-token "
-                 f"document in the conversation's first message, {args.threads} threads (medians of {args.rounds}):",
-                 "", markdown_table(["conversation", "first turn (cold)", "follow-up TTFT", "prompt tokens evaluated",
-                                 "vs without"], ttft)]
+        model = args.model
+        if args.layers:
+            from bench_generate import ensure_models
+
+            _, model = ensure_models(SHAPE, args.layers, args.threads)
+        if not model.is_file():
+            raise SystemExit(f"{model} is missing; pass --layers 30 to make it, or --no-ttft")
+        load = _load_average()
+        ttft = part_ttft(model, args.doc_tokens, args.rounds, args.threads)
+        depth = f" ({args.layers} of the shape's 30 layers)" if args.layers else ""
+        body += ["", f"{TTFT_HEADING}, {model.name}{depth}, a {args.doc_tokens}-token "
+                 f"document in the conversation's first message, {args.threads} threads (medians of {args.rounds}; "
+                 f"load average {load} before, {_load_average()} after, on {os.cpu_count()} cores):",
+                 "", markdown_table(["conversation", "first turn (cold)", "follow-up TTFT", "prompt tokens reused",
+                                     "prompt tokens evaluated", "vs without"], ttft)]
     text = "\n".join(body)
     print(text)
     if not args.no_write:

@@ -62,6 +62,7 @@ class Turn:
     engine: Engine | None = None  # the first engine, forced (after the user accepted an offer)
     conversation: str | None = None  # the key the local engine keeps this conversation's state under
     passages: list[Any] = dataclasses.field(default_factory=list)  # document parts the last question was given
+    kept_local: bool = False  # the user chose Keep local for this send's files (``keep_local``)
 
 
 @dataclass(frozen=True)
@@ -448,6 +449,18 @@ class ChatController:
             raise Refused("busy", "A reply is still being written; stop it first.")
         self.check_can_answer()
 
+    def files_for_cloud(self, turn: Turn) -> list[Any]:
+        """The documents and images this turn may send to the cloud (``cloud_files.CloudFile``): the window
+        asks about them, naming each, before the turn runs; empty when there is nothing to ask."""
+        from .cloud_files import files_to_ask_about
+
+        return files_to_ask_about(turn.prompt, self.policy, turn.engine, turn.routed)
+
+    @staticmethod
+    def keep_local(turn: Turn) -> None:
+        """The user chose Keep local for this send: the local model only, no fallback (not remembered)."""
+        turn.routed, turn.engine, turn.kept_local = False, "local", True
+
     def _turn(self, prompt: list[Message], reply: Reply, engine: Engine | None = None) -> Turn:
         settings = self.state.effective()
         if "truncate" in FIELD_NAMES:  # the app keeps going when a chat outgrows the context
@@ -466,7 +479,9 @@ class ChatController:
         prompt = self._with_documents(turn, cancel)
         if not turn.routed:
             if self.local is None:
-                raise GenerationError("no local model is loaded")
+                from .cloud_files import KEPT_LOCAL_NO_MODEL
+
+                raise GenerationError(KEPT_LOCAL_NO_MODEL if turn.kept_local else "no local model is loaded")
             return generate_with(self.local, prompt, turn.settings, on_event=on_event, cancel=cancel,
                                  conversation=turn.conversation)
         router = self._router()

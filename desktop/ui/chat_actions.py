@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Ending, Refused, Turn
 from .chat_view import ChatView
+from .cloud_dialog import CloudFilesDialog
 from .composer import Composer
 from .context import KEY_LAST_CHAT, AppContext
 from .reply_runner import ReplyRunner
@@ -32,6 +33,7 @@ class ChatActions(QObject):
         self.ctx, self.controller, self.runner, self.window = ctx, controller, runner, window
         self.composer, self.chat_view, self.status = composer, chat_view, status
         self.words = Wording(self)
+        self.files_dialog: CloudFilesDialog | None = None  # open while a send asks about its files
         c = self.composer
         c.send_button.clicked.connect(self.send)
         c.stop_button.clicked.connect(self.stop)
@@ -58,7 +60,7 @@ class ChatActions(QObject):
             return
         self.composer.show_draft()
         self.ctx.put(KEY_LAST_CHAT, c.session.conversation_id)
-        self.runner.run(turn)
+        self._run(turn)
 
     def regenerate(self) -> None:
         if self.controller.can_regenerate():
@@ -70,7 +72,24 @@ class ChatActions(QObject):
             return
         turn = self._start(lambda: self.controller.regenerate(engine))
         if turn is not None:
-            self.runner.run(turn)
+            self._run(turn)
+
+    def _run(self, turn: Turn, *, asked: bool = False) -> None:
+        files = [] if asked else self.controller.files_for_cloud(turn)
+        if files:  # consent to the cloud does not cover attached files: each send that carries them asks
+            c = self.controller
+            dialog = CloudFilesDialog(c.cloud_host(), c.cloud_model(), files, self.window)
+            dialog.finished.connect(lambda result: self._files_answered(turn, result == QDialog.DialogCode.Accepted))
+            self.files_dialog = dialog
+            dialog.open()
+            return
+        self.runner.run(turn)
+
+    def _files_answered(self, turn: Turn, send: bool) -> None:
+        self.files_dialog = None
+        if not send:
+            self.controller.keep_local(turn)
+        self._run(turn, asked=True)
 
     def _start(self, begin: Any) -> Turn | None:
         try:

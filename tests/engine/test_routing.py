@@ -254,3 +254,38 @@ def test_auto_mode_falls_back_to_the_real_local_generator_when_the_cloud_fails(s
     assert outcome.result.generated[0].token_ids == direct.generated[0].token_ids
     assert [r.body["messages"] for r in stub.chat_requests] == [messages]
     assert "answered by the local model" in outcome.message and KEY not in outcome.message
+
+
+@pytest.mark.parametrize("mode", ["local", "ask", "cloud", "auto"])
+@pytest.mark.parametrize("forced", [None, "local", "cloud"])
+@pytest.mark.parametrize("consented", [True, False])
+def test_may_reach_cloud_says_when_the_router_may_send_without_asking(stub: OpenAIStub, mode: str,
+                                                                      forced: Any, consented: bool) -> None:
+    """``may_reach_cloud`` (what the app asks about attached files by) agrees with what the router does: with
+    the local model failing, the stand-in is sent the request exactly when it says so."""
+    from exaone_desktop.engine.cloud.routing import may_reach_cloud
+
+    policy = CloudPolicy(enabled=True, consented=consented, mode=mode)  # type: ignore[arg-type]
+    outcome = Router(policy, FakeLocal("local broke"), Factory(stub)).run(MESSAGES, SETTINGS, engine=forced)
+    assert may_reach_cloud(policy, forced) == bool(stub.chat_requests), outcome.message
+
+
+def test_the_files_a_send_would_carry_are_named() -> None:
+    from exaone_desktop.session.cloud_files import CloudFile, attached_files, files_to_ask_about
+
+    prompt: list[Any] = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "file", "file": {"filename": "/tmp/a/보고서.pdf", "path": "x"}},
+                                     {"type": "image_url", "image_url": {"url": "/data/images/1/7-ab.jpg"}},
+                                     {"type": "text", "text": "q1"}]},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/webp;base64,AAAA"}},
+                                     {"type": "text", "text": "q2"}]},
+    ]
+    files = [CloudFile("document", "보고서.pdf"), CloudFile("image", "JPEG"), CloudFile("image", "WebP")]
+    assert attached_files(prompt) == files
+    cloud = CloudPolicy(enabled=True, consented=True, mode="cloud")
+    assert files_to_ask_about(prompt, cloud, None, routed=True) == files
+    assert files_to_ask_about(prompt, cloud, None, routed=False) == []  # Keep local: the router is not used
+    assert files_to_ask_about(prompt, CloudPolicy(enabled=True, consented=True, mode="ask"), None, routed=True) == []
+    assert files_to_ask_about(MESSAGES, cloud, None, routed=True) == []  # text only: consent covers it

@@ -118,6 +118,43 @@ def test_a_document_that_fits_is_evaluated_once(gguf: Path, tmp_path: Path) -> N
     gen.close()
 
 
+def test_local_generator_takes_file_parts_directly(gguf: Path, tmp_path: Path) -> None:
+    """``LocalGenerator.generate`` called without the pipeline: ``file`` parts (OpenAI's data: URL shape and a
+    local path) are read and put in as the pipeline puts them; a file that cannot be read is one line."""
+    from exaone_desktop.engine.documents import DocumentError, prepare
+    from exaone_desktop.engine.llama.local import LocalGenerator
+
+    doc = tmp_path / "notes.docx"
+    doc.write_bytes(make_docx(["보증금은 500만 원이다.", "The deposit is due in March."]))
+    gen = LocalGenerator(gguf, n_threads=1, n_ctx=1024)
+    try:
+        settings = gen.default_settings(max_new_tokens=2, do_sample=False)
+        question = {"type": "text", "text": "보증금은 얼마?"}
+        for part in (file_part(doc), {"type": "file", "file": {"filename": "notes.docx", "path": str(doc)}}):
+            messages = [{"role": "user", "content": [part, question]}]
+            result = gen.generate(messages, settings)
+            assert "보증금은 500만 원이다." in result.prompt_text and "[p. 2]" in result.prompt_text
+            assert result.prompt_token_ids == gen.tokenize_prompt(prepare(messages, gen, settings), settings)[1]
+        bad = [
+            ({"filename": "x.pdf", "file_data": "data:application/pdf;base64,JVBERi0x"}, "not a readable PDF"),
+            ({"filename": "x.pdf", "file_data": "data:application/pdf;base64,@@"}, "not valid base64"),
+            ({"filename": "x.xlsx", "file_data": "data:application/zip;base64,UEs="}, "cannot be read as documents"),
+            ({"file_id": "file-abc"}, "file ids are not supported"),
+            ({"filename": "gone.pdf", "path": str(tmp_path / "gone.pdf")}, "not found"),
+        ]
+        before = gen.stats.tokens_decoded
+        for spec, says in bad:
+            with pytest.raises(DocumentError) as err:
+                gen.generate([{"role": "user", "content": [{"type": "file", "file": spec}, question]}], settings)
+            with pytest.raises(DocumentError) as same:
+                prepare([{"role": "user", "content": [{"type": "file", "file": spec}, question]}], gen, settings)
+            assert says in str(err.value) and "\n" not in str(err.value), str(err.value)
+            assert str(err.value) == str(same.value)  # the pipeline's, the CLI's and the server's line
+        assert gen.stats.tokens_decoded == before  # nothing was evaluated for a refused file
+    finally:
+        gen.close()
+
+
 def test_the_controller_keeps_the_document_and_sends_its_text(gguf: Path, store: ChatStore) -> None:
     from exaone_desktop.engine.llama.local import LocalGenerator
     from exaone_desktop.session.controller import ChatController

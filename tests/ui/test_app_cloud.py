@@ -114,3 +114,89 @@ def test_cloud_reply_is_marked_and_unsupported_settings_are_flagged(qtbot: Any, 
     assert bubble is not None and "Cloud" in bubble.header.text()
     assert w.backend_label.text().endswith("OpenAI")
     assert "sk-test-key" not in Path(w.ctx.settings.fileName()).read_text(encoding="utf-8")
+
+
+def cloud_on(qtbot: Any, w: Any, stub: OpenAIStub, mode: str) -> None:
+    panel = w.settings_panel
+    panel.cloud_base_url.setText(stub.base_url)
+    panel.cloud_base_url.editingFinished.emit()
+    panel.api_key.setText("sk-test-key")
+    panel.save_key.click()
+    consent(qtbot, w, agree=True)
+    panel.cloud_mode.setCurrentIndex(panel.cloud_mode.findData(mode))
+
+
+def attach_report(qtbot: Any, w: Any, tmp_path: Path) -> None:
+    from tests.support.document_files import make_pdf
+
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(make_pdf(["First page: the budget is 300 million won.", "Second page: the deadline is May 2."]))
+    with qtbot.waitSignal(w.composer.documents.read_done, timeout=TIMEOUT_MS):
+        w.composer.documents.add_files([pdf])
+
+
+def asked(qtbot: Any, w: Any, text: str) -> Any:
+    """Send ``text``: the window asks about the conversation's files before anything runs."""
+    w.composer.input.setPlainText(text)
+    w.send()
+    dialog = w.chat_actions.files_dialog
+    assert dialog is not None and dialog.isVisible() and w.runner.worker is None
+    return dialog
+
+
+def test_each_cloud_send_with_files_asks_naming_them(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path,
+                                                     tmp_path: Path) -> None:
+    """Consent covers the conversation's text; attached files are asked about at every send that may reach the
+    cloud: Keep local answers locally and sends nothing over HTTP, Send to cloud sends the files' text."""
+    w = desktop.window
+    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+        cloud_on(qtbot, w, stub, "cloud")
+        with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
+            w.load_model(tiny_gguf)
+        w.change_setting("max_new_tokens", 4)
+        attach_report(qtbot, w, tmp_path)
+        dialog = asked(qtbot, w, "When is the deadline?")
+        assert dialog.names == ["report.pdf"] and "report.pdf" in dialog.body.text()
+        assert w.controller.cloud_host() in dialog.body.text() and dialog.keep_button.isDefault()
+        with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
+            dialog.keep_button.click()
+        assert blocker.args == ["complete"] and w.chat_actions.files_dialog is None
+        assert stub.requests == []  # nothing went over HTTP
+        assert w.session.messages()[-1].engine == "cpu"  # the local model answered
+
+        dialog = asked(qtbot, w, "And the budget?")  # the answer was not remembered: asked again
+        assert dialog.names == ["report.pdf"]  # the document is still in the conversation
+        with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
+            dialog.send_button.click()
+        assert blocker.args == ["complete"]
+        (request,) = stub.chat_requests
+    sent = json.dumps(request.body["messages"], ensure_ascii=False)
+    assert "the deadline is May 2" in sent and "the budget is 300 million won" in sent and "report.pdf" in sent
+    assert request.body["messages"][-1]["content"].endswith("And the budget?")
+    assert w.session.messages()[-1].engine == "openai"
+
+
+def test_keep_local_without_a_local_model_sends_nothing(qtbot: Any, desktop: DesktopApp, tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    w = desktop.window
+    picture = tmp_path / "chart.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
+    picture.write_bytes(buffer.getvalue())
+    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+        cloud_on(qtbot, w, stub, "cloud")
+        attach_report(qtbot, w, tmp_path)
+        w.composer.attachments.add_files([picture])
+        dialog = asked(qtbot, w, "What does the chart show?")
+        assert dialog.names == ["report.pdf", "image 1 (PNG)"]
+        with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
+            dialog.reject()  # Esc or closing the dialog: Keep local
+        assert blocker.args == ["failed"]
+        assert "stayed on this computer" in w.message_label.text()
+        assert stub.requests == []
+    user = w.session.messages()[-2]
+    assert user.content == "What does the chart show?" and len(user.images) == 1  # nothing the user had is lost
+    assert [d.filename for d in user.documents] == ["report.pdf"]

@@ -161,5 +161,13 @@ def _walk(qtbot: Any, app: Any, nobody: str, tmp_path: Path) -> None:
         w.settings_panel.setCurrentIndex(i)
         texts += visible_strings(w)
     texts += [("StatusLine", w.message_label.text().split(": ", 1)[0])]
+    from exaone_desktop.session.cloud_files import CloudFile
+    from exaone_desktop.ui.cloud_dialog import CloudFilesDialog
+
+    asking = CloudFilesDialog("api.openai.com", "gpt-4.1-mini",
+                              [CloudFile("document", "보고서.pdf"), CloudFile("image", "PNG")], w)
+    asking.show()  # what a send with attached files asks while the cloud may answer
+    texts += visible_strings(asking)
+    asking.reject()
     bad_ones = sorted({(where, text) for where, text in texts if untranslated(text)})
     assert bad_ones == [], "\n".join(f"{where}: {text!r}" for where, text in bad_ones)

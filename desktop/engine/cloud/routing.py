@@ -93,6 +93,16 @@ class CloudPolicy:
         return cls(**values)
 
 
+def may_reach_cloud(policy: CloudPolicy, forced: Engine | None = None) -> bool:
+    """Whether a request (``forced``: its first engine) may go to the cloud without the user being asked
+    again: the cloud answers first, or ``auto`` falls back to it. In ``ask`` mode the cloud is only reached
+    through an offer the user accepts, which is a request of its own with ``forced="cloud"``."""
+    mode = policy.effective_mode
+    if mode == "local":
+        return False
+    return (forced or FIRST[mode]) == "cloud" or FALLBACK[mode] == "auto"
+
+
 @dataclass
 class Failure:
     engine: Engine

@@ -28,6 +28,7 @@ import numpy as np
 from ..chat.history import drop_oldest, fit_history
 from ..chat.reasoning import prompt_opens_reasoning
 from ..chat.templates import render_chat
+from ..documents.parts import has_file_parts
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings, model_defaults, resolve_settings
 from ..types import (
@@ -259,10 +260,17 @@ class LocalGenerator:
         ``conversation`` names the chat the prompt belongs to: its KV state is kept (``state_cache``) while
         another conversation runs, and restored when it comes back; None keeps nothing.
         ``draft_source``: proposes tokens for speculative decoding in place of prompt lookup or the assistant
-        model (benchmarks and tests); the ``speculative`` setting still decides whether and how much to draft."""
+        model (benchmarks and tests); the ``speculative`` setting still decides whether and how much to draft.
+        Documents go in user messages as OpenAI-style ``file`` content parts and are resolved as the pipeline,
+        the CLI and the server resolve them (``documents.prepare``: whole when they fit this context, else the
+        passages that match each question); a file that cannot be read raises ``DocumentError``, one line."""
         settings = settings or self.default_settings()
         if conversation is not None and not isinstance(conversation, str):
             raise GenerationError(f"conversation must be a string id or None, got {conversation!r}")
+        if has_file_parts(prompt):  # read outside the lock: extraction runs in a child process
+            from ..documents import prepare
+
+            prompt = prepare(prompt, self, settings, cancel=cancel)
         with self._lock:
             if images or has_image_parts(prompt):
                 return self._generate_with_images(prompt, settings, on_event, cancel, tools, grammar, images,

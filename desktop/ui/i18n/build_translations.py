@@ -28,6 +28,17 @@ KO: dict[str, str] = {
     "Send messages to the cloud?": "메시지를 클라우드로 보낼까요?",
     "I understand and agree to send messages to this service": "이 서비스로 메시지를 보내는 것을 이해하고 동의합니다",
     "Turn on": "켜기",
+    "Send the attached files to the cloud?": "첨부 파일을 클라우드로 보낼까요?",
+    "Send to cloud": "클라우드로 보내기",
+    "Keep local": "이 컴퓨터에 두기",
+    "image {0} ({1})": "이미지 {0} ({1})",
+    "<p>This message would go to <b>{host}</b> (the model <b>{model}</b>) with the conversation's attached files: "
+    "their text and images would leave this computer.</p>":
+        "<p>이 메시지는 대화에 첨부된 파일과 함께 <b>{host}</b>(모델 <b>{model}</b>)로 전송됩니다. 파일의 텍스트와 "
+        "이미지가 이 컴퓨터를 떠납니다.</p>",
+    "<p>You are asked at every send with files. Keep local answers with the local model and sends nothing.</p>":
+        "<p>파일이 있는 메시지를 보낼 때마다 묻습니다. ‘이 컴퓨터에 두기’를 고르면 로컬 모델이 답하고 아무것도 "
+        "보내지 않습니다.</p>",
     "Editing your last message: Send replaces it and asks again.":
         "마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.",
     "Type a message (Ctrl+Enter sends)": "메시지를 입력하세요 (Ctrl+Enter로 보내기)",

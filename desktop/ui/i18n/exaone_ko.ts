@@ -34,27 +34,27 @@
   <context>
     <name>ChatActions</name>
     <message>
-      <location filename="../chat_actions.py" line="53" />
+      <location filename="../chat_actions.py" line="55" />
       <source>A document is still being read: wait for it, or cancel it.</source>
       <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="80" />
+      <location filename="../chat_actions.py" line="99" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="116" />
+      <location filename="../chat_actions.py" line="135" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="126" />
+      <location filename="../chat_actions.py" line="145" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="156" />
+      <location filename="../chat_actions.py" line="175" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
@@ -62,24 +62,57 @@
   <context>
     <name>CloudConsentDialog</name>
     <message>
-      <location filename="../cloud_dialog.py" line="14" />
+      <location filename="../cloud_dialog.py" line="22" />
       <source>Send messages to the cloud?</source>
       <translation>메시지를 클라우드로 보낼까요?</translation>
     </message>
     <message>
-      <location filename="../cloud_dialog.py" line="17" />
+      <location filename="../cloud_dialog.py" line="25" />
       <source>&lt;p&gt;With the cloud fallback on, &lt;b&gt;the conversation you send&lt;/b&gt; (its system prompt, your messages and the previous answers, without reasoning) and the generation settings are sent over HTTPS to &lt;b&gt;{host}&lt;/b&gt; and answered by the model &lt;b&gt;{model}&lt;/b&gt;.&lt;/p&gt;&lt;p&gt;Your API key is kept in the OS keychain. Nothing else leaves this computer, and nothing is sent while the switch is off. Every cloud reply is marked in the chat.&lt;/p&gt;</source>
       <translation>&lt;p&gt;클라우드 대체를 켜면 &lt;b&gt;보내는 대화&lt;/b&gt;(시스템 프롬프트, 내 메시지, 추론을 뺀 이전 답변)와 생성 설정이 HTTPS로 &lt;b&gt;{host}&lt;/b&gt;에 전송되고, 모델 &lt;b&gt;{model}&lt;/b&gt;이(가) 답합니다.&lt;/p&gt;&lt;p&gt;API 키는 OS 키체인에 보관됩니다. 그 밖에는 아무것도 이 컴퓨터를 떠나지 않으며, 스위치가 꺼져 있는 동안에는 아무것도 전송되지 않습니다. 클라우드 답변은 대화에 모두 표시됩니다.&lt;/p&gt;</translation>
     </message>
     <message>
-      <location filename="../cloud_dialog.py" line="27" />
+      <location filename="../cloud_dialog.py" line="35" />
       <source>I understand and agree to send messages to this service</source>
       <translation>이 서비스로 메시지를 보내는 것을 이해하고 동의합니다</translation>
     </message>
     <message>
-      <location filename="../cloud_dialog.py" line="32" />
+      <location filename="../cloud_dialog.py" line="40" />
       <source>Turn on</source>
       <translation>켜기</translation>
+    </message>
+  </context>
+  <context>
+    <name>CloudFilesDialog</name>
+    <message>
+      <location filename="../cloud_dialog.py" line="55" />
+      <source>Send the attached files to the cloud?</source>
+      <translation>첨부 파일을 클라우드로 보낼까요?</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="59" />
+      <source>&lt;p&gt;This message would go to &lt;b&gt;{host}&lt;/b&gt; (the model &lt;b&gt;{model}&lt;/b&gt;) with the conversation's attached files: their text and images would leave this computer.&lt;/p&gt;</source>
+      <translation>&lt;p&gt;이 메시지는 대화에 첨부된 파일과 함께 &lt;b&gt;{host}&lt;/b&gt;(모델 &lt;b&gt;{model}&lt;/b&gt;)로 전송됩니다. 파일의 텍스트와 이미지가 이 컴퓨터를 떠납니다.&lt;/p&gt;</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="63" />
+      <source>&lt;p&gt;You are asked at every send with files. Keep local answers with the local model and sends nothing.&lt;/p&gt;</source>
+      <translation>&lt;p&gt;파일이 있는 메시지를 보낼 때마다 묻습니다. ‘이 컴퓨터에 두기’를 고르면 로컬 모델이 답하고 아무것도 보내지 않습니다.&lt;/p&gt;</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="71" />
+      <source>Send to cloud</source>
+      <translation>클라우드로 보내기</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="72" />
+      <source>Keep local</source>
+      <translation>이 컴퓨터에 두기</translation>
+    </message>
+    <message>
+      <location filename="../cloud_dialog.py" line="85" />
+      <source>image {0} ({1})</source>
+      <translation>이미지 {0} ({1})</translation>
     </message>
   </context>
   <context>
