@@ -48,7 +48,7 @@ if TYPE_CHECKING:
         map_settings,
     )
     from .cloud.keys import KeyStoreError, delete_api_key, key_source, set_api_key
-    from .cloud.routing import CloudPolicy, Engine, RouteOutcome, Router
+    from .cloud.routing import CloudPolicy, Engine, RouteOutcome, Router, may_reach_cloud
     from .documents import EXTENSIONS, DocumentError, extract_document, has_file_parts, resolve_for
     from .documents.extract import read_source
     from .llama.batch import BatchGenerator
@@ -69,6 +69,7 @@ _LAZY: dict[str, str] = {
     "CloudPolicy": ".cloud.routing",
     "RouteOutcome": ".cloud.routing",
     "Router": ".cloud.routing",
+    "may_reach_cloud": ".cloud.routing",
     "ModelInfo": ".llama.gguf_check",
     "inspect_gguf": ".llama.gguf_check",
     "render_chat": ".chat.templates",
@@ -108,7 +109,7 @@ __all__ = [
     # for the app: the llama.cpp worker process, documents, images, the API key, the chat history, the KV size
     "DocumentError", "EXTENSIONS", "Engine", "FIX_IMAGE", "KeyStoreError", "MAX_IMAGE_BYTES", "WorkerGenerator",
     "delete_api_key", "extract_document", "has_file_parts", "history_for_model", "host_of", "key_source",
-    "kv_cache_bytes", "read_image", "read_source", "resolve_for", "set_api_key", "sniff",
+    "kv_cache_bytes", "may_reach_cloud", "read_image", "read_source", "resolve_for", "set_api_key", "sniff",
 ]  # fmt: skip
 
 

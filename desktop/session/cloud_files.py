@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from ..engine.cloud.routing import CloudPolicy, Engine, may_reach_cloud
+from ..engine import CloudPolicy, Engine, may_reach_cloud
 
 FileKind = Literal["document", "image"]
 

@@ -162,7 +162,7 @@ def test_each_cloud_send_with_files_asks_naming_them(qtbot: Any, desktop: Deskto
             dialog.keep_button.click()
         assert blocker.args == ["complete"] and w.chat_actions.files_dialog is None
         assert stub.requests == []  # nothing went over HTTP
-        assert w.session.messages()[-1].engine == "cpu"  # the local model answered
+        assert w.controller.session.messages()[-1].engine == "cpu"  # the local model answered
 
         dialog = asked(qtbot, w, "And the budget?")  # the answer was not remembered: asked again
         assert dialog.names == ["report.pdf"]  # the document is still in the conversation
@@ -173,7 +173,7 @@ def test_each_cloud_send_with_files_asks_naming_them(qtbot: Any, desktop: Deskto
     sent = json.dumps(request.body["messages"], ensure_ascii=False)
     assert "the deadline is May 2" in sent and "the budget is 300 million won" in sent and "report.pdf" in sent
     assert request.body["messages"][-1]["content"].endswith("And the budget?")
-    assert w.session.messages()[-1].engine == "openai"
+    assert w.controller.session.messages()[-1].engine == "openai"
 
 
 def test_keep_local_without_a_local_model_sends_nothing(qtbot: Any, desktop: DesktopApp, tmp_path: Path) -> None:
@@ -197,6 +197,6 @@ def test_keep_local_without_a_local_model_sends_nothing(qtbot: Any, desktop: Des
         assert blocker.args == ["failed"]
         assert "stayed on this computer" in w.message_label.text()
         assert stub.requests == []
-    user = w.session.messages()[-2]
+    user = w.controller.session.messages()[-2]
     assert user.content == "What does the chart show?" and len(user.images) == 1  # nothing the user had is lost
     assert [d.filename for d in user.documents] == ["report.pdf"]
