@@ -376,8 +376,9 @@ class DecodeTarget(Protocol):
     def eval_one(self, token: int) -> np.ndarray:
         """Evaluate one token after the cache; the logits after it."""
 
-    def eval_run(self, tokens: list[int]) -> np.ndarray:
-        """Evaluate ``tokens`` after the cache in one llama_decode; (len, n_vocab) logits, one row per token."""
+    def eval_run(self, tokens: list[int]) -> np.ndarray | None:
+        """Evaluate ``tokens`` after the cache in one llama_decode; (len, n_vocab) logits, one row per token.
+        None when Stop ended it: the cache then holds what it held before."""
 
     def held(self) -> int:
         """How many positions the cache holds."""
@@ -423,6 +424,8 @@ class Speculation:
         run = [reply.tokens[-1], *draft.tokens]
         t = time.perf_counter()
         rows = target.eval_run(run)
+        if rows is None:  # Stop pressed while the model verified: nothing of the batch stays
+            return "cancelled", None
         self.length.costs.record(len(run), time.perf_counter() - t)
         sampling = draft.q is not None and self.sampler.settings.do_sample
         for i, drafted in enumerate(draft.tokens):
