@@ -7,17 +7,17 @@ import random
 from typing import Any
 
 import pytest
-from exaone_desktop.engine import chat
-from exaone_desktop.engine.chat import (
+from exaone_desktop.engine.chat import sandbox
+from exaone_desktop.engine.chat.reasoning import (
     THINK,
     THOUGHT,
     ReasoningSplitter,
     history_for_model,
     prompt_opens_reasoning,
     reasoning_tags,
-    render_chat,
     split_reasoning,
 )
+from exaone_desktop.engine.chat.templates import render_chat
 from exaone_desktop.engine.types import GenerationError
 from tiny_checkpoints import EXAONE4_TEMPLATE, EXAONE35_TEMPLATE, EXAONE_DEEP_TEMPLATE
 from tokenizers import Tokenizer, models
@@ -318,11 +318,11 @@ def test_generation_tag_and_strftime() -> None:
 def test_compiled_templates_are_cached() -> None:
     template = "{{ messages | length }}-cache-probe"
     render_chat(template, [{"role": "user", "content": "a"}])
-    before = chat._compile.cache_info().hits
+    before = sandbox.compile_template.cache_info().hits
     assert render_chat(template, [{"role": "user", "content": "b"}, {"role": "user", "content": "c"}]) == (
         "2-cache-probe"
     )
-    assert chat._compile.cache_info().hits == before + 1
+    assert sandbox.compile_template.cache_info().hits == before + 1
 
 
 # ------------------------------------------------------------------------------------------------

@@ -47,11 +47,14 @@ NOT_BUNDLED = ("torch", "transformers", "pytest", "scipy", "tests", "PySide6/QtN
                "PySide6/Qt/lib/libQt6Qml.so.6", "PySide6/Qt/lib/libQt6Pdf.so.6")
 
 
-def test_self_test_passes_from_source(tmp_path: Path) -> None:
-    """The same check unfrozen (fast, every platform): the demo chat through the window, offscreen."""
+@pytest.mark.parametrize("module", ["exaone_desktop", "desktop"])
+def test_self_test_passes_from_source(tmp_path: Path, module: str) -> None:
+    """The same check unfrozen (fast, every platform): the demo chat through the window, offscreen; also as
+    ``python -m desktop`` from the checkout (the folder's own name), which once loaded every module twice."""
     env = {**os.environ, "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen"}
-    proc = subprocess.run([sys.executable, "-m", "exaone_desktop", "--self-test"], env=env, capture_output=True,
-                          text=True, timeout=300, check=False, cwd=tmp_path)
+    where = tmp_path if module == "exaone_desktop" else ROOT
+    proc = subprocess.run([sys.executable, "-m", module, "--self-test", "--data-dir", str(tmp_path / "data")],
+                          env=env, capture_output=True, text=True, timeout=300, check=False, cwd=where)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("frozen: False") and lines[-1] == "self-test passed"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop import cli
+from exaone_desktop.cli import generate as cli
 from exaone_desktop.session import store as store_module
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore
 from generation_models import PLAIN_PROMPT, tiny_gguf
@@ -39,7 +39,7 @@ def test_drawn_seed_is_in_json_and_reproduces_the_reply(capsys: Any, model: Path
 def test_stored_reply_keeps_its_seed_and_old_histories_migrate(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     db = sqlite3.connect(str(path), isolation_level=None)
-    for statement in store_module._MIGRATIONS[1]:  # a history written by the previous schema
+    for statement in store_module.MIGRATIONS[1]:  # a history written by the previous schema
         db.execute(statement)
     db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
     db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"

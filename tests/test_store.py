@@ -149,7 +149,7 @@ def test_schema_3_history_becomes_one_branch_and_keeps_everything(tmp_path: Path
     path = tmp_path / "history.sqlite3"
     db = sqlite3.connect(str(path), isolation_level=None)
     for version in (1, 2, 3):
-        for statement in store_module._MIGRATIONS[version]:
+        for statement in store_module.MIGRATIONS[version]:
             db.execute(statement)
     db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
     for i, (role, text) in enumerate([("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]):

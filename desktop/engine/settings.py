@@ -1,5 +1,8 @@
 """Generation and load settings, validated against the rows of ``settings_table``.
 
+The dataclasses declare each field's name and type once, for type checkers; ``from_rows`` gives each its
+row's default and checks that the fields are exactly the table's rows of that scope, with the rows' types.
+
 Generation settings have the names, defaults and validation of transformers' text-generation pipeline.
 Precedence, as in transformers: the pipeline's defaults < the model's own generation config (written into
 the GGUF as ``general.sampling.*``, read through ``model_defaults``) < values the user set explicitly.
@@ -10,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 from exaone_convert import SAMPLING_KEYS
 
@@ -22,35 +25,68 @@ class SettingsError(ValueError):
     """An out-of-range setting; the message names the valid range."""
 
 
-def _default(name: str) -> Any:
-    return ROWS[name].default
+T = TypeVar("T")
+FROM_TABLE: Any = object()  # a field's default in the class body: ``from_rows`` puts its row's default there
+_TYPE_NAMES = {int: "int", float: "float", bool: "bool", str: "str", tuple: "tuple[str, ...]"}
+
+
+def field_type(row: Setting) -> str:
+    """The annotation a dataclass field for ``row`` has ("int | None" for an optional integer)."""
+    return _TYPE_NAMES[row.value_type] + (" | None" if row.optional else "")
+
+
+def from_rows(rows: tuple[Setting, ...]) -> Callable[[type[T]], type[T]]:
+    """A class decorator, applied before ``@dataclass``: each field's default becomes its row's default.
+
+    The class's fields must be exactly ``rows``, each annotated as ``field_type(row)`` and set to
+    ``FROM_TABLE``; TypeError names the first difference (a row without a field, a field without a row, a
+    type the row does not have, a default written in the class).
+    """
+
+    def apply(cls: type[T]) -> type[T]:
+        declared: dict[str, Any] = dict(cls.__annotations__)
+        names = {row.name for row in rows}
+        if set(declared) != names:
+            raise TypeError(f"{cls.__name__} and the settings table disagree: rows without a field "
+                            f"{sorted(names - set(declared))}, fields without a row {sorted(set(declared) - names)}")
+        for row in rows:
+            if declared[row.name] != field_type(row):
+                raise TypeError(f"{cls.__name__}.{row.name} is declared {declared[row.name]!r}; its row says "
+                                f"{field_type(row)!r}")
+            if cls.__dict__.get(row.name) is not FROM_TABLE:
+                raise TypeError(f"{cls.__name__}.{row.name}: write '= FROM_TABLE'; the default is the row's")
+            setattr(cls, row.name, row.default)
+        return cls
+
+    return apply
 
 
 @dataclass(frozen=True)
+@from_rows(GENERATION_ROWS)
 class GenerationSettings:
     """What transformers' ``pipeline("text-generation")`` accepts, plus OpenAI's two penalties.
 
     Defaults and valid ranges are the rows of ``settings_table.SETTINGS`` (scope "generation").
     """
 
-    max_new_tokens: int = _default("max_new_tokens")
-    return_full_text: bool = _default("return_full_text")
-    do_sample: bool = _default("do_sample")
-    temperature: float = _default("temperature")
-    top_k: int = _default("top_k")
-    top_p: float = _default("top_p")
-    min_p: float | None = _default("min_p")
-    repetition_penalty: float = _default("repetition_penalty")
-    num_return_sequences: int = _default("num_return_sequences")
-    seed: int | None = _default("seed")
-    stop: tuple[str, ...] = field(default_factory=tuple)
-    presence_penalty: float = _default("presence_penalty")
-    frequency_penalty: float = _default("frequency_penalty")
-    enable_thinking: bool | None = _default("enable_thinking")
-    truncate: str = _default("truncate")
-    speculative: str | None = _default("speculative")
-    prompt_lookup_num_tokens: int | None = _default("prompt_lookup_num_tokens")
-    num_assistant_tokens: int = _default("num_assistant_tokens")
+    max_new_tokens: int = FROM_TABLE
+    return_full_text: bool = FROM_TABLE
+    do_sample: bool = FROM_TABLE
+    temperature: float = FROM_TABLE
+    top_k: int = FROM_TABLE
+    top_p: float = FROM_TABLE
+    min_p: float | None = FROM_TABLE
+    repetition_penalty: float = FROM_TABLE
+    num_return_sequences: int = FROM_TABLE
+    seed: int | None = FROM_TABLE
+    stop: tuple[str, ...] = FROM_TABLE
+    presence_penalty: float = FROM_TABLE
+    frequency_penalty: float = FROM_TABLE
+    enable_thinking: bool | None = FROM_TABLE
+    truncate: str = FROM_TABLE
+    speculative: str | None = FROM_TABLE
+    prompt_lookup_num_tokens: int | None = FROM_TABLE
+    num_assistant_tokens: int = FROM_TABLE
 
     def __post_init__(self) -> None:
         if isinstance(self.stop, str):
@@ -78,7 +114,6 @@ class GenerationSettings:
 
 
 FIELD_NAMES: frozenset[str] = frozenset(f.name for f in dataclasses.fields(GenerationSettings))
-assert FIELD_NAMES == {row.name for row in GENERATION_ROWS}, "GenerationSettings and the table disagree"
 
 # Rules between settings, checked after each setting is in its own range (transformers' GenerationConfig).
 RULES: tuple[tuple[Callable[[GenerationSettings], bool], Callable[[GenerationSettings], str]], ...] = (
@@ -179,6 +214,7 @@ def model_defaults(source: HasSamplingDefaults | Mapping[str, Any] | None) -> di
 # -- load settings -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+@from_rows(LOAD_ROWS)
 class LoadSettings:
     """How a local model is loaded: the ``LocalGenerator`` keyword arguments of the same names.
 
@@ -186,12 +222,12 @@ class LoadSettings:
     None means automatic; its upper bound for one model (the trained length) is checked when it loads.
     """
 
-    n_ctx: int | None = _default("n_ctx")
-    n_threads: int | None = _default("n_threads")
-    n_gpu_layers: int = _default("n_gpu_layers")
-    kv_cache_type: str = _default("kv_cache_type")
-    state_cache_mb: int = _default("state_cache_mb")
-    assistant_model: str | None = _default("assistant_model")
+    n_ctx: int | None = FROM_TABLE
+    n_threads: int | None = FROM_TABLE
+    n_gpu_layers: int = FROM_TABLE
+    kv_cache_type: str = FROM_TABLE
+    state_cache_mb: int = FROM_TABLE
+    assistant_model: str | None = FROM_TABLE
 
     def __post_init__(self) -> None:
         _check_rows(self, LOAD_ROWS)
@@ -207,4 +243,3 @@ class LoadSettings:
 
 
 LOAD_NAMES: frozenset[str] = frozenset(f.name for f in dataclasses.fields(LoadSettings))
-assert LOAD_NAMES == {row.name for row in LOAD_ROWS}, "LoadSettings and the table disagree"

@@ -1,10 +1,12 @@
 """Every user setting of the engine as one row of data, the way a pydantic ``Field`` describes one value.
 
 A row says what a setting is (name, type, default, valid range or choices), how it is explained (one line in
-English and in Korean), how it is reached (the ``exaone-generate`` flag, the settings panel) and what the
-OpenAI chat-completions request makes of it. Everything else is derived from these rows: the validation of
-``GenerationSettings`` and ``LoadSettings``, the CLI's flags and their ``--help``, the settings panel's
-widgets, the cloud request and the README's settings table (a test keeps that one in sync).
+English and in Korean), how it is reached (the ``exaone-generate`` flag, the app's panels) and what an OpenAI
+chat-completions request makes of it, sent to the cloud (``openai``) or to ``exaone-serve`` (``served``).
+Everything else is derived from these rows: the defaults and validation of ``GenerationSettings`` and
+``LoadSettings`` (whose fields are checked against the rows), the CLI's flags and their ``--help``, the
+panels' widgets, the cloud request, ``exaone-serve``'s request model, flags and error fields, and the
+README's settings table (a test keeps that one in sync).
 
 Scopes: ``generation`` settings apply to one request (``GenerationSettings``); ``load`` settings apply when a
 model is loaded (``LoadSettings``, the ``LocalGenerator`` keyword arguments of the same names).
@@ -17,10 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from .settings import GenerationSettings
+from typing import Any, Literal
 
 Scope = Literal["generation", "load"]
 WidgetKind = Literal["int", "float", "bool", "optional_int", "optional_float", "stop", "tristate", "choice"]
@@ -33,12 +32,14 @@ MAX_TOKENS = 1_048_576  # 2**20: above every EXAONE context length
 class OpenAIParam:
     """Sent as the API parameter ``param``; ``convert`` returns the value, or None to leave it out.
 
-    ``minimum``/``maximum`` are the API's own limits where they are tighter than the row's range: a value
-    outside them is refused with a message rather than clamped.
+    ``convert`` takes the ``GenerationSettings`` being sent (typed loosely here: the settings are made from
+    this table, so the table does not import them). ``minimum``/``maximum`` are the API's own limits where
+    they are tighter than the row's range: a value outside them is refused with a message rather than
+    clamped (by the cloud request and by ``exaone-serve``'s request model alike).
     """
 
     param: str
-    convert: Callable[[GenerationSettings], Any]
+    convert: Callable[[Any], Any]
     minimum: float | None = None
     maximum: float | None = None
 
@@ -50,7 +51,7 @@ class OpenAIParam:
 class NotApplied:
     """The API has no such parameter: listed in ``not_applied`` whenever the local engine would apply it."""
 
-    applies: Callable[[GenerationSettings], bool]
+    applies: Callable[[Any], bool]  # takes the GenerationSettings being sent
 
     def describe(self) -> str:
         return "not applied (reported)"
@@ -67,6 +68,25 @@ class Elsewhere:
 
 
 OpenAIMapping = OpenAIParam | NotApplied | Elsewhere
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a request to ``exaone-serve`` (the OpenAI API served locally) makes of the setting.
+
+    The request field is the row's OpenAI parameter where it has one (``max_completion_tokens``, ``n``),
+    with the API's own range where tighter (``temperature`` 0-2); otherwise it is an extra-body field of the
+    setting's own name (``top_k``), or, with ``template``, a variable in ``chat_template_kwargs``. ``older``
+    names are accepted too (the earlier one loses when both are sent). ``flag``: ``exaone-serve`` also takes
+    the row's flag, as a server-wide default under each request's own value. ``keep_default``: the field
+    defaults to the row's default and refuses null (OpenAI's ``n``), instead of "unset".
+    """
+
+    note: str  # what the field means on the server, for ``exaone-serve --help``
+    older: tuple[str, ...] = ()
+    template: bool = False
+    flag: bool = True
+    keep_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +109,8 @@ class Setting:
     cli: str | None = None  # the exaone-generate flag; None: not on the command line
     cli_const: Any = None  # the flag takes no value and sets this one (--truncate-history)
     openai: OpenAIMapping = Elsewhere("not applicable")
-    panel: bool = True  # the app's settings panel shows it
+    served: Served | None = None  # None: exaone-serve's requests do not set it
+    panel: bool = True  # the app shows it: Settings > Generation, or for a load row Settings > Model
     step: float = 1  # the panel's spin box step
     decimals: int = 0  # the panel's spin box decimals
 
@@ -168,6 +189,33 @@ class Setting:
             out["le"] = self.maximum
         return out
 
+    # -- exaone-serve's request ----------------------------------------------------------------------------
+
+    @property
+    def request_name(self) -> str | None:
+        """The request field that sets it on ``exaone-serve`` (for a ``template`` row: its variable in
+        ``chat_template_kwargs``); None when requests do not set it."""
+        if self.served is None:
+            return None
+        if isinstance(self.openai, OpenAIParam) and not self.served.template:
+            return self.openai.param
+        return self.name
+
+    def request_bounds(self) -> dict[str, float]:
+        """``bounds()`` narrowed to the OpenAI API's own limits where those are tighter (temperature 0-2)."""
+        low, high = self.minimum, self.maximum
+        if isinstance(self.openai, OpenAIParam):
+            if self.openai.minimum is not None:
+                low = self.openai.minimum if low is None else max(low, self.openai.minimum)
+            if self.openai.maximum is not None:
+                high = self.openai.maximum if high is None else min(high, self.openai.maximum)
+        out: dict[str, float] = {}
+        if low is not None:
+            out["gt" if self.min_exclusive else "ge"] = low
+        if high is not None:
+            out["le"] = high
+        return out
+
     # -- widgets ---------------------------------------------------------------------------------------
 
     @property
@@ -207,72 +255,85 @@ SETTINGS: tuple[Setting, ...] = (
             "한 번의 답변에서 생성할 최대 토큰 수입니다.",
             label="Longest reply (tokens)", label_ko="최대 답변 길이(토큰)",
             minimum=1, maximum=MAX_TOKENS, cli="--max-new-tokens",
-            openai=OpenAIParam("max_completion_tokens", lambda s: s.max_new_tokens)),
+            openai=OpenAIParam("max_completion_tokens", lambda s: s.max_new_tokens),
+            served=Served("unset: the rest of the context (the prompt's tokens subtracted)", older=("max_tokens",))),
     Setting("do_sample", bool, False,
             "Sample at random; off always picks the most likely token (greedy).",
             "무작위로 샘플링합니다. 끄면 항상 가장 가능성 높은 토큰을 고릅니다(greedy).",
             label="Varied replies (sampling)", label_ko="다양한 답변(샘플링)",
-            cli="--do-sample", openai=Elsewhere("off: sent as `temperature` 0")),
+            cli="--do-sample", openai=Elsewhere("off: sent as `temperature` 0"),
+            served=Served("false is greedy whatever the temperature")),
     Setting("temperature", float, 1.0,
             "Higher is more random; used only when sampling.",
             "높을수록 더 무작위적입니다. 샘플링할 때만 쓰입니다.",
             label="Creativity", label_ko="창의성",
             minimum=0, maximum=100, step=0.05, decimals=2, cli="--temperature",
             openai=OpenAIParam("temperature", lambda s: float(s.temperature) if s.do_sample else 0.0,
-                               minimum=0, maximum=2)),
+                               minimum=0, maximum=2),
+            served=Served("0 means greedy (do_sample false); the value is then unused")),
     Setting("top_k", int, 50,
             "Sample only from the k most likely tokens (0 turns it off).",
             "가능성이 높은 k개 토큰 중에서만 샘플링합니다(0이면 끔).",
             label="Pick from the top k words", label_ko="상위 k개 단어에서 고르기",
             minimum=0, maximum=1_000_000, cli="--top-k",
-            openai=NotApplied(lambda s: s.do_sample and s.top_k != 0)),
+            openai=NotApplied(lambda s: s.do_sample and s.top_k != 0),
+            served=Served("0 disables it; ties with the k-th logit stay (transformers)")),
     Setting("top_p", float, 1.0,
             "Sample from the smallest set of tokens whose probability reaches p (0 keeps only the top one).",
             "확률 합이 p에 이르는 가장 작은 토큰 집합에서 샘플링합니다(0이면 가장 가능성 높은 토큰만).",
             label="Pick from the likeliest words", label_ko="가능성 높은 단어에서 고르기",
             minimum=0, maximum=1, step=0.05, decimals=2, cli="--top-p",
-            openai=OpenAIParam("top_p", lambda s: float(s.top_p) if s.do_sample else None)),
+            openai=OpenAIParam("top_p", lambda s: float(s.top_p) if s.do_sample else None),
+            served=Served("nucleus after temperature and top_k, as transformers' TopPLogitsWarper")),
     Setting("min_p", float, None,
             "Drop tokens less likely than this fraction of the top one (unset: off).",
             "가장 가능성 높은 토큰 대비 이 비율보다 낮은 토큰을 버립니다(미설정: 끔).",
             label="Leave out unlikely words", label_ko="가능성 낮은 단어 빼기",
             minimum=0, maximum=1, optional=True, step=0.01, decimals=2, cli="--min-p",
-            openai=NotApplied(lambda s: s.do_sample and bool(s.min_p))),
+            openai=NotApplied(lambda s: s.do_sample and bool(s.min_p)),
+            served=Served("a fraction of the most likely token's probability")),
     Setting("repetition_penalty", float, 1.0,
             "Above 1 discourages repeating earlier tokens (1 turns it off).",
             "1보다 크면 앞에 나온 토큰의 반복을 억제합니다(1이면 끔).",
             label="Avoid repeating", label_ko="반복 줄이기",
             minimum=0, maximum=100, min_exclusive=True, step=0.05, decimals=2, cli="--repetition-penalty",
-            openai=NotApplied(lambda s: s.repetition_penalty != 1.0)),
+            openai=NotApplied(lambda s: s.repetition_penalty != 1.0),
+            served=Served("over prompt and generated tokens")),
     Setting("presence_penalty", float, 0.0,
             "Penalise tokens that already appeared at all.",
             "이미 한 번이라도 나온 토큰에 벌점을 줍니다.",
             label="Move on to new topics", label_ko="새 주제로 넘어가기",
             minimum=-2, maximum=2, step=0.1, decimals=2, cli="--presence-penalty",
-            openai=OpenAIParam("presence_penalty", lambda s: float(s.presence_penalty) or None)),
+            openai=OpenAIParam("presence_penalty", lambda s: float(s.presence_penalty) or None),
+            served=Served("OpenAI semantics, over the generated tokens")),
     Setting("frequency_penalty", float, 0.0,
             "Penalise tokens by how often they already appeared.",
             "이미 나온 횟수만큼 토큰에 벌점을 줍니다.",
             label="Avoid overused words", label_ko="자주 쓴 단어 줄이기",
             minimum=-2, maximum=2, step=0.1, decimals=2, cli="--frequency-penalty",
-            openai=OpenAIParam("frequency_penalty", lambda s: float(s.frequency_penalty) or None)),
+            openai=OpenAIParam("frequency_penalty", lambda s: float(s.frequency_penalty) or None),
+            served=Served("OpenAI semantics, over the generated tokens")),
     Setting("seed", int, None,
             "Makes sampling repeatable (unset: a new random seed each time).",
             "샘플링을 재현할 수 있게 합니다(미설정: 매번 새 난수 시드).",
             label="Repeatable replies (seed)", label_ko="같은 답변 다시 얻기(시드)",
             minimum=0, maximum=SEED_MAX, optional=True, cli="--seed",
-            openai=OpenAIParam("seed", lambda s: s.seed)),
+            openai=OpenAIParam("seed", lambda s: s.seed),
+            served=Served("same seed, same settings, same prompt: the same text as exaone-generate --seed",
+                          flag=False)),
     Setting("stop", tuple, (),
             "Stop the reply when one of these strings appears.",
             "이 문자열 중 하나가 나오면 답변을 멈춥니다.",
             label="Stop at these texts", label_ko="이 문자열에서 멈추기",
-            cli="--stop", openai=OpenAIParam("stop", lambda s: list(s.stop) or None)),
+            cli="--stop", openai=OpenAIParam("stop", lambda s: list(s.stop) or None),
+            served=Served("the text ends before the first stop string (it is not included)")),
     Setting("num_return_sequences", int, 1,
             "How many replies to generate (needs sampling); the chat shows the first.",
             "생성할 답변 수입니다(샘플링 필요). 대화에는 첫 번째 답변이 보입니다.",
             label="Replies to write", label_ko="만들 답변 수",
             minimum=1, maximum=64, cli="--num-return-sequences",
-            openai=OpenAIParam("n", lambda s: s.num_return_sequences if s.num_return_sequences > 1 else None)),
+            openai=OpenAIParam("n", lambda s: s.num_return_sequences if s.num_return_sequences > 1 else None),
+            served=Served("more than 1 needs sampling", flag=False, keep_default=True)),
     Setting("return_full_text", bool, True,
             "Plain prompts only: return the prompt together with the reply.",
             "일반 프롬프트에만 해당: 답변과 함께 프롬프트도 돌려줍니다.",
@@ -283,7 +344,8 @@ SETTINGS: tuple[Setting, ...] = (
             "추론 모델: 답하기 전에 생각합니다(미설정: 모델 기본값).",
             label="Think before answering", label_ko="답하기 전에 생각하기",
             optional=True, cli="--enable-thinking",
-            openai=NotApplied(lambda s: s.enable_thinking is not None)),
+            openai=NotApplied(lambda s: s.enable_thinking is not None),
+            served=Served('{"enable_thinking": true} lets EXAONE reason first', template=True)),
     Setting("truncate", str, "error",
             "When a conversation outgrows the context: stop with an error, or drop the oldest turns "
             "(never the system prompt or the last message).",
@@ -301,46 +363,50 @@ SETTINGS: tuple[Setting, ...] = (
             "auto: 이 컴퓨터에서 이득일 때만, off: 사용 안 함, 미설정: transformers처럼 "
             "prompt_lookup_num_tokens나 보조 모델이 있을 때만.",
             label="Speculative decoding", label_ko="추측 디코딩",
-            optional=True, choices=("off", "on", "auto"), cli="--speculative", openai=SPEED_ONLY),
+            optional=True, choices=("off", "on", "auto"), cli="--speculative", openai=SPEED_ONLY,
+            served=Served("off / on / auto drafting (speed only, same distribution); --parallel above 1 decodes "
+                                   "without drafts")),
     Setting("prompt_lookup_num_tokens", int, None,
             "Prompt lookup: draft up to this many tokens that followed the last words earlier in the prompt "
             "or the reply (rewriting, editing, quoting); unset: off, or 10 with speculative on/auto.",
             "프롬프트 조회: 마지막 단어들이 프롬프트나 답변 앞쪽에서 나온 곳의 다음 토큰을 이 개수까지 "
             "제안합니다(고쳐 쓰기, 편집, 인용). 미설정: 끔, speculative가 on/auto이면 10.",
             label="Draft from the text so far (tokens)", label_ko="앞 내용에서 초안(토큰)",
-            minimum=1, maximum=64, optional=True, cli="--prompt-lookup-num-tokens", openai=SPEED_ONLY),
+            minimum=1, maximum=64, optional=True, cli="--prompt-lookup-num-tokens", openai=SPEED_ONLY,
+            served=Served("draft by prompt lookup")),
     Setting("num_assistant_tokens", int, 20,
             "Tokens the assistant model drafts per step (the most, with speculative auto).",
             "보조 모델이 한 단계에 제안하는 토큰 수입니다(자동 모드에서는 최대값).",
             label="Draft model's tokens per step", label_ko="보조 모델의 단계별 초안(토큰)",
-            minimum=1, maximum=64, cli="--num-assistant-tokens", openai=SPEED_ONLY),
+            minimum=1, maximum=64, cli="--num-assistant-tokens", openai=SPEED_ONLY,
+            served=Served("drafts per step of --assistant-model")),
     # -- load: how a local model is loaded ---------------------------------------------------------------
     Setting("n_ctx", int, None,
             "Context size in tokens (0 or unset: automatic, at most the model's trained length).",
             "컨텍스트 크기(토큰 수)입니다(0 또는 미설정: 자동, 모델의 학습 길이 이하).",
             label="Context size (tokens)", label_ko="컨텍스트 크기(토큰)",
-            scope="load", minimum=0, maximum=MAX_TOKENS, optional=True, cli="--n-ctx", panel=False,
+            scope="load", minimum=0, maximum=MAX_TOKENS, optional=True, cli="--n-ctx",
             openai=LOAD_ONLY),
-    Setting("n_threads", int, None,
-            "CPU threads (unset: llama.cpp's choice).",
-            "CPU 스레드 수입니다(미설정: llama.cpp가 정함).",
-            label="CPU threads", label_ko="CPU 스레드",
-            scope="load", minimum=1, maximum=1024, optional=True, cli="--threads", panel=False, openai=LOAD_ONLY),
-    Setting("n_gpu_layers", int, -1,
-            "Layers to offload to the GPU (-1: all, 0: none).",
-            "GPU로 옮길 레이어 수입니다(-1: 전부, 0: 없음).",
-            label="Layers on the GPU", label_ko="GPU에 올릴 레이어",
-            scope="load", minimum=-1, maximum=100_000, cli="--n-gpu-layers", panel=False, openai=LOAD_ONLY),
     Setting("kv_cache_type", str, "f16",
             "Precision of the KV cache: f16, or q8_0 / q4_0 for half or a quarter of its memory.",
             "KV 캐시의 정밀도입니다. f16, 또는 메모리를 절반으로 줄이는 q8_0 / 4분의 1로 줄이는 q4_0.",
             label="Context memory precision", label_ko="컨텍스트 메모리 정밀도",
-            scope="load", choices=("f16", "q8_0", "q4_0"), cli="--kv-cache-type", panel=False, openai=LOAD_ONLY),
+            scope="load", choices=("f16", "q8_0", "q4_0"), cli="--kv-cache-type", openai=LOAD_ONLY),
+    Setting("n_gpu_layers", int, -1,
+            "Layers to offload to the GPU (-1: all, 0: none).",
+            "GPU로 옮길 레이어 수입니다(-1: 전부, 0: 없음).",
+            label="Layers on the GPU", label_ko="GPU에 올릴 레이어",
+            scope="load", minimum=-1, maximum=100_000, cli="--n-gpu-layers", openai=LOAD_ONLY),
+    Setting("n_threads", int, None,
+            "CPU threads (unset: llama.cpp's choice).",
+            "CPU 스레드 수입니다(미설정: llama.cpp가 정함).",
+            label="CPU threads", label_ko="CPU 스레드",
+            scope="load", minimum=1, maximum=1024, optional=True, cli="--threads", openai=LOAD_ONLY),
     Setting("state_cache_mb", int, 1024,
             "Memory in MB for keeping the state of recent conversations (0: keep none).",
             "최근 대화의 상태를 보관할 메모리(MB)입니다(0: 보관 안 함).",
             label="Memory for kept chats", label_ko="보관할 대화용 메모리",
-            scope="load", minimum=0, maximum=1_048_576, cli="--state-cache-mb", panel=False, openai=LOAD_ONLY),
+            scope="load", minimum=0, maximum=1_048_576, cli="--state-cache-mb", openai=LOAD_ONLY),
     Setting("assistant_model", str, None,
             "A smaller GGUF with the same tokenizer that drafts tokens for the model (speculative decoding), "
             "e.g. EXAONE-4.0-1.2B for EXAONE-4.0-32B.",
@@ -353,6 +419,7 @@ SETTINGS: tuple[Setting, ...] = (
 ROWS: Mapping[str, Setting] = {row.name: row for row in SETTINGS}
 GENERATION_ROWS: tuple[Setting, ...] = tuple(row for row in SETTINGS if row.scope == "generation")
 LOAD_ROWS: tuple[Setting, ...] = tuple(row for row in SETTINGS if row.scope == "load")
+SERVED_ROWS: tuple[Setting, ...] = tuple(row for row in SETTINGS if row.served is not None)
 
 
 def not_applied_names() -> tuple[str, ...]:
@@ -378,8 +445,18 @@ def _flag_text(row: Setting) -> str:
     return f"`{row.cli}`"
 
 
-README_HEADER = ("| setting | scope | default | valid values | `exaone-generate` flag | OpenAI request |\n"
-                 "|---|---|---|---|---|---|")
+def _served_text(row: Setting) -> str:
+    name = row.request_name
+    if row.served is None or name is None:
+        return "—"
+    if row.served.template:
+        return f"`chat_template_kwargs.{name}`"
+    names = " / ".join(f"`{n}`" for n in (name, *row.served.older))
+    return names if isinstance(row.openai, OpenAIParam) else names + " (extra body)"
+
+
+README_HEADER = ("| setting | scope | default | valid values | `exaone-generate` flag | cloud request (OpenAI) "
+                 "| `exaone-serve` request |\n|---|---|---|---|---|---|---|")
 
 
 def markdown_table() -> str:
@@ -387,6 +464,6 @@ def markdown_table() -> str:
     lines = [README_HEADER]
     for row in SETTINGS:
         cells = (f"`{row.name}`", row.scope, _default_text(row), row.summary().replace("|", "\\|"),
-                 _flag_text(row), row.openai.describe())
+                 _flag_text(row), row.openai.describe(), _served_text(row))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

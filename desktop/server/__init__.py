@@ -6,11 +6,12 @@
     handle.stop()
 """
 
-from .app import ServerConfig, create_app
 from .cli import ServerHandle, is_loopback, start_background
 from .limits import LIMITS, ServerLimits
 from .mapping import PARAMETERS, request_settings
+from .routes import create_app
 from .scheduler import QueueFull, Scheduler
+from .service import ServerConfig
 
 __all__ = ["LIMITS", "PARAMETERS", "QueueFull", "Scheduler", "ServerConfig", "ServerHandle", "ServerLimits",
            "create_app", "is_loopback", "request_settings", "start_background"]

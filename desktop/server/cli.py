@@ -22,27 +22,30 @@ from typing import Any
 
 import uvicorn
 
-from .. import setting_flags
-from ..cli_errors import Parser, UsageError, run_main
-from ..engine.settings import check_value, resolve_settings
-from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
+from ..cli import setting_flags
+from ..cli.errors import Parser, UsageError, run_main
+from ..engine.settings import resolve_settings
+from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS, Setting
 from ..engine.types import GenerationError
-from .app import DEFAULT_MAX_BODY_BYTES, ServerConfig, create_app
 from .guard import host_name, normal_host
 from .limits import LIMITS, ServerLimits
 from .mapping import describe_table
+from .routes import create_app
 from .scheduler import DEFAULT_MAX_WAITING
+from .service import DEFAULT_MAX_BODY_BYTES, ServerConfig
 
 PROG = "exaone-serve"
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8800
 KEY_ENV = "EXAONE_SERVE_API_KEY"
-# exaone-generate's setting flags that make sense as server-wide defaults (a request's values win).
-SERVER_SETTING_FLAGS = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "repetition_penalty",
-                        "presence_penalty", "frequency_penalty", "enable_thinking", "stop", "speculative",
-                        "prompt_lookup_num_tokens", "num_assistant_tokens")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def server_rows(rows: Sequence[Setting] = GENERATION_ROWS) -> tuple[Setting, ...]:
+    """The settings ``exaone-serve`` takes as server-wide defaults (a request's values win): the rows a request
+    sets whose ``served`` column keeps exaone-generate's flag for the server."""
+    return tuple(row for row in rows if row.served is not None and row.served.flag and row.cli is not None)
+
+
+def build_parser(rows: Sequence[Setting] = GENERATION_ROWS) -> argparse.ArgumentParser:
     p = Parser(prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
                 description="Serve an EXAONE GGUF over the OpenAI API (chat and text completions, streaming, "
                             "tools, JSON schema), on this machine only unless --host says otherwise.",
@@ -79,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     setting_flags.add_setting_flags(  # the same flags, ranges and help as exaone-generate
         p.add_argument_group("server-wide generation defaults", "a request's own values win over these, and these "
                              "over the model's generation config"),
-        [row for row in GENERATION_ROWS if row.name in SERVER_SETTING_FLAGS])
+        server_rows(rows))
     setting_flags.add_setting_flags(p.add_argument_group("loading the model"), LOAD_ROWS)
     return p
 
@@ -204,7 +207,7 @@ def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from ..engine.worker import WorkerGenerator
+    from ..engine.llama.worker import WorkerGenerator
 
     generator = WorkerGenerator(args.model, n_seq=args.parallel, **setting_flags.load_settings(args).changed())
     return generator, [generator]
@@ -240,11 +243,8 @@ def run(argv: Sequence[str] | None) -> int:
     if "*" in origins:
         print(f"{PROG}: warning: --cors-origin '*' lets every web page you visit call the API from your browser",
               file=sys.stderr, flush=True)
-    defaults = {name: getattr(args, name) for name in SERVER_SETTING_FLAGS if getattr(args, name) is not None}
-    if "stop" in defaults:
-        defaults["stop"] = tuple(defaults["stop"])
-    for name, value in defaults.items():  # bad flags fail before the model loads
-        check_value(name, value)
+    # bad flags fail before the model loads: each against its row, then the rules between them
+    defaults = {k: v for k, v in setting_flags.explicit_settings(args, server_rows()).items() if v is not None}
     resolve_settings(None, **defaults)
     generator, owned = load_model(args)
     try:

@@ -3,18 +3,22 @@
 Precedence, lowest first: transformers' pipeline defaults < the GGUF's generation config
 (``general.sampling.*``) < the server's own flags (``exaone-serve --top-k 20`` ...) < the request.
 
-One row per request field, in ``PARAMETERS``. Sampling follows OpenAI's API: a request samples unless it
-sets ``temperature: 0`` or ``do_sample: false`` (then it is greedy, as transformers' ``do_sample=False``);
-a request that says nothing about sampling samples too, unless the server was started with ``--no-do-sample``.
+The parameters are the settings table's rows with a ``served`` column: ``PARAMETERS`` lists them as request
+fields (an older name such as ``max_tokens`` is a parameter of its own), ``setting_param`` names the
+request field a settings error is about. Sampling follows OpenAI's API: a request samples unless it sets
+``temperature: 0`` or ``do_sample: false`` (then it is greedy, as transformers' ``do_sample=False``); a
+request that says nothing about sampling samples too, unless the server was started with ``--no-do-sample``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .schemas import SamplingRequest
+from pydantic import BaseModel
+
+from ..engine.settings_table import SERVED_ROWS, OpenAIParam, Setting
 
 
 @dataclass(frozen=True)
@@ -31,66 +35,74 @@ def _stop(value: str | list[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-PARAMETERS: tuple[Param, ...] = (
-    Param("max_tokens", "max_new_tokens", int, "older name; max_completion_tokens wins when both are set"),
-    Param("max_completion_tokens", "max_new_tokens", int,
-          "unset: the rest of the context (the prompt's tokens subtracted)"),
-    Param("temperature", "temperature", float, "0 means greedy (do_sample false); the value is then unused"),
-    Param("top_p", "top_p", float, "nucleus after temperature and top_k, as transformers' TopPLogitsWarper"),
-    Param("n", "num_return_sequences", int, "more than 1 needs sampling"),
-    Param("seed", "seed", int, "same seed, same settings, same prompt: the same text as exaone-generate --seed"),
-    Param("stop", "stop", _stop, "the text ends before the first stop string (it is not included)"),
-    Param("presence_penalty", "presence_penalty", float, "OpenAI semantics, over the generated tokens"),
-    Param("frequency_penalty", "frequency_penalty", float, "OpenAI semantics, over the generated tokens"),
-    Param("top_k", "top_k", int, "extra body; 0 disables it; ties with the k-th logit stay (transformers)"),
-    Param("repetition_penalty", "repetition_penalty", float, "extra body; over prompt and generated tokens"),
-    Param("min_p", "min_p", float, "extra body"),
-    Param("do_sample", "do_sample", bool, "extra body; false is greedy whatever the temperature"),
-    Param("speculative", "speculative", str, "extra body; off / on / auto drafting (speed only, same distribution); "
-          "--parallel above 1 decodes without drafts"),
-    Param("prompt_lookup_num_tokens", "prompt_lookup_num_tokens", int, "extra body; draft by prompt lookup"),
-    Param("num_assistant_tokens", "num_assistant_tokens", int, "extra body; drafts per step of --assistant-model"),
-)
+def _convert(row: Setting) -> Callable[[Any], Any]:
+    return _stop if row.value_type is tuple else row.value_type
 
 
-def request_settings(request: SamplingRequest, server_defaults: Mapping[str, Any] | None = None,
-                     enable_thinking: bool | None = None) -> dict[str, Any]:
+def parameters(rows: Iterable[Setting] = SERVED_ROWS) -> tuple[Param, ...]:
+    """The top-level request fields of ``rows`` (older names first: the newer name wins when both are sent)."""
+    out: list[Param] = []
+    for row in rows:
+        if row.served is None or row.served.template or row.request_name is None:
+            continue
+        note = row.served.note if isinstance(row.openai, OpenAIParam) else "extra body; " + row.served.note
+        out += [Param(old, row.name, _convert(row), f"older name; {row.request_name} wins when both are set")
+                for old in row.served.older]
+        out.append(Param(row.request_name, row.name, _convert(row), note))
+    return tuple(out)
+
+
+PARAMETERS: tuple[Param, ...] = parameters()
+TEMPLATE_ROWS: tuple[Setting, ...] = tuple(row for row in SERVED_ROWS if row.served and row.served.template)
+_FIELDS: Mapping[str, str] = {row.name: row.request_name for row in SERVED_ROWS
+                              if row.request_name and row.served and not row.served.template}
+
+
+def setting_param(message: str) -> str | None:
+    """The request field a GenerationSettings error is about (its message starts with the setting's name)."""
+    return _FIELDS.get(message.split(" ", 1)[0])
+
+
+def request_settings(request: BaseModel, server_defaults: Mapping[str, Any] | None = None,
+                     template: BaseModel | None = None) -> dict[str, Any]:
     """The explicit settings of ``request`` over the server's flags, as GenerationSettings field values.
 
-    Fields the request leaves unset are absent (so the GGUF's defaults apply below them).
+    ``template`` is a chat request's ``chat_template_kwargs`` (its ``enable_thinking`` ...). Fields the
+    request leaves unset are absent (so the GGUF's defaults apply below them).
     """
     values: dict[str, Any] = {k: v for k, v in (server_defaults or {}).items() if v is not None}
+    given = {p.field: getattr(request, p.field) for p in PARAMETERS}
     sent = request.model_fields_set
-    for row in PARAMETERS:
-        value = getattr(request, row.field)
-        if row.field in sent and value is not None:
-            values[row.setting] = row.convert(value)
-    if request.max_completion_tokens is not None:
-        values["max_new_tokens"] = request.max_completion_tokens
-    if request.do_sample is None:
-        if request.temperature == 0:
+    for p in PARAMETERS:
+        if p.field in sent and given[p.field] is not None:
+            values[p.setting] = p.convert(given[p.field])
+    if given["do_sample"] is None:
+        if given["temperature"] == 0:
             values["do_sample"] = False
-        elif request.temperature is not None or "do_sample" not in values:
+        elif given["temperature"] is not None or "do_sample" not in values:
             values["do_sample"] = True
     if values.get("do_sample") is False and values.get("temperature") == 0:
         values.pop("temperature")  # greedy: the temperature is unused, and 0 is not a valid sampling one
-    if enable_thinking is not None:
-        values["enable_thinking"] = enable_thinking
+    for row in TEMPLATE_ROWS:
+        value = None if template is None else getattr(template, row.name)
+        if value is not None:
+            values[row.name] = value
     return values
 
 
-def sets_max_tokens(request: SamplingRequest, server_defaults: Mapping[str, Any] | None = None) -> bool:
+def sets_max_tokens(request: BaseModel, server_defaults: Mapping[str, Any] | None = None) -> bool:
     """Whether the request (or the server's ``--max-new-tokens``) bounds the reply's length."""
-    return (request.max_completion_tokens is not None or request.max_tokens is not None
+    return (any(getattr(request, p.field) is not None for p in PARAMETERS if p.setting == "max_new_tokens")
             or (server_defaults or {}).get("max_new_tokens") is not None)
 
 
 def describe_table() -> str:
     """The mapping as text (for ``exaone-serve --help`` and the README)."""
     rows = [f"  {p.field:<22} -> {p.setting:<21} {p.note}" for p in PARAMETERS]
-    rows.append(f"  {'chat_template_kwargs':<22} -> {'enable_thinking':<21} extra body: "
-                "{\"enable_thinking\": true} lets EXAONE reason first")
+    rows += [f"  {'chat_template_kwargs':<22} -> {row.name:<21} extra body: {row.served.note}"
+             for row in TEMPLATE_ROWS if row.served]
     return "\n".join(rows)
 
 
-__all__ = ["PARAMETERS", "Param", "describe_table", "request_settings", "sets_max_tokens"]
+__all__ = ["PARAMETERS", "Param", "describe_table", "parameters", "request_settings", "sets_max_tokens",
+           "setting_param"]

@@ -1,46 +1,54 @@
 """Typed requests and responses of the OpenAI-compatible API (pydantic), as OpenAI's API reference spells them.
 
 Requests refuse unknown fields (as OpenAI does: "unrecognized request argument"), except the ones listed in
-``IGNORED`` that clients send routinely and that change nothing here. Ranges are part of the field
-definitions, so a validation error can name the field and its valid range.
+``IGNORED`` that clients send routinely and that change nothing here. The settings' fields are made from the
+rows of the engine's settings table (``request_fields``: a row's ``served`` column names its field, its range
+is the row's, narrowed to the API's own where tighter), so a validation error can name the field and its
+valid range, and a row added to the table is a request field without another edit here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..engine.settings_table import ROWS, OpenAIParam
+from ..engine.settings_table import SERVED_ROWS, Setting
 
-MAX_STOP = 16
-
-
-def limits(setting: str) -> dict[str, Any]:
-    """Field constraints for a request field that sets ``setting``: the settings table's range, narrowed to
-    the OpenAI API's own limits where that is tighter (temperature 0-2)."""
-    row = ROWS[setting]
-    low, high = row.minimum, row.maximum
-    if isinstance(row.openai, OpenAIParam):
-        if row.openai.minimum is not None:
-            low = row.openai.minimum if low is None else max(low, row.openai.minimum)
-        if row.openai.maximum is not None:
-            high = row.openai.maximum if high is None else min(high, row.openai.maximum)
-    out: dict[str, Any] = {}
-    if low is not None:
-        out["gt" if row.min_exclusive else "ge"] = low
-    if high is not None:
-        out["le"] = high
-    return out
-
-
-def ranged(setting: str, default: Any = None) -> Any:
-    """``Field(default, ...)`` with the range of ``setting`` (see ``limits``)."""
-    return Field(default, **limits(setting))
+MAX_STOP = 16  # most strings a list-valued setting (stop) takes in one request
 
 # Fields clients send that this server accepts and ignores (they do not change the generated text).
 IGNORED: tuple[str, ...] = ("user", "metadata", "store", "service_tier", "parallel_tool_calls",
                             "prompt_cache_key", "safety_identifier")
+
+
+def request_type(row: Setting) -> Any:
+    """The request field's type for ``row``: its value type (its choices as a Literal), a string or a list of
+    strings for a list-valued one, and null allowed unless the field keeps the row's default."""
+    if row.value_type is tuple:
+        base: Any = str | list[str]
+    elif row.choices:
+        base = Literal[row.choices]
+    else:
+        base = row.value_type
+    return base if row.served is not None and row.served.keep_default else base | None
+
+
+def request_fields(rows: tuple[Setting, ...], *, template: bool = False) -> dict[str, Any]:
+    """``create_model`` field definitions, one per row that ``exaone-serve``'s requests set (with ``template``:
+    the ``chat_template_kwargs`` variables instead): the row's type, its range narrowed to the OpenAI API's
+    (``Setting.request_bounds``), and an older name (``max_tokens``) as a field of its own."""
+    fields: dict[str, Any] = {}
+    for row in rows:
+        if row.served is None or row.served.template is not template or row.request_name is None:
+            continue
+        default = row.default if row.served.keep_default else None
+        constraints: dict[str, Any] = dict(row.request_bounds())
+        if row.value_type is tuple:
+            constraints["max_length"] = MAX_STOP
+        for name in (row.request_name, *row.served.older):
+            fields[name] = (request_type(row), Field(default, **constraints))
+    return fields
 
 
 class _Request(BaseModel):
@@ -51,37 +59,17 @@ class StreamOptions(_Request):
     include_usage: bool = False
 
 
-class ChatTemplateKwargs(BaseModel):
-    """Variables for the chat template; ``enable_thinking`` switches EXAONE's reasoning on or off."""
-
+class _TemplateVariables(BaseModel):
     model_config = ConfigDict(extra="allow")
-    enable_thinking: bool | None = None
 
 
-class SamplingRequest(_Request):
-    """The parameters chat and text completions share; extras (top_k ...) come as extra body fields."""
+class _Common(_Request):
+    """What chat and text completions share besides the settings (those follow, one field per table row)."""
 
     model: str
-    max_completion_tokens: int | None = ranged("max_new_tokens")
-    max_tokens: int | None = ranged("max_new_tokens")
-    temperature: float | None = ranged("temperature")
-    top_p: float | None = ranged("top_p")
-    n: int = ranged("num_return_sequences", 1)
-    seed: int | None = ranged("seed")
-    stop: str | list[str] | None = Field(None, max_length=MAX_STOP)
-    presence_penalty: float | None = ranged("presence_penalty")
-    frequency_penalty: float | None = ranged("frequency_penalty")
     stream: bool = False
     stream_options: StreamOptions | None = None
     logprobs: bool | None = None
-    # Extras (transformers' names): not in OpenAI's API, sent with the client's extra_body.
-    top_k: int | None = ranged("top_k")
-    repetition_penalty: float | None = ranged("repetition_penalty")
-    min_p: float | None = ranged("min_p")
-    do_sample: bool | None = None
-    speculative: Literal["off", "on", "auto"] | None = None
-    prompt_lookup_num_tokens: int | None = ranged("prompt_lookup_num_tokens")
-    num_assistant_tokens: int | None = ranged("num_assistant_tokens")
     # Accepted and ignored (see IGNORED).
     user: str | None = None
     metadata: dict[str, Any] | None = None
@@ -90,6 +78,26 @@ class SamplingRequest(_Request):
     parallel_tool_calls: bool | None = None
     prompt_cache_key: str | None = None
     safety_identifier: str | None = None
+
+
+def sampling_request(rows: tuple[Setting, ...] = SERVED_ROWS) -> type[_Common]:
+    """The request fields chat and text completions share: ``_Common``'s, then one per served row (the
+    OpenAI parameter where there is one, else an extra-body field of the setting's name, e.g. ``top_k``)."""
+    return create_model("SamplingRequest", __base__=_Common, **request_fields(rows))
+
+
+def template_variables(rows: tuple[Setting, ...] = SERVED_ROWS) -> type[_TemplateVariables]:
+    """``chat_template_kwargs``: the chat template's variables among the rows (``enable_thinking`` switches
+    EXAONE's reasoning on or off); other variables are accepted and passed over."""
+    return create_model("ChatTemplateKwargs", __base__=_TemplateVariables, **request_fields(rows, template=True))
+
+
+if TYPE_CHECKING:  # type checkers see the fields written here; the table adds its rows' fields at run time
+    SamplingRequest = _Common
+    ChatTemplateKwargs = _TemplateVariables
+else:
+    SamplingRequest = sampling_request()
+    ChatTemplateKwargs = template_variables()
 
 
 class FunctionDefinition(_Request):

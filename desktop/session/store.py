@@ -25,100 +25,29 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from exaone_convert import atomic_write_bytes, atomic_write_text
 
-Status = Literal["partial", "complete", "stopped", "failed"]
-STATUSES: frozenset[str] = frozenset({"partial", "complete", "stopped", "failed"})
-ROLES: frozenset[str] = frozenset({"system", "user", "assistant"})
-SCHEMA_VERSION = 5
-IMAGES_DIR = "images"
-DOCUMENTS_DIR = "documents"
-DB_NAME = "history.sqlite3"
-
-# One entry per schema version: the statements that bring version N-1 to N.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            title TEXT NOT NULL,
-            system_prompt TEXT NOT NULL DEFAULT '',
-            settings_json TEXT NOT NULL DEFAULT '{}',
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL)""",
-        """CREATE TABLE messages (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            role TEXT NOT NULL,
-            content TEXT NOT NULL,
-            reasoning TEXT,
-            engine TEXT NOT NULL DEFAULT '',
-            model TEXT NOT NULL DEFAULT '',
-            status TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            updated_at REAL NOT NULL)""",
-        "CREATE INDEX messages_by_conversation ON messages(conversation_id, id)",
-    ),
-    2: ("ALTER TABLE messages ADD COLUMN seed INTEGER",),  # the sampling seed of a reply (None: greedy)
-    3: (  # images attached to a message: files under IMAGES_DIR, named relative to it
-        """CREATE TABLE images (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
-            file TEXT NOT NULL)""",
-        "CREATE INDEX images_by_message ON images(message_id, id)",
-    ),
-    4: (  # branches: a regenerated reply or an edited question keeps the one it replaces as a sibling
-        "ALTER TABLE messages ADD COLUMN parent_id INTEGER",
-        "UPDATE messages SET parent_id = (SELECT MAX(p.id) FROM messages p"
-        " WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)",
-        "CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id, id)",
-        "ALTER TABLE conversations ADD COLUMN leaf_id INTEGER",  # NULL: the newest message
-    ),
-    5: (  # documents attached to a message: the original and its extracted text, under DOCUMENTS_DIR
-        """CREATE TABLE documents (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
-            filename TEXT NOT NULL,
-            format TEXT NOT NULL,
-            file TEXT NOT NULL,
-            text_file TEXT NOT NULL)""",
-        "CREATE INDEX documents_by_message ON documents(message_id, id)",
-    ),
-}
-
-# add_message's parent when none is named: the end of the branch on screen.
-LEAF = -1
-
-
-class StoreError(Exception):
-    """A history-database problem; the message names the fix."""
-
-
-BUSY_TIMEOUT_S = 10.0  # how long a write waits for another connection (a second window) to finish its own
-# sqlite3 error text -> what it means for the user and what to do ({path} is the history file).
-SQLITE_FIXES: tuple[tuple[str, str], ...] = (
-    ("locked", "is busy in another exaone-desktop window; close that window, or start this one with "
-               "another --data-dir"),
-    ("busy", "is busy in another exaone-desktop window; close that window, or start this one with "
-             "another --data-dir"),
-    ("malformed", "is damaged; move {path} aside (the app starts a new history) and restore a backup if you have one"),
-    ("not a database", "is not a chat history database; move {path} aside and start the app again"),
-    ("readonly", "cannot be written; check the permissions of {path} and its folder"),
-    ("unable to open", "cannot be opened; check that the folder of {path} exists and is writable"),
-    ("disk i/o", "could not be read or written (disk error); check the disk and free space"),
-    ("full", "cannot grow: the disk is full; free some space"),
+from .history_export import conversation_json, conversation_markdown, write_export
+from .history_records import ROLES, STATUSES, Conversation, SearchHit, Status, StoredDocument, StoredMessage
+from .history_schema import (
+    BUSY_TIMEOUT_S,
+    DB_NAME,
+    DOCUMENTS_DIR,
+    IMAGES_DIR,
+    LEAF,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    StoreError,
+    store_error,
 )
 
-
-def _store_error(path: Path, err: sqlite3.Error) -> StoreError:
-    text = " ".join(str(err).split()) or type(err).__name__
-    fix = next((f for key, f in SQLITE_FIXES if key in text.lower()),
-               "failed; check the disk and the folder's permissions")
-    return StoreError(f"chat history {path} {fix.format(path=path)} ({text})")
-
+__all__ = [
+    "DB_NAME", "LEAF", "ROLES", "SCHEMA_VERSION", "STATUSES", "ChatStore", "Conversation", "SearchHit", "Status",
+    "StoreError", "StoredDocument", "StoredMessage", "default_data_dir",
+]
 
 def _guarded(method: Any) -> Any:
     """Every sqlite3.Error of a store method becomes a StoreError with a message that names the fix."""
@@ -127,74 +56,9 @@ def _guarded(method: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as err:
-            raise _store_error(self.path, err) from None
+            raise store_error(self.path, err) from None
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: int
-    title: str
-    system_prompt: str
-    settings: dict[str, Any]
-    created_at: float
-    updated_at: float
-    leaf_id: int | None = None  # the end of the branch on screen (None: the newest message)
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    filename: str  # the name it was attached under
-    format: str  # "PDF", "DOCX", "HWP", "HWPX", "text"
-    file: str  # absolute path of the kept original
-    text_file: str  # absolute path of its extracted text (``Document.to_json()``)
-
-    def document_json(self) -> dict[str, Any]:
-        """The extracted text as ``Document.to_json()`` gave it (a missing or damaged file: no text)."""
-        try:
-            data = json.loads(Path(self.text_file).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {"filename": self.filename, "format": self.format, "units": []}
-        return data if isinstance(data, dict) else {"filename": self.filename, "format": self.format, "units": []}
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    id: int
-    conversation_id: int
-    role: str
-    content: str
-    reasoning: str | None
-    engine: str
-    model: str
-    status: str
-    created_at: float
-    updated_at: float
-    seed: int | None = None
-    parent_id: int | None = None  # the message this one follows (None: the first of its conversation)
-    images: tuple[str, ...] = ()  # absolute paths of the attached image files, in order
-    documents: tuple[StoredDocument, ...] = ()
-
-    def as_message(self) -> dict[str, Any]:
-        """The ``{"role", "content"}`` form a generator takes; reasoning is never part of it. A message with
-        images or documents has OpenAI-style content parts: the documents (``file`` parts carrying their
-        extracted text), the images (``image_url`` with the file path), then the text."""
-        if not self.images and not self.documents:
-            return {"role": self.role, "content": self.content}
-        parts: list[dict[str, Any]] = [
-            {"type": "file", "file": {"filename": d.filename, "document": d.document_json(), "path": d.file}}
-            for d in self.documents]
-        parts += [{"type": "image_url", "image_url": {"url": f}} for f in self.images]
-        return {"role": self.role, "content": [*parts, {"type": "text", "text": self.content}]}
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    conversation_id: int
-    title: str
-    snippet: str
-    updated_at: float = 0.0  # when the conversation was last active (seconds since the epoch)
 
 
 def default_data_dir() -> Path:
@@ -218,12 +82,6 @@ def _snippet(text: str, query: str, width: int = 60) -> str:
     return ("…" if start else "") + piece
 
 
-def _document_text(document: Mapping[str, Any]) -> str:
-    units = document.get("units") if isinstance(document.get("units"), list) else []
-    return "\n\n".join(f"[{'p.' if u.get('kind') == 'page' else 'section'} {u.get('number')}]\n{u.get('text', '')}"
-                       for u in units or [] if isinstance(u, dict) and str(u.get("text", "")).strip())
-
-
 class ChatStore:
     """Conversations and messages in one SQLite file. Use from one thread (the GUI's)."""
 
@@ -244,7 +102,7 @@ class ChatStore:
             self._migrate()
         except sqlite3.Error as err:
             self._db.close()
-            raise _store_error(self.path, err) from None
+            raise store_error(self.path, err) from None
         except BaseException:
             self._db.close()
             raise
@@ -307,7 +165,7 @@ class ChatStore:
                     "update the app or start it with another --data-dir"
                 )
             for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target]:
+                for statement in MIGRATIONS[target]:
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version={target}")
 
@@ -389,7 +247,7 @@ class ChatStore:
     def add_image(self, message_id: int, data: bytes) -> Path:
         """Keep ``data`` (a PNG, JPEG or WebP, checked by the caller) as a file of ``message_id``; written
         atomically, then referenced from the database."""
-        from ..engine.image_parts import sniff
+        from ..engine.chat.image_parts import sniff
 
         found = sniff(data)
         if found is None:
@@ -630,49 +488,13 @@ class ChatStore:
 
     @_guarded
     def to_json(self, conversation_id: int) -> dict[str, Any]:
-        conv = self.conversation(conversation_id)
-        return {
-            "format": "exaone-desktop.conversation",
-            "schema_version": SCHEMA_VERSION,
-            "conversation": asdict(conv),
-            "messages": [{**asdict(m), "documents": [{**asdict(d), "text": d.document_json()} for d in m.documents]}
-                         for m in self.messages(conversation_id)],
-        }
+        return conversation_json(self.conversation(conversation_id), self.messages(conversation_id))
 
     @_guarded
     def to_markdown(self, conversation_id: int) -> str:
-        conv = self.conversation(conversation_id)
-        lines = [f"# {conv.title or 'Conversation'}", ""]
-        if conv.system_prompt:
-            lines += ["## System", "", conv.system_prompt, ""]
-        for m in self.messages(conversation_id):
-            details = [m.engine, m.model, f"seed {m.seed}" if m.seed is not None else ""]
-            origin = f" ({', '.join(d for d in details if d)})" if m.role == "assistant" and m.engine else ""
-            lines += [f"## {m.role.capitalize()}{origin}", ""]
-            if m.reasoning:
-                lines += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
-            lines += [f"![image]({Path(f).as_uri()})" for f in m.images] + ([""] if m.images else [])
-            for d in m.documents:
-                text = _document_text(d.document_json())
-                lines += [f"📄 [{d.filename}]({Path(d.file).as_uri()})", "",
-                          f"<details><summary>{d.filename}: extracted text</summary>", "", text, "", "</details>", ""]
-            lines += [m.content, ""]
-            if m.status != "complete":
-                lines += [f"*({m.status})*", ""]
-        return "\n".join(lines).rstrip() + "\n"
+        return conversation_markdown(self.conversation(conversation_id), self.messages(conversation_id))
 
     @_guarded
     def export(self, conversation_id: int, path: Path | str) -> Path:
         """Write the conversation as Markdown (``.md``) or JSON (``.json``), atomically."""
-        path = Path(path)
-        writers = {".md": lambda: self.to_markdown(conversation_id),
-                   ".markdown": lambda: self.to_markdown(conversation_id),
-                   ".json": lambda: json.dumps(self.to_json(conversation_id), ensure_ascii=False, indent=2) + "\n"}
-        writer = writers.get(path.suffix.lower())
-        if writer is None:
-            raise StoreError(f"cannot export to {path.name}: use a .md or .json file name")
-        try:
-            atomic_write_text(path, writer())
-        except OSError as err:
-            raise StoreError(f"cannot export to {path}: {err.strerror or err}; choose another folder") from None
-        return path
+        return write_export(path, self.conversation(conversation_id), self.messages(conversation_id))

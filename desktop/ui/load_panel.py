@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine.settings_table import ROWS, Setting
+from ..engine.settings_table import LOAD_ROWS, ROWS, Setting
 from ..session.controller import LoadFigures
 from ..session.load_settings import LoadSettings
 from ..session.models import human_size
@@ -98,13 +98,12 @@ class LoadPanel(QWidget):
             lambda: self.load_setting_changed.emit("n_threads", self.n_threads.value() or None))
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.labels: dict[str, QLabel] = {}
-        for name, editor in (("n_ctx", self.n_ctx), ("kv_cache_type", self.kv_cache_type)):
-            form.addRow(self._label(name), editor)
-        form.addRow("", self.kv_label)
-        for name, editor in (("n_gpu_layers", self.n_gpu_layers), ("n_threads", self.n_threads),
-                             ("state_cache_mb", self.state_cache_mb)):
-            form.addRow(self._label(name), editor)
-        form.addRow("", self.kept_label)
+        notes = {"kv_cache_type": self.kv_label, "state_cache_mb": self.kept_label}  # what a choice takes
+        for row in LOAD_ROWS:  # the table's load rows that the app shows, in the table's order
+            if row.panel:
+                form.addRow(self._label(row.name), getattr(self, row.name))
+                if row.name in notes:
+                    form.addRow("", notes[row.name])
         self.error_label = QLabel("")
         self.error_label.setObjectName("load-error")
         self.error_label.setWordWrap(True)

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..types import GenerationError
 from .gguf_check import ModelInfo
-from .types import GenerationError
 
 # llama.cpp rounds its cache sizes up to multiples of this many cells.
 CELL_PAD = 256

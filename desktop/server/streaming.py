@@ -1,0 +1,240 @@
+"""Server-Sent Events: generation events become OpenAI chunk objects, and a request waits for its job.
+
+A streaming request's response starts once its generation has started (``stream``), so a request the model
+refuses (a prompt over the context ...) still gets its HTTP error status rather than an error inside a 200
+stream. ``complete`` waits for a whole result instead. Either stops its job when the client goes away or the
+request runs past ``--request-timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from ..engine.types import GenerationResult, StreamEvent
+from .scheduler import Job
+from .schemas import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    SamplingRequest,
+    TextChoice,
+    TextCompletion,
+    ToolCallDelta,
+)
+from .service import Plan, Service, failure, timed_out, usage
+
+_POLL_S = 0.1  # how often a waiting handler checks whether its client went away
+
+
+def sse(data: Any) -> str:
+    return "data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+
+
+SSE_DONE = "data: [DONE]\n\n"
+_END = object()
+
+
+def dump_chunk(chunk: ChatCompletionChunk | TextCompletion, include_usage: bool) -> dict[str, Any]:
+    """A chunk as OpenAI sends it: deltas without their unset fields; ``usage`` (null but in the last chunk)
+    only when the client asked for it with ``stream_options.include_usage``."""
+    data = chunk.model_dump()
+    if isinstance(chunk, ChatCompletionChunk):
+        for out, choice in zip(data["choices"], chunk.choices, strict=True):
+            out["delta"] = choice.delta.model_dump(exclude_none=True)
+    if not include_usage:
+        data.pop("usage", None)
+    return data
+
+
+
+
+class ChatStream:
+    """Events of one chat request -> chat.completion.chunk objects, OpenAI's order and fields."""
+
+    def __init__(self, service: Service, plan: Plan, model: str) -> None:
+        self.service, self.plan = service, plan
+        self.id = "chatcmpl-" + secrets.token_hex(12)
+        self.created = int(time.time())
+        self.model = model
+        self.opened: set[int] = set()
+
+    def _chunk(self, index: int, delta: Delta, finish: str | None = None) -> str:
+        chunk = ChatCompletionChunk(id=self.id, created=self.created, model=self.model,
+                                    choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)])  # type: ignore[arg-type]
+        return sse(dump_chunk(chunk, self.plan.include_usage))
+
+    def _open(self, index: int) -> list[str]:
+        if index in self.opened:
+            return []
+        self.opened.add(index)
+        return [self._chunk(index, Delta(role="assistant", content=""))]
+
+    def event(self, ev: StreamEvent) -> list[str]:
+        out = self._open(ev.index)
+        if ev.kind == "reasoning":
+            out.append(self._chunk(ev.index, Delta(reasoning_content=ev.text)))
+        elif not self.plan.tools_on:  # with tools, the answer may be a call: sent whole at the end
+            out.append(self._chunk(ev.index, Delta(content=ev.text)))
+        return out
+
+    def finish(self, results: list[GenerationResult]) -> list[str]:
+        out: list[str] = []
+        for i, completion in enumerate(results[0].generated if results else []):
+            out += self._open(i)
+            choice = self.service.chat_choice(i, completion, self.plan.tools_on)
+            message = choice.message
+            if self.plan.tools_on and message.tool_calls:
+                if message.content:
+                    out.append(self._chunk(i, Delta(content=message.content)))
+                deltas = [ToolCallDelta(index=j, id=c.id, type="function", function=c.function)
+                          for j, c in enumerate(message.tool_calls)]
+                out.append(self._chunk(i, Delta(tool_calls=deltas)))
+            elif self.plan.tools_on and message.content:
+                out.append(self._chunk(i, Delta(content=message.content)))
+            out.append(self._chunk(i, Delta(), choice.finish_reason))
+        if self.plan.include_usage:
+            chunk = ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=[],
+                                        usage=usage(results))
+            out.append(sse(dump_chunk(chunk, True)))
+        return out
+
+
+class TextStream:
+    """Events of a completions request -> text_completion chunks (choice index = prompt * n + sequence)."""
+
+    def __init__(self, plans: list[Plan], model: str) -> None:
+        self.plans = plans
+        self.n = plans[0].settings.num_return_sequences
+        self.id = "cmpl-" + secrets.token_hex(12)
+        self.created = int(time.time())
+        self.model = model
+        self.opened: set[int] = set()
+
+    def _chunk(self, index: int, text: str, finish: str | None = None) -> str:
+        chunk = TextCompletion(id=self.id, created=self.created, model=self.model,
+                               choices=[TextChoice(index=index, text=text, finish_reason=finish)])  # type: ignore[arg-type]
+        return sse(dump_chunk(chunk, self.plans[0].include_usage))
+
+    def _open(self, k: int, index: int) -> list[str]:
+        if index in self.opened:
+            return []
+        self.opened.add(index)
+        return [self._chunk(index, self.plans[k].prompt)] if self.plans[k].echo else []
+
+    def event(self, k: int, ev: StreamEvent) -> list[str]:
+        index = k * self.n + ev.index
+        out = self._open(k, index)
+        if ev.kind == "answer":
+            out.append(self._chunk(index, ev.text))
+        return out
+
+    def finish(self, results: list[GenerationResult]) -> list[str]:
+        out: list[str] = []
+        for k, result in enumerate(results):
+            for i, completion in enumerate(result.generated):
+                index = k * self.n + i
+                out += self._open(k, index)
+                out.append(self._chunk(index, "", "length" if completion.finish_reason == "length" else "stop"))
+        if self.plans[0].include_usage:
+            chunk = TextCompletion(id=self.id, created=self.created, model=self.model, choices=[],
+                                   usage=usage(results))
+            out.append(sse(dump_chunk(chunk, True)))
+        return out
+
+
+def _client(request: Request, req: SamplingRequest) -> str:
+    """Whose turn a request is: the OpenAI ``user`` field when sent, else the client's address."""
+    if req.user:
+        return "user:" + req.user
+    return "host:" + (request.client.host if request.client else "?")
+
+
+async def _wait(request: Request, job: Job, service: Service, deadline: float,
+                items: asyncio.Queue[Any] | None = None) -> Any:
+    """The first streamed item (or _END) / the finished future, unless the client goes away first (None).
+
+    Past ``deadline`` the job is cancelled (the model is free at its next token) and the request gets 504."""
+    fut = asyncio.wrap_future(job.future)
+    while True:
+        wait = max(0.0, min(_POLL_S, deadline - time.monotonic()))
+        if items is not None:
+            try:
+                return await asyncio.wait_for(items.get(), wait)
+            except TimeoutError:
+                pass
+        else:
+            done, _ = await asyncio.wait({fut}, timeout=wait)
+            if done:
+                return fut
+        if await request.is_disconnected():
+            service.scheduler.cancel(job)
+            return None
+        if time.monotonic() >= deadline:
+            service.scheduler.cancel(job)
+            raise timed_out(service.config.limits)
+
+
+async def complete(request: Request, service: Service, plans: list[Plan], req: SamplingRequest, deadline: float
+                    ) -> list[GenerationResult] | None:
+    job = service.submit(_client(request, req), plans, None)
+    fut = await _wait(request, job, service, deadline)
+    if fut is None:
+        return None
+    try:
+        return fut.result()  # type: ignore[no-any-return]
+    except BaseException as err:
+        raise failure(err) from None
+
+
+async def stream(request: Request, service: Service, plans: list[Plan], req: SamplingRequest,
+                  on_event: Callable[[int, StreamEvent], list[str]],
+                  finish: Callable[[list[GenerationResult]], list[str]], deadline: float) -> Response:
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[Any] = asyncio.Queue()
+
+    def push(k: int, ev: StreamEvent) -> None:
+        loop.call_soon_threadsafe(items.put_nowait, (k, ev))
+
+    job = service.submit(_client(request, req), plans, push)
+    job.future.add_done_callback(lambda _: loop.call_soon_threadsafe(items.put_nowait, _END))
+    first = await _wait(request, job, service, deadline, items)
+    if first is None:
+        return Response(status_code=499)
+    if first is _END and (job.future.cancelled() or job.future.exception() is not None):
+        raise failure(concurrent.futures.CancelledError() if job.future.cancelled()
+                       else job.future.exception()) from None  # type: ignore[arg-type]
+
+    async def body() -> AsyncIterator[str]:
+        item = first
+        try:
+            while item is not _END:
+                for text in on_event(*item):
+                    yield text
+                try:
+                    item = await asyncio.wait_for(items.get(), max(0.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    service.scheduler.cancel(job)
+                    yield sse(timed_out(service.config.limits).body())
+                    return
+            try:
+                results = job.future.result()
+            except BaseException as err:
+                yield sse(failure(err).body())
+                return
+            for text in finish(results):
+                yield text
+            yield SSE_DONE
+        finally:
+            service.scheduler.cancel(job)  # a client that left stops its generation (no-op when finished)
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
