@@ -361,6 +361,45 @@ def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
         fresh.close()
 
 
+def test_the_batched_path_lists_the_drafting_settings_it_does_not_apply(gguf: Any) -> None:
+    """BatchGenerator (``exaone-serve --parallel N``) decodes one token per sequence per step and never drafts:
+    a request that asks for drafting gets the same text as without it, and the drafting settings in its
+    ``not_applied`` (also in the JSON object); a request that does not ask lists nothing."""
+    import threading
+
+    from exaone_desktop.engine.llama.batch import BatchGenerator
+
+    gen = load(gguf("exaone4"))
+    batch = BatchGenerator(gen, n_seq=2, n_threads=2)
+    try:
+        plain = run(gen, LOOKUP_PROMPT, max_new_tokens=40, speculative="off").generated[0].token_ids
+        asked: dict[str, Any] = {}
+
+        def ask(name: str, **settings: Any) -> None:
+            asked[name] = batch.generate(LOOKUP_PROMPT, gen.default_settings(max_new_tokens=40, **settings))
+
+        threads = [threading.Thread(target=ask, args=("on",), kwargs={"speculative": "on",
+                                                                       "prompt_lookup_num_tokens": 6}),
+                   threading.Thread(target=ask, args=("lookup",), kwargs={"prompt_lookup_num_tokens": 4})]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        ask("auto", speculative="auto")
+        ask("off", speculative="off", prompt_lookup_num_tokens=4)
+        ask("none")
+        assert {name: r.not_applied for name, r in asked.items()} == {
+            "on": ["speculative", "prompt_lookup_num_tokens"], "lookup": ["prompt_lookup_num_tokens"],
+            "auto": ["speculative"], "off": [], "none": []}
+        for result in asked.values():
+            assert result.generated[0].token_ids == plain
+            assert "draft_tokens" not in result.to_json()["timings"]
+        assert asked["on"].to_json()["not_applied"] == ["speculative", "prompt_lookup_num_tokens"]
+        assert "not_applied" not in asked["none"].to_json()
+    finally:
+        batch.close()
+
+
 # -- a draft model ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("draft", ["close", "other"])

@@ -60,6 +60,16 @@ MIN_GAIN = 1.05  # draft only when the expected speed-up is at least this (measu
 PROBE_EVERY = 32  # when nothing pays, still draft one token every this many steps
 
 
+def drafting_settings(settings: GenerationSettings) -> list[str]:
+    """The drafting settings of ``settings`` that would make a single-sequence reply draft (``speculative``
+    on/auto, ``prompt_lookup_num_tokens`` set, unless ``speculative`` is off): what a path that never drafts
+    lists in ``GenerationResult.not_applied``."""
+    if settings.speculative == "off":
+        return []
+    names = ["speculative"] if settings.speculative in ("on", "auto") else []
+    return names + (["prompt_lookup_num_tokens"] if settings.prompt_lookup_num_tokens is not None else [])
+
+
 # -- draft sources -----------------------------------------------------------------------------------
 
 @dataclass
