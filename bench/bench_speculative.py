@@ -72,7 +72,7 @@ class Scripted:
 
 
 def verified_continuation(gen: Any, prompt: str, settings: Any, start: Sequence[int],
-                          rounds: int = 24) -> tuple[list[int], int]:
+                          rounds: int = 10) -> tuple[list[int], int]:
     """The greedy continuation that drafting with ``settings`` reproduces in full (every draft kept): a fixed
     point from ``start`` (see the module's doc); (tokens, rounds it took)."""
     tokens = list(start)
