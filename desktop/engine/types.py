@@ -82,7 +82,7 @@ class GenerationResult:
         if self.timings.get("draft_tokens"):  # speculative decoding: drafted tokens and the ones kept
             for key in ("draft_tokens", "draft_tokens_accepted"):
                 out["timings"][key] = int(self.timings[key])
-        if self.backend == "openai":
+        if self.backend == "openai" or self.not_applied:  # (local: drafting settings the batched path skips)
             out["not_applied"] = list(self.not_applied)
         if self.seed is not None:
             out["seed"] = self.seed

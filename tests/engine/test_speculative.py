@@ -309,6 +309,99 @@ def test_cache_after_refused_drafts_equals_a_cache_that_never_saw_them(kind: str
             g.close()
 
 
+@pytest.mark.parametrize("kind", ["exaone4", "exaone4_hybrid64"])
+def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
+    """Stop pressed while the model verifies drafts (the event set while the batch is handed to llama.cpp,
+    whose abort callback polls it between the graph's operations): the reply ends "cancelled" with a prefix of
+    the full reply, the batch leaves nothing in the KV cache, nothing hangs, and the next request gives what a
+    fresh load gives."""
+    import threading
+
+    import llama_cpp
+
+    gen, fresh = (LocalGenerator(gguf(kind), n_threads=2, n_batch=16) for _ in range(2))
+    try:
+        full = fresh.generate(LOOKUP_PROMPT, fresh.default_settings(max_new_tokens=60, speculative="off"))
+        tokens = full.generated[0].token_ids
+        cancel = threading.Event()
+        batches: list[int] = []
+        held_at_stop: list[int] = []
+        verify = gen._eval_run
+
+        def stop_in_third_batch(run_tokens: list[int]) -> Any:
+            batches.append(len(run_tokens))
+            if len(batches) == 3:
+                held_at_stop.append(len(gen._held))
+                cancel.set()  # Stop, while this batch is evaluated
+            return verify(run_tokens)
+
+        gen._eval_run = stop_in_third_batch  # type: ignore[method-assign]
+        settings = gen.default_settings(max_new_tokens=60, speculative="on", prompt_lookup_num_tokens=6)
+        out: list[Any] = []
+        worker = threading.Thread(target=lambda: out.append(gen.generate(
+            LOOKUP_PROMPT, settings, cancel=cancel, draft_source=Scripted(tokens, 4, gen.n_vocab))))
+        worker.start()
+        worker.join(120)
+        assert not worker.is_alive(), "generate did not return after Stop during verification"
+        del gen._eval_run
+        c = out[0].generated[0]
+        assert c.finish_reason == "cancelled"
+        assert len(batches) == 3 and min(batches) > 1
+        assert 0 < len(c.token_ids) < len(tokens) and c.token_ids == tokens[: len(c.token_ids)]
+        # the aborted batch left nothing: the cache holds the prompt and the reply's evaluated tokens
+        held = len(gen._held)
+        assert held_at_stop == [held]  # the batch was stopped inside llama.cpp, not verified to its end
+        assert gen._held == [*full.prompt_token_ids, *tokens][:held] and held >= len(full.prompt_token_ids)
+        assert llama_cpp.llama_memory_seq_pos_max(gen._memory(), 0) == held - 1
+        plain = fresh.default_settings(max_new_tokens=60, speculative="off")
+        again, new = gen.generate(LOOKUP_PROMPT, plain), fresh.generate(LOOKUP_PROMPT, plain)
+        assert again.generated[0].token_ids == new.generated[0].token_ids == tokens
+        a, b = (g._eval([tokens[-1]]).copy() for g in (gen, fresh))
+        assert np.abs(a - b).max() <= 1e-2 * np.abs(b).max() and int(np.argmax(a)) == int(np.argmax(b))
+    finally:
+        gen.close()
+        fresh.close()
+
+
+def test_the_batched_path_lists_the_drafting_settings_it_does_not_apply(gguf: Any) -> None:
+    """BatchGenerator (``exaone-serve --parallel N``) decodes one token per sequence per step and never drafts:
+    a request that asks for drafting gets the same text as without it, and the drafting settings in its
+    ``not_applied`` (also in the JSON object); a request that does not ask lists nothing."""
+    import threading
+
+    from exaone_desktop.engine.llama.batch import BatchGenerator
+
+    gen = load(gguf("exaone4"))
+    batch = BatchGenerator(gen, n_seq=2, n_threads=2)
+    try:
+        plain = run(gen, LOOKUP_PROMPT, max_new_tokens=40, speculative="off").generated[0].token_ids
+        asked: dict[str, Any] = {}
+
+        def ask(name: str, **settings: Any) -> None:
+            asked[name] = batch.generate(LOOKUP_PROMPT, gen.default_settings(max_new_tokens=40, **settings))
+
+        threads = [threading.Thread(target=ask, args=("on",), kwargs={"speculative": "on",
+                                                                       "prompt_lookup_num_tokens": 6}),
+                   threading.Thread(target=ask, args=("lookup",), kwargs={"prompt_lookup_num_tokens": 4})]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        ask("auto", speculative="auto")
+        ask("off", speculative="off", prompt_lookup_num_tokens=4)
+        ask("none")
+        assert {name: r.not_applied for name, r in asked.items()} == {
+            "on": ["speculative", "prompt_lookup_num_tokens"], "lookup": ["prompt_lookup_num_tokens"],
+            "auto": ["speculative"], "off": [], "none": []}
+        for result in asked.values():
+            assert result.generated[0].token_ids == plain
+            assert "draft_tokens" not in result.to_json()["timings"]
+        assert asked["on"].to_json()["not_applied"] == ["speculative", "prompt_lookup_num_tokens"]
+        assert "not_applied" not in asked["none"].to_json()
+    finally:
+        batch.close()
+
+
 # -- a draft model ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("draft", ["close", "other"])

@@ -16,6 +16,12 @@ a free sequence slot (waiting for one when all are busy) and a single engine thr
 Every sequence is a ``reply.Reply``, as in LocalGenerator (the same sampler, text assembly and stop rules:
 only when its drawn token is evaluated differs); ``num_return_sequences`` runs the sequences of one request
 in turn in its slot.
+
+Drafting (speculative decoding) is not applied here: a step is one token for every sequence, which is what
+makes batching pay on a memory-bound machine; verifying k drafts per sequence would make each step k + 1
+tokens per sequence (several sequences already fill the batch that drafting would use). The drafting settings
+a request sets are listed in its result's ``not_applied`` (``drafting_settings``); the text is the same either
+way, since drafting never changes it.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from ..settings import GenerationSettings
 from ..types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback
 from .context import does_not_fit
 from .reply import Reply, ReplyVocabulary
+from .speculative import drafting_settings
 from .vision import Image, VisionEncoder, has_image_parts, projector_path
 
 DEFAULT_SEQUENCES = 4
@@ -297,7 +304,7 @@ class BatchGenerator:
         decode = end - request.prompt_done
         request.future.set_result(GenerationResult(
             prompt_text=request.prompt_text, prompt_token_ids=request.prompt_ids, generated=request.completions,
-            backend=self.backend, model=self.model_info.name,
+            backend=self.backend, model=self.model_info.name, not_applied=drafting_settings(request.settings),
             timings={"prompt_tokens_per_s": len(request.prompt_ids) / prefill if prefill > 0 else 0.0,
                      "generated_tokens_per_s": n_generated / decode if decode > 0 else 0.0,
                      "prompt_tokens": float(len(request.prompt_ids)), "generated_tokens": float(n_generated),

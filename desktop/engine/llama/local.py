@@ -424,7 +424,7 @@ class LocalGenerator:
                         completion = self._decode_reply(reply, logits, cancel)
                     else:
                         completion = reply.finish(decode_reply(
-                            _Target(self), reply, logits, cancel, speculation, n_batch=self.n_batch,
+                            _Target(self, cancel), reply, logits, cancel, speculation, n_batch=self.n_batch,
                             max_new_tokens=settings.max_new_tokens))
                         n_drafted += speculation.counts.drafted
                         n_accepted += speculation.counts.accepted
@@ -763,16 +763,21 @@ class LocalGenerator:
 
 
 class _Target:
-    """A LocalGenerator as speculative decoding's ``DecodeTarget``."""
+    """A LocalGenerator as speculative decoding's ``DecodeTarget``; Stop (``cancel``) aborts a verification
+    batch inside llama.cpp (a batch of drafts costs several one-token decodes on a CPU)."""
 
-    def __init__(self, gen: LocalGenerator) -> None:
-        self._gen = gen
+    def __init__(self, gen: LocalGenerator, cancel: threading.Event | None) -> None:
+        self._gen, self._cancel = gen, cancel
 
     def eval_one(self, token: int) -> np.ndarray:
         return self._gen._eval([token])
 
-    def eval_run(self, tokens: list[int]) -> np.ndarray:
-        return self._gen._eval_run(tokens)
+    def eval_run(self, tokens: list[int]) -> np.ndarray | None:
+        try:
+            with self._gen._stoppable(self._cancel):
+                return self._gen._eval_run(tokens)
+        except _Stopped:  # llama.cpp removed the batch's positions; _held still names what is cached
+            return None
 
     def held(self) -> int:
         return len(self._gen._held)

@@ -60,6 +60,16 @@ MIN_GAIN = 1.05  # draft only when the expected speed-up is at least this (measu
 PROBE_EVERY = 32  # when nothing pays, still draft one token every this many steps
 
 
+def drafting_settings(settings: GenerationSettings) -> list[str]:
+    """The drafting settings of ``settings`` that would make a single-sequence reply draft (``speculative``
+    on/auto, ``prompt_lookup_num_tokens`` set, unless ``speculative`` is off): what a path that never drafts
+    lists in ``GenerationResult.not_applied``."""
+    if settings.speculative == "off":
+        return []
+    names = ["speculative"] if settings.speculative in ("on", "auto") else []
+    return names + (["prompt_lookup_num_tokens"] if settings.prompt_lookup_num_tokens is not None else [])
+
+
 # -- draft sources -----------------------------------------------------------------------------------
 
 @dataclass
@@ -376,8 +386,9 @@ class DecodeTarget(Protocol):
     def eval_one(self, token: int) -> np.ndarray:
         """Evaluate one token after the cache; the logits after it."""
 
-    def eval_run(self, tokens: list[int]) -> np.ndarray:
-        """Evaluate ``tokens`` after the cache in one llama_decode; (len, n_vocab) logits, one row per token."""
+    def eval_run(self, tokens: list[int]) -> np.ndarray | None:
+        """Evaluate ``tokens`` after the cache in one llama_decode; (len, n_vocab) logits, one row per token.
+        None when Stop ended it: the cache then holds what it held before."""
 
     def held(self) -> int:
         """How many positions the cache holds."""
@@ -423,6 +434,8 @@ class Speculation:
         run = [reply.tokens[-1], *draft.tokens]
         t = time.perf_counter()
         rows = target.eval_run(run)
+        if rows is None:  # Stop pressed while the model verified: nothing of the batch stays
+            return "cancelled", None
         self.length.costs.record(len(run), time.perf_counter() - t)
         sampling = draft.q is not None and self.sampler.settings.do_sample
         for i, drafted in enumerate(draft.tokens):
