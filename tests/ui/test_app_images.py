@@ -141,6 +141,9 @@ def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, deskt
         w.composer.input.setPlainText("read this")
         with qtbot.waitSignal(w.reply_finished, timeout=TIMEOUT_MS) as blocker:
             w.send()
+            files = w.chat_actions.files_dialog  # an image for the cloud: this send asks first, naming it
+            assert files is not None and files.names == ["image 1 (PNG)"]
+            files.send_button.click()
         assert blocker.args == ["complete"], w.message_label.text()
         (request,) = stub.chat_requests
     image, text = request.body["messages"][-1]["content"]

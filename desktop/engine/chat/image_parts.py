@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..files import read_user_file
 from ..types import GenerationError, Prompt
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -86,18 +87,13 @@ def check_image_size(data: bytes, name: str = "the image") -> tuple[int, int] | 
 def read_image(path: str | Path) -> bytes:
     """An image file's bytes, checked: it exists, is at most ``MAX_IMAGE_BYTES`` and is a PNG, JPEG or WebP."""
     p = Path(str(path).removeprefix("file://")).expanduser()
-    try:
-        size = p.stat().st_size
+
+    def check_size(size: int) -> None:
         if size > MAX_IMAGE_BYTES:
             raise GenerationError(f"{p} is {size / 1e6:.0f} MB; images are limited to "
                                   f"{MAX_IMAGE_BYTES // (1024 * 1024)} MB, use a smaller one")
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise GenerationError(f"image not found: {p}; check the path") from None
-    except IsADirectoryError:
-        raise GenerationError(f"{p} is a folder; {FIX_IMAGE}") from None
-    except OSError as err:
-        raise GenerationError(f"cannot read image {p} ({err.strerror or err}); check the file") from None
+
+    data = read_user_file(p, what="image", check_size=check_size, folder_fix=FIX_IMAGE)
     if sniff(data) is None:
         raise GenerationError(f"{p} is not a PNG, JPEG or WebP image; {FIX_IMAGE}")
     check_image_size(data, str(p))

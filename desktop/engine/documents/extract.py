@@ -21,6 +21,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+from ..files import read_user_file
 from .model import Document, DocumentError
 from .registry import check_size, format_for, read_document
 
@@ -90,15 +91,9 @@ def read_source(source: str | Path | bytes, filename: str | None) -> tuple[bytes
     path = Path(str(source)).expanduser()
     name = filename or path.name
     format_for(name)
-    try:
-        check_size(path.stat().st_size, name)
-        return path.read_bytes(), name
-    except FileNotFoundError:
-        raise DocumentError(f"document not found: {path}; check the path") from None
-    except IsADirectoryError:
-        raise DocumentError(f"{path} is a folder; attach a file") from None
-    except OSError as err:
-        raise DocumentError(f"cannot read {path} ({err.strerror or err}); check the file") from None
+    data = read_user_file(path, what="document", check_size=lambda size: check_size(size, name),
+                          folder_fix="attach a file", error=DocumentError)
+    return data, name
 
 
 def content_key(data: bytes, filename: str) -> str:
