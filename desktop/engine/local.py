@@ -31,7 +31,7 @@ from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_
 from .gguf_check import ModelInfo, inspect_gguf
 from .history import drop_oldest, fit_history
 from .llama_load import chat_templates_not_compiled
-from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
+from .prompt_cache import MB, Checkpoint, SavedState, StateCache, StateCacheUsage, common_prefix
 from .reply import Reply, ReplyVocabulary
 from .sampling import TokenSampler
 from .settings import GenerationSettings, model_defaults, resolve_settings
@@ -47,6 +47,7 @@ from .speculative import (
 )
 from .types import (
     Backend,
+    Capabilities,
     Completion,
     FinishReason,
     GenerationError,
@@ -202,6 +203,9 @@ class LocalGenerator:
 
     # -- public ----------------------------------------------------------------------------------
 
+    capabilities = Capabilities(images=True, tools=True, grammar=True, conversation=True, drafting=True,
+                                tokenize=True, tokenize_tools=True, state_cache=True, decode_stats=True)
+
     @property
     def backend(self) -> Backend:
         return self._backend
@@ -280,6 +284,10 @@ class LocalGenerator:
             logits = self._evaluate_prompt(ids, None, conversation)
             assert logits is not None
             return logits.copy()
+
+    def state_cache_usage(self) -> StateCacheUsage:
+        """The kept conversation states' figures (``state_cache.usage()``)."""
+        return self.state_cache.usage()
 
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the memory (and disk) budget for kept conversations now; the least recently used go first."""
