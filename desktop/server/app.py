@@ -17,7 +17,6 @@ import asyncio
 import base64
 import concurrent.futures
 import hmac
-import inspect
 import json
 import secrets
 import threading
@@ -154,11 +153,10 @@ class Service:
         self.config = config
         self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
-        accepts = getattr(generator, "accepts", None)  # a WorkerGenerator: what its worker's generate takes
-        self._accepts = set(accepts) if accepts else _keywords(generator.generate)
-        path = getattr(getattr(generator, "model_info", None), "path", None)
-        self._special = SpecialText(path) if path is not None else None
-        self._arguments_as_text = tool_arguments_as_text(getattr(generator, "model_info", None))
+        self._accepts = set(generator.capabilities.keywords())  # the optional keywords its generate takes
+        info = generator.model_info
+        self._special = SpecialText(info.path) if info is not None else None
+        self._arguments_as_text = tool_arguments_as_text(info)
 
     def close(self) -> None:
         self.scheduler.close()
@@ -255,14 +253,14 @@ class Service:
 
         settings = plan.settings
         plan = replace(plan, prompt=prepare(plan.prompt, self.generator, settings, allow_paths=False, cancel=cancel))
-        tokenize = getattr(self.generator, "tokenize_prompt", None)
+        caps = self.generator.capabilities
         tools = plan.extra.get("tools")
         images = not isinstance(plan.prompt, str) and has_images(plan.prompt)
-        if plan.fill_context and tokenize is not None and not images and \
-                (tools is None or "tools" in _keywords(tokenize)):
+        if plan.fill_context and caps.tokenize and not images and (tools is None or caps.tokenize_tools):
             # a generator that cannot count the tools' tokens (or an image's, before it is encoded) keeps its
             # default max_new_tokens instead
-            _, ids = tokenize(plan.prompt, settings, **({} if tools is None else {"tools": tools}))
+            _, ids = self.generator.tokenize_prompt(plan.prompt, settings,
+                                                    **({} if tools is None else {"tools": tools}))
             room = int(self.generator.n_ctx) - len(ids)
             if room >= 1:
                 settings = settings.replace(max_new_tokens=room)
@@ -331,12 +329,6 @@ def _check_images(messages: Sequence[dict[str, Any]]) -> None:
                 check_image_size(data, "the image")
             except GenerationError as err:
                 raise APIError(400, f"{where}: {err}", param=where, code="image_too_large") from None
-
-
-def _keywords(fn: Callable[..., Any]) -> set[str]:
-    """The keyword arguments ``fn`` takes ("**" when it takes any)."""
-    params = inspect.signature(fn).parameters.values()
-    return {"**" if p.kind is inspect.Parameter.VAR_KEYWORD else p.name for p in params}
 
 
 def usage(results: Sequence[GenerationResult]) -> Usage:
@@ -528,7 +520,7 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
                 data = json.loads(body)
             except ValueError:
                 return  # the request's validation names the position
-            check_request(path, data, limits, int(getattr(generator, "n_ctx", 0) or 0))
+            check_request(path, data, limits, int(generator.n_ctx or 0))
 
     # Middleware runs outermost last-added: the Host check, then CORS (when asked for), then the body's checks.
     app.add_middleware(BodyGuard, limit=config.max_body_bytes, check=precheck)  # type: ignore[arg-type]
@@ -588,7 +580,7 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, Any]:
         body: dict[str, Any] = {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
-        if getattr(generator, "n_seq", 1) > 1:  # a batched generator: how much its sequences shared decode steps
+        if generator.capabilities.batching and generator.n_seq > 1:  # how much its sequences shared decode steps
             body["batch"] = {"sequences": generator.n_seq, "decode_steps": generator.steps,
                              "largest_batch": generator.max_batch}
         return body
