@@ -72,7 +72,7 @@ class Ours:
     name = "LocalGenerator (ours)"
 
     def __init__(self, model: Path, threads: int) -> None:
-        from exaone_desktop.engine.local import LocalGenerator
+        from exaone_desktop.engine.llama.local import LocalGenerator
 
         self.gen = LocalGenerator(model, n_ctx=N_CTX, n_threads=threads, n_gpu_layers=0)
         self.settings = self.gen.default_settings(do_sample=False, repetition_penalty=1.0)
@@ -229,7 +229,7 @@ SWITCH_HEADER = ["generator", "question tokens", "rounds", "leaving the long one
 
 
 def memory_child(model: Path, kv: str, threads: int) -> None:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(model, n_ctx=N_CTX, kv_cache_type=kv, n_threads=threads, n_gpu_layers=0)
     gen.generate("서울은 한국의 수도입니다. " * 40, gen.default_settings(max_new_tokens=8))

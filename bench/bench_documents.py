@@ -104,7 +104,7 @@ def part_ttft(model: Path, doc_tokens: int, rounds: int, threads: int) -> list[l
     """Each conversation has its own generator (the same GGUF loaded twice), so that neither side pays for
     swapping a 20,000-token state in and out of one KV cache between rounds."""
     from exaone_desktop.engine.documents import Document, Unit, document_part
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gens = {name: LocalGenerator(model, n_ctx=doc_tokens + 4096, n_threads=threads)
             for name in ("with the document", "without")}

@@ -6,7 +6,7 @@ For each real shape (EXAONE-3.5-2.4B, EXAONE-4.0-1.2B) a random-weight checkpoin
 to bf16 GGUF and quantized to Q4_K_M with ``exaone-convert``. Competitors, each in its own process
 (so peak RSS is per competitor), alternating, same file, same threads, same context size:
 
-- ``ours``: ``exaone_desktop.engine.local.LocalGenerator.generate`` (greedy, a plain-text prompt);
+- ``ours``: ``exaone_desktop.engine.llama.local.LocalGenerator.generate`` (greedy, a plain-text prompt);
 - ``raw``: ``llama_cpp.Llama.create_completion`` with ``temperature=0`` (``reset()`` before each call,
   so its prompt cache never skips the prompt);
 - ``transformers``: the bf16 HF checkpoint on CPU with ``generate`` (greedy).
@@ -73,7 +73,7 @@ def decode_rates(run: dict[str, Any]) -> list[float]:
 
 
 def worker_ours(args: argparse.Namespace) -> dict[str, Any]:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(args.model, n_ctx=N_CTX, n_threads=args.threads, n_gpu_layers=0)
     base = gen.default_settings(do_sample=False, max_new_tokens=1)

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 from exaone_convert import atomic_write_bytes
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.llama.local import LocalGenerator
+from exaone_desktop.engine.llama.vision import IMAGE_MARKER
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.engine.types import GenerationResult
-from exaone_desktop.engine.vision import IMAGE_MARKER
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib as bl  # noqa: E402

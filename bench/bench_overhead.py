@@ -23,7 +23,7 @@ PROMPT = "The history of the Korean alphabet begins in 1443, when King Sejong " 
 
 def measure(model: Path, args: argparse.Namespace) -> list[str]:
     import llama_cpp
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from exaone_desktop.engine.settings import GenerationSettings
 
     ours = LocalGenerator(model, n_ctx=2048, n_threads=args.threads)

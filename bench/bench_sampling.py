@@ -57,12 +57,22 @@ SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 def old_sampling_module(rev: str) -> ModuleType:
     """The sampling module as it was at ``rev``, imported beside the current one."""
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:desktop/engine/sampling.py"],
-                            check=True, capture_output=True, text=True).stdout
+    # The sampler moved into engine/sampling/ (sampler.py beside grammar.py); older revisions have it flat.
+    found = {package: subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{where}"], capture_output=True,
+                                     text=True)
+             for where, package in (("desktop/engine/sampling/sampler.py", "exaone_desktop.engine.sampling"),
+                                    ("desktop/engine/sampling.py", "exaone_desktop.engine"))}
+    shown = [(package, done.stdout) for package, done in found.items() if done.returncode == 0]
+    if not shown:
+        raise SystemExit(f"bench_sampling: no sampler at revision {rev}")
+    package, source = shown[0]
+    if package == "exaone_desktop.engine":  # a flat revision's ``from .grammar import`` finds today's grammar
+        sys.modules.setdefault("exaone_desktop.engine.grammar", importlib.import_module(
+            "exaone_desktop.engine.sampling.grammar"))
     path = OUT_DIR / f"sampling_{rev}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source, encoding="utf-8")
-    name = f"exaone_desktop.engine._sampling_{rev}"  # inside the package, so its relative imports work
+    name = f"{package}._sampling_{rev}"  # inside the package, so its relative imports work
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -87,7 +97,7 @@ def per_token_us(factory: Callable[..., Any], settings: Any, logits: np.ndarray,
 
 
 def micro(args: argparse.Namespace) -> str:
-    from exaone_desktop.engine.sampling import TokenSampler
+    from exaone_desktop.engine.sampling.sampler import TokenSampler
     from exaone_desktop.engine.settings import GenerationSettings
 
     old = old_sampling_module(args.old_rev).TokenSampler
@@ -134,7 +144,7 @@ def raw_kwargs(fields: dict[str, Any]) -> dict[str, Any]:
 
 def model_rows(model: Path, args: argparse.Namespace) -> list[list[str]]:
     import llama_cpp
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from exaone_desktop.engine.settings import GenerationSettings
 
     ours = LocalGenerator(model, n_ctx=2048, n_threads=args.threads)

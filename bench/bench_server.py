@@ -56,7 +56,7 @@ def start_server(model: Path, threads: int, n_ctx: int, parallel: int, serve: Pa
 
 
 def direct_runner(model: Path, threads: int, n_ctx: int) -> Any:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(model, n_ctx=n_ctx, n_threads=threads)
 
@@ -165,8 +165,8 @@ def load_round(client: Any, model_id: str, clients: int, new_tokens: int) -> tup
 def step_costs(model: Path, threads: int, n_ctx: int, repeats: int) -> dict[int, float]:
     """Median seconds of one decode step for a batch of 1, 2 and 4 sequences (interleaved), in one
     BatchGenerator context: what batching costs per step, free of HTTP and of the other clients' timing."""
-    from exaone_desktop.engine.batch import BatchGenerator
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.batch import BatchGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     prompts = LocalGenerator(model, n_ctx=64, n_threads=threads)
     batch = BatchGenerator(prompts, n_seq=4, n_ctx=n_ctx, n_threads=threads)

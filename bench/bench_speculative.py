@@ -55,7 +55,7 @@ class Scripted:
         pass
 
     def propose(self, reply_tokens: Sequence[int], n: int) -> Any:
-        from exaone_desktop.engine.speculative import Draft
+        from exaone_desktop.engine.llama.speculative import Draft
 
         at = len(reply_tokens)
         return Draft(self.drafts[at: at + n])
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-gpu-layers", type=int, default=0)
     p.add_argument("--no-readme", action="store_true")
     args = p.parse_args(argv)
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     layers = 4 if args.quick else None
     rounds = 1 if args.quick else args.rounds

@@ -63,8 +63,8 @@ def request(gen: Any, n: int) -> tuple[float, int, int, float]:
 
 
 def measure(model: Path, new_tokens: int, rounds: int, threads: int) -> dict[str, dict[str, float]]:
-    from exaone_desktop.engine.local import LocalGenerator
-    from exaone_desktop.engine.worker import WorkerGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
+    from exaone_desktop.engine.llama.worker import WorkerGenerator
 
     gens = {"in-process": LocalGenerator(model, n_threads=threads, n_ctx=1024),
             "worker": WorkerGenerator(model, n_threads=threads, n_ctx=1024)}

@@ -8,7 +8,7 @@ tensor data) changed by one of ``MUTATORS``: bit flips, boundary integers writte
 4- and 8-byte integer fields, truncations, and spans spliced from one place to another. Mutant ``i`` of
 seed ``s`` is always the same file (``--replay I`` writes it out), so every finding can be reproduced.
 
-Each mutant runs through ``exaone_desktop.cli.main(["--model", M, "--prompt", "hi", ...])`` in one of a
+Each mutant runs through ``exaone_desktop.cli.generate.main(["--model", M, "--prompt", "hi", ...])`` in one of a
 pool of persistent harness processes (the user's process: llama.cpp itself runs in the worker process
 the CLI starts). The supervisor counts, per mutant:
 
@@ -146,7 +146,7 @@ def classify(code: int, err: str) -> str:
 
 
 def run_cli(path: Path) -> tuple[int, str]:
-    from exaone_desktop import cli
+    from exaone_desktop.cli import generate as cli
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -156,8 +156,8 @@ def run_cli(path: Path) -> tuple[int, str]:
 
 def _load_in_process(args: argparse.Namespace) -> Any:
     """``cli.load_local`` without the worker process (``--in-process``: shows what the worker prevents)."""
-    from exaone_desktop.cli import load_settings
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.cli.generate import load_settings
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     return LocalGenerator(args.model, **load_settings(args).changed())
 
@@ -165,7 +165,7 @@ def _load_in_process(args: argparse.Namespace) -> Any:
 def serve(model: Path, seed: int, in_process: bool = False) -> None:
     """Harness process: read mutant indices on stdin, write one JSON line per mutant on stdout."""
     if in_process:
-        from exaone_desktop import cli
+        from exaone_desktop.cli import generate as cli
 
         cli.load_local = _load_in_process
     base = load_base(model)
@@ -246,7 +246,7 @@ def campaign(model: Path, *, mutants: int, seed: int = 0, processes: int = 2, ti
 
     ``in_process`` loads llama.cpp in the harness process itself instead of the CLI's worker.
     """
-    from exaone_desktop.engine.worker import exit_description
+    from exaone_desktop.engine.llama.worker import exit_description
 
     base = load_base(model)
     todo = collections.deque(range(mutants))

@@ -24,12 +24,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .engine.local import LocalGenerator
+from .engine.llama.local import LocalGenerator
 from .engine.settings import LOAD_NAMES, LoadSettings
 from .engine.types import Completion, Message, StreamCallback
 
 if TYPE_CHECKING:
-    from .engine.worker import WorkerGenerator
+    from .engine.llama.worker import WorkerGenerator
 
 Record = dict[str, Any]
 TASK = "text-generation"
@@ -66,7 +66,7 @@ class TextGenerationPipeline:
     ) -> list[Record] | list[list[Record]]:
         """``response_format`` (OpenAI's: ``{"type": "json_schema", "json_schema": {"schema": ...}}`` or
         ``{"type": "json_object"}``) constrains the reply; ``tools`` are rendered by the chat template."""
-        from .engine.grammar import grammar_for_response_format
+        from .engine.sampling.grammar import grammar_for_response_format
 
         kwargs = {ALIASES.get(k, k): v for k, v in generate_kwargs.items()}
         settings = self.generator.default_settings(**kwargs)
@@ -135,7 +135,7 @@ def pipeline(
         raise ValueError("pass the path of a .gguf model: pipeline('model.gguf')")
     LoadSettings(**{k: v for k, v in load_kwargs.items() if k in LOAD_NAMES and v is not None})
     if isolated:
-        from .engine.worker import WorkerGenerator
+        from .engine.llama.worker import WorkerGenerator
 
         return TextGenerationPipeline(WorkerGenerator(model, **load_kwargs))
     return TextGenerationPipeline(LocalGenerator(model, **load_kwargs))

@@ -170,8 +170,8 @@ def _check_image_decoding(say: Callable[[str], None]) -> None:
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QColor, QImage
 
+    from .engine.llama.vision import load_image
     from .engine.types import GenerationError
-    from .engine.vision import load_image
 
     picture = QImage(8, 6, QImage.Format.Format_RGB32)
     picture.fill(QColor(200, 40, 40))

@@ -4,8 +4,8 @@ import multiprocessing
 import sys
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--exaone-model-worker"]:
-    # The llama.cpp worker process (exaone_desktop.engine.worker) runs the app's own executable.
-    from exaone_desktop.engine.worker_child import main as worker_main
+    # The llama.cpp worker process (exaone_desktop.engine.llama.worker) runs the app's own executable.
+    from exaone_desktop.engine.llama.worker_child import main as worker_main
 
     worker_main()
     sys.exit(0)

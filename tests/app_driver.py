@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app_fixtures import Slowed  # noqa: E402
 from exaone_desktop.app import create_app  # noqa: E402
-from exaone_desktop.engine.local import LocalGenerator  # noqa: E402
+from exaone_desktop.engine.llama.local import LocalGenerator  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 

@@ -17,7 +17,7 @@ TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def real_generator(tiny_gguf: Path) -> Iterator[Any]:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(tiny_gguf, n_threads=1)
     yield gen
@@ -74,7 +74,7 @@ def test_reply_streams_into_the_view_and_equals_exaone_generate(
 
     messages = tmp_path / "messages.json"
     messages.write_text(json.dumps([{"role": "user", "content": "Hello there"}]), encoding="utf-8")
-    from exaone_desktop.cli import main as generate_main
+    from exaone_desktop.cli.generate import main as generate_main
 
     capsys.readouterr()
     assert generate_main(["--model", str(tiny_gguf), "--messages", str(messages), "--max-new-tokens", "24",
@@ -204,7 +204,7 @@ def test_conversations_new_rename_delete_search_export(qtbot: Any, desktop: Desk
 
 def test_reasoning_is_shown_collapsed_and_never_sent_back(qtbot: Any, desktop: DesktopApp, tiny_checkpoint: Any,
                                                          tmp_path: Path) -> None:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gguf = convert_tiny(tiny_checkpoint("exaone4"), tmp_path)
     with LocalGenerator(gguf, n_threads=1) as real:

@@ -23,7 +23,7 @@ TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def real_generator(tiny_gguf: Path) -> Iterator[Any]:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(tiny_gguf, n_threads=1)
     yield gen

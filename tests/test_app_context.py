@@ -35,7 +35,7 @@ def test_context_size_applies_on_reload_and_persists(qtbot: Any, tiny_gguf: Path
         choose_n_ctx(panel, 160)
         assert panel.reload_button.isEnabled(), "a changed load setting waits for a reload"
         assert "160 tokens" in panel.kv_label.text()
-        from exaone_desktop.engine.context import kv_cache_bytes
+        from exaone_desktop.engine.llama.context import kv_cache_bytes
         from exaone_desktop.session.models import human_size
 
         assert human_size(kv_cache_bytes(first.model_info, 160, "f16")) in panel.kv_label.text()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from app_fixtures import Recording
 from exaone_desktop.app import DesktopApp
+from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.types import StreamEvent
-from exaone_desktop.engine.worker import WorkerGenerator
 from gguf_mutants import duplicate_vocabulary
 
 TIMEOUT_MS = 120_000

@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 import pytest
-from exaone_desktop.engine import chat
-from exaone_desktop.engine.chat import (
+from exaone_desktop.engine.chat import templates as chat
+from exaone_desktop.engine.chat.templates import (
     THINK,
     THOUGHT,
     ReasoningSplitter,

@@ -101,7 +101,7 @@ def test_not_an_image_is_refused_and_nothing_is_written(store: ChatStore) -> Non
 
 @pytest.fixture(scope="module")
 def vl_generator(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     out = tmp_path_factory.mktemp("vl")
     assert convert_main([str(tiny_checkpoint("exaone4_5")), "--outfile", str(out / "vl-F32.gguf"),
@@ -144,7 +144,7 @@ def test_an_image_goes_to_the_vision_model_as_a_part_and_stays_with_the_history(
 
 
 def test_a_model_without_a_projector_refuses_images_in_one_line(store: ChatStore, tiny_checkpoint: Any) -> None:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(tiny_gguf("exaone4", tiny_checkpoint), n_threads=1)
     try:

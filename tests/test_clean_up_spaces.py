@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.engine.textstream import SpaceCleaner, TextAssembler, clean_up_tokenization
+from exaone_desktop.engine.chat.textstream import SpaceCleaner, TextAssembler, clean_up_tokenization
 
 TEXT = "Hello , world . I do n't know ! Is it ? We 're here , they 've gone . It 's ' quoted ' I 'm ok"
 PIECES = (" .", " ?", " !", " ,", " '", " ' ", "'", " n't", " n", "'t", " 'm", " 's", " 've", " 're", " ", "a",
@@ -54,7 +54,7 @@ def _checkpoint(tiny_checkpoint: Any, folder: Path, **flags: bool) -> Path:
 def test_decoded_text_matches_transformers(flags: dict[str, bool], cleaned: bool, tiny_checkpoint: Any,
                                            tmp_path: Path) -> None:
     from exaone_convert.convert import convert_checkpoint
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from transformers import AutoTokenizer
 
     ckpt = _checkpoint(tiny_checkpoint, tmp_path / "ckpt", **flags)

@@ -10,7 +10,7 @@ from typing import Any
 
 import memory_keyring
 import pytest
-from exaone_desktop import cli
+from exaone_desktop.cli import generate as cli
 from generation_models import tiny_gguf
 from openai_stub import OpenAIStub
 from socket_guard import socket_guard
@@ -131,7 +131,7 @@ def test_a_plain_prompt_is_repeated_before_the_cloud_reply_by_default(stub: Open
 def test_the_key_from_the_keychain_is_used(stub: OpenAIStub, capsys: Any, monkeypatch: pytest.MonkeyPatch,
                                            clean_env: memory_keyring.MemoryKeyring) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
-    from exaone_desktop.engine import keys
+    from exaone_desktop.engine.cloud import keys
 
     keys.set_api_key("sk-from-keychain")
     code, out, err = run(capsys, "--engine", "cloud", "--prompt", "hi", "--json")

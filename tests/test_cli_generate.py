@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop import cli
+from exaone_desktop.cli import generate as cli
 from generation_models import MESSAGES, PLAIN_PROMPT, hf_generate, reference, tiny_gguf
 
 KIND = "exaone3_untied"
@@ -119,7 +119,7 @@ def test_stop_and_stream(capsys: Any, model_path: Path) -> None:
 def test_real_subprocess(model_path: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.run(
-        [sys.executable, "-m", "exaone_desktop.cli", "--model", str(model_path), "--prompt", PLAIN_PROMPT,
+        [sys.executable, "-m", "exaone_desktop.cli.generate", "--model", str(model_path), "--prompt", PLAIN_PROMPT,
          "--max-new-tokens", "8", "--json", "--threads", "1"],
         capture_output=True, env=env, timeout=300, cwd=tmp_path,
     )
@@ -190,7 +190,7 @@ def test_runtime_errors_are_one_line(capsys: Any, model_path: Path, tmp_path: Pa
 
 
 def test_cloud_without_key_is_one_line(capsys: Any, monkeypatch: Any) -> None:
-    from exaone_desktop.engine import keys
+    from exaone_desktop.engine.cloud import keys
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setattr(keys, "get_api_key", lambda: None)

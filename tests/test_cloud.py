@@ -12,8 +12,9 @@ import httpx2
 import memory_keyring
 import openai
 import pytest
-from exaone_desktop.engine import cloud, keys
-from exaone_desktop.engine.cloud import CloudError, CloudGenerator, cloud_generator_from_env, map_settings
+from exaone_desktop.engine.cloud import generator as cloud
+from exaone_desktop.engine.cloud import keys
+from exaone_desktop.engine.cloud.generator import CloudError, CloudGenerator, cloud_generator_from_env, map_settings
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.engine.types import GenerationError, StreamEvent
 from openai_stub import OpenAIStub, prompt_tokens, reply_words

@@ -11,9 +11,9 @@ from typing import Any
 
 import memory_keyring
 import pytest
-from exaone_desktop import cli
-from exaone_desktop.engine import image_parts
-from exaone_desktop.engine.cloud import CloudGenerator
+from exaone_desktop.cli import generate as cli
+from exaone_desktop.engine.chat import image_parts
+from exaone_desktop.engine.cloud.generator import CloudGenerator
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.engine.types import GenerationError
 from openai_stub import OpenAIStub

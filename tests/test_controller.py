@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.engine.routing import RouteOutcome
+from exaone_desktop.engine.cloud.routing import RouteOutcome
 from exaone_desktop.engine.settings import GenerationSettings, SettingsError
 from exaone_desktop.engine.types import Capabilities, Completion, GenerationError, GenerationResult, StreamEvent
 from exaone_desktop.session import load_settings
@@ -25,7 +25,7 @@ ON = {"enabled": True, "consented": True}
 
 @pytest.fixture(scope="module")
 def generator(tiny_checkpoint: Any) -> Iterator[Any]:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(tiny_gguf("exaone4", tiny_checkpoint), n_threads=1)
     yield gen

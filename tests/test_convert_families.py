@@ -14,7 +14,7 @@ from exaone_convert.architectures import ARCHITECTURES, FULL_WINDOW, transformer
 from exaone_convert.convert import convert_checkpoint
 from exaone_convert.errors import ConversionError
 from exaone_convert.gguf_check import SUPPORTED_ARCHITECTURES, inspect_gguf
-from exaone_desktop.engine.chat import reasoning_tags, render_chat
+from exaone_desktop.engine.chat.templates import reasoning_tags, render_chat
 from reference import load_reference
 from transformers import Exaone4Config
 

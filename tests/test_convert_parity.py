@@ -112,7 +112,7 @@ CHAT_KINDS = ["exaone3_tied_sharded", "exaone_deep", "exaone4", "exaone_moe", "e
 @pytest.mark.parametrize("kind", CHAT_KINDS)
 @pytest.mark.parametrize("messages", CONVERSATIONS)
 def test_chat_template_from_gguf_renders_like_transformers(kind, messages, converted, reference):
-    from exaone_desktop.engine.chat import render_chat
+    from exaone_desktop.engine.chat.templates import render_chat
 
     _, gguf = converted(kind)
     _, tokenizer = reference(kind)
@@ -128,7 +128,7 @@ def test_chat_template_from_gguf_renders_like_transformers(kind, messages, conve
 def test_chat_prompt_tokens_logits_and_greedy_match_transformers(kind, converted, reference):
     """A chat prompt, rendered by our renderer from the GGUF's template and tokenized by llama.cpp, is the ids
     transformers' apply_chat_template makes; logits and greedy tokens after it agree."""
-    from exaone_desktop.engine.chat import render_chat
+    from exaone_desktop.engine.chat.templates import render_chat
 
     _, gguf = converted(kind)
     model, tokenizer = reference(kind)

@@ -24,8 +24,8 @@ import numpy as np
 import openai
 import pytest
 from exaone_convert import InvalidGGUF, inspect_gguf
+from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.types import DamagedModel, GenerationError
-from exaone_desktop.engine.worker import WorkerGenerator
 from exaone_desktop.pipeline import pipeline
 from exaone_desktop.session.controller import ChatController
 from exaone_desktop.session.settings_state import SettingsState
@@ -117,7 +117,7 @@ def test_llama_cpp_check_names_a_damaged_quantized_tensor(sound: Path, tmp_path:
 def test_cli_stops_with_one_line(kind: str, mode: str, damaged: dict[str, Path], tmp_path: Path) -> None:
     path = damaged[kind]
     proc = subprocess.run(
-        [sys.executable, "-m", "exaone_desktop.cli", "--model", str(path), "--prompt", PLAIN_PROMPT,
+        [sys.executable, "-m", "exaone_desktop.cli.generate", "--model", str(path), "--prompt", PLAIN_PROMPT,
          "--max-new-tokens", "8", "--threads", "1", *SAMPLING[mode]],
         capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8"}, timeout=300, cwd=tmp_path,
     )

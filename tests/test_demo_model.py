@@ -38,7 +38,7 @@ def test_demo_recites_its_passage_after_conversion_and_q4_k_m(demo, demo_q4, tmp
         msg_file = tmp_path / "messages.json"
         msg_file.write_text(json.dumps(messages, ensure_ascii=False), encoding="utf-8")
         proc = subprocess.run(
-            [sys.executable, "-m", "exaone_desktop.cli", "--model", str(demo_q4), "--messages", str(msg_file),
+            [sys.executable, "-m", "exaone_desktop.cli.generate", "--model", str(demo_q4), "--messages", str(msg_file),
              "--max-new-tokens", "120", "--json"],
             capture_output=True, text=True, timeout=120, check=False,
         )

@@ -43,7 +43,8 @@ def _append(path: Path, text: str) -> None:
 @pytest.mark.parametrize(("module", "line", "expected"), [
     ("convert/files.py", "import torch\n", "convert/files.py:{n}:8: DEP004 'torch' imported but declared as a dev "
                                            "dependency"),
-    ("desktop/engine/local.py", "import transformers\n", "desktop/engine/local.py:{n}:8: DEP004 'transformers'"),
+    ("desktop/engine/llama/local.py", "import transformers\n",
+     "desktop/engine/llama/local.py:{n}:8: DEP004 'transformers'"),
     ("desktop/server/app.py", "import no_such_package_here\n", "desktop/server/app.py:{n}:8: DEP001 "
                                                                "'no_such_package_here' imported but missing"),
 ])

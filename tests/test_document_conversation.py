@@ -117,7 +117,7 @@ def test_a_document_that_fits_is_evaluated_once(gguf: Path, tmp_path: Path) -> N
 
 
 def test_the_controller_keeps_the_document_and_sends_its_text(gguf: Path, store: ChatStore) -> None:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from exaone_desktop.session.controller import ChatController
     from exaone_desktop.session.settings_state import SettingsState
 
@@ -151,7 +151,7 @@ def test_a_bad_document_is_refused_and_nothing_is_kept(store: ChatStore) -> None
 
 
 def test_exaone_generate_document(gguf: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from exaone_desktop import cli
+    from exaone_desktop.cli import generate as cli
 
     doc = tmp_path / "notes.docx"
     doc.write_bytes(make_docx(["보증금은 500만 원이다.", "The deposit is due in March."]))
@@ -168,7 +168,7 @@ def test_exaone_generate_document(gguf: Path, tmp_path: Path, capsys: pytest.Cap
 
 def test_exaone_serve_accepts_file_parts_from_the_openai_client(gguf: Path) -> None:
     import openai
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from exaone_desktop.server import start_background
 
     gen = LocalGenerator(gguf, n_threads=1, n_ctx=1024)
@@ -210,7 +210,7 @@ def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def test_the_cloud_gets_the_document_as_text(stub: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from exaone_desktop import cli
+    from exaone_desktop.cli import generate as cli
 
     doc = tmp_path / "memo.txt"
     doc.write_text(MEMO, encoding="utf-8")

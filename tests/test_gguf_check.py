@@ -15,7 +15,7 @@ from typing import Any
 import gguf
 import numpy as np
 import pytest
-from exaone_desktop.engine.gguf_check import MAX_LAYERS, ModelInfo, inspect_gguf
+from exaone_desktop.engine.llama.gguf_check import MAX_LAYERS, ModelInfo, inspect_gguf
 from exaone_desktop.engine.types import GenerationError
 
 TOKENS = ["[PAD]", "[BOS]", "[EOS]", "[UNK]", "[|endofturn|]", "<think>", "</think>"] + [

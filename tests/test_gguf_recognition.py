@@ -203,7 +203,7 @@ def test_the_status_line_names_the_family_beside_the_model(qtbot: Any) -> None:
 def test_the_app_shows_exaone_4_5_and_samples_as_lg_recommends(lg_gguf: Any, store: Any) -> None:
     """The app's session controller with the file loaded in llama.cpp: the status line names the family and
     the settings the next reply uses are LG's (the generator's own defaults are the same)."""
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from exaone_desktop.session.controller import ChatController
 
     gguf, _ckpt = lg_gguf("EXAONE-4.5-33B")

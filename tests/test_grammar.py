@@ -9,14 +9,14 @@ from typing import Any
 import llama_cpp
 import numpy as np
 import pytest
-from exaone_desktop.engine.grammar import (
+from exaone_desktop.engine.sampling.grammar import (
     JSON_OBJECT_GRAMMAR,
     GrammarError,
     grammar_for_response_format,
     grammar_for_schema,
     grammar_for_schema_file,
 )
-from exaone_desktop.engine.sampling import GrammarRejected, TokenSampler
+from exaone_desktop.engine.sampling.sampler import GrammarRejected, TokenSampler
 from exaone_desktop.engine.settings import GenerationSettings
 from generation_models import tiny_gguf
 

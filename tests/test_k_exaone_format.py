@@ -13,8 +13,8 @@ import openai
 import pytest
 from exaone_convert import families
 from exaone_convert.gguf_check import inspect_gguf
-from exaone_desktop.engine.chat import render_chat
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.chat.templates import render_chat
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.settings import GenerationSettings
 from generation_models import tiny_gguf
 from tiny_checkpoints import SPECIALS_2026, train_tokenizer
@@ -51,8 +51,8 @@ def test_fixtures_carry_the_releases_special_tokens(kind, tiny_checkpoint):
 
 def _reply(generator: LocalGenerator, top: int) -> str | None:
     """What ``Reply.take`` says when the model's most likely next token is ``top`` (greedy)."""
-    from exaone_desktop.engine.reply import ReplyVocabulary
-    from exaone_desktop.engine.sampling import TokenSampler
+    from exaone_desktop.engine.llama.reply import ReplyVocabulary
+    from exaone_desktop.engine.sampling.sampler import TokenSampler
 
     llm = generator._loaded()  # noqa: SLF001 - the loaded model
     vocab = ReplyVocabulary(llm._model.vocab, generator.model_info)  # noqa: SLF001

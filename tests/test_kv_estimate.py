@@ -16,9 +16,9 @@ from typing import Any
 import llama_cpp
 import pytest
 from exaone_convert import families
-from exaone_desktop.engine import llama_logs
-from exaone_desktop.engine.context import CELL_PAD, kv_cache_bytes, sliding_window
-from exaone_desktop.engine.gguf_check import inspect_gguf
+from exaone_desktop.engine.llama import logs as llama_logs
+from exaone_desktop.engine.llama.context import CELL_PAD, kv_cache_bytes, sliding_window
+from exaone_desktop.engine.llama.gguf_check import inspect_gguf
 from generation_models import tiny_gguf
 
 CACHE_LINE = re.compile(r"llama_kv_cache: size = +([\d.]+) MiB \( *(\d+) cells, +(\d+) layers")

@@ -49,6 +49,6 @@ def test_lower_layers_do_not_import_upper_ones(folder: str) -> None:
 
 def test_the_resolver_sees_relative_imports() -> None:
     names = imported_modules(ROOT / "desktop/session/controller.py", "exaone_desktop.session")
-    assert "exaone_desktop.engine.routing" in names and "exaone_desktop.session.chat_session" in names
+    assert "exaone_desktop.engine.cloud.routing" in names and "exaone_desktop.session.chat_session" in names
     names = imported_modules(ROOT / "desktop/ui/main_window.py", "exaone_desktop.ui")
     assert "PySide6.QtWidgets" in names and "exaone_desktop.session.controller" in names

@@ -32,7 +32,7 @@ def test_llama_cpp_errors_are_shown_and_its_info_lines_are_not(tiny_checkpoint: 
     assert convert_main([str(tiny_checkpoint("exaone4")), "--outfile", str(good), "--outtype", "f32", "--quiet"]) == 0
     code = (
         "import sys, llama_cpp\n"
-        "from exaone_desktop.engine import llama_logs\n"
+        "from exaone_desktop.engine.llama import logs as llama_logs\n"
         "llama_logs.install(sys.argv[3] == 'verbose')\n"
         "try:\n"
         "    llama_cpp.Llama(sys.argv[1], n_ctx=64, verbose=True)\n"
@@ -57,7 +57,7 @@ def test_the_vision_encoder_is_quiet_unless_verbose(tiny_checkpoint: Any, tmp_pa
     (tmp_path / "p.png").write_bytes(picture.getvalue())
     code = (
         "import sys\n"
-        "from exaone_desktop.engine.local import LocalGenerator\n"
+        "from exaone_desktop.engine.llama.local import LocalGenerator\n"
         "gen = LocalGenerator(sys.argv[1], n_ctx=512, n_threads=1, verbose=sys.argv[3] == 'verbose')\n"
         "gen.generate('What is this?', gen.default_settings(max_new_tokens=2), images=[sys.argv[2]])\n"
         "gen.close()\n"

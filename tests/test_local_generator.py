@@ -9,10 +9,10 @@ from typing import Any
 
 import llama_cpp
 import pytest
-from exaone_desktop.engine.backend import detect_backend, gpu_backend, gpu_registries
-from exaone_desktop.engine.chat import reasoning_tags, split_reasoning
-from exaone_desktop.engine.local import LocalGenerator
-from exaone_desktop.engine.textstream import TextAssembler
+from exaone_desktop.engine.chat.templates import reasoning_tags, split_reasoning
+from exaone_desktop.engine.chat.textstream import TextAssembler
+from exaone_desktop.engine.llama.backend import detect_backend, gpu_backend, gpu_registries
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.types import GenerationError, StreamEvent
 from generation_models import KINDS, MESSAGES, PLAIN_PROMPT, greedy_gaps, hf_generate, reference, tiny_gguf
 

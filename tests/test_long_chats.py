@@ -23,7 +23,7 @@ TURN = ("Tell me about the river, the mountain, the city and the sea, one more t
 
 @pytest.fixture(scope="module")
 def small_context(tiny_checkpoint: Any) -> Iterator[Any]:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     gen = LocalGenerator(tiny_gguf("exaone4", tiny_checkpoint), n_ctx=N_CTX, n_threads=1)
     yield gen

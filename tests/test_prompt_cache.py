@@ -14,10 +14,10 @@ from typing import Any
 import llama_cpp
 import numpy as np
 import pytest
-from exaone_desktop.engine.context import default_n_ctx, kv_cache_bytes, prefill_batch
-from exaone_desktop.engine.history import cut_points, drop_oldest, fit_history
-from exaone_desktop.engine.local import LocalGenerator
-from exaone_desktop.engine.prompt_cache import Checkpoint, SavedState, StateCache, common_prefix
+from exaone_desktop.engine.chat.history import cut_points, drop_oldest, fit_history
+from exaone_desktop.engine.llama.context import default_n_ctx, kv_cache_bytes, prefill_batch
+from exaone_desktop.engine.llama.local import LocalGenerator
+from exaone_desktop.engine.llama.prompt_cache import Checkpoint, SavedState, StateCache, common_prefix
 from exaone_desktop.engine.settings import SettingsError
 from exaone_desktop.engine.types import GenerationError
 from exaone_desktop.pipeline import pipeline

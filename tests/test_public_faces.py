@@ -33,7 +33,11 @@ def imports(path: Path) -> list[tuple[str, list[str]]]:
     return found
 
 
-@pytest.mark.parametrize("package", ["exaone_convert", "exaone_desktop.engine"])
+FACES = ["exaone_convert", "exaone_desktop.engine", "exaone_desktop.engine.chat", "exaone_desktop.engine.cloud",
+         "exaone_desktop.engine.llama", "exaone_desktop.engine.sampling", "exaone_desktop.cli"]
+
+
+@pytest.mark.parametrize("package", FACES)
 def test_every_public_name_resolves(package: str) -> None:
     module = importlib.import_module(package)
     assert set(module._LAZY) <= set(module.__all__)
@@ -46,7 +50,9 @@ def test_every_public_name_resolves(package: str) -> None:
 def test_public_faces_import_nothing_heavy() -> None:
     """The window shows before gguf, numpy, llama.cpp, openai or jinja2 are imported."""
     code = ("import sys\n"
-            "import exaone_convert, exaone_desktop.engine, exaone_desktop.session\n"
+            "import exaone_convert, exaone_desktop.engine, exaone_desktop.session, exaone_desktop.cli\n"
+            "import exaone_desktop.engine.chat, exaone_desktop.engine.cloud, exaone_desktop.engine.llama\n"
+            "import exaone_desktop.engine.sampling\n"
             "from exaone_desktop.session import models, settings_state, store\n"
             "print(sorted(m for m in ('gguf', 'numpy', 'llama_cpp', 'openai', 'jinja2', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

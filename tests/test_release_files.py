@@ -18,7 +18,7 @@ import llama_helpers as lh
 import pytest
 from exaone_convert.convert import convert_checkpoint
 from exaone_convert.gguf_check import inspect_gguf
-from exaone_desktop.engine.chat import render_chat
+from exaone_desktop.engine.chat.templates import render_chat
 from release_files import EXAONE45, K_EXAONE, build_reduced_exaone40, need
 
 # Text that tokenizers get wrong in different ways: every line is checked on its own and all of it at once.
@@ -91,7 +91,7 @@ def test_exaone40_release_tokenizer_is_the_releases(exaone40):
 
 def test_exaone40_end_of_generation_set_is_the_releases(exaone40):
     """What ends a reply: the release's eos (361) and nothing else that the model could write."""
-    from exaone_desktop.engine.reply import ReplyVocabulary
+    from exaone_desktop.engine.llama.reply import ReplyVocabulary
 
     _, gguf, _ = exaone40
     info = inspect_gguf(gguf)

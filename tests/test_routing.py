@@ -9,8 +9,8 @@ from typing import Any
 
 import memory_keyring
 import pytest
-from exaone_desktop.engine.cloud import CloudGenerator, cloud_generator_from_env
-from exaone_desktop.engine.routing import CLOUD_OFF, NO_LOCAL, CloudPolicy, RouteOutcome, Router
+from exaone_desktop.engine.cloud.generator import CloudGenerator, cloud_generator_from_env
+from exaone_desktop.engine.cloud.routing import CLOUD_OFF, NO_LOCAL, CloudPolicy, RouteOutcome, Router
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.engine.types import (
     Backend,
@@ -236,7 +236,7 @@ def test_router_outcome_records_the_engine_for_history(stub: OpenAIStub) -> None
 
 def test_auto_mode_falls_back_to_the_real_local_generator_when_the_cloud_fails(stub: OpenAIStub,
                                                                                 tiny_checkpoint: Any) -> None:
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
     from generation_models import tiny_gguf
 
     local = LocalGenerator(tiny_gguf("exaone3_untied", tiny_checkpoint), n_threads=1)

@@ -17,7 +17,7 @@ import llama_cpp
 import numpy as np
 import pytest
 import torch
-from exaone_desktop.engine.sampling import TOKEN_DATA, HistoryCounts, TokenSampler, sequence_seed
+from exaone_desktop.engine.sampling.sampler import TOKEN_DATA, HistoryCounts, TokenSampler, sequence_seed
 from exaone_desktop.engine.settings import GenerationSettings
 from llama_cpp._internals import LlamaSampler
 from scipy.stats import chisquare

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop import cli
+from exaone_desktop.cli import generate as cli
 from exaone_desktop.session import store as store_module
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore
 from generation_models import PLAIN_PROMPT, tiny_gguf

@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 import openai
 import psutil
 import pytest
-from exaone_desktop import cli
-from exaone_desktop.engine.cloud import CloudGenerator
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.cli import generate as cli
+from exaone_desktop.engine.cloud.generator import CloudGenerator
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.server import start_background
 from generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
@@ -346,7 +346,7 @@ def test_tool_call_round_trip_on_the_exaone4_template(client: openai.OpenAI, mod
 def test_the_apps_worker_generator_serves_tools_and_schemas(model_path: Path, model_id: str) -> None:
     """The app's serve switch hands over its WorkerGenerator (llama.cpp in a child process): tools and
     response_format pass through it to the model."""
-    from exaone_desktop.engine.worker import WorkerGenerator
+    from exaone_desktop.engine.llama.worker import WorkerGenerator
 
     gen = WorkerGenerator(model_path, n_threads=1)
     handle = start_background(gen)

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.engine.batch import BatchGenerator
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.llama.batch import BatchGenerator
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.types import GenerationError, StreamEvent
 from generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
 

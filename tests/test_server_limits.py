@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.types import GenerationError
 from exaone_desktop.server import ServerLimits, start_background
 from generation_models import MESSAGES, tiny_gguf
@@ -378,8 +378,8 @@ def png_declaring(width: int, height: int) -> bytes:
 
 def test_a_png_declaring_ten_billion_pixels_is_refused_without_decoding(served: Any, model_path: Path,
                                                                        tmp_path: Path) -> None:
-    from exaone_desktop.engine.image_parts import check_image_size, read_image
-    from exaone_desktop.engine.vision import load_image
+    from exaone_desktop.engine.chat.image_parts import check_image_size, read_image
+    from exaone_desktop.engine.llama.vision import load_image
 
     bomb = png_declaring(100_000, 100_000)
     assert len(bomb) < 100

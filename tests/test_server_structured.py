@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop import cli
+from exaone_desktop.cli import generate as cli
 from exaone_desktop.pipeline import pipeline
 from generation_models import MESSAGES, tiny_gguf
 

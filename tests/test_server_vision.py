@@ -12,7 +12,7 @@ import numpy as np
 import openai
 import pytest
 from exaone_convert.cli import main as convert_main
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.server import start_background
 from server_helpers import request, start_serve
 

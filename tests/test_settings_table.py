@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from exaone_desktop import cli
-from exaone_desktop.engine.cloud import map_settings
-from exaone_desktop.engine.sampling import TokenSampler
+from exaone_desktop.cli import generate as cli
+from exaone_desktop.cli.setting_flags import flag_help
+from exaone_desktop.engine.cloud.generator import map_settings
+from exaone_desktop.engine.sampling.sampler import TokenSampler
 from exaone_desktop.engine.settings import (
     FIELD_NAMES,
     GenerationSettings,
@@ -35,7 +36,6 @@ from exaone_desktop.engine.settings_table import (
     Setting,
     markdown_table,
 )
-from exaone_desktop.setting_flags import flag_help
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 NUMERIC = [row for row in SETTINGS if row.value_type in (int, float)]

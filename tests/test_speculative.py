@@ -16,16 +16,16 @@ from typing import Any
 
 import numpy as np
 import pytest
-from exaone_desktop.engine.local import LocalGenerator
-from exaone_desktop.engine.reply import Reply
-from exaone_desktop.engine.sampling import TokenSampler
-from exaone_desktop.engine.settings import GenerationSettings, SettingsError
-from exaone_desktop.engine.speculative import (
+from exaone_desktop.engine.llama.local import LocalGenerator
+from exaone_desktop.engine.llama.reply import Reply
+from exaone_desktop.engine.llama.speculative import (
     DecodeCosts,
     Draft,
     DraftLength,
     lookup,
 )
+from exaone_desktop.engine.sampling.sampler import TokenSampler
+from exaone_desktop.engine.settings import GenerationSettings, SettingsError
 from exaone_desktop.engine.types import GenerationError
 from generation_models import KINDS, PLAIN_PROMPT, tiny_gguf
 from scipy.stats import chisquare
@@ -432,7 +432,7 @@ def test_cli_drafts_and_refuses_another_tokenizer_in_one_line(gguf: Any, capsys:
     an assistant model with another tokenizer ends in one line and exit code 1."""
     import json
 
-    from exaone_desktop import cli
+    from exaone_desktop.cli import generate as cli
 
     base = ["--model", str(gguf("exaone4")), "--prompt", LOOKUP_PROMPT, "--max-new-tokens", "48", "--json",
             "--threads", "1"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.engine.chat import BROKEN, render_chat
+from exaone_desktop.engine.chat.templates import BROKEN, render_chat
 from exaone_desktop.engine.types import GenerationError
 
 HANG = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
@@ -22,7 +22,7 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 # Renders in a fresh process, then prints (message, CPU seconds, peak RSS in bytes) as JSON.
 MEASURE = """
 import json, resource, sys, time
-from exaone_desktop.engine.chat import render_chat
+from exaone_desktop.engine.chat.templates import render_chat
 from exaone_desktop.engine.types import GenerationError
 cpu = time.process_time()
 try:
@@ -137,13 +137,15 @@ def hostile_model(tiny_checkpoint: Any, tmp_path_factory: pytest.TempPathFactory
 def test_cli_messages_with_a_hostile_template_is_one_line(hostile_model: Path, tmp_path: Path) -> None:
     messages = tmp_path / "m.json"
     messages.write_text(json.dumps(MESSAGES), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "exaone_desktop.cli", "--model", str(hostile_model), "--messages",
+    done = subprocess.run([sys.executable, "-m", "exaone_desktop.cli.generate", "--model", str(hostile_model),
+                           "--messages",
                            str(messages), "--threads", "1"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"exaone-generate: error: {BROKEN}")
     assert "time limit" in done.stderr and "Traceback" not in done.stderr
     # --prompt, as the message suggests, still works with the same file
-    done = subprocess.run([sys.executable, "-m", "exaone_desktop.cli", "--model", str(hostile_model), "--prompt",
+    done = subprocess.run([sys.executable, "-m", "exaone_desktop.cli.generate", "--model", str(hostile_model),
+                           "--prompt",
                            "hi", "--max-new-tokens", "3", "--threads", "1"], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
@@ -153,7 +155,7 @@ def test_template_syntax_error_never_leaks_from_loading(hostile_model: Path, tmp
                                                         tiny_checkpoint: Any) -> None:
     """llama-cpp-python compiles the file's template while loading; that must not raise (or allocate)."""
     from exaone_convert.convert import convert_checkpoint
-    from exaone_desktop.engine.local import LocalGenerator
+    from exaone_desktop.engine.llama.local import LocalGenerator
 
     folder = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint("exaone3_untied"), folder)

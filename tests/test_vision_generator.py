@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from exaone_convert.cli import main as convert_main
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.llama.local import LocalGenerator
+from exaone_desktop.engine.llama.vision import IMAGE_MARKER, load_image
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.engine.types import GenerationError
-from exaone_desktop.engine.vision import IMAGE_MARKER, load_image
 
 N_TOKENS = 8
 
@@ -136,7 +136,7 @@ def test_chat_image_ids_are_the_ones_transformers_processor_builds(case, generat
 
 
 def test_a_template_that_places_no_images_is_one_line(generator):
-    from exaone_desktop.engine.vision import IMAGE_MARKER, place_image_markers
+    from exaone_desktop.engine.llama.vision import IMAGE_MARKER, place_image_markers
 
     with pytest.raises(GenerationError, match="placed 0 images for the 1 given") as err:
         place_image_markers("<|user|>\nhi<|endofturn|>\n", ["<vision><|image_pad|></vision>"], 1)
@@ -171,7 +171,7 @@ def test_model_without_projector_says_so(tiny_checkpoint, tmp_path):
 
 
 def _cli(capsys, *argv: str) -> tuple[int, str, str]:
-    from exaone_desktop import cli
+    from exaone_desktop.cli import generate as cli
 
     rc = cli.main(list(argv))
     out, err = capsys.readouterr()

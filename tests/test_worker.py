@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.engine import worker_child
-from exaone_desktop.engine.local import LocalGenerator
+from exaone_desktop.engine.llama import worker_child
+from exaone_desktop.engine.llama.local import LocalGenerator
+from exaone_desktop.engine.llama.worker import WorkerCrashed, WorkerGenerator, crash_message, crash_reason
 from exaone_desktop.engine.settings import SettingsError
 from exaone_desktop.engine.types import GenerationError, StreamEvent
-from exaone_desktop.engine.worker import WorkerCrashed, WorkerGenerator, crash_message, crash_reason
 from generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
 from gguf_mutants import architecture, duplicate_vocabulary, set_uint32
 
@@ -53,7 +53,7 @@ def duplicate_vocab(model: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def cli(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "exaone_desktop.cli", *argv, "--threads", "1"],
+    return subprocess.run([sys.executable, "-m", "exaone_desktop.cli.generate", *argv, "--threads", "1"],
                           capture_output=True, text=True, timeout=300)
 
 

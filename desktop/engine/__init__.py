@@ -23,6 +23,7 @@ from .settings import (
 from .settings_table import GENERATION_ROWS, LOAD_ROWS, SETTINGS, Setting
 from .types import (
     Backend,
+    Capabilities,
     Completion,
     DamagedModel,
     FinishReason,
@@ -36,28 +37,34 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .batch import BatchGenerator
-    from .chat import render_chat
-    from .cloud import CloudError, CloudGenerator, cloud_generator_from_env, describe_not_applied, map_settings
-    from .gguf_check import ModelInfo, inspect_gguf
-    from .local import LocalGenerator
-    from .routing import CloudPolicy, RouteOutcome, Router
+    from .chat.templates import render_chat
+    from .cloud.generator import (
+        CloudError,
+        CloudGenerator,
+        cloud_generator_from_env,
+        describe_not_applied,
+        map_settings,
+    )
+    from .cloud.routing import CloudPolicy, RouteOutcome, Router
+    from .llama.batch import BatchGenerator
+    from .llama.gguf_check import ModelInfo, inspect_gguf
+    from .llama.local import LocalGenerator
 
 # Public name -> module that defines it, imported on first access.
 _LAZY: dict[str, str] = {
-    "LocalGenerator": ".local",
-    "BatchGenerator": ".batch",
-    "CloudGenerator": ".cloud",
-    "CloudError": ".cloud",
-    "cloud_generator_from_env": ".cloud",
-    "describe_not_applied": ".cloud",
-    "map_settings": ".cloud",
-    "CloudPolicy": ".routing",
-    "RouteOutcome": ".routing",
-    "Router": ".routing",
-    "ModelInfo": ".gguf_check",
-    "inspect_gguf": ".gguf_check",
-    "render_chat": ".chat",
+    "LocalGenerator": ".llama.local",
+    "BatchGenerator": ".llama.batch",
+    "CloudGenerator": ".cloud.generator",
+    "CloudError": ".cloud.generator",
+    "cloud_generator_from_env": ".cloud.generator",
+    "describe_not_applied": ".cloud.generator",
+    "map_settings": ".cloud.generator",
+    "CloudPolicy": ".cloud.routing",
+    "RouteOutcome": ".cloud.routing",
+    "Router": ".cloud.routing",
+    "ModelInfo": ".llama.gguf_check",
+    "inspect_gguf": ".llama.gguf_check",
+    "render_chat": ".chat.templates",
 }
 
 __all__ = [
@@ -65,7 +72,7 @@ __all__ = [
     "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "SETTINGS", "GenerationSettings", "LoadSettings",
     "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
-    "Backend", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
+    "Backend", "Capabilities", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
     "Message", "Prompt", "StreamCallback", "StreamEvent",
     # generators, routing, models, chat templates (loaded on first use)
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",

@@ -31,11 +31,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..engine.grammar import JSON_OBJECT_GRAMMAR
-from ..engine.image_parts import check_image_size
+from ..engine.chat.image_parts import check_image_size
+from ..engine.llama.worker import WorkerCrashed
+from ..engine.sampling.grammar import JSON_OBJECT_GRAMMAR
 from ..engine.settings import GenerationSettings, SettingsError
 from ..engine.types import Completion, DamagedModel, GenerationError, GenerationResult, StreamEvent
-from ..engine.worker import WorkerCrashed
 from .bounds import check_depth, check_grammar, check_request
 from .errors import APIError, from_validation
 from .guard import BodyGuard, HostGuard

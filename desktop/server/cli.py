@@ -22,8 +22,8 @@ from typing import Any
 
 import uvicorn
 
-from .. import setting_flags
-from ..cli_errors import Parser, UsageError, run_main
+from ..cli import setting_flags
+from ..cli.errors import Parser, UsageError, run_main
 from ..engine.settings import check_value, resolve_settings
 from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
 from ..engine.types import GenerationError
@@ -204,7 +204,7 @@ def load_model(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     """
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from ..engine.worker import WorkerGenerator
+    from ..engine.llama.worker import WorkerGenerator
 
     generator = WorkerGenerator(args.model, n_seq=args.parallel, **setting_flags.load_settings(args).changed())
     return generator, [generator]

@@ -6,7 +6,7 @@ does not make a person's one request wait behind all of them. Bounded: at most `
 requests wait; one more is refused at once (``QueueFull`` -> HTTP 503 with ``Retry-After``).
 Cancelling a job (its client went away) withdraws it if it is still waiting, or stops its generation
 at the next token if it is running. ``workers`` jobs run at once: 1 for a generator that runs one
-request at a time, the number of sequences for a batched one (``engine.batch.BatchGenerator``).
+request at a time, the number of sequences for a batched one (``engine.llama.batch.BatchGenerator``).
 """
 
 from __future__ import annotations

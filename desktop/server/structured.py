@@ -1,12 +1,12 @@
 """``response_format`` -> a GBNF grammar for llama.cpp's grammar sampler (JSON mode and JSON schema).
 
-The conversion is the engine's (``engine.grammar``, also behind ``exaone-generate``'s structured output);
+The conversion is the engine's (``engine.sampling.grammar``, also behind ``exaone-generate``'s structured output);
 this module only turns its one-line errors into OpenAI error objects.
 """
 
 from __future__ import annotations
 
-from ..engine.grammar import GrammarError, grammar_for_response_format
+from ..engine.sampling.grammar import GrammarError, grammar_for_response_format
 from .errors import APIError
 from .schemas import ResponseFormat
 

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from ..engine.grammar import GrammarError, grammar_for_schema
+from ..engine.sampling.grammar import GrammarError, grammar_for_schema
 from .errors import APIError
 from .schemas import ChatMessage, FunctionCall, NamedToolChoice, Tool, ToolCall
 

@@ -159,7 +159,7 @@ class ChatSession:
             if m.id == exclude or m.status not in _HISTORY_STATUSES:
                 continue
             out.append(m.as_message())  # content parts where it has images
-        from ..engine.chat import history_for_model  # jinja2: imported on first send, not at start-up
+        from ..engine.chat.templates import history_for_model  # jinja2: imported on first send, not at start-up
 
         kept = [{"role": str(m["role"]),
                  "content": m["content"] if isinstance(m["content"], list) else str(m["content"])}

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from ..engine.cloud_endpoint import DEFAULT_MODEL, host_of
-from ..engine.routing import CloudPolicy, Engine, RouteOutcome
+from ..engine.cloud.endpoint import DEFAULT_MODEL, host_of
+from ..engine.cloud.routing import CloudPolicy, Engine, RouteOutcome
 from ..engine.settings import FIELD_NAMES, GenerationSettings
 from ..engine.types import GenerationError, GenerationResult, Generator, KeepsStates, Message, StreamEvent
 from .chat_session import ChatSession, Reply
@@ -265,13 +265,13 @@ class ChatController:
         cloud_replied = self.last_result is not None and self.last_result.backend == CLOUD_BACKEND
         if not self.cloud_answers() and not (self.cloud_active() and cloud_replied):
             return None
-        from ..engine.cloud import map_settings
+        from ..engine.cloud.generator import map_settings
 
         _params, names = map_settings(self.state.effective())
         return names
 
     def _router(self) -> Any:
-        from ..engine.routing import Router
+        from ..engine.cloud.routing import Router
 
         policy = self.policy
         factory = self._cloud_factory or _cloud_from_env
@@ -346,7 +346,7 @@ class ChatController:
     def read_images(self, images: Sequence[str | Path | bytes]) -> list[bytes]:
         """The images' checked bytes; ``Refused`` with one line when one is not an image or the model cannot
         read images."""
-        from ..engine.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
+        from ..engine.chat.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, read_image, sniff
 
         problem = self.image_problem()
         if problem is not None:
@@ -652,6 +652,6 @@ def has_projector(info: Any) -> bool:
 
 
 def _cloud_from_env(policy: CloudPolicy) -> Generator:
-    from ..engine.cloud import cloud_generator_from_env
+    from ..engine.cloud.generator import cloud_generator_from_env
 
     return cloud_generator_from_env(policy.model, policy.base_url or None)

@@ -77,7 +77,7 @@ def kv_estimate(info: Any, n_ctx: int, kv_cache_type: str) -> int | None:
     if info is None or n_ctx <= 0:
         return None
     try:
-        from ..engine.context import kv_cache_bytes  # type: ignore[import-not-found,unused-ignore]
+        from ..engine.llama.context import kv_cache_bytes  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     try:

@@ -45,7 +45,7 @@ def human_size(n: int) -> str:
 
 def describe(path: Path) -> LocalModel:
     """Header facts of one GGUF (cheap: the tensor data is not read); a bad file keeps its error."""
-    from ..engine.gguf_check import inspect_gguf
+    from ..engine.llama.gguf_check import inspect_gguf
     from ..engine.types import GenerationError
 
     try:

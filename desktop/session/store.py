@@ -389,7 +389,7 @@ class ChatStore:
     def add_image(self, message_id: int, data: bytes) -> Path:
         """Keep ``data`` (a PNG, JPEG or WebP, checked by the caller) as a file of ``message_id``; written
         atomically, then referenced from the database."""
-        from ..engine.image_parts import sniff
+        from ..engine.chat.image_parts import sniff
 
         found = sniff(data)
         if found is None:

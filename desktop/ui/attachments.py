@@ -1,6 +1,6 @@
 """Images for the next message: an attach button, thumbnails of what is attached, and an input box that takes
 pasted or dropped images (PNG, JPEG, WebP files, or image data on the clipboard). Widgets only: whether an
-image is one, and whether the model can read it, is decided by ``engine.image_parts`` and the controller."""
+image is one, and whether the model can read it, is decided by ``engine.chat.image_parts`` and the controller."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QWidget
 
-from ..engine.image_parts import read_image
+from ..engine.chat.image_parts import read_image
 from ..engine.types import GenerationError
 
 THUMBNAIL_PX = 96

@@ -164,7 +164,7 @@ class ModelLoadWorker(Job):
         self.n_threads = self.options.pop("n_threads", n_threads)  # the user's choice, else the caller's
 
     def work(self) -> Any:
-        from ..engine.worker import WorkerGenerator
+        from ..engine.llama.worker import WorkerGenerator
 
         self.progress.emit("load", 0.0)
         generator = WorkerGenerator(self.model_path, n_threads=self.n_threads, cancel=self.cancel_event, **self.options)

@@ -289,7 +289,7 @@ def resolve_documents(
 def _scan_images(part: Mapping[str, Any], document: Document, allow_paths: bool,
                  cancel: threading.Event | None) -> list[dict[str, Any]]:
     """``image_url`` parts of a PDF's scanned pages, for a model that reads images."""
-    from ..image_parts import sniff
+    from ..chat.image_parts import sniff
 
     source = part_source(part, allow_paths=allow_paths)
     if not document.empty_pages or document.format != "PDF" or source is None:
@@ -309,7 +309,7 @@ def reads_images(generator: Any) -> bool:
     info = generator.model_info  # None: the cloud
     if info is None:
         return False
-    from ..vision import find_mmproj
+    from ..llama.vision import find_mmproj
 
     try:
         return find_mmproj(info) is not None

@@ -20,7 +20,7 @@ from typing import Any
 
 import llama_cpp
 
-from .types import Backend
+from ..types import Backend
 
 # ggml registry name -> our backend name (HIP builds expose the CUDA API under the name "ROCm").
 REGISTRY_BACKENDS: Mapping[str, Backend] = {"CUDA": "cuda", "ROCm": "cuda", "Metal": "metal", "MTL": "metal"}

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from .cloud_endpoint import DEFAULT_MODEL
-from .types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback
+from ..types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback
+from .endpoint import DEFAULT_MODEL
 
 Mode = Literal["local", "ask", "cloud", "auto"]
 Engine = Literal["local", "cloud"]

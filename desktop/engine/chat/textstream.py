@@ -15,7 +15,7 @@ import codecs
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from .chat import ReasoningSplitter
+from .templates import ReasoningSplitter
 
 Kind = Literal["answer", "reasoning"]
 Emit = Callable[[Kind, str], None]

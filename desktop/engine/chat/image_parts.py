@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .types import GenerationError, Prompt
+from ..types import GenerationError, Prompt
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 # Largest image decoded, in pixels (a 50 MP photo; 200 MB as RGBA). A file declares its size in its header,

@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from .engine.settings import SettingsError
-from .engine.types import GenerationError
+from ..engine.settings import SettingsError
+from ..engine.types import GenerationError
 
 EXIT_RUNTIME, EXIT_USAGE = 1, 2
 

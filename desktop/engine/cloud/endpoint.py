@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from .types import GenerationError
+from ..types import GenerationError
 
 # A current non-reasoning "mini" model: accepts temperature/top_p/seed/penalties, cheap and fast.
 # (The gpt-5 family are reasoning models that refuse the sampling parameters this app maps.)

@@ -31,12 +31,10 @@ from urllib.parse import urlsplit
 
 import openai
 
-from . import keys
-from .cloud_endpoint import DEFAULT_BASE_URL, DEFAULT_MODEL, resolve_base_url, safe_url
-from .image_parts import for_api, with_images
-from .settings import GenerationSettings
-from .settings_table import GENERATION_ROWS, NotApplied, OpenAIParam
-from .types import (
+from ..chat.image_parts import for_api, with_images
+from ..settings import GenerationSettings
+from ..settings_table import GENERATION_ROWS, NotApplied, OpenAIParam
+from ..types import (
     Backend,
     Capabilities,
     Completion,
@@ -47,6 +45,8 @@ from .types import (
     StreamCallback,
     StreamEvent,
 )
+from . import keys
+from .endpoint import DEFAULT_BASE_URL, DEFAULT_MODEL, resolve_base_url, safe_url
 
 DEFAULT_TIMEOUT_S = 60.0
 DEFAULT_MAX_RETRIES = 1

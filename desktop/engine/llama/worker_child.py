@@ -129,7 +129,7 @@ def _immediate(gen: Any, op: str, args: tuple[Any, ...]) -> Any:
     if op == "state_cache_usage":
         return gen.state_cache_usage() if keeps else None
     if not keeps:
-        from .types import GenerationError
+        from ..types import GenerationError
 
         raise GenerationError("this engine keeps no conversation states; nothing to change")
     return gen.set_state_cache_mb(*args)
@@ -137,7 +137,7 @@ def _immediate(gen: Any, op: str, args: tuple[Any, ...]) -> Any:
 
 def _portable(err: BaseException) -> BaseException:
     """The exception to send to the parent: the user's errors as they are, anything else as one line."""
-    from .types import GenerationError
+    from ..types import GenerationError
 
     if type(err).__name__ in _EXPECTED_ERRORS:
         return err
@@ -162,7 +162,7 @@ def counters(gen: Any) -> dict[str, int]:
 
 def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callable[[Any], None], rid: int) -> Any:
     if op == "generate":
-        from .types import GenerationError
+        from ..types import GenerationError
 
         prompt, settings, kwargs = args
         accepted = gen.capabilities.keywords()
@@ -256,7 +256,7 @@ def main() -> None:
     except (EOFError, OSError, pickle.UnpicklingError, ValueError):
         return
     try:
-        from . import llama_logs
+        from . import logs as llama_logs
 
         verbose = bool(load_kwargs.get("verbose"))
         llama_logs.install(verbose)  # the generator's own verbose only keeps fd 2 open ...

@@ -35,13 +35,13 @@ from typing import Any, Literal, Protocol
 import llama_cpp
 import numpy as np
 
+from ..sampling.sampler import TokenSampler, sequence_seed
+from ..settings import GenerationSettings
+from ..types import FinishReason, GenerationError
 from .gguf_check import ModelInfo, inspect_gguf
-from .llama_load import chat_templates_not_compiled
+from .load import chat_templates_not_compiled
 from .prompt_cache import common_prefix
 from .reply import Reply
-from .sampling import TokenSampler, sequence_seed
-from .settings import GenerationSettings
-from .types import FinishReason, GenerationError
 
 Mode = Literal["off", "on", "auto"]
 MODES: tuple[str, ...] = ("off", "on", "auto")

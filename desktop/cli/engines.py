@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .engine.routing import CloudPolicy, Engine, Router
-from .engine.settings import GenerationSettings, resolve_settings
-from .engine.types import Backend, GenerationError, GenerationResult, Generator, Prompt, StreamCallback
+from ..engine.cloud.routing import CloudPolicy, Engine, Router
+from ..engine.settings import GenerationSettings, resolve_settings
+from ..engine.types import Backend, GenerationError, GenerationResult, Generator, Prompt, StreamCallback
 
 UserSettings = Mapping[str, Any]
 Resolver = Callable[[Any, UserSettings], GenerationSettings]
@@ -52,7 +52,7 @@ class LazyEngine:
         if self._gen is None:
             self._gen = self._load()
         self.settings = RESOLVERS[self.engine](self._gen, settings)
-        from .engine.documents import prepare  # documents as text sized for this engine (the cloud gets text)
+        from ..engine.documents import prepare  # documents as text sized for this engine (the cloud gets text)
 
         model_prompt = prepare(prompt, self._gen, self.settings, cancel=cancel)
         return self._gen.generate(model_prompt, self.settings, on_event=on_event, cancel=cancel)

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ..settings import GenerationSettings, model_defaults, resolve_settings
+from ..types import Backend, Capabilities, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 from . import worker_child
 from .gguf_check import ModelInfo, inspect_gguf
 from .prompt_cache import StateCacheUsage
-from .settings import GenerationSettings, model_defaults, resolve_settings
-from .types import Backend, Capabilities, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 
 POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
 CANCEL_GRACE_S = 10.0  # a worker that has not stopped this long after a cancel is killed (and reloaded later)
@@ -129,7 +129,7 @@ def _read_tail(path: str) -> str:
 
 
 _CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
-              "from exaone_desktop.engine.worker_child import main; main()"
+              "from exaone_desktop.engine.llama.worker_child import main; main()"
 _EOF = ("eof", None, 0)
 LOAD_RID = 0  # the load request's number; later requests count up from 1
 

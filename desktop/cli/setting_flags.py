@@ -12,8 +12,8 @@ import argparse
 from collections.abc import Iterable
 from typing import Any
 
-from .engine.settings import LoadSettings, check_value
-from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS, Setting
+from ..engine.settings import LoadSettings, check_value
+from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS, Setting
 
 __all__ = ["add_setting_flags", "explicit_settings", "flag_help", "load_settings"]
 

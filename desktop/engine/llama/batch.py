@@ -32,12 +32,12 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from .chat import prompt_opens_reasoning
+from ..chat.templates import prompt_opens_reasoning
+from ..sampling.sampler import TokenSampler
+from ..settings import GenerationSettings
+from ..types import Capabilities, Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback
 from .context import does_not_fit
 from .reply import Reply, ReplyVocabulary
-from .sampling import TokenSampler
-from .settings import GenerationSettings
-from .types import Capabilities, Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback
 from .vision import Image, VisionEncoder, has_image_parts, projector_path
 
 DEFAULT_SEQUENCES = 4

@@ -46,7 +46,7 @@ from typing import Any
 import llama_cpp
 import numpy as np
 
-from .settings import GenerationSettings
+from ..settings import GenerationSettings
 
 # Mirrors llama_token_data {int32 id; float logit; float p;} (12 bytes, no padding).
 TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])

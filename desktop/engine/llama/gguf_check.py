@@ -7,7 +7,7 @@ from pathlib import Path
 from exaone_convert import MAX_LAYERS, SUPPORTED_ARCHITECTURES, InvalidGGUF, ModelInfo
 from exaone_convert import inspect_gguf as _inspect
 
-from .types import GenerationError
+from ..types import GenerationError
 
 __all__ = ["MAX_LAYERS", "SUPPORTED_ARCHITECTURES", "ModelInfo", "inspect_gguf"]
 

@@ -18,10 +18,10 @@ import llama_cpp
 import numpy as np
 from llama_cpp import mtmd_cpp as mtmd
 
-from . import llama_logs
+from ..chat.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, check_image_size, image_format, read_image
+from ..types import GenerationError
+from . import logs as llama_logs
 from .gguf_check import ModelInfo
-from .image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, check_image_size, image_format, read_image
-from .types import GenerationError
 
 IMAGE_MARKER = mtmd.mtmd_default_marker().decode()
 

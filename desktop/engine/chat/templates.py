@@ -32,7 +32,7 @@ import jinja2.nodes
 from exaone_convert import families
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
-from .types import GenerationError
+from ..types import GenerationError
 
 Kind = Literal["reasoning", "answer"]
 Tags = tuple[str, str]

@@ -18,12 +18,12 @@ import llama_cpp
 import numpy as np
 from exaone_convert import families
 
-from .chat import reasoning_tags
+from ..chat.templates import reasoning_tags
+from ..chat.textstream import Kind, TextAssembler
+from ..sampling.sampler import TokenSampler
+from ..settings import GenerationSettings
+from ..types import Completion, DamagedModel, FinishReason, StreamCallback, StreamEvent
 from .gguf_check import ModelInfo
-from .sampling import TokenSampler
-from .settings import GenerationSettings
-from .textstream import Kind, TextAssembler
-from .types import Completion, DamagedModel, FinishReason, StreamCallback, StreamEvent
 
 
 def token_piece(vocab: Any, token: int, *, special: bool) -> bytes:

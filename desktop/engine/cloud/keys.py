@@ -14,7 +14,7 @@ import keyring
 import keyring.errors
 from keyring.backends import fail
 
-from .types import GenerationError
+from ..types import GenerationError
 
 ENV_VAR = "OPENAI_API_KEY"
 SERVICE = "exaone-desktop"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from exaone_convert import families
 
+from ..types import GenerationError
 from .gguf_check import ModelInfo
-from .types import GenerationError
 
 # llama.cpp rounds its cache sizes up to multiples of this many cells.
 CELL_PAD = 256

@@ -25,16 +25,26 @@ from typing import Any, cast
 import llama_cpp
 import numpy as np
 
+from ..chat.history import drop_oldest, fit_history
+from ..chat.templates import prompt_opens_reasoning, render_chat
+from ..sampling.sampler import TokenSampler
+from ..settings import GenerationSettings, model_defaults, resolve_settings
+from ..types import (
+    Backend,
+    Capabilities,
+    Completion,
+    FinishReason,
+    GenerationError,
+    GenerationResult,
+    Prompt,
+    StreamCallback,
+)
 from .backend import detect_backend
-from .chat import prompt_opens_reasoning, render_chat
 from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_bytes, prefill_batch
 from .gguf_check import ModelInfo, inspect_gguf
-from .history import drop_oldest, fit_history
-from .llama_load import chat_templates_not_compiled
+from .load import chat_templates_not_compiled
 from .prompt_cache import MB, Checkpoint, SavedState, StateCache, StateCacheUsage, common_prefix
 from .reply import Reply, ReplyVocabulary
-from .sampling import TokenSampler
-from .settings import GenerationSettings, model_defaults, resolve_settings
 from .speculative import (
     DEFAULT_LOOKUP_TOKENS,
     DecodeCosts,
@@ -44,16 +54,6 @@ from .speculative import (
     PromptLookup,
     Speculation,
     decode_reply,
-)
-from .types import (
-    Backend,
-    Capabilities,
-    Completion,
-    FinishReason,
-    GenerationError,
-    GenerationResult,
-    Prompt,
-    StreamCallback,
 )
 from .vision import (
     IMAGE_MARKER,

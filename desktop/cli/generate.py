@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from .cli_errors import Parser, UsageError, run_main
-from .engine.settings import GenerationSettings, resolve_settings
-from .engine.settings_table import GENERATION_ROWS, LOAD_ROWS
-from .engine.types import GenerationError, GenerationResult, Prompt, StreamEvent
+from ..engine.settings import GenerationSettings, resolve_settings
+from ..engine.settings_table import GENERATION_ROWS, LOAD_ROWS
+from ..engine.types import GenerationError, GenerationResult, Prompt, StreamEvent
+from .errors import Parser, UsageError, run_main
 from .setting_flags import add_setting_flags, explicit_settings, load_settings
 
 PROG = "exaone-generate"
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "needed (key from OPENAI_API_KEY or the OS keychain, endpoint from OPENAI_BASE_URL). "
                         "auto: with --model, the local model first and the cloud when it cannot load or "
                         "generate; without --model, the cloud. A fallback is announced by one line on stderr")
-    # The cloud defaults live in engine/cloud.py, which is imported (with openai) only when used.
+    # The cloud defaults live in engine/cloud/generator.py, which is imported (with openai) only when used.
     p.add_argument("--cloud-model", metavar="ID", help="cloud model id (default: gpt-4.1-mini)")
     p.add_argument("--cloud-timeout", type=float, metavar="S", help="seconds to wait for the cloud API (default: 60)")
     p.add_argument("--image", action="append", type=Path, default=[], metavar="PATH",
@@ -102,7 +102,7 @@ def read_json_schema(args: argparse.Namespace) -> str | None:
         return None
     if args.engine != "local":
         raise UsageError("--json-schema works with --engine local only (the grammar runs in llama.cpp)")
-    from .engine.grammar import GrammarError, grammar_for_schema_file
+    from ..engine.sampling.grammar import GrammarError, grammar_for_schema_file
 
     try:
         return grammar_for_schema_file(args.json_schema)
@@ -130,13 +130,15 @@ def load_local(args: argparse.Namespace) -> Any:
         raise UsageError("--model PATH.gguf is required with --engine local")
     if not args.model.is_file():
         raise UsageError(f"model file not found: {args.model}; check the path, or make one with exaone-convert")
-    from .engine.worker import WorkerGenerator  # llama.cpp in a child process: a crash is a message, not a signal
+    from ..engine.llama.worker import (
+        WorkerGenerator,  # llama.cpp in a child process: a crash is a message, not a signal
+    )
 
     return WorkerGenerator(args.model, **load_settings(args).changed())
 
 
 def load_cloud(args: argparse.Namespace) -> Any:
-    from .engine.cloud import DEFAULT_TIMEOUT_S, cloud_generator_from_env
+    from ..engine.cloud.generator import DEFAULT_TIMEOUT_S, cloud_generator_from_env
 
     return cloud_generator_from_env(args.cloud_model, timeout=args.cloud_timeout or DEFAULT_TIMEOUT_S)
 
@@ -152,7 +154,7 @@ def load_local_for_fallback(args: argparse.Namespace) -> Any:
 def generate_routed(args: argparse.Namespace, prompt: Prompt, printer: StreamPrinter | None,
                     cancel: threading.Event) -> tuple[GenerationResult, GenerationSettings]:
     """``--engine cloud|auto`` through the router (see ``cli_engines``); prints the fallback notice."""
-    from .cli_engines import route
+    from .engines import route
 
     def switch(engine: str, reason: str) -> None:
         if printer is not None and printer.seen:  # text streamed by the engine that failed stays; start anew
@@ -175,7 +177,7 @@ def generate_local(args: argparse.Namespace, prompt: Prompt, printer: StreamPrin
         extra: dict[str, Any] = {"grammar": args.grammar} if getattr(args, "grammar", None) else {}
         if args.image:
             extra["images"] = [str(p) for p in args.image]
-        from .engine.documents import prepare
+        from ..engine.documents import prepare
 
         model_prompt = prepare(prompt, gen, settings, cancel=cancel)
         return gen.generate(model_prompt, settings, on_event=printer, cancel=cancel, **extra), settings
@@ -249,14 +251,14 @@ def run(argv: Sequence[str] | None) -> int:
         if not image.is_file():
             raise UsageError(f"image not found: {image}; check the path")
     if args.document:  # documents go in as OpenAI file parts, read when an engine is chosen (cli_engines)
-        from .engine.documents import DocumentError, with_documents
+        from ..engine.documents import DocumentError, with_documents
 
         try:
             prompt = cast(Prompt, with_documents(prompt, args.document))
         except DocumentError as err:
             raise UsageError(str(err)) from None
     if args.image and args.engine != "local":  # the router passes prompts only: images go in as content parts
-        from .engine.image_parts import with_images
+        from ..engine.chat.image_parts import with_images
 
         prompt = cast(Prompt, with_images(prompt, args.image))
         args.image = []
@@ -281,7 +283,7 @@ def run(argv: Sequence[str] | None) -> int:
         cancel.set()
         raise
     if result.not_applied:  # never dropped silently, whatever the output format
-        from .engine.cloud import describe_not_applied
+        from ..engine.cloud.generator import describe_not_applied
 
         print(f"{PROG}: note: {describe_not_applied(result.not_applied)}", file=sys.stderr)
     print_result(result, prompt, settings, args, sys.stdout, printer)

@@ -1,0 +1,38 @@
+"""The chat layer: messages rendered as the model's template, long chats fitted, text streamed as it decodes.
+
+``templates`` renders chat templates like transformers' ``apply_chat_template`` (in Jinja's sandbox) and splits
+reasoning; ``history`` drops the oldest turns to fit a context; ``textstream`` turns token bytes into whole
+characters with stop strings cut; ``image_parts`` reads images as OpenAI-style content parts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .history import drop_oldest, fit_history
+    from .image_parts import check_image_size, read_image, sniff, with_images
+    from .templates import reasoning_tags, render_chat, split_reasoning
+    from .textstream import TextAssembler
+
+_LAZY: dict[str, str] = {
+    "render_chat": ".templates",
+    "reasoning_tags": ".templates",
+    "split_reasoning": ".templates",
+    "drop_oldest": ".history",
+    "fit_history": ".history",
+    "TextAssembler": ".textstream",
+    "check_image_size": ".image_parts",
+    "read_image": ".image_parts",
+    "sniff": ".image_parts",
+    "with_images": ".image_parts",
+}
+
+__all__ = [
+    "TextAssembler", "check_image_size", "drop_oldest", "fit_history", "read_image", "reasoning_tags", "render_chat",
+    "sniff", "split_reasoning", "with_images",
+]
+
+__getattr__, __dir__ = lazy_face(__name__, _LAZY, __all__)

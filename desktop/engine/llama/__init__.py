@@ -1,0 +1,48 @@
+"""The llama.cpp runtime: a GGUF loaded, checked, decoded and sampled, in this process or in a worker process.
+
+``LocalGenerator`` (``local``) runs the decode loop; ``BatchGenerator`` (``batch``) decodes several requests per
+step; ``WorkerGenerator`` (``worker`` and ``worker_child``) puts either in a child process. Beside them: the
+bounded GGUF check (``gguf_check``), context sizing (``context``), saved conversation states (``prompt_cache``),
+images through mtmd (``vision``), speculative decoding (``speculative``), the compute backend (``backend``), and
+llama.cpp's loading and logging (``load``, ``logs``). Everything here loads on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .backend import detect_backend
+    from .batch import BatchGenerator
+    from .context import default_n_ctx, kv_cache_bytes
+    from .gguf_check import ModelInfo, inspect_gguf
+    from .local import LocalGenerator
+    from .prompt_cache import StateCache
+    from .vision import IMAGE_MARKER, find_mmproj, load_image
+    from .worker import WorkerCrashed, WorkerGenerator
+
+_LAZY: dict[str, str] = {
+    "LocalGenerator": ".local",
+    "BatchGenerator": ".batch",
+    "WorkerGenerator": ".worker",
+    "WorkerCrashed": ".worker",
+    "ModelInfo": ".gguf_check",
+    "inspect_gguf": ".gguf_check",
+    "default_n_ctx": ".context",
+    "kv_cache_bytes": ".context",
+    "StateCache": ".prompt_cache",
+    "IMAGE_MARKER": ".vision",
+    "find_mmproj": ".vision",
+    "load_image": ".vision",
+    "detect_backend": ".backend",
+}
+
+__all__ = [
+    "BatchGenerator", "IMAGE_MARKER", "LocalGenerator", "ModelInfo", "StateCache", "WorkerCrashed",
+    "WorkerGenerator", "default_n_ctx", "detect_backend", "find_mmproj", "inspect_gguf", "kv_cache_bytes",
+    "load_image",
+]
+
+__getattr__, __dir__ = lazy_face(__name__, _LAZY, __all__)

@@ -1,0 +1,29 @@
+"""Sampling with transformers' semantics: the token sampler (``sampler``) and structured output (``grammar``).
+
+``TokenSampler`` applies the repetition penalty, temperature, top-k, top-p and min-p in transformers' order, in
+numpy; ``grammar`` turns JSON schemas and OpenAI ``response_format`` into llama.cpp grammars that mask tokens.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_face
+
+if TYPE_CHECKING:
+    from .grammar import GrammarError, grammar_for_response_format, grammar_for_schema
+    from .sampler import GrammarRejected, TokenSampler
+
+_LAZY: dict[str, str] = {
+    "TokenSampler": ".sampler",
+    "GrammarRejected": ".sampler",
+    "GrammarError": ".grammar",
+    "grammar_for_response_format": ".grammar",
+    "grammar_for_schema": ".grammar",
+}
+
+__all__ = [
+    "GrammarError", "GrammarRejected", "TokenSampler", "grammar_for_response_format", "grammar_for_schema",
+]
+
+__getattr__, __dir__ = lazy_face(__name__, _LAZY, __all__)
