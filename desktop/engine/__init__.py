@@ -72,8 +72,8 @@ __all__ = [
     "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "SETTINGS", "GenerationSettings", "LoadSettings",
     "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
-    "Backend", "Capabilities", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
-    "Message", "Prompt", "StreamCallback", "StreamEvent",
+    "Backend", "Capabilities", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult",
+    "Generator", "Message", "Prompt", "StreamCallback", "StreamEvent",
     # generators, routing, models, chat templates (loaded on first use)
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
     "Router",
