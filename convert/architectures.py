@@ -72,7 +72,7 @@ def _architecture(fam: Family, model_type: str) -> Architecture:
     return Architecture(
         family=fam, model_type=model_type, gguf_arch=_GGUF_ARCHES[fam.gguf_arch], hf_classes=fam.hf_classes,
         tokenizer_pre=fam.tokenizer_pre, hparams=_hparams(fam), activation_field=fam.config_keys["activation"][0],
-        swa_layer_counts=fam.swa_layer_counts,
+        swa_layer_counts=fam.swa.layer_counts,
     )
 
 

@@ -101,6 +101,20 @@ class Clues:
 
 
 @dataclass(frozen=True)
+class SlidingWindow:
+    """How llama.cpp 0.3.36 runs a family's sliding-window attention (src/models/<arch>.cpp, load_arch_hparams).
+
+    On a layer count in ``layer_counts`` (MTP layers not counted) the window is on: the GGUF's
+    ``{arch}.attention.sliding_window`` (else ``window``) on the layers its ``sliding_window_pattern`` marks
+    (a flag per layer, or a period n: every n-th layer global); without that key every ``period``-th layer is
+    global (``llama_hparams::set_swa_pattern``). On other layer counts no layer has a window."""
+
+    layer_counts: frozenset[int] = frozenset()
+    window: int = 0
+    period: int = 0
+
+
+@dataclass(frozen=True)
 class Family:
     key: str
     label: str
@@ -113,8 +127,7 @@ class Family:
     reasoning_tags: tuple[str, str] | None
     thinking_default: bool | None  # enable_thinking when the user says nothing (None: no switch)
     chat_quirks: tuple[str, ...]
-    # Layer counts (MTP layers not counted) for which llama.cpp 0.3.36 runs sliding-window attention.
-    swa_layer_counts: frozenset[int]
+    swa: SlidingWindow  # sliding-window attention as llama.cpp runs it
     sampling: Sampling
     gguf_repos: tuple[GGUFRepo, ...]
     clues: Clues = field(default=Clues())  # recognising GGUFs made by another converter (LG's own GGUFs)
@@ -134,6 +147,9 @@ class Family:
     # The template writes a tool call's arguments given as a string as they are (else it dumps them as JSON, so
     # OpenAI's JSON-string arguments must be handed to it parsed).
     tool_arguments_as_text: bool = False
+    # The transformers model class --verify compares against ("causal": AutoModelForCausalLM, "image_text":
+    # AutoModelForImageTextToText, which runs text-only prompts as a causal LM does).
+    hf_reference: str = "causal"
 
 
 _EXAONE3_KEYS = {"layers": ("num_layers",), "rms_eps": ("layer_norm_epsilon",), "activation": ("activation_function",)}
@@ -148,6 +164,10 @@ _FORMAT_2026_QUIRKS = (
     "thinking is on unless enable_thinking is false",
 )
 
+# llama.cpp's exaone4 graph: only 64-layer models (EXAONE 4.0 32B, 4.5 33B) run a window, by default 4096
+# tokens on three of every four layers.
+_EXAONE4_SWA = SlidingWindow(frozenset({64}), window=4096, period=4)
+
 FAMILIES: tuple[Family, ...] = (
     Family(
         key="exaone3", label="EXAONE 3.0 / 3.5",
@@ -159,7 +179,7 @@ FAMILIES: tuple[Family, ...] = (
             "user turns end with a newline, not [|endofturn|]",
         ),
         tokenizer="exaone3",
-        swa_layer_counts=frozenset(),
+        swa=SlidingWindow(),
         sampling=Sampling(),  # LG publishes greedy examples; generation_config.json decides
         gguf_repos=(
             official_repo("EXAONE-3.5-2.4B-Instruct", 2.67, _QUANTS),
@@ -179,7 +199,7 @@ FAMILIES: tuple[Family, ...] = (
             "the generation prompt opens a <thought> block",
         ),
         tokenizer="exaone3",
-        swa_layer_counts=frozenset(),
+        swa=SlidingWindow(),
         sampling=Sampling(temperature=0.6, top_p=0.95),
         gguf_repos=(
             official_repo("EXAONE-Deep-2.4B", 2.67, _QUANTS),
@@ -199,7 +219,7 @@ FAMILIES: tuple[Family, ...] = (
             "tools are listed in the system turn; results come back in a [|tool|] turn",
         ),
         tokenizer="exaone4",
-        swa_layer_counts=frozenset({64}),
+        swa=_EXAONE4_SWA,
         sampling=Sampling(temperature=0.6, top_p=0.95),
         gguf_repos=(
             official_repo("EXAONE-4.0-1.2B", 1.28, ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16")),
@@ -216,11 +236,11 @@ FAMILIES: tuple[Family, ...] = (
                      "an image is <vision><|image_pad|></vision> and a newline; the vision projector fills the pad"),
         tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         image_placeholder="<vision><|image_pad|></vision>", tool_arguments_as_text=True,
-        swa_layer_counts=frozenset({64}),
+        swa=_EXAONE4_SWA,
         sampling=Sampling(temperature=1.0, top_p=0.95, presence_penalty=1.5),
         gguf_repos=(official_repo("EXAONE-4.5-33B", 32.0, ("Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "BF16"),
                                   mmproj=("F16", 0.67)),),
-        vision=True, text_config_key="text_config",
+        vision=True, text_config_key="text_config", hf_reference="image_text",
         notes=("for OCR and Korean documents LG recommends temperature 0.6, top_p 0.95, top_k 20",),
         # LG's release tokenizer (shared with K-EXAONE): <|user|>-style role tokens, <|endofturn|> 53,
         # <|image_pad|> 67, 153,600 tokens; its template renders an image as <vision><|image_pad|></vision>.
@@ -237,8 +257,8 @@ FAMILIES: tuple[Family, ...] = (
         chat_quirks=_FORMAT_2026_QUIRKS,
         tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         tool_arguments_as_text=True,
-        # llama.cpp's exaone-moe graph reads the per-layer pattern from the GGUF for any depth.
-        swa_layer_counts=frozenset(range(1, LLAMA_MAX_LAYERS + 1)),
+        # llama.cpp's exaone-moe graph reads the window and per-layer pattern from the GGUF for any depth.
+        swa=SlidingWindow(frozenset(range(1, LLAMA_MAX_LAYERS + 1)), window=128, period=4),
         sampling=Sampling(temperature=1.0, top_p=0.95),
         gguf_repos=(official_repo("K-EXAONE-236B-A23B", 236.0, ("Q4_K_M", "Q8_0", "BF16")),),
         moe=True,
@@ -332,6 +352,23 @@ def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str |
     rows = [f for f in FAMILIES if f.gguf_arch == arch]
     named = next((f for f in rows if f.key == key), None)
     return named if named is not None else _by_template(rows, chat_template)
+
+
+def sliding_layers(fam: Family | None, n_layers: int, window: int | None = None,
+                   pattern: tuple[bool, ...] | int = ()) -> tuple[int, tuple[bool, ...]]:
+    """(window, a flag per layer: True where the layer keeps only the window) as llama.cpp runs an
+    ``n_layers``-layer model of ``fam`` whose GGUF holds ``window`` and ``pattern`` (see ``SlidingWindow``);
+    (0, ()) when no layer has a window."""
+    rule = fam.swa if fam is not None else SlidingWindow()
+    if n_layers not in rule.layer_counts:
+        return 0, ()
+    if isinstance(pattern, tuple) and pattern:
+        flags = tuple(pattern[:n_layers]) + (False,) * max(n_layers - len(pattern), 0)
+    else:
+        period = rule.period if isinstance(pattern, tuple) else int(pattern)
+        flags = tuple(period == 0 or il % period < period - 1 for il in range(n_layers))
+    size = window or rule.window
+    return (size, flags) if size and any(flags) else (0, ())
 
 
 def family_by_key(key: str | None) -> Family | None:

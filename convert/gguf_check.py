@@ -95,6 +95,7 @@ _OTHER_ARRAYS: dict[str, tuple[GGUFValueType, ...]] = {"tokenizer.ggml.merges": 
 _TOKENS_KEY = "tokenizer.ggml.tokens"
 _KEPT_INT_ARRAYS = frozenset({EOS_IDS_KEY})
 _MAX_KEPT_INTS = 64
+_SWA_PATTERN_SUFFIX = ".attention.sliding_window_pattern"  # a bool per layer (or one integer period)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ class ModelInfo:
     head_count_kv: int = 0
     key_length: int = 0
     value_length: int = 0
+    # {arch}.attention.sliding_window_pattern as written: a flag per layer (True: sliding), or one period
+    # (every n-th layer global); () when absent. ``families.sliding_layers`` says what llama.cpp runs.
+    sliding_window_pattern: tuple[bool, ...] | int = ()
+    mtp_layers: int = 0  # of n_layers, the multi-token-prediction layers at the end (nextn_predict_layers)
 
     def describe(self) -> str:
         return f"{self.path.name}: {self.architecture}, {self.quant_type}, {self.file_size / 1e6:.1f} MB"
@@ -253,7 +258,8 @@ def _read_array(r: _BoundedReader, key: str) -> tuple[_ArrayInfo, list[str] | No
             "(the file is truncated or corrupt)"
         )
     info = _ArrayInfo(elem_type, count)
-    if key in _KEPT_INT_ARRAYS and elem_type in _INT_TYPES and count <= _MAX_KEPT_INTS:
+    if key in _KEPT_INT_ARRAYS and elem_type in _INT_TYPES and count <= _MAX_KEPT_INTS or (
+            key.endswith(_SWA_PATTERN_SUFFIX) and elem_type == GGUFValueType.BOOL and count <= LLAMA_MAX_LAYERS):
         fmt = _SCALAR_FORMATS[elem_type]
         return _ArrayInfo(elem_type, count, tuple(int(r.unpack(fmt, f"array {key!r}")) for _ in range(count))), None
     if elem_type != GGUFValueType.STRING:
@@ -438,6 +444,19 @@ def _get_str(kv: dict[str, tuple[GGUFValueType, Any]], key: str) -> str | None:
     return None if value is None else str(value)
 
 
+def _swa_pattern(kv: dict[str, tuple[GGUFValueType, Any]], arch: str) -> tuple[bool, ...] | int:
+    """The sliding-window pattern key as written (see ``ModelInfo.sliding_window_pattern``)."""
+    key = f"{arch}{_SWA_PATTERN_SUFFIX}"
+    if key in kv and kv[key][0] == GGUFValueType.ARRAY:
+        info = kv[key][1]
+        if info.ints is None:
+            raise _Corrupt(f"{key} is an array of {info.count} {info.elem_type.name.lower()} values, expected "
+                           f"at most {LLAMA_MAX_LAYERS} booleans")
+        return tuple(bool(v) for v in info.ints)
+    period = _get_int(kv, key)
+    return () if period is None else max(period, 0)
+
+
 def _architecture(kv: dict[str, tuple[GGUFValueType, Any]]) -> str:
     arch = _get_str(kv, "general.architecture")
     if arch is None:
@@ -603,6 +622,7 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
     template = _get_str(kv, "tokenizer.chat_template")
     add_bos = _get(kv, "tokenizer.ggml.add_bos_token", frozenset({GGUFValueType.BOOL}), "a boolean")
     window = _get_int(kv, f"{arch}.attention.sliding_window")
+    swa_pattern = _swa_pattern(kv, arch)
     heads = max(_get_int(kv, f"{arch}.attention.head_count") or 0, 0)
     key_length = max(_get_int(kv, f"{arch}.attention.key_length") or 0, 0) or (
         ints["embedding_length"] // heads if heads else 0)
@@ -625,6 +645,8 @@ def _model_info(path: Path, size: int, header: _Header) -> ModelInfo:
         add_bos=bool(add_bos),
         sampling_defaults=sampling,
         sliding_window=window if window and window > 0 else None,
+        sliding_window_pattern=swa_pattern,
+        mtp_layers=min(max(_get_int(kv, f"{arch}.nextn_predict_layers") or 0, 0), ints["block_count"] - 1),
         parameter_count=sum(math.prod(t[1]) for t in header.tensors),
         tensor_count=len(header.tensors),
         reasoning=bool(template) and any(m in (template or "") for m in REASONING_MARKERS),

@@ -145,7 +145,7 @@ def _text_config(shape: Shape, fam: Family, vocab: int, ids: Mapping[str, int]) 
         config["rope_parameters"] = {"rope_theta": ROPE_THETA, **(rope or {"rope_type": "default"})}
     else:
         config.update(rope_theta=ROPE_THETA, rope_scaling=rope)
-    if fam.swa_layer_counts:  # EXAONE 4.0 and later: sliding-window attention on some layers
+    if fam.swa.layer_counts:  # EXAONE 4.0 and later: sliding-window attention on some layers
         config.update(sliding_window=shape.sliding_window, layer_types=layer_types(shape))
         pattern = shape.sliding_pattern
         config["sliding_window_pattern"] = pattern if not (fam.moe or fam.text_config_key) else (

@@ -31,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from .checkpoint import read_json
 from .errors import ConversionError
 from .families import family_for_model_type
+from .vocab import detect_pre_tokenizer
 
 VERIFY_TEXT = (
     "대한민국의 수도는 서울이며, 한강이 도시의 중심을 가로질러 흐른다. 봄에는 벚꽃이 피고, 가을에는 "
@@ -343,13 +345,22 @@ def _load_hf(hf_dir: Path, cfg: dict[str, Any]) -> tuple[Any, Any]:
         PreTrainedTokenizerFast,
     )
 
-    # EXAONE 4.5 is an image-text-to-text model; text-only prompts run through it as through a causal LM.
-    auto = AutoModelForImageTextToText if cfg.get("model_type") == "exaone4_5" else AutoModelForCausalLM
+    family = family_for_model_type(cfg.get("model_type"), cfg.get("architectures") or ())
+    auto = {"causal": AutoModelForCausalLM, "image_text": AutoModelForImageTextToText}[
+        family.hf_reference if family is not None else "causal"]
     model = auto.from_pretrained(str(hf_dir), dtype=torch.float32, attn_implementation="eager")
-    if cfg.get("model_type") == "exaone":
+    if _digit_step(hf_dir):
         # EXAONE 3 names GPT2Tokenizer, which AutoTokenizer rebuilds without tokenizer.json's digit split.
         return model.eval(), PreTrainedTokenizerFast.from_pretrained(str(hf_dir))
     return model.eval(), AutoTokenizer.from_pretrained(str(hf_dir))
+
+
+def _digit_step(hf_dir: Path) -> bool:
+    """The checkpoint's tokenizer.json splits digits apart in a step of its own (see ``PreTokenizer.digit_step``)."""
+    try:
+        return detect_pre_tokenizer(read_json(hf_dir / "tokenizer.json", "tokenizer.json")).digit_step
+    except ConversionError:
+        return False
 
 
 def _hf_logits(model: Any, tokens: list[int]) -> np.ndarray:

@@ -12,6 +12,7 @@ from gguf import TokenType
 
 from .checkpoint import read_json, read_optional_json
 from .errors import ConversionError
+from .families import FAMILIES
 
 SPECIAL_NAMES = ("bos", "eos", "unk", "pad")
 
@@ -87,13 +88,23 @@ class PreTokenizer:
 
     llama_pre: str  # tokenizer.ggml.pre, as llama.cpp 0.3.36 (llama-vocab.cpp) spells it
     steps: tuple[Step, ...]
-    used_by: str
+
+    @property
+    def used_by(self) -> str:
+        """The families whose row names this type (``Family.tokenizer_pre``)."""
+        return ", ".join(f.label for f in FAMILIES if f.tokenizer_pre == self.llama_pre) or "no EXAONE family"
+
+    @property
+    def digit_step(self) -> bool:
+        """Digits are split apart by a step of their own (tokenizers' ``Digits``), which transformers' rebuild of
+        a slow GPT-2 tokenizer leaves out: such a tokenizer must be read from tokenizer.json as it is."""
+        return _split(DIGIT_SPLIT) in self.steps
 
 
 PRE_TOKENIZERS: tuple[PreTokenizer, ...] = (
-    PreTokenizer("exaone", (_split(DIGIT_SPLIT), _split(GPT2_SPLIT), _BYTES), "EXAONE 3.0 / 3.5, Deep"),
-    PreTokenizer("exaone4", (_split(GPT2_SPLIT), _BYTES), "EXAONE 4.0"),
-    PreTokenizer("exaone-moe", (_split(EXAONE_MOE_SPLIT), _BYTES), "EXAONE 4.5, K-EXAONE"),
+    PreTokenizer("exaone", (_split(DIGIT_SPLIT), _split(GPT2_SPLIT), _BYTES)),
+    PreTokenizer("exaone4", (_split(GPT2_SPLIT), _BYTES)),
+    PreTokenizer("exaone-moe", (_split(EXAONE_MOE_SPLIT), _BYTES)),
 )
 
 

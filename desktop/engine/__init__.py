@@ -23,12 +23,14 @@ from .settings import (
 from .settings_table import GENERATION_ROWS, LOAD_ROWS, ROWS, SETTINGS, Setting
 from .types import (
     Backend,
+    Capabilities,
     Completion,
     DamagedModel,
     FinishReason,
     GenerationError,
     GenerationResult,
     Generator,
+    KeepsStates,
     Message,
     Prompt,
     StreamCallback,
@@ -100,8 +102,8 @@ __all__ = [
     "FIELD_NAMES", "GENERATION_ROWS", "LOAD_NAMES", "LOAD_ROWS", "ROWS", "SETTINGS", "GenerationSettings",
     "LoadSettings", "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
-    "Backend", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult", "Generator",
-    "Message", "Prompt", "StreamCallback", "StreamEvent",
+    "Backend", "Capabilities", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult",
+    "Generator", "KeepsStates", "Message", "Prompt", "StreamCallback", "StreamEvent",
     # generators, routing, models, chat templates (loaded on first use)
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
     "Router",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 if TYPE_CHECKING:
+    from exaone_convert import ModelInfo
+
     from .settings import GenerationSettings
 
 Backend = Literal["cpu", "metal", "cuda", "openai"]
@@ -92,11 +94,53 @@ class GenerationResult:
 StreamCallback = Callable[[StreamEvent], None]
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a generator supports beyond ``generate(prompt, settings, on_event=, cancel=)``.
+
+    The first group are keyword arguments its ``generate`` takes (``keywords``); the rest are members it offers
+    (each with its protocol below)."""
+
+    images: bool = False  # generate(images=...): PNG/JPEG images for the chat's last user turn
+    tools: bool = False  # generate(tools=...): OpenAI-style tool definitions for the chat template
+    grammar: bool = False  # generate(grammar=...): GBNF the reply must follow
+    conversation: bool = False  # generate(conversation=...): a key under which it keeps the chat's state
+    drafting: bool = False  # generate(draft_source=...): speculative decoding
+    tokenize: bool = False  # Tokenizes: tokenize_prompt(prompt, settings)
+    tokenize_tools: bool = False  # ... with tools=
+    state_cache: bool = False  # KeepsStates: kept conversation states, their figures and budget
+    decode_stats: bool = False  # Counted: stats (DecodeStats: prompt evaluations, tokens decoded and drafted)
+    batching: bool = False  # Batches: decodes several requests together (n_seq, steps, max_batch)
+
+    _KEYWORDS = ("images", "tools", "grammar", "conversation", "draft_source")
+
+    def keywords(self) -> frozenset[str]:
+        """The optional keyword arguments ``generate`` takes."""
+        flags = (self.images, self.tools, self.grammar, self.conversation, self.drafting)
+        return frozenset(k for k, on in zip(self._KEYWORDS, flags, strict=True) if on)
+
+    def without_keywords(self) -> Capabilities:
+        """The same members, with a ``generate`` that takes none of the optional keywords (a wrapper's)."""
+        return replace(self, images=False, tools=False, grammar=False, conversation=False, drafting=False)
+
+
 class Generator(Protocol):
-    """What the CLI and the UI drive; implemented by the local and the cloud generators."""
+    """What the CLI, the app and the server drive; implemented by the local, batched, worker and cloud
+    generators. What else one supports it declares in ``capabilities``."""
 
     @property
     def backend(self) -> Backend: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded GGUF's header (None: no local model, e.g. the cloud)."""
+
+    @property
+    def n_ctx(self) -> int:
+        """Tokens the context holds (0: the engine does not say)."""
 
     def generate(
         self,
@@ -106,3 +150,40 @@ class Generator(Protocol):
         on_event: StreamCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> GenerationResult: ...
+
+
+class Tokenizes(Protocol):
+    """``Capabilities.tokenize``: the prompt's rendered text and token ids, as ``generate`` would see them."""
+
+    def tokenize_prompt(self, prompt: Prompt, settings: GenerationSettings, *,
+                        tools: list[Any] | None = None) -> tuple[str, list[int]]: ...
+
+
+class KeepsStates(Protocol):
+    """``Capabilities.state_cache``: the kept conversation states' figures and budget."""
+
+    def state_cache_usage(self) -> Any:
+        """The figures (``StateCacheUsage``), or None when nothing is kept."""
+
+    def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None: ...
+
+
+class Counted(Protocol):
+    """``Capabilities.decode_stats``: counters of the work done so far."""
+
+    @property
+    def stats(self) -> Any:
+        """A ``DecodeStats``-like object: prompt_evals, tokens_decoded, tokens_drafted, tokens_accepted."""
+
+
+class Batches(Protocol):
+    """``Capabilities.batching``: several requests decoded together."""
+
+    @property
+    def n_seq(self) -> int: ...
+
+    @property
+    def steps(self) -> int: ...
+
+    @property
+    def max_batch(self) -> int: ...

@@ -35,7 +35,7 @@ def install_guards(app: FastAPI, generator: Any, config: ServerConfig) -> None:
                 data = json.loads(body)
             except ValueError:
                 return  # the request's validation names the position
-            check_request(path, data, limits, int(getattr(generator, "n_ctx", 0) or 0))
+            check_request(path, data, limits, int(generator.n_ctx or 0))
 
     # Middleware runs outermost last-added: the Host check, then CORS (when asked for), then the body's checks.
     app.add_middleware(BodyGuard, limit=config.max_body_bytes, check=precheck)  # type: ignore[arg-type]

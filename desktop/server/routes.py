@@ -70,7 +70,7 @@ def create_app(generator: Any, config: ServerConfig) -> FastAPI:
     @app.get("/health")
     async def health() -> dict[str, Any]:
         body: dict[str, Any] = {"status": "ok", "model": config.model_id, "queue": service.scheduler.status()}
-        if getattr(generator, "n_seq", 1) > 1:  # a batched generator: how much its sequences shared decode steps
+        if generator.capabilities.batching and generator.n_seq > 1:  # how much its sequences shared decode steps
             body["batch"] = {"sequences": generator.n_seq, "decode_steps": generator.steps,
                              "largest_batch": generator.max_batch}
         return body

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
-import inspect
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -100,11 +99,10 @@ class Service:
         self.config = config
         self.scheduler = Scheduler(config.max_waiting, workers=config.parallel)
         self.created = int(time.time())
-        accepts = getattr(generator, "accepts", None)  # a WorkerGenerator: what its worker's generate takes
-        self._accepts = set(accepts) if accepts else _keywords(generator.generate)
-        path = getattr(getattr(generator, "model_info", None), "path", None)
-        self._special = SpecialText(path) if path is not None else None
-        self._arguments_as_text = tool_arguments_as_text(getattr(generator, "model_info", None))
+        self._accepts = set(generator.capabilities.keywords())  # the optional keywords its generate takes
+        info = generator.model_info
+        self._special = SpecialText(info.path) if info is not None else None
+        self._arguments_as_text = tool_arguments_as_text(info)
 
     def close(self) -> None:
         self.scheduler.close()
@@ -200,14 +198,14 @@ class Service:
 
         settings = plan.settings
         plan = replace(plan, prompt=prepare(plan.prompt, self.generator, settings, allow_paths=False, cancel=cancel))
-        tokenize = getattr(self.generator, "tokenize_prompt", None)
+        caps = self.generator.capabilities
         tools = plan.extra.get("tools")
         images = not isinstance(plan.prompt, str) and has_images(plan.prompt)
-        if plan.fill_context and tokenize is not None and not images and \
-                (tools is None or "tools" in _keywords(tokenize)):
+        if plan.fill_context and caps.tokenize and not images and (tools is None or caps.tokenize_tools):
             # a generator that cannot count the tools' tokens (or an image's, before it is encoded) keeps its
             # default max_new_tokens instead
-            _, ids = tokenize(plan.prompt, settings, **({} if tools is None else {"tools": tools}))
+            _, ids = self.generator.tokenize_prompt(plan.prompt, settings,
+                                                    **({} if tools is None else {"tools": tools}))
             room = int(self.generator.n_ctx) - len(ids)
             if room >= 1:
                 settings = settings.replace(max_new_tokens=room)
@@ -276,12 +274,6 @@ def check_images(messages: Sequence[dict[str, Any]]) -> None:
                 check_image_size(data, "the image")
             except GenerationError as err:
                 raise APIError(400, f"{where}: {err}", param=where, code="image_too_large") from None
-
-
-def _keywords(fn: Callable[..., Any]) -> set[str]:
-    """The keyword arguments ``fn`` takes ("**" when it takes any)."""
-    params = inspect.signature(fn).parameters.values()
-    return {"**" if p.kind is inspect.Parameter.VAR_KEYWORD else p.name for p in params}
 
 
 def usage(results: Sequence[GenerationResult]) -> Usage:

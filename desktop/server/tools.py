@@ -82,7 +82,7 @@ def tool_arguments_as_text(model_info: Any) -> bool:
     row says so), rather than parsed."""
     from exaone_convert import families
 
-    family = families.family_by_key(getattr(model_info, "family", None))
+    family = families.family_by_key(model_info.family if model_info is not None else None)
     return bool(family is not None and family.tool_arguments_as_text)
 
 

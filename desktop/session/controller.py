@@ -17,14 +17,13 @@ every message. The conversation's id goes to the engine, which may keep its stat
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..engine import (
     FIELD_NAMES,
@@ -34,6 +33,7 @@ from ..engine import (
     GenerationResult,
     GenerationSettings,
     Generator,
+    KeepsStates,
     Message,
     RouteOutcome,
     StreamEvent,
@@ -133,16 +133,6 @@ class Refused(Exception):
         self.reason = reason
 
 
-def accepts_keyword(fn: Callable[..., Any], name: str) -> bool:
-    """Whether ``fn`` takes the keyword ``name`` by name (not merely through ``**kwargs``)."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    param = params.get(name)
-    return param is not None and param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
-
-
 def passages_note(passages: Sequence[Any]) -> str:
     """One line naming the document parts a question was given: "Used: report.pdf p. 12, p. 40"."""
     by_file: dict[str, list[str]] = {}
@@ -158,8 +148,8 @@ def generate_with(generator: Generator, prompt: Sequence[Message] | str, setting
                   on_event: Callable[[StreamEvent], None] | None = None, cancel: threading.Event | None = None,
                   conversation: str | None = None) -> GenerationResult:
     """``generator.generate``, telling it the conversation when it can keep conversation states."""
-    extra = {"conversation": conversation} if conversation is not None and accepts_keyword(
-        generator.generate, "conversation") else {}
+    extra = {"conversation": conversation} if conversation is not None and generator.capabilities.conversation \
+        else {}
     return generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
 
 
@@ -197,7 +187,7 @@ class ChatController:
 
     @property
     def model_info(self) -> Any:
-        return getattr(self.local, "model_info", None)
+        return self.local.model_info if self.local is not None else None
 
     def set_local(self, generator: Generator | None, loaded_with: LoadSettings | None = None) -> None:
         """Answer with ``generator`` (None: no local model); its sampling defaults become the model's.
@@ -207,7 +197,7 @@ class ChatController:
         self.loaded_with = None if generator is None else (loaded_with or self.load)
         self._reads_images = None  # found out when first asked
         info = self.model_info
-        self.state.set_model_defaults(model_defaults_from(getattr(info, "sampling_defaults", None)))
+        self.state.set_model_defaults(model_defaults_from(info.sampling_defaults if info is not None else None))
         self.last_result = None
         try:
             self.serving.follow(generator)
@@ -246,8 +236,7 @@ class ChatController:
     def reasoning_switch(self) -> bool:
         """Whether the model can turn reasoning on and off (its template reads ``enable_thinking``)."""
         info = self.model_info
-        return bool(getattr(info, "reasoning", False)) and "enable_thinking" in (getattr(info, "chat_template", "")
-                                                                                   or "")
+        return info is not None and info.reasoning and "enable_thinking" in (info.chat_template or "")
 
     def takes_new_model(self, path: str) -> bool:
         """A model the manager just made or downloaded is loaded when none is (a GGUF, not a folder)."""
@@ -261,11 +250,12 @@ class ChatController:
         info = self.model_info
         if info is None:
             return ""
-        return str(getattr(info, "name", "") or Path(str(getattr(info, "path", ""))).stem)
+        return str(info.name or Path(str(info.path)).stem)
 
     def context_size(self) -> int:
         """Tokens the loaded model's context holds (0 with no model)."""
-        return int(getattr(self.local, "n_ctx", 0) or getattr(self.model_info, "context_length", 0) or 0)
+        info = self.model_info
+        return int((self.local.n_ctx if self.local is not None else 0) or (info.context_length if info else 0))
 
     # -- the cloud -----------------------------------------------------------------------------
 
@@ -352,7 +342,7 @@ class ChatController:
         """(engine, model) recorded with a new reply before the engine has answered."""
         if forced == "cloud" or (forced is None and self.cloud_answers()):
             return CLOUD_BACKEND, str(self.cloud.get("model", "") or "")
-        return str(getattr(self.local, "backend", "cpu")), self.model_name()
+        return str(self.local.backend if self.local is not None else "cpu"), self.model_name()
 
     def check_can_answer(self) -> None:
         if self.local is None and not self.cloud_active():
@@ -398,14 +388,13 @@ class ChatController:
         if self.cloud_answers() or self.local is None:
             return None
         info = self.model_info
-        path = getattr(info, "path", None)
-        if path is None:
+        if info is None:
             return None
         if self._reads_images is None:
             self._reads_images = has_projector(info)
         if self._reads_images:
             return None
-        return (f"{Path(path).name} has no vision projector and cannot read images: put its mmproj-*.gguf "
+        return (f"{Path(info.path).name} has no vision projector and cannot read images: put its mmproj-*.gguf "
                 "beside it, or use a model that reads images, such as EXAONE 4.5")
 
     def can_attach_images(self) -> bool:
@@ -485,7 +474,7 @@ class ChatController:
             return generate_with(self.local, prompt, turn.settings, on_event=on_event, cancel=cancel,
                                  conversation=turn.conversation)
         router = self._router()
-        keeps = self.local is not None and accepts_keyword(self.local.generate, "conversation")
+        keeps = self.local is not None and self.local.capabilities.conversation
         result: RouteOutcome = router.run(prompt, turn.settings, engine=turn.engine, cancel=cancel,
                                           on_event=on_event, on_switch=on_switch,
                                           conversation=turn.conversation if keeps else None)
@@ -569,11 +558,11 @@ class ChatController:
 
     def family(self) -> str:
         """The loaded model's row of the family table ("" with none, or a model no row fits)."""
-        return str(getattr(self.model_info, "family", "") or "")
+        return self.model_info.family if self.model_info is not None else ""
 
     def family_label(self) -> str:
         """The loaded model's family as people name it ("EXAONE 4.5"; "" when none is loaded or none fits)."""
-        return str(getattr(self.model_info, "family_label", "") or "")
+        return self.model_info.family_label if self.model_info is not None else ""
 
     def apply_preset(self, key: str) -> GenerationSettings:
         """Set a preset's sampling settings (``session.presets``); SettingsError when one is refused."""
@@ -590,13 +579,14 @@ class ChatController:
 
     def change_load(self, name: str, value: Any) -> LoadSettings:
         """A load setting chosen (applies at the next load); SettingsError names the valid range."""
-        trained = int(getattr(self.model_info, "context_length", 0) or 0)
+        trained = self.model_info.context_length if self.model_info is not None else 0
         self.load = change(self.load, name, value, trained=trained)
         if self.model_path:
             self.load_by_model = remember(self.load_by_model, self.model_path, self.load)
-        live = getattr(self.local, "set_state_cache_mb", None)
-        if name == "state_cache_mb" and callable(live) and self.loaded_with is not None:
-            live(self.load.state_cache_mb)  # the kept-conversation budget changes without a reload
+        live = self.local if self.local is not None and self.local.capabilities.state_cache else None
+        if name == "state_cache_mb" and live is not None and self.loaded_with is not None:
+            # the kept-conversation budget changes without a reload
+            cast(KeepsStates, live).set_state_cache_mb(self.load.state_cache_mb)
             self.loaded_with = dataclasses.replace(self.loaded_with, state_cache_mb=self.load.state_cache_mb)
         return self.load
 
@@ -615,7 +605,7 @@ class ChatController:
         return options
 
     def load_figures(self) -> LoadFigures:
-        trained = int(getattr(self.model_info, "context_length", 0) or 0)
+        trained = self.model_info.context_length if self.model_info is not None else 0
         chosen = self.load.n_ctx or None
         n_ctx = chosen if chosen is not None else (self.context_size() if self.local is not None else 0)
         kv_type = self.load.kv_cache_type
@@ -625,9 +615,9 @@ class ChatController:
 
     def kept_states(self) -> Any:
         """What the engine reports about the conversation states it keeps (None: it keeps none)."""
-        cache = getattr(self.local, "state_cache", None)
-        usage = getattr(cache, "usage", None)
-        return usage() if callable(usage) else None
+        if self.local is None or not self.local.capabilities.state_cache:
+            return None
+        return cast(KeepsStates, self.local).state_cache_usage()
 
     # -- conversations -------------------------------------------------------------------------
 
@@ -720,7 +710,7 @@ class ChatController:
     def status(self) -> StatusFigures:
         """The model, the engine and, after a reply, its speed, the context it used and what it reused."""
         result = self.last_result
-        backend = result.backend if result is not None else str(getattr(self.local, "backend", "") or "")
+        backend: str = result.backend if result is not None else (self.local.backend if self.local else "")
         if result is None and self.cloud_answers():
             backend = CLOUD_BACKEND
         if result is None:

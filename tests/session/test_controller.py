@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from exaone_desktop.engine.cloud.routing import RouteOutcome
 from exaone_desktop.engine.settings import GenerationSettings, SettingsError
-from exaone_desktop.engine.types import Completion, GenerationError, GenerationResult, StreamEvent
+from exaone_desktop.engine.types import Capabilities, Completion, GenerationError, GenerationResult, StreamEvent
 from exaone_desktop.session import load_settings
-from exaone_desktop.session.controller import NO_MODEL, ChatController, Refused, Turn, accepts_keyword
+from exaone_desktop.session.controller import NO_MODEL, ChatController, Refused, Turn
 from exaone_desktop.session.load_settings import LoadSettings
 from exaone_desktop.session.settings_state import SettingsState
 from exaone_desktop.session.store import ChatStore
@@ -61,6 +61,10 @@ def run(c: ChatController, turn: Turn, **kwargs: Any) -> tuple[Any, list[StreamE
 class Scripted:
     """A generator stand-in that answers "<name>: <last message>", or fails, and records its calls."""
 
+    capabilities = Capabilities(conversation=True)
+    model_info = None
+    n_ctx = 0
+
     def __init__(self, name: str, backend: str = "cpu", *, error: str | None = None) -> None:
         self.name, self.error, self._backend = name, error, backend
         self.calls: list[dict[str, Any]] = []
@@ -86,6 +90,9 @@ class WithoutConversation:
     """A generator whose ``generate`` predates conversation keys (as a cloud generator's)."""
 
     backend = "cpu"
+    capabilities = Capabilities()
+    model_info = None
+    n_ctx = 0
 
     def __init__(self) -> None:
         self.calls = 0
@@ -239,7 +246,7 @@ def test_the_conversation_key_reaches_engines_that_keep_states(store: ChatStore)
 
     plain = WithoutConversation()
     c.set_local(plain)
-    assert not accepts_keyword(plain.generate, "conversation")
+    assert not plain.capabilities.conversation
     ending, _ = run(c, c.send("three"))
     assert ending is not None and ending.message.content == "ok" and plain.calls == 1
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from exaone_desktop.engine.types import GenerationResult, StreamEvent
+from exaone_desktop.engine.types import Capabilities, GenerationResult, StreamEvent
 
 
 @contextlib.contextmanager
@@ -48,6 +48,10 @@ class Recording:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.real.capabilities.without_keywords()  # generate below takes none of them
 
     def generate(self, prompt: Any, settings: Any, *, on_event: Any = None,
                  cancel: threading.Event | None = None) -> GenerationResult:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -122,6 +122,10 @@ class Paced:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.generator, name)
+
+    @property
+    def capabilities(self) -> Any:
+        return replace(self.generator.capabilities.without_keywords(), tools=True)  # what generate below takes
 
     def generate(self, prompt: Any, settings: Any = None, *, on_event: Any = None, cancel: Any = None,
                  tools: Any = None) -> Any:

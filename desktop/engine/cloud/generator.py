@@ -36,6 +36,7 @@ from ..settings import GenerationSettings
 from ..settings_table import GENERATION_ROWS, NotApplied, OpenAIParam
 from ..types import (
     Backend,
+    Capabilities,
     Completion,
     FinishReason,
     GenerationError,
@@ -170,6 +171,10 @@ class CloudGenerator:
 
     def __repr__(self) -> str:
         return f"CloudGenerator(model={self.model!r}, base_url={safe_url(self.base_url)!r})"
+
+    capabilities = Capabilities(images=True)
+    model_info = None  # no local model
+    n_ctx = 0  # the endpoint does not say
 
     @property
     def backend(self) -> Backend:

@@ -306,8 +306,8 @@ def _scan_images(part: Mapping[str, Any], document: Document, allow_paths: bool,
 
 def reads_images(generator: Any) -> bool:
     """Whether a local generator's model has a vision projector beside it (EXAONE 4.5)."""
-    info = getattr(generator, "model_info", None)
-    if info is None or getattr(generator, "backend", "") == "openai":
+    info = generator.model_info  # None: the cloud
+    if info is None:
         return False
     from ..llama.vision import find_mmproj
 
@@ -322,8 +322,8 @@ def resolve_for(prompt: Sequence[Mapping[str, Any]], generator: Any, settings: A
                 context_tokens: int | None = None) -> Resolved:
     """``resolve_documents`` sized for ``generator``: its context (``n_ctx``), its tokenizer where it has one
     (``tokenize_prompt``), and the answer's ``max_new_tokens``."""
-    n_ctx = context_tokens or int(getattr(generator, "n_ctx", 0) or 0) or CLOUD_CONTEXT_TOKENS
-    tokenize = getattr(generator, "tokenize_prompt", None)
+    n_ctx = context_tokens or int(generator.n_ctx or 0) or CLOUD_CONTEXT_TOKENS
+    tokenize = generator.tokenize_prompt if generator.capabilities.tokenize else None
     count: Callable[[str], int] = estimate_tokens
     if tokenize is not None:
         def count(text: str) -> int:

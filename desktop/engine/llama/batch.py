@@ -41,7 +41,7 @@ import numpy as np
 from ..chat.reasoning import prompt_opens_reasoning
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings
-from ..types import Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback
+from ..types import Capabilities, Completion, FinishReason, GenerationError, GenerationResult, Prompt, StreamCallback
 from .context import does_not_fit
 from .reply import Reply, ReplyVocabulary
 from .speculative import drafting_settings
@@ -128,6 +128,9 @@ class BatchGenerator:
         self._thread.start()
 
     # -- LocalGenerator's face -----------------------------------------------------------------------
+
+    capabilities = Capabilities(images=True, tools=True, grammar=True, tokenize=True, tokenize_tools=True,
+                                batching=True)
 
     @property
     def backend(self) -> Any:
@@ -261,7 +264,7 @@ class BatchGenerator:
         if self._vision is None:
             self._vision = VisionEncoder(self.model_info, self._model, self.generator.mmproj,
                                          n_threads=int(llama_cpp.llama_n_threads_batch(self._ctx)),
-                                         verbose=bool(getattr(self.generator, "verbose", False)))
+                                         verbose=bool(self.generator.verbose))
         image_id = self.model_info.image_token_id
         ids, n_past = self._vision.evaluate(self._ctx, request.prompt_text, request.images,
                                             -1 if image_id is None else image_id, self.n_batch,

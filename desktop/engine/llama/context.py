@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from exaone_convert import families
+
 from ..types import GenerationError
 from .gguf_check import ModelInfo
 
@@ -41,22 +43,6 @@ KV_CACHE_TYPES: dict[str, KVCacheType] = {
 }
 
 
-@dataclass(frozen=True)
-class SlidingWindowRule:
-    """When llama.cpp runs an architecture with sliding-window attention, and on which layers."""
-
-    architecture: str
-    layer_counts: frozenset[int]  # llama.cpp turns the window on only for these layer counts
-    global_every: int  # every n-th layer (the last of each group) attends to the whole context
-    default_window: int  # used when the GGUF has no sliding_window key
-
-
-# llama.cpp 0.3.36 (src/llama-model.cpp, EXAONE4 hparams): 64-layer models get a 4096-token window
-# on three of every four layers (set_swa_pattern(4)); every other layer count runs without one.
-SLIDING_WINDOW_RULES: dict[str, SlidingWindowRule] = {
-    r.architecture: r for r in (SlidingWindowRule("exaone4", frozenset({64}), 4, 4096),)
-}
-
 # Prompt-evaluation batch (n_batch = n_ubatch) by model size, on the CPU. Stop does not wait for a batch
 # (llama.cpp polls it between the graph's operations), so the batch is sized for prompt throughput and
 # compute memory. Measured on the EXAONE-4.0-1.2B shape (Q4_K_M, 2 threads): 32 tokens a batch lose about
@@ -82,12 +68,20 @@ def kv_type(name: str) -> KVCacheType:
 
 
 def sliding_window(info: ModelInfo) -> tuple[int, int]:
-    """(window, number of sliding-window layers) as llama.cpp will run the model; (0, 0) without one."""
-    rule = SLIDING_WINDOW_RULES.get(info.architecture)
-    if rule is None or info.n_layers not in rule.layer_counts:
-        return 0, 0
-    n_global = info.n_layers // rule.global_every
-    return info.sliding_window or rule.default_window, info.n_layers - n_global
+    """(window, number of sliding-window layers) as llama.cpp will run the model; (0, 0) without one.
+
+    The family table's row says when llama.cpp turns windows on and their defaults; the GGUF's window and
+    per-layer pattern say the rest."""
+    fam = families.family_by_key(info.family) or families.family_for_gguf_arch(info.architecture,
+                                                                               info.chat_template)
+    window, flags = families.sliding_layers(fam, attention_layers(info), info.sliding_window,
+                                            info.sliding_window_pattern)
+    return window, sum(flags)
+
+
+def attention_layers(info: ModelInfo) -> int:
+    """Layers with a KV cache in a chat context: llama.cpp leaves the multi-token-prediction layers out."""
+    return info.n_layers - info.mtp_layers
 
 
 def _pad(n: int) -> int:
@@ -103,7 +97,7 @@ def kv_cache_bytes(info: ModelInfo, n_ctx: int, kv_cache_type: str = "f16", *, n
     cells = _pad(n_ctx)
     window, n_swa_layers = sliding_window(info)
     swa_cells = _pad(min(cells, window + n_ubatch)) if n_swa_layers else 0
-    return int(per_cell * ((info.n_layers - n_swa_layers) * cells + n_swa_layers * swa_cells))
+    return int(per_cell * ((attention_layers(info) - n_swa_layers) * cells + n_swa_layers * swa_cells))
 
 
 def check_kv_cache_type(info: ModelInfo, kv_cache_type: str) -> KVCacheType:

@@ -3,22 +3,19 @@
 llama-cpp-python's ``Llama`` object loads the model, owns the context and tokenizes; decoding goes
 through ``llama_decode`` and every token is drawn by ``sampling.TokenSampler`` (never ``Llama.sample``).
 The KV cache is kept between requests: a request evaluates only what follows the longest prefix it
-shares with what the cache holds (the table above ``LocalGenerator`` lists every case), conversations
+shares with what the cache holds (``kv_cache.KVCache``; its table lists every case), conversations
 named with ``conversation=`` keep their state in ``state_cache`` while another one runs, and Stop
 ends a prompt evaluation within milliseconds (llama.cpp's abort callback polls it inside each batch).
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,6 +30,7 @@ from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings, model_defaults, resolve_settings
 from ..types import (
     Backend,
+    Capabilities,
     Completion,
     FinishReason,
     GenerationError,
@@ -43,8 +41,9 @@ from ..types import (
 from .backend import detect_backend
 from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_bytes, prefill_batch
 from .gguf_check import ModelInfo, inspect_gguf
+from .kv_cache import DecodeStats, KVCache, Stopped
 from .load import chat_templates_not_compiled
-from .prompt_cache import MB, Checkpoint, SavedState, StateCache, common_prefix
+from .prompt_cache import MB, StateCache, StateCacheUsage
 from .reply import Reply, ReplyVocabulary
 from .speculative import (
     DEFAULT_LOOKUP_TOKENS,
@@ -70,58 +69,7 @@ from .vision import (
 DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
 DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
 DEFAULT_STATE_DISK_MB = 4096  # the same on disk, when a cache folder is given
-MAX_CHECKPOINTS = 2  # prompt ends remembered per conversation (Regenerate, editing the last message)
 REMEMBERED_CUTS = 256  # conversations whose truncation point is remembered
-LLAMA_DECODE_ABORTED = 2  # llama_decode's return code when the abort callback stopped it
-NO_ABORT_CALLBACK = llama_cpp.ggml_abort_callback()  # a NULL callback: llama.cpp polls nothing
-
-
-class _Stopped(Exception):
-    """llama_decode returned because the abort callback saw Stop."""
-
-
-@dataclass
-class DecodeStats:
-    """Counters the tests and the UI read: what llama_decode evaluated, and the last request's prompt split."""
-
-    tokens_decoded: int = 0  # every token evaluated since loading (prompts and generated tokens)
-    prompt_evals: int = 0  # requests whose prompt needed any evaluation at all
-    prompt_tokens_reused: int = 0  # last request: prompt tokens already in the KV cache
-    prompt_tokens_evaluated: int = 0  # last request: prompt tokens evaluated (the rest)
-    state_switch_seconds: float = 0.0  # last request: keeping the live conversation and restoring its own
-    tokens_drafted: int = 0  # since loading: tokens a draft source proposed and the model checked
-    tokens_accepted: int = 0  # since loading: drafted tokens that verification kept
-
-
-# How a request reuses the KV cache (seq 0), which holds the ids in ``_held``:
-#
-# | case                                   | what happens                                                    |
-# |----------------------------------------|-----------------------------------------------------------------|
-# | next turn, edited last message, a      | keep the longest common prefix with ``_held`` (seq_rm after it), |
-# | plain prompt that extends the last one | evaluate the rest; at least the last prompt token is evaluated  |
-# |                                        | (fresh logits), unless a checkpoint holds that position's logits |
-# | Regenerate, num_return_sequences       | the checkpoint at the prompt's end: seq_rm back to it, reuse its |
-# |                                        | logits; nothing is evaluated                                    |
-# | changed system prompt, other chat      | common prefix 0 (or the template's first tokens): cold          |
-# | sliding-window model, rollback inside  | llama.cpp's SWA cache keeps only the last window (+ one batch)   |
-# | the window that is still cached        | of positions: seq_rm is exact while seq_pos_min <= p - n_swa     |
-# | sliding-window model, rollback past    | seq_rm would keep stale windows (llama.cpp returns true anyway): |
-# | the cached window                      | restore the newest checkpoint at or before p (its window bytes, |
-# |                                        | LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) and evaluate from there;    |
-# |                                        | with none, a cold evaluation                                    |
-# | conversation switch (``conversation``) | save the live one's state (StateCache), restore the other's if  |
-# |                                        | kept, then the cases above against what it holds                |
-# | Stop during prefill                    | llama.cpp polls it between the graph's operations (CPU), and    |
-# |                                        | before each batch: the stopped batch leaves nothing (llama.cpp  |
-# |                                        | removes its positions), ``_held`` has the batches that finished; |
-# |                                        | a sliding window the batch overwrote means a cold start next    |
-# | speculative decoding: drafts refused   | seq_rm back to the last kept token (``_keep``). Exact with      |
-# | (or after an end inside a kept run)    | sliding windows too: a batch only overwrites cells masked for   |
-# |                                        | the position after the sequence's end (pos <= end - n_swa), and |
-# |                                        | rollback never goes before that end + 1, so no position a kept  |
-# |                                        | token needs is gone (``_roll_back``'s check confirms it). If a  |
-# |                                        | cache ever refuses, the kept tokens are evaluated again from    |
-# |                                        | the start and drafting stays off for this loaded model          |
 
 
 class LocalGenerator:
@@ -179,19 +127,14 @@ class LocalGenerator:
         self._lock = threading.Lock()
         self._words = ReplyVocabulary(self._vocab, info)
         self.stats = DecodeStats()
-        self._held: list[int] = []  # the token ids seq 0 of the KV cache holds, position by position
-        self._checkpoints: list[Checkpoint] = []
-        self._owner: str | None = None  # the conversation whose state is live
         self._cuts: OrderedDict[str, int] = OrderedDict()
         folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
         self.state_cache = StateCache(budget, folder, disk_budget)
+        self._kv: KVCache | None = KVCache(self._ctx, n_vocab=self.n_vocab, n_batch=self.n_batch,
+                                           n_swa=self._n_swa, state_cache=self.state_cache, stats=self.stats)
         self._mmproj = mmproj
         self._vision: VisionEncoder | None = None
-        self._stopping: threading.Event | None = None  # what the abort callback polls during a prefill
-        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
-        self._run_batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)  # a drafted run, logits at every token
         self.decode_costs = DecodeCosts()  # this machine's measured decode times, for drafting's "auto"
-        self._drafting_broken = False  # a cache refused to drop refused drafts exactly: draft no more
         self.assistant_model: DraftModel | None = None
         if assistant_model is not None:
             try:
@@ -203,6 +146,9 @@ class LocalGenerator:
                 raise
 
     # -- public ----------------------------------------------------------------------------------
+
+    capabilities = Capabilities(images=True, tools=True, grammar=True, conversation=True, drafting=True,
+                                tokenize=True, tokenize_tools=True, state_cache=True, decode_stats=True)
 
     @property
     def backend(self) -> Backend:
@@ -286,9 +232,13 @@ class LocalGenerator:
             self._loaded()
             _text, ids, _dropped = self._fit_prompt(prompt, settings, conversation, tools)
             self._check_length(len(ids), 1, chat=not isinstance(prompt, str))
-            logits = self._evaluate_prompt(ids, None, conversation)
+            logits = self._cache().evaluate(ids, None, conversation)
             assert logits is not None
             return logits.copy()
+
+    def state_cache_usage(self) -> StateCacheUsage:
+        """The kept conversation states' figures (``state_cache.usage()``)."""
+        return self.state_cache.usage()
 
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the memory (and disk) budget for kept conversations now; the least recently used go first."""
@@ -302,14 +252,14 @@ class LocalGenerator:
         draft, self.assistant_model = getattr(self, "assistant_model", None), None
         if draft is not None:
             draft.close()
-        batch, self._run_batch = getattr(self, "_run_batch", None), None
-        if batch is not None:
-            llama_cpp.llama_batch_free(batch)
+        kv, self._kv = getattr(self, "_kv", None), None
         llm = getattr(self, "_llm", None)
+        if kv is not None:
+            kv.close()
         if llm is not None:
             with self._lock:
-                if self.state_cache.has_folder:  # the live conversation and the kept ones, for the next session
-                    self._keep_live()
+                if kv is not None and self.state_cache.has_folder:  # the live and the kept conversations, for
+                    kv.keep_live()  # the next session
                     self.state_cache.spill()
                 self._llm = None
             llm.close()
@@ -372,16 +322,17 @@ class LocalGenerator:
         logits: np.ndarray | None
         if images and self._vision is not None and isinstance(prompt, str):
             prompt_text = prompt
-            self._switch_to(None)  # the live conversation is kept; image positions are never reused
-            self._clear()
+            kv = self._cache()
+            kv.switch_to(None)  # the live conversation is kept; image positions are never reused
+            kv.clear()
             image_id = self.model_info.image_token_id
             try:
-                with self._stoppable(cancel):  # Stop ends the text batches between and around the images
+                with kv.stoppable(cancel):  # Stop ends the text batches between and around the images
                     ids, _ = self._vision.evaluate(self._ctx, prompt_text, images,
                                                    -1 if image_id is None else image_id, self.n_batch,
                                                    add_special=not chat)
             except GenerationError:
-                self._clear()
+                kv.clear()
                 if cancel is None or not cancel.is_set():
                     raise
                 ids, logits = [], None
@@ -389,18 +340,12 @@ class LocalGenerator:
                 self._check_length(len(ids), settings.max_new_tokens)
                 logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1),
                                                shape=(self.n_vocab,)).copy()
-            cached = [-1] * (int(llama_cpp.llama_memory_seq_pos_max(self._memory(), 0)) + 1)  # matches no prompt
-            self._held = list(cached)
-            if logits is not None:
-                window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
-                self._checkpoints = [Checkpoint(len(cached), logits, window)]  # for num_return_sequences
-            self.stats.prompt_tokens_reused, self.stats.prompt_tokens_evaluated = 0, len(cached)
-            self.stats.prompt_evals += 1
+            cached = kv.held_opaque(logits)  # matches no prompt
         else:
             prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation, tools)
             self._check_length(len(ids), settings.max_new_tokens, chat=not isinstance(prompt, str))
             cached = ids
-            logits = self._evaluate_prompt(ids, cancel, conversation)
+            logits = self._cache().evaluate(ids, cancel, conversation)
         reused = self.stats.prompt_tokens_reused
         starts_inside = prompt_opens_reasoning(prompt_text, self._words.tags)
         t1 = time.perf_counter()
@@ -416,7 +361,7 @@ class LocalGenerator:
                 sampler_seed = sampler.seed
                 for index in range(settings.num_return_sequences):
                     if index:
-                        logits = self._rewind(cached)
+                        logits = self._cache().rewind(cached)
                     reply = self._words.reply(self.model_info, ids, sampler, settings, starts_inside=starts_inside,
                                               on_event=on_event, index=index, constrained=grammar is not None)
                     speculation = self._speculation(settings, ids, sampler, grammar, draft_source)
@@ -424,7 +369,7 @@ class LocalGenerator:
                         completion = self._decode_reply(reply, logits, cancel)
                     else:
                         completion = reply.finish(decode_reply(
-                            _Target(self, cancel), reply, logits, cancel, speculation, n_batch=self.n_batch,
+                            _Target(self._cache(), cancel), reply, logits, cancel, speculation, n_batch=self.n_batch,
                             max_new_tokens=settings.max_new_tokens))
                         n_drafted += speculation.counts.drafted
                         n_accepted += speculation.counts.accepted
@@ -457,18 +402,6 @@ class LocalGenerator:
             model=self.model_info.name,
             seed=sampler_seed if settings.do_sample else None,
         )
-
-    def _evaluate_prompt(self, ids: list[int], cancel: threading.Event | None,
-                         conversation: str | None) -> np.ndarray | None:
-        """Make the cache hold ``ids`` (reusing what it can); the next-token logits, None if cancelled."""
-        self._switch_to(conversation)
-        reused, logits = self._reuse(ids)
-        if logits is None:
-            logits = self._prefill(ids, reused, cancel)
-        self.stats.prompt_tokens_reused = reused
-        self.stats.prompt_tokens_evaluated = len(self._held) - reused if logits is None else len(ids) - reused
-        self.stats.prompt_evals += self.stats.prompt_tokens_evaluated > 0
-        return logits
 
     def _fit_prompt(self, prompt: Prompt, settings: GenerationSettings, conversation: str | None,
                     tools: list[Any] | None = None) -> tuple[str, list[int], int]:
@@ -519,7 +452,7 @@ class LocalGenerator:
         drafted position); prompt lookup is, since each verified token is drawn by the constrained sampler.
         """
         mode = settings.speculative
-        if mode == "off" or self._drafting_broken:
+        if mode == "off" or self._cache().refused:  # a cache refused to drop refused drafts exactly
             return None
         model = self.assistant_model if grammar is None else None
         if source is None:
@@ -537,126 +470,6 @@ class LocalGenerator:
         source.begin(prompt_ids, settings, sampler.seed, max(sampler.sequence_index, 0))
         return Speculation(source, length, sampler)
 
-    # -- the KV cache between requests -------------------------------------------------------------
-
-    def _reuse(self, ids: list[int]) -> tuple[int, np.ndarray | None]:
-        """Roll the cache back to the longest usable prefix of ``ids``: (positions kept, the logits after
-        the last of them when a checkpoint has them, else None: evaluate ``ids[kept:]``)."""
-        common = common_prefix(self._held, ids)
-        at_end = next((c for c in self._checkpoints if c.pos == len(ids)), None) if common >= len(ids) else None
-        target = min(common, len(ids) if at_end is not None else len(ids) - 1)
-        self._checkpoints = [c for c in self._checkpoints if c.pos <= target]
-        if target > 0 and self._roll_back(target):
-            return target, (at_end.logits if at_end is not None and target == len(ids) else None)
-        for c in reversed(self._checkpoints):  # sliding window moved on: the newest saved window before target
-            if c.window is not None and 0 < c.pos <= target and self._restore_window(c):
-                return c.pos, (c.logits if c.pos == len(ids) else None)
-        self._clear()
-        return 0, None
-
-    def _prefill(self, ids: list[int], start: int, cancel: threading.Event | None) -> np.ndarray | None:
-        """Evaluate ``ids[start:]`` batch by batch; None when ``cancel`` was set (the batches that finished
-        stay in the cache, and ``_held`` says which).
-
-        While a batch runs on the CPU, llama.cpp calls the abort callback between the operations of its
-        graph (hundreds per batch), which polls ``cancel``: Stop ends even a long batch within milliseconds,
-        so the batch can be as large as prompt throughput wants. GPU backends do not poll it; there a batch
-        takes milliseconds anyway. The callback is installed for the prefill only (a decode step does not
-        pay for it)."""
-        if start >= len(ids):
-            raise GenerationError("internal error: nothing left of the prompt to evaluate; report this")
-        view: np.ndarray | None = None
-        with self._stoppable(cancel):
-            for pos in range(start, len(ids), self.n_batch):
-                if cancel is not None and cancel.is_set():
-                    return None
-                try:
-                    view = self._eval(ids[pos: pos + self.n_batch])
-                except _Stopped:
-                    return None
-        assert view is not None
-        logits = view.copy()
-        window = self._save_sequence(llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY) if self._n_swa else None
-        self._checkpoints = [c for c in self._checkpoints if c.pos != len(ids)][-(MAX_CHECKPOINTS - 1):]
-        self._checkpoints.append(Checkpoint(len(ids), logits, window))
-        return logits
-
-    def _rewind(self, ids: list[int]) -> np.ndarray:
-        """Back to the end of the prompt for the next of num_return_sequences (its checkpoint's logits)."""
-        kept, logits = self._reuse(ids)
-        if logits is None:  # no checkpoint survived: evaluate what is missing (cannot be cancelled)
-            logits = self._prefill(ids, kept, None)
-        assert logits is not None
-        return logits
-
-    def _roll_back(self, pos: int) -> bool:
-        """Drop positions >= pos from seq 0, if what remains is exactly the cache of ``_held[:pos]``."""
-        mem = self._memory()
-        if self._n_swa and llama_cpp.llama_memory_seq_pos_min(mem, 0) > max(0, pos - self._n_swa):
-            return False  # the window the next token needs is no longer cached
-        if not llama_cpp.llama_memory_seq_rm(mem, 0, pos, -1):
-            return False
-        del self._held[pos:]
-        return True
-
-    def _restore_window(self, checkpoint: Checkpoint) -> bool:
-        assert checkpoint.window is not None
-        llama_cpp.llama_memory_seq_rm(self._memory(), 0, checkpoint.pos, -1)  # full-attention layers: exact
-        del self._held[checkpoint.pos:]
-        if self._load_sequence(checkpoint.window, llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY):
-            return True
-        self._clear()
-        return False
-
-    def _keep(self, n: int) -> None:
-        """Drop the positions from ``n`` on, exactly (refused drafts; see the table above)."""
-        if len(self._held) <= n or self._roll_back(n):
-            return
-        self._drafting_broken = True
-        kept = self._held[:n]
-        self._clear()
-        if n and min(kept) < 0:  # image positions cannot be evaluated again from their ids
-            raise GenerationError("llama.cpp could not drop the drafted tokens from the cache; send the request "
-                                  "again with speculative set to off")
-        for pos in range(0, n, self.n_batch):
-            self._eval(kept[pos: pos + self.n_batch])
-
-    def _clear(self) -> None:
-        llama_cpp.llama_memory_clear(self._memory(), True)
-        self._held = []
-        self._checkpoints = []
-
-    def _keep_live(self) -> None:
-        """Put the live conversation's state into the state cache (when it keeps anything)."""
-        if self._owner is None or not self._held or not self.state_cache.keeps_anything:
-            return
-        data = self._save_sequence(0)
-        self.state_cache.put(self._owner, SavedState(list(self._held), data, list(self._checkpoints)))
-
-    def _switch_to(self, conversation: str | None) -> None:
-        self.stats.state_switch_seconds = 0.0
-        if conversation == self._owner:
-            return
-        t = time.perf_counter()
-        try:
-            self._swap_states(conversation)
-        finally:
-            self.stats.state_switch_seconds = time.perf_counter() - t
-
-    def _swap_states(self, conversation: str | None) -> None:
-        self._keep_live()
-        self._owner = conversation
-        saved = self.state_cache.take(conversation) if conversation is not None else None
-        if saved is None:
-            return  # reuse whatever prefix the live cache shares with the new prompt
-        self._clear()
-        if self._load_sequence(saved.data, 0) and \
-                llama_cpp.llama_memory_seq_pos_max(self._memory(), 0) == len(saved.tokens) - 1:
-            self._held = list(saved.tokens)
-            self._checkpoints = list(saved.checkpoints)
-        else:
-            self._clear()
-
     def _fingerprint(self) -> str:
         """Names the cache folder of this model file and KV type: saved states fit nothing else."""
         path = self.model_info.path.resolve()
@@ -671,82 +484,35 @@ class LocalGenerator:
             raise GenerationError("the model was closed; load it again")
         return self._llm
 
+    def _cache(self) -> KVCache:
+        if self._kv is None:
+            raise GenerationError("the model was closed; load it again")
+        return self._kv
+
+    # What tests and benchmarks reach into: the cache's ids, memory and decode calls (see kv_cache).
+
+    @property
+    def _held(self) -> list[int]:
+        return self._cache().held
+
     def _memory(self) -> Any:
-        return llama_cpp.llama_get_memory(self._ctx)
-
-    def _should_abort(self, _data: object) -> bool:
-        stopping = self._stopping
-        return stopping is not None and stopping.is_set()
-
-    @contextmanager
-    def _stoppable(self, cancel: threading.Event | None) -> Iterator[None]:
-        """llama_decode polls ``cancel`` inside the block (see ``_prefill``)."""
-        if cancel is None:
-            yield
-            return
-        self._stopping = cancel
-        llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
-        try:
-            yield
-        finally:
-            llama_cpp.llama_set_abort_callback(self._ctx, NO_ABORT_CALLBACK, None)
-            self._stopping = None
+        return self._cache().memory()
 
     def _eval(self, tokens: list[int]) -> np.ndarray:
-        """One llama_decode of ``tokens`` after what is cached; the logits of the last one (a view, valid
-        until the next decode). Raises ``_Stopped`` when the abort callback stopped it (inside ``_stoppable``)."""
-        arr = (llama_cpp.llama_token * len(tokens))(*tokens)
-        self._decoded(llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(tokens))), tokens)
-        ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
-        return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
-
-    def _decoded(self, rc: int, tokens: list[int]) -> None:
-        """After llama_decode of ``tokens``: count them as cached, or raise ``_Stopped`` (the abort callback
-        stopped it, inside ``_stoppable``) or one GenerationError line."""
-        if rc == LLAMA_DECODE_ABORTED and self._stopping is not None:
-            # llama.cpp has removed the batch's positions; a sliding window it overwrote cannot come back
-            mem = self._memory()
-            if self._n_swa and self._held and \
-                    llama_cpp.llama_memory_seq_pos_min(mem, 0) > max(0, len(self._held) - self._n_swa):
-                self._clear()
-            raise _Stopped
-        if rc != 0:
-            self._clear()
-            raise GenerationError(f"llama.cpp failed to evaluate the tokens (llama_decode returned {rc}); "
-                                  "try a shorter prompt or a larger context")
-        self._held.extend(tokens)
-        self.stats.tokens_decoded += len(tokens)
+        return self._cache().eval(tokens)
 
     def _eval_run(self, tokens: list[int]) -> np.ndarray:
-        """One llama_decode of ``tokens`` after what is cached, with logits at every one: a (len, n_vocab) view,
-        valid until the next decode."""
-        batch = self._run_batch
-        assert batch is not None and 0 < len(tokens) <= self.n_batch
-        base = len(self._held)
-        for i, token in enumerate(tokens):
-            batch.token[i] = token
-            batch.pos[i] = base + i
-            batch.n_seq_id[i] = 1
-            batch.seq_id[i][0] = 0
-            batch.logits[i] = True
-        batch.n_tokens = len(tokens)
-        self._decoded(llama_cpp.llama_decode(self._ctx, batch), tokens)
-        return np.ctypeslib.as_array(llama_cpp.llama_get_logits(self._ctx), shape=(len(tokens), self.n_vocab))
+        return self._cache().eval_run(tokens)
 
-    def _save_sequence(self, flags: int) -> bytearray:
-        """llama.cpp's bytes for seq 0, written straight into the returned buffer (hundreds of MiB for a
-        long chat: slicing a ctypes array would build a Python int per byte, seconds per conversation)."""
-        size = llama_cpp.llama_state_seq_get_size_ext(self._ctx, 0, flags)
-        data = bytearray(size)
-        written = llama_cpp.llama_state_seq_get_data_ext(self._ctx, (ctypes.c_uint8 * size).from_buffer(data),
-                                                         size, 0, flags)
-        del data[written:]
-        return data
+    def _keep(self, n: int) -> None:
+        self._cache().keep(n)
 
-    def _load_sequence(self, data: bytes | bytearray, flags: int) -> bool:
-        view = (ctypes.c_uint8 * len(data))
-        buf = view.from_buffer(data) if isinstance(data, bytearray) else view.from_buffer_copy(data)
-        return bool(llama_cpp.llama_state_seq_set_data_ext(self._ctx, buf, len(data), 0, flags))
+    def _clear(self) -> None:
+        self._cache().clear()
+
+    def _evaluate_prompt(self, ids: list[int], cancel: threading.Event | None,
+                         conversation: str | None) -> np.ndarray | None:
+        return self._cache().evaluate(ids, cancel, conversation)
 
     def _check_length(self, n_prompt: int, max_new_tokens: int, *, chat: bool = False) -> None:
         if n_prompt == 0:
@@ -763,27 +529,27 @@ class LocalGenerator:
 
 
 class _Target:
-    """A LocalGenerator as speculative decoding's ``DecodeTarget``; Stop (``cancel``) aborts a verification
-    batch inside llama.cpp (a batch of drafts costs several one-token decodes on a CPU)."""
+    """A LocalGenerator's KV cache as speculative decoding's ``DecodeTarget``; Stop (``cancel``) aborts a
+    verification batch inside llama.cpp (a batch of drafts costs several one-token decodes on a CPU)."""
 
-    def __init__(self, gen: LocalGenerator, cancel: threading.Event | None) -> None:
-        self._gen, self._cancel = gen, cancel
+    def __init__(self, kv: KVCache, cancel: threading.Event | None) -> None:
+        self._kv, self._cancel = kv, cancel
 
     def eval_one(self, token: int) -> np.ndarray:
-        return self._gen._eval([token])
+        return self._kv.eval([token])
 
     def eval_run(self, tokens: list[int]) -> np.ndarray | None:
         try:
-            with self._gen._stoppable(self._cancel):
-                return self._gen._eval_run(tokens)
-        except _Stopped:  # llama.cpp removed the batch's positions; _held still names what is cached
+            with self._kv.stoppable(self._cancel):
+                return self._kv.eval_run(tokens)
+        except Stopped:  # llama.cpp removed the batch's positions; the cache still names what it holds
             return None
 
     def held(self) -> int:
-        return len(self._gen._held)
+        return len(self._kv.held)
 
     def keep(self, n: int) -> None:
-        self._gen._keep(n)
+        self._kv.keep(n)
 
 
 def _is_int(value: object) -> bool:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..settings import GenerationSettings, model_defaults, resolve_settings
-from ..types import Backend, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
+from ..types import Backend, Capabilities, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 from . import worker_child
 from .gguf_check import ModelInfo, inspect_gguf
 from .prompt_cache import StateCacheUsage
@@ -291,7 +291,7 @@ class WorkerGenerator:
         self.max_batch = 0
         self.n_ctx = 0
         self.n_vocab = 0
-        self.accepts: frozenset[str] = frozenset()  # the keyword arguments the worker's generate takes
+        self._capabilities = Capabilities()  # what the worker's generator declares, learnt when it starts
         self._backend: Backend = "cpu"
         self.state_cache = _RemoteStateCache(self)
         with self._start_lock:
@@ -302,6 +302,16 @@ class WorkerGenerator:
     @property
     def backend(self) -> Backend:
         return self._backend
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The worker's generator's (it keeps its conversation states, it batches...)."""
+        return self._capabilities
+
+    @property
+    def accepts(self) -> frozenset[str]:
+        """The keyword arguments the worker's generate takes."""
+        return self._capabilities.keywords()
 
     @property
     def pid(self) -> int | None:
@@ -416,7 +426,7 @@ class WorkerGenerator:
             worker.close(timeout=0.0)
             raise
         self.n_ctx, self.n_vocab, self._backend = int(info["n_ctx"]), int(info["n_vocab"]), info["backend"]
-        self.accepts = frozenset(info.get("accepts", ()))
+        self._capabilities = info["capabilities"]
         return worker
 
     def _running_worker(self, cancel: threading.Event | None) -> _Worker:

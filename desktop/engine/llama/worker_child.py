@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import io
 import os
 import pickle
@@ -126,20 +125,14 @@ def _make_generator(model_path: str, load_kwargs: dict[str, Any]) -> Any:
 
 
 def _immediate(gen: Any, op: str, args: tuple[Any, ...]) -> Any:
+    keeps = gen.capabilities.state_cache
     if op == "state_cache_usage":
-        cache = getattr(gen, "state_cache", None)
-        return cache.usage() if cache is not None else None
-    setter = getattr(gen, "set_state_cache_mb", None)
-    if setter is None:
+        return gen.state_cache_usage() if keeps else None
+    if not keeps:
         from ..types import GenerationError
 
         raise GenerationError("this engine keeps no conversation states; nothing to change")
-    return setter(*args)
-
-
-def _accepted(gen: Any) -> list[str]:
-    """The keyword arguments the generator's ``generate`` takes."""
-    return [name for name in inspect.signature(gen.generate).parameters if name not in ("prompt", "settings")]
+    return gen.set_state_cache_mb(*args)
 
 
 def _portable(err: BaseException) -> BaseException:
@@ -157,11 +150,14 @@ HINTS = ("conversation",)  # keywords a generator may ignore (they only make it 
 
 def counters(gen: Any) -> dict[str, int]:
     """The generator's counters the parent mirrors (LocalGenerator.stats; a BatchGenerator's steps)."""
-    stats = getattr(gen, "stats", None)
-    values = {name: getattr(stats, name, None) for name in ("prompt_evals", "tokens_decoded", "tokens_drafted",
-                                                                 "tokens_accepted")}
-    values.update({name: getattr(gen, name, None) for name in ("n_seq", "steps", "max_batch")})
-    return {k: int(v) for k, v in values.items() if isinstance(v, int)}
+    values: dict[str, int] = {}
+    if gen.capabilities.decode_stats:
+        s = gen.stats
+        values.update(prompt_evals=s.prompt_evals, tokens_decoded=s.tokens_decoded, tokens_drafted=s.tokens_drafted,
+                      tokens_accepted=s.tokens_accepted)
+    if gen.capabilities.batching:
+        values.update(n_seq=gen.n_seq, steps=gen.steps, max_batch=gen.max_batch)
+    return {k: int(v) for k, v in values.items()}
 
 
 def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callable[[Any], None], rid: int) -> Any:
@@ -169,7 +165,7 @@ def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callabl
         from ..types import GenerationError
 
         prompt, settings, kwargs = args
-        accepted = inspect.signature(gen.generate).parameters
+        accepted = gen.capabilities.keywords()
         unknown = sorted(k for k in kwargs if k not in accepted and k not in HINTS)
         if unknown:
             raise GenerationError(f"{', '.join(unknown)} is not available with this model's engine "
@@ -182,7 +178,7 @@ def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callabl
     if op == "tokenize_prompt":
         prompt, settings, kwargs = args
         return gen.tokenize_prompt(prompt, settings, **kwargs)
-    return getattr(gen, op)(*args)
+    return gen.render(*args)  # "render"
 
 
 class _Requests:
@@ -271,9 +267,9 @@ def main() -> None:
     except BaseException as err:  # noqa: BLE001 - reported to the parent as one line
         send(("raise", _portable(err), 0))
         return
-    concurrent = int(getattr(gen, "n_seq", 1)) > 1
+    concurrent = gen.capabilities.batching and gen.n_seq > 1
     send(("ready", {"n_ctx": gen.n_ctx, "backend": gen.backend, "n_vocab": gen.n_vocab, "pid": os.getpid(),
-                    "accepts": _accepted(gen), "counters": counters(gen)}, 0))
+                    "capabilities": gen.capabilities, "counters": counters(gen)}, 0))
     requests = _Requests(inp, gen, send)
     running: list[threading.Thread] = []
 
