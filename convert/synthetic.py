@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .families import Family, family_for_model_type
+from .families import END_OF_TURN_2026, THINK, Family, family_for_model_type
 from .files import atomic_path, atomic_write_text
 from .synthetic_tokenizer import (
     BOS,
@@ -436,8 +436,9 @@ def write_tokenizer_files(out: Path, tokenizer: str, template: str, fam: Family,
                                                 "single_word")} for t in sorted(doc["added_tokens"],
                                                                                 key=lambda t: t["id"])}
     names = {"bos_token": BOS, "eos_token": fam.end_of_turn, "pad_token": PAD, "unk_token": UNK}
-    # GPT2Tokenizer would make transformers rebuild GPT-2's pre-tokenizer and drop a split regex of its own.
-    tokenizer_class = "GPT2Tokenizer" if fam.tokenizer_pre != "exaone-moe" else "PreTrainedTokenizerFast"
+    # GPT2Tokenizer would make transformers rebuild GPT-2's pre-tokenizer and drop the split regex of the 2026
+    # tokenizer (EXAONE 4.5 and K-EXAONE).
+    tokenizer_class = "PreTrainedTokenizerFast" if fam.end_of_turn == END_OF_TURN_2026 else "GPT2Tokenizer"
     write_json(out / "tokenizer_config.json", {
         "add_bos_token": False, "add_eos_token": False, "added_tokens_decoder": decoder, **names,
         **({} if template_file else {"chat_template": template}), "clean_up_tokenization_spaces": False,
@@ -465,7 +466,7 @@ def write_checkpoint(out: Path, shape: Shape, tokenizer: str | None = None, valu
         ids.update({key: all_ids[texts[key]] for key in _MEDIA_TOKENS if texts[key] in all_ids})
     out.mkdir(parents=True, exist_ok=True)
     write_tokenizer_files(out, tokenizer, shape.template, fam, max_positions=shape.max_positions,
-                          template_file=fam.tokenizer == "k_exaone" if template_file is None else template_file)
+                          template_file=fam.end_of_turn == END_OF_TURN_2026 if template_file is None else template_file)
     write_json(out / "config.json", hf_config(shape, vocab, ids))
     write_json(out / "generation_config.json", generation_config(shape, ids))
     if shape.vision is not None:
@@ -531,9 +532,11 @@ class Release:
 
     @property
     def specials(self) -> dict[int, str]:
-        if self.vocab == VOCAB_2026 and self.family in ("exaone_moe", "exaone4_5"):
+        row = family_for_model_type(self.family)
+        if self.vocab == VOCAB_2026 and row is not None and row.end_of_turn == END_OF_TURN_2026:
             return dict(SPECIALS_2026_ALL)
-        return {**SPECIALS_COMMON, **(SPECIALS_EXAONE4 if self.family != "exaone" else {})}
+        # EXAONE 3.x's tokenizer (no reasoning tags, or Deep's <thought>) lacks EXAONE 4's tool and think tokens
+        return {**SPECIALS_COMMON, **(SPECIALS_EXAONE4 if row is not None and row.reasoning_tags == THINK else {})}
 
 
 # EXAONE 4.5's vision encoder (LG's 1.2B-parameter encoder): a Qwen2.5-VL style ViT with grouped-query
