@@ -326,7 +326,8 @@ def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
         cancel = threading.Event()
         batches: list[int] = []
         held_at_stop: list[int] = []
-        verify = gen._eval_run
+        kv = gen._cache()  # the KV cache whose verification batches the drafts go through
+        verify = kv.eval_run
 
         def stop_in_third_batch(run_tokens: list[int]) -> Any:
             batches.append(len(run_tokens))
@@ -335,7 +336,7 @@ def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
                 cancel.set()  # Stop, while this batch is evaluated
             return verify(run_tokens)
 
-        gen._eval_run = stop_in_third_batch  # type: ignore[method-assign]
+        kv.eval_run = stop_in_third_batch  # type: ignore[method-assign]
         settings = gen.default_settings(max_new_tokens=60, speculative="on", prompt_lookup_num_tokens=6)
         out: list[Any] = []
         worker = threading.Thread(target=lambda: out.append(gen.generate(
@@ -343,7 +344,7 @@ def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
         worker.start()
         worker.join(120)
         assert not worker.is_alive(), "generate did not return after Stop during verification"
-        del gen._eval_run
+        del kv.eval_run
         c = out[0].generated[0]
         assert c.finish_reason == "cancelled"
         assert len(batches) == 3 and min(batches) > 1
