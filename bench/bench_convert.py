@@ -16,7 +16,7 @@ are reported. Each shape's table goes to its own README section. ``--quick`` run
 leaves the README alone.
 
 llama.cpp's converter comes from the llama-cpp-python 0.3.36 sdist (``pip download`` into
-bench/out/sdist when not found) and runs through llamacpp_convert_wrapper.py, which only skips its
+bench/out/sdist when not found) and runs through ``exaone_convert.llamacpp_reference``, which only skips its
 tokenizer-hash check (the random checkpoint's tokenizer is synthetic).
 """
 
@@ -108,7 +108,7 @@ def make_tools(llama_dir: Path) -> list[Tool]:
         return [("text + mmproj" if vision else "text", argv)]  # one run writes both files
 
     def llama(ckpt: Path, outtype: str, outdir: Path, vision: bool) -> list[tuple[str, list[str]]]:
-        base = [sys.executable, str(bl.BENCH_DIR / "llamacpp_convert_wrapper.py"), str(llama_dir), str(ckpt),
+        base = [sys.executable, "-m", "exaone_convert.llamacpp_reference", str(llama_dir), str(ckpt),
                 "--outtype", outtype]
         runs = [("text", [*base, "--outfile", str(text_outfile(outdir, outtype))])]
         if vision:
@@ -271,9 +271,9 @@ METHOD = ("Each tool is a separate process; time is wall time of the whole proce
           "page cache; `sync` between runs. Our converter also fsyncs its output before renaming it into place; "
           "llama.cpp's does not.")
 LLAMA_NOTE = ("llama.cpp's converter is `convert_hf_to_gguf.py` from the llama-cpp-python 0.3.36 sdist, run with "
-              "the venv's torch 2.13 / transformers {transformers} through `llamacpp_convert_wrapper.py`, which only "
-              "replaces its tokenizer-hash lookup (`get_vocab_base_pre`) with the pre-tokenizer name the real "
-              "tokenizer gets (\"exaone\", \"exaone4\", \"exaone-moe\"), falls back to "
+              "the venv's torch 2.13 / transformers {transformers} through `exaone_convert.llamacpp_reference`, "
+              "which only replaces its tokenizer-hash lookup (`get_vocab_base_pre`) with the pre-tokenizer name the "
+              "real tokenizer gets (\"exaone\", \"exaone4\", \"exaone-moe\"), falls back to "
               "`PreTrainedTokenizerFast` where AutoTokenizer does not know a tokenizer class, and lets it read an "
               "EXAONE 3 config.json as it is (as with the transformers 4.57 it pins: transformers 5.24's "
               "`ExaoneConfig` drops `activation_function`, which llama.cpp's EXAONE 3 converter requires).")

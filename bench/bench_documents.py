@@ -6,10 +6,11 @@ first token with a long document in the conversation.
 
 Parts:
 1. A 200-page PDF (fpdf2, Korean and English, one fact per page) and a 100-section HWPX of the same kind of
-   text: the time to read each in the bounded child process (``extract_document``), the same read in this
-   process, and the time to chunk and index it with BM25 per tokenizer.
+   text (both from ``report_corpus.py``): the time to read each in the bounded child process
+   (``extract_document``), the same read in this process, and the time to chunk and index it with BM25 per
+   tokenizer.
 2. recall@5 over the 200 facts' questions, per tokenizer, for questions worded like the page (particles
-   changed) and for terse ones (spacing and particles dropped: "부산지사 보안점검 담당자").
+   changed) and for terse ones (spacing and particles dropped: "재무팀 전자결재 책임자").
 3. Time to first token of a follow-up question in a conversation whose first message carried a document of
    ``--doc-tokens`` tokens (whole, in the prompt cache), against the same follow-up in a conversation without
    it, on the EXAONE-4.0-1.2B shape (a random-weight checkpoint from ``make_random_checkpoint.py``,
@@ -33,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' document corpus (tests.support)
 from benchlib import OUT_DIR, README, machine_line, markdown_table, write_section  # noqa: E402
 from exaone_desktop.engine.documents import (  # noqa: E402
     TOKENIZERS,
@@ -42,9 +42,7 @@ from exaone_desktop.engine.documents import (  # noqa: E402
     extract_document,
     read_document,
 )
-
-from tests.support.document_corpus import make_corpus  # noqa: E402
-from tests.support.document_files import make_hwpx, make_pdf  # noqa: E402
+from report_corpus import report, report_hwpx, report_pdf  # noqa: E402
 
 
 def timed(fn: Any, rounds: int) -> tuple[float, Any]:
@@ -56,26 +54,14 @@ def timed(fn: Any, rounds: int) -> tuple[float, Any]:
     return statistics.median(times), value
 
 
-def terse(question: str, fact: Any) -> str:
-    """The fact's key words without particles or spaces, as people type into a search box."""
-    if fact.page % 2:  # Korean: "<city>지사 <subject without spaces> 담당자"
-        city = question.split(" 지사")[0]
-        subject = question.split("에서 ")[1].split("을 맡은")[0].replace(" ", "")
-        return f"{city}지사 {subject} 담당자"
-    words = question.rstrip("?").split()
-    city = words[words.index("the") + 1]
-    subject = " ".join(words[words.index("the", words.index("keep")) + 1:-1])
-    return f"{city} {subject} room number"
-
-
 def part_reading(rounds: int) -> tuple[list[list[str]], list[list[str]]]:
-    texts, facts = make_corpus(200)
-    pdf = make_pdf(texts)
-    hwpx = make_hwpx(make_corpus(100, seed=1)[0])
+    texts, facts = report(200)
+    pdf = report_pdf(texts)
+    hwpx = report_hwpx(report(100, seed=1)[0])
     rows, recall_rows = [], []
-    warm = chunk_document(read_document(make_hwpx(["워밍업 warm-up"]), "warm.hwpx"))
+    warm = chunk_document(read_document(report_hwpx(["워밍업 warm-up"]), "warm.hwpx"))
     kiwi_start, _ = timed(lambda: DocumentIndex(warm, "kiwi"), 1)  # bm25s's import and Kiwi's model, once
-    _fresh_extract(make_hwpx(["워밍업"]), "warm.hwpx")
+    _fresh_extract(report_hwpx(["워밍업"]), "warm.hwpx")
     for name, data in (("200-page PDF", pdf), ("100-section HWPX", hwpx)):
         filename = "bench.pdf" if name.endswith("PDF") else "bench.hwpx"
         child, document = timed(lambda d=data, f=filename: _fresh_extract(d, f), rounds)
@@ -91,7 +77,7 @@ def part_reading(rounds: int) -> tuple[list[list[str]], list[list[str]]]:
     for tok in sorted(TOKENIZERS):
         index = DocumentIndex.of(document, tok)
         worded = sum(any(c.unit == f.page for c in index.search(f.question, 5)) for f in facts) / len(facts)
-        short = sum(any(c.unit == f.page for c in index.search(terse(f.question, f), 5)) for f in facts) / len(facts)
+        short = sum(any(c.unit == f.page for c in index.search(f.terse, 5)) for f in facts) / len(facts)
         t0 = time.perf_counter()
         for f in facts:
             index.search(f.question, 5)
@@ -118,7 +104,7 @@ def part_ttft(model: Path, doc_tokens: int, rounds: int, threads: int) -> list[l
             for name in ("with the document", "without")}
     probe = gens["without"]
     settings = probe.default_settings(max_new_tokens=1, do_sample=False)
-    texts, _ = make_corpus(600)
+    texts, _ = report(600)
     text, pages = "", []
     for i, page in enumerate(texts, start=1):  # pages until the document holds doc_tokens tokens
         pages.append(Unit("page", i, page))

@@ -40,7 +40,7 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
      "Run `python bench/bench_speculative.py`."),
     ("bench_worker", "Worker process vs in-process", "Run `python bench/bench_worker.py`."),
     ("fuzz_gguf", "GGUF fuzzing (`exaone-generate` on mutated headers)",
-     "Run `python bench/fuzz_gguf.py --mutants 10000`."),
+     "Run `python -m tests.support.fuzz_gguf --mutants 10000`."),
     ("bench_chat", "Long chats (`bench_chat.py`), EXAONE-4.0-1.2B shape",
      "Run `python bench/bench_chat.py --rounds 3 --no-switch`."),
     ("bench_chat_24b", "Long chats (`bench_chat.py`), EXAONE-3.5-2.4B shape",

@@ -1,31 +1,19 @@
-"""A CI-sized sample of the GGUF fuzz campaign (bench/fuzz_gguf.py): no crash, hang or traceback reaches the user."""
+"""A CI-sized sample of the GGUF fuzz campaign (tests/support/fuzz_gguf.py): no crash, hang or traceback reaches
+the user."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support import fuzz_gguf as fuzz
 from tests.support.generation_models import tiny_gguf
 from tests.support.gguf_mutants import duplicate_vocabulary
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 SAMPLE = 120  # mutants per test run: 30 of each mutator
-
-
-def _load_fuzz() -> Any:
-    spec = importlib.util.spec_from_file_location("fuzz_gguf", BENCH / "fuzz_gguf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fuzz_gguf"] = module  # dataclasses look their module up while the file executes
-    spec.loader.exec_module(module)
-    return module
-
-
-fuzz = _load_fuzz()
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="the harness pool uses select() on pipes")
 
 

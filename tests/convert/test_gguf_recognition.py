@@ -4,7 +4,7 @@ LG's official GGUF repositories are made with llama.cpp's ``convert_hf_to_gguf.p
 ``exaone_desktop.family`` key. These tests make their stand-ins the same way: tiny checkpoints of every family
 (tests/support/tiny_checkpoints.py; EXAONE 4.5 and K-EXAONE with their release's special tokens and LG's 4.5 chat
 template) run through llama.cpp's own converter from the llama-cpp-python 0.3.36 sdist (through
-bench/llamacpp_convert_wrapper.py, which only skips its tokenizer-hash lookup). ``inspect_gguf`` must name each
+``exaone_convert.llamacpp_reference``, which only skips its tokenizer-hash lookup). ``inspect_gguf`` must name each
 family and fill what the file lacks from the family table: LG's recommended sampling (under the file's own
 general.sampling.* values), the thinking default, and EXAONE 4.5's image token id.
 """
@@ -26,8 +26,6 @@ from exaone_convert.families import GGUFFacts, family_for_gguf, recommended_defa
 from tests.support.llama_cpp_source import llama_cpp_source
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "bench"
-WRAPPER = BENCH / "llamacpp_convert_wrapper.py"
 
 # The release's names for the role, end-of-turn and image tokens of EXAONE 4.5 and K-EXAONE (one tokenizer):
 # a fixture still carrying EXAONE 4.0's names gets them renamed in place (same ids, same vocabulary size).
@@ -105,7 +103,8 @@ def llama_cpp_dir(request: pytest.FixtureRequest) -> Path:
 def llama_convert(llama_dir: Path, ckpt: Path, outfile: Path, *extra: str) -> Path:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(llama_dir / "gguf-py"),
                                                                       os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, str(WRAPPER), str(llama_dir), str(ckpt), "--outtype", "f32",
+    proc = subprocess.run([sys.executable, "-m", "exaone_convert.llamacpp_reference", str(llama_dir), str(ckpt),
+                           "--outtype", "f32",
                            "--outfile", str(outfile), *extra], capture_output=True, text=True, env=env,
                           timeout=900, check=False)
     assert proc.returncode == 0 and outfile.is_file(), proc.stderr[-3000:]

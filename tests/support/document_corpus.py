@@ -1,6 +1,6 @@
-"""A long document with one findable fact per page, and the questions about them: the retrieval tests and
-bench/bench_documents.py build the same corpus. Facts reuse the same words (offices, subjects, people)
-across pages, so a question only finds its page through the words that together single it out."""
+"""A long document with one findable fact per page, and the questions about them, for the retrieval tests (the
+benchmark writes a report of its own: bench/report_corpus.py). Facts reuse the same words (offices, subjects,
+people) across pages, so a question only finds its page through the words that together single it out."""
 
 from __future__ import annotations
 

@@ -1,12 +1,18 @@
-"""Run llama.cpp's ``convert_hf_to_gguf.py`` on a checkpoint with a synthetic tokenizer.
+"""llama.cpp's own converter as the reference for ours: ``convert_hf_to_gguf.py`` on any checkpoint of a family
+in the table, including the synthetic ones of ``exaone_convert.synthetic``.
 
-    python bench/llamacpp_convert_wrapper.py LLAMA_CPP_DIR [convert_hf_to_gguf.py arguments...]
+    python -m exaone_convert.llamacpp_reference LLAMA_CPP_DIR [convert_hf_to_gguf.py arguments...]
 
+LG's official GGUFs are made with this converter, so its output is what ``inspect_gguf`` must recognise and
+what ``exaone-convert`` is measured against (tests/convert/test_gguf_recognition.py, bench/bench_convert.py).
 llama.cpp picks ``tokenizer.ggml.pre`` by hashing how the tokenizer encodes a test string and refuses
-tokenizers it does not know. The benchmark's random checkpoints have a synthetic tokenizer, so this
-wrapper replaces that lookup with the answer the real EXAONE tokenizer gets ("exaone", "exaone4", or
-"exaone-moe" for the tokenizer K-EXAONE and EXAONE 4.5 share). It skips only the hash check: every tensor and
-every other key is converted by llama.cpp's own code (EXAONE 4.5's vision projector too: pass ``--mmproj``).
+tokenizers it does not know; this runner answers that lookup with the family table's ``tokenizer_pre`` (what
+the real EXAONE tokenizer gets). It skips only the hash check: every tensor and every other key is converted
+by llama.cpp's own code (EXAONE 4.5's vision projector too: pass ``--mmproj``).
+
+Like ``--verify``'s comparison, it needs the test extra (torch, transformers: ``pip install
+'exaone-desktop[test]'``) and nothing in the app imports it; each import of transformers here carries
+deptry's ``ignore[DEP004]``.
 
 Two mismatches with the venv's transformers (llama.cpp pins 4.57) are bridged the way that version behaves:
 an ``AutoTokenizer`` that raises on a folder falls back to the same tokenizer.json through
@@ -18,6 +24,7 @@ read as it is. transformers 5.24 loads EXAONE 3 configs with its Llama-based cla
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import runpy
@@ -25,12 +32,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# The pre-tokenizer llama.cpp's hash lookup finds for the real tokenizers (EXAONE 4.5 has K-EXAONE's).
-PRE_BY_MODEL_TYPE = {"exaone": "exaone", "exaone4": "exaone4", "exaone4_5": "exaone-moe", "exaone_moe": "exaone-moe"}
+from .families import family_for_model_type
 
 
 def patch_auto_tokenizer() -> None:
-    import transformers
+    import transformers  # deptry: ignore[DEP004]
 
     auto = transformers.AutoTokenizer.from_pretrained
 
@@ -58,14 +64,19 @@ def patch_load_hparams(base: Any) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) < 3:
+        raise SystemExit("usage: python -m exaone_convert.llamacpp_reference LLAMA_CPP_DIR CHECKPOINT [options]")
     llama_dir = Path(sys.argv[1]).resolve()
     args = sys.argv[2:]
     sys.path[:0] = [str(llama_dir), str(llama_dir / "gguf-py")]
-    from conversion import base  # llama.cpp's own package, found through sys.path
+    base = importlib.import_module("conversion.base")  # llama.cpp's own package, in the tree given at run time
 
     model_dir = next(Path(a) for a in args if not a.startswith("-") and Path(a).is_dir())
-    model_type = json.loads((model_dir / "config.json").read_text())["model_type"]
-    pre = PRE_BY_MODEL_TYPE[model_type]
+    model_type = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))["model_type"]
+    family = family_for_model_type(model_type)
+    if family is None:
+        raise SystemExit(f"{model_dir}: model_type {model_type!r} is no EXAONE family; pass an EXAONE checkpoint")
+    pre = family.tokenizer_pre
     base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre  # type: ignore[method-assign]
     patch_auto_tokenizer()
     patch_load_hparams(base)

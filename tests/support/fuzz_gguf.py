@@ -1,7 +1,11 @@
 """Fuzz the model-loading path with mutated GGUF headers, as a user would meet them: ``exaone-generate``.
 
-    python bench/fuzz_gguf.py --mutants 10000              # the campaign (writes bench/README.md's section)
-    python bench/fuzz_gguf.py --mutants 200 --no-readme    # a quick sample
+    python -m tests.support.fuzz_gguf --mutants 10000              # the campaign (writes bench/README.md's section)
+    python -m tests.support.fuzz_gguf --mutants 200 --no-readme    # a quick sample
+
+A robustness harness, so it lives with the tests (tests/convert/test_fuzz.py runs a CI-sized sample of it);
+the full campaign's table goes into bench/README.md's ``fuzz_gguf`` section, rewritten here by plain text
+editing between its markers.
 
 Each mutant is a good tiny EXAONE GGUF with its header region (metadata and tensor table, up to the
 tensor data) changed by one of ``MUTATORS``: bit flips, boundary integers written over the header's
@@ -28,9 +32,11 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import datetime as dt
 import io
 import json
 import os
+import platform
 import random
 import select
 import struct
@@ -42,8 +48,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BENCH_DIR = Path(__file__).resolve().parent
-ROOT = BENCH_DIR.parent
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_README = ROOT / "bench" / "README.md"
+SECTION = "fuzz_gguf"  # bench/README.md's section: <!-- fuzz_gguf:start --> ... <!-- fuzz_gguf:end -->
 OUTCOMES = ("generated", "clean error", "traceback", "other output", "crash", "hang")
 BAD = ("traceback", "other output", "crash", "hang")
 U32_BOUNDARIES = (0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000,
@@ -232,9 +239,10 @@ def _message_shape(line: str) -> str:
 
 
 def _start(model: Path, seed: int, memory_gb: float, in_process: bool) -> Harness:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *(p for p in sys.path if p)])}
     flags = ["--in-process"] if in_process else []
-    proc = subprocess.Popen([sys.executable, __file__, "--serve", "--model", str(model), "--seed", str(seed), *flags],
+    proc = subprocess.Popen([sys.executable, "-m", __spec__.name if __spec__ else "tests.support.fuzz_gguf",
+                             "--serve", "--model", str(model), "--seed", str(seed), *flags],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             bufsize=1, env=env, preexec_fn=_limit_memory(memory_gb))
     return Harness(proc)
@@ -316,27 +324,44 @@ def campaign(model: Path, *, mutants: int, seed: int = 0, processes: int = 2, ti
 
 
 def tiny_model(folder: Path) -> Path:
-    """A tiny EXAONE 4 checkpoint from the converter's factory, converted to f32."""
-    sys.path.insert(0, str(BENCH_DIR))
-    import benchlib as bl
+    """A tiny EXAONE 4 checkpoint (2 layers of width 64, 1,024 tokens, noise weights) from the converter's
+    factory, ``exaone_convert.synthetic``, converted to f32."""
+    from exaone_convert import synthetic as sy
     from exaone_convert.convert import convert_checkpoint
 
-    return Path(convert_checkpoint(bl.tiny_checkpoint(folder / "ckpt"), folder / "tiny-exaone4-f32.gguf", "f32"))
+    shape = sy.Shape("exaone4", sy.TEMPLATES["exaone4"])
+    ckpt = sy.write_checkpoint(folder / "ckpt", shape, sy.release_tokenizer("exaone4", 1024))
+    return Path(convert_checkpoint(ckpt, folder / "tiny-exaone4-f32.gguf", "f32"))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in (header, ["---"] * len(header), *rows))
 
 
 def summary(report: Report, model: str, mutants: int, seed: int, processes: int) -> str:
-    sys.path.insert(0, str(BENCH_DIR))
-    import benchlib as bl
-
     rate = mutants / report.seconds if report.seconds else 0.0
     rows = [[kind, *(str(report.by_kind[kind][o]) for o in OUTCOMES)] for kind, _ in MUTATORS]
     rows.append(["**all**", *(f"**{report.counts[o]}**" for o in OUTCOMES)])
     top = "\n".join(f"- {n} × {shape}" for shape, n in report.messages.most_common(8))
-    return (f"`python bench/fuzz_gguf.py --mutants {mutants} --seed {seed} --processes {processes}`: "
+    machine = (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+               f"{platform.system()}; {dt.date.today().isoformat()}.")
+    return (f"`python -m tests.support.fuzz_gguf --mutants {mutants} --seed {seed} --processes {processes}`: "
             f"{mutants} mutants of `{model}` through `exaone-generate --model M --prompt hi` "
             f"in {report.seconds / 60:.1f} min ({rate:.2f} mutants/s with {processes} harness processes).\n\n"
-            + bl.markdown_table(["mutator", *OUTCOMES], rows)
-            + f"\n\nMost common clean errors:\n\n{top}\n\n{bl.machine_line()}\n")
+            + _table(["mutator", *OUTCOMES], rows)
+            + f"\n\nMost common clean errors:\n\n{top}\n\n{machine}\n")
+
+
+def write_readme_section(text: str, readme: Path = BENCH_README) -> None:
+    """Replace what stands between bench/README.md's ``fuzz_gguf`` markers with ``text`` (atomically)."""
+    from exaone_convert import atomic_write_text
+
+    start, end = f"<!-- {SECTION}:start -->", f"<!-- {SECTION}:end -->"
+    old = readme.read_text(encoding="utf-8")
+    if start not in old or end not in old:
+        raise SystemExit(f"{readme} has no {start} ... {end} section: restore it, or pass --no-readme")
+    head, rest = old.split(start, 1)
+    atomic_write_text(readme, f"{head}{start}\n{text.strip()}\n{end}{rest.split(end, 1)[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit of each harness process")
     p.add_argument("--replay", type=int, metavar="I", help="write mutant I to --out and exit")
     p.add_argument("--out", type=Path, default=Path("mutant.gguf"))
-    p.add_argument("--findings", type=Path, default=BENCH_DIR / "out" / "fuzz_findings.json")
+    p.add_argument("--findings", type=Path, default=ROOT / "bench" / "out" / "fuzz_findings.json")
     p.add_argument("--no-readme", action="store_true", help="do not write bench/README.md's section")
     p.add_argument("--in-process", action="store_true",
                    help="run llama.cpp in the harness process, not in the CLI's worker (to see what the worker stops)")
@@ -373,10 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     args.findings.parent.mkdir(parents=True, exist_ok=True)
     args.findings.write_text(json.dumps(report.findings, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if not args.no_readme:
-        sys.path.insert(0, str(BENCH_DIR))
-        import benchlib as bl
-
-        bl.write_section("fuzz_gguf", text)
+        write_readme_section(text)
     return 1 if any(report.counts[o] for o in BAD) else 0
 
 
