@@ -51,10 +51,14 @@ def _state_path(dest: Path) -> Path:
     return dest.with_name(dest.name + STATE_SUFFIX)
 
 
+def _lock_path(dest: Path) -> Path:
+    return dest.with_name(dest.name + SUFFIX + ".lock")
+
+
 def _lock(dest: Path) -> object:
     from filelock import FileLock
 
-    return FileLock(str(dest.with_name(dest.name + SUFFIX + ".lock")))
+    return FileLock(str(_lock_path(dest)))
 
 
 def _read_state(dest: Path) -> PartialDownload | None:
@@ -81,6 +85,7 @@ def discard_partial(dest: Path) -> None:
     with _lock(dest).acquire(timeout=LOCK_WAIT_S):  # type: ignore[attr-defined]
         for path in (part_path(dest), _state_path(dest)):
             path.unlink(missing_ok=True)
+    _lock_path(dest).unlink(missing_ok=True)  # nothing is left to download: no lock file stays behind
 
 
 def fetch_part(repo_id: str, filename: str, dest: Path, *, revision: str | None = None, token: str | None = None,
@@ -120,6 +125,7 @@ def finish_part(dest: Path) -> Path:
     with _lock(dest).acquire(timeout=LOCK_WAIT_S):  # type: ignore[attr-defined]
         move_into_place(part_path(dest), dest)
         _state_path(dest).unlink(missing_ok=True)
+    _lock_path(dest).unlink(missing_ok=True)  # the file is in place: no lock file stays beside it
     return dest
 
 

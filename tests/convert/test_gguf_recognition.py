@@ -183,14 +183,14 @@ def test_exaone_4_5_as_lg_recommends(lg_gguf: Any) -> None:
     assert defaults["presence_penalty"] == 1.5 and defaults["top_p"] == 0.95 and defaults["enable_thinking"] is True
 
 
-def test_the_status_line_names_the_family_beside_the_model(qtbot: Any) -> None:
-    from exaone_desktop.session.controller import StatusFigures
+def test_the_status_line_names_the_family_beside_the_model(qtbot: Any, store: Any) -> None:
+    from exaone_desktop.session.controller import ChatController, StatusFigures
     from exaone_desktop.ui.status_line import StatusLine
     from PySide6.QtWidgets import QStatusBar
 
     bar = QStatusBar()
     qtbot.addWidget(bar)
-    line = StatusLine(bar)
+    line = StatusLine(bar, ChatController(store))
     line.show(StatusFigures("EXAONE-4.5-33B-Q4_K_M", "cpu", family="EXAONE 4.5"))
     assert line.model_label.text() == "Model: EXAONE-4.5-33B-Q4_K_M (EXAONE 4.5)"
     line.show(StatusFigures("my-model", "cpu"))
