@@ -37,8 +37,9 @@ def distinct_title(title: str, taken: set[str]) -> str:
 
 
 @dataclass
-class Reply:
-    """One assistant reply in progress; feed it stream events, then finish, stop or fail it."""
+class StoredReply:
+    """One assistant reply in progress as the history keeps it (saved as it streams); feed it stream events, then
+    finish, stop or fail it. (The engine's ``llama.reply.Reply`` is the same reply as llama.cpp decodes it.)"""
 
     store: ChatStore
     message_id: int
@@ -112,7 +113,7 @@ class ChatSession:
         self.clock = clock
         self.save_interval = save_interval
         self.conversation_id: int | None = None
-        self.reply: Reply | None = None
+        self.reply: StoredReply | None = None
 
     # -- conversations -------------------------------------------------------------------------
 
@@ -169,7 +170,7 @@ class ChatSession:
     # -- starting a reply ----------------------------------------------------------------------
 
     def send(self, text: str, *, engine: str, model: str, images: Sequence[bytes] = (),
-             documents: Sequence[tuple[bytes, Mapping[str, Any]]] = ()) -> tuple[list[Message], Reply]:
+             documents: Sequence[tuple[bytes, Mapping[str, Any]]] = ()) -> tuple[list[Message], StoredReply]:
         """Commit the user's message (with ``images``, checked PNG/JPEG/WebP bytes, and ``documents``, each the
         original's bytes and its extracted text, kept as files), open a partial reply; returns the prompt and
         the reply."""
@@ -200,7 +201,7 @@ class ChatSession:
     def can_regenerate(self) -> bool:
         return self.reply is None and self.last_user_message() is not None
 
-    def regenerate(self, *, engine: str, model: str) -> tuple[list[Message], Reply]:
+    def regenerate(self, *, engine: str, model: str) -> tuple[list[Message], StoredReply]:
         """Ask again for the last user message; the earlier replies stay as its variants to page through."""
         last = self._require_last_user()
         prompt = self.prompt_messages(until=last.id)
@@ -209,7 +210,7 @@ class ChatSession:
         return prompt, self._open_reply(stored.id, engine, model)
 
     def edit(self, message_id: int, text: str, *, engine: str, model: str,
-             images: Sequence[bytes] = ()) -> tuple[list[Message], Reply]:
+             images: Sequence[bytes] = ()) -> tuple[list[Message], StoredReply]:
         """A new version of the user message ``message_id`` (it keeps its images and documents, ``images``
         are added): a
         branch beside the old one, which stays in the history as a variant. Then ask again."""
@@ -222,7 +223,7 @@ class ChatSession:
         self._add_user(old.conversation_id, text, [*kept, *images], documents, parent_id=old.parent_id)
         return self._start_reply(engine, model)
 
-    def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], Reply]:
+    def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], StoredReply]:
         """Edit the last user message (see ``edit``)."""
         return self.edit(self._require_last_user().id, text, engine=engine, model=model)
 
@@ -249,14 +250,14 @@ class ChatSession:
             raise RuntimeError("there is no user message yet")
         return last
 
-    def _start_reply(self, engine: str, model: str) -> tuple[list[Message], Reply]:
+    def _start_reply(self, engine: str, model: str) -> tuple[list[Message], StoredReply]:
         cid = self._ensure_conversation()
         prompt = self.prompt_messages()
         stored = self.store.add_message(cid, "assistant", "", engine=engine, model=model, status="partial")
         return prompt, self._open_reply(stored.id, engine, model)
 
-    def _open_reply(self, message_id: int, engine: str, model: str) -> Reply:
-        self.reply = Reply(self.store, message_id, engine, model, self.clock, self.save_interval)
+    def _open_reply(self, message_id: int, engine: str, model: str) -> StoredReply:
+        self.reply = StoredReply(self.store, message_id, engine, model, self.clock, self.save_interval)
         return self.reply
 
     def end_reply(self) -> None:

@@ -39,7 +39,7 @@ from ..engine import (
     StreamEvent,
     host_of,
 )
-from .chat_session import ChatSession, Reply
+from .chat_session import ChatSession, StoredReply
 from .draft import Drafting
 from .load_settings import LoadSettings, change, for_model, kv_estimate, remember
 from .serving import LocalServing
@@ -56,7 +56,7 @@ class Turn:
     """One reply being asked for: everything the worker thread needs, nothing it may not touch."""
 
     prompt: list[Message]
-    reply: Reply
+    reply: StoredReply
     settings: GenerationSettings
     routed: bool  # through the cloud-fallback router (the cloud is on) or straight to the local model
     engine: Engine | None = None  # the first engine, forced (after the user accepted an offer)
@@ -450,7 +450,7 @@ class ChatController:
         """The user chose Keep local for this send: the local model only, no fallback (not remembered)."""
         turn.routed, turn.engine, turn.kept_local = False, "local", True
 
-    def _turn(self, prompt: list[Message], reply: Reply, engine: Engine | None = None) -> Turn:
+    def _turn(self, prompt: list[Message], reply: StoredReply, engine: Engine | None = None) -> Turn:
         settings = self.state.effective()
         if "truncate" in FIELD_NAMES:  # the app keeps going when a chat outgrows the context
             settings = settings.replace(truncate="oldest")
@@ -495,7 +495,7 @@ class ChatController:
 
     # -- streaming and ending (GUI thread) -----------------------------------------------------
 
-    def take(self, events: Sequence[StreamEvent]) -> Reply | None:
+    def take(self, events: Sequence[StreamEvent]) -> StoredReply | None:
         """Add streamed pieces to the open reply; returns it (None when no reply is open)."""
         reply = self.session.reply
         if reply is None:
@@ -504,7 +504,7 @@ class ChatController:
             reply.on_event(event)
         return reply
 
-    def switched(self) -> Reply | None:
+    def switched(self) -> StoredReply | None:
         """The router moved to the other engine: the failed engine's partial text is dropped."""
         reply = self.session.reply
         if reply is not None:
@@ -537,7 +537,7 @@ class ChatController:
         reply = self.session.reply
         return None if reply is None else self._end(reply.stop())
 
-    def _finish(self, reply: Reply, result: GenerationResult, note: str = "") -> Ending:
+    def _finish(self, reply: StoredReply, result: GenerationResult, note: str = "") -> Ending:
         stored = reply.finish(result)
         self.last_result = result
         self.last_dropped = int(result.timings.get("messages_dropped", 0))

@@ -17,7 +17,7 @@ DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
 
 class ReplyRunner(QObject):
     started = Signal(object)  # the Turn
-    streamed = Signal(object)  # the open Reply, with what streamed so far
+    streamed = Signal(object)  # the open StoredReply, with what streamed so far
     switched = Signal(str)  # the router moved to the other engine: why
     ended = Signal(object)  # the Ending (the stored reply, a note, an engine to offer)
     finished = Signal(str)  # the reply's final status (complete, stopped, failed), once its thread has ended
