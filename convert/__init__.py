@@ -30,6 +30,7 @@ from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, QUANTIZABLE, OutType, get_outty
 
 if TYPE_CHECKING:
     from .convert import convert_checkpoint
+    from .errors import DownloadCancelled
     from .gguf_check import (
         MAX_LAYERS,
         SUPPORTED_ARCHITECTURES,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
         inspect_mmproj,
     )
     from .hub import (
-        DownloadCancelled,
         download_gguf_file,
         is_mmproj_file,
         list_gguf_sizes,
@@ -63,7 +63,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "convert_checkpoint": (".convert", "convert_checkpoint"),
     "quantize_gguf": (".quantize", "quantize_gguf"),
     "download_gguf_file": (".hub", "download_gguf_file"),
-    "DownloadCancelled": (".hub", "DownloadCancelled"),
+    "DownloadCancelled": (".errors", "DownloadCancelled"),
     "is_mmproj_file": (".hub", "is_mmproj_file"),  # a vision projector's file name (mmproj-*)
     "PartialDownload": (".resume", "PartialDownload"),  # a paused download (resumed by download_gguf_file)
     "find_partials": (".resume", "find_partials"),

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import ConversionError
+from .errors import ConversionError, DownloadCancelled
 from .families import GGUFFile, GGUFRepo, supported_model_types
 from .gguf_check import inspect_gguf, inspect_mmproj
 from .writer import atomic_output
@@ -50,10 +50,6 @@ def is_hub_id(source: str) -> bool:
     if Path(source).expanduser().exists() or source.startswith((".", "/", "~")):
         return False
     return bool(_REPO_ID.match(source))
-
-
-class DownloadCancelled(ConversionError):
-    """The user cancelled a download; finished files stay in the Hub cache, the partial one resumes later."""
 
 
 def _reporting_tqdm(progress: Callable[[float], None] | None, cancel: threading.Event | None) -> type:

@@ -15,6 +15,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .errors import DownloadCancelled
 from .files import atomic_write_text, move_into_place
 
 __all__ = ["PartialDownload", "discard_partial", "fetch_part", "finish_part", "find_partials", "part_path"]
@@ -103,8 +104,6 @@ def fetch_part(repo_id: str, filename: str, dest: Path, *, revision: str | None 
     dest.parent.mkdir(parents=True, exist_ok=True)
     with _lock(dest).acquire(timeout=LOCK_WAIT_S):  # type: ignore[attr-defined]
         if cancel is not None and cancel.is_set():
-            from .hub import DownloadCancelled
-
             raise DownloadCancelled("download paused")
         saved = _read_state(dest)
         have = part.stat().st_size if part.is_file() else 0

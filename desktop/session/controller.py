@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,103 +44,19 @@ from .load_settings import LoadSettings, change, for_model, kv_estimate, remembe
 from .serving import LocalServing
 from .settings_state import SettingsState, model_defaults_from
 from .store import ChatStore, Conversation, StoredMessage
+from .turns import (
+    NO_MODEL,
+    AttachedDocument,
+    Buttons,
+    Ending,
+    LoadFigures,
+    Refused,
+    StatusFigures,
+    Turn,
+    passages_note,
+)
 
 CLOUD_BACKEND = "openai"
-NO_MODEL = "no_model"  # Refusal.reason when neither a local model nor the cloud can answer
-IMAGE_REFUSALS = frozenset({"no_projector", "bad_image"})  # Refusal.reasons of an attached image
-
-
-@dataclass
-class Turn:
-    """One reply being asked for: everything the worker thread needs, nothing it may not touch."""
-
-    prompt: list[Message]
-    reply: StoredReply
-    settings: GenerationSettings
-    routed: bool  # through the cloud-fallback router (the cloud is on) or straight to the local model
-    engine: Engine | None = None  # the first engine, forced (after the user accepted an offer)
-    conversation: str | None = None  # the key the local engine keeps this conversation's state under
-    passages: list[Any] = dataclasses.field(default_factory=list)  # document parts the last question was given
-    kept_local: bool = False  # the user chose Keep local for this send's files (``keep_local``)
-
-
-@dataclass(frozen=True)
-class AttachedDocument:
-    """A document read for the next message: the original file's bytes and its extracted text."""
-
-    data: bytes
-    document: Any  # engine.documents.Document (imported with the first document)
-
-    @property
-    def filename(self) -> str:
-        return str(self.document.filename)
-
-
-@dataclass(frozen=True)
-class Ending:
-    """What a finished turn left: the stored reply, a note for the status bar, an engine to offer."""
-
-    message: StoredMessage
-    note: str = ""
-    offer: Engine | None = None
-    dropped: int = 0  # earlier messages the engine left out to fit the context
-
-
-@dataclass(frozen=True)
-class StatusFigures:
-    """The status line's facts; the window words them."""
-
-    model: str
-    backend: str
-    tokens_per_s: float | None = None
-    context_used: int | None = None
-    context_size: int | None = None  # None for the cloud (its context is not ours to know)
-    reused: int | None = None  # prompt tokens the engine kept from its cache for the last reply
-    evaluated: int | None = None  # prompt tokens it had to read
-    dropped: int = 0
-    family: str = ""  # the local model's EXAONE family ("EXAONE 4.5"), from the family table
-    drafted: int = 0  # speculative decoding, last reply: tokens drafted and checked ...
-    accepted: int = 0  # ... and the ones kept
-
-
-@dataclass(frozen=True)
-class LoadFigures:
-    """What the load settings will give: the context, its most, and what its KV cache will take."""
-
-    n_ctx: int  # the chosen context, or the loaded model's (0: unknown until a model is loaded)
-    automatic: bool  # the engine chooses the context size
-    max_ctx: int  # the model's trained length (0: no model loaded)
-    kv_cache_type: str
-    kv_bytes: int | None  # None: the engine cannot say
-    pending: bool  # the choices differ from those the loaded model runs with: a reload applies them
-
-
-@dataclass(frozen=True)
-class Buttons:
-    send: bool
-    stop: bool
-    regenerate: bool
-    edit: bool
-    sidebar: bool
-
-
-class Refused(Exception):
-    """A turn that cannot start; ``reason`` is a stable code, ``str()`` one line for the user."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-def passages_note(passages: Sequence[Any]) -> str:
-    """One line naming the document parts a question was given: "Used: report.pdf p. 12, p. 40"."""
-    by_file: dict[str, list[str]] = {}
-    for p in passages:
-        labels = by_file.setdefault(p.filename, [])
-        if p.label not in labels:
-            labels.append(p.label)
-    return ("Used: " + "; ".join(f"{name} {', '.join(labels)}" for name, labels in by_file.items())) if by_file \
-        else ""
 
 
 def generate_with(generator: Generator, prompt: Sequence[Message] | str, settings: GenerationSettings, *,

@@ -10,7 +10,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from ..session.controller import IMAGE_REFUSALS, NO_MODEL, ChatController, Ending, Refused, Turn
+from ..session.controller import ChatController
+from ..session.turns import IMAGE_REFUSALS, NO_MODEL, Ending, Refused, Turn
 from .chat_view import ChatView
 from .cloud_dialog import CloudFilesDialog
 from .composer import Composer

@@ -11,7 +11,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from ..engine import EXTENSIONS
-from ..session.controller import AttachedDocument, ChatController
+from ..session.controller import ChatController
+from ..session.turns import AttachedDocument
 from .workers import Job
 
 SUFFIXES = EXTENSIONS

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import LOAD_ROWS, ROWS, Setting
-from ..session.controller import LoadFigures
 from ..session.load_settings import LoadSettings
 from ..session.models import human_size
+from ..session.turns import LoadFigures
 from . import language
 from .guarded import GuardedComboBox, GuardedSpinBox
 

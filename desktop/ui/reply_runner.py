@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from ..session.controller import ChatController, Ending, Turn
+from ..session.controller import ChatController
+from ..session.turns import Ending, Turn
 from .workers import ReplyWorker
 
 DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue

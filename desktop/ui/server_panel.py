@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine import GenerationError
-from ..session.controller import Refused
 from ..session.serving import LOWEST_PORT, PortBusy, ServeOptions
+from ..session.turns import Refused
 from .context import KEY_SERVER, AppContext
 from .guarded import GuardedSpinBox
 

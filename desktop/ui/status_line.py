@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from ..session.controller import ChatController, Ending, StatusFigures
+from ..session.controller import ChatController
+from ..session.turns import Ending, StatusFigures
 from .chat_view import BACKEND_NAMES
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
-from ..session.controller import Refused
 from ..session.settings_state import SPECS, SettingsState, why_refused
+from ..session.turns import Refused
 
 
 class Wording(QObject):

@@ -184,7 +184,8 @@ def test_exaone_4_5_as_lg_recommends(lg_gguf: Any) -> None:
 
 
 def test_the_status_line_names_the_family_beside_the_model(qtbot: Any, store: Any) -> None:
-    from exaone_desktop.session.controller import ChatController, StatusFigures
+    from exaone_desktop.session.controller import ChatController
+    from exaone_desktop.session.turns import StatusFigures
     from exaone_desktop.ui.status_line import StatusLine
     from PySide6.QtWidgets import QStatusBar
 

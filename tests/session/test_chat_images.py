@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from exaone_convert.cli import main as convert_main
 from exaone_desktop.session import store as store_module
-from exaone_desktop.session.controller import ChatController, Refused
+from exaone_desktop.session.controller import ChatController
 from exaone_desktop.session.settings_state import SettingsState
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
+from exaone_desktop.session.turns import Refused
 
 from tests.support.generation_models import tiny_gguf
 

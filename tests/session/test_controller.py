@@ -14,10 +14,11 @@ from exaone_desktop.engine.cloud.routing import RouteOutcome
 from exaone_desktop.engine.settings import GenerationSettings, SettingsError
 from exaone_desktop.engine.types import Capabilities, Completion, GenerationError, GenerationResult, StreamEvent
 from exaone_desktop.session import load_settings
-from exaone_desktop.session.controller import NO_MODEL, ChatController, Refused, Turn
+from exaone_desktop.session.controller import ChatController
 from exaone_desktop.session.load_settings import LoadSettings
 from exaone_desktop.session.settings_state import SettingsState
 from exaone_desktop.session.store import ChatStore
+from exaone_desktop.session.turns import NO_MODEL, Refused, Turn
 
 from tests.support.generation_models import tiny_gguf
 

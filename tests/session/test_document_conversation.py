@@ -176,7 +176,8 @@ def test_the_controller_keeps_the_document_and_sends_its_text(gguf: Path, store:
 
 
 def test_a_bad_document_is_refused_and_nothing_is_kept(store: ChatStore) -> None:
-    from exaone_desktop.session.controller import ChatController, Refused
+    from exaone_desktop.session.controller import ChatController
+    from exaone_desktop.session.turns import Refused
 
     path = store.path.parent / "locked.docx"
     path.write_bytes(make_hwp(["x"]))  # an OLE container, as Office writes encrypted documents

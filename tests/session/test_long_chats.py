@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.session.controller import ChatController, Turn
+from exaone_desktop.session.controller import ChatController
 from exaone_desktop.session.settings_state import SettingsState
 from exaone_desktop.session.store import ChatStore
+from exaone_desktop.session.turns import Turn
 
 from tests.support.app_fixtures import convert_tiny, isolated_app
 from tests.support.generation_models import tiny_gguf
