@@ -9,20 +9,19 @@ One reply is a ``Turn``:
 3. ``take(events)`` feeds the streamed pieces into the reply (GUI thread, as they arrive);
 4. ``conclude(outcome)`` stores the final reply and says what to tell the user (GUI thread).
 
-Chats never hit the context wall: a local reply is asked with ``truncate="oldest"``, so the engine leaves
-the oldest turns out of the prompt when the conversation has outgrown the context, while the store keeps
-every message. The conversation's id goes to the engine, which may keep its state for the next turn.
+Chats never hit the context wall: a local reply is asked with ``truncate="oldest"`` (the store keeps every
+message); the conversation's id lets the engine keep its state. The cloud side (``cloud_controls``) and the
+settings side (``settings_controls``) are parts of the controller kept in their own modules; its records are
+``turns``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from ..engine import (
     FIELD_NAMES,
@@ -32,16 +31,16 @@ from ..engine import (
     GenerationResult,
     GenerationSettings,
     Generator,
-    KeepsStates,
     Message,
     RouteOutcome,
     StreamEvent,
-    host_of,
 )
 from .chat_session import ChatSession, StoredReply
+from .cloud_controls import CLOUD_BACKEND, CloudControls
 from .draft import Drafting
-from .load_settings import LoadSettings, change, for_model, kv_estimate, remember
+from .load_settings import LoadSettings
 from .serving import LocalServing
+from .settings_controls import SettingsControls
 from .settings_state import SettingsState, model_defaults_from
 from .store import ChatStore, Conversation, StoredMessage
 from .turns import (
@@ -49,14 +48,11 @@ from .turns import (
     AttachedDocument,
     Buttons,
     Ending,
-    LoadFigures,
     Refused,
     StatusFigures,
     Turn,
     passages_note,
 )
-
-CLOUD_BACKEND = "openai"
 
 
 def generate_with(generator: Generator, prompt: Sequence[Message] | str, settings: GenerationSettings, *,
@@ -68,7 +64,7 @@ def generate_with(generator: Generator, prompt: Sequence[Message] | str, setting
     return generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
 
 
-class ChatController:
+class ChatController(CloudControls, SettingsControls):
     """The open conversation, the loaded model, the cloud policy and the generation settings."""
 
     def __init__(self, store: ChatStore, *, settings: SettingsState | None = None,
@@ -99,10 +95,6 @@ class ChatController:
         return self.session.store
 
     # -- the local model -----------------------------------------------------------------------
-
-    @property
-    def model_info(self) -> Any:
-        return self.local.model_info if self.local is not None else None
 
     def set_local(self, generator: Generator | None, loaded_with: LoadSettings | None = None) -> None:
         """Answer with ``generator`` (None: no local model); its sampling defaults become the model's.
@@ -166,90 +158,6 @@ class ChatController:
         if info is None:
             return ""
         return str(info.name or Path(str(info.path)).stem)
-
-    def context_size(self) -> int:
-        """Tokens the loaded model's context holds (0 with no model)."""
-        info = self.model_info
-        return int((self.local.n_ctx if self.local is not None else 0) or (info.context_length if info else 0))
-
-    # -- the cloud -----------------------------------------------------------------------------
-
-    @property
-    def policy(self) -> CloudPolicy:
-        return CloudPolicy.from_dict(self.cloud)
-
-    def cloud_active(self) -> bool:
-        """On and consented to, in a mode that may use it."""
-        return self.policy.effective_mode != "local"
-
-    def cloud_answers(self) -> bool:
-        """The next reply goes to the cloud first (cloud mode, or no local model to try)."""
-        return self.cloud_active() and (self.local is None or self.policy.mode == "cloud")
-
-    def cloud_host(self) -> str:
-        return host_of(self.policy.base_url or None)
-
-    def cloud_model(self) -> str:
-        return str(self.cloud.get("model") or CloudPolicy().model)
-
-    def update_cloud(self, **changes: Any) -> dict[str, Any]:
-        """Apply the user's cloud changes; returns the policy to persist."""
-        self.cloud = dict(self.cloud, **changes)
-        return dict(self.cloud)
-
-    def consent(self, accepted: bool) -> dict[str, Any]:
-        """The consent dialog's answer: agreeing turns the cloud on with a model named."""
-        if accepted:
-            return self.update_cloud(enabled=True, consented=True, model=self.cloud_model())
-        return self.update_cloud(enabled=False)
-
-    # -- the API key (in the OS keychain, or OPENAI_API_KEY; never in the settings) --------------
-
-    def key_source(self, *, force: bool = False) -> str | None:
-        """Where the API key comes from: "env", "keyring" or "none"; None when not asked (the keychain is not
-        opened until the cloud is on or ``force``). KeyStoreError (one line) when the keychain cannot say."""
-        if not force and "keyring" not in sys.modules and not self.cloud.get("enabled"):
-            return None
-        from ..engine import KeyStoreError, key_source
-
-        try:
-            return key_source() or "none"
-        except KeyStoreError:
-            raise
-        except Exception as err:  # noqa: BLE001 - a broken keychain backend: its first line
-            raise KeyStoreError(next(iter(str(err).splitlines()), type(err).__name__)) from None
-
-    def save_api_key(self, key: str) -> None:
-        """Keep ``key`` in the OS keychain; KeyStoreError (one line naming the fix) when it cannot."""
-        from ..engine import set_api_key
-
-        set_api_key(key)
-
-    def clear_api_key(self) -> None:
-        """Forget the key kept in the OS keychain; KeyStoreError (one line) when the keychain cannot."""
-        from ..engine import delete_api_key
-
-        delete_api_key()
-
-    def cloud_not_applied(self) -> list[str] | None:
-        """Settings the cloud would not apply, while the cloud answers (None: the local model answers).
-
-        Raises SettingsError (or the cloud's own error) for settings the cloud refuses outright.
-        """
-        cloud_replied = self.last_result is not None and self.last_result.backend == CLOUD_BACKEND
-        if not self.cloud_answers() and not (self.cloud_active() and cloud_replied):
-            return None
-        from ..engine import map_settings
-
-        _params, names = map_settings(self.state.effective())
-        return names
-
-    def _router(self) -> Any:
-        from ..engine import Router
-
-        policy = self.policy
-        factory = self._cloud_factory or _cloud_from_env
-        return Router(policy, self.local, lambda: factory(policy))
 
     # -- starting a turn -----------------------------------------------------------------------
 
@@ -465,75 +373,6 @@ class ChatController:
         self.turn = None
         return Ending(stored, note, offer, dropped)
 
-    # -- settings ------------------------------------------------------------------------------
-
-    def change_setting(self, name: str, value: Any) -> GenerationSettings:
-        """Raises SettingsError (and changes nothing) for a value out of range."""
-        return self.state.set(name, value)
-
-    def family(self) -> str:
-        """The loaded model's row of the family table ("" with none, or a model no row fits)."""
-        return self.model_info.family if self.model_info is not None else ""
-
-    def family_label(self) -> str:
-        """The loaded model's family as people name it ("EXAONE 4.5"; "" when none is loaded or none fits)."""
-        return self.model_info.family_label if self.model_info is not None else ""
-
-    def apply_preset(self, key: str) -> GenerationSettings:
-        """Set a preset's sampling settings (``session.presets``); SettingsError when one is refused."""
-        from .presets import apply_preset
-
-        apply_preset(self.state, key, self.family())
-        return self.state.effective()
-
-    def preset(self) -> str | None:
-        """The preset the sampling settings are now (None: the user's own mix)."""
-        from .presets import matching_preset
-
-        return matching_preset(self.state, self.family())
-
-    def change_load(self, name: str, value: Any) -> LoadSettings:
-        """A load setting chosen (applies at the next load); SettingsError names the valid range."""
-        trained = self.model_info.context_length if self.model_info is not None else 0
-        self.load = change(self.load, name, value, trained=trained)
-        if self.model_path:
-            self.load_by_model = remember(self.load_by_model, self.model_path, self.load)
-        live = self.local if self.local is not None and self.local.capabilities.state_cache else None
-        if name == "state_cache_mb" and live is not None and self.loaded_with is not None:
-            # the kept-conversation budget changes without a reload
-            cast(KeepsStates, live).set_state_cache_mb(self.load.state_cache_mb)
-            self.loaded_with = dataclasses.replace(self.loaded_with, state_cache_mb=self.load.state_cache_mb)
-        return self.load
-
-    def choose_model(self, path: str) -> LoadSettings:
-        """About to load the model file ``path``: its own load choices (else the current ones) apply."""
-        self.model_path = str(path)
-        self.load = for_model(self.load_by_model, self.model_path, self.load)
-        return self.load
-
-    def load_options(self) -> dict[str, Any]:
-        """The keywords the local model is loaded with: the user's load choices, and the folder where the
-        engine keeps conversation states on disk (within its own budget) for the next session."""
-        options = self.load.changed()
-        if self.state_dir is not None:
-            options["state_cache_dir"] = str(self.state_dir)
-        return options
-
-    def load_figures(self) -> LoadFigures:
-        trained = self.model_info.context_length if self.model_info is not None else 0
-        chosen = self.load.n_ctx or None
-        n_ctx = chosen if chosen is not None else (self.context_size() if self.local is not None else 0)
-        kv_type = self.load.kv_cache_type
-        pending = self.local is not None and self.loaded_with is not None and self.loaded_with != self.load
-        return LoadFigures(n_ctx, chosen is None, trained, kv_type, kv_estimate(self.model_info, n_ctx, kv_type),
-                           pending)
-
-    def kept_states(self) -> Any:
-        """What the engine reports about the conversation states it keeps (None: it keeps none)."""
-        if self.local is None or not self.local.capabilities.state_cache:
-            return None
-        return cast(KeepsStates, self.local).state_cache_usage()
-
     # -- conversations -------------------------------------------------------------------------
 
     def new_conversation(self) -> bool:
@@ -662,9 +501,3 @@ def _close(generator: Any) -> None:
     close = getattr(generator, "close", None)
     if callable(close):
         close()
-
-
-def _cloud_from_env(policy: CloudPolicy) -> Generator:
-    from ..engine import cloud_generator_from_env
-
-    return cloud_generator_from_env(policy.model, policy.base_url or None)

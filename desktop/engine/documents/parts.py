@@ -306,7 +306,7 @@ def _scan_images(part: Mapping[str, Any], document: Document, allow_paths: bool,
 
 def reads_images(generator: Any) -> bool:
     """Whether a local generator's model has a vision projector beside it (EXAONE 4.5)."""
-    info = generator.model_info  # None: the cloud
+    info = generator.model_info if generator is not None else None  # None: the cloud
     if info is None:
         return False
     from ..llama.vision import find_mmproj
@@ -321,9 +321,10 @@ def resolve_for(prompt: Sequence[Mapping[str, Any]], generator: Any, settings: A
                 allow_paths: bool = True, cancel: threading.Event | None = None,
                 context_tokens: int | None = None) -> Resolved:
     """``resolve_documents`` sized for ``generator``: its context (``n_ctx``), its tokenizer where it has one
-    (``tokenize_prompt``), and the answer's ``max_new_tokens``."""
-    n_ctx = context_tokens or int(generator.n_ctx or 0) or CLOUD_CONTEXT_TOKENS
-    tokenize = generator.tokenize_prompt if generator.capabilities.tokenize else None
+    (``tokenize_prompt``), and the answer's ``max_new_tokens``; ``generator`` None: the cloud (its context is
+    ``CLOUD_CONTEXT_TOKENS``, its tokens estimated)."""
+    n_ctx = context_tokens or (int(generator.n_ctx or 0) if generator is not None else 0) or CLOUD_CONTEXT_TOKENS
+    tokenize = generator.tokenize_prompt if generator is not None and generator.capabilities.tokenize else None
     count: Callable[[str], int] = estimate_tokens
     if tokenize is not None:
         def count(text: str) -> int:
