@@ -33,7 +33,7 @@ class Wording(QObject):
 
     def refused_setting(self, state: SettingsState, name: str, value: Any, err: Exception) -> str:
         """Why a generation setting was refused (names as the panel shows them)."""
-        from .settings_panel import field_label
+        from .setting_field import field_label
 
         def named(n: str) -> str:
             return f"“{field_label(SPECS[n])}” ({n})" if n in SPECS else n

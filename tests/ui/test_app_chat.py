@@ -35,7 +35,7 @@ def set_field(window: Any, name: str, value: Any) -> None:
     elif isinstance(editor, QCheckBox):
         editor.setChecked(value)
     elif isinstance(editor, QPlainTextEdit):
-        from exaone_desktop.ui.settings_panel import escape_stop
+        from exaone_desktop.ui.setting_field import escape_stop
 
         editor.setPlainText("\n".join(escape_stop(v) for v in value))
     else:

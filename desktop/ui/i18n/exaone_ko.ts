@@ -34,27 +34,27 @@
   <context>
     <name>ChatActions</name>
     <message>
-      <location filename="../chat_actions.py" line="55" />
+      <location filename="../chat_actions.py" line="56" />
       <source>A document is still being read: wait for it, or cancel it.</source>
       <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="99" />
+      <location filename="../chat_actions.py" line="100" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="135" />
+      <location filename="../chat_actions.py" line="136" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="145" />
+      <location filename="../chat_actions.py" line="146" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="175" />
+      <location filename="../chat_actions.py" line="176" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
@@ -235,32 +235,32 @@
   <context>
     <name>DocumentTray</name>
     <message>
-      <location filename="../documents.py" line="58" />
+      <location filename="../documents.py" line="59" />
       <source>Attach document…</source>
       <translation>문서 첨부…</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="66" />
+      <location filename="../documents.py" line="67" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="74" />
+      <location filename="../documents.py" line="75" />
       <source>Attach documents</source>
       <translation>문서 첨부</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="75" />
+      <location filename="../documents.py" line="76" />
       <source>Documents ({0})</source>
       <translation>문서 ({0})</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="119" />
+      <location filename="../documents.py" line="120" />
       <source>Reading {0}…</source>
       <translation>{0} 읽는 중…</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="150" />
+      <location filename="../documents.py" line="151" />
       <source>Remove {0}</source>
       <translation>{0} 빼기</translation>
     </message>
@@ -1018,257 +1018,257 @@
   <context>
     <name>SettingsPanel</name>
     <message>
-      <location filename="../settings_panel.py" line="42" />
+      <location filename="../settings_panel.py" line="38" />
       <source>Local first, ask before using the cloud</source>
       <translation>로컬 먼저, 클라우드 사용 전에 묻기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="43" />
+      <location filename="../settings_panel.py" line="39" />
       <source>Always the cloud</source>
       <translation>항상 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="44" />
+      <location filename="../settings_panel.py" line="40" />
       <source>Local first, then the cloud without asking</source>
       <translation>로컬 먼저, 실패하면 묻지 않고 클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="47" />
+      <location filename="../setting_field.py" line="27" />
       <source>model default</source>
       <translation>모델 기본값</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="48" />
-      <location filename="../settings_panel.py" line="52" />
+      <location filename="../setting_field.py" line="28" />
+      <location filename="../setting_field.py" line="32" />
       <source>on</source>
       <translation>켬</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="49" />
-      <location filename="../settings_panel.py" line="52" />
+      <location filename="../setting_field.py" line="29" />
+      <location filename="../setting_field.py" line="32" />
       <source>off</source>
       <translation>끔</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="53" />
+      <location filename="../setting_field.py" line="33" />
       <source>auto</source>
       <translation>자동</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="91" />
+      <location filename="../settings_panel.py" line="44" />
       <source>LG's recommended settings</source>
       <translation>LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="92" />
+      <location filename="../settings_panel.py" line="45" />
       <source>Precise (the same answer every time)</source>
       <translation>정확 (매번 같은 답변)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="93" />
+      <location filename="../settings_panel.py" line="46" />
       <source>Balanced</source>
       <translation>균형</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="94" />
+      <location filename="../settings_panel.py" line="47" />
       <source>Creative</source>
       <translation>창의적</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="100" />
-      <location filename="../settings_panel.py" line="168" />
-      <location filename="../settings_panel.py" line="182" />
+      <location filename="../setting_field.py" line="72" />
+      <location filename="../setting_field.py" line="140" />
+      <location filename="../setting_field.py" line="154" />
       <source>unset</source>
       <translation>미설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="125" />
+      <location filename="../setting_field.py" line="97" />
       <source>The setting's name in transformers and in exaone-generate</source>
       <translation>transformers와 exaone-generate에서 쓰는 설정 이름</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="132" />
+      <location filename="../setting_field.py" line="104" />
       <source>not applied by the cloud</source>
       <translation>클라우드에서 적용 안 됨</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="136" />
+      <location filename="../setting_field.py" line="108" />
       <source>Reset</source>
       <translation>초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="188" />
+      <location filename="../setting_field.py" line="160" />
       <source>One per line; \n is a newline.</source>
       <translation>한 줄에 하나씩, \n은 줄바꿈입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="225" />
+      <location filename="../setting_field.py" line="197" />
       <source>default {0}</source>
       <translation>기본값 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="228" />
+      <location filename="../setting_field.py" line="200" />
       <source>model {0}</source>
       <translation>모델 {0}</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="439" />
+      <location filename="../settings_panel.py" line="247" />
       <source>Enter sends the message (Shift+Enter starts a new line)</source>
       <translation>Enter로 보내기 (Shift+Enter는 줄바꿈)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="441" />
+      <location filename="../settings_panel.py" line="249" />
       <source>Off: Enter starts a new line and Ctrl+Enter sends.</source>
       <translation>끄면 Enter는 줄바꿈, Ctrl+Enter는 보내기입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="444" />
+      <location filename="../settings_panel.py" line="252" />
       <source>Network</source>
       <translation>네트워크</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="450" />
+      <location filename="../settings_panel.py" line="258" />
       <source>A mirror of the Hugging Face Hub for downloads (HF_ENDPOINT).</source>
       <translation>내려받기에 쓸 Hugging Face Hub 미러입니다(HF_ENDPOINT).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="454" />
+      <location filename="../settings_panel.py" line="262" />
       <source>The proxy your network needs for HTTPS (HTTPS_PROXY).</source>
       <translation>네트워크에서 HTTPS에 필요한 프록시입니다(HTTPS_PROXY).</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="462" />
+      <location filename="../settings_panel.py" line="270" />
       <source>Hub mirror (HF_ENDPOINT)</source>
       <translation>Hub 미러 (HF_ENDPOINT)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="463" />
+      <location filename="../settings_panel.py" line="271" />
       <source>HTTPS proxy (HTTPS_PROXY)</source>
       <translation>HTTPS 프록시 (HTTPS_PROXY)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="271" />
+      <location filename="../settings_panel.py" line="79" />
       <source>Cloud</source>
       <translation>클라우드</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="291" />
+      <location filename="../settings_panel.py" line="99" />
       <source>Reasoning switch</source>
       <translation>추론 스위치</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="300" />
+      <location filename="../settings_panel.py" line="108" />
       <source>Your own settings</source>
       <translation>직접 정한 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="302" />
+      <location filename="../settings_panel.py" line="110" />
       <source>Preset</source>
       <translation>프리셋</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="333" />
+      <location filename="../settings_panel.py" line="141" />
       <source>Reset all</source>
       <translation>모두 초기화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="353" />
+      <location filename="../settings_panel.py" line="161" />
       <source>LG's recommended for {0}</source>
       <translation>{0}용 LG 권장 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="355" />
+      <location filename="../settings_panel.py" line="163" />
       <source>A preset sets the sampling settings below; the reply length, seed and stop texts stay yours.</source>
       <translation>프리셋은 아래 샘플링 설정을 바꿉니다. 답변 길이, 시드, 멈춤 문자열은 그대로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="361" />
+      <location filename="../settings_panel.py" line="169" />
       <source>System prompt for this conversation</source>
       <translation>이 대화의 시스템 프롬프트</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="364" />
+      <location filename="../settings_panel.py" line="172" />
       <source>For example: You are a helpful assistant.</source>
       <translation>예: 당신은 친절한 도우미입니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="382" />
+      <location filename="../settings_panel.py" line="190" />
       <source>Use the cloud fallback (OpenAI)</source>
       <translation>클라우드 대체 사용 (OpenAI)</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="386" />
+      <location filename="../settings_panel.py" line="194" />
       <source>Off by default. When on, your messages may be sent to the cloud service below; every cloud reply is marked.</source>
       <translation>기본값은 꺼짐입니다. 켜면 메시지가 아래 클라우드 서비스로 보내질 수 있으며, 클라우드 답변은 모두 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="391" />
+      <location filename="../settings_panel.py" line="199" />
       <source>Cloud settings</source>
       <translation>클라우드 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="410" />
+      <location filename="../settings_panel.py" line="218" />
       <source>Paste an API key</source>
       <translation>API 키를 붙여 넣으세요</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="411" />
+      <location filename="../settings_panel.py" line="219" />
       <source>Save in keychain</source>
       <translation>키체인에 저장</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="413" />
+      <location filename="../settings_panel.py" line="221" />
       <source>Remove</source>
       <translation>지우기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="420" />
+      <location filename="../settings_panel.py" line="228" />
       <source>Routing</source>
       <translation>라우팅</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="270" />
-      <location filename="../settings_panel.py" line="421" />
+      <location filename="../settings_panel.py" line="78" />
+      <location filename="../settings_panel.py" line="229" />
       <source>Model</source>
       <translation>모델</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="266" />
+      <location filename="../settings_panel.py" line="74" />
       <source>Replies</source>
       <translation>답변</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="267" />
+      <location filename="../settings_panel.py" line="75" />
       <source>How replies are written: presets and every sampling setting</source>
       <translation>답변을 만드는 방식: 프리셋과 모든 샘플링 설정</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="268" />
+      <location filename="../settings_panel.py" line="76" />
       <source>Chat</source>
       <translation>대화</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="272" />
+      <location filename="../settings_panel.py" line="80" />
       <source>App</source>
       <translation>앱</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="422" />
+      <location filename="../settings_panel.py" line="230" />
       <source>Base URL</source>
       <translation>기본 URL</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="423" />
+      <location filename="../settings_panel.py" line="231" />
       <source>API key</source>
       <translation>API 키</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="434" />
+      <location filename="../settings_panel.py" line="242" />
       <source>Follow the system</source>
       <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-      <location filename="../settings_panel.py" line="438" />
+      <location filename="../settings_panel.py" line="246" />
       <source>Language</source>
       <translation>언어</translation>
     </message>
@@ -1276,72 +1276,72 @@
   <context>
     <name>StatusLine</name>
     <message>
-      <location filename="../status_line.py" line="40" />
+      <location filename="../status_line.py" line="41" />
       <source>Done.</source>
       <translation>완료.</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="40" />
+      <location filename="../status_line.py" line="41" />
       <source>Stopped; the partial reply was kept.</source>
       <translation>멈췄습니다. 여기까지의 답변은 저장되었습니다.</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="41" />
+      <location filename="../status_line.py" line="42" />
       <source>The reply failed.</source>
       <translation>답변을 만들지 못했습니다.</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="44" />
+      <location filename="../status_line.py" line="45" />
       <source>The reply failed: {0}</source>
       <translation>답변을 만들지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="44" />
+      <location filename="../status_line.py" line="45" />
       <source>Note: {0}</source>
       <translation>참고: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="47" />
+      <location filename="../status_line.py" line="48" />
       <source>{0} earlier messages were left out to fit the context; the chat keeps them.</source>
       <translation>컨텍스트에 맞추려고 앞선 메시지 {0}개를 뺐습니다. 대화 기록에는 그대로 남아 있습니다.</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="52" />
+      <location filename="../status_line.py" line="53" />
       <source>{0:.1f} tok/s</source>
       <translation>{0:.1f} 토큰/초</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="56" />
+      <location filename="../status_line.py" line="57" />
       <source>Model: {0}</source>
       <translation>모델: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="56" />
+      <location filename="../status_line.py" line="57" />
       <source>none</source>
       <translation>없음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="57" />
+      <location filename="../status_line.py" line="58" />
       <source>Backend: {0}</source>
       <translation>백엔드: {0}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="63" />
+      <location filename="../status_line.py" line="64" />
       <source>Context: {0}{1}</source>
       <translation>컨텍스트: {0}{1}</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="65" />
+      <location filename="../status_line.py" line="66" />
       <source>prompt: {0} reused, {1} read</source>
       <translation>프롬프트: {0}개 재사용, {1}개 읽음</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="67" />
+      <location filename="../status_line.py" line="68" />
       <source>{0} earlier messages left out</source>
       <translation>앞선 메시지 {0}개 뺌</translation>
     </message>
     <message>
-      <location filename="../status_line.py" line="69" />
+      <location filename="../status_line.py" line="70" />
       <source>drafts: {0} of {1} kept</source>
       <translation>초안: {1}개 중 {0}개 채택</translation>
     </message>
