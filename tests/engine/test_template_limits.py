@@ -168,3 +168,21 @@ def test_template_syntax_error_never_leaks_from_loading(hostile_model: Path, tmp
             gen.generate(MESSAGES, gen.default_settings(max_new_tokens=2))
         assert str(info.value).startswith(BROKEN) and "syntax error" in str(info.value)
         assert gen.generate("hi", gen.default_settings(max_new_tokens=2)).generated[0].token_ids
+
+
+def test_an_interrupted_render_leaves_tracing_threads_running() -> None:
+    """A render the watchdog interrupts (a loop that never checks the clock) leaves nothing signalled: a thread
+    that then runs under a trace function, as the server's schema deadline does, finishes at once (withdrawing
+    a pending interruption used to leave CPython's eval breaker set, and such a thread spun for ever)."""
+    from exaone_desktop.server.limits import run_with_deadline
+
+    silent = "{% set s = 'a' * 100000 %}{% for x in s %}{% for y in s %}{% endfor %}{% endfor %}"
+    for _ in range(3):
+        with pytest.raises(GenerationError, match="time limit"):
+            render_chat(silent, MESSAGES, time_limit=0.05)
+    done: list[int] = []
+    worker = threading.Thread(target=lambda: done.append(run_with_deadline(lambda: sum(range(10_000)), 30)),
+                              daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive() and done == [sum(range(10_000))]

@@ -33,6 +33,7 @@ from ..types import GenerationError
 
 RENDER_TIME_LIMIT_S = 1.0  # the official EXAONE templates render in about a millisecond
 RENDER_OUTPUT_LIMIT = 4 * 2**20  # characters: far beyond any context window a prompt must fit
+ASYNC_LANDING_S = 1.0  # the most a fired interruption takes to land (it lands at the next bytecode)
 
 
 def _raise_exception(message: str) -> None:
@@ -292,12 +293,22 @@ class _Watchdog:
                                                                    ctypes.py_object(_Interrupted))
                 return
 
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._active = False
-            if self.fired is not None:  # a pending interruption must not land after the render
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)
-        self._done.set()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        delivered = exc_type is _Interrupted
+        try:
+            with self._lock:
+                self._active = False
+            self._done.set()
+            if self.fired is not None and not delivered:
+                # The interruption is still pending: it lands at the next bytecode, so take it here, never in the
+                # caller's code. (Withdrawing it with PyThreadState_SetAsyncExc(id, NULL) leaves CPython 3.11's
+                # eval breaker signalled for good: every thread that runs a trace function, as the server's
+                # schema deadline does, then spins.)
+                end = time.monotonic() + ASYNC_LANDING_S
+                while time.monotonic() < end:
+                    pass
+        except _Interrupted:
+            pass
 
 
 def render_bounded(compiled: jinja2.Template, variables: dict[str, Any], time_limit: float,
