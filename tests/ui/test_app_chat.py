@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from exaone_desktop.app import DesktopApp
 from exaone_desktop.engine.settings import GenerationSettings
 
 from tests.support.app_fixtures import Recording, Slowed, convert_tiny
 
 TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def real_generator(tiny_gguf: Path) -> Iterator[Any]:
-    from exaone_desktop.engine.llama.local import LocalGenerator
-
-    gen = LocalGenerator(tiny_gguf, n_threads=1)
-    yield gen
-    gen.close()
 
 
 def set_field(window: Any, name: str, value: Any) -> None:

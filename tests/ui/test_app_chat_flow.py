@@ -22,15 +22,6 @@ from tests.support.app_fixtures import Recording, isolated_app
 TIMEOUT_MS = 120_000
 
 
-@pytest.fixture(scope="module")
-def real_generator(tiny_gguf: Path) -> Iterator[Any]:
-    from exaone_desktop.engine.llama.local import LocalGenerator
-
-    gen = LocalGenerator(tiny_gguf, n_threads=1)
-    yield gen
-    gen.close()
-
-
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path, real_generator: Any) -> Iterator[DesktopApp]:
     with isolated_app(tmp_path) as app:
