@@ -126,7 +126,7 @@ class Service:
             raise APIError(400, str(err), param=setting_param(str(err)), code="invalid_value") from None
 
     def _need(self, name: str, what: str) -> None:
-        if name not in self._accepts and "**" not in self._accepts:
+        if name not in self._accepts:
             raise APIError(400, f"{what} is not available with this model's engine; remove it from the request",
                            param=name, code="unsupported_parameter")
 
