@@ -229,6 +229,9 @@ class MessageWidget(QFrame):
             self.code_copied.emit(block)
 
 
+WARM_UP_MS = 300  # after the window shows: later than a cold start's first events
+
+
 class ChatView(QScrollArea):
     """All messages of the open conversation; ``stream()`` updates the last one cheaply."""
 
@@ -254,6 +257,18 @@ class ChatView(QScrollArea):
         self._timer.timeout.connect(self._redraw)
         self.verticalScrollBar().rangeChanged.connect(self._follow)
         self._at_bottom = True
+        # The first bubble Qt builds costs tens of milliseconds more than later ones (PySide creates its
+        # enums and Qt its text-layout machinery on first use); pay that while the window sits idle after
+        # showing, not inside the first Send, where it would freeze the window mid-reply.
+        QTimer.singleShot(WARM_UP_MS, self._warm_up)
+
+    def _warm_up(self) -> None:
+        sample = StoredMessage(id=-1, conversation_id=-1, role="assistant", content="**a**\n\n```\nb\n```",
+                               reasoning="c", engine="local", model="", status="done", created_at=0.0,
+                               updated_at=0.0)
+        bubble = MessageWidget(sample, self.inner)
+        bubble.hide()
+        bubble.deleteLater()
 
     def clear(self) -> None:
         self._pending = None
