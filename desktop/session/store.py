@@ -355,9 +355,9 @@ class ChatStore:
         if status not in STATUSES:
             raise StoreError(f"unknown message status {status!r}; use one of {sorted(STATUSES)}")
         now = self._clock()
-        if parent_id == LEAF:
-            parent_id = self._leaf(conversation_id)
-        with self._tx() as db:
+        with self._tx() as db:  # the leaf is read inside the write lock: two writers never share a parent
+            if parent_id == LEAF:
+                parent_id = self._leaf(conversation_id)
             cur = db.execute(
                 "INSERT INTO messages(conversation_id, role, content, reasoning, engine, model, status,"
                 " created_at, updated_at, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

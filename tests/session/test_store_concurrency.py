@@ -76,6 +76,47 @@ def test_two_processes_opening_and_writing_at_once_lose_nothing(tmp_path: Path) 
     assert [c for c in contents if c.startswith("a-")] == [f"a-{i}" for i in range(40)]  # each in its order
 
 
+class RacingLeafStore(ChatStore):
+    """Every writer that has read the conversation's end waits (briefly) for the other to read it too."""
+
+    barrier: threading.Barrier
+
+    def _leaf(self, conversation_id: int) -> int | None:
+        leaf = super()._leaf(conversation_id)
+        try:
+            self.barrier.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass  # the other writer could not read it meanwhile: it waits for this one's write to finish
+        return leaf
+
+
+def test_two_writers_never_attach_to_the_same_end(tmp_path: Path) -> None:
+    """Two connections appending at once: each message follows the other's, none forks the branch (reading
+    the end outside the write lock let both attach to the same parent, and one message left the chat)."""
+    path = tmp_path / "history.sqlite3"
+    with _opened(path) as first:
+        cid = first.create_conversation("shared").id
+    RacingLeafStore.barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(text: str) -> None:
+        try:
+            s = RacingLeafStore(path)
+            s.add_message(cid, "user", text)
+            s.close()
+        except BaseException as err:  # noqa: BLE001 - collected for the assertion
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with _opened(path) as s:
+        assert sorted(m.content for m in s.messages(cid)) == ["a", "b"]
+
+
 def test_fresh_file_opened_by_several_processes_at_once(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
     code = "import sys; from exaone_desktop.session.store import ChatStore; ChatStore(sys.argv[1]).close()"
