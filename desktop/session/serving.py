@@ -14,6 +14,7 @@ which client, which model name, tokens, duration, status): no prompt or reply te
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import socket
 import threading
@@ -30,6 +31,8 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8800
 LOG_SIZE = 200  # requests kept in the log (the oldest go first)
 LOWEST_PORT = 1024  # below: ports only the system may open
+KEY_PREFIX = "sk-local-"
+KEY_SHAPE = re.compile(KEY_PREFIX + "[0-9a-f]{32}")  # what new_key makes; anything else kept is dropped
 
 
 class PortBusy(GenerationError):
@@ -46,13 +49,18 @@ class ServeOptions:
 
     port: int = DEFAULT_PORT
     autostart: bool = False  # serve as soon as a model is loaded at launch
+    # The key clients must send ("": none). It only guards this computer's loopback server, so it is kept with
+    # the app's settings (clients set up with it keep working after a restart), unlike the cloud key.
+    key: str = ""
 
     @classmethod
     def from_json(cls, text: str) -> ServeOptions:
         try:
             data = json.loads(text) if text else {}
             port = int(data.get("port", DEFAULT_PORT))
-            return cls(port if LOWEST_PORT <= port <= 65535 else DEFAULT_PORT, bool(data.get("autostart", False)))
+            key = data.get("key", "")
+            return cls(port if LOWEST_PORT <= port <= 65535 else DEFAULT_PORT, bool(data.get("autostart", False)),
+                       key if isinstance(key, str) and KEY_SHAPE.fullmatch(key) else "")
         except (ValueError, TypeError, AttributeError):
             return cls()
 
@@ -82,6 +90,11 @@ class RequestLog:
         with self._lock:
             self._records.clear()
             self.version += 1
+
+
+def new_key() -> str:
+    """A fresh random API key for the local server."""
+    return KEY_PREFIX + secrets.token_hex(16)
 
 
 def port_free(port: int) -> bool:
@@ -157,7 +170,11 @@ class LocalServing:
 
     def set_key(self, on: bool) -> str | None:
         """Require a new random API key (``on``) or none; a running server restarts with it. Returns the key."""
-        self.api_key = "sk-local-" + secrets.token_hex(16) if on else None
+        return self.use_key(new_key() if on else None)
+
+    def use_key(self, key: str | None) -> str | None:
+        """Require ``key`` (one kept from an earlier run, or a new one) or none; a running server restarts."""
+        self.api_key = key or None
         if self.handle is not None:
             self.start(self.generator)
         return self.api_key

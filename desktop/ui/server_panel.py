@@ -53,6 +53,8 @@ class ServerPanel(QWidget):
         self.ctx, self.controller = ctx, controller
         self.options = ServeOptions.from_json(str(ctx.get(KEY_SERVER, "") or ""))
         self.serving.port = self.options.port
+        if self.options.key and self.serving.api_key is None and self.serving.url is None:
+            self.serving.use_key(self.options.key)  # a key chosen in an earlier run stays the key
         self._shown_version = -1
         self._autostart_now = self.options.autostart  # chosen in an earlier run: serve this run's first model
         layout = QVBoxLayout(self)
@@ -92,7 +94,7 @@ class ServerPanel(QWidget):
         self.serve_key_switch = QCheckBox(self.tr("Require an API key"))
         self.serve_key_switch.setObjectName("serve-key-switch")
         self.serve_key_switch.setToolTip(self.tr("Programs must then send this key ('Authorization: Bearer KEY'); "
-                                                 "a new key each time it is switched on."))
+                                                 "it is kept for the next time until you make a new one."))
         self.serve_key_switch.clicked.connect(self._key_clicked)
         key_row = QHBoxLayout()
         self.serve_key = QLineEdit()
@@ -102,8 +104,13 @@ class ServerPanel(QWidget):
         self.serve_key_copy = QPushButton(self.tr("Copy"))
         self.serve_key_copy.setObjectName("serve-key-copy")
         self.serve_key_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_key.text()))
+        self.serve_new_key = QPushButton(self.tr("New key"))
+        self.serve_new_key.setObjectName("serve-new-key")
+        self.serve_new_key.setToolTip(self.tr("Replace the key: programs set up with the old one are refused"))
+        self.serve_new_key.clicked.connect(lambda: self._key_clicked(True))
         key_row.addWidget(self.serve_key, 1)
         key_row.addWidget(self.serve_key_copy)
+        key_row.addWidget(self.serve_new_key)
         self.names_label = QLabel("")
         self.names_label.setObjectName("serve-names")
         self.names_label.setWordWrap(True)
@@ -180,11 +187,13 @@ class ServerPanel(QWidget):
         self.refresh()
 
     def _key_clicked(self, checked: bool) -> None:
+        """The key switch (or New key): a new key, or none; kept for the next run either way."""
         self.serve_key_switch.setChecked(not checked)
         try:
             self.serving.set_key(checked)
         except GenerationError as err:
             self._fail(self.error_text(err))
+        self._keep(key=self.serving.api_key or "")
         self.refresh()
 
     def _autostart_toggled(self, on: bool) -> None:
@@ -223,6 +232,7 @@ class ServerPanel(QWidget):
         self.serve_key_switch.setChecked(key is not None)
         self.serve_key.setText(key or "")
         self.serve_key_copy.setEnabled(key is not None)
+        self.serve_new_key.setEnabled(key is not None)
         if self.port.value() != serving.port and not self.port.hasFocus():
             self.port.setValue(serving.port)
         names = serving.names()

@@ -223,3 +223,56 @@ def test_options_read_back_and_refuse_nonsense() -> None:
     assert ServeOptions.from_json(ServeOptions(9000, True).to_json()) == ServeOptions(9000, True)
     for bad in ("", "not json", '{"port": 80}', '{"port": "x"}', "[1]"):
         assert ServeOptions.from_json(bad) == ServeOptions()
+
+
+def test_the_key_is_required_kept_for_the_next_launch_and_replaced_by_new_key(qtbot: Any, tmp_path: Path,
+                                                                              tiny_gguf: Path) -> None:
+    import openai
+
+    def answers(url: str, key: str) -> bool:
+        client = openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=60)
+        try:
+            client.models.list()
+        except openai.AuthenticationError:
+            return False
+        return True
+
+    port = free_port()
+    with isolated_app(tmp_path) as app:
+        app.show()
+        w, panel = app.window, app.window.server_panel
+        assert not panel.serve_new_key.isEnabled()
+        choose_port(panel, port)
+        load(qtbot, w, tiny_gguf)
+        panel.serve_switch.click()
+        url = panel.serve_address.text()
+        assert answers(url, "none")  # no key asked for yet
+        panel.serve_key_switch.click()
+        key = panel.serve_key.text()
+        assert panel.serve_key_switch.isChecked() and key.startswith("sk-local-") and panel.serve_new_key.isEnabled()
+        assert not answers(url, "none") and answers(url, key)
+    with isolated_app(tmp_path) as app:  # the next launch: the same key, so clients keep working
+        app.show()
+        w, panel = app.window, app.window.server_panel
+        assert panel.serve_key_switch.isChecked() and panel.serve_key.text() == key
+        load(qtbot, w, tiny_gguf)
+        panel.serve_switch.click()
+        url = panel.serve_address.text()
+        assert answers(url, key) and not answers(url, "none")
+        panel.serve_new_key.click()
+        new = panel.serve_key.text()
+        assert new != key and new.startswith("sk-local-")
+        assert answers(url, new) and not answers(url, key)
+        panel.serve_key_switch.click()  # off: no key, and none the next time
+        assert panel.serve_key.text() == "" and answers(url, "none")
+    with isolated_app(tmp_path) as app:
+        app.show()
+        assert not app.window.server_panel.serve_key_switch.isChecked()
+
+
+def test_a_kept_key_reads_back_and_a_malformed_one_is_dropped() -> None:
+    from exaone_desktop.session.serving import new_key
+
+    key = new_key()
+    assert ServeOptions.from_json(ServeOptions(9000, False, key).to_json()).key == key
+    assert ServeOptions.from_json('{"port": 9000, "key": "hunter2"}') == ServeOptions(9000)

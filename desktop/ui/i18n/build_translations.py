@@ -49,9 +49,12 @@ KO: dict[str, str] = {
     "Images (*.png *.jpg *.jpeg *.webp)": "이미지 (*.png *.jpg *.jpeg *.webp)",
     "Attach document…": "문서 첨부…",
     "Require an API key": "API 키 요구",
-    "Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.":
+    "Programs must then send this key ('Authorization: Bearer KEY'); "
+    "it is kept for the next time until you make a new one.":
         "그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer <키>'). "
-        "켤 때마다 새 키를 만듭니다.",
+        "새 키를 만들 때까지 다음 실행에도 같은 키를 씁니다.",
+    "New key": "새 키",
+    "Replace the key: programs set up with the old one are refused": "키 바꾸기: 이전 키를 쓰는 프로그램은 거절됩니다",
     "no key: any program on this computer may use it": "키 없음: 이 컴퓨터의 어떤 프로그램이든 쓸 수 있습니다",
     "drafts: {0} of {1} kept": "초안: {1}개 중 {0}개 채택",
     "auto": "자동",

@@ -890,109 +890,119 @@
       <translation>상태</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="59" />
+      <location filename="../server_panel.py" line="61" />
       <source>Serve the loaded model on localhost</source>
       <translation>불러온 모델을 이 컴퓨터(localhost)에서 서비스하기</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="61" />
+      <location filename="../server_panel.py" line="63" />
       <source>An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks can use the model.</source>
       <translation>이 컴퓨터에서만 열리는 OpenAI 호환 서버(127.0.0.1)입니다. 편집기, 노트북, 에이전트 프레임워크에서 모델을 쓸 수 있습니다.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="70" />
+      <location filename="../server_panel.py" line="72" />
       <source>Clients are set up with this port; kept for the next time</source>
       <translation>클라이언트는 이 포트로 설정합니다. 다음 실행에도 유지됩니다</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="72" />
+      <location filename="../server_panel.py" line="74" />
       <source>Port</source>
       <translation>포트</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="73" />
+      <location filename="../server_panel.py" line="75" />
       <source>Start with the app</source>
       <translation>앱과 함께 시작</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="75" />
+      <location filename="../server_panel.py" line="77" />
       <source>Serve as soon as the model has loaded when the app starts</source>
       <translation>앱을 시작해 모델을 불러오면 바로 서비스합니다</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="86" />
+      <location filename="../server_panel.py" line="88" />
       <source>not serving</source>
       <translation>서비스하지 않음</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="87" />
-      <location filename="../server_panel.py" line="102" />
+      <location filename="../server_panel.py" line="89" />
+      <location filename="../server_panel.py" line="104" />
       <source>Copy</source>
       <translation>복사</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="92" />
+      <location filename="../server_panel.py" line="94" />
       <source>Require an API key</source>
       <translation>API 키 요구</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="94" />
-      <source>Programs must then send this key ('Authorization: Bearer KEY'); a new key each time it is switched on.</source>
-      <translation>그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer &lt;키&gt;'). 켤 때마다 새 키를 만듭니다.</translation>
+      <location filename="../server_panel.py" line="96" />
+      <source>Programs must then send this key ('Authorization: Bearer KEY'); it is kept for the next time until you make a new one.</source>
+      <translation>그러면 프로그램은 요청마다 이 키를 보내야 합니다(HTTP 헤더 'Authorization: Bearer &lt;키&gt;'). 새 키를 만들 때까지 다음 실행에도 같은 키를 씁니다.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="101" />
+      <location filename="../server_panel.py" line="103" />
       <source>no key: any program on this computer may use it</source>
       <translation>키 없음: 이 컴퓨터의 어떤 프로그램이든 쓸 수 있습니다</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="116" />
+      <location filename="../server_panel.py" line="107" />
+      <source>New key</source>
+      <translation>새 키</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="109" />
+      <source>Replace the key: programs set up with the old one are refused</source>
+      <translation>키 바꾸기: 이전 키를 쓰는 프로그램은 거절됩니다</translation>
+    </message>
+    <message>
+      <location filename="../server_panel.py" line="123" />
       <source>The requests answered, newest first: no prompt or reply is kept</source>
       <translation>응답한 요청 목록(최신순)입니다. 프롬프트나 답변 내용은 남기지 않습니다</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="117" />
+      <location filename="../server_panel.py" line="124" />
       <source>Clear the log</source>
       <translation>기록 지우기</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="128" />
+      <location filename="../server_panel.py" line="135" />
       <source>Requests</source>
       <translation>요청</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="138" />
+      <location filename="../server_panel.py" line="145" />
       <source>Server</source>
       <translation>서버</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="155" />
+      <location filename="../server_panel.py" line="162" />
       <source>Load a model first: the server answers with the loaded model.</source>
       <translation>먼저 모델을 불러오세요. 서버는 불러온 모델로 답합니다.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="163" />
-      <location filename="../server_panel.py" line="178" />
+      <location filename="../server_panel.py" line="170" />
+      <location filename="../server_panel.py" line="185" />
       <source>Serving the model at {0}</source>
       <translation>{0}에서 모델을 서비스하는 중</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="205" />
+      <location filename="../server_panel.py" line="214" />
       <source>Port {0} is in use by another program: choose another port.</source>
       <translation>포트 {0}번을 다른 프로그램이 쓰고 있습니다: 다른 포트를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="206" />
+      <location filename="../server_panel.py" line="215" />
       <source>The server could not start: {0}</source>
       <translation>서버를 시작하지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="229" />
+      <location filename="../server_panel.py" line="239" />
       <source>Clients may name the model {0}, or give any other name: replies name {1}.</source>
       <translation>클라이언트는 모델 이름으로 {0} 또는 다른 어떤 이름이든 쓸 수 있습니다. 답변에는 {1}(으)로 표시됩니다.</translation>
     </message>
     <message>
-      <location filename="../server_panel.py" line="244" />
+      <location filename="../server_panel.py" line="254" />
       <source>{0} s</source>
       <translation>{0}초</translation>
     </message>
