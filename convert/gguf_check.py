@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,6 +342,25 @@ def _model_info(path: Path, size: int, header: Header) -> ModelInfo:
     )
 
 
+def _read_header(p: Path) -> tuple[int, Header]:
+    """(the file's size, its checked header)."""
+    with p.open("rb") as f:
+        size = p.stat().st_size
+        return size, parse(f, size)
+
+
+@contextmanager
+def _one_line(p: Path) -> Iterator[None]:
+    """A problem found in ``p`` (Corrupt) or an unreadable file (OSError) becomes one InvalidGGUF line naming the
+    file, the problem and the fix."""
+    try:
+        yield
+    except Corrupt as err:
+        raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
+    except OSError as err:
+        raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+
+
 def inspect_gguf(path: str | Path, *, check_tensors: bool = False) -> ModelInfo:
     """Validate a GGUF's header with explicit bounds and return its model info.
 
@@ -353,10 +374,8 @@ def inspect_gguf(path: str | Path, *, check_tensors: bool = False) -> ModelInfo:
         raise InvalidGGUF(f"model file not found: {p}; {FIX_PATH}")
     if not p.is_file():
         raise InvalidGGUF(f"{p} is not a file; pass the path of a .gguf model file")
-    try:
-        with p.open("rb") as f:
-            size = p.stat().st_size
-            header = parse(f, size)
+    with _one_line(p):
+        size, header = _read_header(p)
         info = _model_info(p, size, header)
         if check_tensors:
             from .tensor_check import DamagedTensor, check_tensor_data
@@ -365,11 +384,7 @@ def inspect_gguf(path: str | Path, *, check_tensors: bool = False) -> ModelInfo:
                 check_tensor_data(p, header.tensors, header.data_start)
             except DamagedTensor as err:
                 raise Corrupt(f"its weights are damaged: {err}") from None
-        return info
-    except Corrupt as err:
-        raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
-    except OSError as err:
-        raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
+    return info
 
 
 # ------------------------------------------------------------------------------------------------
@@ -399,10 +414,8 @@ def inspect_mmproj(path: str | Path, model: ModelInfo | None = None) -> MmprojIn
     p = Path(path).expanduser()
     if not p.is_file():
         raise InvalidGGUF(f"vision projector not found: {p}; {FIX_MMPROJ}")
-    try:
-        with p.open("rb") as f:
-            size = p.stat().st_size
-            header = parse(f, size)
+    with _one_line(p):
+        size, header = _read_header(p)
         kv = header.kv
         arch = get_str(kv, "general.architecture")
         if arch != ARCH_CLIP or not get(kv, "clip.has_vision_encoder", frozenset({GGUFValueType.BOOL}),
@@ -421,10 +434,6 @@ def inspect_mmproj(path: str | Path, model: ModelInfo | None = None) -> MmprojIn
             dims[key] = value
         info = MmprojInfo(p, projector, dims["clip.vision.projection_dim"], dims["clip.vision.block_count"], size,
                           _quant_type(kv, header))
-    except Corrupt as err:
-        raise InvalidGGUF(f"cannot use {p.name}: {err.problem}; {err.fix}") from None
-    except OSError as err:
-        raise InvalidGGUF(f"cannot read {p}: {err.strerror or err}; check the file's permissions") from None
     if model is not None and info.projection_dim != model.embedding_length:
         raise InvalidGGUF(f"{p.name} does not match {model.path.name}: it projects images to "
                           f"{info.projection_dim} dimensions, the model's embeddings have {model.embedding_length}; "

@@ -9,6 +9,7 @@ bytes left in the file before reading or allocating, and never touches tensor da
 from __future__ import annotations
 
 import struct
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -232,16 +233,25 @@ def _read_preamble(r: _BoundedReader) -> tuple[int, int, int]:
     return version, n_tensors, n_kv
 
 
+def _read_name(r: _BoundedReader, what: str, limit: int, seen: Container[str], too_long: str, twice: str) -> str:
+    """A metadata key or a tensor name: at most ``limit`` bytes (else ``too_long``, with ``{n}`` its length) and
+    not one of ``seen`` (else ``twice``, with ``{name}`` the name quoted)."""
+    n = r.string_length(what)
+    if n > limit:
+        raise Corrupt(too_long.format(n=n))
+    name = r.take(n, what).decode("utf-8", errors="replace")
+    if name in seen:
+        raise Corrupt(twice.format(name=repr(name)))
+    return name
+
+
 def _read_kv(r: _BoundedReader, n_kv: int) -> tuple[KV, list[str] | None]:
     kv: KV = {}
     tokens: list[str] | None = None
     for i in range(n_kv):
-        key_len = r.string_length(f"key of metadata entry {i}")
-        if key_len > MAX_KEY_LENGTH:
-            raise Corrupt(f"metadata key {i} is {key_len} bytes long (the GGUF limit is {MAX_KEY_LENGTH})")
-        key = r.take(key_len, f"key of metadata entry {i}").decode("utf-8", errors="replace")
-        if key in kv:
-            raise Corrupt(f"metadata key {key!r} appears twice")
+        key = _read_name(r, f"key of metadata entry {i}", MAX_KEY_LENGTH, kv,
+                         f"metadata key {i} is {{n}} bytes long (the GGUF limit is {MAX_KEY_LENGTH})",
+                         "metadata key {name} appears twice")
         vtype = _value_type(int(r.unpack(_U32, f"type of {key!r}")), f"metadata {key!r}")
         if vtype == GGUFValueType.ARRAY:
             info, strings = _read_array(r, key)
@@ -274,12 +284,9 @@ def _read_tensor_infos(
     infos = []
     seen: set[str] = set()
     for i in range(n_tensors):
-        name_len = r.string_length(f"name of tensor {i}")
-        if name_len > MAX_TENSOR_NAME:
-            raise Corrupt(f"tensor {i} has a {name_len}-byte name (llama.cpp allows {MAX_TENSOR_NAME})")
-        name = r.take(name_len, f"name of tensor {i}").decode("utf-8", errors="replace")
-        if name in seen:
-            raise Corrupt(f"tensor {name!r} appears twice")
+        name = _read_name(r, f"name of tensor {i}", MAX_TENSOR_NAME, seen,
+                          f"tensor {i} has a {{n}}-byte name (llama.cpp allows {MAX_TENSOR_NAME})",
+                          "tensor {name} appears twice")
         seen.add(name)
         n_dims = int(r.unpack(_U32, f"dimension count of tensor {name!r}"))
         if n_dims > MAX_DIMS:

@@ -43,16 +43,7 @@ from .synthetic_releases import (
     with_overrides,
 )
 from .synthetic_shape import Shape, layer_types
-from .synthetic_tokenizer import (
-    BOS,
-    PAD,
-    UNK,
-    VIDEO_PAD,
-    VISION_END,
-    VISION_START,
-    token_ids,
-    vocabulary_size,
-)
+from .synthetic_tokenizer import BOS, PAD, UNK, VIDEO_PAD, VISION_END, VISION_START, token_ids, vocabulary_size
 
 __all__ = [
     "RELEASES", "TEMPLATES", "TENSOR_LAYOUTS", "VOCAB", "VOCAB_2026", "Moe", "Release", "Shape", "bf16_bits",

@@ -18,11 +18,6 @@ from .synthetic_tokenizer import (
     synthetic_vocabulary,
 )
 
-__all__ = [
-    "RELEASES", "TEMPLATES", "VOCAB", "VOCAB_2026", "Moe", "Release", "release_shape", "release_tokenizer", "tiny",
-    "with_overrides",
-]  # fmt: skip
-
 VOCAB = 102_400  # EXAONE 3.x, Deep, 4.0
 VOCAB_2026 = 153_600  # EXAONE 4.5 and K-EXAONE
 # Special tokens at fixed ids. For the 102,400-entry tokenizers only 0-3 and 361 are known from the releases;
