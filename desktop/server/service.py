@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..engine.chat.image_parts import check_image_size
-from ..engine.llama.worker import WorkerCrashed
+from ..engine.llama.crash import WorkerCrashed
 from ..engine.sampling.grammar import JSON_OBJECT_GRAMMAR
 from ..engine.settings import GenerationSettings, SettingsError
 from ..engine.types import Completion, DamagedModel, GenerationError, GenerationResult, StreamEvent

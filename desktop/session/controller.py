@@ -10,9 +10,9 @@ One reply is a ``Turn``:
 4. ``conclude(outcome)`` stores the final reply and says what to tell the user (GUI thread).
 
 Chats never hit the context wall: a local reply is asked with ``truncate="oldest"`` (the store keeps every
-message); the conversation's id lets the engine keep its state. The cloud side (``cloud_controls``) and the
-settings side (``settings_controls``) are parts of the controller kept in their own modules; its records are
-``turns``.
+message); the conversation's id lets the engine keep its state. The cloud side (``cloud_controls``), the
+settings side (``settings_controls``) and the conversations side (``conversation_controls``) are parts of the
+controller kept in their own modules; its records (and the draft) are ``turns``.
 """
 
 from __future__ import annotations
@@ -37,16 +37,17 @@ from ..engine import (
 )
 from .chat_session import ChatSession, StoredReply
 from .cloud_controls import CLOUD_BACKEND, CloudControls
-from .draft import Drafting
+from .conversation_controls import ConversationControls
 from .load_settings import LoadSettings
 from .serving import LocalServing
 from .settings_controls import SettingsControls
 from .settings_state import SettingsState, model_defaults_from
-from .store import ChatStore, Conversation, StoredMessage
+from .store import ChatStore, StoredMessage
 from .turns import (
     NO_MODEL,
     AttachedDocument,
     Buttons,
+    Drafting,
     Ending,
     Refused,
     StatusFigures,
@@ -64,7 +65,7 @@ def generate_with(generator: Generator, prompt: Sequence[Message] | str, setting
     return generator.generate(prompt, settings, on_event=on_event, cancel=cancel, **extra)
 
 
-class ChatController(CloudControls, SettingsControls):
+class ChatController(CloudControls, SettingsControls, ConversationControls):
     """The open conversation, the loaded model, the cloud policy and the generation settings."""
 
     def __init__(self, store: ChatStore, *, settings: SettingsState | None = None,
@@ -373,43 +374,15 @@ class ChatController(CloudControls, SettingsControls):
         self.turn = None
         return Ending(stored, note, offer, dropped)
 
-    # -- conversations -------------------------------------------------------------------------
-
-    def new_conversation(self) -> bool:
-        """An empty chat (created in the store with its first message); False while a reply streams."""
-        if self.busy():
-            return False
-        self.session.conversation_id = None
-        return True
-
-    def open_conversation(self, conversation_id: int) -> Conversation | None:
-        """None while a reply streams (the open chat cannot change under it)."""
-        return None if self.busy() else self.session.open(conversation_id)
-
-    def delete_conversation(self, conversation_id: int) -> bool:
-        """False while the open chat's reply streams; deleting the open chat leaves an empty one."""
-        if self.busy() and conversation_id == self.session.conversation_id:
-            return False
-        self.store.delete_conversation(conversation_id)
-        if conversation_id == self.session.conversation_id:
-            self.session.conversation_id = None
-        return True
+    # -- the draft, the edit and the system prompt --------------------------------------------
 
     def set_system_prompt(self, text: str) -> bool:
-        """Store the open chat's system prompt; a blank one does not create a chat. True when stored."""
+        """Store the open chat's system prompt (committed before each send); a blank one does not create a chat.
+        True when stored."""
         if self.session.conversation_id is None and not text.strip():
             return False
         self.session.set_system_prompt(text)
         return True
-
-    def last_user_text(self) -> str | None:
-        """The text to edit (None: nothing to edit now)."""
-        last = self.session.last_user_message()
-        return None if last is None or self.busy() else last.content
-
-    def last_user_id(self) -> int | None:
-        last = self.session.last_user_message()
-        return None if last is None or self.busy() else last.id
 
     def edit_message(self, message_id: int) -> bool:
         """Edit the user message ``message_id`` (the draft is put aside); False when it cannot be edited now."""
@@ -441,17 +414,6 @@ class ChatController(CloudControls, SettingsControls):
     def variants(self) -> dict[int, tuple[int, int]]:
         """Message id -> (its place among its variants, how many) for the open chat."""
         return self.session.variants()
-
-    def show_variant(self, message_id: int, step: int) -> bool:
-        """Page to another kept reply (or version of a question); False while a reply streams or at the end."""
-        return not self.busy() and self.session.show_variant(message_id, step)
-
-    def last_conversation(self, remembered: int | None) -> int | None:
-        """The chat to open at launch: the one open when the app was closed, else the most recent one."""
-        ids = [c.id for c in self.store.conversations()]
-        if remembered in ids:
-            return remembered
-        return ids[0] if ids else None
 
     def buttons(self) -> Buttons:
         busy = self.busy()

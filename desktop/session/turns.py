@@ -1,11 +1,17 @@
-"""What the chat controller hands the app: a turn to run, how it ended, the status line's and the load panel's
-figures, the buttons' states, and a refusal with a stable reason code. Records only: no decisions here."""
+"""What the chat controller hands the app: the draft (the message being written, and the edit of an earlier one),
+a turn to run, how it ended, the status line's and the load panel's figures, the buttons' states, and a refusal
+with a stable reason code. Records, with no decisions beyond the draft's own bookkeeping.
+
+The draft is kept with the app's state (not in a widget), so a window rebuilt for another language shows the same
+draft. Editing a message puts the draft aside (its text and its attachments) and brings it back when the edit is
+sent or cancelled: nothing typed is lost. The composer shows ``Drafting.draft`` and writes what the user types
+into it; another kind of attachment joins the draft by adding itself to ``Draft``."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import Engine, GenerationSettings, Message
@@ -14,6 +20,44 @@ from .store import StoredMessage
 
 NO_MODEL = "no_model"  # Refusal.reason when neither a local model nor the cloud can answer
 IMAGE_REFUSALS = frozenset({"no_projector", "bad_image"})  # Refusal.reasons of an attached image
+
+
+@dataclass
+class Draft:
+    """A message not sent yet: its text, its images (PNG/JPEG/WebP bytes) and its documents
+    (``AttachedDocument``)."""
+
+    text: str = ""
+    images: list[bytes] = field(default_factory=list)
+    documents: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class Drafting:
+    """The draft shown in the composer, the message being edited (None: none) and the draft put aside."""
+
+    draft: Draft = field(default_factory=Draft)
+    editing: int | None = None
+    aside: Draft | None = None
+
+    def begin_edit(self, message_id: int, text: str) -> None:
+        """Edit ``text`` (the message ``message_id``): the draft is put aside once, however many edits follow."""
+        if self.editing is None:
+            self.aside = self.draft
+        self.editing = message_id
+        self.draft = Draft(text)
+
+    def end_edit(self) -> None:
+        """Leave editing (sent or cancelled): the draft put aside comes back."""
+        if self.editing is None:
+            return
+        self.editing = None
+        self.draft, self.aside = self.aside or Draft(), None
+
+    def sent(self) -> None:
+        """The draft went out: the composer empties, or shows the draft an edit had put aside."""
+        self.draft = Draft()
+        self.end_edit()
 
 
 @dataclass

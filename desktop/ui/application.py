@@ -57,10 +57,10 @@ class DesktopApp:
     shows them, rebuilt over the same objects when the UI language changes (nothing is copied across)."""
 
     def __init__(self, ctx: AppContext, language_choice: str | None, *, demo: bool = False) -> None:
+        from .chat_actions import ReplyRunner
         from .context import KEY_LANGUAGE
         from .language import install, resolve_language
         from .model_loading import ModelLoader
-        from .reply_runner import ReplyRunner
 
         self.ctx = ctx
         self.demo = demo

@@ -1,7 +1,11 @@
-"""The chat actions of a window: Send, Regenerate, Edit, Cancel, Stop, and the reply being written shown as
-the app's ``ReplyRunner`` reports it. The controller decides (and refuses, with a reason this module words);
-the runner runs; this module shows it in the chat view, the composer and the status line, and tells the window
-(signals) what concerns the rest of it."""
+"""A chat reply from the window's side: asking for it (Send, Regenerate, Edit, Cancel, Stop), running it and
+showing it as it is written.
+
+The controller decides (and refuses, with a reason ``ChatActions`` words). ``ReplyRunner`` runs the turn the
+controller started in a ``ReplyWorker`` and drains its streamed pieces on a timer into the controller; it is owned
+by the app, beside the controller, so a window rebuilt for another language connects to the same runner and
+shows the reply still being written. ``ChatActions`` (one per window) shows what the runner reports in the chat
+view, the composer and the status line, and tells the window (signals) what concerns the rest of it."""
 
 from __future__ import annotations
 
@@ -16,9 +20,83 @@ from .chat_view import ChatView
 from .cloud_dialog import CloudFilesDialog
 from .composer import Composer
 from .context import KEY_LAST_CHAT, AppContext
-from .reply_runner import ReplyRunner
 from .status_line import StatusLine
 from .wording import Wording
+from .workers import ReplyWorker
+
+DRAIN_MS = 25  # how often streamed pieces are taken from the worker's queue
+
+
+class ReplyRunner(QObject):
+    started = Signal(object)  # the Turn
+    streamed = Signal(object)  # the open StoredReply, with what streamed so far
+    switched = Signal(str)  # the router moved to the other engine: why
+    ended = Signal(object)  # the Ending (the stored reply, a note, an engine to offer)
+    finished = Signal(str)  # the reply's final status (complete, stopped, failed), once its thread has ended
+
+    def __init__(self, controller: ChatController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.worker: ReplyWorker | None = None
+        self._status = ""
+        self._timer = QTimer(self)
+        self._timer.setInterval(DRAIN_MS)
+        self._timer.timeout.connect(self.drain)
+
+    def run(self, turn: Turn) -> None:
+        c = self.controller
+        worker = ReplyWorker(lambda **kw: c.execute(turn, **kw))
+        worker.switched.connect(self._on_switch)
+        worker.succeeded.connect(lambda outcome: self._end(c.conclude(outcome)))
+        worker.failed.connect(lambda message: self._end(c.fail(message)))
+        worker.cancelled.connect(lambda: self._end(c.stopped()))
+        worker.finished.connect(lambda: self._on_thread_done(worker))
+        self.worker = worker
+        self._status = ""
+        self.started.emit(turn)
+        self._timer.start()
+        worker.start()
+
+    def stop(self) -> bool:
+        """Stop the reply being written (what streamed is kept); False when none is."""
+        if self.worker is None:
+            return False
+        self.worker.cancel()
+        return True
+
+    def cancel_and_wait(self, ms: int = 10000) -> None:
+        worker = self.worker
+        if worker is not None:
+            worker.cancel()
+            worker.wait(ms)
+
+    def drain(self) -> None:
+        """Take the pieces streamed so far (GUI thread) into the reply and the store."""
+        worker = self.worker
+        events = worker.drain() if worker is not None else []
+        reply = self.controller.take(events) if events else None
+        if reply is not None:
+            self.streamed.emit(reply)
+
+    def _on_switch(self, _engine: str, reason: str) -> None:
+        self.drain()
+        reply = self.controller.switched()
+        if reply is not None:
+            self.streamed.emit(reply)
+        self.switched.emit(reason)
+
+    def _end(self, ending: Ending | None) -> None:
+        self.drain()
+        if ending is not None:
+            self._status = ending.message.status
+            self.ended.emit(ending)
+
+    def _on_thread_done(self, worker: ReplyWorker) -> None:
+        if worker is not self.worker:
+            return
+        self._timer.stop()
+        self.worker = None
+        self.finished.emit(self._status)
 
 
 class ChatActions(QObject):

@@ -4,7 +4,7 @@ Keys: with "Enter sends" on (the default), Enter sends and Shift+Enter breaks th
 line and Ctrl+Enter sends. Ctrl+Enter always sends. Escape cancels an edit.
 
 The composer shows the session's ``Drafting`` (the draft, the message being edited) and writes what the user
-types and attaches into it; editing and putting the draft aside are decided there (``session.draft``), so a
+types and attaches into it; editing and putting the draft aside are decided there (``session.turns``), so a
 window rebuilt for another language shows the same draft. Attachments are the trays' (``AttachmentTray``,
 ``DocumentTray``); another kind of attachment joins the draft by adding itself to ``Draft`` and ``_keep``.
 """
@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..session.draft import Drafting
+from ..session.turns import Drafting
 from .attachments import AttachmentTray, ImageInput
 from .documents import DocumentTray
 

@@ -17,14 +17,13 @@ from PySide6.QtWidgets import QDialog, QMainWindow, QSplitter, QStackedWidget, Q
 
 from ..session.controller import ChatController
 from ..session.store import StoreError
-from .chat_actions import ChatActions
+from .chat_actions import ChatActions, ReplyRunner
 from .chat_view import ChatView
 from .composer import Composer
 from .context import KEY_LANGUAGE, KEY_LAST_CHAT, KEY_MODEL, AppContext
 from .first_run import FirstRun
 from .model_loading import ModelLoader
 from .preferences import AppPreferences
-from .reply_runner import ReplyRunner
 from .server_panel import ServerPanel
 from .settings_link import SettingsLink
 from .settings_panel import SettingsPanel

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from exaone_desktop.engine.llama import worker_child
+from exaone_desktop.engine.llama.crash import WorkerCrashed, crash_message, crash_reason
 from exaone_desktop.engine.llama.local import LocalGenerator
-from exaone_desktop.engine.llama.worker import WorkerCrashed, WorkerGenerator, crash_message, crash_reason
+from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.settings import SettingsError
 from exaone_desktop.engine.types import GenerationError, StreamEvent
 

@@ -254,7 +254,7 @@ def campaign(model: Path, *, mutants: int, seed: int = 0, processes: int = 2, ti
 
     ``in_process`` loads llama.cpp in the harness process itself instead of the CLI's worker.
     """
-    from exaone_desktop.engine.llama.worker import exit_description
+    from exaone_desktop.engine.llama.crash import exit_description
 
     base = load_base(model)
     todo = collections.deque(range(mutants))

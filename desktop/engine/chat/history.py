@@ -8,12 +8,14 @@ the KV cache, stays the same from turn to turn), then binary-searches the cut po
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 # When a chat has to be cut, cut it to this share of the room, so that the next turns fit without
 # another cut (each cut changes the prompt's start and costs a full prompt evaluation).
 REFILL_SHARE = 0.75
+REMEMBERED_CUTS = 256  # conversations whose cut ``HistoryCuts`` remembers
 
 Messages = Sequence[Mapping[str, Any]]
 
@@ -72,3 +74,26 @@ def fit_history(messages: Messages, length: Callable[[list[Mapping[str, Any]]], 
         if found is not None:
             return found
     return cuts[-1]
+
+
+class HistoryCuts:
+    """Where each chat that goes on was last cut, for the ``size`` most recent chats: ``fit`` tries that cut
+    first, so the kept prompt (and with it the KV cache) stays the same from turn to turn."""
+
+    def __init__(self, size: int = REMEMBERED_CUTS) -> None:
+        self._cuts: OrderedDict[str, int] = OrderedDict()
+        self._size = size
+
+    def fit(self, messages: Messages, length: Callable[[list[Mapping[str, Any]]], int], room: int,
+            conversation: str | None) -> int:
+        """How many leading messages to drop (``fit_history``): a one-off request (``conversation`` None: the CLI,
+        the API) drops the fewest that make it fit; a chat that goes on keeps its cut while it fits and is cut
+        with room to spare."""
+        if conversation is None:
+            return fit_history(messages, length, room, refill_share=1.0)
+        dropped = fit_history(messages, length, room, self._cuts.get(conversation))
+        self._cuts[conversation] = dropped
+        self._cuts.move_to_end(conversation)
+        while len(self._cuts) > self._size:
+            self._cuts.popitem(last=False)
+        return dropped

@@ -104,5 +104,26 @@ def render_chat(
         raise _broken(f"rendering failed: {_one_line(str(err)) or type(err).__name__}") from None
 
 
+def render_prompt(template: str | None, messages: Sequence[Mapping[str, Any]], *, model_name: str,
+                  enable_thinking: bool | None = None, tools: list[Any] | None = None, bos_token: str = "",
+                  eos_token: str = "") -> str:
+    """A model's prompt from chat messages (``render_chat``): a final assistant turn is a prefill (transformers'
+    ``continue_final_message``: the text is cut after that message's content), else the generation prompt is
+    added. ``model_name`` names the file in the error when it has no template."""
+    if not template:
+        raise GenerationError(f"{model_name} has no chat template; use a plain --prompt instead")
+    if not messages:
+        raise GenerationError("the message list is empty; give at least one message")
+    prefill = messages[-1].get("role") == "assistant"
+    text = render_chat(template, messages, add_generation_prompt=not prefill, enable_thinking=enable_thinking,
+                       tools=tools, bos_token=bos_token, eos_token=eos_token)
+    if prefill:
+        final = str(messages[-1].get("content", "")).strip()
+        at = text.rfind(final)
+        if final and at >= 0:
+            text = text[: at + len(final)]
+    return text
+
+
 def _broken(detail: str) -> GenerationError:
     return GenerationError(f"{BROKEN}: {detail}; {FIX_TEMPLATE}")

@@ -17,17 +17,18 @@ if TYPE_CHECKING:
     from .backend import detect_backend
     from .batch import BatchGenerator
     from .context import default_n_ctx, kv_cache_bytes
+    from .crash import WorkerCrashed
     from .gguf_check import ModelInfo, inspect_gguf
     from .local import LocalGenerator
     from .prompt_cache import StateCache
     from .vision import IMAGE_MARKER, find_mmproj, load_image
-    from .worker import WorkerCrashed, WorkerGenerator
+    from .worker import WorkerGenerator
 
 _LAZY: dict[str, str] = {
     "LocalGenerator": ".local",
     "BatchGenerator": ".batch",
     "WorkerGenerator": ".worker",
-    "WorkerCrashed": ".worker",
+    "WorkerCrashed": ".crash",
     "ModelInfo": ".gguf_check",
     "inspect_gguf": ".gguf_check",
     "default_n_ctx": ".context",

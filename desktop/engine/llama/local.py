@@ -10,11 +10,8 @@ ends a prompt evaluation within milliseconds (llama.cpp's abort callback polls i
 
 from __future__ import annotations
 
-import hashlib
-import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -22,9 +19,9 @@ from typing import Any, cast
 import llama_cpp
 import numpy as np
 
-from ..chat.history import drop_oldest, fit_history
+from ..chat.history import HistoryCuts, drop_oldest
 from ..chat.reasoning import prompt_opens_reasoning
-from ..chat.templates import render_chat
+from ..chat.templates import render_prompt
 from ..documents.parts import has_file_parts
 from ..sampling.sampler import TokenSampler
 from ..settings import GenerationSettings, model_defaults, resolve_settings
@@ -43,7 +40,7 @@ from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_
 from .gguf_check import ModelInfo, inspect_gguf
 from .kv_cache import DecodeStats, KVCache, Stopped
 from .load import chat_templates_not_compiled
-from .prompt_cache import MB, StateCache, StateCacheUsage
+from .prompt_cache import StateCache, StateCacheUsage, budget_bytes, model_key
 from .reply import Reply, ReplyVocabulary
 from .speculative import (
     DEFAULT_LOOKUP_TOKENS,
@@ -56,20 +53,15 @@ from .speculative import (
     decode_reply,
 )
 from .vision import (
-    IMAGE_MARKER,
     Image,
     VisionEncoder,
     has_image_parts,
-    image_placeholders,
-    load_image,
-    place_image_markers,
-    template_image_parts,
+    image_prompt,
 )
 
 DEFAULT_MAX_CTX = 8192  # a context for callers that size their own (the batch server, per sequence)
 DEFAULT_STATE_CACHE_MB = 1024  # conversations kept in memory (KV states) when the caller does not say
 DEFAULT_STATE_DISK_MB = 4096  # the same on disk, when a cache folder is given
-REMEMBERED_CUTS = 256  # conversations whose truncation point is remembered
 
 
 class LocalGenerator:
@@ -99,8 +91,8 @@ class LocalGenerator:
                                   f"trained context), or 0 for automatic; got {n_ctx!r}")
         if n_batch is not None and not (_is_int(n_batch) and n_batch >= 1):
             raise GenerationError(f"n_batch must be an integer >= 1, got {n_batch!r}")
-        budget = _megabytes("state_cache_mb", state_cache_mb)
-        disk_budget = _megabytes("state_cache_disk_mb", state_cache_disk_mb)
+        budget = budget_bytes("state_cache_mb", state_cache_mb)
+        disk_budget = budget_bytes("state_cache_disk_mb", state_cache_disk_mb)
         offload = n_gpu_layers if llama_cpp.llama_supports_gpu_offload() else 0
         self.kv_cache_type = kind.name
         self.verbose = verbose
@@ -127,8 +119,9 @@ class LocalGenerator:
         self._lock = threading.Lock()
         self._words = ReplyVocabulary(self._vocab, info)
         self.stats = DecodeStats()
-        self._cuts: OrderedDict[str, int] = OrderedDict()
-        folder = None if state_cache_dir is None else Path(state_cache_dir) / self._fingerprint()
+        self._cuts = HistoryCuts()  # where each chat was cut to fit (``truncate="oldest"``)
+        key = model_key(info.path, self.kv_cache_type, self.n_batch, self._n_swa)  # saved states fit nothing else
+        folder = None if state_cache_dir is None else Path(state_cache_dir) / key
         self.state_cache = StateCache(budget, folder, disk_budget)
         self._kv: KVCache | None = KVCache(self._ctx, n_vocab=self.n_vocab, n_batch=self.n_batch,
                                            n_swa=self._n_swa, state_cache=self.state_cache, stats=self.stats)
@@ -170,20 +163,9 @@ class LocalGenerator:
                tools: list[Any] | None = None) -> str:
         """Chat messages rendered with the GGUF's own template (a final assistant turn is a prefill)."""
         info = self.model_info
-        if not info.chat_template:
-            raise GenerationError(f"{info.path.name} has no chat template; use a plain --prompt instead")
-        if not messages:
-            raise GenerationError("the message list is empty; give at least one message")
-        prefill = messages[-1].get("role") == "assistant"
-        text = render_chat(info.chat_template, messages, add_generation_prompt=not prefill,
-                           enable_thinking=settings.enable_thinking, tools=tools,
-                           bos_token=info.bos_token, eos_token=info.eos_token)
-        if prefill:  # transformers' continue_final_message: cut after the final message's content
-            final = str(messages[-1].get("content", "")).strip()
-            at = text.rfind(final)
-            if final and at >= 0:
-                text = text[: at + len(final)]
-        return text
+        return render_prompt(info.chat_template, messages, model_name=info.path.name,
+                             enable_thinking=settings.enable_thinking, tools=tools, bos_token=info.bos_token,
+                             eos_token=info.eos_token)
 
     def generate(
         self,
@@ -242,8 +224,8 @@ class LocalGenerator:
 
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the memory (and disk) budget for kept conversations now; the least recently used go first."""
-        disk = None if disk_megabytes is None else _megabytes("state_cache_disk_mb", disk_megabytes)
-        self.state_cache.set_budget(_megabytes("state_cache_mb", megabytes), disk)
+        disk = None if disk_megabytes is None else budget_bytes("state_cache_disk_mb", disk_megabytes)
+        self.state_cache.set_budget(budget_bytes("state_cache_mb", megabytes), disk)
 
     def close(self) -> None:
         vision, self._vision = getattr(self, "_vision", None), None
@@ -279,26 +261,9 @@ class LocalGenerator:
 
     def image_prompt(self, prompt: Prompt, settings: GenerationSettings, images: Sequence[str | Path | bytes] = (),
                      tools: list[Any] | None = None) -> tuple[str, list[Image]]:
-        """(the prompt text with one ``IMAGE_MARKER`` per image, the images read): chat messages are rendered with
-        their images as the template's own image parts and the marker put where the template placed each image;
-        images given beside chat messages go at the start of the last user turn, a plain prompt without markers
-        gets them first."""
-        sources: list[str | Path | bytes] = list(images)
-        if isinstance(prompt, str):
-            text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
-        else:
-            messages, in_parts = template_image_parts([dict(m) for m in prompt])
-            sources = [*in_parts, *sources]
-            if images:  # images given beside chat messages go at the start of the last user turn
-                last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
-                if last is None:
-                    raise GenerationError("images need a user message to go with; add one")
-                content = messages[last].get("content", "")
-                parts = list(content) if isinstance(content, list) else [{"type": "text", "text": str(content)}]
-                messages[last]["content"] = [{"type": "image"} for _ in images] + parts
-            text = place_image_markers(self.render(messages, settings, tools=tools),
-                                       image_placeholders(self.model_info), len(sources))
-        return text, [load_image(s) for s in sources]
+        """(the prompt text with one ``IMAGE_MARKER`` per image, the images read): ``vision.image_prompt``."""
+        return image_prompt(self.model_info, prompt, images, lambda messages: self.render(messages, settings,
+                                                                                            tools=tools))
 
     def _generate_with_images(self, prompt: Prompt, settings: GenerationSettings, on_event: StreamCallback | None,
                               cancel: threading.Event | None, tools: list[Any] | None, grammar: str | None,
@@ -321,25 +286,11 @@ class LocalGenerator:
         dropped = 0
         logits: np.ndarray | None
         if images and self._vision is not None and isinstance(prompt, str):
-            prompt_text = prompt
-            kv = self._cache()
-            kv.switch_to(None)  # the live conversation is kept; image positions are never reused
-            kv.clear()
-            image_id = self.model_info.image_token_id
-            try:
-                with kv.stoppable(cancel):  # Stop ends the text batches between and around the images
-                    ids, _ = self._vision.evaluate(self._ctx, prompt_text, images,
-                                                   -1 if image_id is None else image_id, self.n_batch,
-                                                   add_special=not chat)
-            except GenerationError:
-                kv.clear()
-                if cancel is None or not cancel.is_set():
-                    raise
-                ids, logits = [], None
-            else:
+            prompt_text, kv = prompt, self._cache()
+            ids, logits = self._vision.evaluate_into(kv, self._ctx, prompt_text, images, self.n_batch, cancel,
+                                                     add_special=not chat)
+            if logits is not None:
                 self._check_length(len(ids), settings.max_new_tokens)
-                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._ctx, -1),
-                                               shape=(self.n_vocab,)).copy()
             cached = kv.held_opaque(logits)  # matches no prompt
         else:
             prompt_text, ids, dropped = self._fit_prompt(prompt, settings, conversation, tools)
@@ -414,15 +365,7 @@ class LocalGenerator:
         def length(kept: list[Mapping[str, Any]]) -> int:
             return len(self.tokenize_prompt(cast(Prompt, kept), settings, tools=tools)[1])
 
-        room = self.n_ctx - settings.max_new_tokens
-        if conversation is None:  # one-off requests (CLI, API): drop the fewest messages that make it fit
-            dropped = fit_history(messages, length, room, refill_share=1.0)
-        else:  # a chat that goes on: keep its cut while it fits, cut with room to spare (prefix reuse)
-            dropped = fit_history(messages, length, room, self._cuts.get(conversation))
-            self._cuts[conversation] = dropped
-            self._cuts.move_to_end(conversation)
-            while len(self._cuts) > REMEMBERED_CUTS:
-                self._cuts.popitem(last=False)
+        dropped = self._cuts.fit(messages, length, self.n_ctx - settings.max_new_tokens, conversation)
         text, ids = self.tokenize_prompt(cast(Prompt, drop_oldest(messages, dropped)), settings, tools=tools)
         return text, ids, dropped
 
@@ -469,13 +412,6 @@ class LocalGenerator:
         length = DraftLength("auto" if mode == "auto" else "on", limit, self.decode_costs)
         source.begin(prompt_ids, settings, sampler.seed, max(sampler.sequence_index, 0))
         return Speculation(source, length, sampler)
-
-    def _fingerprint(self) -> str:
-        """Names the cache folder of this model file and KV type: saved states fit nothing else."""
-        path = self.model_info.path.resolve()
-        st = path.stat()
-        key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{self.kv_cache_type}|{self.n_batch}|{self._n_swa}"
-        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     # -- llama.cpp plumbing ----------------------------------------------------------------------
 
@@ -554,10 +490,3 @@ class _Target:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _megabytes(name: str, value: object) -> int:
-    """A user-given budget in MB as bytes; GenerationError naming the valid range otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise GenerationError(f"{name} must be a number of megabytes >= 0 (0 keeps nothing), got {value!r}")
-    return int(value * MB)

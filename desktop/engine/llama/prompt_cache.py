@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import struct
 import threading
 from collections import OrderedDict
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from exaone_convert import atomic_path, remove_stale_partials
+
+from ..types import GenerationError
 
 MB = 1 << 20
 FILE_MAGIC = b"EXAONE-KV-STATE\x001"
@@ -276,3 +279,19 @@ def _parse(raw: bytes, key: str) -> SavedState:
         window = take(int(n_window)) or None
         checkpoints.append(Checkpoint(int(pos), logits, window))
     return SavedState(tokens, data, checkpoints)
+
+
+def budget_bytes(name: str, value: object) -> int:
+    """A user-given budget in MB as bytes; GenerationError naming the valid range otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise GenerationError(f"{name} must be a number of megabytes >= 0 (0 keeps nothing), got {value!r}")
+    return int(value * MB)
+
+
+def model_key(path: Path, *settings: object) -> str:
+    """Names the cache folder of a model file and the settings its saved states depend on (KV type, batch,
+    sliding window): saved states fit nothing else."""
+    path = path.resolve()
+    st = path.stat()
+    key = "|".join([str(path), str(st.st_size), str(st.st_mtime_ns), *(str(s) for s in settings)])
+    return hashlib.sha256(key.encode()).hexdigest()[:16]

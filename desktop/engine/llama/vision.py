@@ -12,16 +12,22 @@ import ctypes
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llama_cpp
 import numpy as np
 from llama_cpp import mtmd_cpp as mtmd
 
 from ..chat.image_parts import FIX_IMAGE, MAX_IMAGE_BYTES, check_image_size, image_format, read_image
-from ..types import GenerationError
+from ..types import GenerationError, Prompt
 from . import logs as llama_logs
 from .gguf_check import ModelInfo
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from .kv_cache import KVCache
 
 IMAGE_MARKER = mtmd.mtmd_default_marker().decode()
 
@@ -100,6 +106,8 @@ class VisionEncoder:
             params.n_threads = n_threads
         self.n_threads = int(params.n_threads)
         self.path = path
+        self.image_token_id = -1 if model.image_token_id is None else model.image_token_id
+        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(llama_model)))
         llama_logs.install_mtmd(verbose)  # mtmd's own default prints every line of the encoder's work
         self._ctx = mtmd.mtmd_init_from_file(str(path).encode(), llama_model, params)
         if not self._ctx:
@@ -145,6 +153,48 @@ class VisionEncoder:
             mtmd.mtmd_input_chunks_free(chunks)
             for bitmap in bitmaps:
                 mtmd.mtmd_bitmap_free(bitmap)
+
+
+    def evaluate_into(self, kv: KVCache, lctx: llama_cpp.llama_context_p, prompt: str, images: Sequence[Image],
+                      n_batch: int, cancel: threading.Event | None, *, add_special: bool
+                      ) -> tuple[list[int], np.ndarray | None]:
+        """Evaluate an image prompt into a generator's KV cache (which keeps its live conversation aside: image
+        positions are never reused); (the prompt's ids, a copy of the last logits). Stop (``cancel``) ends the
+        text batches between and around the images: ([], None) then."""
+        kv.switch_to(None)
+        kv.clear()
+        try:
+            with kv.stoppable(cancel):
+                ids, _ = self.evaluate(lctx, prompt, images, self.image_token_id, n_batch, add_special=add_special)
+        except GenerationError:
+            kv.clear()
+            if cancel is None or not cancel.is_set():
+                raise
+            return [], None
+        return ids, np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(lctx, -1), shape=(self._n_vocab,)).copy()
+
+
+def image_prompt(model: ModelInfo, prompt: Prompt, images: Sequence[str | Path | bytes],
+                 render: Callable[[list[dict[str, object]]], str]) -> tuple[str, list[Image]]:
+    """(the prompt text with one ``IMAGE_MARKER`` per image, the images read): chat messages are rendered
+    (``render``: the model's chat template) with their images as the template's own image parts and the marker put
+    where the template placed each image; images given beside chat messages go at the start of the last user turn,
+    a plain prompt without markers gets them first."""
+    sources: list[str | Path | bytes] = list(images)
+    if isinstance(prompt, str):
+        text = prompt if IMAGE_MARKER in prompt else IMAGE_MARKER * len(sources) + prompt
+    else:
+        messages, in_parts = template_image_parts([dict(m) for m in prompt])
+        sources = [*in_parts, *sources]
+        if images:  # images given beside chat messages go at the start of the last user turn
+            last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+            if last is None:
+                raise GenerationError("images need a user message to go with; add one")
+            content = messages[last].get("content", "")
+            parts = list(content) if isinstance(content, list) else [{"type": "text", "text": str(content)}]
+            messages[last]["content"] = [{"type": "image"} for _ in images] + parts
+        text = place_image_markers(render(messages), image_placeholders(model), len(sources))
+    return text, [load_image(s) for s in sources]
 
 
 def _chunk_ids(chunks: mtmd.mtmd_input_chunks_p, image_token_id: int) -> list[int]:

@@ -19,7 +19,6 @@ import json
 import os
 import pickle
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -35,31 +34,17 @@ from typing import Any, NoReturn
 from ..settings import GenerationSettings, model_defaults, resolve_settings
 from ..types import Backend, Capabilities, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
 from . import worker_child
+from .crash import WorkerCrashed, crash_message, read_tail
 from .gguf_check import ModelInfo, inspect_gguf
 from .prompt_cache import StateCacheUsage
 
 POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
 CANCEL_GRACE_S = 10.0  # a worker that has not stopped this long after a cancel is killed (and reloaded later)
-LOG_TAIL_BYTES = 16384
-REASON_CHARS = 240
-# Lines of the worker's log that say why it stopped, most telling first.
-REASON_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"GGML_ASSERT|Assertion .* failed|GGML_ABORT", re.IGNORECASE),
-    re.compile(r"error|exception|terminate called", re.IGNORECASE),
-    re.compile(r"fail|cannot|unable|out of memory", re.IGNORECASE),
-)
-# Signal -> what it usually means for a llama.cpp process.
-SIGNAL_MEANINGS: Mapping[str, str] = {
-    "SIGABRT": "an internal check failed",
-    "SIGSEGV": "invalid memory access",
-    "SIGBUS": "the file changed on disk or could not be read",
-    "SIGFPE": "arithmetic error",
-    "SIGILL": "an instruction this CPU lacks",
-    "SIGKILL": "killed, often because the system ran out of memory",
-}
-FIX_LOAD = "the file is damaged or not a model this app supports: convert or download it again"
-FIX_INSTALL = "reinstall exaone-desktop; if it happens again, report it with this message"
-FIX_RUN = "send the message again to reload the model, or try a smaller model or context"
+
+_CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
+              "from exaone_desktop.engine.llama.worker_child import main; main()"
+_EOF = ("eof", None, 0)
+LOAD_RID = 0  # the load request's number; later requests count up from 1
 
 
 @dataclass
@@ -70,68 +55,6 @@ class WorkerStats:
     tokens_decoded: int = 0
     tokens_drafted: int = 0
     tokens_accepted: int = 0
-
-
-class WorkerCrashed(GenerationError):
-    """The worker process died; ``str(err)`` is one line naming the file, the signal and the reason."""
-
-
-def exit_description(code: int | None) -> str:
-    """A worker's exit status in words: "SIGABRT", "exit code 3"."""
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        try:
-            return signal.Signals(-code).name
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
-
-
-def crash_reason(log: str) -> str:
-    """The line of a worker's log that best says why it stopped ("" when it said nothing)."""
-    lines = [" ".join(line.split()) for line in log.splitlines()]
-    lines = [line for line in lines if line]
-    for pattern in REASON_PATTERNS:
-        found = [line for line in lines if pattern.search(line)]
-        if found:
-            reason = found[-1]
-            break
-    else:
-        return ""
-    reason = re.sub(r"(?:[A-Za-z]:)?[^\s:]*[/\\]([^/\\\s:]+:\d+)", r"\1", reason)  # keep file:line, not the path
-    return reason[:REASON_CHARS] + ("…" if len(reason) > REASON_CHARS else "")
-
-
-def crash_message(model: str, doing: str, code: int | None, log: str) -> str:
-    """One line: what stopped, while doing what with which file, why (from the log) and what to do."""
-    status = exit_description(code)
-    if code is not None and code >= 0 and "Traceback (most recent call last)" in log:
-        # Python itself failed in the worker (not llama.cpp): an installation problem or a bug.
-        last = next((line.strip() for line in reversed(log.splitlines()) if line.strip()), "")
-        return (f"the model worker failed ({status}) while {doing} {model}: {last[:REASON_CHARS]}; "
-                f"{FIX_INSTALL}")
-    meaning = SIGNAL_MEANINGS.get(status)
-    reason = crash_reason(log)
-    fix = FIX_LOAD if doing == "loading" else FIX_RUN
-    return (f"llama.cpp stopped ({status}{': ' + meaning if meaning else ''}) while {doing} {model}"
-            f"{': ' + reason if reason else ''}; {fix}")
-
-
-def _read_tail(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - LOG_TAIL_BYTES))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-_CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
-              "from exaone_desktop.engine.llama.worker_child import main; main()"
-_EOF = ("eof", None, 0)
-LOAD_RID = 0  # the load request's number; later requests count up from 1
 
 
 def worker_command() -> list[str]:
@@ -221,7 +144,7 @@ class _Worker:
             self.proc.wait(5.0)
         except subprocess.TimeoutExpired:
             self.kill()
-        return self.proc.returncode, _read_tail(self.log_path)
+        return self.proc.returncode, read_tail(self.log_path)
 
     def close(self, timeout: float = 5.0) -> None:
         self.send(("close", (), LOAD_RID))  # the worker cancels what still runs (Ctrl+C) and ends
