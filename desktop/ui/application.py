@@ -98,6 +98,8 @@ class DesktopApp:
         new.restoreGeometry(old.saveGeometry())
         if old.stack.currentWidget() is old.welcome:
             new.show_welcome()
+        old.composer.documents.hand_over(new.composer.documents)
+        new.adopt_model_manager(old)
         self.window = new
         new.show()
         old.close()

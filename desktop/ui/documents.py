@@ -108,18 +108,38 @@ class DocumentTray(QWidget):
             del self.pending[index]
             self._redraw()
 
+    def hand_over(self, other: DocumentTray) -> None:
+        """A new window takes over (a language switch): the file being read and those waiting go on in
+        ``other``'s tray (the read is not restarted, and its thread outlives this tray)."""
+        other.queue, self.queue = other.queue + self.queue, []
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            self._unfollow(worker)
+            worker.setParent(other)
+            other._follow(worker)
+        other._redraw()
+        other._next()
+
     def _next(self) -> None:
         if self.worker is not None or not self.queue:
             return
         path = self.queue.pop(0)
         worker = DocumentReadWorker(path, self)
+        self._follow(worker)
+        self._redraw()
+        worker.start()
+
+    def _follow(self, worker: DocumentReadWorker) -> None:
         worker.succeeded.connect(self._read)
         worker.failed.connect(self._failed)
         worker.cancelled.connect(self._finished)
         self.worker = worker
-        self.reading.setText(self.tr("Reading {0}…").format(path.name))
-        self._redraw()
-        worker.start()
+        self.reading.setText(self.tr("Reading {0}…").format(worker.path.name))
+
+    def _unfollow(self, worker: DocumentReadWorker) -> None:
+        worker.succeeded.disconnect(self._read)
+        worker.failed.disconnect(self._failed)
+        worker.cancelled.disconnect(self._finished)
 
     def _read(self, attached: AttachedDocument) -> None:
         self.pending.append(attached)

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.language = language
         self.manager: Any = None
         self.manager_dialog: QDialog | None = None
+        self._manager_adopted = False  # the manager came from the window a language switch replaced
         self.words = Wording(self)
         self.setWindowTitle("EXAONE Desktop")
         self.resize(1280, 800)
@@ -228,9 +229,7 @@ class MainWindow(QMainWindow):
             from .model_manager import ModelManager
 
             self.manager = ModelManager(self.ctx.models_dir)
-            self.manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
-            self.manager.job_finished.connect(self._manager_made)
-            self.manager.progress_shown.connect(self.first_run.progress)
+            self._follow_manager(self.manager)
             dialog = QDialog(self)
             dialog.setWindowTitle(self.tr("Models"))
             dialog.resize(760, 640)
@@ -238,7 +237,35 @@ class MainWindow(QMainWindow):
             self.manager_dialog = dialog
         return self.manager
 
+    def _follow_manager(self, manager: Any) -> None:
+        manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
+        manager.job_finished.connect(self._manager_made)
+        manager.progress_shown.connect(self.first_run.progress)
+
+    def adopt_model_manager(self, old: MainWindow) -> None:
+        """A language switch while ``old``'s model manager works (a download, a Hub check): the manager, its
+        job and its dialog move to this window and carry on (in the old language until it is idle and opened
+        again, when this window builds its own). An idle one closes with its window."""
+        manager, dialog = old.manager, old.manager_dialog
+        if manager is None or dialog is None or (manager.job is None and manager.catalogue_job is None):
+            return
+        for signal in (manager.model_chosen, manager.job_finished, manager.progress_shown):
+            signal.disconnect()
+        shown = dialog.isVisible()
+        dialog.setParent(self, dialog.windowFlags())
+        old.manager = old.manager_dialog = None
+        self.manager, self.manager_dialog, self._manager_adopted = manager, dialog, True
+        self._follow_manager(manager)
+        if shown:
+            dialog.show()
+
     def show_model_manager(self) -> None:
+        manager = self.manager
+        if self._manager_adopted and manager is not None and manager.job is None and manager.catalogue_job is None:
+            assert self.manager_dialog is not None
+            self.manager_dialog.deleteLater()  # idle now: built again in this window's language
+            self.manager = self.manager_dialog = None
+            self._manager_adopted = False
         self.model_manager()
         assert self.manager_dialog is not None
         self.manager_dialog.show()

@@ -224,3 +224,34 @@ def test_cancel_deletes_the_partial_download_and_discard_forgets_a_paused_one(
         manager.discard_button.click()
         assert not part_path(job.outfile).exists() and manager.paused_list.count() == 0
         assert manager.message.text() == f"Deleted the partial download of {job.outfile.name}."
+
+
+def test_a_language_switch_during_a_download_keeps_it_going_in_the_new_window(qtbot: Any,
+                                                                             desktop: DesktopApp) -> None:
+    """The manager working on a download moves to the new window (its job is neither lost nor destroyed with
+    the old window); once idle, opening it again builds one in the new language."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the download waits on a Hub that never answers
+        w = desktop.window
+        w.settings_panel.mirror.setText(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        w.settings_panel.mirror.editingFinished.emit()
+        w.show_model_manager()
+        manager = w.model_manager()
+        try:
+            manager.download(REPO, "Q4_K_M")
+            job = manager.job
+            assert job is not None and job.isRunning()
+            desktop.switch_language("ko")
+            new = desktop.window
+            assert new is not w and new.manager is manager and manager.job is job and new.manager_dialog.isVisible()
+            with qtbot.waitSignal(manager.job_failed, timeout=90_000) as blocker:
+                pass  # the short connect limit ends it, in the window that now owns it
+            assert "\n" not in blocker.args[0] and manager.job is None
+            new.show_model_manager()  # idle now: a manager of the new window, in its language
+            assert new.manager is not manager and new.manager.job is None and new.manager_dialog.isVisible()
+        finally:
+            language.install("en")
+            desktop.switch_language("en")

@@ -127,3 +127,36 @@ def test_busy_has_one_source_the_controller(qtbot: Any, app: Any, real_generator
         w.composer.stop_button.click()
     assert not controller.busy() and controller.turn is None
     assert w.composer.send_button.isEnabled() and not w.composer.stop_button.isEnabled() and w.sidebar.isEnabled()
+
+
+def test_a_language_switch_while_a_document_is_read_attaches_it_in_the_new_window(
+        qtbot: Any, app: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    """The file being read and the one waiting carry on in the new window's tray: none is lost or read twice."""
+    import threading
+
+    from exaone_desktop.session.controller import ChatController
+
+    real_read = ChatController.read_document
+    release, started, reads = threading.Event(), threading.Event(), []
+
+    def held_read(path: Path, **kw: Any) -> Any:
+        reads.append(path.name)
+        started.set()
+        assert release.wait(60)
+        return real_read(path, **kw)
+
+    monkeypatch.setattr(ChatController, "read_document", staticmethod(held_read))
+    first, second = tmp_path / "first.txt", tmp_path / "second.md"
+    first.write_text("첫 번째 문서입니다.\n", encoding="utf-8")
+    second.write_text("# Second\n\nThe second document.\n", encoding="utf-8")
+    w = app.window
+    w.composer.documents.add_files([first, second])
+    qtbot.waitUntil(started.is_set, timeout=TIMEOUT_MS)
+    new = _switch_to_korean(app)
+    assert new is not w and new.composer.documents.busy() and not w.composer.documents.busy()
+    assert "first.txt" in new.composer.documents.reading.text()
+    release.set()
+    qtbot.waitUntil(lambda: len(new.composer.documents.pending) == 2, timeout=TIMEOUT_MS)
+    assert [d.filename for d in new.composer.documents.pending] == ["first.txt", "second.md"]
+    assert reads == ["first.txt", "second.md"] and not new.composer.documents.busy()
+    assert [d.filename for d in app.controller.drafting.draft.documents] == ["first.txt", "second.md"]
