@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                "demo recitation: plain"),
               ("demo recitation: prompt lookup on", demo, demo_chat, demo_plain.replace(speculative="on"), None,
                "demo recitation: plain")]
-    for warm in range(2):  # prompts' KV states cached, allocations made, the truth learned
+    for warm in range(3):  # prompts' KV states cached, allocations made, the truth learned
         for _, g, text, settings, source, _ in cases:
             decode_rate(g, text, settings if warm else settings.replace(speculative="off"), source, truth)
     for _, _, _, _, source, _ in cases:

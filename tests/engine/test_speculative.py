@@ -552,14 +552,14 @@ def test_acceptance_is_carried_across_replies_per_source_and_match() -> None:
 
 
 def test_auto_probes_cheaply_while_the_acceptance_is_unknown() -> None:
-    """A source never measured on this model (the prior only): no length pays on these costs, so one token is
-    drafted every few steps until the evidence is confident; then only now and then."""
+    """A source never measured on this model (the prior only): no length pays on these costs, so a short draft
+    is checked every few steps until the evidence is confident; then one token only now and then."""
     costs = DecodeCosts()
     costs.record(1, 0.285)
     for m, ratio in ((2, 1.63), (3, 2.08), (5, 2.55), (9, 6.13)):  # one loaded thread (bench/README.md)
         costs.record(m, 0.285 * ratio)
     length = DraftLength("auto", 8, costs, "new")
-    assert [length.next() for _ in range(4)] == [0, 0, 0, 1]
+    assert [length.next() for _ in range(4)] == [0, 0, 0, 3]
     for _ in range(6):
         length.update(1, 0)  # refused probes: the evidence grows, and says drafting does not pay
     assert [length.next() for _ in range(63)] == [0] * 63 and length.next() == 1

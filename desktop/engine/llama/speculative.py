@@ -63,7 +63,9 @@ LONG_MATCH = 6  # tokens of context that must agree with where lookup copies fro
 CARRY_WEIGHT = 8.0  # a new reply starts from the acceptance measured before, worth at most this many tokens
 ACCEPTANCE_DECAY = 0.9  # each verification step, older evidence counts this much less
 CONFIDENT = 6.0  # evidence (checked tokens, decayed) below which the acceptance is still being found out ...
-PROBE_EARLY = 4  # ... so when no length pays, one token is drafted every this many steps (a cheap probe)
+PROBE_EARLY = 4  # ... so when no length pays, a short draft is checked every this many steps (a cheap probe)
+PROBE_TOKENS = 3  # its length: it also measures what a batch of a few tokens costs, which a line through the
+                  # cost of two tokens overstates on CPUs (llama.cpp's batched products pay off from 3-4 tokens)
 PRIOR_SLOPE = 0.5  # cost of each extra token in a batch, in single-token decodes, before any is measured
 COST_DECAY = 0.8  # moving average of decode times
 MIN_GAIN = 1.05  # draft only when the expected speed-up is at least this (measurement noise)
@@ -432,9 +434,10 @@ class DraftLength:
             return best
         self._idle += 1
         record = self.costs.accepted(self.kind, long_match)
-        if self._idle >= (PROBE_EARLY if record.kept + record.refused < CONFIDENT else PROBE_EVERY) and limit:
+        early = record.kept + record.refused < CONFIDENT
+        if self._idle >= (PROBE_EARLY if early else PROBE_EVERY) and limit:
             self._idle = 0
-            return 1
+            return min(PROBE_TOKENS, limit) if early else 1
         return 0
 
     def update(self, drafted: int, kept: int, long_match: bool = False) -> None:
