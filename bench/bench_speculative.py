@@ -3,24 +3,33 @@
     python bench/bench_speculative.py [--quick] [--threads N] [--rounds N] [--new-tokens N] [--no-readme]
                                       [--n-gpu-layers N]
 
-Random weights cannot show a real model's acceptance, so the drafts come from a scripted source: the model's
-own greedy continuation (every draft kept, 100 %), and the same with about 20 % or 50 % of the drafted
-positions changed to another token (a run ends at the first changed one).
+Random weights cannot show a real model's acceptance, so the drafts come from a scripted source at controlled
+acceptance: the model's own greedy continuation (100 %), and the same with a share of the drafted positions
+changed to another token (about 80 % and 50 % of the checked positions kept).
 
-The continuation is the one VERIFICATION computes, not the one-token loop's: on this random-weight Q4_K_M
-checkpoint a batch of m > 1 tokens gives logits that differ from one-token decodes by about 3 % of the largest
-logit (llama.cpp's batched Q4_K/Q6_K products and the f16 KV cache round differently), while the top two logits
-of a random model are often closer than that. The one-token continuation then flips at some positions under
-verification, and since a scripted source is indexed by position, every draft after the first flip is wrong
-(the first run of this bench kept 7 % of a "100 %" source). So the continuation is found by a fixed point:
-draft the current continuation, take the reply verification gives, repeat until every draft is kept (the
-first refused position moves forward each round). The same run measures the batched/one-token difference and
-the argmax margins (``logit_agreement``). Each is measured with a fixed draft
-length ("on") and with the adaptive one ("auto"), against plain decoding (``speculative off``), interleaved,
-same process, same prompt (its KV state reused, so only decoding is timed): decode tokens/s is the reply's
-tokens over the time after the prompt (``generated_tokens_per_s``). An open-ended prompt (random words: prompt
-lookup finds little to draft) measures what "auto" prompt lookup costs when it cannot help. Then the cost of
-evaluating a batch of m tokens against one decode (m = 1 + the drafts verified), at a depth of about 512.
+The continuation is the one VERIFICATION computes, which is not always the one-token loop's: on this
+random-weight Q4_K_M checkpoint a batch of m > 1 tokens gives logits that differ from one-token decodes by about
+3 % of the largest logit (llama.cpp's batched Q4_K/Q6_K products and the f16 KV cache round differently), while
+the top two logits of a random model are often closer than that, and the batch shapes change with every draft
+refused. A source indexed by position proposes nothing but wrong tokens after the first such flip (the first
+run of this bench kept 7 % of a "100 %" source; the next, 44 % and 2 % of its "80 %" and "50 %" sources). So the
+scripted source (``Scripted``) drafts from ``Truth``: what the model drew after each context (its last 16
+tokens) in every earlier reply of this process, learned after each run (never inside the timed decode), so a
+reply that went down another branch is drafted along that branch too; a few warm-up runs of each case teach it.
+Each case reports the acceptance measured: kept ÷ checked positions (each verification checks the kept drafts
+and, when one is refused, that one), and kept ÷ drafted. The same run measures the batched/one-token
+difference and the argmax margins (``logit_agreement``).
+
+Each is measured with a fixed draft length ("on") and with the adaptive one ("auto"), against plain decoding
+(``speculative off``), interleaved, same process, same prompt (its KV state reused, so only decoding is timed):
+decode tokens/s is the reply's tokens over the time after the prompt (``generated_tokens_per_s``). Each scripted
+case is its own draft source kind, so "auto" carries its measured acceptance from one reply to the next as it
+carries each source's on a loaded model. An open-ended prompt (random words: prompt lookup finds only chance
+matches) measures what "auto" prompt lookup costs when it cannot help; the demo model (``desktop/demo``,
+converted to Q4_K_M) reciting its passage is a real model's reply (lookup finds only the few repeats inside the
+passage: the tiny model recites only after its one greeting, so the passage cannot be put in the prompt).
+Then the cost of evaluating a batch of m tokens against one decode (m = 1 + the drafts verified), at a depth of
+about 512. The load average is printed before and after (the machine is shared).
 
 On the EXAONE-4.0-1.2B shape (a random-weight checkpoint converted to Q4_K_M, as ``bench_generate.py`` does).
 ``--quick``: 4 layers, one round, README untouched. ``--n-gpu-layers -1`` on a GPU build gives the GPU table.
@@ -48,41 +57,69 @@ FIXED_K = 4
 AUTO_LIMIT = 8
 
 
+CONTEXT = 16  # tokens of context that key the learned continuation
+
+
+class Truth:
+    """What the model drew after each context (its last ``CONTEXT`` tokens) in the replies seen so far."""
+
+    def __init__(self) -> None:
+        self.next: dict[tuple[int, ...], int] = {}
+
+    def learn(self, prompt_ids: Sequence[int], reply: Sequence[int]) -> None:
+        ids = [*prompt_ids, *reply]
+        for at in range(len(prompt_ids), len(ids)):
+            self.next[tuple(ids[max(0, at - CONTEXT): at])] = ids[at]
+
+
 class Scripted:
-    """Drafts the model's known greedy continuation; positions whose hash falls under ``wrong`` get a changed
-    token (the same positions every run)."""
+    """Drafts the learned greedy continuation of the context; drafted positions (reply indexes) whose mark
+    falls under ``wrong`` get another token (the same positions every run). Counts what verification kept."""
 
-    kind = "scripted"
+    cheap = True
 
-    def __init__(self, continuation: Sequence[int], wrong: float, n_vocab: int) -> None:
+    def __init__(self, truth: Truth, wrong: float, n_vocab: int, kind: str) -> None:
         import numpy as np
 
-        self.continuation = list(continuation)
-        changed = np.random.default_rng(1234).random(len(self.continuation)) < wrong
-        self.drafts = [(t + 1) % n_vocab if c else t for t, c in zip(self.continuation, changed, strict=True)]
+        self.truth, self.n_vocab, self.kind = truth, n_vocab, kind
+        self.changed = np.random.default_rng(1234).random(4096) < wrong
+        self.kept = self.checked = self.drafted = 0
+        self._last: tuple[int, list[int]] | None = None
 
     def begin(self, prompt_ids: Sequence[int], settings: Any, seed: int, index: int) -> None:
-        pass
+        self._prompt = list(prompt_ids)
+        self._last = None
 
     def propose(self, reply_tokens: Sequence[int], n: int) -> Any:
         from exaone_desktop.engine.llama.speculative import Draft
 
-        at = len(reply_tokens)
-        return Draft(self.drafts[at: at + n])
+        self.settle(reply_tokens)
+        context = [*self._prompt[-CONTEXT:], *reply_tokens[-CONTEXT:]][-CONTEXT:]
+        out: list[int] = []
+        for j in range(n):
+            token = self.truth.next.get(tuple(context))
+            if token is None:
+                break
+            at = len(reply_tokens) + j
+            out.append((token + 1) % self.n_vocab if self.changed[at % len(self.changed)] else token)
+            context = [*context[1:], token]
+        draft = Draft(out)
+        self._last = (len(reply_tokens), draft)  # the generator cuts draft.tokens to what it verifies
+        return draft
 
-
-def verified_continuation(gen: Any, prompt: str, settings: Any, start: Sequence[int],
-                          rounds: int = 10) -> tuple[list[int], int]:
-    """The greedy continuation that drafting with ``settings`` reproduces in full (every draft kept): a fixed
-    point from ``start`` (see the module's doc); (tokens, rounds it took)."""
-    tokens = list(start)
-    for r in range(1, rounds + 1):
-        result = gen.generate(prompt, settings, draft_source=Scripted(tokens, 0.0, gen.n_vocab))
-        reply = result.generated[0].token_ids
-        if result.timings["draft_tokens_accepted"] == result.timings["draft_tokens"] and reply == tokens:
-            return tokens, r
-        tokens = list(reply)
-    return tokens, rounds
+    def settle(self, reply: Sequence[int]) -> None:
+        """Count what became of the last draft now that ``reply`` shows what was drawn after it: the kept
+        prefix, and the position refused (drawn, and not the draft) if there was one."""
+        if self._last is None:
+            return
+        at, draft = self._last
+        self._last = None
+        tokens, drawn = draft.tokens, list(reply[at:])
+        kept = 0
+        while kept < min(len(tokens), len(drawn)) and drawn[kept] == tokens[kept]:
+            kept += 1
+        self.kept += kept
+        self.checked += kept + (1 if kept < len(tokens) and len(drawn) > kept else 0)
 
 
 def logit_agreement(gen: Any, prompt_ids: list[int], n: int, m: int) -> dict[str, float]:
@@ -110,10 +147,27 @@ def logit_agreement(gen: Any, prompt_ids: list[int], n: int, m: int) -> dict[str
     return {"diff": diff, "margin": statistics.median(margins) / scale, "flips": flips, "positions": n - 1}
 
 
-def decode_rate(gen: Any, prompt: str, settings: Any, source: Any = None) -> tuple[float, int, int]:
+def decode_rate(gen: Any, prompt: Any, settings: Any, source: Any, truth: Truth) -> tuple[float, int, int]:
     result = gen.generate(prompt, settings, draft_source=source)
     t = result.timings
+    reply = result.generated[0].token_ids
+    truth.learn(result.prompt_token_ids, reply)  # after the timed decode
+    if source is not None:
+        source.settle(reply)
     return t["generated_tokens_per_s"], int(t["draft_tokens"]), int(t["draft_tokens_accepted"])
+
+
+def demo_model(threads: int) -> tuple[Path, list[dict[str, str]]]:
+    """The demo model in Q4_K_M, and the greeting it answers by reciting its passage."""
+    import json
+
+    demo = Path(__file__).resolve().parents[1] / "desktop" / "demo"
+    gguf = bl.OUT_DIR / "demo-Q4_K_M.gguf"
+    if not gguf.is_file():
+        from exaone_convert.pipeline import ConvertRequest, convert
+
+        convert(ConvertRequest(source=str(demo), outfile=gguf, outtype="q4_k_m", show_progress=False))
+    return gguf, json.loads((demo / "demo.json").read_text(encoding="utf-8"))["messages"]
 
 
 def batch_costs(gen: Any, prompt_ids: list[int], reps: int) -> dict[int, float]:
@@ -137,17 +191,26 @@ def batch_costs(gen: Any, prompt_ids: list[int], reps: int) -> dict[int, float]:
     return {m: statistics.median(v) for m, v in out.items()}
 
 
+def command_flags(args: argparse.Namespace) -> str:
+    """The flags of this run that differ from the defaults, as typed."""
+    defaults = {"threads": 2, "rounds": 5, "new_tokens": 64, "n_gpu_layers": 0}
+    return "".join(f" --{k.replace('_', '-')} {getattr(args, k)}" for k, v in defaults.items() if getattr(args, k) != v)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import os
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--n-gpu-layers", type=int, default=0)
     p.add_argument("--no-readme", action="store_true")
     args = p.parse_args(argv)
     from exaone_desktop.engine.llama.local import LocalGenerator
 
+    load_before = os.getloadavg()
     layers = 4 if args.quick else None
     rounds = 1 if args.quick else args.rounds
     bl.OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -158,64 +221,77 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(7)
     open_prompt = " ".join(rng.choice(words, size=PROMPT_TOKENS).tolist())
     gen = LocalGenerator(gguf, n_ctx=N_CTX, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
+    demo_gguf, demo_chat = demo_model(args.threads)
+    demo = LocalGenerator(demo_gguf, n_ctx=1024, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
     plain = gen.default_settings(do_sample=False, max_new_tokens=args.new_tokens, speculative="off")
-    one_token = gen.generate(prompt, plain).generated[0].token_ids
     agreement = logit_agreement(gen, gen.tokenize_prompt(prompt, plain)[1], 33, FIXED_K + 1)
     print(f"  batched vs one-token logits: {agreement}", flush=True)
     fixed = plain.replace(speculative="on", prompt_lookup_num_tokens=FIXED_K)
     auto = plain.replace(speculative="auto", prompt_lookup_num_tokens=AUTO_LIMIT)
-    continuations = {}
-    for name, settings in (("on", fixed), ("auto", auto)):
-        continuations[name], took = verified_continuation(gen, prompt, settings, one_token)
-        same = sum(a == b for a, b in zip(continuations[name], one_token, strict=False))
-        print(f"  {name}: verified continuation after {took} rounds; {same} of {len(one_token)} positions as "
-              "the one-token loop's", flush=True)
-    cases: list[tuple[str, str, Any, Any]] = [("plain", prompt, plain, None)]
+    demo_plain = demo.default_settings(do_sample=False, max_new_tokens=120, speculative="off")
+    truth = Truth()
+    # (name, generator, prompt, settings, draft source or None for the generator's own, baseline case)
+    cases: list[tuple[str, Any, Any, Any, Any, str]] = [("plain", gen, prompt, plain, None, "plain")]
     for share, label in ((0.0, "100 %"), (0.2, "~80 %"), (0.5, "~50 %")):
-        cases.append((f"{label} on k={FIXED_K}", prompt, fixed, Scripted(continuations["on"], share, gen.n_vocab)))
-        cases.append((f"{label} auto ≤{AUTO_LIMIT}", prompt, auto,
-                      Scripted(continuations["auto"], share, gen.n_vocab)))
-    cases.append(("open-ended: plain", open_prompt, plain, None))
-    cases.append(("open-ended: prompt lookup auto", open_prompt,
-                  plain.replace(speculative="auto", prompt_lookup_num_tokens=AUTO_LIMIT), None))
-    for _, text, settings, source in cases:  # warm-up: each prompt's KV state cached, first-call allocations
-        gen.generate(text, settings.replace(max_new_tokens=2), draft_source=source)
+        cases.append((f"{label} on k={FIXED_K}", gen, prompt, fixed,
+                      Scripted(truth, share, gen.n_vocab, f"on-{share}"), "plain"))
+        cases.append((f"{label} auto ≤{AUTO_LIMIT}", gen, prompt, auto,
+                      Scripted(truth, share, gen.n_vocab, f"auto-{share}"), "plain"))
+    cases += [("open-ended: plain", gen, open_prompt, plain, None, "open-ended: plain"),
+              ("open-ended: prompt lookup auto", gen, open_prompt, auto, None, "open-ended: plain"),
+              ("demo recitation: plain", demo, demo_chat, demo_plain, None, "demo recitation: plain"),
+              ("demo recitation: prompt lookup auto", demo, demo_chat, demo_plain.replace(speculative="auto"), None,
+               "demo recitation: plain"),
+              ("demo recitation: prompt lookup on", demo, demo_chat, demo_plain.replace(speculative="on"), None,
+               "demo recitation: plain")]
+    for warm in range(3):  # prompts' KV states cached, allocations made, the truth learned
+        for _, g, text, settings, source, _ in cases:
+            decode_rate(g, text, settings if warm else settings.replace(speculative="off"), source, truth)
+    for _, _, _, _, source, _ in cases:
+        if source is not None:
+            source.kept = source.checked = 0
     rates: dict[str, list[float]] = {name: [] for name, *_ in cases}
-    kept: dict[str, tuple[int, int]] = {}
+    drafts: dict[str, list[int]] = {name: [0, 0] for name, *_ in cases}
     for r in range(rounds):
         order = cases if r % 2 == 0 else cases[::-1]
-        for name, text, settings, source in order:
-            rate, n_drafted, n_kept = decode_rate(gen, text, settings, source)
+        for name, g, text, settings, source, _ in order:
+            rate, n_drafted, n_kept = decode_rate(g, text, settings, source, truth)
             rates[name].append(rate)
-            kept[name] = (n_drafted, n_kept)
+            drafts[name][0] += n_drafted
+            drafts[name][1] += n_kept
             print(f"  round {r + 1} {name}: {rate:.2f} tok/s, drafted {n_drafted}, kept {n_kept}", flush=True)
-    base = statistics.median(rates["plain"])
-    open_base = statistics.median(rates["open-ended: plain"])
     rows = []
-    for name, *_ in cases:
+    for name, _, _, _, source, base in cases:
         rate = statistics.median(rates[name])
-        ref = open_base if name.startswith("open-ended") else base
-        n_drafted, n_kept = kept[name]
-        share = f"{n_kept / n_drafted:.0%}" if n_drafted else "—"
-        rows.append([name, f"{rate:.2f}", f"{rate / ref:.2f}×", str(n_drafted), str(n_kept), share])
-    table = bl.markdown_table(["drafts", "decode tok/s", "÷ plain", "drafted", "kept", "kept share"], rows)
-    costs = batch_costs(gen, gen.tokenize_prompt(prompt, plain)[1], 3 if args.quick else 7)
+        n_drafted, n_kept = drafts[name]
+        per_drafted = f"{n_kept / n_drafted:.0%}" if n_drafted else "—"
+        checked = f"{source.kept / source.checked:.0%}" if source is not None and source.checked else "—"
+        rows.append([name, f"{rate:.2f}", f"{rate / statistics.median(rates[base]):.2f}×", str(n_drafted // rounds),
+                     str(n_kept // rounds), checked, per_drafted])
+    table = bl.markdown_table(["drafts", "decode tok/s", "÷ plain", "drafted / reply", "kept / reply",
+                               "kept ÷ checked", "kept ÷ drafted"], rows)
+    costs = batch_costs(gen, gen.tokenize_prompt(prompt, plain)[1], 3)
     one = costs[1]
     cost_rows = [[str(m), str(m - 1), f"{costs[m] * 1000:.1f} ms", f"{costs[m] / one:.2f}×"] for m in sorted(costs)]
     cost_table = bl.markdown_table(["tokens in the batch (m)", "drafts verified (k = m − 1)", "llama_decode",
                                     "÷ one token"], cost_rows)
     gen.close()
+    demo.close()
+    load_after = os.getloadavg()
     where = "GPU" if args.n_gpu_layers else f"CPU, {args.threads} threads"
     body = "\n\n".join([
         bl.machine_line(),
         f"EXAONE-4.0-1.2B shape{' (4 layers)' if layers else ''}, random weights, Q4_K_M, {where}, greedy, "
-        f"{args.new_tokens} new tokens after a {PROMPT_TOKENS}-token prompt, median of {rounds} interleaved "
-        "rounds in one process. `python bench/bench_speculative.py`.",
+        f"{args.new_tokens} new tokens after a {PROMPT_TOKENS}-token prompt (the demo: up to 120 after its "
+        f"chat), median of {rounds} interleaved rounds in one process; load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after. `python bench/bench_speculative.py{command_flags(args)}`. Kept ÷ checked: "
+        "the acceptance "
+        "measured (a refused position counts as checked); drafted and kept: per reply.",
         table,
         f"Batched against one-token logits along the greedy continuation ({agreement['positions']} positions, runs "
         f"of {FIXED_K + 1}): largest difference {agreement['diff']:.1%} of the largest logit; median margin between "
         f"the top two logits {agreement['margin']:.1%} of it; the batch changes the argmax at {agreement['flips']} "
-        "positions. The scripted continuations are therefore verification's own (see the script's doc).",
+        "positions. The scripted drafts are therefore verification's own (see the script's doc).",
         f"Cost of one batch of m tokens (logits at each) at depth {DEPTH}:", cost_table])
     print(body)
     if not (args.no_readme or args.quick):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import families
 from .errors import ConversionError
-from .families import FAMILIES, Family, official_gguf_repos
+from .families import FAMILIES, Family, GGUFRepo, draft_repo_for, official_gguf_repos
 from .files import (
     NotEnoughSpace,
     atomic_path,
@@ -94,7 +94,7 @@ __all__ = [
     # output types and file names
     "DEFAULT_OUTTYPE", "OUTTYPES", "QUANTIZABLE", "OutType", "get_outtype", "model_stem", "output_path",
     # the EXAONE family table
-    "FAMILIES", "Family", "families", "official_gguf_repos",
+    "FAMILIES", "Family", "GGUFRepo", "draft_repo_for", "families", "official_gguf_repos",
     # inspecting a GGUF
     "MAX_LAYERS", "SAMPLING_KEYS", "SUPPORTED_ARCHITECTURES", "ModelInfo", "inspect_gguf",
     "MmprojInfo", "inspect_mmproj",

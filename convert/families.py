@@ -150,6 +150,9 @@ class Family:
     # The transformers model class --verify compares against ("causal": AutoModelForCausalLM, "image_text":
     # AutoModelForImageTextToText, which runs text-only prompts as a causal LM does).
     hf_reference: str = "causal"
+    # The repo (one of ``gguf_repos``) of the family's small model, which drafts for its larger ones as their
+    # ``assistant_model`` (speculative decoding: same tokenizer, so its drafts can be verified); None: no pair.
+    draft_repo: str | None = None
 
 
 _EXAONE3_KEYS = {"layers": ("num_layers",), "rms_eps": ("layer_norm_epsilon",), "activation": ("activation_function",)}
@@ -187,6 +190,7 @@ FAMILIES: tuple[Family, ...] = (
             official_repo("EXAONE-3.5-32B-Instruct", 32.0, _QUANTS),
         ),
         clues=Clues(names=("EXAONE-3",), vocab_size=102_400),
+        draft_repo="LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct-GGUF",
     ),
     Family(
         key="exaone_deep", label="EXAONE Deep",
@@ -207,6 +211,7 @@ FAMILIES: tuple[Family, ...] = (
             official_repo("EXAONE-Deep-32B", 32.0, _QUANTS),
         ),
         clues=Clues(template=(THOUGHT[1],), names=("EXAONE-Deep",), vocab_size=102_400),
+        draft_repo="LGAI-EXAONE/EXAONE-Deep-2.4B-GGUF",
     ),
     Family(
         key="exaone4", label="EXAONE 4.0",
@@ -226,6 +231,7 @@ FAMILIES: tuple[Family, ...] = (
             official_repo("EXAONE-4.0-32B", 32.0, _QUANTS),
         ),
         clues=Clues(tokens=(END_OF_TURN,), template=(END_OF_TURN,), names=("EXAONE-4.0",), vocab_size=102_400),
+        draft_repo="LGAI-EXAONE/EXAONE-4.0-1.2B-GGUF",
     ),
     Family(
         key="exaone4_5", label="EXAONE 4.5",
@@ -390,3 +396,14 @@ def known_reasoning_tags() -> tuple[tuple[str, str], ...]:
 
 def official_gguf_repos() -> dict[str, GGUFRepo]:
     return {r.repo_id: r for f in FAMILIES for r in f.gguf_repos}
+
+
+def draft_repo_for(repo_id: str) -> GGUFRepo | None:
+    """The official repo whose model drafts for the model of ``repo_id`` (its family's ``draft_repo``, when
+    that is another, smaller model); None when the family has no pair or ``repo_id`` is the small one."""
+    for fam in FAMILIES:
+        repos = {r.repo_id: r for r in fam.gguf_repos}
+        if repo_id in repos and fam.draft_repo in repos and fam.draft_repo != repo_id:
+            draft = repos[fam.draft_repo]
+            return draft if draft.parameters < repos[repo_id].parameters else None
+    return None

@@ -18,10 +18,12 @@ from ..engine import ROWS, GenerationError, LoadSettings, Setting, SettingsError
 __all__ = ["APP_LOAD_ROWS", "KV_CACHE_TYPES", "LoadSettings", "change", "for_model", "from_json", "kv_estimate",
            "remember", "to_json"]
 
-# The load settings the app's Settings > Model tab offers. Flash attention is not among them: the engine turns
+# The load settings the app keeps: those the Settings > Model tab offers, and the draft model the model manager
+# offers (``session.draft_offer``). Flash attention is not among them: the engine turns
 # it on where the KV cache type needs it (a quantized V cache) and leaves it off otherwise.
 APP_LOAD_ROWS: tuple[Setting, ...] = (ROWS["n_ctx"], ROWS["kv_cache_type"], ROWS["n_gpu_layers"],
-                                      ROWS["n_threads"], ROWS["state_cache_mb"])
+                                      ROWS["n_threads"], ROWS["state_cache_mb"],
+                                      ROWS["assistant_model"])  # set by the model manager's draft-model offer
 APP_LOAD_NAMES: frozenset[str] = frozenset(row.name for row in APP_LOAD_ROWS)
 KV_CACHE_TYPES: tuple[str, ...] = ROWS["kv_cache_type"].choices
 
@@ -60,9 +62,12 @@ def from_json(text: str | None) -> LoadSettings:
 
 
 def for_model(saved: Mapping[str, Any], path: str, fallback: LoadSettings) -> LoadSettings:
-    """The load settings kept for the model file ``path`` (``fallback`` when it has none yet)."""
+    """The load settings kept for the model file ``path`` (``fallback`` when it has none yet, less its
+    ``assistant_model``: a draft model belongs to the model it was chosen for)."""
     mine = saved.get(path)
-    return from_json(json.dumps(mine)) if isinstance(mine, Mapping) else fallback
+    if isinstance(mine, Mapping):
+        return from_json(json.dumps(mine))
+    return dataclasses.replace(fallback, assistant_model=None)
 
 
 def remember(saved: Mapping[str, Any], path: str, load: LoadSettings) -> dict[str, Any]:

@@ -72,6 +72,15 @@ class SettingsControls:
             self.loaded_with = dataclasses.replace(self.loaded_with, state_cache_mb=self.load.state_cache_mb)
         return self.load
 
+    def set_draft_model(self, model: str, draft: str) -> LoadSettings:
+        """``draft`` as the ``assistant_model`` of the model file ``model``: in the load settings now chosen when
+        ``model`` is the one loaded (or being loaded), else in those kept with that file (used when it loads)."""
+        if model == self.model_path:
+            return self.change_load("assistant_model", draft)
+        kept = change(for_model(self.load_by_model, model, self.load), "assistant_model", draft)
+        self.load_by_model = remember(self.load_by_model, model, kept)
+        return self.load
+
     def choose_model(self, path: str) -> LoadSettings:
         """About to load the model file ``path``: its own load choices (else the current ones) apply."""
         self.model_path = str(path)

@@ -216,6 +216,8 @@ class MainWindow(QMainWindow):
         self.settings_link.show_load()
 
     def _on_loaded(self, path: str) -> None:
+        if self.manager is not None:
+            self.manager.draft_offer.show_loaded(path)
         self._show_model()
         self.say(self.tr("Model ready."))
         self.model_loaded.emit(path)
@@ -230,6 +232,7 @@ class MainWindow(QMainWindow):
 
             self.manager = ModelManager(self.ctx.models_dir)
             self._follow_manager(self.manager)
+            self.manager.draft_offer.show_loaded(self.controller.model_path)
             dialog = QDialog(self)
             dialog.setWindowTitle(self.tr("Models"))
             dialog.resize(760, 640)
@@ -240,6 +243,7 @@ class MainWindow(QMainWindow):
     def _follow_manager(self, manager: Any) -> None:
         manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
         manager.job_finished.connect(self._manager_made)
+        manager.draft_offer.chosen.connect(self._draft_chosen)
         manager.progress_shown.connect(self.first_run.progress)
 
     def adopt_model_manager(self, old: MainWindow) -> None:
@@ -249,7 +253,8 @@ class MainWindow(QMainWindow):
         manager, dialog = old.manager, old.manager_dialog
         if manager is None or dialog is None or (manager.job is None and manager.catalogue_job is None):
             return
-        for signal in (manager.model_chosen, manager.job_finished, manager.progress_shown):
+        for signal in (manager.model_chosen, manager.job_finished, manager.progress_shown,
+                       manager.draft_offer.chosen):
             signal.disconnect()
         shown = dialog.isVisible()
         dialog.setParent(self, dialog.windowFlags())
@@ -285,8 +290,15 @@ class MainWindow(QMainWindow):
         return self.first_run.demo()
 
     def _manager_made(self, path: str) -> None:
-        if self.controller.takes_new_model(path):
+        if self.controller.takes_new_model(path) and not self.manager.draft_offer.is_draft(path):
             self.load_model(Path(path))
+
+    def _draft_chosen(self, model: str, draft: str) -> None:
+        """The model manager's draft model taken: it drafts for ``model`` (speculative decoding) from its next
+        load."""
+        self.settings_link.set_draft_model(model, draft)
+        self.manager.show_message(self.tr("{0} will draft for {1} from its next load (Reload applies it now).")
+                                  .format(Path(draft).name, Path(model).name))
 
     # -- conversations ---------------------------------------------------------------------------
 

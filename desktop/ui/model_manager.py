@@ -8,23 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -49,16 +45,9 @@ from ..session.models import (
 from ..session.network import problem_kind
 from ..session.transfer import Transfer
 from .catalogue_cards import CatalogueCards
+from .draft_offer_box import DraftOfferBox
+from .model_table import COLUMNS, fill_table, model_table, selected_path
 from .workers import DEMO_DIR, CatalogueWorker, ConvertWorker, DemoConvertWorker, DownloadWorker, Job, QuantizeWorker
-
-COLUMNS = (
-    str(QT_TRANSLATE_NOOP("ModelManager", "Name")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "Architecture")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "Size")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "Quant type")),
-    str(QT_TRANSLATE_NOOP("ModelManager", "Context")),
-)
-
 
 
 class ModelManager(QWidget):
@@ -80,12 +69,7 @@ class ModelManager(QWidget):
         self.cancelled: dict[Path, DownloadWorker] = {}  # downloads cancelled (their partial files being deleted)
         layout = QVBoxLayout(self)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = model_table([self.tr(c) for c in COLUMNS])
         self.table.doubleClicked.connect(lambda _i: self._use_selected())
         layout.addWidget(QLabel(self.tr("Models on this computer")))
         layout.addWidget(self.table, 1)
@@ -102,6 +86,8 @@ class ModelManager(QWidget):
         for b in (self.use_button, self.open_button, self.demo_button, self.refresh_button):
             row.addWidget(b)
         layout.addLayout(row)
+        self.draft_offer = DraftOfferBox(self)  # the small model of the selected (else loaded) model's family
+        layout.addWidget(self.draft_offer)
 
         download = QGroupBox(self.tr("Download an official EXAONE GGUF"))
         form = QFormLayout(download)
@@ -252,22 +238,10 @@ class ModelManager(QWidget):
     def refresh(self) -> None:
         self._fill_paused()
         self.models = list_local_models([self.models_dir])
-        self.table.setRowCount(len(self.models))
-        for i, m in enumerate(self.models):
-            cells = (m.name if not m.error else f"{m.name} ⚠", m.architecture, human_size(m.file_size),
-                     m.quant_type, f"{m.context_length:,}" if m.context_length else "?")
-            for j, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(m.error or str(m.path))
-                item.setData(Qt.ItemDataRole.UserRole, str(m.path))
-                self.table.setItem(i, j, item)
+        fill_table(self.table, self.models)
 
     def selected_path(self) -> Path | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        item = self.table.item(rows[0].row(), 0)
-        return Path(item.data(Qt.ItemDataRole.UserRole)) if item is not None else None
+        return selected_path(self.table)
 
     def select(self, path: Path) -> None:
         for i, m in enumerate(self.models):

@@ -97,6 +97,13 @@ class SettingsLink(QObject):
         self.ctx.put_json(KEY_LOAD_BY_MODEL, self.controller.load_by_model)
         self.show_load()
 
+    def set_draft_model(self, model: str, draft: str) -> None:
+        """The model manager's offer taken: ``draft`` drafts for ``model`` from its next load."""
+        self.controller.set_draft_model(model, draft)
+        self.ctx.put(KEY_LOAD, load_settings.to_json(self.controller.load))
+        self.ctx.put_json(KEY_LOAD_BY_MODEL, self.controller.load_by_model)
+        self.show_load()
+
     def show_load(self) -> None:
         c, panel = self.controller, self.panel.load_panel
         panel.show_load(c.load, c.load_figures(), c.kept_states())

@@ -23,6 +23,7 @@ from exaone_desktop.engine.llama.speculative import (
     Draft,
     DraftLength,
     lookup,
+    lookup_match,
 )
 from exaone_desktop.engine.sampling.sampler import TokenSampler
 from exaone_desktop.engine.settings import GenerationSettings, SettingsError
@@ -98,6 +99,7 @@ class Scripted:
     """A draft source proposing a known continuation with every ``every``-th position wrong (0: none)."""
 
     kind = "scripted"
+    cheap = False
 
     def __init__(self, continuation: Sequence[int], every: int, n_vocab: int) -> None:
         self.continuation, self.every, self.n_vocab = list(continuation), every, n_vocab
@@ -505,20 +507,104 @@ def test_settings_rows_validate() -> None:
         GenerationSettings(prompt_lookup_num_tokens=0)
 
 
-def test_auto_length_follows_acceptance_and_costs() -> None:
-    cpu = DecodeCosts()
-    cpu.record(1, 0.030)
+def cpu_costs() -> DecodeCosts:
+    costs = DecodeCosts()
+    costs.record(1, 0.030)
     for m, ratio in ((2, 1.52), (4, 2.29), (6, 3.25), (8, 4.24)):  # a 2-core CPU, per the issue's figures
-        cpu.record(m, 0.030 * ratio)
+        costs.record(m, 0.030 * ratio)
+    return costs
+
+
+def measured(costs: DecodeCosts, kind: str, kept: float, refused: float, long_match: bool = False) -> DecodeCosts:
+    record = costs.accepted(kind, long_match)
+    record.kept, record.refused = kept, refused
+    return costs
+
+
+def test_auto_length_follows_acceptance_and_costs() -> None:
     gpu = DecodeCosts()
     gpu.record(1, 0.005)
     gpu.record(9, 0.0055)
-    good = DraftLength("auto", 8, cpu, kept=50.0, refused=1.0)
-    poor = DraftLength("auto", 8, cpu, kept=5.0, refused=20.0)
+    good = DraftLength("auto", 8, measured(cpu_costs(), "x", 50.0, 1.0), "x")
+    poor = DraftLength("auto", 8, measured(cpu_costs(), "x", 5.0, 20.0), "x")
     assert good.next() >= 3
-    assert [poor.next() for _ in range(31)] == [0] * 31 and poor.next() == 1  # off, with a probe now and then
-    assert DraftLength("auto", 8, gpu, kept=5.0, refused=20.0).next() >= 1  # cheap batches: even poor drafts pay
-    assert DraftLength("on", 6, cpu, kept=0.0, refused=50.0).next() == 6
+    assert [poor.next() for _ in range(63)] == [0] * 63 and poor.next() == 1  # off, with a probe now and then
+    assert DraftLength("auto", 8, measured(gpu, "x", 5.0, 20.0), "x").next() >= 1  # cheap batches: poor drafts pay
+    assert DraftLength("on", 6, measured(cpu_costs(), "x", 0.0, 50.0), "x").next() == 6
+
+
+def test_acceptance_is_carried_across_replies_per_source_and_match() -> None:
+    """What a reply measured is where the next reply of the same source starts (counted as a few tokens, so
+    the new reply's own drafts soon decide); another source, and lookup's long matches, keep their own."""
+    costs = cpu_costs()
+    first = DraftLength("auto", 8, costs, "lookup")
+    assert first.acceptance() == pytest.approx(0.6) and first.acceptance(long_match=True) == pytest.approx(0.8)
+    assert first.next(long_match=True) >= 1  # a long match drafts on the very first reply ...
+    for _ in range(20):  # ... while chance matches are refused at once
+        first.update(3, 0)
+    second = DraftLength("auto", 8, costs, "lookup")
+    assert second.acceptance() < 0.1 and second.next() == 0
+    assert second.acceptance(long_match=True) == pytest.approx(0.8) and second.next(long_match=True) >= 1
+    assert DraftLength("auto", 8, costs, "model").acceptance() == pytest.approx(0.6)
+    for _ in range(3):  # the new reply repeats its prompt: a few kept drafts outweigh what was carried
+        second.update(4, 4)
+    assert DraftLength("auto", 8, costs, "lookup").next() >= 2
+
+
+def test_auto_probes_cheaply_while_the_acceptance_is_unknown() -> None:
+    """A source never measured on this model (the prior only): no length pays on these costs, so a short draft
+    is checked every few steps until the evidence is confident; then one token only now and then."""
+    costs = DecodeCosts()
+    costs.record(1, 0.285)
+    for m, ratio in ((2, 1.63), (3, 2.08), (5, 2.55), (9, 6.13)):  # one loaded thread (bench/README.md)
+        costs.record(m, 0.285 * ratio)
+    length = DraftLength("auto", 8, costs, "new")
+    assert [length.next() for _ in range(4)] == [0, 0, 0, 3]
+    for _ in range(6):
+        length.update(1, 0)  # refused probes: the evidence grows, and says drafting does not pay
+    assert [length.next() for _ in range(63)] == [0] * 63 and length.next() == 1
+
+
+class PinnedCosts(DecodeCosts):
+    """A 2-core CPU's decode costs (the issue's figures), not moved by this run's timings, so what "auto" does
+    depends on the text alone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for m, ratio in ((1, 1.0), (2, 1.52), (4, 2.29), (6, 3.25), (8, 4.24)):
+            super().record(m, 0.030 * ratio)
+
+    def record(self, m: int, seconds: float) -> None:
+        pass
+
+
+def test_auto_drafts_the_first_reply_that_repeats_text_and_carries_what_it_measured(gguf: Any) -> None:
+    """speculative auto on a fresh model: the reply repeats text (long lookup matches), so it drafts at once
+    (greedy: the same tokens as without drafts); what it measured is where the next reply starts."""
+    gen = load(gguf("exaone4"))
+    saved, gen.decode_costs = gen.decode_costs, PinnedCosts()
+    try:
+        plain = run(gen, LOOKUP_PROMPT, speculative="off", max_new_tokens=N_LONG)
+        auto = run(gen, LOOKUP_PROMPT, speculative="auto", max_new_tokens=N_LONG)
+        assert auto.generated[0].token_ids == plain.generated[0].token_ids
+        assert drafted(auto)[0] > 0
+        long_match = gen.decode_costs.accepted("lookup", long_match=True)
+        assert (long_match.kept, long_match.refused) != pytest.approx((0.8 * 4, 0.2 * 4))  # measured, not the prior
+        again = run(gen, LOOKUP_PROMPT, speculative="auto", max_new_tokens=N_LONG)
+        assert again.generated[0].token_ids == plain.generated[0].token_ids
+    finally:
+        gen.decode_costs = saved
+
+
+def test_lookup_reports_how_long_its_match_is() -> None:
+    passage = np.arange(100, 130, dtype=np.int32)
+    copied = np.concatenate([passage, np.array([7, 8], dtype=np.int32), passage[:12]])
+    found, match = lookup_match(copied, 5)
+    assert found.tolist() == passage[12:17].tolist() and match == 12
+    chance = np.array([5, 6, 1, 2, 9, 9, 9, 3, 1, 2], dtype=np.int32)  # "1 2" seen once, after other tokens
+    found, match = lookup_match(chance, 3)
+    assert found.tolist() == [9, 9, 9] and match == 2
+    assert lookup_match(np.array([1, 2, 3], dtype=np.int32), 3) == (pytest.approx([]), 0)
 
 
 # -- the command line ---------------------------------------------------------------------------------

@@ -409,7 +409,7 @@ class LocalGenerator:
             limit = settings.num_assistant_tokens
         else:
             limit = settings.prompt_lookup_num_tokens or DEFAULT_LOOKUP_TOKENS
-        length = DraftLength("auto" if mode == "auto" else "on", limit, self.decode_costs)
+        length = DraftLength("auto" if mode == "auto" else "on", limit, self.decode_costs, source.kind)
         source.begin(prompt_ids, settings, sampler.seed, max(sampler.sequence_index, 0))
         return Speculation(source, length, sampler)
 

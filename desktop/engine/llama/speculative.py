@@ -21,7 +21,12 @@ leave the KV cache (``DecodeTarget.keep``, ``llama_memory_seq_rm``).
 How many tokens to draft: ``DraftLength``. "on" drafts the configured number every step; "auto" picks the
 length that maximises the expected tokens per unit of time from the measured acceptance and this machine's
 measured cost of evaluating m tokens at once against one, and drafts nothing when no length pays (probing with
-one token now and then, so a change of text is noticed).
+one token every few steps while the acceptance is still being found out, and now and then after that, so a
+change of text is noticed). Both measurements belong to the loaded model and
+outlive a reply (``DecodeCosts``): the acceptance is kept per draft source, and for a source whose proposals
+cost next to nothing (prompt lookup) separately for drafts copied after a long match (a reply that repeats the
+prompt: rewriting, editing, quoting) and after a short one (chance matches), so the first reply of an edit
+drafts at once and an open-ended one backs off.
 """
 
 from __future__ import annotations
@@ -51,13 +56,20 @@ DEFAULT_LOOKUP_TOKENS = 10  # what "on"/"auto" draft by lookup when prompt_looku
 MAX_MATCHING_NGRAM = 2  # max_matching_ngram_size's default
 
 # The adaptive length ("auto")
-PRIOR_ACCEPTANCE = 0.6  # per-token acceptance assumed before any draft was checked ...
+PRIOR_ACCEPTANCE = 0.6  # per-token acceptance assumed before any draft of a source was checked ...
+PRIOR_LONG_MATCH = 0.8  # ... and for prompt lookup's drafts after a long match (copied text goes on as before)
 PRIOR_WEIGHT = 4.0  # ... worth this many checked tokens
+LONG_MATCH = 6  # tokens of context that must agree with where lookup copies from for a "long" match
+CARRY_WEIGHT = 8.0  # a new reply starts from the acceptance measured before, worth at most this many tokens
 ACCEPTANCE_DECAY = 0.9  # each verification step, older evidence counts this much less
+CONFIDENT = 6.0  # evidence (checked tokens, decayed) below which the acceptance is still being found out ...
+PROBE_EARLY = 4  # ... so when no length pays, a short draft is checked every this many steps (a cheap probe)
+PROBE_TOKENS = 3  # its length: it also measures what a batch of a few tokens costs, which a line through the
+                  # cost of two tokens overstates on CPUs (llama.cpp's batched products pay off from 3-4 tokens)
 PRIOR_SLOPE = 0.5  # cost of each extra token in a batch, in single-token decodes, before any is measured
 COST_DECAY = 0.8  # moving average of decode times
 MIN_GAIN = 1.05  # draft only when the expected speed-up is at least this (measurement noise)
-PROBE_EVERY = 32  # when nothing pays, still draft one token every this many steps
+PROBE_EVERY = 64  # when nothing pays by a confident measure, still draft one token every this many steps
 
 
 def drafting_settings(settings: GenerationSettings) -> list[str]:
@@ -78,12 +90,14 @@ class Draft:
 
     tokens: list[int]
     q: list[np.ndarray] | None = None
+    match: int = 0  # prompt lookup: tokens of context that agree with where the draft was copied from
 
 
 class DraftSource(Protocol):
     """Proposes tokens after the prompt and the reply so far (the last reply token is not evaluated yet)."""
 
-    kind: str  # "lookup", "model" or a benchmark's own
+    kind: str  # "lookup", "model" or a benchmark's own: the acceptance is measured per kind
+    cheap: bool  # proposing costs next to nothing: "auto" looks at the draft before choosing its length
 
     def begin(self, prompt_ids: Sequence[int], settings: GenerationSettings, seed: int, index: int) -> None:
         """A new reply to ``prompt_ids`` (sequence ``index`` of a request seeded with ``seed``)."""
@@ -95,6 +109,13 @@ class DraftSource(Protocol):
 def lookup(ids: np.ndarray, n: int, max_ngram: int = MAX_MATCHING_NGRAM) -> np.ndarray:
     """transformers' prompt lookup: for the last ``max_ngram`` ... 1 tokens of ``ids``, the earliest earlier
     occurrence with a continuation gives the up to ``n`` tokens that followed it (empty when none matches)."""
+    return lookup_match(ids, n, max_ngram)[0]
+
+
+def lookup_match(ids: np.ndarray, n: int, max_ngram: int = MAX_MATCHING_NGRAM,
+                 longest: int = 4 * LONG_MATCH) -> tuple[np.ndarray, int]:
+    """``lookup``, and how many tokens before the end of ``ids`` agree with those before the continuation it
+    copies (the n-gram and as far back as it goes on agreeing, at most ``longest``; 0 when nothing matched)."""
     length = len(ids)
     for size in range(min(max_ngram, length - 1), 0, -1):
         tail = ids[length - size:]
@@ -104,8 +125,11 @@ def lookup(ids: np.ndarray, n: int, max_ngram: int = MAX_MATCHING_NGRAM) -> np.n
             hit &= ids[j: starts + j] == tail[j]
         first = int(np.argmax(hit)) if starts else 0
         if starts and hit[first]:
-            return ids[first + size: first + size + n]
-    return ids[:0]
+            back = min(longest - size, first)
+            before, mine = ids[first - back: first][::-1], ids[length - size - back: length - size][::-1]
+            differs = np.flatnonzero(before != mine)
+            return ids[first + size: first + size + n], size + (int(differs[0]) if len(differs) else back)
+    return ids[:0], 0
 
 
 class PromptLookup:
@@ -113,6 +137,7 @@ class PromptLookup:
     cut before the first end token, as transformers does."""
 
     kind = "lookup"
+    cheap = True
 
     def __init__(self, ends: frozenset[int], max_ngram: int = MAX_MATCHING_NGRAM) -> None:
         self.max_ngram = max_ngram
@@ -132,12 +157,12 @@ class PromptLookup:
         if want > self._size:
             self._ids[self._size: want] = reply_tokens[self._size - self._n_prompt:]
         self._size = want
-        found = lookup(self._ids[:want], n, self.max_ngram)
+        found, match = lookup_match(self._ids[:want], n, self.max_ngram)
         if len(self._ends) and len(found):
             at = np.flatnonzero(np.isin(found, self._ends))
             if len(at):
                 found = found[: at[0]]
-        return Draft(found.tolist())
+        return Draft(found.tolist(), match=match)
 
 
 # -- the draft model --------------------------------------------------------------------------------
@@ -193,6 +218,7 @@ class DraftModel:
     """
 
     kind = "model"
+    cheap = False
 
     def __init__(self, path: str | Path, target_vocab: Any, target_info: ModelInfo, *, n_ctx: int, n_batch: int,
                  n_threads: int | None, n_gpu_layers: int, verbose: bool) -> None:
@@ -305,11 +331,45 @@ class DraftModel:
 
 # -- how many tokens to draft -----------------------------------------------------------------------
 
+class Acceptance:
+    """Measured per-token acceptance of one kind of draft on one loaded model: decayed counts of kept tokens
+    and of refusals (each verification ends at most one run), starting from a prior."""
+
+    def __init__(self, prior: float = PRIOR_ACCEPTANCE) -> None:
+        self.kept = prior * PRIOR_WEIGHT
+        self.refused = (1.0 - prior) * PRIOR_WEIGHT
+
+    @property
+    def rate(self) -> float:
+        total = self.kept + self.refused
+        return self.kept / total if total > 0 else PRIOR_ACCEPTANCE
+
+    def record(self, drafted: int, kept: int) -> None:
+        self.kept = ACCEPTANCE_DECAY * self.kept + kept
+        self.refused = ACCEPTANCE_DECAY * self.refused + (1 if kept < drafted else 0)
+
+    def carry(self) -> None:
+        """A new reply: what was measured before stays its starting point but counts as at most
+        ``CARRY_WEIGHT`` tokens, so the reply's own drafts soon decide (prompts differ in how they repeat)."""
+        total = self.kept + self.refused
+        if total > CARRY_WEIGHT:
+            self.kept, self.refused = (self.kept * CARRY_WEIGHT / total, self.refused * CARRY_WEIGHT / total)
+
+
 class DecodeCosts:
-    """This machine's measured seconds per ``llama_decode`` of m tokens (moving averages), per loaded model."""
+    """This machine's measured seconds per ``llama_decode`` of m tokens (moving averages), and the measured
+    acceptance of each kind of draft: one per loaded model, so both outlive a reply."""
 
     def __init__(self) -> None:
         self.seconds: dict[int, float] = {}
+        self.acceptance: dict[tuple[str, bool], Acceptance] = {}
+
+    def accepted(self, kind: str, long_match: bool = False) -> Acceptance:
+        """The measured acceptance of ``kind``'s drafts (after a long lookup match, or any other)."""
+        key = (kind, long_match)
+        if key not in self.acceptance:
+            self.acceptance[key] = Acceptance(PRIOR_LONG_MATCH if long_match else PRIOR_ACCEPTANCE)
+        return self.acceptance[key]
 
     def record(self, m: int, seconds: float) -> None:
         old = self.seconds.get(m)
@@ -338,44 +398,50 @@ def expected_tokens(alpha: float, k: int) -> float:
 
 @dataclass
 class DraftLength:
-    """The draft length for the next step: ``limit`` every time ("on"), or adapted ("auto")."""
+    """The draft length for the next step: ``limit`` every time ("on"), or adapted ("auto") to the acceptance
+    ``costs`` holds for drafts of ``kind`` (carried over from earlier replies) and to the measured costs."""
 
     mode: Mode
     limit: int
     costs: DecodeCosts
+    kind: str = ""
     draft_cost: float = 0.0  # a draft model's decode of one token, in target decodes of one token
-    kept: float = 0.0
-    refused: float = 0.0
     _idle: int = field(default=0, repr=False)
 
-    @property
-    def acceptance(self) -> float:
-        return (self.kept + PRIOR_ACCEPTANCE * PRIOR_WEIGHT) / (self.kept + self.refused + PRIOR_WEIGHT)
+    def __post_init__(self) -> None:
+        for long_match in (False, True):
+            self.costs.accepted(self.kind, long_match).carry()
 
-    def gain(self, k: int) -> float:
+    def acceptance(self, long_match: bool = False) -> float:
+        return self.costs.accepted(self.kind, long_match).rate
+
+    def gain(self, k: int, long_match: bool = False) -> float:
         """Expected tokens per unit of time drafting k, against one token per single decode."""
-        return expected_tokens(self.acceptance, k) / (self.costs.ratio(k + 1) + k * self.draft_cost)
+        return expected_tokens(self.acceptance(long_match), k) / (self.costs.ratio(k + 1) + k * self.draft_cost)
 
-    def next(self) -> int:
+    def next(self, long_match: bool = False, most: int | None = None) -> int:
+        """Tokens to draft next (at most ``most``: what the source has to offer, when known)."""
+        limit = self.limit if most is None else min(self.limit, most)
         if self.mode == "on":
-            return self.limit
+            return limit
         best, best_gain = 0, MIN_GAIN
-        for k in range(1, self.limit + 1):
-            g = self.gain(k)
+        for k in range(1, limit + 1):
+            g = self.gain(k, long_match)
             if g > best_gain:
                 best, best_gain = k, g
         if best:
             self._idle = 0
             return best
         self._idle += 1
-        if self._idle >= PROBE_EVERY:
+        record = self.costs.accepted(self.kind, long_match)
+        early = record.kept + record.refused < CONFIDENT
+        if self._idle >= (PROBE_EARLY if early else PROBE_EVERY) and limit:
             self._idle = 0
-            return 1
+            return min(PROBE_TOKENS, limit) if early else 1
         return 0
 
-    def update(self, drafted: int, kept: int) -> None:
-        self.kept = ACCEPTANCE_DECAY * self.kept + kept
-        self.refused = ACCEPTANCE_DECAY * self.refused + (1 if kept < drafted else 0)
+    def update(self, drafted: int, kept: int, long_match: bool = False) -> None:
+        self.costs.accepted(self.kind, long_match).record(drafted, kept)
 
 
 # -- verification -----------------------------------------------------------------------------------
@@ -409,16 +475,23 @@ class Speculation:
     def __init__(self, source: DraftSource, length: DraftLength, sampler: TokenSampler) -> None:
         self.source, self.length, self.sampler = source, length, sampler
         self.counts = DraftCounts()
+        self._long = False  # whether the draft being verified was copied after a long match
         seed = sampler.seed if sampler.seed is not None else 0
         self._rng = np.random.default_rng([sequence_seed(seed, max(sampler.sequence_index, 0)), 0xACCE97])
 
     def propose(self, reply: Reply, n_batch: int, max_new_tokens: int) -> Draft:
         """The next draft: at most what the reply may still take (so the cache never passes the context's end,
         which the prompt's check leaves room for) and what one batch holds."""
-        k = min(self.length.next(), max_new_tokens - len(reply.tokens), n_batch - 1)
-        if k <= 0:
+        room = min(self.length.limit, max_new_tokens - len(reply.tokens), n_batch - 1)
+        if room <= 0:
             return Draft([])
-        draft = self.source.propose(reply.tokens, k)
+        if self.source.cheap and self.length.mode == "auto":  # look first: the match says what to expect
+            draft = self.source.propose(reply.tokens, room)
+            self._long = draft.match >= LONG_MATCH
+            k = self.length.next(self._long, len(draft.tokens))
+        else:
+            k = min(self.length.next(), room)
+            draft = self.source.propose(reply.tokens, k) if k > 0 else Draft([])
         del draft.tokens[k:]
         if isinstance(self.source, DraftModel) and self.source.decodes:
             one = self.length.costs.seconds.get(1)
@@ -470,7 +543,7 @@ class Speculation:
     def _count(self, drafted: int, kept: int) -> None:
         self.counts.drafted += drafted
         self.counts.accepted += kept
-        self.length.update(drafted, kept)
+        self.length.update(drafted, kept, self._long)
 
 
 def decode_reply(target: DecodeTarget, reply: Reply, logits: np.ndarray, cancel: Any,

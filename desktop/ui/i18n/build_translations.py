@@ -158,6 +158,16 @@ KO: dict[str, str] = {
         "다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.",
     "Cancelling…": "취소하는 중…",
     "Done: {0}": "완료: {0}",
+    # the draft-model offer (speculative decoding)
+    "Draft model (faster replies, the same text)": "보조 모델(더 빠른 답변, 같은 텍스트)",
+    "Use it": "사용하기",
+    "{0} can draft for {1}: it proposes tokens that {1} checks in one step.":
+        "{0}이(가) {1}의 초안을 만들 수 있습니다. 제안한 토큰을 {1}이(가) 한 번에 검증합니다.",
+    "{0} can draft for {1}: it proposes tokens that {1} checks in one step. Use it downloads it first ({2}).":
+        "{0}이(가) {1}의 초안을 만들 수 있습니다. 제안한 토큰을 {1}이(가) 한 번에 검증합니다. "
+        "‘사용하기’를 누르면 먼저 내려받습니다({2}).",
+    "{0} will draft for {1} from its next load (Reload applies it now).":
+        "{0}이(가) 다음에 불러올 때부터 {1}의 초안을 만듭니다(다시 불러오면 바로 적용됩니다).",
     "Cancelled; no file was written.": "취소했습니다. 파일은 만들어지지 않았습니다.",
     "Name": "이름",
     "Architecture": "아키텍처",

@@ -34,27 +34,27 @@
   <context>
     <name>ChatActions</name>
     <message>
-      <location filename="../chat_actions.py" line="56" />
+      <location filename="../chat_actions.py" line="134" />
       <source>A document is still being read: wait for it, or cancel it.</source>
       <translation>아직 문서를 읽는 중입니다. 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="100" />
+      <location filename="../chat_actions.py" line="178" />
       <source>No model is loaded: set up the demo model, or open the model manager.</source>
       <translation>불러온 모델이 없습니다. 데모 모델을 준비하거나 모델 관리자를 여세요.</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="136" />
+      <location filename="../chat_actions.py" line="214" />
       <source>Stopping…</source>
       <translation>멈추는 중…</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="146" />
+      <location filename="../chat_actions.py" line="224" />
       <source>Writing…</source>
       <translation>답변 작성 중…</translation>
     </message>
     <message>
-      <location filename="../chat_actions.py" line="176" />
+      <location filename="../chat_actions.py" line="254" />
       <source>Use the other engine?</source>
       <translation>다른 엔진을 쓸까요?</translation>
     </message>
@@ -255,14 +255,37 @@
       <translation>문서 ({0})</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="120" />
+      <location filename="../documents.py" line="137" />
       <source>Reading {0}…</source>
       <translation>{0} 읽는 중…</translation>
     </message>
     <message>
-      <location filename="../documents.py" line="151" />
+      <location filename="../documents.py" line="171" />
       <source>Remove {0}</source>
       <translation>{0} 빼기</translation>
+    </message>
+  </context>
+  <context>
+    <name>DraftOfferBox</name>
+    <message>
+      <location filename="../draft_offer_box.py" line="28" />
+      <source>Draft model (faster replies, the same text)</source>
+      <translation>보조 모델(더 빠른 답변, 같은 텍스트)</translation>
+    </message>
+    <message>
+      <location filename="../draft_offer_box.py" line="39" />
+      <source>Use it</source>
+      <translation>사용하기</translation>
+    </message>
+    <message>
+      <location filename="../draft_offer_box.py" line="62" />
+      <source>{0} can draft for {1}: it proposes tokens that {1} checks in one step.</source>
+      <translation>{0}이(가) {1}의 초안을 만들 수 있습니다. 제안한 토큰을 {1}이(가) 한 번에 검증합니다.</translation>
+    </message>
+    <message>
+      <location filename="../draft_offer_box.py" line="64" />
+      <source>{0} can draft for {1}: it proposes tokens that {1} checks in one step. Use it downloads it first ({2}).</source>
+      <translation>{0}이(가) {1}의 초안을 만들 수 있습니다. 제안한 토큰을 {1}이(가) 한 번에 검증합니다. ‘사용하기’를 누르면 먼저 내려받습니다({2}).</translation>
     </message>
   </context>
   <context>
@@ -436,14 +459,19 @@
       <translation>{0} 불러오는 중…</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="220" />
+      <location filename="../main_window.py" line="222" />
       <source>Model ready.</source>
       <translation>모델이 준비되었습니다.</translation>
     </message>
     <message>
-      <location filename="../main_window.py" line="236" />
+      <location filename="../main_window.py" line="237" />
       <source>Models</source>
       <translation>모델</translation>
+    </message>
+    <message>
+      <location filename="../main_window.py" line="300" />
+      <source>{0} will draft for {1} from its next load (Reload applies it now).</source>
+      <translation>{0}이(가) 다음에 불러올 때부터 {1}의 초안을 만듭니다(다시 불러오면 바로 적용됩니다).</translation>
     </message>
   </context>
   <context>
@@ -522,337 +550,337 @@
   <context>
     <name>ModelManager</name>
     <message>
-      <location filename="../model_manager.py" line="55" />
+      <location filename="../model_table.py" line="13" />
       <source>Name</source>
       <translation>이름</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="56" />
+      <location filename="../model_table.py" line="14" />
       <source>Architecture</source>
       <translation>아키텍처</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="57" />
+      <location filename="../model_table.py" line="15" />
       <source>Size</source>
       <translation>크기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="58" />
+      <location filename="../model_table.py" line="16" />
       <source>Quant type</source>
       <translation>양자화 형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="59" />
+      <location filename="../model_table.py" line="17" />
       <source>Context</source>
       <translation>컨텍스트</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="90" />
+      <location filename="../model_manager.py" line="74" />
       <source>Models on this computer</source>
       <translation>이 컴퓨터의 모델</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="93" />
+      <location filename="../model_manager.py" line="77" />
       <source>Use selected model</source>
       <translation>선택한 모델 사용</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="95" />
+      <location filename="../model_manager.py" line="79" />
       <source>Open a GGUF file…</source>
       <translation>GGUF 파일 열기…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="97" />
+      <location filename="../model_manager.py" line="81" />
       <source>Set up the demo model</source>
       <translation>데모 모델 준비하기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="100" />
+      <location filename="../model_manager.py" line="84" />
       <source>Refresh</source>
       <translation>새로 고침</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="106" />
+      <location filename="../model_manager.py" line="92" />
       <source>Download an official EXAONE GGUF</source>
       <translation>공식 EXAONE GGUF 내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="135" />
+      <location filename="../model_manager.py" line="121" />
       <source>Download</source>
       <translation>내려받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="137" />
+      <location filename="../model_manager.py" line="123" />
       <source>Repository</source>
       <translation>저장소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="138" />
+      <location filename="../model_manager.py" line="124" />
       <source>File</source>
       <translation>파일</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="110" />
+      <location filename="../model_manager.py" line="96" />
       <source>This computer has {0} of memory.</source>
       <translation>이 컴퓨터의 메모리는 {0}입니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="111" />
+      <location filename="../model_manager.py" line="97" />
       <source>This computer's memory is unknown.</source>
       <translation>이 컴퓨터의 메모리 크기를 알 수 없습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="117" />
+      <location filename="../model_manager.py" line="103" />
       <source>Check files and sizes on the Hub</source>
       <translation>Hub에서 파일과 크기 확인</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="119" />
+      <location filename="../model_manager.py" line="105" />
       <source>Sizes marked ≈ are estimates; this asks Hugging Face for each repository's real files (nothing is downloaded)</source>
       <translation>≈ 표시된 크기는 추정값입니다. Hugging Face에 저장소마다 실제 파일을 묻습니다(아무것도 내려받지 않습니다)</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="143" />
+      <location filename="../model_manager.py" line="129" />
       <source>Convert a Hugging Face checkpoint</source>
       <translation>Hugging Face 체크포인트 변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="148" />
+      <location filename="../model_manager.py" line="134" />
       <source>Hub id (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) or a local folder</source>
       <translation>Hub ID (LGAI-EXAONE/EXAONE-3.5-2.4B-Instruct) 또는 로컬 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="149" />
+      <location filename="../model_manager.py" line="135" />
       <source>Folder…</source>
       <translation>폴더…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="155" />
+      <location filename="../model_manager.py" line="141" />
       <source>Convert</source>
       <translation>변환</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="157" />
+      <location filename="../model_manager.py" line="143" />
       <source>Source</source>
       <translation>원본</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="158" />
+      <location filename="../model_manager.py" line="144" />
       <source>Type</source>
       <translation>형식</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="162" />
+      <location filename="../model_manager.py" line="148" />
       <source>Quantize the selected GGUF</source>
       <translation>선택한 GGUF 양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="166" />
+      <location filename="../model_manager.py" line="152" />
       <source>Quantize</source>
       <translation>양자화</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="176" />
+      <location filename="../model_manager.py" line="162" />
       <source>Cancel</source>
       <translation>취소</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="179" />
+      <location filename="../model_manager.py" line="165" />
       <source>Pause</source>
       <translation>일시 정지</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="181" />
+      <location filename="../model_manager.py" line="167" />
       <source>Stop the download and keep what has arrived; Resume continues it, also after the app is restarted</source>
       <translation>다운로드를 멈추고 받은 부분은 남겨 둡니다. 이어받기를 누르면 앱을 다시 시작한 뒤에도 이어서 받습니다</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="198" />
+      <location filename="../model_manager.py" line="184" />
       <source>Paused downloads</source>
       <translation>일시 정지한 다운로드</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="204" />
+      <location filename="../model_manager.py" line="190" />
       <source>Resume</source>
       <translation>이어받기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="207" />
+      <location filename="../model_manager.py" line="193" />
       <source>Discard</source>
       <translation>버리기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="209" />
+      <location filename="../model_manager.py" line="195" />
       <source>Delete the part already downloaded</source>
       <translation>이미 받은 부분을 삭제합니다</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="224" />
+      <location filename="../model_manager.py" line="210" />
       <source>{0}: {1} of {2}, paused</source>
       <translation>{0}: {2} 중 {1} 받음, 일시 정지됨</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="249" />
+      <location filename="../model_manager.py" line="235" />
       <source>Deleted the partial download of {0}.</source>
       <translation>{0}의 받다 만 파일을 삭제했습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="280" />
+      <location filename="../model_manager.py" line="254" />
       <source>Select a model in the list first.</source>
       <translation>먼저 목록에서 모델을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="285" />
+      <location filename="../model_manager.py" line="259" />
       <source>Open a GGUF model</source>
       <translation>GGUF 모델 열기</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="291" />
+      <location filename="../model_manager.py" line="265" />
       <source>Checkpoint folder</source>
       <translation>체크포인트 폴더</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="313" />
+      <location filename="../model_manager.py" line="287" />
       <source>Stopped asking the Hub; the sizes stay estimates.</source>
       <translation>Hub에 묻기를 멈췄습니다. 크기는 추정값으로 둡니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="318" />
+      <location filename="../model_manager.py" line="292" />
       <source>Asking the Hub for the official files…</source>
       <translation>Hub에 공식 파일 목록을 묻는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="330" />
+      <location filename="../model_manager.py" line="304" />
       <source>Read {0} of {1} repositories; the others keep estimated sizes ({2})</source>
       <translation>저장소 {1}개 중 {0}개를 읽었습니다. 나머지는 추정 크기로 둡니다 ({2})</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="333" />
+      <location filename="../model_manager.py" line="307" />
       <source>Read the files and sizes of all {0} repositories.</source>
       <translation>저장소 {0}개 모두의 파일과 크기를 읽었습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="344" />
+      <location filename="../model_manager.py" line="318" />
       <source>Setting up the demo model…</source>
       <translation>데모 모델 준비 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="349" />
+      <location filename="../model_manager.py" line="323" />
       <source>Choose a repository and a file.</source>
       <translation>저장소와 파일을 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="358" />
+      <location filename="../model_manager.py" line="332" />
       <source>Downloading {0}…</source>
       <translation>{0} 내려받는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="379" />
+      <location filename="../model_manager.py" line="353" />
       <source>{0}% downloaded</source>
       <translation>{0}% 받음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="380" />
+      <location filename="../model_manager.py" line="354" />
       <source>{0} of {1}</source>
       <translation>{1} 중 {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="382" />
+      <location filename="../model_manager.py" line="356" />
       <source>{0}/s</source>
       <translation>{0}/초</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="384" />
+      <location filename="../model_manager.py" line="358" />
       <source>about {0} left</source>
       <translation>약 {0} 남음</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="390" />
+      <location filename="../model_manager.py" line="364" />
       <source>{0} s</source>
       <translation>{0}초</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="392" />
+      <location filename="../model_manager.py" line="366" />
       <source>{0} min</source>
       <translation>{0}분</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="393" />
+      <location filename="../model_manager.py" line="367" />
       <source>{0} h {1} min</source>
       <translation>{0}시간 {1}분</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="399" />
+      <location filename="../model_manager.py" line="373" />
       <source>Cannot reach Hugging Face: this computer seems to be offline, or needs a proxy (Settings → App → Network).</source>
       <translation>Hugging Face에 연결할 수 없습니다. 이 컴퓨터가 오프라인이거나 프록시가 필요해 보입니다(설정 → 앱 → 네트워크).</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="401" />
+      <location filename="../model_manager.py" line="375" />
       <source>Hugging Face refused the download: accept the model's licence on its page, or log in with a token.</source>
       <translation>Hugging Face가 내려받기를 거절했습니다. 모델 페이지에서 라이선스에 동의하거나 토큰으로 로그인하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="403" />
+      <location filename="../model_manager.py" line="377" />
       <source>This file is not on Hugging Face (any more); check the name or the mirror.</source>
       <translation>이 파일이 Hugging Face에 없습니다. 이름이나 미러 주소를 확인하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="404" />
+      <location filename="../model_manager.py" line="378" />
       <source>There is not enough free disk space for this file; free some space and try again.</source>
       <translation>이 파일을 받을 디스크 공간이 부족합니다. 공간을 비우고 다시 시도하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="406" />
+      <location filename="../model_manager.py" line="380" />
       <source>The download failed: {0}</source>
       <translation>내려받지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="411" />
+      <location filename="../model_manager.py" line="385" />
       <source>Enter a Hub id or choose a checkpoint folder.</source>
       <translation>Hub ID를 입력하거나 체크포인트 폴더를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="414" />
+      <location filename="../model_manager.py" line="388" />
       <source>Converting {0}…</source>
       <translation>{0} 변환 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="419" />
+      <location filename="../model_manager.py" line="393" />
       <source>Select the GGUF to quantize in the list first.</source>
       <translation>먼저 목록에서 양자화할 GGUF를 고르세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="423" />
+      <location filename="../model_manager.py" line="397" />
       <source>Quantizing {0}…</source>
       <translation>{0} 양자화 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="427" />
+      <location filename="../model_manager.py" line="401" />
       <source>Another task is running; wait for it or cancel it.</source>
       <translation>다른 작업이 진행 중입니다. 끝날 때까지 기다리거나 취소하세요.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="450" />
+      <location filename="../model_manager.py" line="424" />
       <source>Cancelling…</source>
       <translation>취소하는 중…</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="468" />
+      <location filename="../model_manager.py" line="442" />
       <source>Done: {0}</source>
       <translation>완료: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="478" />
+      <location filename="../model_manager.py" line="452" />
       <source>The task failed: {0}</source>
       <translation>작업을 마치지 못했습니다: {0}</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="485" />
+      <location filename="../model_manager.py" line="459" />
       <source>Paused; Resume continues the download from where it stopped.</source>
       <translation>일시 정지했습니다. 이어받기를 누르면 멈춘 곳부터 이어서 받습니다.</translation>
     </message>
     <message>
-      <location filename="../model_manager.py" line="490" />
+      <location filename="../model_manager.py" line="464" />
       <source>Cancelled; no file was written.</source>
       <translation>취소했습니다. 파일은 만들어지지 않았습니다.</translation>
     </message>
@@ -1010,17 +1038,17 @@
   <context>
     <name>SettingsLink</name>
     <message>
-      <location filename="../settings_link.py" line="141" />
+      <location filename="../settings_link.py" line="148" />
       <source>Using OPENAI_API_KEY from the environment.</source>
       <translation>환경 변수 OPENAI_API_KEY를 사용합니다.</translation>
     </message>
     <message>
-      <location filename="../settings_link.py" line="142" />
+      <location filename="../settings_link.py" line="149" />
       <source>A key is stored in the OS keychain.</source>
       <translation>키가 OS 키체인에 저장되어 있습니다.</translation>
     </message>
     <message>
-      <location filename="../settings_link.py" line="142" />
+      <location filename="../settings_link.py" line="149" />
       <source>No API key set.</source>
       <translation>API 키가 없습니다.</translation>
     </message>
