@@ -22,6 +22,7 @@ from exaone_desktop.engine.llama.speculative import (
     DecodeCosts,
     Draft,
     DraftLength,
+    Speculation,
     lookup,
     lookup_match,
 )
@@ -627,3 +628,39 @@ def test_cli_drafts_and_refuses_another_tokenizer_in_one_line(gguf: Any, capsys:
     assert cli.main([*base, "--assistant-model", str(gguf("exaone3_untied"))]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "another tokenizer" in err and "Traceback" not in err
+
+
+class SlowEmptyLookup:
+    """A prompt lookup that never finds anything and takes ``seconds`` to say so."""
+
+    kind, cheap = "lookup", True
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.calls = seconds, 0
+
+    def begin(self, *_: Any) -> None:
+        pass
+
+    def propose(self, reply_tokens: Sequence[int], n: int) -> Draft:
+        import time
+
+        self.calls += 1
+        time.sleep(self.seconds)
+        return Draft([])
+
+
+@pytest.mark.parametrize(("decode_s", "looks"), [(1.0, 40), (0.0005, 2)])
+def test_auto_looks_less_often_when_looking_costs_more_than_a_sliver_of_decoding(decode_s: float,
+                                                                                 looks: int) -> None:
+    """A lookup that drafts nothing costs at most ~1 % of the decoding: on a slow model every step looks; where
+    one lookup costs as much as several decode steps (a tiny model), the next steps decode without looking."""
+    from types import SimpleNamespace
+
+    costs = DecodeCosts()
+    costs.record(1, decode_s)
+    source = SlowEmptyLookup(0.002)
+    with TokenSampler(GenerationSettings(do_sample=False), 64, history_size=256) as sampler:
+        speculation = Speculation(source, DraftLength("auto", 8, costs, "lookup"), sampler)  # type: ignore[arg-type]
+        reply = SimpleNamespace(tokens=[1, 2, 3])
+        drafts = [speculation.propose(reply, 512, 1000) for _ in range(40)]  # type: ignore[arg-type]
+    assert all(d.tokens == [] for d in drafts) and source.calls == looks

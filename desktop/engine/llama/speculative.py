@@ -70,6 +70,8 @@ PRIOR_SLOPE = 0.5  # cost of each extra token in a batch, in single-token decode
 COST_DECAY = 0.8  # moving average of decode times
 MIN_GAIN = 1.05  # draft only when the expected speed-up is at least this (measurement noise)
 PROBE_EVERY = 64  # when nothing pays by a confident measure, still draft one token every this many steps
+LOOKUP_SHARE = 0.01  # "auto": a lookup that drafts nothing may cost this share of the decoding time at most ...
+MAX_SKIPPED_LOOKUPS = 32  # ... so on a model fast against the lookup, up to this many steps skip looking
 
 
 def drafting_settings(settings: GenerationSettings) -> list[str]:
@@ -476,6 +478,7 @@ class Speculation:
         self.source, self.length, self.sampler = source, length, sampler
         self.counts = DraftCounts()
         self._long = False  # whether the draft being verified was copied after a long match
+        self._skip = 0  # steps that decode without looking (see LOOKUP_SHARE)
         seed = sampler.seed if sampler.seed is not None else 0
         self._rng = np.random.default_rng([sequence_seed(seed, max(sampler.sequence_index, 0)), 0xACCE97])
 
@@ -486,9 +489,16 @@ class Speculation:
         if room <= 0:
             return Draft([])
         if self.source.cheap and self.length.mode == "auto":  # look first: the match says what to expect
+            if self._skip > 0:
+                self._skip -= 1
+                return Draft([])
+            t = time.perf_counter()
             draft = self.source.propose(reply.tokens, room)
+            looked = time.perf_counter() - t
             self._long = draft.match >= LONG_MATCH
             k = self.length.next(self._long, len(draft.tokens))
+            if k == 0:
+                self._skip = self._lookups_to_skip(looked)
         else:
             k = min(self.length.next(), room)
             draft = self.source.propose(reply.tokens, k) if k > 0 else Draft([])
@@ -498,6 +508,16 @@ class Speculation:
             if one:
                 self.length.draft_cost = self.source.decode_seconds / self.source.decodes / one
         return draft
+
+    def _lookups_to_skip(self, looked: float) -> int:
+        """After a lookup that drafted nothing: how many steps decode without looking, so that looking costs at
+        most LOOKUP_SHARE of the decoding (none on a model whose decode step dwarfs the lookup: every step
+        looks; on a tiny fast model, one look every few dozen steps), which keeps "auto" from being slower than
+        plain decoding where nothing is drafted."""
+        one = self.length.costs.seconds.get(1)
+        if not one or one <= 0:
+            return 0
+        return min(MAX_SKIPPED_LOOKUPS, int(looked / (LOOKUP_SHARE * one)))
 
     def verify(self, target: DecodeTarget, reply: Reply, draft: Draft) -> tuple[FinishReason | None, np.ndarray | None]:
         """Evaluate the reply's last token and the draft in one batch and keep what the sampler keeps:
