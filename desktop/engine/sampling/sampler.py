@@ -35,11 +35,6 @@ the stream of llama.cpp's dist sampler, which earlier versions used). Sequence `
 
 from __future__ import annotations
 
-import codecs
-import ctypes
-import hashlib
-import secrets
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,13 +42,13 @@ import llama_cpp
 import numpy as np
 
 from ..settings import GenerationSettings
+from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
+from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
+from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_tail, softmax32, top_candidates, top_p_keep
 
-# Mirrors llama_token_data {int32 id; float logit; float p;} (12 bytes, no padding).
-TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-assert TOKEN_DATA.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
+__all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
+           "sequence_seed"]
 
-SEED_RANGE = 2**32  # seeds are uint32 (GenerationSettings' range)
-ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
 SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
 NUCLEUS_BY_REJECTION_MIN_P = 0.5  # top_p from which a full-vocabulary nucleus is drawn by rejection
 NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
@@ -61,161 +56,7 @@ _F32 = np.float32
 _U53 = 1.0 / (1 << 53)
 
 
-class GrammarRejected(RuntimeError):
-    """The grammar allows no token here (or was handed a token it forbids)."""
-
-
-def draw_seed(seed: int | None) -> int:
-    """``seed`` itself, or a fresh random uint32 when it is ``None`` (report it to reproduce the draw)."""
-    return secrets.randbelow(SEED_RANGE) if seed is None else int(seed)
-
-
-def sequence_seed(seed: int, index: int) -> int:
-    """The seed of sequence ``index`` of a request seeded with ``seed``; sequence 0 uses ``seed`` itself.
-
-    Derived with BLAKE2b over (seed, index), so it never depends on a library's random stream.
-    """
-    if index == 0:
-        return int(seed)
-    digest = hashlib.blake2b(f"exaone-sequence:{int(seed)}:{int(index)}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "little")
-
-
-class HistoryCounts:
-    """Occurrence counts of the last ``window`` ids fed in, with the distinct ids as numpy arrays (O(1) per id)."""
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self._recent: deque[int] = deque()
-        self._slot: dict[int, int] = {}
-        self._ids = np.empty(256, dtype=np.intp)
-        self._counts = np.empty(256, dtype=np.float32)
-        self.size = 0
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self._ids[: self.size]
-
-    @property
-    def counts(self) -> np.ndarray:
-        return self._counts[: self.size]
-
-    def clear(self) -> None:
-        self._recent.clear()
-        self._slot.clear()
-        self.size = 0
-
-    def extend(self, tokens: Iterable[int]) -> None:
-        tokens = np.fromiter(tokens, dtype=np.intp)
-        if self.size or not len(tokens):
-            for token in tokens.tolist():
-                self.add(token)
-            return
-        last = tokens[-self.window:]  # a long prompt into an empty history: count it in one go
-        ids, counts = np.unique(last, return_counts=True)
-        self._ids = np.resize(self._ids, max(len(self._ids), 2 * len(ids)))
-        self._counts = np.resize(self._counts, len(self._ids))
-        self._ids[: len(ids)] = ids
-        self._counts[: len(ids)] = counts
-        self._slot = dict(zip(ids.tolist(), range(len(ids)), strict=True))
-        self._recent.extend(last.tolist())
-        self.size = len(ids)
-
-    def add(self, token: int) -> None:
-        if len(self._recent) == self.window:
-            self._drop(self._recent.popleft())
-        self._recent.append(token)
-        slot = self._slot.get(token)
-        if slot is not None:
-            self._counts[slot] += 1
-            return
-        if self.size == len(self._ids):
-            self._ids = np.resize(self._ids, 2 * self.size)
-            self._counts = np.resize(self._counts, 2 * self.size)
-        self._slot[token] = self.size
-        self._ids[self.size] = token
-        self._counts[self.size] = 1
-        self.size += 1
-
-    def _drop(self, token: int) -> None:
-        slot = self._slot[token]
-        self._counts[slot] -= 1
-        if self._counts[slot] > 0:
-            return
-        last = self.size - 1  # move the last slot into the freed one
-        del self._slot[token]
-        if slot != last:
-            moved = int(self._ids[last])
-            self._ids[slot], self._counts[slot] = moved, self._counts[last]
-            self._slot[moved] = slot
-        self.size = last
-
-
-def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
-    """(ids, floor): every id whose value is >= ``floor``, where ``floor`` <= the m-th largest value.
-
-    Without sorting: the m-th largest of the column maxima of a ROWS x (V / ROWS) view is a lower bound of
-    the m-th largest value, and only the (about m) columns reaching it can hold values above it.
-    """
-    n = len(z)
-    if m >= n:
-        return np.arange(n), -np.inf
-    cols = n // ROWS
-    if m * ROWS * 4 > n or cols == 0:
-        floor = float(np.partition(z, n - m)[n - m])
-        return np.flatnonzero(z >= floor), floor
-    grid = z[: ROWS * cols].reshape(ROWS, cols)
-    col_max = grid.max(axis=0)
-    tail = z[ROWS * cols:]
-    pool = np.concatenate((col_max, tail)) if len(tail) else col_max
-    floor = float(np.partition(pool, len(pool) - m)[len(pool) - m])
-    chosen = np.flatnonzero(col_max >= floor)
-    ids = (np.arange(ROWS)[:, None] * cols + chosen[None, :]).ravel()
-    ids = ids[z[ids] >= floor]
-    if len(tail):
-        ids = np.concatenate((ids, ROWS * cols + np.flatnonzero(tail >= floor)))
-    return ids, floor
-
-
-def _tie_margin(kth: float, temperature: _F32) -> float:
-    """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
-    if temperature == 1 or not np.isfinite(kth):
-        return 0.0
-    scaled = abs(float(_F32(kth) / temperature))
-    return 4.0 * float(temperature) * float(np.spacing(_F32(scaled))) + float(np.spacing(_F32(abs(kth))))
-
-
-def softmax32(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(exp(v - max), probabilities) in float32, normalised as torch does: times float32(1 / sum)."""
-    e = np.exp(values - values.max(), dtype=np.float32)
-    return e, e * (_F32(1) / e.sum(dtype=np.float32))
-
-
-def nucleus_tail(top_p: float) -> float:
-    """float32(1 - top_p): transformers removes the tokens whose ascending cumulative probability is <= it."""
-    return float(_F32(1.0 - top_p))
-
-
-def top_p_keep(probs_descending: np.ndarray, tail: float, mass_below: float = 0.0) -> int:
-    """How many of ``probs_descending`` transformers' TopPLogitsWarper keeps (at least one).
-
-    It sorts ascending and removes tokens whose cumulative probability (accumulated in float64 and rounded
-    to float32, as torch's CPU cumsum does) is <= ``tail`` (``nucleus_tail(top_p)``). ``mass_below`` is
-    the probability of every token below these ones (all removed).
-    """
-    ascending = probs_descending[::-1].astype(np.float64)
-    cumulative = (mass_below + np.cumsum(ascending)).astype(np.float32)
-    removed = int(np.count_nonzero(cumulative <= _F32(tail)))
-    return max(1, len(probs_descending) - removed)
-
-
-def min_p_keep(e_descending: np.ndarray, min_p: float) -> int:
-    """How many of the (descending, unnormalised) exps transformers' MinPLogitsWarper keeps (at least one)."""
-    probs = e_descending * (_F32(1) / e_descending.sum(dtype=np.float32))
-    return max(1, int(np.count_nonzero(probs >= _F32(min_p) * probs[0])))
-
-
-class TokenSampler:
+class TokenSampler(GrammarMask):
     """Sampling for one request, in transformers' order and semantics.
 
     ``history_size`` bounds how far back the penalties look: pass the context size so that they cover the
@@ -255,19 +96,8 @@ class TokenSampler:
         self._nucleus_by_rejection = (settings.do_sample and grammar is None and settings.min_p is None
                                       and not 0 < settings.top_k < n_vocab
                                       and NUCLEUS_BY_REJECTION_MIN_P <= settings.top_p < 1.0)
-        self._grammar: Any = None
-        self._candidates: np.ndarray | None = None
         if grammar is not None:
-            self._grammar = _make_grammar(grammar, vocab)
-            self._vocab = vocab
-            self._candidates = np.zeros(n_vocab, dtype=TOKEN_DATA)
-            self._masked = np.empty(n_vocab, dtype=np.float32)
-            self._piece_checked = np.zeros(n_vocab, dtype=bool)
-            self._never_utf8 = np.zeros(n_vocab, dtype=bool)
-            self._pieces: dict[int, bytes] = {}
-            self._piece_buf = ctypes.create_string_buffer(256)
-            self._utf8 = codecs.getincrementaldecoder("utf-8")()  # the text so far, for partial characters
-
+            self._init_grammar(grammar, vocab)
     # -- history ---------------------------------------------------------------------------------
 
     def start(self, prompt_ids: Iterable[int], index: int | None = None) -> None:
@@ -559,58 +389,6 @@ class TokenSampler:
     def _uniform(self) -> float:
         return (int(self._bits.random_raw()) >> 11) * _U53
 
-    # -- grammar ---------------------------------------------------------------------------------
-
-    def _allowed(self, ids: np.ndarray) -> np.ndarray:
-        """Which of ``ids`` the grammar allows next (llama.cpp sets the others' logit to -inf)."""
-        assert self._candidates is not None
-        buf = self._candidates[: len(ids)]
-        buf["id"] = ids
-        buf["logit"] = 0.0
-        buf["p"] = 0.0
-        arr = llama_cpp.llama_token_data_array(buf.ctypes.data_as(llama_cpp.llama_token_data_p), len(ids), -1, False)
-        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(arr))
-        if arr.size != len(ids) or ctypes.cast(arr.data, ctypes.c_void_p).value != buf.ctypes.data:
-            raise RuntimeError("llama.cpp's grammar sampler changed the candidate buffer")
-        return self._utf8_ok(ids, buf["logit"] > -np.inf)
-
-    def _utf8_ok(self, ids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """``allowed`` narrowed to the tokens that keep the text valid UTF-8.
-
-        llama.cpp's grammar decodes UTF-8 loosely: it lets F5-FF, overlong forms and code points above
-        U+10FFFF into strings, and the reply would not decode. With no partial character pending this is a
-        fixed property of each token (checked once per id, on first sight); inside a partial character,
-        the few tokens the grammar allows (those starting with continuation bytes) are checked one by one.
-        """
-        pending = self._utf8.getstate()[0]
-        if not pending:
-            new = ids[~self._piece_checked[ids]]
-            for token in new.tolist():
-                self._never_utf8[token] = not _decodes(b"", self._piece(token))
-            self._piece_checked[new] = True
-            return allowed & ~self._never_utf8[ids]
-        allowed = allowed.copy()
-        for i in np.flatnonzero(allowed).tolist():
-            token = int(ids[i])
-            allowed[i] = not llama_cpp.llama_vocab_is_eog(self._vocab, token) and _decodes(pending, self._piece(token))
-        return allowed
-
-    def _piece(self, token: int) -> bytes:
-        piece = self._pieces.get(token)
-        if piece is None:
-            size = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, len(self._piece_buf), 0, False)
-            piece = self._pieces[token] = self._piece_buf.raw[: max(size, 0)]
-        return piece
-
-    def _mask_all(self, z: np.ndarray) -> np.ndarray:
-        assert self._masked is not None
-        masked = self._masked
-        masked[:] = z
-        masked[~self._allowed(np.arange(self.n_vocab))] = -np.inf
-        if masked.max() == -np.inf:
-            raise GrammarRejected("the grammar allows no token here")
-        return masked
-
     # -- lifetime --------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -627,23 +405,3 @@ class TokenSampler:
     def __del__(self) -> None:
         self.close()
 
-
-def _decodes(pending: bytes, piece: bytes) -> bool:
-    """Whether ``pending + piece`` is valid UTF-8 so far (an unfinished last character is fine)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(pending + piece, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _make_grammar(grammar: str, vocab: Any) -> Any:
-    from .grammar import GrammarError
-
-    if vocab is None:
-        raise ValueError("a grammar needs the model's vocab (llama_cpp.llama_model_get_vocab(model))")
-    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
-    if not sampler:
-        raise GrammarError("llama.cpp could not parse the grammar (its log names the rule); "
-                           "check the GBNF text or the JSON schema it came from")
-    return sampler
