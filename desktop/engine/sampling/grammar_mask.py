@@ -25,6 +25,8 @@ class GrammarMask:
 
     n_vocab: int
     _grammar: Any = None
+    _masked: np.ndarray | None = None
+    _candidates: np.ndarray | None = None
 
     def _init_grammar(self, grammar: str, vocab: Any) -> None:
         self._grammar = _make_grammar(grammar, vocab)

@@ -68,10 +68,25 @@ class HistoryCounts:
         self._recent.extend(last.tolist())
         self.size = len(ids)
 
-    def add(self, token: int) -> None:
+    def add(self, token: int) -> int | None:
+        """Count ``token``; the id that left the window to make room for it, if any (for ``undo``)."""
+        dropped = None
         if len(self._recent) == self.window:
-            self._drop(self._recent.popleft())
+            dropped = self._recent.popleft()
+            self._drop(dropped)
         self._recent.append(token)
+        self._count(token)
+        return dropped
+
+    def undo(self, token: int, dropped: int | None) -> None:
+        """Take back the last ``add(token)``, which returned ``dropped``."""
+        self._recent.pop()
+        self._drop(token)
+        if dropped is not None:
+            self._recent.appendleft(dropped)
+            self._count(dropped)
+
+    def _count(self, token: int) -> None:
         slot = self._slot.get(token)
         if slot is not None:
             self._counts[slot] += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
+SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
 _F32 = np.float32
 
 
@@ -71,3 +72,46 @@ def min_p_keep(e_descending: np.ndarray, min_p: float) -> int:
     probs = e_descending * (_F32(1) / e_descending.sum(dtype=np.float32))
     return max(1, int(np.count_nonzero(probs >= _F32(min_p) * probs[0])))
 
+
+def nucleus_floor(p: np.ndarray, tail: float, buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.float32:
+    """The smallest probability transformers' top-p keeps (tokens tied with it stay), found by sorting
+    only a band of ``p`` located by a sorted 1/SUBSAMPLE sample of it."""
+    sample = np.sort(p[::SUBSAMPLE])
+    estimate = np.cumsum(sample, dtype=np.float64) * SUBSAMPLE
+    at = int(np.searchsorted(estimate, tail))
+    margin = 4 + int(np.sqrt(max(at, 1)))
+    while True:
+        lo = sample[at - margin] if at - margin >= 0 else None
+        hi = sample[at + margin] if at + margin < len(sample) else None
+        floor = _cut_in_band(p, tail, lo, hi, buffers)
+        if floor is not None:
+            return floor
+        margin *= 8
+
+def _cut_in_band(p: np.ndarray, tail: float, lo: np.float32 | None, hi: np.float32 | None,
+                 buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.float32 | None:
+    """The top-p floor if the cut falls among the tokens with lo <= p <= hi, else None.
+
+    In ascending order the vocabulary is [below lo, band, above hi]: the cut is in the band when the
+    tokens below are all removed (their mass rounds to <= tail) and the band's largest token is kept.
+    """
+    inside, other, scratch = buffers
+    mass_below = 0.0
+    if lo is None:
+        inside[:] = True
+    else:
+        np.less(p, lo, out=other)
+        np.multiply(p, other, out=scratch)
+        mass_below = float(scratch.sum(dtype=np.float64))
+        if _F32(mass_below) > tail:
+            return None
+        np.logical_not(other, out=inside)
+    if hi is not None:
+        np.less_equal(p, hi, out=other)
+        inside &= other
+    band = np.sort(p[np.flatnonzero(inside)])[::-1]  # (indices first: a boolean gather is slower)
+    if not len(band):
+        return None
+    if hi is not None and _F32(mass_below + float(band.sum(dtype=np.float64))) <= tail:
+        return None  # even the band's largest token would go: the cut is above the band
+    return band[top_p_keep(band, tail, mass_below) - 1]

@@ -35,21 +35,22 @@ the stream of llama.cpp's dist sampler, which earlier versions used). Sequence `
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import llama_cpp
 import numpy as np
 
 from ..settings import GenerationSettings
+from .envelope import FullVocabDraw
 from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
 from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
-from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_tail, softmax32, top_candidates, top_p_keep
+from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_floor, nucleus_tail, softmax32, top_candidates, top_p_keep
 
 __all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
            "sequence_seed"]
 
-SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
 NUCLEUS_BY_REJECTION_MIN_P = 0.5  # top_p from which a full-vocabulary nucleus is drawn by rejection
 NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
 _F32 = np.float32
@@ -77,6 +78,7 @@ class TokenSampler(GrammarMask):
         self.seed = draw_seed(settings.seed)
         self.sequence_index = -1
         self._bits = np.random.PCG64(self.seed)
+        self._generator = np.random.Generator(self._bits)
         self._temperature = _F32(settings.temperature) if settings.temperature > 0 else _F32(1)
         self._repeat = _F32(settings.repetition_penalty)
         self._history = HistoryCounts(history_size) if settings.repetition_penalty != 1.0 else None
@@ -88,7 +90,6 @@ class TokenSampler(GrammarMask):
         self._scratch = np.empty(n_vocab, dtype=np.float32)
         self._mask = np.empty(n_vocab, dtype=bool)
         self._mask2 = np.empty(n_vocab, dtype=bool)
-        self._masked: np.ndarray | None = None
         self._plain_greedy = (not settings.do_sample and grammar is None
                               and self._history is None and self._generated is None)
         # A full-vocabulary nucleus without min_p: draw from the whole distribution and keep the draw when
@@ -98,6 +99,11 @@ class TokenSampler(GrammarMask):
                                       and NUCLEUS_BY_REJECTION_MIN_P <= settings.top_p < 1.0)
         if grammar is not None:
             self._init_grammar(grammar, vocab)
+        # top_k = 0 without a grammar: drawn by rejection under the column maxima (envelope.py), no exp over V
+        self._full = (FullVocabDraw(n_vocab, self._temperature)
+                      if settings.do_sample and grammar is None and not 0 < settings.top_k < n_vocab else None)
+        self._tail = nucleus_tail(settings.top_p)
+        self._min_p = None if settings.min_p is None else float(_F32(settings.min_p))
     # -- history ---------------------------------------------------------------------------------
 
     def start(self, prompt_ids: Iterable[int], index: int | None = None) -> None:
@@ -105,6 +111,7 @@ class TokenSampler(GrammarMask):
         feed the prompt to the repetition penalty and reset the grammar."""
         self.sequence_index = self.sequence_index + 1 if index is None else int(index)
         self._bits = np.random.PCG64(sequence_seed(self.seed, self.sequence_index))
+        self._generator = np.random.Generator(self._bits)  # its random(): (raw >> 11) * 2**-53, as _uniform()
         if self._history is not None:
             self._history.clear()
             self._history.extend(prompt_ids)
@@ -139,14 +146,98 @@ class TokenSampler(GrammarMask):
             return int(np.argmax(logits))
         z, saved = self._penalised(logits)
         try:
-            if self._nucleus_by_rejection:
-                token = self._sample_nucleus(z)
-                if token is not None:
-                    return token
-            ids, weights = self._warped(z)
+            return self._draw(z)
         finally:
             for where, values in reversed(saved):
                 z[where] = values
+
+    def sample_run(self, rows: np.ndarray, drafted: Sequence[int]) -> list[int]:
+        """Speculative verification's draws: at each position ``i`` (row ``i`` of ``rows``, one row per drafted
+        token, or one more) one token drawn exactly as ``sample(rows[i])`` draws it after ``accept()`` of
+        ``drafted[:i]``, stopping after the first draw that differs from its drafted token. Records nothing:
+        ``accept()`` each token the caller keeps, as after ``sample()``. The rows are left unchanged. Empty when
+        a row is not finite (or so large that its square overflows): the caller's one-token path reports that.
+
+        With a grammar only the first position is drawn (the grammar must accept a token before the next
+        position's draw); otherwise the work shared by the positions (their column maxima, the envelope) is
+        done for all rows at once.
+        """
+        self._check_rows(rows, drafted)
+        if not np.isfinite(np.vdot(rows, rows)):
+            return []
+        if self._plain_greedy:
+            best = np.argmax(rows, axis=1).tolist()
+            wrong = [i for i, token in enumerate(best[: len(drafted)]) if token != drafted[i]]
+            return best[: wrong[0] + 1] if wrong else best
+        if self._grammar is not None:
+            return [self.sample(rows[0])]
+        drawn: list[int] = []
+        with self._drafted(rows, drafted) as zs:
+            if self._full is not None:
+                self._full.prepare_rows(zs)
+            for i, z in enumerate(zs):
+                if self._full is not None:
+                    self._full.use_row(i)
+                drawn.append(self._draw(z, prepared=True))
+                if i == len(drafted) or drawn[-1] != drafted[i]:
+                    break
+        return drawn
+
+    def probabilities_run(self, rows: np.ndarray, drafted: Sequence[int]) -> np.ndarray:
+        """``probabilities()`` at each position of ``rows`` after ``accept()`` of the drafted tokens before it:
+        (len(rows), n_vocab), float64. Draws and records nothing; a grammar is not supported here."""
+        self._check_rows(rows, drafted)
+        if self._grammar is not None:
+            raise ValueError("probabilities_run cannot follow a grammar across positions; use probabilities()")
+        out = np.zeros((len(rows), self.n_vocab), dtype=np.float64)
+        with self._drafted(rows, drafted) as zs:
+            for i, z in enumerate(zs):
+                ids, weights = self._warped(z)
+                if ids is None:
+                    out[i] = weights[: self.n_vocab]
+                else:
+                    out[i, ids] = weights
+        return out / out.sum(axis=1, keepdims=True)
+
+    def _check_rows(self, rows: np.ndarray, drafted: Sequence[int]) -> None:
+        if rows.ndim != 2 or rows.shape[1] != self.n_vocab or not 0 < len(rows) <= len(drafted) + 1:
+            raise ValueError(f"expected 1 to {len(drafted) + 1} rows of {self.n_vocab} logits, got {rows.shape}")
+
+    @contextmanager
+    def _drafted(self, rows: np.ndarray, drafted: Sequence[int]) -> Iterator[np.ndarray]:
+        """The rows, penalised in place each as if the drafted tokens before it had been accepted; restored
+        (rows and penalty histories) on exit."""
+        if rows.dtype != np.float32 or not rows.flags.writeable or not rows.flags.c_contiguous:
+            rows = np.array(rows, dtype=np.float32)
+        undo: list[list[tuple[np.ndarray, np.ndarray]]] = []
+        added: list[tuple[HistoryCounts, int, int | None]] = []
+        try:
+            for i, row in enumerate(rows):
+                undo.append(self._penalise(row))
+                if i < len(rows) - 1:
+                    token = int(drafted[i])
+                    for history in (self._history, self._generated):
+                        if history is not None:
+                            added.append((history, token, history.add(token)))
+            yield rows
+        finally:
+            for row, saved in zip(rows, undo, strict=False):
+                for where, values in reversed(saved):
+                    row[where] = values
+            for history, token, dropped in reversed(added):
+                history.undo(token, dropped)
+
+    def _draw(self, z: np.ndarray, prepared: bool = False) -> int:
+        """A token from the penalised logits ``z``."""
+        if self._full is not None:
+            token = self._sample_full(z, prepared)
+            if token is not None:
+                return token
+        if self._nucleus_by_rejection:
+            token = self._sample_nucleus(z)
+            if token is not None:
+                return token
+        ids, weights = self._warped(z)
         if ids is None:
             return self._draw_blocks(weights)
         cumulative = np.cumsum(weights, dtype=np.float64)
@@ -272,13 +363,41 @@ class TokenSampler(GrammarMask):
         self._exp_tempered(z, e)
         if s.top_p < 1.0:
             np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
-            floor = self._nucleus_floor(probs, nucleus_tail(s.top_p))
+            floor = nucleus_floor(probs, nucleus_tail(s.top_p), (self._mask, self._mask2, self._scratch))
             np.greater_equal(probs, floor, out=mask)
             np.multiply(e, mask, out=e)  # (a multiply by the mask: numpy's putmask is ~20x slower)
         if s.min_p is not None:
             np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
             np.greater_equal(probs, _F32(s.min_p) * probs.max(), out=mask)
             np.multiply(e, mask, out=e)
+
+    def _sample_full(self, z: np.ndarray, prepared: bool = False) -> int | None:
+        """A token from the whole vocabulary's processed distribution, by rejection (envelope.py); None when
+        that gives up (the exact draw follows)."""
+        full = self._full
+        assert full is not None
+        if not (full.ready() if prepared else full.prepare(z)):
+            return None
+        top_p, min_p = self.settings.top_p, self._min_p
+        exact: list[bool] = []
+
+        def decide(token: int, weight: float) -> bool:
+            verdict: bool | None = True
+            if min_p is not None:  # transformers keeps p >= min_p * p_max, and p / p_max is the weight
+                if weight < min_p * (1 - 2.0**-21):
+                    return False
+                if weight < min_p:
+                    verdict = None  # within rounding of the threshold
+            if verdict and top_p < 1.0:
+                verdict = full.top_p(z, token, weight, self._tail)
+            if verdict is None:  # the bounds cannot tell: the exact kept set (once per position)
+                if not exact:
+                    self._warp_full(z)
+                    exact.append(True)
+                return bool(self._work[token] > 0)
+            return verdict
+
+        return full.draw(z, self._generator, decide)
 
     def _sample_nucleus(self, z: np.ndarray) -> int | None:
         """A token from transformers' temperature + top-p over the whole vocabulary, by rejection.
@@ -325,49 +444,6 @@ class TokenSampler(GrammarMask):
         else:
             np.subtract(z, z.max(), out=e)
         np.exp(e, out=e)
-
-    def _nucleus_floor(self, p: np.ndarray, tail: float) -> np.float32:
-        """The smallest probability transformers' top-p keeps (tokens tied with it stay), found by sorting
-        only a band of ``p`` located by a sorted 1/SUBSAMPLE sample of it."""
-        sample = np.sort(p[::SUBSAMPLE])
-        estimate = np.cumsum(sample, dtype=np.float64) * SUBSAMPLE
-        at = int(np.searchsorted(estimate, tail))
-        margin = 4 + int(np.sqrt(max(at, 1)))
-        while True:
-            lo = sample[at - margin] if at - margin >= 0 else None
-            hi = sample[at + margin] if at + margin < len(sample) else None
-            floor = self._cut_in_band(p, tail, lo, hi)
-            if floor is not None:
-                return floor
-            margin *= 8
-
-    def _cut_in_band(self, p: np.ndarray, tail: float, lo: np.float32 | None,
-                     hi: np.float32 | None) -> np.float32 | None:
-        """The top-p floor if the cut falls among the tokens with lo <= p <= hi, else None.
-
-        In ascending order the vocabulary is [below lo, band, above hi]: the cut is in the band when the
-        tokens below are all removed (their mass rounds to <= tail) and the band's largest token is kept.
-        """
-        inside, other, scratch = self._mask, self._mask2, self._scratch
-        mass_below = 0.0
-        if lo is None:
-            inside[:] = True
-        else:
-            np.less(p, lo, out=other)
-            np.multiply(p, other, out=scratch)
-            mass_below = float(scratch.sum(dtype=np.float64))
-            if _F32(mass_below) > tail:
-                return None
-            np.logical_not(other, out=inside)
-        if hi is not None:
-            np.less_equal(p, hi, out=other)
-            inside &= other
-        band = np.sort(p[np.flatnonzero(inside)])[::-1]  # (indices first: a boolean gather is slower)
-        if not len(band):
-            return None
-        if hi is not None and _F32(mass_below + float(band.sum(dtype=np.float64))) <= tail:
-            return None  # even the band's largest token would go: the cut is above the band
-        return band[top_p_keep(band, tail, mass_below) - 1]
 
     def _draw_blocks(self, work: np.ndarray, col_sums: np.ndarray | None = None) -> int:
         """Draw an index with probability proportional to ``work`` (zero padded to ROWS rows); ``col_sums``:
