@@ -12,9 +12,14 @@ the history:
   are changed in place at those ids and put back after the draw.
 - top-k (k > 0): one pass of elementwise maxima over V to find a threshold, then a partial selection
   over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
-- a full-vocabulary nucleus (top_k = 0): the softmax needs every exp (O(V)), but no sort of V: a sorted
-  1/64 subsample locates the top-p boundary, and only the band of tokens around it is sorted.
+- the whole vocabulary (top_k = 0, no grammar): no exp over V. One pass of column maxima bounds every
+  token's weight; the draw is rejection sampling under that envelope (envelope.py), then min-p compares the
+  drawn token's own weight and top-p bounds the mass below it with a bit-trick exp (3-5 passes of plain
+  arithmetic). A token the bounds cannot place, or a draw that keeps being rejected, takes the exact path:
+  every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
+- ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
+  before it, their column maxima in one pass; one draw per position, stopping at the first differing one.
 
 Arithmetic follows transformers on torch float32 tensors: temperature, the repetition penalty and min_p
 use the float32 value of the setting; top-p removes the tokens whose ascending cumulative probability
@@ -27,8 +32,8 @@ The grammar is llama.cpp's own sampler, asked only about the candidates a stage 
 logits for greedy and top-k, the whole vocabulary for top_k = 0). llama.cpp decodes UTF-8 loosely, so
 tokens that would make the text invalid UTF-8 are masked too.
 
-Randomness: one 53-bit uniform per token from numpy's PCG64 seeded with the sequence's seed. PCG64's raw
-stream is fixed across numpy versions and platforms, so a seed gives the same tokens everywhere (it is not
+Randomness: 53-bit uniforms from numpy's PCG64 seeded with the sequence's seed (one per token, or batches
+of 3 x 128 per round of rejection proposals over the whole vocabulary). PCG64's raw stream is fixed across numpy versions and platforms, so a seed gives the same tokens everywhere (it is not
 the stream of llama.cpp's dist sampler, which earlier versions used). Sequence ``i`` of a request uses
 ``sequence_seed(seed, i)``: sequence 0 uses ``seed`` itself, so one sequence can be reproduced alone.
 """
