@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import statistics
 import subprocess
 import sys
@@ -173,7 +174,8 @@ def runs(args: argparse.Namespace) -> str:
                             drawn = sampler.sample_run(rows, drafted)
                         else:
                             drawn = []
-                            for row in rows:
+                            for row in rows:  # as Reply.take: the finiteness check, sample(), accept()
+                                assert math.isfinite(float(np.dot(row, row)))
                                 drawn.append(sampler.sample(row))
                                 sampler.accept(drawn[-1])
                         times[name].append(time.perf_counter() - t)
@@ -184,7 +186,8 @@ def runs(args: argparse.Namespace) -> str:
         table.append(cells)
     header = ["setting"] + [f"k = {k}: k × sample() / sample_run µs" for k in RUN_LENGTHS]
     return (f"Speculative verification, {vocab:,} entries, N(0, {sigma:g}²) logits whose drafted tokens are "
-            "their rows' most likely (every position is drawn): k `sample()` calls against one `sample_run()` "
+            "their rows' most likely (every position is drawn): k `sample()` + `accept()` calls, each after the "
+            "finiteness check `Reply.take` makes, against one `sample_run()` (which makes that check once) "
             f"over the same k rows, interleaved, medians of {args.rounds * args.tokens // 4} calls; in brackets "
             "sample_run ÷ k calls.\n\n" + markdown_table(header, table))
 

@@ -33,9 +33,8 @@ TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109,
 #                     2**18 weights stays a finite float32 and tokens down to 2**-126 below it stay normal
 _LOG2E = 1.4426950408889634
 _F32 = np.float32
-_U53 = 1.0 / (1 << 53)
 
-Decision = Callable[[int, float], bool | None]  # (token, its weight) -> kept, removed, or None: undecided
+Table = tuple[np.ndarray, np.ndarray, np.ndarray]  # per column: cumulative mass, bound, rows
 
 
 class FullVocabDraw:
@@ -55,10 +54,9 @@ class FullVocabDraw:
         self._masks = np.ones((2, n_vocab), dtype=np.float32)  # row 0: a token mask, row 1: ones
         self.top = _F32(0)
         self._top_t = _F32(0)
-        self._env = self._colmax
-        self._cum = np.zeros(1)
         self._ok = False
-        self._block: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = (self._cum,) * 4
+        self._table: Table = (np.zeros(1), self._colmax, self._rows)
+        self._rows_state: list[tuple[np.float32, np.float32, Table | None]] = []
         self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
 
     def prepare(self, z: np.ndarray) -> bool:
@@ -68,17 +66,14 @@ class FullVocabDraw:
             np.maximum.reduce(z[: ROWS * cols].reshape(ROWS, cols), axis=0, out=self._colmax[:cols])
         if len(self._colmax) > cols:
             self._colmax[-1] = z[ROWS * cols:].max()
-        self.top = self._colmax.max()
-        self._ok = bool(np.isfinite(self.top))
+        self._select(self._colmax.max(), None)
         if self._ok:
-            self._top_t = self.top / self.t
-            self._env = self.weights(self._colmax) * _F32(ENVELOPE_SLACK)
-            self._cum = np.cumsum(self._env * self._rows)
-        self._rel = 0.0
+            self._table = self._proposals(z, self.weights(self._colmax) * _F32(ENVELOPE_SLACK))
         return self._ok
 
     def prepare_rows(self, block: np.ndarray) -> None:
-        """``prepare`` for each row of ``block`` (m x n logits) at once; ``use_row(i)`` then selects row i."""
+        """``prepare`` for each row of ``block`` (m x n logits), the column maxima and envelopes in one pass;
+        ``use_row(i)`` then selects row i."""
         m, cols = len(block), self.cols
         colmax = np.empty((m, len(self._colmax)), dtype=np.float32)
         if cols:
@@ -87,24 +82,33 @@ class FullVocabDraw:
             colmax[:, -1] = block[:, ROWS * cols:].max(axis=1)
         tops = colmax.max(axis=1)
         with np.errstate(invalid="ignore", over="ignore"):
-            if self.t != 1:
-                top_t = tops / self.t
-                env = np.exp(np.divide(colmax, self.t, dtype=np.float32) - top_t[:, None])
-            else:
-                top_t = tops
-                env = np.exp(colmax - tops[:, None])
-            env *= _F32(ENVELOPE_SLACK)
-        self._block = (tops, top_t, env, np.cumsum(env * self._rows, axis=1))
+            top_t = tops / self.t if self.t != 1 else tops
+            scaled = np.divide(colmax, self.t, dtype=np.float32) if self.t != 1 else colmax
+            env = np.exp(scaled - top_t[:, None]) * _F32(ENVELOPE_SLACK)
+        self._rows_state = []
+        for i in range(m):
+            self._select(tops[i], top_t[i])
+            self._rows_state.append((tops[i], top_t[i], self._proposals(block[i], env[i]) if self._ok else None))
 
     def use_row(self, i: int) -> None:
-        tops, top_t, env, cum = self._block
-        self.top, self._top_t, self._env, self._cum = tops[i], top_t[i], env[i], cum[i]
-        self._ok = bool(np.isfinite(self.top))
-        self._rel = 0.0
+        top, top_t, table = self._rows_state[i]
+        self._select(top, top_t)
+        if table is not None:
+            self._table = table
 
     def ready(self) -> bool:
         """Whether the selected position can be drawn from here (its logits are finite)."""
         return self._ok
+
+    def _select(self, top: np.float32, top_t: np.float32 | None) -> None:
+        self.top = top
+        self._ok = bool(np.isfinite(top))
+        self._top_t = (top / self.t if top_t is None else top_t) if self._ok else _F32(0)
+        self._rel = 0.0
+
+    def _proposals(self, z: np.ndarray, env: np.ndarray) -> Table:
+        """What to propose from: each column's cumulative mass (rows x bound), its bound, its rows."""
+        return np.cumsum(env * self._rows), env, self._rows
 
     def weights(self, values: np.ndarray) -> np.ndarray:
         """exp(values / T - max / T) in float32, exactly as the one-pass softmax computes each token's."""
@@ -115,21 +119,24 @@ class FullVocabDraw:
     def draw(self, z: np.ndarray, uniforms: np.random.Generator, decide: Callable[[int, float], bool]) -> int | None:
         """A token drawn with probability proportional to its weight among those ``decide`` keeps; None after
         ROUNDS batches of proposals without one (the caller then draws from the exact distribution)."""
-        cols, cum, rows, env = self.cols, self._cum, self._rows, self._env
-        total, last, ragged = cum[-1], len(cum) - 1, len(cum) > cols
         for _ in range(ROUNDS):
-            u = uniforms.random(3 * BATCH)
-            col = np.minimum(np.searchsorted(cum, u[:BATCH] * total, side="right"), last)
-            row = (u[BATCH: 2 * BATCH] * rows[col]).astype(np.intp)
-            ids = row * cols + col
-            if ragged:
-                ids = np.where(col < cols, ids, ROWS * cols + row)
-            w = self.weights(z[ids])
-            for j in np.flatnonzero(u[2 * BATCH:] * env[col] < w).tolist():
-                token = int(ids[j])
-                if decide(token, float(w[j])):
+            for token, weight in self.round(z, uniforms.random(3 * BATCH)):
+                if decide(token, weight):
                     return token
         return None
+
+    def round(self, z: np.ndarray, u: np.ndarray) -> list[tuple[int, float]]:
+        """(token, weight) of each of BATCH proposals drawn with the 3 * BATCH uniforms ``u`` that the envelope
+        accepts, in order."""
+        cum, env, rows = self._table
+        col = np.minimum(np.searchsorted(cum, u[:BATCH] * cum[-1], side="right"), len(cum) - 1)
+        row = (u[BATCH: 2 * BATCH] * rows[col]).astype(np.intp)
+        ids = row * self.cols + col
+        if len(cum) > self.cols:
+            ids = np.where(col < self.cols, ids, ROWS * self.cols + row)
+        w = self.weights(z[ids])
+        js = np.flatnonzero(u[2 * BATCH:] * env[col] < w)
+        return list(zip(ids[js].tolist(), w[js].tolist(), strict=True))
 
     # -- top-p bounds ------------------------------------------------------------------------------
 

@@ -32,15 +32,16 @@ The grammar is llama.cpp's own sampler, asked only about the candidates a stage 
 logits for greedy and top-k, the whole vocabulary for top_k = 0). llama.cpp decodes UTF-8 loosely, so
 tokens that would make the text invalid UTF-8 are masked too.
 
-Randomness: 53-bit uniforms from numpy's PCG64 seeded with the sequence's seed (one per token, or batches
-of 3 x 128 per round of rejection proposals over the whole vocabulary). PCG64's raw stream is fixed across numpy versions and platforms, so a seed gives the same tokens everywhere (it is not
-the stream of llama.cpp's dist sampler, which earlier versions used). Sequence ``i`` of a request uses
-``sequence_seed(seed, i)``: sequence 0 uses ``seed`` itself, so one sequence can be reproduced alone.
+Randomness: 53-bit uniforms from numpy's PCG64 seeded with the sequence's seed (one per token, or batches of 3
+x 128 per round of rejection proposals over the whole vocabulary). PCG64's raw stream is fixed across numpy
+versions and platforms, so a seed gives the same tokens everywhere (it is not the stream of llama.cpp's dist
+sampler, which earlier versions used). Sequence ``i`` of a request uses ``sequence_seed(seed, i)``: sequence 0
+uses ``seed`` itself, so one sequence can be reproduced alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -48,21 +49,20 @@ import llama_cpp
 import numpy as np
 
 from ..settings import GenerationSettings
-from .envelope import FullVocabDraw
+from .envelope import BATCH, FullVocabDraw
+from .exact import ExactFullVocab
 from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
 from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
-from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_floor, nucleus_tail, softmax32, top_candidates, top_p_keep
+from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_tail, softmax32, top_candidates, top_p_keep
 
 __all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
            "sequence_seed"]
 
 NUCLEUS_BY_REJECTION_MIN_P = 0.5  # top_p from which a full-vocabulary nucleus is drawn by rejection
-NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
 _F32 = np.float32
-_U53 = 1.0 / (1 << 53)
 
 
-class TokenSampler(GrammarMask):
+class TokenSampler(GrammarMask, ExactFullVocab):
     """Sampling for one request, in transformers' order and semantics.
 
     ``history_size`` bounds how far back the penalties look: pass the context size so that they cover the
@@ -164,8 +164,8 @@ class TokenSampler(GrammarMask):
         a row is not finite (or so large that its square overflows): the caller's one-token path reports that.
 
         With a grammar only the first position is drawn (the grammar must accept a token before the next
-        position's draw); otherwise the work shared by the positions (their column maxima, the envelope) is
-        done for all rows at once.
+        position's draw); otherwise the positions share one pass for their column maxima and envelopes and one
+        call for their first round of uniforms (the stream is consumed as by ``sample`` at each position).
         """
         self._check_rows(rows, drafted)
         if not np.isfinite(np.vdot(rows, rows)):
@@ -179,11 +179,9 @@ class TokenSampler(GrammarMask):
         drawn: list[int] = []
         with self._drafted(rows, drafted) as zs:
             if self._full is not None:
-                self._full.prepare_rows(zs)
+                return self._full_run(zs, drafted)
             for i, z in enumerate(zs):
-                if self._full is not None:
-                    self._full.use_row(i)
-                drawn.append(self._draw(z, prepared=True))
+                drawn.append(self._draw(z))
                 if i == len(drafted) or drawn[-1] != drafted[i]:
                     break
         return drawn
@@ -357,25 +355,6 @@ class TokenSampler(GrammarMask):
             n = min_p_keep(e[:n], s.min_p)
         return ids[order[:n]], e[:n]
 
-    def _warp_full(self, z: np.ndarray) -> None:
-        """Temperature, top-p and min-p over the whole vocabulary into ``self._work``, without sorting it.
-
-        Every pass writes into buffers allocated once: a fresh 600 kB temporary per token costs page faults.
-        """
-        s = self.settings
-        n = self.n_vocab
-        e, probs, mask = self._work[:n], self._probs[:n], self._mask
-        self._exp_tempered(z, e)
-        if s.top_p < 1.0:
-            np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
-            floor = nucleus_floor(probs, nucleus_tail(s.top_p), (self._mask, self._mask2, self._scratch))
-            np.greater_equal(probs, floor, out=mask)
-            np.multiply(e, mask, out=e)  # (a multiply by the mask: numpy's putmask is ~20x slower)
-        if s.min_p is not None:
-            np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
-            np.greater_equal(probs, _F32(s.min_p) * probs.max(), out=mask)
-            np.multiply(e, mask, out=e)
-
     def _sample_full(self, z: np.ndarray, prepared: bool = False) -> int | None:
         """A token from the whole vocabulary's processed distribution, by rejection (envelope.py); None when
         that gives up (the exact draw follows)."""
@@ -383,6 +362,12 @@ class TokenSampler(GrammarMask):
         assert full is not None
         if not (full.ready() if prepared else full.prepare(z)):
             return None
+        return full.draw(z, self._generator, self._decider(z))
+
+    def _decider(self, z: np.ndarray) -> Callable[[int, float], bool]:
+        """Whether top-p and min-p keep a drawn token of ``z`` (its weight given): by bounds, else exactly."""
+        full = self._full
+        assert full is not None
         top_p, min_p = self.settings.top_p, self._min_p
         exact: list[bool] = []
 
@@ -402,73 +387,41 @@ class TokenSampler(GrammarMask):
                 return bool(self._work[token] > 0)
             return verdict
 
-        return full.draw(z, self._generator, decide)
+        return decide
 
-    def _sample_nucleus(self, z: np.ndarray) -> int | None:
-        """A token from transformers' temperature + top-p over the whole vocabulary, by rejection.
+    def _full_run(self, zs: np.ndarray, drafted: Sequence[int]) -> list[int]:
+        """``sample_run`` over the whole vocabulary: the first round of proposals of every position at once.
 
-        A token drawn from the whole (tempered) distribution is kept when top-p keeps it: when the
-        probability of every token at or below its own, rounded to float32, exceeds ``1 - top_p`` (or it is
-        the most likely token). Accepted draws then follow the renormalised nucleus exactly, and each try
-        costs two passes over the vocabulary instead of the ~10 that locate the cut. None after
-        NUCLEUS_TRIES rejections (a very flat or very narrow nucleus): the caller locates the cut instead.
-        """
-        probs, tail, top = self._nucleus_probs(z)
-        columns = np.cumsum(self._work.reshape(ROWS, -1).sum(axis=0), dtype=np.float64)
-        for _ in range(NUCLEUS_TRIES):
-            token = self._draw_blocks(self._work, columns)
-            if self._top_p_keeps(probs, token, tail, top):
-                return token
-        return None
-
-    def _nucleus_probs(self, z: np.ndarray) -> tuple[np.ndarray, np.float32, np.float32]:
-        """(the tempered softmax of ``z`` over the vocabulary, float32(1 - top_p), the largest probability);
-        the exps stay in ``self._work`` for the draw."""
-        n = self.n_vocab
-        e, probs = self._work[:n], self._probs[:n]
-        self._exp_tempered(z, e)
-        inv = _F32(1) / e.sum(dtype=np.float32)
-        np.multiply(e, inv, out=probs)
-        top = inv  # exp(0) == 1 at the largest logit, so its probability is exactly float32(1 * inv)
-        return probs, _F32(nucleus_tail(self.settings.top_p)), top
-
-    def _top_p_keeps(self, probs: np.ndarray, token: int, tail: np.float32, top: np.float32) -> bool:
-        """Whether transformers' TopPLogitsWarper keeps ``token`` (tokens tied with the cut stay)."""
-        p = probs[token]
-        if p >= top:
-            return True
-        np.less_equal(probs, p, out=self._mask)
-        np.multiply(probs, self._mask, out=self._scratch)  # (numpy's sum(where=) is ten times slower)
-        return bool(_F32(self._scratch.sum(dtype=np.float64)) > tail)
-
-    def _exp_tempered(self, z: np.ndarray, e: np.ndarray) -> None:
-        """``e`` = exp(z / T - max(z / T)) in float32, as transformers' softmax after its temperature warper."""
-        if self._temperature != 1:
-            np.divide(z, self._temperature, out=e)
-            np.subtract(e, z.max() / self._temperature, out=e)  # max(z / t) == max(z) / t in float32
-        else:
-            np.subtract(z, z.max(), out=e)
-        np.exp(e, out=e)
-
-    def _draw_blocks(self, work: np.ndarray, col_sums: np.ndarray | None = None) -> int:
-        """Draw an index with probability proportional to ``work`` (zero padded to ROWS rows); ``col_sums``:
-        the cumulative column sums of ``work`` viewed as ROWS rows, when already known."""
-        grid = work.reshape(ROWS, -1)
-        if col_sums is None:
-            col_sums = np.cumsum(grid.sum(axis=0), dtype=np.float64)
-        target = self._uniform() * col_sums[-1]
-        col = min(int(np.searchsorted(col_sums, target, side="right")), len(col_sums) - 1)
-        while grid[:, col].max() == 0:
-            col -= 1  # rounding sent the draw past the last column with weight
-        column = np.cumsum(grid[:, col], dtype=np.float64)
-        inside = target - (col_sums[col - 1] if col else 0.0)
-        row = min(int(np.searchsorted(column, inside, side="right")), ROWS - 1)
-        while grid[row, col] == 0:
-            row -= 1
-        return row * grid.shape[1] + col
-
-    def _uniform(self) -> float:
-        return (int(self._bits.random_raw()) >> 11) * _U53
+        Each position's first round uses the next 3 * BATCH uniforms of the stream, as ``sample`` would; a
+        position that needs more (or the exact draw) continues one position at a time from the stream's state
+        at its first round, so the stream is consumed exactly as by ``sample`` at each position."""
+        full = self._full
+        assert full is not None
+        state = self._bits.state
+        full.prepare_rows(zs)
+        uniforms = self._generator.random((len(zs), 3 * BATCH))
+        drawn: list[int] = []
+        for i, z in enumerate(zs):
+            full.use_row(i)
+            token = None
+            if full.ready():
+                decide = self._decider(z)
+                token = next((t for t, w in full.round(z, uniforms[i]) if decide(t, w)), None)
+            if token is None:  # from here on as sample() does, position by position
+                self._bits.state = state
+                self._bits.advance(3 * BATCH * i)
+                for j in range(i, len(zs)):
+                    full.use_row(j)
+                    drawn.append(self._draw(zs[j], prepared=True))
+                    if j == len(drafted) or drawn[-1] != drafted[j]:
+                        break
+                return drawn
+            drawn.append(token)
+            if i == len(drafted) or token != drafted[i]:
+                break
+        self._bits.state = state
+        self._bits.advance(3 * BATCH * len(drawn))
+        return drawn
 
     # -- lifetime --------------------------------------------------------------------------------
 
