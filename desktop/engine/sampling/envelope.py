@@ -54,9 +54,7 @@ class FullVocabDraw:
         self._masks = np.ones((2, n_vocab), dtype=np.float32)  # row 0: a token mask, row 1: ones
         self.top = _F32(0)
         self._top_t = _F32(0)
-        self._ok = False
         self._table: Table = (np.zeros(1), self._colmax, self._rows)
-        self._rows_state: list[tuple[np.float32, np.float32, Table | None]] = []
         self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
 
     def prepare(self, z: np.ndarray) -> bool:
@@ -66,49 +64,14 @@ class FullVocabDraw:
             np.maximum.reduce(z[: ROWS * cols].reshape(ROWS, cols), axis=0, out=self._colmax[:cols])
         if len(self._colmax) > cols:
             self._colmax[-1] = z[ROWS * cols:].max()
-        self._select(self._colmax.max(), None)
-        if self._ok:
-            self._table = self._proposals(z, self.weights(self._colmax) * _F32(ENVELOPE_SLACK))
-        return self._ok
-
-    def prepare_rows(self, block: np.ndarray) -> None:
-        """``prepare`` for each row of ``block`` (m x n logits), the column maxima and envelopes in one pass;
-        ``use_row(i)`` then selects row i."""
-        m, cols = len(block), self.cols
-        colmax = np.empty((m, len(self._colmax)), dtype=np.float32)
-        if cols:
-            np.maximum.reduce(block[:, : ROWS * cols].reshape(m, ROWS, cols), axis=1, out=colmax[:, :cols])
-        if colmax.shape[1] > cols:
-            colmax[:, -1] = block[:, ROWS * cols:].max(axis=1)
-        tops = colmax.max(axis=1)
-        with np.errstate(invalid="ignore", over="ignore"):
-            top_t = tops / self.t if self.t != 1 else tops
-            scaled = np.divide(colmax, self.t, dtype=np.float32) if self.t != 1 else colmax
-            env = np.exp(scaled - top_t[:, None]) * _F32(ENVELOPE_SLACK)
-        self._rows_state = []
-        for i in range(m):
-            self._select(tops[i], top_t[i])
-            self._rows_state.append((tops[i], top_t[i], self._proposals(block[i], env[i]) if self._ok else None))
-
-    def use_row(self, i: int) -> None:
-        top, top_t, table = self._rows_state[i]
-        self._select(top, top_t)
-        if table is not None:
-            self._table = table
-
-    def ready(self) -> bool:
-        """Whether the selected position can be drawn from here (its logits are finite)."""
-        return self._ok
-
-    def _select(self, top: np.float32, top_t: np.float32 | None) -> None:
-        self.top = top
-        self._ok = bool(np.isfinite(top))
-        self._top_t = (top / self.t if top_t is None else top_t) if self._ok else _F32(0)
+        self.top = self._colmax.max()
         self._rel = 0.0
-
-    def _proposals(self, z: np.ndarray, env: np.ndarray) -> Table:
-        """What to propose from: each column's cumulative mass (rows x bound), its bound, its rows."""
-        return np.cumsum(env * self._rows), env, self._rows
+        if not np.isfinite(self.top):
+            return False
+        self._top_t = self.top / self.t
+        env = self.weights(self._colmax) * _F32(ENVELOPE_SLACK)
+        self._table = (np.cumsum(env * self._rows), env, self._rows)
+        return True
 
     def weights(self, values: np.ndarray) -> np.ndarray:
         """exp(values / T - max / T) in float32, exactly as the one-pass softmax computes each token's."""

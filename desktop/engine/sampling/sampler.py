@@ -49,7 +49,7 @@ import llama_cpp
 import numpy as np
 
 from ..settings import GenerationSettings
-from .envelope import BATCH, FullVocabDraw
+from .envelope import FullVocabDraw
 from .exact import ExactFullVocab
 from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
 from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
@@ -164,8 +164,9 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         a row is not finite (or so large that its square overflows): the caller's one-token path reports that.
 
         With a grammar only the first position is drawn (the grammar must accept a token before the next
-        position's draw); otherwise the positions share one pass for their column maxima and envelopes and one
-        call for their first round of uniforms (the stream is consumed as by ``sample`` at each position).
+        position's draw). Each position is drawn by the code ``sample`` runs: sharing the column maxima pass
+        and the first round's uniforms across positions was measured and saved nothing here (each position's
+        cost is its passes over the vocabulary), so it is not done.
         """
         self._check_rows(rows, drafted)
         if not np.isfinite(np.vdot(rows, rows)):
@@ -178,8 +179,6 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             return [self.sample(rows[0])]
         drawn: list[int] = []
         with self._drafted(rows, drafted) as zs:
-            if self._full is not None:
-                return self._full_run(zs, drafted)
             for i, z in enumerate(zs):
                 drawn.append(self._draw(z))
                 if i == len(drafted) or drawn[-1] != drafted[i]:
@@ -230,10 +229,10 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             for history, token, dropped in reversed(added):
                 history.undo(token, dropped)
 
-    def _draw(self, z: np.ndarray, prepared: bool = False) -> int:
+    def _draw(self, z: np.ndarray) -> int:
         """A token from the penalised logits ``z``."""
         if self._full is not None:
-            token = self._sample_full(z, prepared)
+            token = self._sample_full(z)
             if token is not None:
                 return token
         if self._nucleus_by_rejection:
@@ -355,12 +354,12 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             n = min_p_keep(e[:n], s.min_p)
         return ids[order[:n]], e[:n]
 
-    def _sample_full(self, z: np.ndarray, prepared: bool = False) -> int | None:
+    def _sample_full(self, z: np.ndarray) -> int | None:
         """A token from the whole vocabulary's processed distribution, by rejection (envelope.py); None when
         that gives up (the exact draw follows)."""
         full = self._full
         assert full is not None
-        if not (full.ready() if prepared else full.prepare(z)):
+        if not full.prepare(z):
             return None
         return full.draw(z, self._generator, self._decider(z))
 
@@ -388,40 +387,6 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             return verdict
 
         return decide
-
-    def _full_run(self, zs: np.ndarray, drafted: Sequence[int]) -> list[int]:
-        """``sample_run`` over the whole vocabulary: the first round of proposals of every position at once.
-
-        Each position's first round uses the next 3 * BATCH uniforms of the stream, as ``sample`` would; a
-        position that needs more (or the exact draw) continues one position at a time from the stream's state
-        at its first round, so the stream is consumed exactly as by ``sample`` at each position."""
-        full = self._full
-        assert full is not None
-        state = self._bits.state
-        full.prepare_rows(zs)
-        uniforms = self._generator.random((len(zs), 3 * BATCH))
-        drawn: list[int] = []
-        for i, z in enumerate(zs):
-            full.use_row(i)
-            token = None
-            if full.ready():
-                decide = self._decider(z)
-                token = next((t for t, w in full.round(z, uniforms[i]) if decide(t, w)), None)
-            if token is None:  # from here on as sample() does, position by position
-                self._bits.state = state
-                self._bits.advance(3 * BATCH * i)
-                for j in range(i, len(zs)):
-                    full.use_row(j)
-                    drawn.append(self._draw(zs[j], prepared=True))
-                    if j == len(drafted) or drawn[-1] != drafted[j]:
-                        break
-                return drawn
-            drawn.append(token)
-            if i == len(drafted) or token != drafted[i]:
-                break
-        self._bits.state = state
-        self._bits.advance(3 * BATCH * len(drawn))
-        return drawn
 
     # -- lifetime --------------------------------------------------------------------------------
 
