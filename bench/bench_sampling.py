@@ -1,13 +1,16 @@
 """What sampling costs: ``TokenSampler.sample`` alone, and decode tokens/s on the sampling path.
 
-    python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV]
+    python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV] [--before-rev REV]
     python bench/bench_sampling.py model [--model PATH.gguf ...] [--pairs 4] [--new-tokens 64] [--threads 2]
 
 ``micro`` times ``sample()`` + ``accept()`` per token on random logits at 102,400 (EXAONE 3.5/4.0) and
-153,600 (K-EXAONE) vocabulary entries, after a 600-token prompt, for the sampler of this checkout ("new")
-and the one at ``--old-rev`` ("old": llama.cpp's sampler chain with our top-k, loaded from git), interleaved
-round by round; medians. Logits are N(0, sigma^2): sigma 1 is what a random-weight model gives (a flat
-distribution, the nucleus holds most of the vocabulary), sigma 4 a peaked one.
+153,600 (K-EXAONE) vocabulary entries, after a 600-token prompt, for the sampler of this checkout ("new"),
+the one at ``--old-rev`` ("old": llama.cpp's sampler chain with our top-k) and the one at ``--before-rev``
+("before": our numpy chain before the full-vocabulary draw by rejection), loaded from git, interleaved round
+by round; medians. Then ``sample_run`` (speculative verification) over k = 1, 2, 4, 8 positions whose drafts
+are all drawn, against k ``sample()`` + ``accept()`` calls on the same rows. Logits are N(0, sigma^2):
+sigma 1 is what a random-weight model gives (a flat distribution, the nucleus holds most of the vocabulary),
+sigma 4 a peaked one.
 
 ``model`` measures, in one process and interleaved request by request, our ``LocalGenerator`` with each
 setting, our greedy decode, and raw llama-cpp-python (``Llama.generate``) with the closest settings it has,
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import statistics
 import subprocess
 import sys
@@ -36,6 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import OUT_DIR, ROOT, machine_line, markdown_table, write_section  # noqa: E402
 
 OLD_REV = "397d20c"  # the last commit whose TokenSampler ran llama.cpp's sampler chain
+BEFORE_REV = "230a118"  # the numpy chain before the full-vocabulary draw by rejection and sample_run
+RUN_LENGTHS = (1, 2, 4, 8)
+RUN_SETTINGS = ("greedy, repetition_penalty 1.1", "temperature 0.8, top_k 50, top_p 0.9, repetition_penalty 1.1",
+                "top_k 0, top_p 0.9", "top_k 0, top_p 0.95, presence_penalty 1.5")
 VOCABS = (102_400, 153_600)
 SIGMAS = (1.0, 4.0)
 PROMPT_IDS = 600
@@ -100,7 +108,8 @@ def micro(args: argparse.Namespace) -> str:
     from exaone_desktop.engine.sampling.sampler import TokenSampler
     from exaone_desktop.engine.settings import GenerationSettings
 
-    old = old_sampling_module(args.old_rev).TokenSampler
+    competitors = {"old": old_sampling_module(args.old_rev).TokenSampler,
+                   "before": old_sampling_module(args.before_rev).TokenSampler, "new": TokenSampler}
     sections = []
     for sigma in SIGMAS:
         rows = []
@@ -111,25 +120,76 @@ def micro(args: argparse.Namespace) -> str:
                 rng = np.random.default_rng(vocab)
                 logits = (rng.normal(size=(8, vocab)) * sigma).astype(np.float32)
                 prompt = rng.integers(0, vocab, PROMPT_IDS).tolist()
-                times: dict[str, list[float]] = {"old": [], "new": []}
+                times: dict[str, list[float]] = {name: [] for name in competitors}
                 for r in range(args.rounds):
-                    order = (("old", old), ("new", TokenSampler)) if r % 2 else (("new", TokenSampler), ("old", old))
-                    for name, factory in order:
+                    order = list(competitors.items())
+                    for name, factory in order[r % 3:] + order[: r % 3]:
                         times[name].append(per_token_us(factory, settings, logits, prompt, args.tokens))
-                o, n = statistics.median(times["old"]), statistics.median(times["new"])
-                cells += [f"{o:,.0f}", f"{n:,.0f}", f"{o / n:.1f}×"]
-                print(f"sigma {sigma} {vocab} {label}: old {o:.0f} us, new {n:.0f} us", flush=True)
+                o, b, n = (statistics.median(times[name]) for name in ("old", "before", "new"))
+                cells += [f"{o:,.0f}", f"{b:,.0f}", f"{n:,.0f}", f"{b / n:.1f}×"]
+                print(f"sigma {sigma} {vocab} {label}: old {o:.0f} us, before {b:.0f} us, new {n:.0f} us", flush=True)
             rows.append(cells)
         header = ["setting"]
         for vocab in VOCABS:
-            header += [f"{vocab:,}: old µs", f"{vocab:,}: new µs", "speed-up"]
+            header += [f"{vocab:,}: old µs", "before µs", "new µs", "new ÷ before"]
         sections.append(f"Logits N(0, {sigma:g}²):\n\n" + markdown_table(header, rows))
     return (f"{machine_line()}\n\n`python bench/bench_sampling.py micro --rounds {args.rounds} --tokens "
             f"{args.tokens}`: microseconds per token of `sample()` + `accept()` after a {PROMPT_IDS}-token "
             f"prompt: the median over {args.rounds} interleaved rounds of each round's median token ({args.tokens} "
-            "tokens a round). Old = the sampler at "
-            f"`{args.old_rev}` (llama.cpp's penalties/top-p/min-p/dist samplers around our top-k), new = this "
-            "checkout's numpy chain.\n\n" + "\n\n".join(sections))
+            f"tokens a round). Old = the sampler at `{args.old_rev}` (llama.cpp's penalties/top-p/min-p/dist "
+            f"samplers around our top-k); before = the sampler at `{args.before_rev}` (our numpy chain before the "
+            "full-vocabulary draw by rejection); new = this checkout.\n\n" + "\n\n".join(sections)
+            + "\n\n" + runs(args))
+
+
+def run_block(vocab: int, k: int, sigma: float) -> tuple[np.ndarray, list[int], list[int]]:
+    """k rows of logits, k drafted tokens (each its row's most likely token, so every draft is drawn), a prompt."""
+    rng = np.random.default_rng(vocab + k)
+    rows = (rng.normal(size=(k, vocab)) * sigma).astype(np.float32)
+    drafted = rng.integers(0, vocab, k).tolist()
+    rows[np.arange(k), drafted] = rows.max(axis=1) + 16.0
+    return rows, drafted, rng.integers(0, vocab, PROMPT_IDS).tolist()
+
+
+def runs(args: argparse.Namespace) -> str:
+    """``sample_run`` over k positions against k ``sample()`` + ``accept()`` calls, interleaved; medians."""
+    from exaone_desktop.engine.sampling.sampler import TokenSampler
+    from exaone_desktop.engine.settings import GenerationSettings
+
+    vocab, sigma = VOCABS[-1], SIGMAS[0]
+    table = []
+    for label, fields in SETTINGS:
+        if label not in RUN_SETTINGS:
+            continue
+        cells = [label]
+        for k in RUN_LENGTHS:
+            rows, drafted, prompt = run_block(vocab, k, sigma)
+            times: dict[str, list[float]] = {"single": [], "run": []}
+            with TokenSampler(GenerationSettings(seed=1, **fields), vocab, history_size=4096) as sampler:
+                sampler.start(prompt)
+                for r in range(args.rounds * args.tokens // 4):
+                    for name in (("single", "run") if r % 2 else ("run", "single")):
+                        t = time.perf_counter()
+                        if name == "run":
+                            drawn = sampler.sample_run(rows, drafted)
+                        else:
+                            drawn = []
+                            for row in rows:  # as Reply.take: the finiteness check, sample(), accept()
+                                assert math.isfinite(float(np.dot(row, row)))
+                                drawn.append(sampler.sample(row))
+                                sampler.accept(drawn[-1])
+                        times[name].append(time.perf_counter() - t)
+                        assert drawn == drafted, (label, k, drawn, drafted)
+            single, run = (statistics.median(times[name]) * 1e6 for name in ("single", "run"))
+            cells.append(f"{single:,.0f} / {run:,.0f} ({run / single:.2f}×)")
+            print(f"run {label} k={k}: {k} single {single:.0f} us, sample_run {run:.0f} us", flush=True)
+        table.append(cells)
+    header = ["setting"] + [f"k = {k}: k × sample() / sample_run µs" for k in RUN_LENGTHS]
+    return (f"Speculative verification, {vocab:,} entries, N(0, {sigma:g}²) logits whose drafted tokens are "
+            "their rows' most likely (every position is drawn): k `sample()` + `accept()` calls, each after the "
+            "finiteness check `Reply.take` makes, against one `sample_run()` (which makes that check once) "
+            f"over the same k rows, interleaved, medians of {args.rounds * args.tokens // 4} calls; in brackets "
+            "sample_run ÷ k calls.\n\n" + markdown_table(header, table))
 
 
 def raw_kwargs(fields: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--rounds", type=int, default=7)
     m.add_argument("--tokens", type=int, default=32)
     m.add_argument("--old-rev", default=OLD_REV)
+    m.add_argument("--before-rev", default=BEFORE_REV)
     d = sub.add_parser("model", help="decode tokens/s on the sampling path against greedy and raw llama-cpp-python")
     d.add_argument("--model", type=Path, action="append")
     d.add_argument("--pairs", type=int, default=4)

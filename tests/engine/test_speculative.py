@@ -244,7 +244,16 @@ def test_processed_distribution_at_each_verified_position(gguf: Any, monkeypatch
         seen.append((logits.copy(), self._sampler.probabilities(logits)))
         return take(self, logits)
 
+    sample_run = TokenSampler.sample_run
+
+    def recording_run(self: TokenSampler, rows: np.ndarray, drafted: list[int]) -> list[int]:
+        drawn = sample_run(self, rows, drafted)  # verification's draws: the distributions it drew from
+        probs = self.probabilities_run(rows[: len(drawn)], drafted)
+        seen.extend((rows[i].copy(), probs[i]) for i in range(len(drawn)))
+        return drawn
+
     monkeypatch.setattr(Reply, "take", recording)
+    monkeypatch.setattr(TokenSampler, "sample_run", recording_run)
     settings = {"do_sample": True, "seed": 3, "temperature": 0.8, "top_k": 20, "top_p": 0.9,
                 "repetition_penalty": 1.2, "presence_penalty": 0.3, "max_new_tokens": 100}
     plain = run(gen, LOOKUP_PROMPT, speculative="off", **settings)

@@ -531,12 +531,14 @@ class Speculation:
             return "cancelled", None
         self.length.costs.record(len(run), time.perf_counter() - t)
         sampling = draft.q is not None and self.sampler.settings.do_sample
+        drawn: list[int] = []
         for i, drafted in enumerate(draft.tokens):
             if sampling:
                 assert draft.q is not None
                 ended, kept = self._speculative_sample(reply, rows[i], drafted, draft.q[i])
-            else:
-                ended = reply.take(rows[i])
+            else:  # the sampler draws this and the next positions in one call ([]: a row is not finite)
+                drawn = drawn or self.sampler.sample_run(rows[i: len(draft.tokens)], draft.tokens[i:])
+                ended = reply.record(drawn.pop(0)) if drawn else reply.take(rows[i])
                 kept = reply.tokens[-1] == drafted
             if ended is not None or not kept:
                 self._count(len(draft.tokens), i + (1 if kept else 0))

@@ -12,9 +12,14 @@ the history:
   are changed in place at those ids and put back after the draw.
 - top-k (k > 0): one pass of elementwise maxima over V to find a threshold, then a partial selection
   over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
-- a full-vocabulary nucleus (top_k = 0): the softmax needs every exp (O(V)), but no sort of V: a sorted
-  1/64 subsample locates the top-p boundary, and only the band of tokens around it is sorted.
+- the whole vocabulary (top_k = 0, no grammar): no exp over V. One pass of column maxima bounds every
+  token's weight; the draw is rejection sampling under that envelope (envelope.py), then min-p compares the
+  drawn token's own weight and top-p bounds the mass below it with a bit-trick exp (3-5 passes of plain
+  arithmetic). A token the bounds cannot place, or a draw that keeps being rejected, takes the exact path:
+  every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
+- ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
+  before it, their column maxima in one pass; one draw per position, stopping at the first differing one.
 
 Arithmetic follows transformers on torch float32 tensors: temperature, the repetition penalty and min_p
 use the float32 value of the setting; top-p removes the tokens whose ascending cumulative probability
@@ -27,195 +32,37 @@ The grammar is llama.cpp's own sampler, asked only about the candidates a stage 
 logits for greedy and top-k, the whole vocabulary for top_k = 0). llama.cpp decodes UTF-8 loosely, so
 tokens that would make the text invalid UTF-8 are masked too.
 
-Randomness: one 53-bit uniform per token from numpy's PCG64 seeded with the sequence's seed. PCG64's raw
-stream is fixed across numpy versions and platforms, so a seed gives the same tokens everywhere (it is not
-the stream of llama.cpp's dist sampler, which earlier versions used). Sequence ``i`` of a request uses
-``sequence_seed(seed, i)``: sequence 0 uses ``seed`` itself, so one sequence can be reproduced alone.
+Randomness: 53-bit uniforms from numpy's PCG64 seeded with the sequence's seed (one per token, or batches of 3
+x 128 per round of rejection proposals over the whole vocabulary). PCG64's raw stream is fixed across numpy
+versions and platforms, so a seed gives the same tokens everywhere (it is not the stream of llama.cpp's dist
+sampler, which earlier versions used). Sequence ``i`` of a request uses ``sequence_seed(seed, i)``: sequence 0
+uses ``seed`` itself, so one sequence can be reproduced alone.
 """
 
 from __future__ import annotations
 
-import codecs
-import ctypes
-import hashlib
-import secrets
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import llama_cpp
 import numpy as np
 
 from ..settings import GenerationSettings
+from .envelope import FullVocabDraw
+from .exact import ExactFullVocab
+from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
+from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
+from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_tail, softmax32, top_candidates, top_p_keep
 
-# Mirrors llama_token_data {int32 id; float logit; float p;} (12 bytes, no padding).
-TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-assert TOKEN_DATA.itemsize == ctypes.sizeof(llama_cpp.llama_token_data)
+__all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
+           "sequence_seed"]
 
-SEED_RANGE = 2**32  # seeds are uint32 (GenerationSettings' range)
-ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
-SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
 NUCLEUS_BY_REJECTION_MIN_P = 0.5  # top_p from which a full-vocabulary nucleus is drawn by rejection
-NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
 _F32 = np.float32
-_U53 = 1.0 / (1 << 53)
 
 
-class GrammarRejected(RuntimeError):
-    """The grammar allows no token here (or was handed a token it forbids)."""
-
-
-def draw_seed(seed: int | None) -> int:
-    """``seed`` itself, or a fresh random uint32 when it is ``None`` (report it to reproduce the draw)."""
-    return secrets.randbelow(SEED_RANGE) if seed is None else int(seed)
-
-
-def sequence_seed(seed: int, index: int) -> int:
-    """The seed of sequence ``index`` of a request seeded with ``seed``; sequence 0 uses ``seed`` itself.
-
-    Derived with BLAKE2b over (seed, index), so it never depends on a library's random stream.
-    """
-    if index == 0:
-        return int(seed)
-    digest = hashlib.blake2b(f"exaone-sequence:{int(seed)}:{int(index)}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "little")
-
-
-class HistoryCounts:
-    """Occurrence counts of the last ``window`` ids fed in, with the distinct ids as numpy arrays (O(1) per id)."""
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self._recent: deque[int] = deque()
-        self._slot: dict[int, int] = {}
-        self._ids = np.empty(256, dtype=np.intp)
-        self._counts = np.empty(256, dtype=np.float32)
-        self.size = 0
-
-    @property
-    def ids(self) -> np.ndarray:
-        return self._ids[: self.size]
-
-    @property
-    def counts(self) -> np.ndarray:
-        return self._counts[: self.size]
-
-    def clear(self) -> None:
-        self._recent.clear()
-        self._slot.clear()
-        self.size = 0
-
-    def extend(self, tokens: Iterable[int]) -> None:
-        tokens = np.fromiter(tokens, dtype=np.intp)
-        if self.size or not len(tokens):
-            for token in tokens.tolist():
-                self.add(token)
-            return
-        last = tokens[-self.window:]  # a long prompt into an empty history: count it in one go
-        ids, counts = np.unique(last, return_counts=True)
-        self._ids = np.resize(self._ids, max(len(self._ids), 2 * len(ids)))
-        self._counts = np.resize(self._counts, len(self._ids))
-        self._ids[: len(ids)] = ids
-        self._counts[: len(ids)] = counts
-        self._slot = dict(zip(ids.tolist(), range(len(ids)), strict=True))
-        self._recent.extend(last.tolist())
-        self.size = len(ids)
-
-    def add(self, token: int) -> None:
-        if len(self._recent) == self.window:
-            self._drop(self._recent.popleft())
-        self._recent.append(token)
-        slot = self._slot.get(token)
-        if slot is not None:
-            self._counts[slot] += 1
-            return
-        if self.size == len(self._ids):
-            self._ids = np.resize(self._ids, 2 * self.size)
-            self._counts = np.resize(self._counts, 2 * self.size)
-        self._slot[token] = self.size
-        self._ids[self.size] = token
-        self._counts[self.size] = 1
-        self.size += 1
-
-    def _drop(self, token: int) -> None:
-        slot = self._slot[token]
-        self._counts[slot] -= 1
-        if self._counts[slot] > 0:
-            return
-        last = self.size - 1  # move the last slot into the freed one
-        del self._slot[token]
-        if slot != last:
-            moved = int(self._ids[last])
-            self._ids[slot], self._counts[slot] = moved, self._counts[last]
-            self._slot[moved] = slot
-        self.size = last
-
-
-def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
-    """(ids, floor): every id whose value is >= ``floor``, where ``floor`` <= the m-th largest value.
-
-    Without sorting: the m-th largest of the column maxima of a ROWS x (V / ROWS) view is a lower bound of
-    the m-th largest value, and only the (about m) columns reaching it can hold values above it.
-    """
-    n = len(z)
-    if m >= n:
-        return np.arange(n), -np.inf
-    cols = n // ROWS
-    if m * ROWS * 4 > n or cols == 0:
-        floor = float(np.partition(z, n - m)[n - m])
-        return np.flatnonzero(z >= floor), floor
-    grid = z[: ROWS * cols].reshape(ROWS, cols)
-    col_max = grid.max(axis=0)
-    tail = z[ROWS * cols:]
-    pool = np.concatenate((col_max, tail)) if len(tail) else col_max
-    floor = float(np.partition(pool, len(pool) - m)[len(pool) - m])
-    chosen = np.flatnonzero(col_max >= floor)
-    ids = (np.arange(ROWS)[:, None] * cols + chosen[None, :]).ravel()
-    ids = ids[z[ids] >= floor]
-    if len(tail):
-        ids = np.concatenate((ids, ROWS * cols + np.flatnonzero(tail >= floor)))
-    return ids, floor
-
-
-def _tie_margin(kth: float, temperature: _F32) -> float:
-    """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
-    if temperature == 1 or not np.isfinite(kth):
-        return 0.0
-    scaled = abs(float(_F32(kth) / temperature))
-    return 4.0 * float(temperature) * float(np.spacing(_F32(scaled))) + float(np.spacing(_F32(abs(kth))))
-
-
-def softmax32(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(exp(v - max), probabilities) in float32, normalised as torch does: times float32(1 / sum)."""
-    e = np.exp(values - values.max(), dtype=np.float32)
-    return e, e * (_F32(1) / e.sum(dtype=np.float32))
-
-
-def nucleus_tail(top_p: float) -> float:
-    """float32(1 - top_p): transformers removes the tokens whose ascending cumulative probability is <= it."""
-    return float(_F32(1.0 - top_p))
-
-
-def top_p_keep(probs_descending: np.ndarray, tail: float, mass_below: float = 0.0) -> int:
-    """How many of ``probs_descending`` transformers' TopPLogitsWarper keeps (at least one).
-
-    It sorts ascending and removes tokens whose cumulative probability (accumulated in float64 and rounded
-    to float32, as torch's CPU cumsum does) is <= ``tail`` (``nucleus_tail(top_p)``). ``mass_below`` is
-    the probability of every token below these ones (all removed).
-    """
-    ascending = probs_descending[::-1].astype(np.float64)
-    cumulative = (mass_below + np.cumsum(ascending)).astype(np.float32)
-    removed = int(np.count_nonzero(cumulative <= _F32(tail)))
-    return max(1, len(probs_descending) - removed)
-
-
-def min_p_keep(e_descending: np.ndarray, min_p: float) -> int:
-    """How many of the (descending, unnormalised) exps transformers' MinPLogitsWarper keeps (at least one)."""
-    probs = e_descending * (_F32(1) / e_descending.sum(dtype=np.float32))
-    return max(1, int(np.count_nonzero(probs >= _F32(min_p) * probs[0])))
-
-
-class TokenSampler:
+class TokenSampler(GrammarMask, ExactFullVocab):
     """Sampling for one request, in transformers' order and semantics.
 
     ``history_size`` bounds how far back the penalties look: pass the context size so that they cover the
@@ -236,6 +83,7 @@ class TokenSampler:
         self.seed = draw_seed(settings.seed)
         self.sequence_index = -1
         self._bits = np.random.PCG64(self.seed)
+        self._generator = np.random.Generator(self._bits)
         self._temperature = _F32(settings.temperature) if settings.temperature > 0 else _F32(1)
         self._repeat = _F32(settings.repetition_penalty)
         self._history = HistoryCounts(history_size) if settings.repetition_penalty != 1.0 else None
@@ -247,7 +95,6 @@ class TokenSampler:
         self._scratch = np.empty(n_vocab, dtype=np.float32)
         self._mask = np.empty(n_vocab, dtype=bool)
         self._mask2 = np.empty(n_vocab, dtype=bool)
-        self._masked: np.ndarray | None = None
         self._plain_greedy = (not settings.do_sample and grammar is None
                               and self._history is None and self._generated is None)
         # A full-vocabulary nucleus without min_p: draw from the whole distribution and keep the draw when
@@ -255,19 +102,13 @@ class TokenSampler:
         self._nucleus_by_rejection = (settings.do_sample and grammar is None and settings.min_p is None
                                       and not 0 < settings.top_k < n_vocab
                                       and NUCLEUS_BY_REJECTION_MIN_P <= settings.top_p < 1.0)
-        self._grammar: Any = None
-        self._candidates: np.ndarray | None = None
         if grammar is not None:
-            self._grammar = _make_grammar(grammar, vocab)
-            self._vocab = vocab
-            self._candidates = np.zeros(n_vocab, dtype=TOKEN_DATA)
-            self._masked = np.empty(n_vocab, dtype=np.float32)
-            self._piece_checked = np.zeros(n_vocab, dtype=bool)
-            self._never_utf8 = np.zeros(n_vocab, dtype=bool)
-            self._pieces: dict[int, bytes] = {}
-            self._piece_buf = ctypes.create_string_buffer(256)
-            self._utf8 = codecs.getincrementaldecoder("utf-8")()  # the text so far, for partial characters
-
+            self._init_grammar(grammar, vocab)
+        # top_k = 0 without a grammar: drawn by rejection under the column maxima (envelope.py), no exp over V
+        self._full = (FullVocabDraw(n_vocab, self._temperature)
+                      if settings.do_sample and grammar is None and not 0 < settings.top_k < n_vocab else None)
+        self._tail = nucleus_tail(settings.top_p)
+        self._min_p = None if settings.min_p is None else float(_F32(settings.min_p))
     # -- history ---------------------------------------------------------------------------------
 
     def start(self, prompt_ids: Iterable[int], index: int | None = None) -> None:
@@ -275,6 +116,7 @@ class TokenSampler:
         feed the prompt to the repetition penalty and reset the grammar."""
         self.sequence_index = self.sequence_index + 1 if index is None else int(index)
         self._bits = np.random.PCG64(sequence_seed(self.seed, self.sequence_index))
+        self._generator = np.random.Generator(self._bits)  # its random(): (raw >> 11) * 2**-53, as _uniform()
         if self._history is not None:
             self._history.clear()
             self._history.extend(prompt_ids)
@@ -309,14 +151,95 @@ class TokenSampler:
             return int(np.argmax(logits))
         z, saved = self._penalised(logits)
         try:
-            if self._nucleus_by_rejection:
-                token = self._sample_nucleus(z)
-                if token is not None:
-                    return token
-            ids, weights = self._warped(z)
+            return self._draw(z)
         finally:
             for where, values in reversed(saved):
                 z[where] = values
+
+    def sample_run(self, rows: np.ndarray, drafted: Sequence[int]) -> list[int]:
+        """Speculative verification's draws: at each position ``i`` (row ``i`` of ``rows``, one row per drafted
+        token, or one more) one token drawn exactly as ``sample(rows[i])`` draws it after ``accept()`` of
+        ``drafted[:i]``, stopping after the first draw that differs from its drafted token. Records nothing:
+        ``accept()`` each token the caller keeps, as after ``sample()``. The rows are left unchanged. Empty when
+        a row is not finite (or so large that its square overflows): the caller's one-token path reports that.
+
+        With a grammar only the first position is drawn (the grammar must accept a token before the next
+        position's draw). Each position is drawn by the code ``sample`` runs: sharing the column maxima pass
+        and the first round's uniforms across positions was measured and saved nothing here (each position's
+        cost is its passes over the vocabulary), so it is not done.
+        """
+        self._check_rows(rows, drafted)
+        if not np.isfinite(np.vdot(rows, rows)):
+            return []
+        if self._plain_greedy:
+            best = np.argmax(rows, axis=1).tolist()
+            wrong = [i for i, token in enumerate(best[: len(drafted)]) if token != drafted[i]]
+            return best[: wrong[0] + 1] if wrong else best
+        if self._grammar is not None:
+            return [self.sample(rows[0])]
+        drawn: list[int] = []
+        with self._drafted(rows, drafted) as zs:
+            for i, z in enumerate(zs):
+                drawn.append(self._draw(z))
+                if i == len(drafted) or drawn[-1] != drafted[i]:
+                    break
+        return drawn
+
+    def probabilities_run(self, rows: np.ndarray, drafted: Sequence[int]) -> np.ndarray:
+        """``probabilities()`` at each position of ``rows`` after ``accept()`` of the drafted tokens before it:
+        (len(rows), n_vocab), float64. Draws and records nothing; a grammar is not supported here."""
+        self._check_rows(rows, drafted)
+        if self._grammar is not None:
+            raise ValueError("probabilities_run cannot follow a grammar across positions; use probabilities()")
+        out = np.zeros((len(rows), self.n_vocab), dtype=np.float64)
+        with self._drafted(rows, drafted) as zs:
+            for i, z in enumerate(zs):
+                ids, weights = self._warped(z)
+                if ids is None:
+                    out[i] = weights[: self.n_vocab]
+                else:
+                    out[i, ids] = weights
+        return out / out.sum(axis=1, keepdims=True)
+
+    def _check_rows(self, rows: np.ndarray, drafted: Sequence[int]) -> None:
+        if rows.ndim != 2 or rows.shape[1] != self.n_vocab or not 0 < len(rows) <= len(drafted) + 1:
+            raise ValueError(f"expected 1 to {len(drafted) + 1} rows of {self.n_vocab} logits, got {rows.shape}")
+
+    @contextmanager
+    def _drafted(self, rows: np.ndarray, drafted: Sequence[int]) -> Iterator[np.ndarray]:
+        """The rows, penalised in place each as if the drafted tokens before it had been accepted; restored
+        (rows and penalty histories) on exit."""
+        if rows.dtype != np.float32 or not rows.flags.writeable or not rows.flags.c_contiguous:
+            rows = np.array(rows, dtype=np.float32)
+        undo: list[list[tuple[np.ndarray, np.ndarray]]] = []
+        added: list[tuple[HistoryCounts, int, int | None]] = []
+        try:
+            for i, row in enumerate(rows):
+                undo.append(self._penalise(row))
+                if i < len(rows) - 1:
+                    token = int(drafted[i])
+                    for history in (self._history, self._generated):
+                        if history is not None:
+                            added.append((history, token, history.add(token)))
+            yield rows
+        finally:
+            for row, saved in zip(rows, undo, strict=False):
+                for where, values in reversed(saved):
+                    row[where] = values
+            for history, token, dropped in reversed(added):
+                history.undo(token, dropped)
+
+    def _draw(self, z: np.ndarray) -> int:
+        """A token from the penalised logits ``z``."""
+        if self._full is not None:
+            token = self._sample_full(z)
+            if token is not None:
+                return token
+        if self._nucleus_by_rejection:
+            token = self._sample_nucleus(z)
+            if token is not None:
+                return token
+        ids, weights = self._warped(z)
         if ids is None:
             return self._draw_blocks(weights)
         cumulative = np.cumsum(weights, dtype=np.float64)
@@ -431,185 +354,39 @@ class TokenSampler:
             n = min_p_keep(e[:n], s.min_p)
         return ids[order[:n]], e[:n]
 
-    def _warp_full(self, z: np.ndarray) -> None:
-        """Temperature, top-p and min-p over the whole vocabulary into ``self._work``, without sorting it.
-
-        Every pass writes into buffers allocated once: a fresh 600 kB temporary per token costs page faults.
-        """
-        s = self.settings
-        n = self.n_vocab
-        e, probs, mask = self._work[:n], self._probs[:n], self._mask
-        self._exp_tempered(z, e)
-        if s.top_p < 1.0:
-            np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
-            floor = self._nucleus_floor(probs, nucleus_tail(s.top_p))
-            np.greater_equal(probs, floor, out=mask)
-            np.multiply(e, mask, out=e)  # (a multiply by the mask: numpy's putmask is ~20x slower)
-        if s.min_p is not None:
-            np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
-            np.greater_equal(probs, _F32(s.min_p) * probs.max(), out=mask)
-            np.multiply(e, mask, out=e)
-
-    def _sample_nucleus(self, z: np.ndarray) -> int | None:
-        """A token from transformers' temperature + top-p over the whole vocabulary, by rejection.
-
-        A token drawn from the whole (tempered) distribution is kept when top-p keeps it: when the
-        probability of every token at or below its own, rounded to float32, exceeds ``1 - top_p`` (or it is
-        the most likely token). Accepted draws then follow the renormalised nucleus exactly, and each try
-        costs two passes over the vocabulary instead of the ~10 that locate the cut. None after
-        NUCLEUS_TRIES rejections (a very flat or very narrow nucleus): the caller locates the cut instead.
-        """
-        probs, tail, top = self._nucleus_probs(z)
-        columns = np.cumsum(self._work.reshape(ROWS, -1).sum(axis=0), dtype=np.float64)
-        for _ in range(NUCLEUS_TRIES):
-            token = self._draw_blocks(self._work, columns)
-            if self._top_p_keeps(probs, token, tail, top):
-                return token
-        return None
-
-    def _nucleus_probs(self, z: np.ndarray) -> tuple[np.ndarray, np.float32, np.float32]:
-        """(the tempered softmax of ``z`` over the vocabulary, float32(1 - top_p), the largest probability);
-        the exps stay in ``self._work`` for the draw."""
-        n = self.n_vocab
-        e, probs = self._work[:n], self._probs[:n]
-        self._exp_tempered(z, e)
-        inv = _F32(1) / e.sum(dtype=np.float32)
-        np.multiply(e, inv, out=probs)
-        top = inv  # exp(0) == 1 at the largest logit, so its probability is exactly float32(1 * inv)
-        return probs, _F32(nucleus_tail(self.settings.top_p)), top
-
-    def _top_p_keeps(self, probs: np.ndarray, token: int, tail: np.float32, top: np.float32) -> bool:
-        """Whether transformers' TopPLogitsWarper keeps ``token`` (tokens tied with the cut stay)."""
-        p = probs[token]
-        if p >= top:
-            return True
-        np.less_equal(probs, p, out=self._mask)
-        np.multiply(probs, self._mask, out=self._scratch)  # (numpy's sum(where=) is ten times slower)
-        return bool(_F32(self._scratch.sum(dtype=np.float64)) > tail)
-
-    def _exp_tempered(self, z: np.ndarray, e: np.ndarray) -> None:
-        """``e`` = exp(z / T - max(z / T)) in float32, as transformers' softmax after its temperature warper."""
-        if self._temperature != 1:
-            np.divide(z, self._temperature, out=e)
-            np.subtract(e, z.max() / self._temperature, out=e)  # max(z / t) == max(z) / t in float32
-        else:
-            np.subtract(z, z.max(), out=e)
-        np.exp(e, out=e)
-
-    def _nucleus_floor(self, p: np.ndarray, tail: float) -> np.float32:
-        """The smallest probability transformers' top-p keeps (tokens tied with it stay), found by sorting
-        only a band of ``p`` located by a sorted 1/SUBSAMPLE sample of it."""
-        sample = np.sort(p[::SUBSAMPLE])
-        estimate = np.cumsum(sample, dtype=np.float64) * SUBSAMPLE
-        at = int(np.searchsorted(estimate, tail))
-        margin = 4 + int(np.sqrt(max(at, 1)))
-        while True:
-            lo = sample[at - margin] if at - margin >= 0 else None
-            hi = sample[at + margin] if at + margin < len(sample) else None
-            floor = self._cut_in_band(p, tail, lo, hi)
-            if floor is not None:
-                return floor
-            margin *= 8
-
-    def _cut_in_band(self, p: np.ndarray, tail: float, lo: np.float32 | None,
-                     hi: np.float32 | None) -> np.float32 | None:
-        """The top-p floor if the cut falls among the tokens with lo <= p <= hi, else None.
-
-        In ascending order the vocabulary is [below lo, band, above hi]: the cut is in the band when the
-        tokens below are all removed (their mass rounds to <= tail) and the band's largest token is kept.
-        """
-        inside, other, scratch = self._mask, self._mask2, self._scratch
-        mass_below = 0.0
-        if lo is None:
-            inside[:] = True
-        else:
-            np.less(p, lo, out=other)
-            np.multiply(p, other, out=scratch)
-            mass_below = float(scratch.sum(dtype=np.float64))
-            if _F32(mass_below) > tail:
-                return None
-            np.logical_not(other, out=inside)
-        if hi is not None:
-            np.less_equal(p, hi, out=other)
-            inside &= other
-        band = np.sort(p[np.flatnonzero(inside)])[::-1]  # (indices first: a boolean gather is slower)
-        if not len(band):
+    def _sample_full(self, z: np.ndarray) -> int | None:
+        """A token from the whole vocabulary's processed distribution, by rejection (envelope.py); None when
+        that gives up (the exact draw follows)."""
+        full = self._full
+        assert full is not None
+        if not full.prepare(z):
             return None
-        if hi is not None and _F32(mass_below + float(band.sum(dtype=np.float64))) <= tail:
-            return None  # even the band's largest token would go: the cut is above the band
-        return band[top_p_keep(band, tail, mass_below) - 1]
+        return full.draw(z, self._generator, self._decider(z))
 
-    def _draw_blocks(self, work: np.ndarray, col_sums: np.ndarray | None = None) -> int:
-        """Draw an index with probability proportional to ``work`` (zero padded to ROWS rows); ``col_sums``:
-        the cumulative column sums of ``work`` viewed as ROWS rows, when already known."""
-        grid = work.reshape(ROWS, -1)
-        if col_sums is None:
-            col_sums = np.cumsum(grid.sum(axis=0), dtype=np.float64)
-        target = self._uniform() * col_sums[-1]
-        col = min(int(np.searchsorted(col_sums, target, side="right")), len(col_sums) - 1)
-        while grid[:, col].max() == 0:
-            col -= 1  # rounding sent the draw past the last column with weight
-        column = np.cumsum(grid[:, col], dtype=np.float64)
-        inside = target - (col_sums[col - 1] if col else 0.0)
-        row = min(int(np.searchsorted(column, inside, side="right")), ROWS - 1)
-        while grid[row, col] == 0:
-            row -= 1
-        return row * grid.shape[1] + col
+    def _decider(self, z: np.ndarray) -> Callable[[int, float], bool]:
+        """Whether top-p and min-p keep a drawn token of ``z`` (its weight given): by bounds, else exactly."""
+        full = self._full
+        assert full is not None
+        top_p, min_p = self.settings.top_p, self._min_p
+        exact: list[bool] = []
 
-    def _uniform(self) -> float:
-        return (int(self._bits.random_raw()) >> 11) * _U53
+        def decide(token: int, weight: float) -> bool:
+            verdict: bool | None = True
+            if min_p is not None:  # transformers keeps p >= min_p * p_max, and p / p_max is the weight
+                if weight < min_p * (1 - 2.0**-21):
+                    return False
+                if weight < min_p:
+                    verdict = None  # within rounding of the threshold
+            if verdict and top_p < 1.0:
+                verdict = full.top_p(z, token, weight, self._tail)
+            if verdict is None:  # the bounds cannot tell: the exact kept set (once per position)
+                if not exact:
+                    self._warp_full(z)
+                    exact.append(True)
+                return bool(self._work[token] > 0)
+            return verdict
 
-    # -- grammar ---------------------------------------------------------------------------------
-
-    def _allowed(self, ids: np.ndarray) -> np.ndarray:
-        """Which of ``ids`` the grammar allows next (llama.cpp sets the others' logit to -inf)."""
-        assert self._candidates is not None
-        buf = self._candidates[: len(ids)]
-        buf["id"] = ids
-        buf["logit"] = 0.0
-        buf["p"] = 0.0
-        arr = llama_cpp.llama_token_data_array(buf.ctypes.data_as(llama_cpp.llama_token_data_p), len(ids), -1, False)
-        llama_cpp.llama_sampler_apply(self._grammar, ctypes.byref(arr))
-        if arr.size != len(ids) or ctypes.cast(arr.data, ctypes.c_void_p).value != buf.ctypes.data:
-            raise RuntimeError("llama.cpp's grammar sampler changed the candidate buffer")
-        return self._utf8_ok(ids, buf["logit"] > -np.inf)
-
-    def _utf8_ok(self, ids: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-        """``allowed`` narrowed to the tokens that keep the text valid UTF-8.
-
-        llama.cpp's grammar decodes UTF-8 loosely: it lets F5-FF, overlong forms and code points above
-        U+10FFFF into strings, and the reply would not decode. With no partial character pending this is a
-        fixed property of each token (checked once per id, on first sight); inside a partial character,
-        the few tokens the grammar allows (those starting with continuation bytes) are checked one by one.
-        """
-        pending = self._utf8.getstate()[0]
-        if not pending:
-            new = ids[~self._piece_checked[ids]]
-            for token in new.tolist():
-                self._never_utf8[token] = not _decodes(b"", self._piece(token))
-            self._piece_checked[new] = True
-            return allowed & ~self._never_utf8[ids]
-        allowed = allowed.copy()
-        for i in np.flatnonzero(allowed).tolist():
-            token = int(ids[i])
-            allowed[i] = not llama_cpp.llama_vocab_is_eog(self._vocab, token) and _decodes(pending, self._piece(token))
-        return allowed
-
-    def _piece(self, token: int) -> bytes:
-        piece = self._pieces.get(token)
-        if piece is None:
-            size = llama_cpp.llama_token_to_piece(self._vocab, token, self._piece_buf, len(self._piece_buf), 0, False)
-            piece = self._pieces[token] = self._piece_buf.raw[: max(size, 0)]
-        return piece
-
-    def _mask_all(self, z: np.ndarray) -> np.ndarray:
-        assert self._masked is not None
-        masked = self._masked
-        masked[:] = z
-        masked[~self._allowed(np.arange(self.n_vocab))] = -np.inf
-        if masked.max() == -np.inf:
-            raise GrammarRejected("the grammar allows no token here")
-        return masked
+        return decide
 
     # -- lifetime --------------------------------------------------------------------------------
 
@@ -627,23 +404,3 @@ class TokenSampler:
     def __del__(self) -> None:
         self.close()
 
-
-def _decodes(pending: bytes, piece: bytes) -> bool:
-    """Whether ``pending + piece`` is valid UTF-8 so far (an unfinished last character is fine)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(pending + piece, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _make_grammar(grammar: str, vocab: Any) -> Any:
-    from .grammar import GrammarError
-
-    if vocab is None:
-        raise ValueError("a grammar needs the model's vocab (llama_cpp.llama_model_get_vocab(model))")
-    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
-    if not sampler:
-        raise GrammarError("llama.cpp could not parse the grammar (its log names the rule); "
-                           "check the GBNF text or the JSON schema it came from")
-    return sampler

@@ -1,0 +1,148 @@
+"""Drawing from transformers' full-vocabulary distribution (top_k = 0) without an exp over the vocabulary.
+
+On a CPU an exp over a 153,600-entry vocabulary costs several times a pass of plain arithmetic, so the draw
+never computes one. It is rejection sampling under an envelope: the vocabulary viewed as ROWS x C, each
+column's largest logit bounds the weight exp(z / T - max / T) of every token in it, a column is proposed with
+probability proportional to (its rows) x (that bound), a row uniformly, and the token is kept with probability
+(its weight) / (the bound). The kept token follows the weights exactly; only the proposals' weights are
+computed, with the same float32 arithmetic as the one-pass softmax.
+
+top-p and min-p then decide whether the drawn token is in transformers' kept set (if not, the next proposal is
+tried: rejection sampling from the kept set). min-p compares the token's own weight with min_p (the most likely
+token has weight 1). top-p asks whether the probability of every token at or below the drawn one exceeds
+float32(1 - top_p): that needs sums of weights over most of the vocabulary, which are bounded (not computed) with
+a float trick: writing  2**23 * (t + 127)  into a float's bits gives 2**t to within a factor 1.0615 (the mantissa
+interpolates linearly between powers of two). A decision the bounds cannot settle (a token within a few percent
+of the cut) is made exactly by the caller, so every decision is the one the exact arithmetic makes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .kernels import ROWS
+
+BATCH = 128  # proposals drawn at once
+ROUNDS = 16  # batches before the caller draws from the exact distribution instead
+ENVELOPE_SLACK = 1 + 2.0**-20  # the envelope's bound is raised by this, against exp's last-bit rounding
+BIT_EXP_RATIO = 1.0615  # max over f in [0, 1) of (1 + f) / 2**f: how far the bit trick overshoots 2**t
+TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109, so the sum of
+#                     2**18 weights stays a finite float32 and tokens down to 2**-126 below it stay normal
+_LOG2E = 1.4426950408889634
+_F32 = np.float32
+
+Table = tuple[np.ndarray, np.ndarray, np.ndarray]  # per column: cumulative mass, bound, rows
+
+
+class FullVocabDraw:
+    """Buffers and per-position state for drawing from a full-vocabulary distribution by rejection."""
+
+    def __init__(self, n_vocab: int, temperature: np.float32) -> None:
+        self.n = n_vocab
+        self.t = _F32(temperature)
+        self.cols = n_vocab // ROWS
+        extra = n_vocab - ROWS * self.cols  # the last ``extra`` tokens form one more, shorter column
+        self._colmax = np.empty(self.cols + (1 if extra else 0), dtype=np.float32)
+        self._rows = np.full(len(self._colmax), ROWS, dtype=np.float64)
+        if extra:
+            self._rows[-1] = extra
+        self._y = np.empty(n_vocab, dtype=np.float32)
+        self._bits = np.empty(n_vocab, dtype=np.int32)  # the bit-trick weights, read as float32
+        self._masks = np.ones((2, n_vocab), dtype=np.float32)  # row 0: a token mask, row 1: ones
+        self.top = _F32(0)
+        self._top_t = _F32(0)
+        self._table: Table = (np.zeros(1), self._colmax, self._rows)
+        self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
+
+    def prepare(self, z: np.ndarray) -> bool:
+        """Column maxima and the envelope for logits ``z``; False when they are not finite (draw exactly)."""
+        cols = self.cols
+        if cols:
+            np.maximum.reduce(z[: ROWS * cols].reshape(ROWS, cols), axis=0, out=self._colmax[:cols])
+        if len(self._colmax) > cols:
+            self._colmax[-1] = z[ROWS * cols:].max()
+        self.top = self._colmax.max()
+        self._rel = 0.0
+        if not np.isfinite(self.top):
+            return False
+        self._top_t = self.top / self.t
+        env = self.weights(self._colmax) * _F32(ENVELOPE_SLACK)
+        self._table = (np.cumsum(env * self._rows), env, self._rows)
+        return True
+
+    def weights(self, values: np.ndarray) -> np.ndarray:
+        """exp(values / T - max / T) in float32, exactly as the one-pass softmax computes each token's."""
+        if self.t != 1:
+            return np.exp(np.divide(values, self.t, dtype=np.float32) - self._top_t)
+        return np.exp(values - self.top)
+
+    def draw(self, z: np.ndarray, uniforms: np.random.Generator, decide: Callable[[int, float], bool]) -> int | None:
+        """A token drawn with probability proportional to its weight among those ``decide`` keeps; None after
+        ROUNDS batches of proposals without one (the caller then draws from the exact distribution)."""
+        for _ in range(ROUNDS):
+            for token, weight in self.round(z, uniforms.random(3 * BATCH)):
+                if decide(token, weight):
+                    return token
+        return None
+
+    def round(self, z: np.ndarray, u: np.ndarray) -> list[tuple[int, float]]:
+        """(token, weight) of each of BATCH proposals drawn with the 3 * BATCH uniforms ``u`` that the envelope
+        accepts, in order."""
+        cum, env, rows = self._table
+        col = np.minimum(np.searchsorted(cum, u[:BATCH] * cum[-1], side="right"), len(cum) - 1)
+        row = (u[BATCH: 2 * BATCH] * rows[col]).astype(np.intp)
+        ids = row * self.cols + col
+        if len(cum) > self.cols:
+            ids = np.where(col < self.cols, ids, ROWS * self.cols + row)
+        w = self.weights(z[ids])
+        js = np.flatnonzero(u[2 * BATCH:] * env[col] < w)
+        return list(zip(ids[js].tolist(), w[js].tolist(), strict=True))
+
+    # -- top-p bounds ------------------------------------------------------------------------------
+
+    def top_p(self, z: np.ndarray, token: int, weight: float, tail: float) -> bool | None:
+        """Whether transformers' top-p keeps ``token``: True, False, or None when the bounds cannot tell."""
+        if weight >= 1.0:
+            return True  # the most likely token always stays
+        if not self._bit_weights(z):
+            return None
+        rel, zx = self._rel, z[token]
+        # tokens at or below the drawn one's logit are at or below its probability: a lower bound
+        below, total = self._sums(z, zx)
+        if below / BIT_EXP_RATIO * (1 - rel) > tail * total * (1 + rel):
+            return True
+        # tokens a hair above it may round to the same probability: include them for the upper bound
+        below, total = self._sums(z, zx + _F32(1e-5) * (abs(zx) + abs(self.top) + self.t))
+        if below * (1 + rel) <= tail * total / BIT_EXP_RATIO * (1 - rel):
+            return False
+        return None
+
+    def _sums(self, z: np.ndarray, at: np.float32) -> tuple[float, float]:
+        """(sum of the bit-trick weights of the tokens with logits <= ``at``, sum of all of them), in one pass
+        over the weights: a matrix-vector product with the rows (mask, ones)."""
+        np.less_equal(z, at, out=self._masks[0], casting="unsafe")
+        below, total = np.dot(self._masks, self._bits.view(np.float32))
+        return float(below), float(total)
+
+    def _bit_weights(self, z: np.ndarray) -> bool:
+        """The bit-trick weights (times 2**TOP_EXPONENT) into ``self._bits``, once per position; False when
+        they would leave float32's normal range or be too coarse (very wide or huge logits)."""
+        if self._rel:
+            return self._rel > 0
+        t = float(self.t)
+        a = 2.0**23 * _LOG2E / t
+        low = float(z.min())
+        b = 2.0**23 * (127 + TOP_EXPONENT) - float(self.top) * a
+        # float32 rounding of z * a + b in units of t (log2), as a relative error of 2**t; the float32 sums'
+        # worst case (n terms accumulated); the exact arithmetic's own rounding
+        err_t = 3 * 2.0**-24 * (max(abs(low), abs(float(self.top))) * a + abs(b) + 2.0**31) / 2.0**23
+        self._rel = err_t * math.log(2) * 2 + self.n * 2.0**-24 + 1e-5
+        if (self.top - low) / t * _LOG2E > 126 + TOP_EXPONENT or self._rel > 0.02:
+            self._rel = -1.0
+            return False
+        np.multiply(z, _F32(a), out=self._y)
+        np.add(self._y, _F32(b), out=self._bits, casting="unsafe")
+        return True

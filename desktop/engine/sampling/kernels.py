@@ -1,0 +1,117 @@
+"""Array kernels of the token sampler: candidate selection, float32 softmax, transformers' top-p and min-p."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
+SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus ends
+_F32 = np.float32
+
+
+def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
+    """(ids, floor): every id whose value is >= ``floor``, where ``floor`` <= the m-th largest value.
+
+    Without sorting: the m-th largest of the column maxima of a ROWS x (V / ROWS) view is a lower bound of
+    the m-th largest value, and only the (about m) columns reaching it can hold values above it.
+    """
+    n = len(z)
+    if m >= n:
+        return np.arange(n), -np.inf
+    cols = n // ROWS
+    if m * ROWS * 4 > n or cols == 0:
+        floor = float(np.partition(z, n - m)[n - m])
+        return np.flatnonzero(z >= floor), floor
+    grid = z[: ROWS * cols].reshape(ROWS, cols)
+    col_max = grid.max(axis=0)
+    tail = z[ROWS * cols:]
+    pool = np.concatenate((col_max, tail)) if len(tail) else col_max
+    floor = float(np.partition(pool, len(pool) - m)[len(pool) - m])
+    chosen = np.flatnonzero(col_max >= floor)
+    ids = (np.arange(ROWS)[:, None] * cols + chosen[None, :]).ravel()
+    ids = ids[z[ids] >= floor]
+    if len(tail):
+        ids = np.concatenate((ids, ROWS * cols + np.flatnonzero(tail >= floor)))
+    return ids, floor
+
+
+def _tie_margin(kth: float, temperature: _F32) -> float:
+    """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
+    if temperature == 1 or not np.isfinite(kth):
+        return 0.0
+    scaled = abs(float(_F32(kth) / temperature))
+    return 4.0 * float(temperature) * float(np.spacing(_F32(scaled))) + float(np.spacing(_F32(abs(kth))))
+
+
+def softmax32(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(exp(v - max), probabilities) in float32, normalised as torch does: times float32(1 / sum)."""
+    e = np.exp(values - values.max(), dtype=np.float32)
+    return e, e * (_F32(1) / e.sum(dtype=np.float32))
+
+
+def nucleus_tail(top_p: float) -> float:
+    """float32(1 - top_p): transformers removes the tokens whose ascending cumulative probability is <= it."""
+    return float(_F32(1.0 - top_p))
+
+
+def top_p_keep(probs_descending: np.ndarray, tail: float, mass_below: float = 0.0) -> int:
+    """How many of ``probs_descending`` transformers' TopPLogitsWarper keeps (at least one).
+
+    It sorts ascending and removes tokens whose cumulative probability (accumulated in float64 and rounded
+    to float32, as torch's CPU cumsum does) is <= ``tail`` (``nucleus_tail(top_p)``). ``mass_below`` is
+    the probability of every token below these ones (all removed).
+    """
+    ascending = probs_descending[::-1].astype(np.float64)
+    cumulative = (mass_below + np.cumsum(ascending)).astype(np.float32)
+    removed = int(np.count_nonzero(cumulative <= _F32(tail)))
+    return max(1, len(probs_descending) - removed)
+
+
+def min_p_keep(e_descending: np.ndarray, min_p: float) -> int:
+    """How many of the (descending, unnormalised) exps transformers' MinPLogitsWarper keeps (at least one)."""
+    probs = e_descending * (_F32(1) / e_descending.sum(dtype=np.float32))
+    return max(1, int(np.count_nonzero(probs >= _F32(min_p) * probs[0])))
+
+
+def nucleus_floor(p: np.ndarray, tail: float, buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.float32:
+    """The smallest probability transformers' top-p keeps (tokens tied with it stay), found by sorting
+    only a band of ``p`` located by a sorted 1/SUBSAMPLE sample of it."""
+    sample = np.sort(p[::SUBSAMPLE])
+    estimate = np.cumsum(sample, dtype=np.float64) * SUBSAMPLE
+    at = int(np.searchsorted(estimate, tail))
+    margin = 4 + int(np.sqrt(max(at, 1)))
+    while True:
+        lo = sample[at - margin] if at - margin >= 0 else None
+        hi = sample[at + margin] if at + margin < len(sample) else None
+        floor = _cut_in_band(p, tail, lo, hi, buffers)
+        if floor is not None:
+            return floor
+        margin *= 8
+
+def _cut_in_band(p: np.ndarray, tail: float, lo: np.float32 | None, hi: np.float32 | None,
+                 buffers: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.float32 | None:
+    """The top-p floor if the cut falls among the tokens with lo <= p <= hi, else None.
+
+    In ascending order the vocabulary is [below lo, band, above hi]: the cut is in the band when the
+    tokens below are all removed (their mass rounds to <= tail) and the band's largest token is kept.
+    """
+    inside, other, scratch = buffers
+    mass_below = 0.0
+    if lo is None:
+        inside[:] = True
+    else:
+        np.less(p, lo, out=other)
+        np.multiply(p, other, out=scratch)
+        mass_below = float(scratch.sum(dtype=np.float64))
+        if _F32(mass_below) > tail:
+            return None
+        np.logical_not(other, out=inside)
+    if hi is not None:
+        np.less_equal(p, hi, out=other)
+        inside &= other
+    band = np.sort(p[np.flatnonzero(inside)])[::-1]  # (indices first: a boolean gather is slower)
+    if not len(band):
+        return None
+    if hi is not None and _F32(mass_below + float(band.sum(dtype=np.float64))) <= tail:
+        return None  # even the band's largest token would go: the cut is above the band
+    return band[top_p_keep(band, tail, mass_below) - 1]

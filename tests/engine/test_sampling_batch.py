@@ -1,0 +1,168 @@
+"""The batched verification path ``TokenSampler.sample_run`` / ``probabilities_run``: at every verified position
+it draws exactly what the one-token path (``sample`` then ``accept``) draws, from the same processed
+distribution, and the full-vocabulary draw by rejection (envelope.py) keeps transformers' distribution."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from exaone_desktop.engine.sampling.sampler import TokenSampler
+from exaone_desktop.engine.settings import GenerationSettings
+
+from .test_sampling import DRAWS, P_MIN, chi2_pvalue, hf_probs
+
+SETTINGS = {
+    "greedy": {},
+    "greedy_penalised": {"repetition_penalty": 1.3, "presence_penalty": 0.5},
+    "top_k_combo": {"do_sample": True, "temperature": 0.8, "top_k": 50, "top_p": 0.9, "repetition_penalty": 1.1},
+    "full_top_p": {"do_sample": True, "top_k": 0, "top_p": 0.9},
+    "full_repetition": {"do_sample": True, "top_k": 0, "repetition_penalty": 1.1},
+    "full_min_p": {"do_sample": True, "top_k": 0, "min_p": 0.05, "temperature": 0.7},
+    "full_presence": {"do_sample": True, "top_k": 0, "top_p": 0.95, "presence_penalty": 1.5,
+                      "frequency_penalty": 0.3},
+    "full_cold_nucleus": {"do_sample": True, "top_k": 0, "top_p": 0.6, "temperature": 0.5, "min_p": 0.01},
+}
+
+
+def block(vocab: int, k: int, seed: int, sigma: float) -> tuple[np.ndarray, list[int], list[int]]:
+    """(k + 1 rows of logits, k drafted tokens that each row favours, a prompt); the drafts repeat prompt ids,
+    so the penalties of later positions depend on the earlier drafts."""
+    rng = np.random.default_rng(seed)
+    rows = (rng.normal(size=(k + 1, vocab)) * sigma).astype(np.float32)
+    prompt = rng.integers(0, vocab, 60).tolist()
+    drafted = [prompt[i % 7] if i % 2 else int(rng.integers(0, vocab)) for i in range(k)]
+    for i, token in enumerate(drafted):
+        if i != seed % (k + 2):  # likely, not certain; one draft in most blocks is a guess: runs stop there
+            rows[i, token] = rows[i].max() + 6.0
+    return rows, drafted, prompt
+
+
+def one_token_path(sampler: TokenSampler, rows: np.ndarray, drafted: list[int]) -> list[int]:
+    drawn = []
+    for i, row in enumerate(rows):
+        drawn.append(sampler.sample(row))
+        if i == len(drafted) or drawn[-1] != drafted[i]:
+            break
+        sampler.accept(drawn[-1])
+    return drawn
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+@pytest.mark.parametrize("vocab", [80, 5000, 153_600])
+def test_sample_run_draws_what_the_one_token_path_draws(name: str, vocab: int) -> None:
+    lengths = []
+    for trial in range(12 if vocab < 100_000 else 3):
+        rows, drafted, prompt = block(vocab, 6, trial, 1.0 if trial % 2 else 4.0)
+        before = rows.copy()
+        s = GenerationSettings(seed=trial, **SETTINGS[name])  # type: ignore[arg-type]
+        with TokenSampler(s, vocab, history_size=64) as one, TokenSampler(s, vocab, history_size=64) as run:
+            one.start(prompt)
+            run.start(prompt)
+            expected = one_token_path(one, rows, drafted)
+            got = run.sample_run(rows, drafted)
+            assert got == expected, (name, trial)
+            np.testing.assert_array_equal(rows, before)  # penalties undone
+            for token in got[:-1]:
+                run.accept(token)
+            one_next, run_next = one.sample(rows[-1]), run.sample(rows[-1])
+            assert run_next == one_next  # same histories, same random stream afterwards
+        lengths.append(len(got))
+    if vocab < 100_000:
+        assert min(lengths) <= 3 and max(lengths) >= 5  # runs that stop early and runs that go on
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_probabilities_at_each_verified_position_equal_the_one_token_path(name: str) -> None:
+    vocab = 5000
+    rows, drafted, prompt = block(vocab, 5, 3, 2.0)
+    s = GenerationSettings(seed=1, **SETTINGS[name])  # type: ignore[arg-type]
+    with TokenSampler(s, vocab, history_size=64) as one, TokenSampler(s, vocab, history_size=64) as run:
+        one.start(prompt)
+        run.start(prompt)
+        batched = run.probabilities_run(rows, drafted)
+        for i, row in enumerate(rows):
+            np.testing.assert_allclose(batched[i], one.probabilities(row), rtol=0, atol=1e-6)
+            if i < len(drafted):
+                one.accept(drafted[i])
+
+
+def test_history_window_slides_over_the_drafts() -> None:
+    """A penalty window that is full: each draft pushes the oldest id out for the positions after it."""
+    vocab = 200
+    rows, drafted, prompt = block(vocab, 6, 9, 1.0)
+    s = GenerationSettings(seed=4, do_sample=True, top_k=0, repetition_penalty=2.0, frequency_penalty=0.7)
+    with TokenSampler(s, vocab, history_size=5) as one, TokenSampler(s, vocab, history_size=5) as run:
+        one.start(prompt)
+        run.start(prompt)
+        batched = run.probabilities_run(rows, drafted)
+        for i, row in enumerate(rows):
+            np.testing.assert_allclose(batched[i], one.probabilities(row), rtol=0, atol=1e-6)
+            if i < len(drafted):
+                one.accept(drafted[i])
+        run.start(prompt)  # probabilities_run left the histories as they were
+        fresh = TokenSampler(s, vocab, history_size=5)
+        fresh.start(prompt)
+        np.testing.assert_array_equal(run.probabilities(rows[0]), fresh.probabilities(rows[0]))
+
+
+@pytest.mark.parametrize("name", ["full_top_p", "full_min_p", "full_cold_nucleus", "top_k_combo"])
+def test_second_position_draws_match_transformers(name: str) -> None:
+    """Position 1 of a run (after the draft at position 0 was drawn) follows transformers' processors with
+    that draft in the history, by chi-squared."""
+    vocab = 80
+    rng = np.random.default_rng(5)
+    rows = (rng.normal(size=(2, vocab)) * 2.0).astype(np.float32)
+    prompt = [3, 3, 7, 11, 42]
+    drafted = [11]
+    rows[0, 11] = 60.0  # always drawn
+    s = GenerationSettings(seed=2, **{**SETTINGS[name], "repetition_penalty": 1.3})  # type: ignore[arg-type]
+    with TokenSampler(s, vocab, history_size=64) as sampler:
+        sampler.start(prompt)
+        second = [sampler.sample_run(rows, drafted)[1] for _ in range(DRAWS)]
+    assert chi2_pvalue(second, hf_probs(rows[1], prompt + drafted, s)) > P_MIN
+
+
+def test_full_vocabulary_draws_match_transformers_at_k_exaone_size() -> None:
+    """The draw by rejection under the column maxima, with top-p decided by bounds, at 153,600 entries."""
+    vocab = 153_600
+    rng = np.random.default_rng(31)
+    logits = (rng.normal(size=vocab) * 3.0).astype(np.float32)
+    top = np.argsort(logits)[-40:]
+    logits[top] += 6.0  # a few dozen likely tokens so that chi-squared has bins to compare
+    for s in (GenerationSettings(do_sample=True, top_k=0, top_p=0.8, seed=3),
+              GenerationSettings(do_sample=True, top_k=0, temperature=0.7, min_p=0.05, seed=4)):
+        with TokenSampler(s, vocab, history_size=64) as sampler:
+            sampler.start([])
+            draws = [sampler.sample(logits) for _ in range(3000)]
+        assert chi2_pvalue(draws, hf_probs(logits, [], s)) > P_MIN
+
+
+@pytest.mark.parametrize("scale", [0.9, 4.0])
+def test_top_p_bounds_decide_as_the_exact_kept_set(scale: float) -> None:
+    """Every decision the bounds make agrees with transformers' kept set; undecided ones are few."""
+    vocab = 30000
+    rng = np.random.default_rng(int(scale * 10))
+    undecided = 0
+    for top_p, temperature in ((0.9, 1.0), (0.5, 0.7), (0.97, 1.6)):
+        s = GenerationSettings(do_sample=True, top_k=0, top_p=top_p, temperature=temperature, seed=1)
+        logits = (rng.normal(size=vocab) * scale).astype(np.float32)
+        kept = hf_probs(logits, [], s) > 0
+        with TokenSampler(s, vocab, history_size=8) as sampler:
+            full = sampler._full
+            assert full is not None and full.prepare(logits)
+            weights = full.weights(logits)
+            for token in rng.choice(vocab, 300, replace=False).tolist() + np.flatnonzero(kept)[-20:].tolist():
+                verdict = full.top_p(logits, token, float(weights[token]), sampler._tail)
+                if verdict is None:
+                    undecided += 1
+                else:
+                    assert verdict == kept[token], (top_p, token)
+    assert undecided < 40
+
+
+def test_rows_are_checked() -> None:
+    with TokenSampler(GenerationSettings(do_sample=True, seed=1), 80, history_size=8) as sampler:
+        with pytest.raises(ValueError, match="rows of 80 logits"):
+            sampler.sample_run(np.zeros((3, 80), dtype=np.float32), [1])
+        with pytest.raises(ValueError, match="rows of 80 logits"):
+            sampler.sample_run(np.zeros((1, 81), dtype=np.float32), [1])
