@@ -91,7 +91,7 @@ class Scripted:
         self._last = None
 
     def propose(self, reply_tokens: Sequence[int], n: int) -> Any:
-        from exaone_desktop.engine.llama.speculative import Draft
+        from exaone_desktop.engine.llama.draft_sources import Draft
 
         self.settle(reply_tokens)
         context = [*self._prompt[-CONTEXT:], *reply_tokens[-CONTEXT:]][-CONTEXT:]

@@ -16,16 +16,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from exaone_desktop.engine.llama.draft_length import DecodeCosts, DraftLength
+from exaone_desktop.engine.llama.draft_sources import Draft, lookup, lookup_match
 from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.llama.reply import Reply
-from exaone_desktop.engine.llama.speculative import (
-    DecodeCosts,
-    Draft,
-    DraftLength,
-    Speculation,
-    lookup,
-    lookup_match,
-)
+from exaone_desktop.engine.llama.speculative import Speculation
 from exaone_desktop.engine.sampling.sampler import TokenSampler
 from exaone_desktop.engine.settings import GenerationSettings, SettingsError
 from exaone_desktop.engine.types import GenerationError

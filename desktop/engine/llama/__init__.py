@@ -3,8 +3,9 @@
 ``LocalGenerator`` (``local``) runs the decode loop; ``BatchGenerator`` (``batch``) decodes several requests per
 step; ``WorkerGenerator`` (``worker`` and ``worker_child``) puts either in a child process. Beside them: the
 bounded GGUF check (``gguf_check``), context sizing (``context``), saved conversation states (``prompt_cache``),
-images through mtmd (``vision``), speculative decoding (``speculative``), the compute backend (``backend``), and
-llama.cpp's loading and logging (``load``, ``logs``). Everything here loads on first use.
+images through mtmd (``vision``), speculative decoding (``speculative``; its drafts come from ``draft_sources``
+and their length from ``draft_length``), the compute backend (``backend``), and llama.cpp's loading and
+logging (``load``, ``logs``). Everything here loads on first use.
 """
 
 from __future__ import annotations

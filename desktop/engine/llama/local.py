@@ -37,21 +37,14 @@ from ..types import (
 )
 from .backend import detect_backend
 from .context import check_kv_cache_type, default_n_ctx, does_not_fit, kv_cache_bytes, prefill_batch
+from .draft_length import DecodeCosts, DraftLength
+from .draft_sources import DEFAULT_LOOKUP_TOKENS, DraftModel, DraftSource, PromptLookup
 from .gguf_check import ModelInfo, inspect_gguf
 from .kv_cache import DecodeStats, KVCache, Stopped
 from .load import chat_templates_not_compiled
 from .prompt_cache import StateCache, StateCacheUsage, budget_bytes, model_key
 from .reply import Reply, ReplyVocabulary
-from .speculative import (
-    DEFAULT_LOOKUP_TOKENS,
-    DecodeCosts,
-    DraftLength,
-    DraftModel,
-    DraftSource,
-    PromptLookup,
-    Speculation,
-    decode_reply,
-)
+from .speculative import Speculation, decode_reply
 from .vision import (
     Image,
     VisionEncoder,
