@@ -264,7 +264,7 @@ class ChatView(QScrollArea):
 
     def _warm_up(self) -> None:
         sample = StoredMessage(id=-1, conversation_id=-1, role="assistant", content="**a**\n\n```\nb\n```",
-                               reasoning="c", engine="local", model="", status="done", created_at=0.0,
+                               reasoning="c", engine="local", model="", status="complete", created_at=0.0,
                                updated_at=0.0)
         bubble = MessageWidget(sample, self.inner)
         bubble.hide()

@@ -251,7 +251,7 @@ class MainWindow(QMainWindow):
         job and its dialog move to this window and carry on (in the old language until it is idle and opened
         again, when this window builds its own). An idle one closes with its window."""
         manager, dialog = old.manager, old.manager_dialog
-        if manager is None or dialog is None or (manager.job is None and manager.catalogue_job is None):
+        if manager is None or dialog is None or not manager.working():
             return
         for signal in (manager.model_chosen, manager.job_finished, manager.progress_shown,
                        manager.draft_offer.chosen):
@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
 
     def show_model_manager(self) -> None:
         manager = self.manager
-        if self._manager_adopted and manager is not None and manager.job is None and manager.catalogue_job is None:
+        if self._manager_adopted and manager is not None and not manager.working():
             assert self.manager_dialog is not None
             self.manager_dialog.deleteLater()  # idle now: built again in this window's language
             self.manager = self.manager_dialog = None

@@ -416,6 +416,10 @@ class ModelManager(QWidget):
         job.start()
         return job
 
+    def working(self) -> bool:
+        """Whether a download, a conversion or a Hub check is running."""
+        return self.job is not None or self.catalogue_job is not None
+
     def cancel(self) -> None:
         """Cancel every network action and task running (a download, a conversion, the Hub check)."""
         for job in (self.job, self.catalogue_job):
