@@ -71,19 +71,25 @@ def test_sample_run_draws_what_the_one_token_path_draws(name: str, vocab: int) -
         assert min(lengths) <= 3 and max(lengths) >= 5  # runs that stop early and runs that go on
 
 
+def assert_run_matches_one_token_path(one: TokenSampler, run: TokenSampler, rows: np.ndarray, drafted: list[int],
+                                     prompt: list[int]) -> None:
+    """``run.probabilities_run`` equals ``one.probabilities`` at each position, ``one`` accepting the drafts."""
+    one.start(prompt)
+    run.start(prompt)
+    batched = run.probabilities_run(rows, drafted)
+    for i, row in enumerate(rows):
+        np.testing.assert_allclose(batched[i], one.probabilities(row), rtol=0, atol=1e-6)
+        if i < len(drafted):
+            one.accept(drafted[i])
+
+
 @pytest.mark.parametrize("name", sorted(SETTINGS))
 def test_probabilities_at_each_verified_position_equal_the_one_token_path(name: str) -> None:
     vocab = 5000
     rows, drafted, prompt = block(vocab, 5, 3, 2.0)
     s = GenerationSettings(seed=1, **SETTINGS[name])  # type: ignore[arg-type]
     with TokenSampler(s, vocab, history_size=64) as one, TokenSampler(s, vocab, history_size=64) as run:
-        one.start(prompt)
-        run.start(prompt)
-        batched = run.probabilities_run(rows, drafted)
-        for i, row in enumerate(rows):
-            np.testing.assert_allclose(batched[i], one.probabilities(row), rtol=0, atol=1e-6)
-            if i < len(drafted):
-                one.accept(drafted[i])
+        assert_run_matches_one_token_path(one, run, rows, drafted, prompt)
 
 
 def test_history_window_slides_over_the_drafts() -> None:
@@ -92,13 +98,7 @@ def test_history_window_slides_over_the_drafts() -> None:
     rows, drafted, prompt = block(vocab, 6, 9, 1.0)
     s = GenerationSettings(seed=4, do_sample=True, top_k=0, repetition_penalty=2.0, frequency_penalty=0.7)
     with TokenSampler(s, vocab, history_size=5) as one, TokenSampler(s, vocab, history_size=5) as run:
-        one.start(prompt)
-        run.start(prompt)
-        batched = run.probabilities_run(rows, drafted)
-        for i, row in enumerate(rows):
-            np.testing.assert_allclose(batched[i], one.probabilities(row), rtol=0, atol=1e-6)
-            if i < len(drafted):
-                one.accept(drafted[i])
+        assert_run_matches_one_token_path(one, run, rows, drafted, prompt)
         run.start(prompt)  # probabilities_run left the histories as they were
         fresh = TokenSampler(s, vocab, history_size=5)
         fresh.start(prompt)
