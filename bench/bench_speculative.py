@@ -83,7 +83,7 @@ class Scripted:
 
         self.truth, self.n_vocab, self.kind = truth, n_vocab, kind
         self.changed = np.random.default_rng(1234).random(4096) < wrong
-        self.kept = self.checked = self.drafted = 0
+        self.kept = self.checked = 0
         self._last: tuple[int, list[int]] | None = None
 
     def begin(self, prompt_ids: Sequence[int], settings: Any, seed: int, index: int) -> None:
@@ -157,7 +157,7 @@ def decode_rate(gen: Any, prompt: Any, settings: Any, source: Any, truth: Truth)
     return t["generated_tokens_per_s"], int(t["draft_tokens"]), int(t["draft_tokens_accepted"])
 
 
-def demo_model(threads: int) -> tuple[Path, list[dict[str, str]]]:
+def demo_model() -> tuple[Path, list[dict[str, str]]]:
     """The demo model in Q4_K_M, and the greeting it answers by reciting its passage."""
     import json
 
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(7)
     open_prompt = " ".join(rng.choice(words, size=PROMPT_TOKENS).tolist())
     gen = LocalGenerator(gguf, n_ctx=N_CTX, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
-    demo_gguf, demo_chat = demo_model(args.threads)
+    demo_gguf, demo_chat = demo_model()
     demo = LocalGenerator(demo_gguf, n_ctx=1024, n_threads=args.threads, n_gpu_layers=args.n_gpu_layers)
     plain = gen.default_settings(do_sample=False, max_new_tokens=args.new_tokens, speculative="off")
     agreement = logit_agreement(gen, gen.tokenize_prompt(prompt, plain)[1], 33, FIXED_K + 1)

@@ -403,7 +403,7 @@ def draft_repo_for(repo_id: str) -> GGUFRepo | None:
     that is another, smaller model); None when the family has no pair or ``repo_id`` is the small one."""
     for fam in FAMILIES:
         repos = {r.repo_id: r for r in fam.gguf_repos}
-        if repo_id in repos and fam.draft_repo in repos and fam.draft_repo != repo_id:
+        if repo_id in repos and fam.draft_repo in repos:
             draft = repos[fam.draft_repo]
             return draft if draft.parameters < repos[repo_id].parameters else None
     return None

@@ -9,7 +9,6 @@ into it; another kind of attachment joins the draft by adding itself to ``Draft`
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +69,7 @@ class Turn:
     routed: bool  # through the cloud-fallback router (the cloud is on) or straight to the local model
     engine: Engine | None = None  # the first engine, forced (after the user accepted an offer)
     conversation: str | None = None  # the key the local engine keeps this conversation's state under
-    passages: list[Any] = dataclasses.field(default_factory=list)  # document parts the last question was given
+    passages: list[Any] = field(default_factory=list)  # document parts the last question was given
     kept_local: bool = False  # the user chose Keep local for this send's files (``keep_local``)
 
 

@@ -86,20 +86,22 @@ class SettingsLink(QObject):
 
     def change_load_setting(self, name: str, value: Any) -> None:
         try:
-            load = self.controller.change_load(name, value)
+            self.controller.change_load(name, value)
         except SettingsError as err:
             trained = int(getattr(self.controller.model_info, "context_length", 0) or 0)
             self.panel.load_panel.show_error(self.words.refused_load(name, trained, err))
             self.show_load()
             return
         self.panel.load_panel.show_error("")
-        self.ctx.put(KEY_LOAD, load_settings.to_json(load))
-        self.ctx.put_json(KEY_LOAD_BY_MODEL, self.controller.load_by_model)
-        self.show_load()
+        self._keep_load()
 
     def set_draft_model(self, model: str, draft: str) -> None:
         """The model manager's offer taken: ``draft`` drafts for ``model`` from its next load."""
         self.controller.set_draft_model(model, draft)
+        self._keep_load()
+
+    def _keep_load(self) -> None:
+        """The load settings as the controller now has them, kept in QSettings and shown."""
         self.ctx.put(KEY_LOAD, load_settings.to_json(self.controller.load))
         self.ctx.put_json(KEY_LOAD_BY_MODEL, self.controller.load_by_model)
         self.show_load()

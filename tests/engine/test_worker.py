@@ -268,7 +268,7 @@ def test_keyword_arguments_reach_the_worker_only_where_its_generator_takes_them(
     plain = worker.generate("hi", settings)
     assert worker.generate("hi", settings, conversation="chat-1").generated[0].token_ids == \
         plain.generated[0].token_ids
-    assert {"conversation", "tools", "grammar", "images"} <= worker.accepts
+    assert {"conversation", "tools", "grammar", "images"} <= worker.capabilities.keywords()
     with pytest.raises(GenerationError, match="no_such_option is not available with this model's engine"):
         worker.generate("hi", settings, no_such_option=1)
 
@@ -309,7 +309,8 @@ def test_a_batched_worker_decodes_requests_from_several_threads_together(model: 
     settings = local.default_settings(max_new_tokens=12, do_sample=False)
     alone = [local.generate(p, settings).generated[0].token_ids for p in prompts]
     with WorkerGenerator(model, n_threads=1, n_seq=4, n_ctx=256) as gen:
-        assert gen.n_seq == 4 and gen.n_ctx == 256 and "images" in gen.accepts and "conversation" not in gen.accepts
+        assert gen.n_seq == 4 and gen.n_ctx == 256 and "images" in gen.capabilities.keywords()
+        assert "conversation" not in gen.capabilities.keywords()
         results: dict[int, list[int]] = {}
         threads = [threading.Thread(target=lambda i=i: results.__setitem__(
             i, gen.generate(prompts[i], settings).generated[0].token_ids)) for i in range(4)]

@@ -35,8 +35,6 @@ FIX_INSTALL = "reinstall exaone-desktop; if it happens again, report it with thi
 FIX_RUN = "send the message again to reload the model, or try a smaller model or context"
 
 
-
-
 class WorkerCrashed(GenerationError):
     """The worker process died; ``str(err)`` is one line naming the file, the signal and the reason."""
 

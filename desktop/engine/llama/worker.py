@@ -232,11 +232,6 @@ class WorkerGenerator:
         return self._capabilities
 
     @property
-    def accepts(self) -> frozenset[str]:
-        """The keyword arguments the worker's generate takes."""
-        return self._capabilities.keywords()
-
-    @property
     def pid(self) -> int | None:
         """The worker's process id (None when no worker runs)."""
         return self._worker.proc.pid if self._worker is not None else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..settings import GenerationSettings
-from .kernels import ROWS, nucleus_floor, nucleus_tail
+from .kernels import ROWS, nucleus_floor
 
 NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
 _F32 = np.float32
@@ -26,6 +26,7 @@ class ExactFullVocab:
     _mask: np.ndarray
     _mask2: np.ndarray
     _scratch: np.ndarray
+    _tail: float  # nucleus_tail(settings.top_p), set by the sampler
 
     _bits: np.random.PCG64
 
@@ -43,7 +44,7 @@ class ExactFullVocab:
         self._exp_tempered(z, e)
         if s.top_p < 1.0:
             np.multiply(e, _F32(1) / e.sum(dtype=np.float32), out=probs)
-            floor = nucleus_floor(probs, nucleus_tail(s.top_p), (self._mask, self._mask2, self._scratch))
+            floor = nucleus_floor(probs, self._tail, (self._mask, self._mask2, self._scratch))
             np.greater_equal(probs, floor, out=mask)
             np.multiply(e, mask, out=e)  # (a multiply by the mask: numpy's putmask is ~20x slower)
         if s.min_p is not None:
@@ -77,7 +78,7 @@ class ExactFullVocab:
         inv = _F32(1) / e.sum(dtype=np.float32)
         np.multiply(e, inv, out=probs)
         top = inv  # exp(0) == 1 at the largest logit, so its probability is exactly float32(1 * inv)
-        return probs, _F32(nucleus_tail(self.settings.top_p)), top
+        return probs, _F32(self._tail), top
 
     def _top_p_keeps(self, probs: np.ndarray, token: int, tail: np.float32, top: np.float32) -> bool:
         """Whether transformers' TopPLogitsWarper keeps ``token`` (tokens tied with the cut stay)."""

@@ -89,7 +89,6 @@ class GrammarMask:
             raise GrammarRejected("the grammar allows no token here")
         return masked
 
-    # -- lifetime --------------------------------------------------------------------------------
 
 
 def _decodes(pending: bytes, piece: bytes) -> bool:

@@ -19,7 +19,7 @@ the history:
   every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
 - ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
-  before it, their column maxima in one pass; one draw per position, stopping at the first differing one.
+  before it; one draw per position, stopping at the first differing one.
 
 Arithmetic follows transformers on torch float32 tensors: temperature, the repetition penalty and min_p
 use the float32 value of the setting; top-p removes the tokens whose ascending cumulative probability
@@ -349,7 +349,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         e, probs = softmax32(scaled[order])
         n = len(e)
         if s.top_p < 1.0:
-            n = top_p_keep(probs, nucleus_tail(s.top_p))
+            n = top_p_keep(probs, self._tail)
         if s.min_p is not None:
             n = min_p_keep(e[:n], s.min_p)
         return ids[order[:n]], e[:n]
