@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -167,13 +168,16 @@ def official_catalogue(memory: int | None,
     return out
 
 
-def fetch_listings(repo_ids: Sequence[str] | None = None, *,
-                   endpoint: str | None = None) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+def fetch_listings(repo_ids: Sequence[str] | None = None, *, endpoint: str | None = None,
+                   cancel: threading.Event | None = None) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
     """(repo id -> its ``.gguf`` files and sizes, repo id -> the one-line reason it could not be listed) for
-    the official repos (or ``repo_ids``), asked of the Hub. Nothing is downloaded."""
+    the official repos (or ``repo_ids``), asked of the Hub. Nothing is downloaded. Once ``cancel`` is set,
+    no further repository is asked (those left are failures saying so)."""
     from exaone_convert import list_gguf_sizes  # huggingface_hub: loaded when asked, not at the app's start
 
     def listing(repo_id: str) -> dict[str, int] | str:
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
         try:
             return list_gguf_sizes(repo_id, endpoint=endpoint)
         except ConversionError as err:

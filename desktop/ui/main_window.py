@@ -381,9 +381,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings_panel.commit_system_prompt()
-        job = getattr(self.manager, "job", None)
-        if job is not None:
-            job.cancel()
-            job.wait(10000)
+        if self.manager is not None:  # a download, a conversion or a Hub check ends with the app
+            for job in (self.manager.job, self.manager.catalogue_job):
+                if job is not None:
+                    job.cancel()
+                    job.wait(10000)
         self.closing.emit()
         super().closeEvent(event)

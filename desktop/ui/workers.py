@@ -61,6 +61,12 @@ class Job(QThread):
     def cancel(self) -> None:
         self.cancel_event.set()
 
+    def raise_if_cancelled(self) -> None:
+        """For work that ``until_cancelled`` runs: stop between steps once Cancel was pressed (a dropped
+        call would otherwise go on asking a Hub nobody waits for, with the Hub client's retries)."""
+        if self.cancel_event.is_set():
+            raise JobCancelledError("cancelled")
+
     def until_cancelled(self, fn: Callable[[], Any]) -> Any:
         """``fn()`` on a daemon thread of its own, waited for until it ends or Cancel is pressed: a network
         call that hangs (a dead connection, a Hub that never answers) cannot hold Cancel up. After Cancel its
@@ -243,6 +249,7 @@ class DownloadWorker(Job):
 
         def fetch() -> Path:
             network.probe()  # offline is said in seconds, not after the Hub client's retries
+            self.raise_if_cancelled()
             try:
                 return Path(download_gguf_file(self.repo_id, self.quant, outfile=self.outfile, force=True,
                                                show_progress=False, progress=self.report("download"),
@@ -267,7 +274,8 @@ class CatalogueWorker(Job):
 
         def ask() -> Any:
             network.probe()  # offline is said in seconds, not after the Hub client's retries
-            return models.fetch_listings()
+            self.raise_if_cancelled()
+            return models.fetch_listings(cancel=self.cancel_event)
 
         return self.until_cancelled(ask)
 

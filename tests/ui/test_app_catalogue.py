@@ -140,7 +140,7 @@ def test_manager_checks_files_and_sizes_on_the_hub(desktop: DesktopApp, qtbot: A
         hub.add_commit(VL_REPO, VL_FILES)
         real = models.fetch_listings
         monkeypatch.setattr(models, "fetch_listings",
-                            lambda: real([VL_REPO, "LGAI-EXAONE/EXAONE-Gone-GGUF"], endpoint=hub.endpoint))
+                            lambda **kw: real([VL_REPO, "LGAI-EXAONE/EXAONE-Gone-GGUF"], endpoint=hub.endpoint, **kw))
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)  # the reachability check asks the stand-in too
         assert manager.check_sizes() is not None
         qtbot.waitUntil(lambda: manager.catalogue_job is None, timeout=30_000)

@@ -40,7 +40,7 @@ def test_cancel_during_the_hub_check_returns_within_a_second(qtbot: Any, desktop
         hub.add_commit(REPO, {"EXAONE-4.0-1.2B-Q4_K_M.gguf": b"m" * 100})
         hub.stall = threading.Event()  # it takes the requests and never answers
         real = models.fetch_listings
-        monkeypatch.setattr(models, "fetch_listings", lambda: real([REPO]))  # one repository, not all
+        monkeypatch.setattr(models, "fetch_listings", lambda **kw: real([REPO], **kw))  # one repository, not all
         w = desktop.window
         w.settings_panel.mirror.setText(hub.endpoint)  # the Hub as a mirror setting points the app at it
         w.settings_panel.mirror.editingFinished.emit()
@@ -52,6 +52,10 @@ def test_cancel_during_the_hub_check_returns_within_a_second(qtbot: Any, desktop
             qtbot.waitUntil(lambda: manager.catalogue_job is None, timeout=1000)
         finally:
             hub.stall.set()
+        # the dropped call ends once its reachability check is answered, asking nothing more of the Hub
+        qtbot.waitUntil(lambda: not any(t.name == "CatalogueWorker-call" for t in threading.enumerate()),
+                        timeout=10_000)
+        assert not [r for r in hub.requests if "/tree/" in r.path]
     assert manager.message.text() == "Stopped asking the Hub; the sizes stay estimates."
     assert manager.check_sizes_button.isEnabled() and not manager.cancel_button.isEnabled()
     assert not any(f.exact for f in manager.catalogue_files)
