@@ -206,24 +206,29 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             raise ValueError(f"expected 1 to {len(drafted) + 1} rows of {self.n_vocab} logits, got {rows.shape}")
 
     @contextmanager
-    def _drafted(self, rows: np.ndarray, drafted: Sequence[int]) -> Iterator[np.ndarray]:
-        """The rows, penalised in place each as if the drafted tokens before it had been accepted; restored
-        (rows and penalty histories) on exit."""
+    def _drafted(self, rows: np.ndarray, drafted: Sequence[int]) -> Iterator[Iterator[np.ndarray]]:
+        """The rows one at a time, each penalised in place as if the drafted tokens before it had been accepted
+        only when the iteration reaches it (a run that stops early touches no later row); what was penalised
+        and added to the penalty histories is restored on exit."""
         if rows.dtype != np.float32 or not rows.flags.writeable or not rows.flags.c_contiguous:
             rows = np.array(rows, dtype=np.float32)
-        undo: list[list[tuple[np.ndarray, np.ndarray]]] = []
+        undo: list[tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] = []
         added: list[tuple[HistoryCounts, int, int | None]] = []
-        try:
+
+        def positions() -> Iterator[np.ndarray]:
             for i, row in enumerate(rows):
-                undo.append(self._penalise(row))
-                if i < len(rows) - 1:
-                    token = int(drafted[i])
+                if i:
+                    token = int(drafted[i - 1])
                     for history in (self._history, self._generated):
                         if history is not None:
                             added.append((history, token, history.add(token)))
-            yield rows
+                undo.append((row, self._penalise(row)))
+                yield row
+
+        try:
+            yield positions()
         finally:
-            for row, saved in zip(rows, undo, strict=False):
+            for row, saved in undo:
                 for where, values in reversed(saved):
                     row[where] = values
             for history, token, dropped in reversed(added):
