@@ -11,7 +11,6 @@ from .kernels import ROWS, nucleus_floor
 
 NUCLEUS_TRIES = 4  # rejected draws before the nucleus' cut is located instead
 _F32 = np.float32
-_U53 = 1.0 / (1 << 53)
 
 
 class ExactFullVocab:
@@ -28,10 +27,7 @@ class ExactFullVocab:
     _scratch: np.ndarray
     _tail: float  # nucleus_tail(settings.top_p), set by the sampler
 
-    _bits: np.random.PCG64
-
-    def _uniform(self) -> float:
-        return (int(self._bits.random_raw()) >> 11) * _U53
+    _generator: np.random.Generator  # PCG64; its random(): (raw >> 11) * 2**-53
 
     def _warp_full(self, z: np.ndarray) -> None:
         """Temperature, top-p and min-p over the whole vocabulary into ``self._work``, without sorting it.
@@ -104,7 +100,7 @@ class ExactFullVocab:
         grid = work.reshape(ROWS, -1)
         if col_sums is None:
             col_sums = np.cumsum(grid.sum(axis=0), dtype=np.float64)
-        target = self._uniform() * col_sums[-1]
+        target = self._generator.random() * col_sums[-1]
         col = min(int(np.searchsorted(col_sums, target, side="right")), len(col_sums) - 1)
         while grid[:, col].max() == 0:
             col -= 1  # rounding sent the draw past the last column with weight

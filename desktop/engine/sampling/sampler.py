@@ -32,11 +32,11 @@ The grammar is llama.cpp's own sampler, asked only about the candidates a stage 
 logits for greedy and top-k, the whole vocabulary for top_k = 0). llama.cpp decodes UTF-8 loosely, so
 tokens that would make the text invalid UTF-8 are masked too.
 
-Randomness: 53-bit uniforms from numpy's PCG64 seeded with the sequence's seed (one per token, or batches of 3
-x 128 per round of rejection proposals over the whole vocabulary). PCG64's raw stream is fixed across numpy
-versions and platforms, so a seed gives the same tokens everywhere (it is not the stream of llama.cpp's dist
-sampler, which earlier versions used). Sequence ``i`` of a request uses ``sequence_seed(seed, i)``: sequence 0
-uses ``seed`` itself, so one sequence can be reproduced alone.
+Randomness: 53-bit uniforms, ``Generator.random()`` on numpy's PCG64 ((raw >> 11) * 2**-53) seeded with the
+sequence's seed (one per token, or batches of 3 x 128 per round of rejection proposals over the whole
+vocabulary). PCG64's raw stream is fixed across numpy versions and platforms, so a seed gives the same tokens
+everywhere (it is not the stream of llama.cpp's dist sampler, which earlier versions used). Sequence ``i`` of a
+request uses ``sequence_seed(seed, i)``: sequence 0 uses ``seed`` itself, so one sequence can be reproduced alone.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         self.n_vocab = n_vocab
         self.seed = draw_seed(settings.seed)
         self.sequence_index = -1
-        self._bits = np.random.PCG64(self.seed)
-        self._generator = np.random.Generator(self._bits)
+        self._generator = np.random.Generator(np.random.PCG64(self.seed))
         self._temperature = _F32(settings.temperature) if settings.temperature > 0 else _F32(1)
         self._repeat = _F32(settings.repetition_penalty)
         self._history = HistoryCounts(history_size) if settings.repetition_penalty != 1.0 else None
@@ -115,8 +114,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         """Begin sequence ``index`` (default: the one after the last): reseed, forget generated ids,
         feed the prompt to the repetition penalty and reset the grammar."""
         self.sequence_index = self.sequence_index + 1 if index is None else int(index)
-        self._bits = np.random.PCG64(sequence_seed(self.seed, self.sequence_index))
-        self._generator = np.random.Generator(self._bits)  # its random(): (raw >> 11) * 2**-53, as _uniform()
+        self._generator = np.random.Generator(np.random.PCG64(sequence_seed(self.seed, self.sequence_index)))
         if self._history is not None:
             self._history.clear()
             self._history.extend(prompt_ids)
@@ -248,7 +246,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         if ids is None:
             return self._draw_blocks(weights)
         cumulative = np.cumsum(weights, dtype=np.float64)
-        pick = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
+        pick = int(np.searchsorted(cumulative, self._generator.random() * cumulative[-1], side="right"))
         return int(ids[min(pick, len(ids) - 1)])
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
