@@ -35,7 +35,7 @@ def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
     return ids, floor
 
 
-def _tie_margin(kth: float, temperature: _F32) -> float:
+def tie_margin(kth: float, temperature: _F32) -> float:
     """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
     if temperature == 1 or not np.isfinite(kth):
         return 0.0

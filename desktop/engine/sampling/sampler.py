@@ -53,13 +53,27 @@ from .envelope import FullVocabDraw
 from .exact import ExactFullVocab
 from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
 from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
-from .kernels import ROWS, _tie_margin, min_p_keep, nucleus_tail, softmax32, top_candidates, top_p_keep
+from .kernels import ROWS, min_p_keep, nucleus_tail, softmax32, tie_margin, top_candidates, top_p_keep
 
 __all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
            "sequence_seed"]
 
 NUCLEUS_BY_REJECTION_MIN_P = 0.5  # top_p from which a full-vocabulary nucleus is drawn by rejection
 _F32 = np.float32
+_Saved = list[tuple[np.ndarray, np.ndarray]]  # (ids, values) to write back, in the order they were changed
+
+
+def _writable_float32(logits: np.ndarray) -> np.ndarray:
+    """``logits`` itself when the penalties can change it in place (float32, writable, C order), else a copy."""
+    if logits.dtype != np.float32 or not logits.flags.writeable or not logits.flags.c_contiguous:
+        return np.array(logits, dtype=np.float32)
+    return logits
+
+
+def _restore(z: np.ndarray, saved: _Saved) -> None:
+    """Undo ``_penalise``: write the saved values back, last change first."""
+    for where, values in reversed(saved):
+        z[where] = values
 
 
 class TokenSampler(GrammarMask, ExactFullVocab):
@@ -151,8 +165,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         try:
             return self._draw(z)
         finally:
-            for where, values in reversed(saved):
-                z[where] = values
+            _restore(z, saved)
 
     def sample_run(self, rows: np.ndarray, drafted: Sequence[int]) -> list[int]:
         """Speculative verification's draws: at each position ``i`` (row ``i`` of ``rows``, one row per drafted
@@ -192,11 +205,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         out = np.zeros((len(rows), self.n_vocab), dtype=np.float64)
         with self._drafted(rows, drafted) as zs:
             for i, z in enumerate(zs):
-                ids, weights = self._warped(z)
-                if ids is None:
-                    out[i] = weights[: self.n_vocab]
-                else:
-                    out[i, ids] = weights
+                self._fill(out[i], *self._warped(z))
         return out / out.sum(axis=1, keepdims=True)
 
     def _check_rows(self, rows: np.ndarray, drafted: Sequence[int]) -> None:
@@ -208,9 +217,8 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         """The rows one at a time, each penalised in place as if the drafted tokens before it had been accepted
         only when the iteration reaches it (a run that stops early touches no later row); what was penalised
         and added to the penalty histories is restored on exit."""
-        if rows.dtype != np.float32 or not rows.flags.writeable or not rows.flags.c_contiguous:
-            rows = np.array(rows, dtype=np.float32)
-        undo: list[tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] = []
+        rows = _writable_float32(rows)
+        undo: list[tuple[np.ndarray, _Saved]] = []
         added: list[tuple[HistoryCounts, int, int | None]] = []
 
         def positions() -> Iterator[np.ndarray]:
@@ -227,8 +235,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             yield positions()
         finally:
             for row, saved in undo:
-                for where, values in reversed(saved):
-                    row[where] = values
+                _restore(row, saved)
             for history, token, dropped in reversed(added):
                 history.undo(token, dropped)
 
@@ -256,24 +263,25 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         try:
             ids, weights = self._warped(z)
         finally:
-            for where, values in reversed(saved):
-                z[where] = values
+            _restore(z, saved)
         out = np.zeros(self.n_vocab, dtype=np.float64)
+        self._fill(out, ids, weights)
+        return out / out.sum()
+
+    def _fill(self, out: np.ndarray, ids: np.ndarray | None, weights: np.ndarray) -> None:
+        """Write ``_warped``'s (ids, weights) into the zeroed vocabulary-long ``out``."""
         if ids is None:
             out[:] = weights[: self.n_vocab]
         else:
             out[ids] = weights
-        return out / out.sum()
 
     def _check(self, logits: np.ndarray) -> None:
         if logits.shape != (self.n_vocab,):
             raise ValueError(f"expected {self.n_vocab} logits, got shape {logits.shape}")
 
-    def _penalised(self, logits: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    def _penalised(self, logits: np.ndarray) -> tuple[np.ndarray, _Saved]:
         """(float32 logits with the penalties applied, what to write back to undo them)."""
-        z = logits
-        if z.dtype != np.float32 or not z.flags.writeable or not z.flags.c_contiguous:
-            z = np.array(logits, dtype=np.float32)
+        z = _writable_float32(logits)
         return z, self._penalise(z)
 
     def _warped(self, z: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -289,8 +297,8 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         self._warp_full(z)
         return None, self._work
 
-    def _penalise(self, z: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        saved = []
+    def _penalise(self, z: np.ndarray) -> _Saved:
+        saved: _Saved = []
         if self._history is not None and self._history.size:
             ids = self._history.ids.copy()
             values = z[ids]
@@ -335,7 +343,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                 m *= 8
                 continue
             kth = float(np.partition(values, len(values) - k)[len(values) - k]) if len(ids) >= k else -np.inf
-            if everything or kth - _tie_margin(kth, t) >= floor:
+            if everything or kth - tie_margin(kth, t) >= floor:
                 break
             m *= 8  # values just below the k-th may tie with it after scaling: widen
         scaled = values if t == 1 else values / t
