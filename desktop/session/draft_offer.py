@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from exaone_convert import GGUFRepo, draft_repo_for, model_stem, official_gguf_repos
+from exaone_convert import GGUFRepo, draft_repo_for, model_stem, official_gguf_repos, quant_of
 
 from .models import download_outfile
 
@@ -50,16 +50,16 @@ def official_repo_of(path: Path) -> GGUFRepo | None:
 def draft_offer(model: Path, models_dir: Path) -> DraftOffer | None:
     """The draft model for ``model`` (None when its family has no smaller same-tokenizer sibling): a file of
     the draft repo already in ``models_dir`` (the model's own quant first), else that quant to download (or
-    ``PREFERRED_QUANT`` when the draft repo has no such file)."""
+    ``PREFERRED_QUANT`` when the draft repo has no such file; every draft repo has that one)."""
     repo = official_repo_of(model)
     draft = draft_repo_for(repo.repo_id) if repo is not None else None
     if draft is None:
         return None
-    own = model.stem.rsplit("-", 1)[-1].upper()
+    own = quant_of(model.name).upper()
     quants = sorted(draft.quants, key=lambda q: (q.upper() != own, q != PREFERRED_QUANT))
     for quant in quants:
         path = download_outfile(models_dir, draft.repo_id, quant)
         if path.is_file():
             return DraftOffer(model, draft.repo_id, quant, path, True)
-    quant = own if own in {q.upper() for q in draft.quants} else PREFERRED_QUANT
+    quant = quants[0]  # the model's own quant, else PREFERRED_QUANT (else the repo's first)
     return DraftOffer(model, draft.repo_id, quant, download_outfile(models_dir, draft.repo_id, quant), False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -117,6 +117,11 @@ class CatalogueFile:
     @property
     def needed(self) -> int:
         return round(self.download_size * FIT_HEADROOM)
+
+
+def catalogue_file(files: Iterable[CatalogueFile], repo_id: str, quant: str) -> CatalogueFile | None:
+    """The catalogue row of ``quant`` of ``repo_id`` among ``files``, or None when the catalogue has none."""
+    return next((f for f in files if f.repo_id == repo_id and f.quant == quant), None)
 
 
 def total_memory() -> int | None:

@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton
 
 from ..session.draft_offer import DraftOffer, draft_offer
-from ..session.models import human_size
+from ..session.models import catalogue_file, human_size
 
 if TYPE_CHECKING:
     from .model_manager import ModelManager
@@ -56,8 +56,7 @@ class DraftOfferBox(QGroupBox):
         self.setVisible(self.offer is not None)
         if self.offer is None:
             return
-        known = next((f for f in self.manager.catalogue_files
-                      if f.repo_id == self.offer.repo_id and f.quant == self.offer.quant), None)
+        known = catalogue_file(self.manager.catalogue_files, self.offer.repo_id, self.offer.quant)
         if self.offer.present:
             text = self.tr("{0} can draft for {1}: it proposes tokens that {1} checks in one step.")
         else:

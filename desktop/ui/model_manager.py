@@ -34,6 +34,7 @@ from ..session.models import (
     QUANTIZE_TYPES,
     CatalogueFile,
     LocalModel,
+    catalogue_file,
     convert_outfile,
     download_outfile,
     human_size,
@@ -327,7 +328,7 @@ class ModelManager(QWidget):
     def download(self, repo: str, quant: str, *, done: int = 0, size: int | None = None) -> Job | None:
         """Download ``quant`` of the official repository ``repo`` into the models folder (a job); a paused
         download of it continues from ``done`` bytes."""
-        known = next((f for f in self.catalogue_files if f.repo_id == repo and f.quant == quant), None)
+        known = catalogue_file(self.catalogue_files, repo, quant)
         outfile = download_outfile(self.models_dir, repo, quant)
         job = self._start(DownloadWorker(repo, quant, outfile), self.tr("Downloading {0}…").format(repo))
         if job is not None:
