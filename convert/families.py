@@ -101,7 +101,7 @@ class Clues:
 
 
 @dataclass(frozen=True)
-class SlidingWindow:
+class WindowPattern:
     """How llama.cpp 0.3.36 runs a family's sliding-window attention (src/models/<arch>.cpp, load_arch_hparams).
 
     On a layer count in ``layer_counts`` (MTP layers not counted) the window is on: the GGUF's
@@ -127,7 +127,7 @@ class Family:
     reasoning_tags: tuple[str, str] | None
     thinking_default: bool | None  # enable_thinking when the user says nothing (None: no switch)
     chat_quirks: tuple[str, ...]
-    swa: SlidingWindow  # sliding-window attention as llama.cpp runs it
+    swa: WindowPattern  # sliding-window attention as llama.cpp runs it
     sampling: Sampling
     gguf_repos: tuple[GGUFRepo, ...]
     clues: Clues = field(default=Clues())  # recognising GGUFs made by another converter (LG's own GGUFs)
@@ -169,7 +169,7 @@ _FORMAT_2026_QUIRKS = (
 
 # llama.cpp's exaone4 graph: only 64-layer models (EXAONE 4.0 32B, 4.5 33B) run a window, by default 4096
 # tokens on three of every four layers.
-_EXAONE4_SWA = SlidingWindow(frozenset({64}), window=4096, period=4)
+_EXAONE4_SWA = WindowPattern(frozenset({64}), window=4096, period=4)
 
 FAMILIES: tuple[Family, ...] = (
     Family(
@@ -182,7 +182,7 @@ FAMILIES: tuple[Family, ...] = (
             "user turns end with a newline, not [|endofturn|]",
         ),
         tokenizer="exaone3",
-        swa=SlidingWindow(),
+        swa=WindowPattern(),
         sampling=Sampling(),  # LG publishes greedy examples; generation_config.json decides
         gguf_repos=(
             official_repo("EXAONE-3.5-2.4B-Instruct", 2.67, _QUANTS),
@@ -203,7 +203,7 @@ FAMILIES: tuple[Family, ...] = (
             "the generation prompt opens a <thought> block",
         ),
         tokenizer="exaone3",
-        swa=SlidingWindow(),
+        swa=WindowPattern(),
         sampling=Sampling(temperature=0.6, top_p=0.95),
         gguf_repos=(
             official_repo("EXAONE-Deep-2.4B", 2.67, _QUANTS),
@@ -264,7 +264,7 @@ FAMILIES: tuple[Family, ...] = (
         tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         tool_arguments_as_text=True,
         # llama.cpp's exaone-moe graph reads the window and per-layer pattern from the GGUF for any depth.
-        swa=SlidingWindow(frozenset(range(1, LLAMA_MAX_LAYERS + 1)), window=128, period=4),
+        swa=WindowPattern(frozenset(range(1, LLAMA_MAX_LAYERS + 1)), window=128, period=4),
         sampling=Sampling(temperature=1.0, top_p=0.95),
         gguf_repos=(official_repo("K-EXAONE-236B-A23B", 236.0, ("Q4_K_M", "Q8_0", "BF16")),),
         moe=True,
@@ -363,9 +363,9 @@ def family_for_gguf_arch(arch: str, chat_template: str | None = None, key: str |
 def sliding_layers(fam: Family | None, n_layers: int, window: int | None = None,
                    pattern: tuple[bool, ...] | int = ()) -> tuple[int, tuple[bool, ...]]:
     """(window, a flag per layer: True where the layer keeps only the window) as llama.cpp runs an
-    ``n_layers``-layer model of ``fam`` whose GGUF holds ``window`` and ``pattern`` (see ``SlidingWindow``);
+    ``n_layers``-layer model of ``fam`` whose GGUF holds ``window`` and ``pattern`` (see ``WindowPattern``);
     (0, ()) when no layer has a window."""
-    rule = fam.swa if fam is not None else SlidingWindow()
+    rule = fam.swa if fam is not None else WindowPattern()
     if n_layers not in rule.layer_counts:
         return 0, ()
     if isinstance(pattern, tuple) and pattern:
