@@ -55,11 +55,32 @@ _U64 = struct.Struct("<Q")
 _MIN_KV_BYTES = 8 + 4 + 1  # key length, value type, smallest value
 _MIN_TENSOR_BYTES = 8 + 4 + 4 + 8  # name length, n_dims, type, offset
 TOKENS_KEY = "tokenizer.ggml.tokens"
-_KEPT_INT_ARRAYS = frozenset({EOS_IDS_KEY})
-_MAX_KEPT_INTS = 64
 SWA_PATTERN_SUFFIX = ".attention.sliding_window_pattern"  # a bool per layer (or one integer period)
 
 KV = dict[str, tuple[GGUFValueType, Any]]  # metadata by key: (value type, value)
+
+
+@dataclass(frozen=True)
+class KeptArray:
+    """Which arrays of a key are read into ``ArrayInfo.ints``: element types and the largest count."""
+
+    types: frozenset[GGUFValueType]
+    max_count: int
+
+
+# The arrays whose contents are kept, by key (or, starting with '.', by the key's end); every other array is
+# skipped. An array of another element type or longer than ``max_count`` is skipped too.
+KEPT_ARRAYS: dict[str, KeptArray] = {
+    EOS_IDS_KEY: KeptArray(INT_TYPES, 64),
+    SWA_PATTERN_SUFFIX: KeptArray(frozenset({GGUFValueType.BOOL}), LLAMA_MAX_LAYERS),
+}
+
+
+def _kept(key: str, elem_type: GGUFValueType, count: int) -> bool:
+    """Whether ``KEPT_ARRAYS`` keeps the contents of ``key``'s array of ``count`` ``elem_type`` elements."""
+    rules = (rule for name, rule in KEPT_ARRAYS.items()
+             if key == name or name.startswith(".") and key.endswith(name))
+    return any(elem_type in rule.types and count <= rule.max_count for rule in rules)
 
 
 class Corrupt(Exception):
@@ -73,8 +94,8 @@ class Corrupt(Exception):
 
 @dataclass(frozen=True)
 class ArrayInfo:
-    """An array value: its element type and length (contents are kept only for the short integer arrays
-    in ``_KEPT_INT_ARRAYS``)."""
+    """An array value: its element type and length (contents are kept only for the short arrays that
+    ``KEPT_ARRAYS`` names)."""
 
     elem_type: GGUFValueType
     count: int
@@ -175,8 +196,7 @@ def _read_array(r: _BoundedReader, key: str) -> tuple[ArrayInfo, list[str] | Non
             "(the file is truncated or corrupt)"
         )
     info = ArrayInfo(elem_type, count)
-    if key in _KEPT_INT_ARRAYS and elem_type in INT_TYPES and count <= _MAX_KEPT_INTS or (
-            key.endswith(SWA_PATTERN_SUFFIX) and elem_type == GGUFValueType.BOOL and count <= LLAMA_MAX_LAYERS):
+    if _kept(key, elem_type, count):
         fmt = _SCALAR_FORMATS[elem_type]
         return ArrayInfo(elem_type, count, tuple(int(r.unpack(fmt, f"array {key!r}")) for _ in range(count))), None
     if elem_type != GGUFValueType.STRING:
