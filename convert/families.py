@@ -20,7 +20,8 @@ ARCH_EXAONE_MOE = "exaone-moe"
 ARCH_CLIP = "clip"
 
 END_OF_TURN = "[|endofturn|]"  # EXAONE 3.x, Deep, 4.0
-END_OF_TURN_2026 = "<|endofturn|>"  # the tokenizer EXAONE 4.5 and K-EXAONE share
+TOKENIZER_2026 = "k_exaone"  # the tokenizer EXAONE 4.5 and K-EXAONE share (the rows' ``tokenizer``)
+END_OF_TURN_2026 = "<|endofturn|>"  # its end of turn
 THINK = ("<think>", "</think>")
 THOUGHT = ("<thought>", "</thought>")
 
@@ -240,7 +241,7 @@ FAMILIES: tuple[Family, ...] = (
         reasoning_tags=THINK, thinking_default=True,
         chat_quirks=(*_FORMAT_2026_QUIRKS,
                      "an image is <vision><|image_pad|></vision> and a newline; the vision projector fills the pad"),
-        tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
+        tokenizer=TOKENIZER_2026, end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         image_placeholder="<vision><|image_pad|></vision>", tool_arguments_as_text=True,
         swa=_EXAONE4_SWA,
         sampling=Sampling(temperature=1.0, top_p=0.95, presence_penalty=1.5),
@@ -261,7 +262,7 @@ FAMILIES: tuple[Family, ...] = (
         config_keys=_EXAONE4_KEYS, tokenizer_pre="exaone-moe",
         reasoning_tags=THINK, thinking_default=True,
         chat_quirks=_FORMAT_2026_QUIRKS,
-        tokenizer="k_exaone", end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
+        tokenizer=TOKENIZER_2026, end_of_turn=END_OF_TURN_2026, end_of_generation=(END_OF_TURN_2026, "[EOS]"),
         tool_arguments_as_text=True,
         # llama.cpp's exaone-moe graph reads the window and per-layer pattern from the GGUF for any depth.
         swa=WindowPattern(frozenset(range(1, LLAMA_MAX_LAYERS + 1)), window=128, period=4),

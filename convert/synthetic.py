@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .families import END_OF_TURN_2026, Family
+from .families import TOKENIZER_2026, Family
 from .files import atomic_path, atomic_write_text
 from .synthetic_releases import (
     RELEASES,
@@ -389,7 +389,7 @@ def write_tokenizer_files(out: Path, tokenizer: str, template: str, fam: Family,
     names = {"bos_token": BOS, "eos_token": fam.end_of_turn, "pad_token": PAD, "unk_token": UNK}
     # GPT2Tokenizer would make transformers rebuild GPT-2's pre-tokenizer and drop the split regex of the 2026
     # tokenizer (EXAONE 4.5 and K-EXAONE).
-    tokenizer_class = "PreTrainedTokenizerFast" if fam.end_of_turn == END_OF_TURN_2026 else "GPT2Tokenizer"
+    tokenizer_class = "PreTrainedTokenizerFast" if fam.tokenizer == TOKENIZER_2026 else "GPT2Tokenizer"
     write_json(out / "tokenizer_config.json", {
         "add_bos_token": False, "add_eos_token": False, "added_tokens_decoder": decoder, **names,
         **({} if template_file else {"chat_template": template}), "clean_up_tokenization_spaces": False,
@@ -417,7 +417,7 @@ def write_checkpoint(out: Path, shape: Shape, tokenizer: str | None = None, valu
         ids.update({key: all_ids[texts[key]] for key in _MEDIA_TOKENS if texts[key] in all_ids})
     out.mkdir(parents=True, exist_ok=True)
     write_tokenizer_files(out, tokenizer, shape.template, fam, max_positions=shape.max_positions,
-                          template_file=fam.end_of_turn == END_OF_TURN_2026 if template_file is None else template_file)
+                          template_file=fam.tokenizer == TOKENIZER_2026 if template_file is None else template_file)
     write_json(out / "config.json", hf_config(shape, vocab, ids))
     write_json(out / "generation_config.json", generation_config(shape, ids))
     if shape.vision is not None:

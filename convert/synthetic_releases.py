@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .families import END_OF_TURN_2026, THINK, family_for_model_type
+from .families import THINK, TOKENIZER_2026, family_for_model_type
 from .synthetic_shape import Shape
 from .synthetic_tokenizer import (
     EXAONE4_TEMPLATE,
@@ -74,7 +74,7 @@ class Release:
     @property
     def specials(self) -> dict[int, str]:
         row = family_for_model_type(self.family)
-        if self.vocab == VOCAB_2026 and row is not None and row.end_of_turn == END_OF_TURN_2026:
+        if self.vocab == VOCAB_2026 and row is not None and row.tokenizer == TOKENIZER_2026:
             return dict(SPECIALS_2026_ALL)
         # EXAONE 3.x's tokenizer (no reasoning tags, or Deep's <thought>) lacks EXAONE 4's tool and think tokens
         return {**SPECIALS_COMMON, **(SPECIALS_EXAONE4 if row is not None and row.reasoning_tags == THINK else {})}
