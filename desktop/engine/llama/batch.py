@@ -265,9 +265,7 @@ class BatchGenerator:
             self._vision = VisionEncoder(self.model_info, self._model, self.generator.mmproj,
                                          n_threads=int(llama_cpp.llama_n_threads_batch(self._ctx)),
                                          verbose=bool(self.generator.verbose))
-        image_id = self.model_info.image_token_id
-        ids, n_past = self._vision.evaluate(self._ctx, request.prompt_text, request.images,
-                                            -1 if image_id is None else image_id, self.n_batch,
+        ids, n_past = self._vision.evaluate(self._ctx, request.prompt_text, request.images, self.n_batch,
                                             add_special=not request.chat, seq_id=seq)
         if n_past + request.settings.max_new_tokens > self.n_ctx:
             raise does_not_fit(n_past, request.settings.max_new_tokens, self.n_ctx, self.model_info.context_length,

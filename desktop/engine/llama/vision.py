@@ -107,7 +107,6 @@ class VisionEncoder:
         self.n_threads = int(params.n_threads)
         self.path = path
         self.image_token_id = -1 if model.image_token_id is None else model.image_token_id
-        self._n_vocab = int(llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(llama_model)))
         llama_logs.install_mtmd(verbose)  # mtmd's own default prints every line of the encoder's work
         self._ctx = mtmd.mtmd_init_from_file(str(path).encode(), llama_model, params)
         if not self._ctx:
@@ -119,12 +118,11 @@ class VisionEncoder:
         if ctx:
             mtmd.mtmd_free(ctx)
 
-    def evaluate(self, lctx: llama_cpp.llama_context_p, prompt: str, images: Sequence[Image],
-                 image_token_id: int, n_batch: int, *, add_special: bool = False, seq_id: int = 0
-                 ) -> tuple[list[int], int]:
+    def evaluate(self, lctx: llama_cpp.llama_context_p, prompt: str, images: Sequence[Image], n_batch: int, *,
+                 add_special: bool = False, seq_id: int = 0) -> tuple[list[int], int]:
         """Evaluate ``prompt`` (one ``IMAGE_MARKER`` per image) from position 0 of sequence ``seq_id``.
 
-        Returns (the prompt's token ids, each image position as ``image_token_id`` the way transformers
+        Returns (the prompt's token ids, each image position as ``self.image_token_id`` the way transformers
         sees it; the number of positions now in the cache)."""
         if not self._ctx:
             raise GenerationError("the vision projector was closed; load the model again")
@@ -143,7 +141,7 @@ class VisionEncoder:
             if mtmd.mtmd_tokenize(self._ctx, chunks, ctypes.byref(text), array, len(bitmaps)) != 0:
                 raise GenerationError("the images could not be prepared for the model (mtmd_tokenize failed); "
                                       f"{FIX_IMAGE}")
-            ids = _chunk_ids(chunks, image_token_id)
+            ids = _chunk_ids(chunks, self.image_token_id)
             n_past = llama_cpp.llama_pos(0)
             if mtmd.mtmd_helper_eval_chunks(self._ctx, lctx, chunks, 0, seq_id, n_batch, True, ctypes.byref(n_past)):
                 raise GenerationError("llama.cpp failed to evaluate the prompt with its images; try a smaller image "
@@ -165,13 +163,13 @@ class VisionEncoder:
         kv.clear()
         try:
             with kv.stoppable(cancel):
-                ids, _ = self.evaluate(lctx, prompt, images, self.image_token_id, n_batch, add_special=add_special)
+                ids, _ = self.evaluate(lctx, prompt, images, n_batch, add_special=add_special)
         except GenerationError:
             kv.clear()
             if cancel is None or not cancel.is_set():
                 raise
             return [], None
-        return ids, np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(lctx, -1), shape=(self._n_vocab,)).copy()
+        return ids, np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(lctx, -1), shape=(kv.n_vocab,)).copy()
 
 
 def image_prompt(model: ModelInfo, prompt: Prompt, images: Sequence[str | Path | bytes],
