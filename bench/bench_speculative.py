@@ -128,18 +128,18 @@ def logit_agreement(gen: Any, prompt_ids: list[int], n: int, m: int) -> dict[str
     between the top two one-token logits, and how many positions' argmax the batch changes."""
     import numpy as np
 
-    gen._clear()
-    one = [gen._eval(prompt_ids).copy()]
+    gen._cache().clear()
+    one = [gen._cache().eval(prompt_ids).copy()]
     tokens = [int(np.argmax(one[0]))]
     for _ in range(n - 1):
-        one.append(gen._eval([tokens[-1]]).copy())
+        one.append(gen._cache().eval([tokens[-1]]).copy())
         tokens.append(int(np.argmax(one[-1])))
-    gen._clear()
-    gen._eval(prompt_ids)
+    gen._cache().clear()
+    gen._cache().eval(prompt_ids)
     batched = [one[0]]
     for at in range(0, n - 1, m):
-        batched.extend(gen._eval_run(tokens[at: at + m]).copy())
-    gen._clear()
+        batched.extend(gen._cache().eval_run(tokens[at: at + m]).copy())
+    gen._cache().clear()
     diff = max(float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(one[1:n], batched[1:n], strict=True))
     margins = [float(np.diff(np.sort(a)[-2:])[0]) for a in one[1:n]]
     flips = sum(int(np.argmax(a)) != int(np.argmax(b)) for a, b in zip(one[1:n], batched[1:n], strict=True))
@@ -173,21 +173,21 @@ def demo_model() -> tuple[Path, list[dict[str, str]]]:
 def batch_costs(gen: Any, prompt_ids: list[int], reps: int) -> dict[int, float]:
     """Median seconds of one llama_decode of m tokens (logits at each) after ``DEPTH`` cached tokens."""
     ids = (prompt_ids * (DEPTH // max(1, len(prompt_ids)) + 1))[:DEPTH]
-    gen._clear()
+    gen._cache().clear()
     for at in range(0, DEPTH, gen.n_batch):
-        gen._eval(ids[at: at + gen.n_batch])
+        gen._cache().eval(ids[at: at + gen.n_batch])
     out: dict[int, list[float]] = {m: [] for m in range(1, 10)}
     for _ in range(reps):
         for m in out:
             run = ids[:m]
             t = time.perf_counter()
             if m == 1:
-                gen._eval(run)
+                gen._cache().eval(run)
             else:
-                gen._eval_run(run)
+                gen._cache().eval_run(run)
             out[m].append(time.perf_counter() - t)
-            gen._keep(DEPTH)
-    gen._clear()
+            gen._cache().keep(DEPTH)
+    gen._cache().clear()
     return {m: statistics.median(v) for m, v in out.items()}
 
 

@@ -303,10 +303,10 @@ def test_cache_after_refused_drafts_equals_a_cache_that_never_saw_them(kind: str
         n_drafted, n_kept = drafted(result)
         assert n_kept < n_drafted
         assert drafted(right)[0] == drafted(right)[1]
-        assert spec._held == clean._held == plain._held == [*ref.prompt_token_ids, *tokens[:-1]]
+        assert spec._cache().held == clean._cache().held == plain._cache().held == [*ref.prompt_token_ids, *tokens[:-1]]
         if kind == "exaone4_hybrid64":  # the window's cells were reused: positions before the reply are gone
-            assert llama_cpp.llama_memory_seq_pos_min(spec._memory(), 0) > 0
-        a, c, b = (g._eval([tokens[-1]]).copy() for g in (spec, clean, plain))
+            assert llama_cpp.llama_memory_seq_pos_min(spec._cache().memory(), 0) > 0
+        a, c, b = (g._cache().eval([tokens[-1]]).copy() for g in (spec, clean, plain))
         scale = np.abs(b).max()
         assert np.abs(a - c).max() <= 1e-6 * scale
         assert np.abs(a - b).max() <= 1e-2 * scale
@@ -339,7 +339,7 @@ def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
         def stop_in_third_batch(run_tokens: list[int]) -> Any:
             batches.append(len(run_tokens))
             if len(batches) == 3:
-                held_at_stop.append(len(gen._held))
+                held_at_stop.append(len(gen._cache().held))
                 cancel.set()  # Stop, while this batch is evaluated
             return verify(run_tokens)
 
@@ -357,14 +357,14 @@ def test_stop_during_a_verification_batch(kind: str, gguf: Any) -> None:
         assert len(batches) == 3 and min(batches) > 1
         assert 0 < len(c.token_ids) < len(tokens) and c.token_ids == tokens[: len(c.token_ids)]
         # the aborted batch left nothing: the cache holds the prompt and the reply's evaluated tokens
-        held = len(gen._held)
+        held = len(gen._cache().held)
         assert held_at_stop == [held]  # the batch was stopped inside llama.cpp, not verified to its end
-        assert gen._held == [*full.prompt_token_ids, *tokens][:held] and held >= len(full.prompt_token_ids)
-        assert llama_cpp.llama_memory_seq_pos_max(gen._memory(), 0) == held - 1
+        assert gen._cache().held == [*full.prompt_token_ids, *tokens][:held] and held >= len(full.prompt_token_ids)
+        assert llama_cpp.llama_memory_seq_pos_max(gen._cache().memory(), 0) == held - 1
         plain = fresh.default_settings(max_new_tokens=60, speculative="off")
         again, new = gen.generate(LOOKUP_PROMPT, plain), fresh.generate(LOOKUP_PROMPT, plain)
         assert again.generated[0].token_ids == new.generated[0].token_ids == tokens
-        a, b = (g._eval([tokens[-1]]).copy() for g in (gen, fresh))
+        a, b = (g._cache().eval([tokens[-1]]).copy() for g in (gen, fresh))
         assert np.abs(a - b).max() <= 1e-2 * np.abs(b).max() and int(np.argmax(a)) == int(np.argmax(b))
     finally:
         gen.close()
@@ -478,7 +478,7 @@ def exact_distribution(gen: LocalGenerator, prompt_ids: list[int], settings: Gen
         if len(prefix) == n or (prefix and prefix[-1] in ends):  # an end token ends the reply early
             out[tuple(prefix)] = prob
             return
-        logits = gen._evaluate_prompt([*prompt_ids, *prefix], None, None)
+        logits = gen._cache().evaluate([*prompt_ids, *prefix], None, None)
         assert logits is not None
         logits = logits.copy()
         with TokenSampler(settings, gen.n_vocab, history_size=gen.n_ctx) as sampler:

@@ -373,7 +373,7 @@ class LocalGenerator:
             if ended is not None:
                 reason = ended
                 break
-            logits = self._eval([reply.tokens[-1]])
+            logits = self._cache().eval([reply.tokens[-1]])
         return reply.finish(reason)
 
     def _speculation(self, settings: GenerationSettings, prompt_ids: list[int], sampler: TokenSampler,
@@ -417,31 +417,6 @@ class LocalGenerator:
         if self._kv is None:
             raise GenerationError("the model was closed; load it again")
         return self._kv
-
-    # What tests and benchmarks reach into: the cache's ids, memory and decode calls (see kv_cache).
-
-    @property
-    def _held(self) -> list[int]:
-        return self._cache().held
-
-    def _memory(self) -> Any:
-        return self._cache().memory()
-
-    def _eval(self, tokens: list[int]) -> np.ndarray:
-        return self._cache().eval(tokens)
-
-    def _eval_run(self, tokens: list[int]) -> np.ndarray:
-        return self._cache().eval_run(tokens)
-
-    def _keep(self, n: int) -> None:
-        self._cache().keep(n)
-
-    def _clear(self) -> None:
-        self._cache().clear()
-
-    def _evaluate_prompt(self, ids: list[int], cancel: threading.Event | None,
-                         conversation: str | None) -> np.ndarray | None:
-        return self._cache().evaluate(ids, cancel, conversation)
 
     def _check_length(self, n_prompt: int, max_new_tokens: int, *, chat: bool = False) -> None:
         if n_prompt == 0:
