@@ -191,15 +191,7 @@ def batch_costs(gen: Any, prompt_ids: list[int], reps: int) -> dict[int, float]:
     return {m: statistics.median(v) for m, v in out.items()}
 
 
-def command_flags(args: argparse.Namespace) -> str:
-    """The flags of this run that differ from the defaults, as typed."""
-    defaults = {"threads": 2, "rounds": 5, "new_tokens": 64, "n_gpu_layers": 0}
-    return "".join(f" --{k.replace('_', '-')} {getattr(args, k)}" for k, v in defaults.items() if getattr(args, k) != v)
-
-
-def main(argv: list[str] | None = None) -> int:
-    import os
-
+def arguments() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--threads", type=int, default=2)
@@ -207,6 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--new-tokens", type=int, default=64)
     p.add_argument("--n-gpu-layers", type=int, default=0)
     p.add_argument("--no-readme", action="store_true")
+    return p
+
+
+def command_flags(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """The flags of this run that take a value and differ from the parser's defaults, as typed."""
+    return "".join(f" --{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                   if not isinstance(v, bool) and v != parser.get_default(k))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    p = arguments()
     args = p.parse_args(argv)
     from exaone_desktop.engine.llama.local import LocalGenerator
 
@@ -284,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         f"EXAONE-4.0-1.2B shape{' (4 layers)' if layers else ''}, random weights, Q4_K_M, {where}, greedy, "
         f"{args.new_tokens} new tokens after a {PROMPT_TOKENS}-token prompt (the demo: up to 120 after its "
         f"chat), median of {rounds} interleaved rounds in one process; load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after. `python bench/bench_speculative.py{command_flags(args)}`. Kept ÷ checked: "
+        f"{load_after[0]:.1f} after. `python bench/bench_speculative.py{command_flags(args, p)}`. Kept ÷ checked: "
         "the acceptance "
         "measured (a refused position counts as checked); drafted and kept: per reply.",
         table,
