@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import exaone_desktop.engine.llama.speculative as speculative
 import numpy as np
 import pytest
 from exaone_desktop.engine.llama.draft_length import DecodeCosts, DraftLength
@@ -635,27 +636,29 @@ def test_cli_drafts_and_refuses_another_tokenizer_in_one_line(gguf: Any, capsys:
 
 
 class SlowEmptyLookup:
-    """A prompt lookup that never finds anything and takes ``seconds`` to say so."""
+    """A prompt lookup that never finds anything and takes ``seconds`` to say so, on ``clock`` (a stand-in for
+    ``time.perf_counter`` that only the lookup advances: the test does not depend on the machine's load)."""
 
     kind, cheap = "lookup", True
 
     def __init__(self, seconds: float) -> None:
-        self.seconds, self.calls = seconds, 0
+        self.seconds, self.calls, self.now = seconds, 0, 0.0
+
+    def clock(self) -> float:
+        return self.now
 
     def begin(self, *_: Any) -> None:
         pass
 
     def propose(self, reply_tokens: Sequence[int], n: int) -> Draft:
-        import time
-
         self.calls += 1
-        time.sleep(self.seconds)
+        self.now += self.seconds
         return Draft([])
 
 
 @pytest.mark.parametrize(("decode_s", "looks"), [(1.0, 40), (0.0005, 2)])
-def test_auto_looks_less_often_when_looking_costs_more_than_a_sliver_of_decoding(decode_s: float,
-                                                                                 looks: int) -> None:
+def test_auto_looks_less_often_when_looking_costs_more_than_a_sliver_of_decoding(
+        decode_s: float, looks: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """A lookup that drafts nothing costs at most ~1 % of the decoding: on a slow model every step looks; where
     one lookup costs as much as several decode steps (a tiny model), the next steps decode without looking."""
     from types import SimpleNamespace
@@ -663,6 +666,7 @@ def test_auto_looks_less_often_when_looking_costs_more_than_a_sliver_of_decoding
     costs = DecodeCosts()
     costs.record(1, decode_s)
     source = SlowEmptyLookup(0.002)
+    monkeypatch.setattr(speculative, "time", SimpleNamespace(perf_counter=source.clock))
     with TokenSampler(GenerationSettings(do_sample=False), 64, history_size=256) as sampler:
         speculation = Speculation(source, DraftLength("auto", 8, costs, "lookup"), sampler)  # type: ignore[arg-type]
         reply = SimpleNamespace(tokens=[1, 2, 3])
