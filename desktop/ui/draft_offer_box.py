@@ -6,24 +6,39 @@ window sets it as the load setting). Hidden while there is nothing to offer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton
 
 from ..session.draft_offer import DraftOffer, draft_offer
-from ..session.models import catalogue_file, human_size
+from ..session.models import CatalogueFile, catalogue_file, human_size
 
 if TYPE_CHECKING:
-    from .model_manager import ModelManager
     from .workers import Job
+
+
+class OfferHost(Protocol):
+    """What the box asks of the model manager that shows it (which wires the box to its table's selection and
+    to its finished downloads)."""
+
+    @property
+    def models_dir(self) -> Path: ...
+
+    @property
+    def catalogue_files(self) -> Sequence[CatalogueFile]: ...
+
+    def selected_path(self) -> Path | None: ...
+
+    def download(self, repo: str, quant: str) -> Job | None: ...
 
 
 class DraftOfferBox(QGroupBox):
     chosen = Signal(str, str)  # the model, and its draft model's path once that is in the models folder
 
-    def __init__(self, manager: ModelManager) -> None:
+    def __init__(self, manager: OfferHost) -> None:
         super().__init__()
         self.setTitle(self.tr("Draft model (faster replies, the same text)"))
         self.setObjectName("draft-offer")
@@ -41,8 +56,6 @@ class DraftOfferBox(QGroupBox):
         self.use_button.clicked.connect(self.accept)
         row.addWidget(self.label, 1)
         row.addWidget(self.use_button)
-        manager.table.itemSelectionChanged.connect(self.update_offer)
-        manager.job_finished.connect(self._downloaded)
         self.setVisible(False)
 
     def show_loaded(self, path: str | Path | None) -> None:
@@ -81,7 +94,8 @@ class DraftOfferBox(QGroupBox):
         """Whether ``path`` is a draft model this box downloaded (the window does not load it as the model)."""
         return Path(path).resolve() in self.downloaded
 
-    def _downloaded(self, path: str) -> None:
+    def downloaded_file(self, path: str) -> None:
+        """A download of the manager finished: when it was the offered draft, the offer is taken."""
         offer = self.waiting
         if offer is not None and Path(path).resolve() == offer.path.resolve():
             self.waiting = None

@@ -88,6 +88,8 @@ class ModelManager(QWidget):
             row.addWidget(b)
         layout.addLayout(row)
         self.draft_offer = DraftOfferBox(self)  # the small model of the selected (else loaded) model's family
+        self.table.itemSelectionChanged.connect(self.draft_offer.update_offer)
+        self.job_finished.connect(self.draft_offer.downloaded_file)
         layout.addWidget(self.draft_offer)
 
         download = QGroupBox(self.tr("Download an official EXAONE GGUF"))
