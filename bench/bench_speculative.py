@@ -84,7 +84,7 @@ class Scripted:
         self.truth, self.n_vocab, self.kind = truth, n_vocab, kind
         self.changed = np.random.default_rng(1234).random(4096) < wrong
         self.kept = self.checked = 0
-        self._last: tuple[int, list[int]] | None = None
+        self._last: tuple[int, Any] | None = None
 
     def begin(self, prompt_ids: Sequence[int], settings: Any, seed: int, index: int) -> None:
         self._prompt = list(prompt_ids)
@@ -170,25 +170,80 @@ def demo_model() -> tuple[Path, list[dict[str, str]]]:
     return gguf, json.loads((demo / "demo.json").read_text(encoding="utf-8"))["messages"]
 
 
-def batch_costs(gen: Any, prompt_ids: list[int], reps: int) -> dict[int, float]:
-    """Median seconds of one llama_decode of m tokens (logits at each) after ``DEPTH`` cached tokens."""
+class RawBatch:
+    """Raw llama-cpp-python on the same file (its ``Llama`` defaults): one llama_decode of m tokens after the
+    cached ones, with logits at every token (what verification needs) or at the last one only."""
+
+    def __init__(self, gguf: Path, threads: int, n_gpu_layers: int) -> None:
+        import llama_cpp
+
+        self.lib = llama_cpp
+        self.llm = llama_cpp.Llama(str(gguf), n_ctx=N_CTX, n_threads=threads, n_threads_batch=threads,
+                                   n_gpu_layers=n_gpu_layers, verbose=False)
+        self.ctx = self.llm._ctx.ctx
+        self.batch = llama_cpp.llama_batch_init(self.llm.n_batch, 0, 1)
+
+    def decode(self, tokens: Sequence[int], base: int, every: bool = True) -> None:
+        b = self.batch
+        for i, token in enumerate(tokens):
+            b.token[i], b.pos[i], b.n_seq_id[i] = token, base + i, 1
+            b.seq_id[i][0] = 0
+            b.logits[i] = every or i == len(tokens) - 1
+        b.n_tokens = len(tokens)
+        if self.lib.llama_decode(self.ctx, b) != 0:
+            raise RuntimeError("raw llama_decode failed")
+
+    def keep(self, n: int) -> None:
+        self.lib.llama_memory_seq_rm(self.lib.llama_get_memory(self.ctx), 0, n, -1)
+
+    def close(self) -> None:
+        self.lib.llama_batch_free(self.batch)
+        self.llm.close()
+
+
+def batch_costs(gen: Any, raw: RawBatch, prompt_ids: list[int], reps: int) -> dict[str, dict[int, float]]:
+    """Median seconds of one llama_decode of m tokens after ``DEPTH`` cached tokens: ours (logits at each, the
+    verification's ``eval_run``) and raw llama-cpp-python's with logits at each and at the last only,
+    interleaved call by call."""
     ids = (prompt_ids * (DEPTH // max(1, len(prompt_ids)) + 1))[:DEPTH]
-    gen._cache().clear()
+    kv = gen._cache()
+    kv.clear()
+    raw.keep(0)
     for at in range(0, DEPTH, gen.n_batch):
-        gen._cache().eval(ids[at: at + gen.n_batch])
-    out: dict[int, list[float]] = {m: [] for m in range(1, 10)}
+        kv.eval(ids[at: at + gen.n_batch])
+        raw.decode(ids[at: at + gen.n_batch], at, every=False)
+    out: dict[str, dict[int, list[float]]] = {who: {m: [] for m in range(1, 10)} for who in COST_COLUMNS}
     for _ in range(reps):
-        for m in out:
+        for m in range(1, 10):
             run = ids[:m]
-            t = time.perf_counter()
-            if m == 1:
-                gen._cache().eval(run)
-            else:
-                gen._cache().eval_run(run)
-            out[m].append(time.perf_counter() - t)
-            gen._cache().keep(DEPTH)
-    gen._cache().clear()
-    return {m: statistics.median(v) for m, v in out.items()}
+            for who in COST_COLUMNS:
+                t = time.perf_counter()
+                if who != "ours":
+                    raw.decode(run, DEPTH, every=who == "raw, logits at each")
+                elif m == 1:
+                    kv.eval(run)
+                else:
+                    kv.eval_run(run)
+                out[who][m].append(time.perf_counter() - t)
+                if who == "ours":
+                    kv.keep(DEPTH)
+                else:
+                    raw.keep(DEPTH)
+    kv.clear()
+    return {who: {m: statistics.median(v) for m, v in times.items()} for who, times in out.items()}
+
+
+COST_COLUMNS = ("ours", "raw, logits at each", "raw, logits at the last")
+
+
+def ceiling(ratio: dict[int, float], acceptance: float) -> tuple[int, float]:
+    """The draft length k with the most expected tokens per unit of time under the batch costs ``ratio`` (m ->
+    seconds of m tokens over one) when each draft is kept with probability ``acceptance``, and that speed-up:
+    what drafting could give at best, with no cost but the batch's."""
+    from exaone_desktop.engine.llama.draft_length import expected_tokens
+
+    best = max((k for k in ratio if k + 1 in ratio), key=lambda k: expected_tokens(acceptance, k) / ratio[k + 1])
+    return best, expected_tokens(acceptance, best) / ratio[best + 1]
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -275,11 +330,20 @@ def main(argv: list[str] | None = None) -> int:
                      str(n_kept // rounds), checked, per_drafted])
     table = bl.markdown_table(["drafts", "decode tok/s", "÷ plain", "drafted / reply", "kept / reply",
                                "kept ÷ checked", "kept ÷ drafted"], rows)
-    costs = batch_costs(gen, gen.tokenize_prompt(prompt, plain)[1], 3)
-    one = costs[1]
-    cost_rows = [[str(m), str(m - 1), f"{costs[m] * 1000:.1f} ms", f"{costs[m] / one:.2f}×"] for m in sorted(costs)]
-    cost_table = bl.markdown_table(["tokens in the batch (m)", "drafts verified (k = m − 1)", "llama_decode",
-                                    "÷ one token"], cost_rows)
+    raw = RawBatch(gguf, args.threads, args.n_gpu_layers)
+    costs = batch_costs(gen, raw, gen.tokenize_prompt(prompt, plain)[1], 3)
+    raw.close()
+    ratios = {who: {m: t / costs[who][1] for m, t in costs[who].items()} for who in COST_COLUMNS}
+    cost_rows = [[str(m), str(m - 1)] + [f"{costs[who][m] * 1000:.1f} ms ({ratios[who][m]:.2f}×)"
+                                         for who in COST_COLUMNS] for m in sorted(costs["ours"])]
+    cost_table = bl.markdown_table(["tokens in the batch (m)", "drafts verified (k = m − 1)",
+                                    *(f"{who}: llama_decode (÷ one token)" for who in COST_COLUMNS)], cost_rows)
+    ceiling_rows = []
+    for acceptance in (1.0, 0.8, 0.5):
+        cells = [f"k={k}: {gain:.2f}×" for k, gain in (ceiling(ratios[who], acceptance) for who in COST_COLUMNS)]
+        ceiling_rows.append([f"{acceptance:.0%}", *cells])
+    ceiling_table = bl.markdown_table(["acceptance", *(f"at most, {who}" for who in COST_COLUMNS)],
+                                      ceiling_rows)
     gen.close()
     demo.close()
     load_after = os.getloadavg()
@@ -297,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         f"of {FIXED_K + 1}): largest difference {agreement['diff']:.1%} of the largest logit; median margin between "
         f"the top two logits {agreement['margin']:.1%} of it; the batch changes the argmax at {agreement['flips']} "
         "positions. The scripted drafts are therefore verification's own (see the script's doc).",
-        f"Cost of one batch of m tokens (logits at each) at depth {DEPTH}:", cost_table])
+        f"Cost of one batch of m tokens at depth {DEPTH}, ours and raw llama-cpp-python's (its `Llama` defaults, "
+        "same file), interleaved call by call; verification needs the logits at each token:", cost_table,
+        "What drafting could give at best under each of these cost curves (expected tokens per verification, "
+        "kept prefix + 1, over the batch's cost; no other cost counted), for the best draft length k:",
+        ceiling_table])
     print(body)
     if not (args.no_readme or args.quick):
         bl.write_section("bench_speculative", body)
