@@ -29,7 +29,9 @@ matches) measures what "auto" prompt lookup costs when it cannot help; the demo 
 converted to Q4_K_M) reciting its passage is a real model's reply (lookup finds only the few repeats inside the
 passage: the tiny model recites only after its one greeting, so the passage cannot be put in the prompt).
 Then the cost of evaluating a batch of m tokens against one decode (m = 1 + the drafts verified), at a depth of
-about 512. The load average is printed before and after (the machine is shared).
+about 512: ours beside raw llama-cpp-python's on the same file (``RawBatch``), call by call, and the speed-up
+each cost curve allows at best (``ceiling``): on a CPU the batch's cost, not our code, bounds what drafting can
+give. The load average is printed before and after (the machine is shared).
 
 On the EXAONE-4.0-1.2B shape (a random-weight checkpoint converted to Q4_K_M, as ``bench_generate.py`` does).
 ``--quick``: 4 layers, one round, README untouched. ``--n-gpu-layers -1`` on a GPU build gives the GPU table.
