@@ -20,7 +20,8 @@ leave the KV cache (``DecodeTarget.keep``, ``llama_memory_seq_rm``).
 
 How many tokens to draft: ``DraftLength``. "on" drafts the configured number every step; "auto" picks the
 length that maximises the expected tokens per unit of time from the measured acceptance and this machine's
-measured cost of evaluating m tokens at once against one, and drafts nothing when no length pays (probing with
+measured cost of a step of m tokens against one (the llama_decode and the draws and checks around it: on a
+small fast model those are a good part of a step), and drafts nothing when no length pays (probing with
 one token every few steps while the acceptance is still being found out, and now and then after that, so a
 change of text is noticed). Both measurements belong to the loaded model and
 outlive a reply (``DecodeCosts``): the acceptance is kept per draft source, and for a source whose proposals
@@ -137,11 +138,9 @@ class Speculation:
         drawn still needs evaluating)."""
         base = target.held()
         run = [reply.tokens[-1], *draft.tokens]
-        t = time.perf_counter()
         rows = target.eval_run(run)
         if rows is None:  # Stop pressed while the model verified: nothing of the batch stays
             return "cancelled", None
-        self.length.costs.record(len(run), time.perf_counter() - t)
         sampling = draft.q is not None and self.sampler.settings.do_sample
         drawn: list[int] = []
         for i, drafted in enumerate(draft.tokens):
@@ -188,6 +187,7 @@ def decode_reply(target: DecodeTarget, reply: Reply, logits: np.ndarray, cancel:
     while True:
         if cancel is not None and cancel.is_set():
             return "cancelled"
+        started = time.perf_counter()  # a step's cost: its draws and its llama_decode, not the lookup
         if pending is not None:
             ended = reply.take(pending)
             if ended is not None:
@@ -195,12 +195,15 @@ def decode_reply(target: DecodeTarget, reply: Reply, logits: np.ndarray, cancel:
         if speculation is None:
             pending = target.eval_one(reply.tokens[-1])
             continue
+        looking = time.perf_counter()
         draft = speculation.propose(reply, n_batch, max_new_tokens)
+        started += time.perf_counter() - looking
         if draft.tokens:
             ended, pending = speculation.verify(target, reply, draft)
+            if ended != "cancelled":  # the batch, the drafts' checks and the cache's trim, as one step
+                speculation.length.costs.record(len(draft.tokens) + 1, time.perf_counter() - started)
             if ended is not None:
                 return ended
             continue
-        t = time.perf_counter()
         pending = target.eval_one(reply.tokens[-1])
-        speculation.length.costs.record(1, time.perf_counter() - t)
+        speculation.length.costs.record(1, time.perf_counter() - started)
