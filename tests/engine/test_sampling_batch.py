@@ -160,6 +160,27 @@ def test_top_p_bounds_decide_as_the_exact_kept_set(scale: float) -> None:
     assert undecided < 40
 
 
+@pytest.mark.parametrize("vocab", [30000, 30017])  # 30017: a shorter last column of the envelope
+def test_top_p_decided_from_the_columns_above_a_token_keeps_only_kept_tokens(vocab: int) -> None:
+    """A peaked distribution: top-p is decided from the few columns above the drawn token (no pass over the
+    vocabulary), and every token it keeps that way is in transformers' kept set."""
+    rng = np.random.default_rng(vocab)
+    decided = 0
+    for top_p, temperature in ((0.9, 1.0), (0.5, 0.7), (0.97, 1.6)):
+        s = GenerationSettings(do_sample=True, top_k=0, top_p=top_p, temperature=temperature, seed=1)
+        logits = (rng.normal(size=vocab) * 4.0).astype(np.float32)
+        logits[-1] = logits.max() + 0.5  # the most likely token in the short column, when there is one
+        kept = hf_probs(logits, [], s) > 0
+        with TokenSampler(s, vocab, history_size=8) as sampler:
+            full = sampler._full
+            assert full is not None and full.prepare(logits)
+            for token in np.argsort(logits)[-300:].tolist():  # the kept set and tokens below it
+                if full._kept_by_columns(logits, logits[token], sampler._tail):
+                    decided += 1
+                    assert kept[token], (top_p, token)
+    assert decided >= 10
+
+
 def test_rows_are_checked() -> None:
     with TokenSampler(GenerationSettings(do_sample=True, seed=1), 80, history_size=8) as sampler:
         with pytest.raises(ValueError, match="rows of 80 logits"):

@@ -31,6 +31,7 @@ ENVELOPE_SLACK = 1 + 2.0**-20  # the envelope's bound is raised by this, against
 BIT_EXP_RATIO = 1.0615  # max over f in [0, 1) of (1 + f) / 2**f: how far the bit trick overshoots 2**t
 TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109, so the sum of
 #                     2**18 weights stays a finite float32 and tokens down to 2**-126 below it stay normal
+FEW_COLUMNS = 16  # top-p is first judged from the columns above the drawn token when at most 1/16 of them are
 _LOG2E = 1.4426950408889634
 _F32 = np.float32
 
@@ -55,6 +56,7 @@ class FullVocabDraw:
         self.top = _F32(0)
         self._top_t = _F32(0)
         self._table: Table = (np.zeros(1), self._colmax, self._rows)
+        self._few = max(1, len(self._colmax) // FEW_COLUMNS)
         self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
 
     def prepare(self, z: np.ndarray) -> bool:
@@ -66,6 +68,7 @@ class FullVocabDraw:
             self._colmax[-1] = z[ROWS * cols:].max()
         self.top = self._colmax.max()
         self._rel = 0.0
+        self._total = -1.0  # the sum of this position's bit-trick weights (< 0: not yet summed)
         if not np.isfinite(self.top):
             return False
         self._top_t = self.top / self.t
@@ -107,9 +110,12 @@ class FullVocabDraw:
         """Whether transformers' top-p keeps ``token``: True, False, or None when the bounds cannot tell."""
         if weight >= 1.0:
             return True  # the most likely token always stays
+        zx = z[token]
+        if self._kept_by_columns(z, zx, tail):
+            return True
         if not self._bit_weights(z):
             return None
-        rel, zx = self._rel, z[token]
+        rel = self._rel
         # tokens at or below the drawn one's logit are at or below its probability: a lower bound
         below, total = self._sums(z, zx)
         if below / BIT_EXP_RATIO * (1 - rel) > tail * total * (1 + rel):
@@ -120,12 +126,48 @@ class FullVocabDraw:
             return False
         return None
 
+    def _kept_by_columns(self, z: np.ndarray, zx: np.float32, tail: float) -> bool:
+        """True when top-p certainly keeps a token of logit ``zx``, judged from the few columns whose maxima
+        exceed it (a peaked distribution: few tokens above the drawn one); False when it cannot tell.
+
+        Every token above ``zx`` is in those columns: their tokens' own weights give the mass above it (and some
+        below). Each other column's maximum is a token at or below ``zx``: the envelope's bounds, less its slack,
+        give a part of the mass below. Kept when that part is more than ``tail`` of the two together."""
+        above = self._colmax > zx
+        count = np.count_nonzero(above)
+        if count > self._few:
+            return False
+        if not count:
+            return True  # no token is above it
+        picked = np.flatnonzero(above)
+        cols = self.cols
+        if picked[-1] == cols:  # the shorter last column
+            values = np.concatenate((np.take(z[: ROWS * cols].reshape(ROWS, cols), picked[:-1], axis=1).ravel(),
+                                     z[ROWS * cols:]))
+        else:
+            values = np.take(z[: ROWS * cols].reshape(ROWS, cols), picked, axis=1).ravel()
+        weights = self.weights(values)
+        mass_above = float(weights[values > zx].sum(dtype=np.float64))
+        cum, env, _ = self._table
+        # the other columns' bounds: all of them (cum[-1] / ROWS, at most their sum) less the picked ones', with
+        # the subtraction's rounding taken off; then the picked columns' tokens at or below zx
+        envelope_below = cum[-1] / ROWS - float(env[picked].sum(dtype=np.float64)) - cum[-1] * 2.0**-40
+        mass_below = envelope_below / ENVELOPE_SLACK + float(weights.sum(dtype=np.float64)) - mass_above
+        # float32 rounding of the weights and the envelope, and of transformers' own arithmetic (as _bit_weights)
+        rel = self.n * 2.0**-24 + 1e-5 + 2.0**-20
+        return bool(mass_below * (1 - rel) * (1 - tail) > tail * mass_above * (1 + rel))
+
     def _sums(self, z: np.ndarray, at: np.float32) -> tuple[float, float]:
-        """(sum of the bit-trick weights of the tokens with logits <= ``at``, sum of all of them), in one pass
-        over the weights: a matrix-vector product with the rows (mask, ones)."""
+        """(sum of the bit-trick weights of the tokens with logits <= ``at``, sum of all of them). The first
+        call of a position sums both in one pass over the weights (a matrix-vector product with the rows
+        (mask, ones)) and keeps the total; later calls sum the masked weights only."""
+        weights = self._bits.view(np.float32)
         np.less_equal(z, at, out=self._masks[0], casting="unsafe")
-        below, total = np.dot(self._masks, self._bits.view(np.float32))
-        return float(below), float(total)
+        if self._total < 0:
+            below, total = np.dot(self._masks, weights)
+            self._total = float(total)
+            return float(below), self._total
+        return float(np.dot(self._masks[0], weights)), self._total
 
     def _bit_weights(self, z: np.ndarray) -> bool:
         """The bit-trick weights (times 2**TOP_EXPONENT) into ``self._bits``, once per position; False when
