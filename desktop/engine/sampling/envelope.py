@@ -13,7 +13,10 @@ token has weight 1). top-p asks whether the probability of every token at or bel
 float32(1 - top_p): that needs sums of weights over most of the vocabulary, which are bounded (not computed) with
 a float trick: writing  2**23 * (t + 127)  into a float's bits gives 2**t to within a factor 1.0615 (the mantissa
 interpolates linearly between powers of two). A decision the bounds cannot settle (a token within a few percent
-of the cut) is made exactly by the caller, so every decision is the one the exact arithmetic makes.
+of the cut) is made exactly by the caller, so every decision is the one the exact arithmetic makes. Before those
+passes, a token that only a few columns' maxima exceed (a peaked distribution) is kept without them when the
+weights of those columns' tokens above it are a small enough share against the other columns' maxima (tokens
+below it).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ ENVELOPE_SLACK = 1 + 2.0**-20  # the envelope's bound is raised by this, against
 BIT_EXP_RATIO = 1.0615  # max over f in [0, 1) of (1 + f) / 2**f: how far the bit trick overshoots 2**t
 TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109, so the sum of
 #                     2**18 weights stays a finite float32 and tokens down to 2**-126 below it stay normal
-FEW_COLUMNS = 16  # top-p is first judged from the columns above the drawn token when at most 1/16 of them are
+FEW_COLUMNS = 4  # top-p is first judged from the columns above the drawn token when at most 1/4 of them are
 _LOG2E = 1.4426950408889634
 _F32 = np.float32
 
@@ -153,9 +156,11 @@ class FullVocabDraw:
         # the subtraction's rounding taken off; then the picked columns' tokens at or below zx
         envelope_below = cum[-1] / ROWS - float(env[picked].sum(dtype=np.float64)) - cum[-1] * 2.0**-40
         mass_below = envelope_below / ENVELOPE_SLACK + float(weights.sum(dtype=np.float64)) - mass_above
-        # float32 rounding of the weights and the envelope, and of transformers' own arithmetic (as _bit_weights)
+        # float32 rounding of the weights and the envelope, and of transformers' own arithmetic (as _bit_weights);
+        # the share of the mass at or below zx is at least low / (low + high)
         rel = self.n * 2.0**-24 + 1e-5 + 2.0**-20
-        return bool(mass_below * (1 - rel) * (1 - tail) > tail * mass_above * (1 + rel))
+        low, high = mass_below * (1 - rel), mass_above * (1 + rel)
+        return bool(low * (1 - rel) > tail * (1 + rel) * (low + high))
 
     def _sums(self, z: np.ndarray, at: np.float32) -> tuple[float, float]:
         """(sum of the bit-trick weights of the tokens with logits <= ``at``, sum of all of them). The first
