@@ -14,8 +14,8 @@ the history:
   over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
 - the whole vocabulary (top_k = 0, no grammar): no exp over V. One pass of column maxima bounds every
   token's weight; the draw is rejection sampling under that envelope (envelope.py), then min-p compares the
-  drawn token's own weight and top-p bounds the mass below it with a bit-trick exp (3-5 passes of plain
-  arithmetic). A token the bounds cannot place, or a draw that keeps being rejected, takes the exact path:
+  drawn token's own weight and top-p bounds the mass below it: from the columns above it when few are (a
+  peaked distribution), else with a bit-trick exp (3-5 passes of plain arithmetic). A token the bounds cannot place, or a draw that keeps being rejected, takes the exact path:
   every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
 - ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
