@@ -35,6 +35,8 @@ BIT_EXP_RATIO = 1.0615  # max over f in [0, 1) of (1 + f) / 2**f: how far the bi
 TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109, so the sum of
 #                     2**18 weights stays a finite float32 and tokens down to 2**-126 below it stay normal
 FEW_COLUMNS = 4  # top-p is first judged from the columns above the drawn token when at most 1/4 of them are
+FLAT_SHARE = 64  # a position whose largest column holds under 1/64 of the bit-trick mass is flat (see draw_flat)
+PROPOSALS = 64  # draws from the bit-trick weights before draw_flat gives up
 _LOG2E = 1.4426950408889634
 _F32 = np.float32
 
@@ -60,6 +62,10 @@ class FullVocabDraw:
         self._top_t = _F32(0)
         self._table: Table = (np.zeros(1), self._colmax, self._rows)
         self._few = max(1, len(self._colmax) // FEW_COLUMNS)
+        self._by_columns = False  # whether this position's column maxima are known (prepare) or not (draw_flat)
+        self.flat = False  # the last position was flat: draw the next one with draw_flat
+        self._ones = np.ones(ROWS, dtype=np.float32)
+        self._colsums = np.empty(self.cols, dtype=np.float32)
         self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
 
     def prepare(self, z: np.ndarray) -> bool:
@@ -72,6 +78,7 @@ class FullVocabDraw:
         self.top = self._colmax.max()
         self._rel = 0.0
         self._total = -1.0  # the sum of this position's bit-trick weights (< 0: not yet summed)
+        self._by_columns = True
         if not np.isfinite(self.top):
             return False
         self._top_t = self.top / self.t
@@ -94,6 +101,56 @@ class FullVocabDraw:
                     return token
         return None
 
+    def draw_flat(self, z: np.ndarray, uniforms: np.random.Generator,
+                  decide: Callable[[int, float], bool]) -> int | None:
+        """Like ``draw``, for top-p over a flat distribution, where top-p's bounds need the bit-trick weights of
+        every token anyway: a token is proposed with probability proportional to its bit-trick weight (column
+        sums, then within the column) and kept with probability (its weight) / (a bound of its weight over its
+        bit-trick weight), which leaves the weights' own distribution, exactly. No column maxima, envelope or
+        batches of proposals; top-p's sums reuse the weights and their total. None when the weights are not
+        usable here (see _bit_weights) or PROPOSALS draws keep none: the caller draws under the envelope.
+
+        Sets ``flat`` for the next position: whether no column holds 1/FLAT_SHARE of the mass."""
+        cols = self.cols
+        if self.n != ROWS * cols or not cols:
+            return None
+        self.top = z.max()
+        self._rel, self._total, self._by_columns = 0.0, -1.0, False
+        if not math.isfinite(self.top):
+            return None
+        self._top_t = self.top / self.t
+        if not self._bit_weights(z):
+            self.flat = False
+            return None
+        grid = self._bits.view(np.float32).reshape(ROWS, cols)
+        sums = self._colsums
+        np.dot(self._ones, grid, out=sums)  # float32: each within 63 * 2**-24 of its column's sum
+        cumulative = np.cumsum(sums, dtype=np.float64)
+        total = float(cumulative[-1])
+        self._total = total  # top-p's sums: its rounding is within the n * 2**-24 of _bit_weights' error
+        self.flat = float(sums.max()) * FLAT_SHARE < total
+        # weight / bit-trick weight <= 2**-TOP_EXPONENT * (1 + rel); a column's float64 sum / its float32 sum
+        # <= 1 + 2**-16
+        bound = 2.0**-TOP_EXPONENT * (1 + self._rel) * (1 + 2.0**-16)
+        for _ in range(PROPOSALS):
+            u = uniforms.random(3)
+            col = min(int(np.searchsorted(cumulative, u[0] * total, side="right")), cols - 1)
+            while sums[col] == 0:
+                col -= 1  # rounding sent the draw past the last column with weight
+            column = np.cumsum(grid[:, col], dtype=np.float64)
+            row = min(int(np.searchsorted(column, u[1] * column[-1], side="right")), ROWS - 1)
+            while grid[row, col] == 0:
+                row -= 1
+            token = row * cols + col
+            weight = float(self.weights(z[token: token + 1])[0])
+            # proposed with probability sums[col] / total * grid[row, col] / column[-1]
+            keep = weight * float(column[-1]) / (bound * float(sums[col]) * float(grid[row, col]))
+            if keep > 1:
+                return None  # the bounds above do not hold (they always should): draw under the envelope
+            if u[2] < keep and decide(token, weight):
+                return token
+        return None
+
     def round(self, z: np.ndarray, u: np.ndarray) -> list[tuple[int, float]]:
         """(token, weight) of each of BATCH proposals drawn with the 3 * BATCH uniforms ``u`` that the envelope
         accepts, in order."""
@@ -114,7 +171,7 @@ class FullVocabDraw:
         if weight >= 1.0:
             return True  # the most likely token always stays
         zx = z[token]
-        if self._kept_by_columns(z, zx, tail):
+        if self._by_columns and self._kept_by_columns(z, zx, tail):
             return True
         if not self._bit_weights(z):
             return None
@@ -179,6 +236,8 @@ class FullVocabDraw:
         they would leave float32's normal range or be too coarse (very wide or huge logits)."""
         if self._rel:
             return self._rel > 0
+        if self._by_columns:
+            self.flat = True  # the columns did not decide: the next position may well need these passes too
         t = float(self.t)
         a = 2.0**23 * _LOG2E / t
         low = float(z.min())
