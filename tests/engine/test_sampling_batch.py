@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from exaone_desktop.engine.sampling.sampler import TokenSampler
 from exaone_desktop.engine.settings import GenerationSettings
+from scipy.stats import chisquare
 
 from .test_sampling import DRAWS, P_MIN, chi2_pvalue, hf_probs
 
@@ -158,6 +159,80 @@ def test_top_p_bounds_decide_as_the_exact_kept_set(scale: float) -> None:
                 else:
                     assert verdict == kept[token], (top_p, token)
     assert undecided < 40
+
+
+def test_flat_distributions_are_drawn_from_the_bit_trick_weights_with_transformers_distribution() -> None:
+    """A flat vocabulary (no column holds much of the mass) with top-p: after the first position, draws come from
+    the bit-trick weights (``draw_flat``) and still follow transformers' distribution, min-p included."""
+    vocab = 32768
+    rng = np.random.default_rng(57)
+    logits = rng.normal(size=vocab).astype(np.float32)
+    logits[rng.choice(vocab, 60, replace=False)] += 3.5  # bins with enough draws; still flat (< 1/64 a column)
+    for s in (GenerationSettings(do_sample=True, top_k=0, top_p=0.9, seed=5),
+              GenerationSettings(do_sample=True, top_k=0, top_p=0.7, temperature=1.3, min_p=1e-5, seed=6)):
+        with TokenSampler(s, vocab, history_size=64) as sampler:
+            sampler.start([])
+            full = sampler._full
+            assert full is not None
+            flat = []
+            draw_flat = full.draw_flat
+
+            def counted(*args: object, _draw: object = draw_flat, _calls: list[int] = flat) -> object:
+                _calls.append(1)
+                return _draw(*args)  # type: ignore[operator]
+
+            full.draw_flat = counted  # type: ignore[method-assign]
+            draws = [sampler.sample(logits) for _ in range(DRAWS)]
+        assert len(flat) >= DRAWS - 10
+        assert chi2_pvalue(draws, hf_probs(logits, [], s)) > P_MIN
+
+
+def test_flat_draws_correct_the_bit_trick_weights() -> None:
+    """``draw_flat`` proposes tokens by their bit-trick weights, which overshoot the true weights by up to 6.15 %
+    depending on where a weight falls between powers of two: two equal-sized groups of tokens, one at exact powers
+    of two below the most likely token (no overshoot), one where the overshoot is largest, must still be drawn
+    in transformers' proportions (uncorrected proposals would favour the second group by 6 %, over 5 standard
+    errors at this many draws)."""
+    vocab, draws = 16384, 40000
+    rng = np.random.default_rng(3)
+    logits = np.empty(vocab, dtype=np.float32)
+    logits[0] = 0.0  # the most likely token
+    low = np.arange(1, 201)
+    logits[low] = -3.4 + rng.uniform(-0.2, 0.2, 200)  # distinct: top-p's cut falls among them, not in a tie
+    groups = np.arange(201, vocab) % 2
+    logits[201:] = np.where(groups == 0, -np.log(2.0), -(2 - (1 / np.log(2.0) - 1)) * np.log(2.0))
+    s = GenerationSettings(do_sample=True, top_k=0, top_p=0.999, seed=11)
+    with TokenSampler(s, vocab, history_size=8) as sampler:
+        sampler.start([])
+        tokens = np.array([sampler.sample(logits) for _ in range(draws)])
+        assert sampler._full is not None and sampler._full.flat
+    probs = hf_probs(logits, [], s)
+    label = np.zeros(vocab, dtype=int)  # 0: the top and the low tokens, 1 and 2: the two groups
+    label[201:] = 1 + groups
+    observed = np.bincount(label[tokens], minlength=3)
+    expected = np.bincount(label, weights=probs, minlength=3) * draws
+    assert chisquare(observed, expected * observed.sum() / expected.sum()).pvalue > P_MIN, (observed, expected)
+
+
+@pytest.mark.parametrize("vocab", [30000, 30017])  # 30017: a shorter last column of the envelope
+def test_top_p_decided_from_the_columns_above_a_token_keeps_only_kept_tokens(vocab: int) -> None:
+    """A peaked distribution: top-p is decided from the few columns above the drawn token (no pass over the
+    vocabulary), and every token it keeps that way is in transformers' kept set."""
+    rng = np.random.default_rng(vocab)
+    decided = 0
+    for top_p, temperature in ((0.9, 1.0), (0.5, 0.7), (0.97, 1.6)):
+        s = GenerationSettings(do_sample=True, top_k=0, top_p=top_p, temperature=temperature, seed=1)
+        logits = (rng.normal(size=vocab) * 4.0).astype(np.float32)
+        logits[-1] = logits.max() + 0.5  # the most likely token in the short column, when there is one
+        kept = hf_probs(logits, [], s) > 0
+        with TokenSampler(s, vocab, history_size=8) as sampler:
+            full = sampler._full
+            assert full is not None and full.prepare(logits)
+            for token in np.argsort(logits)[-300:].tolist():  # the kept set and tokens below it
+                if full._kept_by_columns(logits, logits[token], sampler._tail):
+                    decided += 1
+                    assert kept[token], (top_p, token)
+    assert decided >= 10
 
 
 def test_rows_are_checked() -> None:

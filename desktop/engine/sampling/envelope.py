@@ -13,7 +13,10 @@ token has weight 1). top-p asks whether the probability of every token at or bel
 float32(1 - top_p): that needs sums of weights over most of the vocabulary, which are bounded (not computed) with
 a float trick: writing  2**23 * (t + 127)  into a float's bits gives 2**t to within a factor 1.0615 (the mantissa
 interpolates linearly between powers of two). A decision the bounds cannot settle (a token within a few percent
-of the cut) is made exactly by the caller, so every decision is the one the exact arithmetic makes.
+of the cut) is made exactly by the caller, so every decision is the one the exact arithmetic makes. Before those
+passes, a token that only a few columns' maxima exceed (a peaked distribution) is kept without them when the
+weights of those columns' tokens above it are a small enough share against the other columns' maxima (tokens
+below it).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ ENVELOPE_SLACK = 1 + 2.0**-20  # the envelope's bound is raised by this, against
 BIT_EXP_RATIO = 1.0615  # max over f in [0, 1) of (1 + f) / 2**f: how far the bit trick overshoots 2**t
 TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109, so the sum of
 #                     2**18 weights stays a finite float32 and tokens down to 2**-126 below it stay normal
+FEW_COLUMNS = 4  # top-p is first judged from the columns above the drawn token when at most 1/4 of them are
+FLAT_SHARE = 64  # a position whose largest column holds under 1/64 of the bit-trick mass is flat (see draw_flat)
+PROPOSALS = 64  # draws from the bit-trick weights before draw_flat gives up
 _LOG2E = 1.4426950408889634
 _F32 = np.float32
 
@@ -55,6 +61,11 @@ class FullVocabDraw:
         self.top = _F32(0)
         self._top_t = _F32(0)
         self._table: Table = (np.zeros(1), self._colmax, self._rows)
+        self._few = max(1, len(self._colmax) // FEW_COLUMNS)
+        self._by_columns = False  # whether this position's column maxima are known (prepare) or not (draw_flat)
+        self.flat = False  # the last position was flat: draw the next one with draw_flat
+        self._ones = np.ones(ROWS, dtype=np.float32)
+        self._colsums = np.empty(self.cols, dtype=np.float32)
         self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
 
     def prepare(self, z: np.ndarray) -> bool:
@@ -66,6 +77,8 @@ class FullVocabDraw:
             self._colmax[-1] = z[ROWS * cols:].max()
         self.top = self._colmax.max()
         self._rel = 0.0
+        self._total = -1.0  # the sum of this position's bit-trick weights (< 0: not yet summed)
+        self._by_columns = True
         if not np.isfinite(self.top):
             return False
         self._top_t = self.top / self.t
@@ -88,6 +101,56 @@ class FullVocabDraw:
                     return token
         return None
 
+    def draw_flat(self, z: np.ndarray, uniforms: np.random.Generator,
+                  decide: Callable[[int, float], bool]) -> int | None:
+        """Like ``draw``, for top-p over a flat distribution, where top-p's bounds need the bit-trick weights of
+        every token anyway: a token is proposed with probability proportional to its bit-trick weight (column
+        sums, then within the column) and kept with probability (its weight) / (a bound of its weight over its
+        bit-trick weight), which leaves the weights' own distribution, exactly. No column maxima, envelope or
+        batches of proposals; top-p's sums reuse the weights and their total. None when the weights are not
+        usable here (see _bit_weights) or PROPOSALS draws keep none: the caller draws under the envelope.
+
+        Sets ``flat`` for the next position: whether no column holds 1/FLAT_SHARE of the mass."""
+        cols = self.cols
+        if self.n != ROWS * cols or not cols:
+            return None
+        self.top = z.max()
+        self._rel, self._total, self._by_columns = 0.0, -1.0, False
+        if not math.isfinite(self.top):
+            return None
+        self._top_t = self.top / self.t
+        if not self._bit_weights(z):
+            self.flat = False
+            return None
+        grid = self._bits.view(np.float32).reshape(ROWS, cols)
+        sums = self._colsums
+        np.dot(self._ones, grid, out=sums)  # float32: each within 63 * 2**-24 of its column's sum
+        cumulative = np.cumsum(sums, dtype=np.float64)
+        total = float(cumulative[-1])
+        self._total = total  # top-p's sums: its rounding is within the n * 2**-24 of _bit_weights' error
+        self.flat = float(sums.max()) * FLAT_SHARE < total
+        # weight / bit-trick weight <= 2**-TOP_EXPONENT * (1 + rel); a column's float64 sum / its float32 sum
+        # <= 1 + 2**-16
+        bound = 2.0**-TOP_EXPONENT * (1 + self._rel) * (1 + 2.0**-16)
+        for _ in range(PROPOSALS):
+            u = uniforms.random(3)
+            col = min(int(np.searchsorted(cumulative, u[0] * total, side="right")), cols - 1)
+            while sums[col] == 0:
+                col -= 1  # rounding sent the draw past the last column with weight
+            column = np.cumsum(grid[:, col], dtype=np.float64)
+            row = min(int(np.searchsorted(column, u[1] * column[-1], side="right")), ROWS - 1)
+            while grid[row, col] == 0:
+                row -= 1
+            token = row * cols + col
+            weight = float(self.weights(z[token: token + 1])[0])
+            # proposed with probability sums[col] / total * grid[row, col] / column[-1]
+            keep = weight * float(column[-1]) / (bound * float(sums[col]) * float(grid[row, col]))
+            if keep > 1:
+                return None  # the bounds above do not hold (they always should): draw under the envelope
+            if u[2] < keep and decide(token, weight):
+                return token
+        return None
+
     def round(self, z: np.ndarray, u: np.ndarray) -> list[tuple[int, float]]:
         """(token, weight) of each of BATCH proposals drawn with the 3 * BATCH uniforms ``u`` that the envelope
         accepts, in order."""
@@ -107,9 +170,12 @@ class FullVocabDraw:
         """Whether transformers' top-p keeps ``token``: True, False, or None when the bounds cannot tell."""
         if weight >= 1.0:
             return True  # the most likely token always stays
+        zx = z[token]
+        if self._by_columns and self._kept_by_columns(z, zx, tail):
+            return True
         if not self._bit_weights(z):
             return None
-        rel, zx = self._rel, z[token]
+        rel = self._rel
         # tokens at or below the drawn one's logit are at or below its probability: a lower bound
         below, total = self._sums(z, zx)
         if below / BIT_EXP_RATIO * (1 - rel) > tail * total * (1 + rel):
@@ -120,18 +186,58 @@ class FullVocabDraw:
             return False
         return None
 
+    def _kept_by_columns(self, z: np.ndarray, zx: np.float32, tail: float) -> bool:
+        """True when top-p certainly keeps a token of logit ``zx``, judged from the few columns whose maxima
+        exceed it (a peaked distribution: few tokens above the drawn one); False when it cannot tell.
+
+        Every token above ``zx`` is in those columns: their tokens' own weights give the mass above it (and some
+        below). Each other column's maximum is a token at or below ``zx``: the envelope's bounds, less its slack,
+        give a part of the mass below. Kept when that part is more than ``tail`` of the two together."""
+        above = self._colmax > zx
+        count = np.count_nonzero(above)
+        if count > self._few:
+            return False
+        if not count:
+            return True  # no token is above it
+        picked = np.flatnonzero(above)
+        cols = self.cols
+        if picked[-1] == cols:  # the shorter last column
+            values = np.concatenate((np.take(z[: ROWS * cols].reshape(ROWS, cols), picked[:-1], axis=1).ravel(),
+                                     z[ROWS * cols:]))
+        else:
+            values = np.take(z[: ROWS * cols].reshape(ROWS, cols), picked, axis=1).ravel()
+        weights = self.weights(values)
+        mass_above = float(weights[values > zx].sum(dtype=np.float64))
+        cum, env, _ = self._table
+        # the other columns' bounds: all of them (cum[-1] / ROWS, at most their sum) less the picked ones', with
+        # the subtraction's rounding taken off; then the picked columns' tokens at or below zx
+        envelope_below = cum[-1] / ROWS - float(env[picked].sum(dtype=np.float64)) - cum[-1] * 2.0**-40
+        mass_below = envelope_below / ENVELOPE_SLACK + float(weights.sum(dtype=np.float64)) - mass_above
+        # float32 rounding of the weights and the envelope, and of transformers' own arithmetic (as _bit_weights);
+        # the share of the mass at or below zx is at least low / (low + high)
+        rel = self.n * 2.0**-24 + 1e-5 + 2.0**-20
+        low, high = mass_below * (1 - rel), mass_above * (1 + rel)
+        return bool(low * (1 - rel) > tail * (1 + rel) * (low + high))
+
     def _sums(self, z: np.ndarray, at: np.float32) -> tuple[float, float]:
-        """(sum of the bit-trick weights of the tokens with logits <= ``at``, sum of all of them), in one pass
-        over the weights: a matrix-vector product with the rows (mask, ones)."""
+        """(sum of the bit-trick weights of the tokens with logits <= ``at``, sum of all of them). The first
+        call of a position sums both in one pass over the weights (a matrix-vector product with the rows
+        (mask, ones)) and keeps the total; later calls sum the masked weights only."""
+        weights = self._bits.view(np.float32)
         np.less_equal(z, at, out=self._masks[0], casting="unsafe")
-        below, total = np.dot(self._masks, self._bits.view(np.float32))
-        return float(below), float(total)
+        if self._total < 0:
+            below, total = np.dot(self._masks, weights)
+            self._total = float(total)
+            return float(below), self._total
+        return float(np.dot(self._masks[0], weights)), self._total
 
     def _bit_weights(self, z: np.ndarray) -> bool:
         """The bit-trick weights (times 2**TOP_EXPONENT) into ``self._bits``, once per position; False when
         they would leave float32's normal range or be too coarse (very wide or huge logits)."""
         if self._rel:
             return self._rel > 0
+        if self._by_columns:
+            self.flat = True  # the columns did not decide: the next position may well need these passes too
         t = float(self.t)
         a = 2.0**23 * _LOG2E / t
         low = float(z.min())

@@ -14,9 +14,12 @@ the history:
   over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
 - the whole vocabulary (top_k = 0, no grammar): no exp over V. One pass of column maxima bounds every
   token's weight; the draw is rejection sampling under that envelope (envelope.py), then min-p compares the
-  drawn token's own weight and top-p bounds the mass below it with a bit-trick exp (3-5 passes of plain
-  arithmetic). A token the bounds cannot place, or a draw that keeps being rejected, takes the exact path:
-  every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around it sorted.
+  drawn token's own weight and top-p bounds the mass below it: from the columns above it when few are (a
+  peaked distribution), else with a bit-trick exp (3-5 passes of plain arithmetic). After a position whose
+  top-p needed those passes, the next is drawn from the bit-trick weights themselves (no column maxima or
+  envelope; ``FullVocabDraw.draw_flat``). A token the bounds cannot place, or a draw that keeps being
+  rejected, takes the exact path: every exp, a sorted 1/64 subsample locating the top-p boundary, only the
+  band around it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
 - ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
   before it; one draw per position, stopping at the first differing one.
@@ -137,6 +140,8 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         if self._grammar is not None:
             llama_cpp.llama_sampler_reset(self._grammar)
             self._utf8.reset()
+        if self._full is not None:
+            self._full.flat = False  # each sequence draws the same way whatever came before
 
     def accept(self, token: int) -> None:
         """Record a generated token (the penalties and the grammar see it)."""
@@ -370,6 +375,10 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         that gives up (the exact draw follows)."""
         full = self._full
         assert full is not None
+        if full.flat and self.settings.top_p < 1.0:  # the last position was flat: so is this one, likely
+            token = full.draw_flat(z, self._generator, self._decider(z))
+            if token is not None:
+                return token
         if not full.prepare(z):
             return None
         return full.draw(z, self._generator, self._decider(z))
