@@ -60,6 +60,7 @@ AUTO_LIMIT = 8
 
 
 CONTEXT = 16  # tokens of context that key the learned continuation
+MARK_SHIFT = 97  # how far the marks of wrong drafts move on from one reply to the next
 
 
 class Truth:
@@ -76,7 +77,9 @@ class Truth:
 
 class Scripted:
     """Drafts the learned greedy continuation of the context; drafted positions (reply indexes) whose mark
-    falls under ``wrong`` get another token (the same positions every run). Counts what verification kept."""
+    falls under ``wrong`` get another token. The marks move on with each reply (the n-th reply of every case
+    has the same ones, so the cases compare), so the positions where "auto" checks a draft see the source's
+    overall acceptance, as a real text's would. Counts what verification kept."""
 
     cheap = True
 
@@ -85,12 +88,13 @@ class Scripted:
 
         self.truth, self.n_vocab, self.kind = truth, n_vocab, kind
         self.changed = np.random.default_rng(1234).random(4096) < wrong
-        self.kept = self.checked = 0
+        self.kept = self.checked = self.replies = 0
         self._last: tuple[int, Any] | None = None
 
     def begin(self, prompt_ids: Sequence[int], settings: Any, seed: int, index: int) -> None:
         self._prompt = list(prompt_ids)
         self._last = None
+        self.replies += 1
 
     def propose(self, reply_tokens: Sequence[int], n: int) -> Any:
         from exaone_desktop.engine.llama.draft_sources import Draft
@@ -102,7 +106,7 @@ class Scripted:
             token = self.truth.next.get(tuple(context))
             if token is None:
                 break
-            at = len(reply_tokens) + j
+            at = len(reply_tokens) + j + MARK_SHIFT * self.replies
             out.append((token + 1) % self.n_vocab if self.changed[at % len(self.changed)] else token)
             context = [*context[1:], token]
         draft = Draft(out)

@@ -559,7 +559,9 @@ def test_acceptance_is_carried_across_replies_per_source_and_match() -> None:
 
 def test_auto_probes_cheaply_while_the_acceptance_is_unknown() -> None:
     """A source never measured on this model (the prior only): no length pays on these costs, so a short draft
-    is checked every few steps until the evidence is confident; then one token only now and then."""
+    is checked every few steps until the evidence is confident; then, now and then, a short draft again while
+    the cost of its batch was never measured (so that a cost curve known only at two tokens cannot keep drafting
+    off for good), and one token once it was."""
     costs = DecodeCosts()
     costs.record(1, 0.285)
     for m, ratio in ((2, 1.63), (3, 2.08), (5, 2.55), (9, 6.13)):  # one loaded thread (bench/README.md)
@@ -568,6 +570,9 @@ def test_auto_probes_cheaply_while_the_acceptance_is_unknown() -> None:
     assert [length.next() for _ in range(4)] == [0, 0, 0, 3]
     for _ in range(6):
         length.update(1, 0)  # refused probes: the evidence grows, and says drafting does not pay
+    assert [length.next() for _ in range(63)] == [0] * 63 and length.next() == 3  # a batch of 4: not measured
+    costs.record(4, 0.285 * 2.3)
+    length.update(3, 0)
     assert [length.next() for _ in range(63)] == [0] * 63 and length.next() == 1
 
 

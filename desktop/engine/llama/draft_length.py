@@ -131,7 +131,10 @@ class DraftLength:
         early = record.kept + record.refused < CONFIDENT
         if self._idle >= (PROBE_EARLY if early else PROBE_EVERY) and limit:
             self._idle = 0
-            return min(PROBE_TOKENS, limit) if early else 1
+            # a short draft while the acceptance, or the cost of a batch of a few tokens, is still unknown (a
+            # line through the cost of two tokens alone overstates it on CPUs, and would keep drafting off)
+            unmeasured = PROBE_TOKENS + 1 not in self.costs.seconds
+            return min(PROBE_TOKENS, limit) if early or unmeasured else 1
         return 0
 
     def update(self, drafted: int, kept: int, long_match: bool = False) -> None:
