@@ -71,16 +71,17 @@ class DecodeCosts:
 
     def ratio(self, m: int) -> float:
         """Seconds for m tokens at once over seconds for one (measured, else a line through the measured)."""
-        if m <= 1:
-            return 1.0
+        return self.ratios(m)[m]
+
+    def ratios(self, most: int) -> list[float]:
+        """``ratio(m)`` for m = 0 ... ``most`` (entry 0 unused), the line fitted once."""
         one = self.seconds.get(1)
         if one is None or one <= 0:
-            return 1.0 + PRIOR_SLOPE * (m - 1)
-        if m in self.seconds:
-            return self.seconds[m] / one
+            return [1.0] + [1.0 + PRIOR_SLOPE * (m - 1) for m in range(1, most + 1)]
         pairs = [(k - 1, t / one - 1.0) for k, t in self.seconds.items() if k > 1]
-        slope = (sum(x * y for x, y in pairs) / sum(x * x for x, _ in pairs)) if pairs else PRIOR_SLOPE
-        return 1.0 + max(0.0, slope) * (m - 1)
+        slope = max(0.0, sum(x * y for x, y in pairs) / sum(x * x for x, _ in pairs)) if pairs else PRIOR_SLOPE
+        return [1.0] + [self.seconds[m] / one if m in self.seconds else 1.0 + slope * (m - 1)
+                        for m in range(1, most + 1)]
 
 
 def expected_tokens(alpha: float, k: int) -> float:
@@ -119,8 +120,9 @@ class DraftLength:
         if self.mode == "on":
             return limit
         best, best_gain = 0, MIN_GAIN
+        alpha, ratios = self.acceptance(long_match), self.costs.ratios(limit + 1)
         for k in range(1, limit + 1):
-            g = self.gain(k, long_match)
+            g = expected_tokens(alpha, k) / (ratios[k + 1] + k * self.draft_cost)  # as gain(k)
             if g > best_gain:
                 best, best_gain = k, g
         if best:
