@@ -1,7 +1,8 @@
 """What sampling costs: ``TokenSampler.sample`` alone, and decode tokens/s on the sampling path.
 
-    python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV] [--before-rev REV]
+    python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV] [--before-rev REV] [--no-readme]
     python bench/bench_sampling.py model [--model PATH.gguf ...] [--pairs 4] [--new-tokens 64] [--threads 2]
+                                          [--no-readme]
 
 ``micro`` times ``sample()`` + ``accept()`` per token on random logits at 102,400 (EXAONE 3.5/4.0) and
 153,600 (K-EXAONE) vocabulary entries, after a 600-token prompt, for the sampler of this checkout ("new"),
@@ -281,10 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--pairs", type=int, default=4)
     d.add_argument("--new-tokens", type=int, default=64)
     d.add_argument("--threads", type=int, default=2)
+    for sub_parser in (m, d):
+        sub_parser.add_argument("--no-readme", action="store_true", help="print only (the README section is "
+                                "replaced whole, prose included, when this is left out)")
     args = p.parse_args(argv)
     body = micro(args) if args.what == "micro" else model(args)
     print(body)
-    write_section(f"bench_sampling_{args.what}", body)
+    if not args.no_readme:
+        write_section(f"bench_sampling_{args.what}", body)
     return 0
 
 
