@@ -112,7 +112,12 @@ class DraftLength:
 
     def gain(self, k: int, long_match: bool = False) -> float:
         """Expected tokens per unit of time drafting k, against one token per single decode."""
-        return expected_tokens(self.acceptance(long_match), k) / (self.costs.ratio(k + 1) + k * self.draft_cost)
+        return self.gains(k, long_match)[k - 1]
+
+    def gains(self, most: int, long_match: bool = False) -> list[float]:
+        """``gain(k)`` for k = 1 ... ``most``, the acceptance read and the cost line fitted once."""
+        alpha, ratios = self.acceptance(long_match), self.costs.ratios(most + 1)
+        return [expected_tokens(alpha, k) / (ratios[k + 1] + k * self.draft_cost) for k in range(1, most + 1)]
 
     def next(self, long_match: bool = False, most: int | None = None) -> int:
         """Tokens to draft next (at most ``most``: what the source has to offer, when known)."""
@@ -120,9 +125,7 @@ class DraftLength:
         if self.mode == "on":
             return limit
         best, best_gain = 0, MIN_GAIN
-        alpha, ratios = self.acceptance(long_match), self.costs.ratios(limit + 1)
-        for k in range(1, limit + 1):
-            g = expected_tokens(alpha, k) / (ratios[k + 1] + k * self.draft_cost)  # as gain(k)
+        for k, g in enumerate(self.gains(limit, long_match), start=1):
             if g > best_gain:
                 best, best_gain = k, g
         if best:

@@ -21,13 +21,13 @@ leave the KV cache (``DecodeTarget.keep``, ``llama_memory_seq_rm``).
 How many tokens to draft: ``DraftLength``. "on" drafts the configured number every step; "auto" picks the
 length that maximises the expected tokens per unit of time from the measured acceptance and this machine's
 measured cost of a step of m tokens against one (the llama_decode and the draws and checks around it: on a
-small fast model those are a good part of a step), and drafts nothing when no length pays (probing with
-one token every few steps while the acceptance is still being found out, and now and then after that, so a
-change of text is noticed). Both measurements belong to the loaded model and
-outlive a reply (``DecodeCosts``): the acceptance is kept per draft source, and for a source whose proposals
-cost next to nothing (prompt lookup) separately for drafts copied after a long match (a reply that repeats the
-prompt: rewriting, editing, quoting) and after a short one (chance matches), so the first reply of an edit
-drafts at once and an open-ended one backs off.
+small fast model those are a good part of a step), and drafts nothing when no length pays (probing with a
+short draft every few steps while the acceptance is still being found out, and now and then after that, so a
+change of text is noticed: a short draft again while a batch of that size was never timed, else one token).
+Both measurements belong to the loaded model and outlive a reply (``DecodeCosts``): the acceptance is kept per
+draft source, and for a source whose proposals cost next to nothing (prompt lookup) separately for drafts copied
+after a long match (a reply that repeats the prompt: rewriting, editing, quoting) and after a short one (chance
+matches), so the first reply of an edit drafts at once and an open-ended one backs off.
 """
 
 from __future__ import annotations
