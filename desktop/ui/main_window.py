@@ -382,9 +382,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings_panel.commit_system_prompt()
         if self.manager is not None:  # a download, a conversion or a Hub check ends with the app
-            for job in (self.manager.job, self.manager.catalogue_job):
-                if job is not None:
-                    job.cancel()
-                    job.wait(10000)
+            self.manager.cancel_and_wait()
         self.closing.emit()
         super().closeEvent(event)

@@ -423,6 +423,13 @@ class ModelManager(QWidget):
         """Whether a download, a conversion or a Hub check is running."""
         return self.job is not None or self.catalogue_job is not None
 
+    def cancel_and_wait(self, ms: int = 10000) -> None:
+        """Cancel every job (``cancel``) and wait up to ``ms`` for each to end (the app is closing)."""
+        jobs = [job for job in (self.job, self.catalogue_job) if job is not None]
+        self.cancel()
+        for job in jobs:
+            job.wait(ms)
+
     def cancel(self) -> None:
         """Cancel every network action and task running (a download, a conversion, the Hub check)."""
         for job in (self.job, self.catalogue_job):
