@@ -90,7 +90,6 @@ class GrammarMask:
         return masked
 
 
-
 def _decodes(pending: bytes, piece: bytes) -> bool:
     """Whether ``pending + piece`` is valid UTF-8 so far (an unfinished last character is fine)."""
     try:
