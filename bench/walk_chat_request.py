@@ -8,6 +8,8 @@ app (every thread, Qt's included) and in the model worker, and the call stack is
 
 - the request's walk: each message pickled for the worker or read from it (both processes), each Qt signal
   emitted in the app, each call into the chat view (``ui/chat_view.py``), each ``llama_decode`` in the worker;
+- every project function that runs meanwhile, on any thread of either process, is counted as ``ran`` (an upper
+  bound: it includes what only reacts to the request, such as a panel greying out or the status line);
 - the setting's walk (``--setting``, default ``temperature``): the setting is changed through the settings
   panel's own signal first (with ``do_sample`` on, so that the sampler uses it), then each read of it on a
   ``GenerationSettings`` and each ``QSettings`` write is a step, in both processes.
@@ -96,8 +98,13 @@ _HOOK = textwrap.dedent('''
                 _note("signal", frame)
             elif name == "setValue" and "QSettings" in owner:
                 _note("stored", frame)
-        elif event == "call" and frame.f_code.co_filename.endswith(_VIEW):
-            _note("chat view", frame)
+        elif event == "call":
+            name = frame.f_code.co_filename
+            if name.endswith(_VIEW):
+                _note("chat view", frame)
+            root = next((r for r in _ROOTS if name.startswith(r)), None)
+            if root is not None:
+                seen.setdefault(os.path.relpath(name, os.path.dirname(root.rstrip(os.sep))), set()).add("ran")
 
     def start():
         open(_FLAG, "w").close()
@@ -237,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:44} {'; '.join(where)}")
     request = files_of(found, REQUEST_STEPS)
     setting = files_of(found, (args.setting, "stored"))
-    print(f"the request's walk: {len(request)} files; {args.setting}'s walk: {len(setting)} files")
+    ran = files_of(found, ("ran",))
+    print(f"the request's walk: {len(request)} files; {args.setting}'s walk: {len(setting)} files; "
+          f"files with any code run meanwhile: {len(ran)}")
     return 0
 
 
