@@ -239,13 +239,9 @@ def test_exaone_serve_accepts_file_parts_from_the_openai_client(gguf: Path) -> N
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from tests.support.openai_stub import OpenAIStub
-    from tests.support.socket_guard import socket_guard
+    from tests.support.openai_stub import stub_in_environment
 
-    with memory_keyring.no_cloud_credentials(monkeypatch), OpenAIStub() as server, \
-            socket_guard(allow=[server.address]):
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-doc-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    with memory_keyring.no_cloud_credentials(monkeypatch), stub_in_environment(monkeypatch, "sk-doc-test") as server:
         yield server
 
 
