@@ -18,8 +18,8 @@ BUNDLE_ID = "ai.exaone-desktop.app"
 
 # Source folder -> import name (as pyproject.toml's package-dir maps them).
 PACKAGES: dict[str, str] = {"desktop": "exaone_desktop", "convert": "exaone_convert"}
-# Left out when the packages are staged: build helpers and translation sources.
-STAGE_IGNORE = ("__pycache__", "*.pyc", "*.ts", "build_translations.py")
+# Left out when the packages are staged: bytecode and the translation build script (the .qm it writes stays).
+STAGE_IGNORE = ("__pycache__", "*.pyc", "build_translations.py")
 
 # Modules the frozen app must not carry (each pulls in tens to hundreds of MB or is test-only).
 EXCLUDES: tuple[str, ...] = (

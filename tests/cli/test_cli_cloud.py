@@ -12,8 +12,9 @@ import pytest
 from exaone_desktop.cli import generate as cli
 
 from tests.support import memory_keyring
+from tests.support.cli_runs import write_messages
 from tests.support.generation_models import tiny_gguf
-from tests.support.openai_stub import OpenAIStub
+from tests.support.openai_stub import OpenAIStub, stub_in_environment
 from tests.support.socket_guard import socket_guard
 
 KIND = "exaone3_untied"
@@ -32,9 +33,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[memory_keyring.Memory
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStub]:
     """The stand-in server, with the key and base URL in the environment; any other connection fails the test."""
-    with OpenAIStub() as server, socket_guard(allow=[server.address]):
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    with stub_in_environment(monkeypatch, KEY) as server:
         yield server
 
 
@@ -54,9 +53,7 @@ def broken_model(model_path: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def messages_file(tmp_path: Path) -> Path:
-    path = tmp_path / "messages.json"
-    path.write_text(json.dumps(MESSAGES, ensure_ascii=False), encoding="utf-8")
-    return path
+    return write_messages(tmp_path, MESSAGES)
 
 
 def run(capsys: Any, *argv: str) -> tuple[int, str, str]:

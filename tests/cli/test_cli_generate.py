@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from exaone_desktop.cli import generate as cli
 
+from tests.support.cli_runs import generate_json, write_messages
 from tests.support.generation_models import MESSAGES, PLAIN_PROMPT, hf_generate, reference, tiny_gguf
 
 KIND = "exaone3_untied"
@@ -25,14 +26,7 @@ def model_path(tiny_checkpoint: Any) -> Path:
 
 @pytest.fixture
 def messages_file(tmp_path: Path) -> Path:
-    path = tmp_path / "messages.json"
-    path.write_text(json.dumps(MESSAGES, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def run_json(capsys: Any, *argv: str) -> dict[str, Any]:
-    assert cli.main([*argv, "--json", "--threads", "1"]) == 0
-    return json.loads(capsys.readouterr().out)
+    return write_messages(tmp_path, MESSAGES)
 
 
 def one_line_error(capsys: Any, argv: list[str], code: int) -> str:
@@ -48,7 +42,8 @@ def test_prompt_json_matches_transformers(full: bool, capsys: Any, model_path: P
     model, tok = reference(KIND, tiny_checkpoint)
     hf_ids, hf_new, hf_text = hf_generate(model, tok, PLAIN_PROMPT, N_NEW)
     flag = "--return-full-text" if full else "--no-return-full-text"
-    out = run_json(capsys, "--model", str(model_path), "--prompt", PLAIN_PROMPT, "--max-new-tokens", str(N_NEW), flag)
+    out = generate_json(capsys, "--model", str(model_path), "--prompt", PLAIN_PROMPT, "--max-new-tokens", str(N_NEW),
+                        flag)
     assert set(out) == {"prompt_token_ids", "generated", "timings", "backend"}
     assert out["prompt_token_ids"] == hf_ids
     [entry] = out["generated"]
@@ -64,8 +59,8 @@ def test_messages_json_matches_transformers(capsys: Any, model_path: Path, messa
                                             tiny_checkpoint: Any) -> None:
     model, tok = reference(KIND, tiny_checkpoint)
     hf_ids, hf_new, hf_text = hf_generate(model, tok, MESSAGES, N_NEW)
-    out = run_json(capsys, "--model", str(model_path), "--messages", str(messages_file),
-                   "--max-new-tokens", str(N_NEW))
+    out = generate_json(capsys, "--model", str(model_path), "--messages", str(messages_file),
+                        "--max-new-tokens", str(N_NEW))
     assert out["prompt_token_ids"] == hf_ids
     assert out["generated"][0]["token_ids"] == hf_new
     assert out["generated"][0]["text"] == hf_text  # a chat reply is never prefixed by the prompt
@@ -76,11 +71,11 @@ def test_sampling_flags_seed_and_num_return_sequences(capsys: Any, model_path: P
             "--temperature", "1.3", "--top-k", "0", "--top-p", "0.95", "--repetition-penalty", "1.1",
             "--presence-penalty", "0.5", "--frequency-penalty", "0.2", "--seed", "42",
             "--num-return-sequences", "3", "--no-return-full-text"]
-    first = run_json(capsys, *argv)
-    again = run_json(capsys, *argv)
+    first = generate_json(capsys, *argv)
+    again = generate_json(capsys, *argv)
     assert len(first["generated"]) == 3
     assert first["generated"] == again["generated"]
-    other = run_json(capsys, *argv[:-5], "--seed", "43", *argv[-3:])
+    other = generate_json(capsys, *argv[:-5], "--seed", "43", *argv[-3:])
     assert other["generated"] != first["generated"]
 
 
@@ -95,8 +90,8 @@ def test_sampling_rules_are_checked_after_the_models_defaults(capsys: Any, tiny_
     config = ckpt / "generation_config.json"
     config.write_text(json.dumps({**json.loads(config.read_text()), "do_sample": True, "temperature": 0.7}))
     gguf = convert_checkpoint(ckpt, tmp_path / "sampling-model.gguf", outtype="f32")
-    out = run_json(capsys, "--model", str(gguf), "--prompt", PLAIN_PROMPT, "--max-new-tokens", "4",
-                   "--num-return-sequences", "3", "--seed", "5")
+    out = generate_json(capsys, "--model", str(gguf), "--prompt", PLAIN_PROMPT, "--max-new-tokens", "4",
+                        "--num-return-sequences", "3", "--seed", "5")
     assert len(out["generated"]) == 3
     # The user's own --no-do-sample still wins over the model's default, and then the rule applies.
     err = one_line_error(capsys, ["--model", str(gguf), "--prompt", "x", "--num-return-sequences", "3",
@@ -107,9 +102,9 @@ def test_sampling_rules_are_checked_after_the_models_defaults(capsys: Any, tiny_
 def test_stop_and_stream(capsys: Any, model_path: Path) -> None:
     base = ["--model", str(model_path), "--prompt", PLAIN_PROMPT, "--max-new-tokens", str(N_NEW),
             "--no-return-full-text"]
-    text = run_json(capsys, *base)["generated"][0]["text"]
+    text = generate_json(capsys, *base)["generated"][0]["text"]
     stop = text[3:6]
-    cut = run_json(capsys, *base, "--stop", stop)["generated"][0]
+    cut = generate_json(capsys, *base, "--stop", stop)["generated"][0]
     assert cut["finish_reason"] == "stop" and cut["text"] == text[: text.find(stop)]
     assert cli.main([*base, "--stream", "--threads", "1"]) == 0
     assert capsys.readouterr().out == text + "\n"

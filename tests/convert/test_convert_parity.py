@@ -10,7 +10,7 @@ from exaone_convert.convert import convert_checkpoint
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from tests.support import llama_helpers as lh
-from tests.support.reference import load_reference, reference_greedy, reference_logits
+from tests.support.reference import reference_greedy, reference_logits
 from tests.support.tiny_checkpoints import tokenization_samples
 
 KINDS = ["exaone3_tied_sharded", "exaone3_untied", "exaone_deep", "exaone4", "exaone4_hybrid64", "exaone4_64_full",
@@ -38,18 +38,6 @@ def converted(tiny_checkpoint, tmp_path_factory):
     return get
 
 
-@pytest.fixture(scope="module")
-def reference(tiny_checkpoint):
-    models: dict[str, tuple] = {}
-
-    def get(kind: str):
-        if kind not in models:
-            models[kind] = load_reference(tiny_checkpoint(kind))
-        return models[kind]
-
-    return get
-
-
 def relative_logit_error(gguf: Path, model, ids: list[int]) -> float:
     ref = reference_logits(model, ids)
     got = lh.logits(gguf, ids)
@@ -57,9 +45,9 @@ def relative_logit_error(gguf: Path, model, ids: list[int]) -> float:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_tokenization_matches_transformers(kind, converted, reference):
+def test_tokenization_matches_transformers(kind, converted, reference_model):
     _, gguf = converted(kind)
-    _, tokenizer = reference(kind)
+    _, tokenizer = reference_model(kind)
     # transformers parses special tokens inside plain text too, so llama.cpp must as well.
     for text in tokenization_samples():
         expected = tokenizer(text, add_special_tokens=False)["input_ids"]
@@ -77,9 +65,9 @@ SPECIAL_TEXT_2026 = ("<|tool_declare|>\n# Tools\n<tool>{}</tool>\n<|endofturn|>\
 
 @pytest.mark.parametrize(("kind", "text"), [("exaone3_tied_sharded", SPECIAL_TEXT), ("exaone4", SPECIAL_TEXT),
                                             ("exaone_moe", SPECIAL_TEXT_2026), ("exaone4_5", SPECIAL_TEXT_2026)])
-def test_special_tokens_tokenize_atomically(kind, text, converted, reference):
+def test_special_tokens_tokenize_atomically(kind, text, converted, reference_model):
     _, gguf = converted(kind)
-    _, tokenizer = reference(kind)
+    _, tokenizer = reference_model(kind)
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     assert lh.tokenize(gguf, text, special=True) == ids
     specials = [t for t in tokenizer.convert_ids_to_tokens(ids) if t.startswith(("<|", "[|", "<vision", "</vision"))]
@@ -87,9 +75,9 @@ def test_special_tokens_tokenize_atomically(kind, text, converted, reference):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_logits_and_greedy_match_transformers(kind, converted, reference):
+def test_logits_and_greedy_match_transformers(kind, converted, reference_model):
     _, gguf = converted(kind)
-    model, tokenizer = reference(kind)
+    model, tokenizer = reference_model(kind)
     ids = tokenizer(PARITY_TEXT, add_special_tokens=False)["input_ids"]
     assert relative_logit_error(gguf, model, ids) < TOLERANCE.get(kind, DEFAULT_TOLERANCE)
     assert lh.greedy(gguf, ids, GREEDY_TOKENS) == reference_greedy(model, ids, GREEDY_TOKENS)
@@ -112,11 +100,11 @@ CHAT_KINDS = ["exaone3_tied_sharded", "exaone_deep", "exaone4", "exaone_moe", "e
 
 @pytest.mark.parametrize("kind", CHAT_KINDS)
 @pytest.mark.parametrize("messages", CONVERSATIONS)
-def test_chat_template_from_gguf_renders_like_transformers(kind, messages, converted, reference):
+def test_chat_template_from_gguf_renders_like_transformers(kind, messages, converted, reference_model):
     from exaone_desktop.engine.chat.templates import render_chat
 
     _, gguf = converted(kind)
-    _, tokenizer = reference(kind)
+    _, tokenizer = reference_model(kind)
     template = lh.metadata(gguf)["tokenizer.chat_template"]
     assert template == tokenizer.chat_template
     expected = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -126,13 +114,13 @@ def test_chat_template_from_gguf_renders_like_transformers(kind, messages, conve
 
 
 @pytest.mark.parametrize("kind", CHAT_KINDS)
-def test_chat_prompt_tokens_logits_and_greedy_match_transformers(kind, converted, reference):
+def test_chat_prompt_tokens_logits_and_greedy_match_transformers(kind, converted, reference_model):
     """A chat prompt, rendered by our renderer from the GGUF's template and tokenized by llama.cpp, is the ids
     transformers' apply_chat_template makes; logits and greedy tokens after it agree."""
     from exaone_desktop.engine.chat.templates import render_chat
 
     _, gguf = converted(kind)
-    model, tokenizer = reference(kind)
+    model, tokenizer = reference_model(kind)
     messages = CONVERSATIONS[2]
     text = render_chat(lh.metadata(gguf)["tokenizer.chat_template"], messages)
     ids = lh.tokenize(gguf, text, special=True)
@@ -143,11 +131,11 @@ def test_chat_prompt_tokens_logits_and_greedy_match_transformers(kind, converted
 
 
 @pytest.mark.parametrize("kind", ["exaone3_untied", "exaone4", "exaone4_hybrid64"])
-def test_other_direct_types_load_and_agree_with_f32(kind, converted, reference, record_property):
+def test_other_direct_types_load_and_agree_with_f32(kind, converted, reference_model, record_property):
     """Top-1 agreement with f32 at every position of the same text (teacher-forced, so one early
     divergence does not count for every later token), and the length of the shared greedy prefix."""
     _, f32 = converted(kind)
-    _, tokenizer = reference(kind)
+    _, tokenizer = reference_model(kind)
     ids = tokenizer(PARITY_TEXT, add_special_tokens=False)["input_ids"]
     ids = ids + lh.greedy(f32, ids, GREEDY_TOKENS)
     base_top1 = lh.logits(f32, ids).argmax(axis=1)
@@ -173,7 +161,7 @@ def _convert_broken(tiny_checkpoint, tmp_path, kind: str) -> Path:
     return convert_checkpoint(tiny_checkpoint(kind), tmp_path / f"{kind}-broken.gguf", "f32")
 
 
-def test_parity_catches_a_wrong_tensor_mapping(tiny_checkpoint, reference, tmp_path, monkeypatch):
+def test_parity_catches_a_wrong_tensor_mapping(tiny_checkpoint, reference_model, tmp_path, monkeypatch):
     import gguf
 
     real = gguf.get_tensor_name_map
@@ -196,25 +184,25 @@ def test_parity_catches_a_wrong_tensor_mapping(tiny_checkpoint, reference, tmp_p
 
     monkeypatch.setattr(gguf, "get_tensor_name_map", swapped)
     gguf_path = _convert_broken(tiny_checkpoint, tmp_path, "exaone3_untied")
-    model, tokenizer = reference("exaone3_untied")
+    model, tokenizer = reference_model("exaone3_untied")
     ids = tokenizer(PARITY_TEXT, add_special_tokens=False)["input_ids"]
     assert relative_logit_error(gguf_path, model, ids) > 10 * DEFAULT_TOLERANCE
 
 
 @pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone4"])
-def test_parity_catches_missing_rope_scaling(kind, tiny_checkpoint, reference, tmp_path, monkeypatch):
+def test_parity_catches_missing_rope_scaling(kind, tiny_checkpoint, reference_model, tmp_path, monkeypatch):
     import exaone_convert.convert as conv
     import numpy as np_
 
     monkeypatch.setattr(conv, "llama3_rope_factors", lambda head_dim, rope: np_.ones(head_dim // 2, np_.float32))
     gguf_path = _convert_broken(tiny_checkpoint, tmp_path, kind)
-    model, tokenizer = reference(kind)
+    model, tokenizer = reference_model(kind)
     ids = tokenizer(PARITY_TEXT * 3, add_special_tokens=False)["input_ids"]
     assert relative_logit_error(gguf_path, model, ids) > 10 * DEFAULT_TOLERANCE
 
 
 @pytest.mark.parametrize(("kind", "wrong"), [("exaone4", "exaone"), ("exaone4_5", "exaone4")])
-def test_parity_catches_a_wrong_pre_tokenizer(kind, wrong, tiny_checkpoint, reference, tmp_path, monkeypatch):
+def test_parity_catches_a_wrong_pre_tokenizer(kind, wrong, tiny_checkpoint, reference_model, tmp_path, monkeypatch):
     """Splitting digits one by one on an EXAONE 4.0 vocabulary, or GPT-2's regex on EXAONE 4.5's (the family's
     old guess), changes token ids."""
     import exaone_convert.vocab as vocab_mod
@@ -223,13 +211,13 @@ def test_parity_catches_a_wrong_pre_tokenizer(kind, wrong, tiny_checkpoint, refe
     monkeypatch.setattr(vocab_mod, "detect_pre_tokenizer", lambda tokenizer: row)
     gguf_path = _convert_broken(tiny_checkpoint, tmp_path, kind)
     assert lh.metadata(gguf_path)["tokenizer.ggml.pre"] == wrong
-    _, tokenizer = reference(kind)
+    _, tokenizer = reference_model(kind)
     mismatches = [t for t in tokenization_samples()
                   if lh.tokenize(gguf_path, t, special=True) != tokenizer(t, add_special_tokens=False)["input_ids"]]
     assert mismatches, f"the {wrong!r} pre-tokenizer on a {kind} vocabulary must change some token ids"
 
 
-def test_parity_catches_wrong_token_types(tiny_checkpoint, reference, tmp_path, monkeypatch):
+def test_parity_catches_wrong_token_types(tiny_checkpoint, reference_model, tmp_path, monkeypatch):
     import exaone_convert.vocab as vocab_mod
     from gguf import TokenType
 
@@ -244,6 +232,6 @@ def test_parity_catches_wrong_token_types(tiny_checkpoint, reference, tmp_path, 
 
     monkeypatch.setattr(conv, "load_vocab", all_normal)
     gguf_path = _convert_broken(tiny_checkpoint, tmp_path, "exaone4")
-    _, tokenizer = reference("exaone4")
+    _, tokenizer = reference_model("exaone4")
     text = "[|user|]안녕[|endofturn|]"
     assert lh.tokenize(gguf_path, text, special=True) != tokenizer(text, add_special_tokens=False)["input_ids"]

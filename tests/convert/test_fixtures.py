@@ -35,18 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ALL_KINDS = sorted(KINDS)
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_checkpoint):
-    cache: dict[str, tuple] = {}
-
-    def get(kind: str):
-        if kind not in cache:
-            cache[kind] = load_reference(tiny_checkpoint(kind))
-        return cache[kind]
-
-    return get
-
-
 def _ids(encoded) -> list[int]:
     return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
 
@@ -55,8 +43,8 @@ def _ids(encoded) -> list[int]:
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
-def test_kind_loads_and_generates(kind, loaded, tiny_checkpoint):
-    model, tok = loaded(kind)
+def test_kind_loads_and_generates(kind, reference_model, tiny_checkpoint):
+    model, tok = reference_model(kind)
     top = json.loads((tiny_checkpoint(kind) / "config.json").read_text())
     cfg = top.get("text_config", top)  # EXAONE 4.5 nests the text model's config
     assert model.config.get_text_config().vocab_size == cfg["vocab_size"] == len(tok)
@@ -70,10 +58,10 @@ def test_kind_loads_and_generates(kind, loaded, tiny_checkpoint):
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
-def test_reference_uses_every_weight(kind, loaded, tiny_checkpoint):
+def test_reference_uses_every_weight(kind, reference_model, tiny_checkpoint):
     """Every stored tensor is a model parameter (or the MoE router's bias buffer): nothing ignored, nothing
     left at its init. Multi-token-prediction weights (mtp.*) are the one thing transformers does not load."""
-    model, tok = loaded(kind)
+    model, tok = reference_model(kind)
     state = read_state_dict(tiny_checkpoint(kind))
     assert all(t.dtype == torch.bfloat16 for t in state.values())
     cfg = json.loads((tiny_checkpoint(kind) / "config.json").read_text())
@@ -86,20 +74,20 @@ def test_reference_uses_every_weight(kind, loaded, tiny_checkpoint):
 
 
 @pytest.mark.parametrize("kind", ["exaone3_tied_sharded", "exaone4"])
-def test_tied_weights_really_tie(kind, loaded):
-    model, _ = loaded(kind)
+def test_tied_weights_really_tie(kind, reference_model):
+    model, _ = reference_model(kind)
     assert model.lm_head.weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
 
 
-def test_untied_head_is_separate(loaded):
-    model, _ = loaded("exaone3_untied")
+def test_untied_head_is_separate(reference_model):
+    model, _ = reference_model("exaone3_untied")
     assert model.lm_head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr()
     assert not torch.equal(model.lm_head.weight, model.get_input_embeddings().weight)
 
 
-def test_llama3_rope_scaling_changes_some_frequencies(loaded):
+def test_llama3_rope_scaling_changes_some_frequencies(reference_model):
     for kind in ("exaone3_untied", "exaone4"):
-        model, _ = loaded(kind)
+        model, _ = reference_model(kind)
         rot = model.model.rotary_emb
         assert rot.rope_type == "llama3"
         theta, dim = model.config.rope_parameters["rope_theta"], model.config.head_dim
@@ -121,19 +109,19 @@ def test_sharded_index_is_consistent(tiny_checkpoint):
     assert not (d / "model.safetensors").exists()
 
 
-def test_hybrid64_has_64_layers_of_both_types(tiny_checkpoint, loaded):
+def test_hybrid64_has_64_layers_of_both_types(tiny_checkpoint, reference_model):
     cfg = json.loads((tiny_checkpoint("exaone4_hybrid64") / "config.json").read_text())
     assert cfg["num_hidden_layers"] == len(cfg["layer_types"]) == 64
     assert set(cfg["layer_types"]) == {"sliding_attention", "full_attention"}
     assert cfg["layer_types"][:4] == ["sliding_attention"] * 3 + ["full_attention"]
-    model, _ = loaded("exaone4_hybrid64")
+    model, _ = reference_model("exaone4_hybrid64")
     sliding = [layer.self_attn.is_sliding for layer in model.model.layers]
     assert sliding == [t == "sliding_attention" for t in cfg["layer_types"]]
     assert model.config.sliding_window == cfg["sliding_window"] == 8
 
 
-def test_greedy_divergence_finds_a_wrong_token(loaded):
-    model, tok = loaded("exaone4")
+def test_greedy_divergence_finds_a_wrong_token(reference_model):
+    model, tok = reference_model("exaone4")
     prompt = _ids(tok("Hello"))
     out = reference_greedy(model, prompt, 8)
     wrong = list(out)
@@ -146,8 +134,8 @@ def test_greedy_divergence_finds_a_wrong_token(loaded):
 
 
 @pytest.mark.parametrize("kind", ["exaone3_untied", "exaone4"])
-def test_tokenizer_round_trips_and_matches_tokenizer_json(kind, loaded, tiny_checkpoint):
-    _, tok = loaded(kind)
+def test_tokenizer_round_trips_and_matches_tokenizer_json(kind, reference_model, tiny_checkpoint):
+    _, tok = reference_model(kind)
     raw = Tokenizer.from_file(str(tiny_checkpoint(kind) / "tokenizer.json"))
     for text in tokenization_samples():
         ids = _ids(tok(text))
@@ -233,8 +221,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("kind", "messages", "kwargs", "expected"), CASES)
-def test_chat_template_renders_documented_format(kind, messages, kwargs, expected, loaded):
-    _, tok = loaded(kind)
+def test_chat_template_renders_documented_format(kind, messages, kwargs, expected, reference_model):
+    _, tok = reference_model(kind)
     rendered = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **kwargs)
     assert rendered == expected
 
@@ -249,8 +237,8 @@ def test_templates_render_the_same_in_plain_jinja(template):
         assert plain.render(**args) == hf_like.render(**args)
 
 
-def test_exaone4_template_tools(loaded):
-    _, tok = loaded("exaone4")
+def test_exaone4_template_tools(reference_model):
+    _, tok = reference_model("exaone4")
     tools = [{"type": "function", "function": {"name": "now", "description": "time", "parameters": {}}}]
     messages = [
         {"role": "user", "content": "time?"},

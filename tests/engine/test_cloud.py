@@ -18,8 +18,7 @@ from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.engine.types import GenerationError, StreamEvent
 
 from tests.support import memory_keyring
-from tests.support.openai_stub import OpenAIStub, prompt_tokens, reply_words
-from tests.support.socket_guard import socket_guard
+from tests.support.openai_stub import OpenAIStub, guarded_stub, prompt_tokens, reply_words
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 SAMPLING = GenerationSettings(do_sample=True, temperature=0.7, top_k=0, top_p=0.9)
@@ -35,7 +34,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[memor
 
 @pytest.fixture
 def stub() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server, socket_guard(allow=[server.address]):
+    with guarded_stub() as server:
         yield server
 
 

@@ -18,8 +18,7 @@ from exaone_desktop.engine.types import GenerationError
 from PIL import Image
 
 from tests.support import memory_keyring
-from tests.support.openai_stub import OpenAIStub
-from tests.support.socket_guard import socket_guard
+from tests.support.openai_stub import OpenAIStub, stub_in_environment
 
 KEY = "sk-img-SECRET-0123456789abcdef"
 ERROR = "exaone-generate: error: "
@@ -39,9 +38,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server, socket_guard(allow=[server.address]):
-        monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    with stub_in_environment(monkeypatch, KEY) as server:
         yield server
 
 

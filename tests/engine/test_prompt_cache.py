@@ -277,6 +277,11 @@ def test_state_cache_drops_the_least_recently_used_within_its_budgets(tmp_path: 
 # -- Stop during prefill ------------------------------------------------------------------------
 
 
+def word_pairs(n: int) -> str:
+    """A prompt of ``n`` Korean and English word pairs: long enough to take several prefill batches."""
+    return " ".join(f"단어{i} word{i}" for i in range(n))
+
+
 class CancelAfter(threading.Event):
     """A cancel event that reads as set from its ``polls + 1``-th check on (llama.cpp's abort callback polls
     it too, hundreds of times a batch)."""
@@ -295,7 +300,7 @@ class CancelAfter(threading.Event):
 def test_stop_ends_a_prefill_inside_its_one_batch(gguf: Any) -> None:
     """The whole prompt in one batch: Stop still ends it, inside llama_decode, and leaves no half batch."""
     path = gguf("exaone4")
-    prompt = " ".join(f"단어{i} word{i}" for i in range(40))
+    prompt = word_pairs(40)
     with load(path, n_batch=512) as gen:
         settings = gen.default_settings(max_new_tokens=N_NEW, do_sample=False)
         assert len(gen.tokenize_prompt(prompt, settings)[1]) < gen.n_batch
@@ -318,7 +323,7 @@ def test_stop_ends_a_prefill_inside_its_one_batch(gguf: Any) -> None:
 
 def test_stop_during_prefill_keeps_the_batches_that_finished(gguf: Any) -> None:
     path = gguf("exaone4")
-    prompt = " ".join(f"단어{i} word{i}" for i in range(40))
+    prompt = word_pairs(40)
     with load(path, n_batch=8) as gen:
         settings = gen.default_settings(max_new_tokens=N_NEW, do_sample=False)
         n_ids = len(gen.tokenize_prompt(prompt, settings)[1])
@@ -339,7 +344,7 @@ def test_stop_during_prefill_keeps_the_batches_that_finished(gguf: Any) -> None:
 
 def test_stop_from_another_thread_during_a_long_prefill(gguf: Any) -> None:
     path = gguf("exaone4_hybrid64")
-    prompt = " ".join(f"단어{i} word{i}" for i in range(90))
+    prompt = word_pairs(90)
     with load(path, n_batch=4) as gen:
         settings = gen.default_settings(max_new_tokens=N_NEW, do_sample=False)
         n_ids = len(gen.tokenize_prompt(prompt, settings)[1])

@@ -22,7 +22,7 @@ from exaone_desktop.engine.types import (
 )
 
 from tests.support import memory_keyring
-from tests.support.openai_stub import OpenAIStub
+from tests.support.openai_stub import OpenAIStub, guarded_stub
 from tests.support.socket_guard import BlockedConnection, socket_guard
 
 KEY = "sk-routing-SECRET-fedcba9876543210"
@@ -75,7 +75,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def stub() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server, socket_guard(allow=[server.address]):
+    with guarded_stub() as server:
         yield server
 
 

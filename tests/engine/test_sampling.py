@@ -35,8 +35,8 @@ P_MIN = 0.001
 PROMPT = [3, 3, 7, 11, 11, 11, 20, 42, 42, 60, 61]
 
 
-def fixed_logits(seed: int = 0, scale: float = 2.0) -> np.ndarray:
-    return (np.random.default_rng(seed).normal(size=VOCAB) * scale).astype(np.float32)
+def fixed_logits(seed: int = 0, scale: float = 2.0, vocab: int = VOCAB) -> np.ndarray:
+    return (np.random.default_rng(seed).normal(size=vocab) * scale).astype(np.float32)
 
 
 def hf_scores(logits: np.ndarray, prompt: list[int], s: GenerationSettings) -> torch.Tensor:
@@ -83,8 +83,9 @@ def chi2_pvalue(tokens: list[int], probs: np.ndarray) -> float:
     return float(chisquare(obs, exp * obs.sum() / exp.sum()).pvalue)
 
 
-def our_draws(logits: np.ndarray, prompt: list[int], s: GenerationSettings, n: int = DRAWS) -> list[int]:
-    with TokenSampler(s, VOCAB, history_size=4096) as sampler:
+def our_draws(logits: np.ndarray, prompt: list[int], s: GenerationSettings, n: int = DRAWS,
+              history_size: int = 4096) -> list[int]:
+    with TokenSampler(s, len(logits), history_size=history_size) as sampler:
         sampler.start(prompt)
         return [sampler.sample(logits) for _ in range(n)]
 
@@ -385,16 +386,6 @@ def test_nucleus_by_rejection_keeps_exactly_transformers_set(vocab: int, scale: 
             assert np.array_equal(ours, hf_probs(logits, prompt, s) > 0), case
 
 
-def test_nucleus_by_rejection_draws_match_transformers() -> None:
-    vocab = 30000
-    logits = (np.random.default_rng(23).normal(size=vocab) * 2.0).astype(np.float32)
-    for s in (sampled(top_p=0.9, seed=11), sampled(top_p=0.6, temperature=1.4, seed=12)):
-        with TokenSampler(s, vocab, history_size=64) as sampler:
-            sampler.start([])
-            draws = [sampler.sample(logits) for _ in range(DRAWS)]
-        assert chi2_pvalue(draws, hf_probs(logits, [], s)) > P_MIN
-
-
 def test_top_p_zero_keeps_the_most_likely_token() -> None:
     logits = fixed_logits(8)
     for top_k in (0, 10):
@@ -402,15 +393,18 @@ def test_top_p_zero_keeps_the_most_likely_token() -> None:
         assert set(draws) == {int(np.argmax(logits))}
 
 
-def test_large_vocabulary_draws_match_transformers() -> None:
-    """The blocked draw over a whole vocabulary (top_k=0) and the band-sorted nucleus, by chi-squared."""
-    vocab = 30000
-    logits = (np.random.default_rng(21).normal(size=vocab) * 3.0).astype(np.float32)
-    for s in (sampled(top_p=0.7, temperature=0.8, seed=5), sampled(min_p=0.02, seed=6), sampled(seed=7)):
-        with TokenSampler(s, vocab, history_size=64) as sampler:
-            sampler.start([])
-            draws = [sampler.sample(logits) for _ in range(DRAWS)]
-        assert chi2_pvalue(draws, hf_probs(logits, [], s)) > P_MIN
+@pytest.mark.parametrize(("seed", "scale", "cases"), [
+    pytest.param(23, 2.0, [sampled(top_p=0.9, seed=11), sampled(top_p=0.6, temperature=1.4, seed=12)],
+                 id="nucleus_by_rejection"),
+    pytest.param(21, 3.0, [sampled(top_p=0.7, temperature=0.8, seed=5), sampled(min_p=0.02, seed=6), sampled(seed=7)],
+                 id="blocked_draw_and_band_sorted_nucleus"),
+])
+def test_large_vocabulary_draws_match_transformers(seed: int, scale: float, cases: list[GenerationSettings]) -> None:
+    """Over a 30000-token vocabulary, by chi-squared: the nucleus drawn by rejection (top_p alone), the blocked
+    draw over the whole vocabulary (top_k=0) and the band-sorted nucleus."""
+    logits = fixed_logits(seed, scale, vocab=30000)
+    for s in cases:
+        assert chi2_pvalue(our_draws(logits, [], s, history_size=64), hf_probs(logits, [], s)) > P_MIN, s
 
 
 def test_sampling_leaves_the_logits_unchanged() -> None:

@@ -27,6 +27,7 @@ from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.server import start_background
 
+from tests.support.cli_runs import generate_json, write_messages
 from tests.support.generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
 from tests.support.server_helpers import SERVE, Paced, request, sse_events, start_serve, wait_until
 
@@ -60,15 +61,7 @@ def client(served: Any) -> openai.OpenAI:
 
 @pytest.fixture
 def messages_file(tmp_path: Path) -> Path:
-    path = tmp_path / "messages.json"
-    path.write_text(json.dumps(MESSAGES, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
-def generate_json(capsys: Any, *argv: str) -> dict[str, Any]:
-    """exaone-generate --json with ``argv`` (in this process, on the same GGUF)."""
-    assert cli.main([*argv, "--json", "--threads", "1"]) == 0
-    return json.loads(capsys.readouterr().out)
+    return write_messages(tmp_path, MESSAGES)
 
 
 def auth() -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 from exaone_desktop.cli import generate as cli
 from exaone_desktop.pipeline import pipeline
 
+from tests.support.cli_runs import generate_json, write_messages
 from tests.support.generation_models import MESSAGES, tiny_gguf
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["answer", "sure"],
@@ -32,12 +33,10 @@ def valid(data: Any) -> bool:
 def test_cli_json_schema(model_path: Path, tmp_path: Path, capsys: Any) -> None:
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
-    messages = tmp_path / "messages.json"
-    messages.write_text(json.dumps(MESSAGES, ensure_ascii=False), encoding="utf-8")
+    messages = write_messages(tmp_path, MESSAGES)
     for seed in ("1", "2"):
-        assert cli.main(["--model", str(model_path), "--messages", str(messages), "--json-schema", str(schema),
-                         "--do-sample", "--seed", seed, "--max-new-tokens", "80", "--json", "--threads", "1"]) == 0
-        [entry] = json.loads(capsys.readouterr().out)["generated"]
+        [entry] = generate_json(capsys, "--model", str(model_path), "--messages", str(messages), "--json-schema",
+                                str(schema), "--do-sample", "--seed", seed, "--max-new-tokens", "80")["generated"]
         assert entry["finish_reason"] == "stop" and valid(json.loads(entry["text"]))
 
 

@@ -5,7 +5,6 @@ mmproj) as image_url parts; a model without a projector refuses in one line."""
 from __future__ import annotations
 
 import io
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,13 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 from exaone_convert.cli import main as convert_main
-from exaone_desktop.session import store as store_module
 from exaone_desktop.session.controller import ChatController
 from exaone_desktop.session.settings_state import SettingsState
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
 from exaone_desktop.session.turns import Refused
 
 from tests.support.generation_models import tiny_gguf
+from tests.support.old_history import old_history
 
 
 def png(seed: int = 0, size: tuple[int, int] = (24, 32)) -> bytes:
@@ -43,16 +42,10 @@ def store(tmp_path: Path) -> Iterator[ChatStore]:
 
 def test_a_version_2_history_migrates_and_keeps_its_messages(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
-    db = sqlite3.connect(path)
-    for version in (1, 2):
-        for statement in store_module.MIGRATIONS[version]:
-            db.execute(statement)
-    db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
-    db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at) "
-               "VALUES (1, 'user', 'kept', 'complete', 1, 1)")
-    db.execute("PRAGMA user_version=2")
-    db.commit()
-    db.close()
+    with old_history(path, 2) as db:
+        db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
+        db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at) "
+                   "VALUES (1, 'user', 'kept', 'complete', 1, 1)")
     s = ChatStore(path)
     try:
         assert s.schema_version == SCHEMA_VERSION

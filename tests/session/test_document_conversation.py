@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from exaone_desktop.engine.documents import Document, Unit, file_part
-from exaone_desktop.session.history_schema import MIGRATIONS
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore
 
 from tests.support import memory_keyring
 from tests.support.document_files import make_docx, make_hwp
 from tests.support.generation_models import tiny_gguf
+from tests.support.old_history import old_history
 
 KIND = "exaone4"
 MEMO = "회의는 목요일 오후 3시에 3층 대회의실에서 열린다.\nThe budget review is on Friday morning."
@@ -40,18 +39,12 @@ def memo_document(name: str = "memo.txt") -> tuple[bytes, Document]:
 
 def test_an_old_history_is_migrated_and_keeps_everything(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
-    db = sqlite3.connect(path)
-    for version in (1, 2, 3):  # a history written by the previous release (schema 3)
-        for statement in MIGRATIONS[version]:
-            db.execute(statement)
-    db.execute("PRAGMA user_version=3")
-    db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old chat', 1, 1)")
-    db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at, seed)"
-               " VALUES (1, 'user', '예전 질문', 'complete', 1, 1, NULL), (1, 'assistant', 'old answer', 'complete',"
-               " 2, 2, 42)")
-    db.execute("INSERT INTO images(message_id, file) VALUES (1, '1/1-abc.png')")
-    db.commit()
-    db.close()
+    with old_history(path, 3) as db:  # a history written by the previous release (schema 3)
+        db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old chat', 1, 1)")
+        db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at, seed)"
+                   " VALUES (1, 'user', '예전 질문', 'complete', 1, 1, NULL), (1, 'assistant', 'old answer', "
+                   "'complete', 2, 2, 42)")
+        db.execute("INSERT INTO images(message_id, file) VALUES (1, '1/1-abc.png')")
     store = ChatStore(path)
     try:
         assert store.schema_version == SCHEMA_VERSION == 5
@@ -239,13 +232,9 @@ def test_exaone_serve_accepts_file_parts_from_the_openai_client(gguf: Path) -> N
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from tests.support.openai_stub import OpenAIStub
-    from tests.support.socket_guard import socket_guard
+    from tests.support.openai_stub import stub_in_environment
 
-    with memory_keyring.no_cloud_credentials(monkeypatch), OpenAIStub() as server, \
-            socket_guard(allow=[server.address]):
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-doc-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    with memory_keyring.no_cloud_credentials(monkeypatch), stub_in_environment(monkeypatch, "sk-doc-test") as server:
         yield server
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from exaone_desktop.cli import generate as cli
-from exaone_desktop.session import store as store_module
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore
 
+from tests.support.cli_runs import generate_json
 from tests.support.generation_models import PLAIN_PROMPT, tiny_gguf
+from tests.support.old_history import old_history
 
 
 @pytest.fixture(scope="module")
@@ -20,33 +18,24 @@ def model(tiny_checkpoint: Any) -> Path:
     return tiny_gguf("exaone3_untied", tiny_checkpoint)
 
 
-def run_json(capsys: Any, *argv: str) -> dict[str, Any]:
-    assert cli.main([*argv, "--json", "--threads", "1"]) == 0
-    return dict(json.loads(capsys.readouterr().out))
-
-
 def test_drawn_seed_is_in_json_and_reproduces_the_reply(capsys: Any, model: Path) -> None:
     argv = ["--model", str(model), "--prompt", PLAIN_PROMPT, "--max-new-tokens", "12", "--do-sample",
             "--temperature", "1.5", "--top-k", "0"]
-    first = run_json(capsys, *argv)
+    first = generate_json(capsys, *argv)
     assert isinstance(first["seed"], int) and 0 <= first["seed"] < 2**32
-    again = run_json(capsys, *argv, "--seed", str(first["seed"]))
+    again = generate_json(capsys, *argv, "--seed", str(first["seed"]))
     assert again["seed"] == first["seed"]
     assert again["generated"][0]["token_ids"] == first["generated"][0]["token_ids"]
-    greedy = run_json(capsys, "--model", str(model), "--prompt", PLAIN_PROMPT, "--max-new-tokens", "2")
+    greedy = generate_json(capsys, "--model", str(model), "--prompt", PLAIN_PROMPT, "--max-new-tokens", "2")
     assert "seed" not in greedy  # greedy decoding draws nothing
 
 
 def test_stored_reply_keeps_its_seed_and_old_histories_migrate(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
-    db = sqlite3.connect(str(path), isolation_level=None)
-    for statement in store_module.MIGRATIONS[1]:  # a history written by the previous schema
-        db.execute(statement)
-    db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
-    db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"
-               " VALUES (1, 'assistant', 'kept', 'complete', 1, 1)")
-    db.execute("PRAGMA user_version=1")
-    db.close()
+    with old_history(path, 1) as db:  # a history written by the previous schema
+        db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
+        db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"
+                   " VALUES (1, 'assistant', 'kept', 'complete', 1, 1)")
     s = ChatStore(path)
     assert s.schema_version == SCHEMA_VERSION
     [old] = s.messages(1)

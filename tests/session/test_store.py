@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from exaone_desktop.session.store import SCHEMA_VERSION, ChatStore, StoreError
 
+from tests.support.old_history import old_history
+
 
 def test_opens_in_wal_mode_with_schema_version(store: ChatStore) -> None:
     assert store.journal_mode == "wal"
@@ -144,21 +146,14 @@ def test_kill_9_loses_no_committed_message(tmp_path: Path) -> None:
 def test_schema_3_history_becomes_one_branch_and_keeps_everything(tmp_path: Path) -> None:
     """A history written before branches (schema 3) opens with every message on one branch, in order;
     regenerating and editing then keep the old reply and the old question as variants."""
-    from exaone_desktop.session import store as store_module
-
     path = tmp_path / "history.sqlite3"
-    db = sqlite3.connect(str(path), isolation_level=None)
-    for version in (1, 2, 3):
-        for statement in store_module.MIGRATIONS[version]:
-            db.execute(statement)
-    db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
-    for i, (role, text) in enumerate([("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]):
-        db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at, seed)"
-                   " VALUES (1, ?, ?, 'complete', ?, ?, 7)", (role, text, i, i))
-    db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"
-               " VALUES (1, 'user', 'other chat? no: same chat, later', 'complete', 9, 9)")
-    db.execute("PRAGMA user_version=3")
-    db.close()
+    with old_history(path, 3) as db:
+        db.execute("INSERT INTO conversations(title, created_at, updated_at) VALUES ('old', 1, 1)")
+        for i, (role, text) in enumerate([("user", "q1"), ("assistant", "a1"), ("user", "q2"), ("assistant", "a2")]):
+            db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at, seed)"
+                       " VALUES (1, ?, ?, 'complete', ?, ?, 7)", (role, text, i, i))
+        db.execute("INSERT INTO messages(conversation_id, role, content, status, created_at, updated_at)"
+                   " VALUES (1, 'user', 'other chat? no: same chat, later', 'complete', 9, 9)")
 
     s = ChatStore(path)
     assert s.schema_version == SCHEMA_VERSION == 5

@@ -33,6 +33,17 @@ def isolated_app(tmp_path: Path, *args: str) -> Iterator[Any]:
             app.ctx.store.close()
 
 
+@contextlib.contextmanager
+def chatting_app(tmp_path: Path, generator: Any, max_new_tokens: int) -> Iterator[Any]:
+    """:func:`isolated_app`, shown, chatting with ``generator`` (in this process), replies cut at
+    ``max_new_tokens``."""
+    with isolated_app(tmp_path) as app:
+        app.show()
+        app.window.set_local_generator(generator)
+        app.window.change_setting("max_new_tokens", max_new_tokens)
+        yield app
+
+
 def convert_tiny(checkpoint: Path, out_dir: Path, outtype: str = "f16") -> Path:
     from exaone_convert.convert import convert_checkpoint
 

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+import pytest
+
 from tests.support.quiet_http import QuietHTTPServer
+from tests.support.socket_guard import socket_guard
 
 MODEL_ID = "stub-model"
 
@@ -209,7 +212,7 @@ class _Server(QuietHTTPServer):
 
 
 class OpenAIStub:
-    """A running stand-in server; use as a context manager or through :func:`running_stub`."""
+    """A running stand-in server; use as a context manager or through :func:`guarded_stub`."""
 
     def __init__(self) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
@@ -262,6 +265,16 @@ class OpenAIStub:
 
 
 @contextmanager
-def running_stub() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as stub:
+def guarded_stub() -> Iterator[OpenAIStub]:
+    """A running stand-in server, the one place the block may connect to (any other connection fails the test)."""
+    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+        yield stub
+
+
+@contextmanager
+def stub_in_environment(monkeypatch: pytest.MonkeyPatch, key: str) -> Iterator[OpenAIStub]:
+    """:func:`guarded_stub`, with ``key`` and its base URL in ``OPENAI_API_KEY``/``OPENAI_BASE_URL``."""
+    with guarded_stub() as stub:
+        monkeypatch.setenv("OPENAI_API_KEY", key)
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
         yield stub

@@ -3,10 +3,6 @@ machine's memory; downloading an EXAONE 4.5 file from the app brings its vision 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +13,11 @@ from exaone_convert import official_gguf_repos
 from exaone_desktop.app import DesktopApp
 from exaone_desktop.session import models
 
+from tests.support.app_convert_driver import run_driver
 from tests.support.app_fixtures import isolated_app
 from tests.support.hub_stub import HubStub
 from tests.support.quant_fixtures import convert_to
 
-ROOT = Path(__file__).resolve().parents[2]  # on the children's PYTHONPATH: tests.support.*
 GiB = 1024**3
 
 
@@ -164,14 +160,7 @@ def test_downloading_a_vision_model_brings_its_projector(tiny_checkpoint: Any, t
     with HubStub() as hub:
         hub.add_commit(repo, {"README.md": b"official ggufs", text.name: text.read_bytes(),
                               mmproj.name: mmproj.read_bytes()})
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-        env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([sys.executable, "-m", "tests.support.app_convert_driver", str(tmp_path / "data"), repo,
-                               "--download", "Q8_0"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = run_driver(hub.endpoint, tmp_path, repo, "--download", "Q8_0")
     assert out["files"] == ["EXAONE-Tiny-VL-Q8_0.gguf", "mmproj-EXAONE-Tiny-VL-F16.gguf"], out
     folder = tmp_path / "data" / "models"
     assert (folder / "mmproj-EXAONE-Tiny-VL-F16.gguf").read_bytes() == mmproj.read_bytes()

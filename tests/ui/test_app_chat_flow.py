@@ -17,17 +17,14 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
 from tests.support import memory_keyring
-from tests.support.app_fixtures import Recording, isolated_app
+from tests.support.app_fixtures import Recording, chatting_app
 
 TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
 def desktop(qtbot: Any, tmp_path: Path, real_generator: Any) -> Iterator[DesktopApp]:
-    with isolated_app(tmp_path) as app:
-        app.show()
-        app.window.set_local_generator(real_generator)
-        app.window.change_setting("max_new_tokens", 6)
+    with chatting_app(tmp_path, real_generator, 6) as app:
         yield app
 
 

@@ -12,7 +12,7 @@ import pytest
 from exaone_desktop.app import DesktopApp
 
 from tests.support.app_fixtures import convert_tiny, isolated_app
-from tests.support.openai_stub import OpenAIStub
+from tests.support.openai_stub import OpenAIStub, guarded_stub
 from tests.support.socket_guard import socket_guard
 
 TIMEOUT_MS = 120_000
@@ -86,7 +86,7 @@ def test_with_the_cloud_off_nothing_connects(qtbot: Any, desktop: DesktopApp, ti
 def test_cloud_reply_is_marked_and_unsupported_settings_are_flagged(qtbot: Any, desktop: DesktopApp) -> None:
     w = desktop.window
     panel = w.settings_panel
-    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+    with guarded_stub() as stub:
         panel.cloud_base_url.setText(stub.base_url)
         panel.cloud_base_url.editingFinished.emit()
         panel.api_key.setText("sk-test-key")
@@ -149,7 +149,7 @@ def test_each_cloud_send_with_files_asks_naming_them(qtbot: Any, desktop: Deskto
     """Consent covers the conversation's text; attached files are asked about at every send that may reach the
     cloud: Keep local answers locally and sends nothing over HTTP, Send to cloud sends the files' text."""
     w = desktop.window
-    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+    with guarded_stub() as stub:
         cloud_on(qtbot, w, stub, "cloud")
         with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
             w.load_model(tiny_gguf)
@@ -186,7 +186,7 @@ def test_keep_local_without_a_local_model_sends_nothing(qtbot: Any, desktop: Des
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), "red").save(buffer, format="PNG")
     picture.write_bytes(buffer.getvalue())
-    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+    with guarded_stub() as stub:
         cloud_on(qtbot, w, stub, "cloud")
         attach_report(qtbot, w, tmp_path)
         w.composer.attachments.add_files([picture])

@@ -120,13 +120,12 @@ def test_a_file_that_is_not_an_image_is_not_attached(desktop: DesktopApp, tmp_pa
 def test_in_cloud_mode_the_image_goes_to_the_api_as_a_data_url(qtbot: Any, desktop: DesktopApp) -> None:
     import base64
 
-    from tests.support.openai_stub import OpenAIStub
-    from tests.support.socket_guard import socket_guard
+    from tests.support.openai_stub import guarded_stub
 
     w = desktop.window
     panel = w.settings_panel
     data = picture("PNG", 7)
-    with OpenAIStub() as stub, socket_guard(allow=[stub.address]):
+    with guarded_stub() as stub:
         panel.cloud_base_url.setText(stub.base_url)
         panel.cloud_base_url.editingFinished.emit()
         panel.api_key.setText("sk-test-key")

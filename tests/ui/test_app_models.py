@@ -3,10 +3,6 @@ progress, cancel without a partial file, the demo model offered when no model ex
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,10 +10,10 @@ from typing import Any
 from exaone_desktop.app import DesktopApp
 from PySide6.QtCore import Qt
 
+from tests.support.app_convert_driver import run_driver
 from tests.support.app_fixtures import convert_tiny, isolated_app
 from tests.support.hub_stub import HubStub
 
-ROOT = Path(__file__).resolve().parents[2]  # on the children's PYTHONPATH: tests.support.*
 TIMEOUT_MS = 120_000
 
 
@@ -89,14 +85,7 @@ def test_convert_through_the_hub_stand_in_reaches_100_percent(tiny_checkpoint: A
     repo = "LGAI-EXAONE/EXAONE-Tiny-Instruct"
     with HubStub() as hub:
         hub.add_folder(repo, tiny_checkpoint("exaone4"))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-        env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([sys.executable, "-m", "tests.support.app_convert_driver", str(tmp_path / "data"), repo,
-                               "q8_0"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = run_driver(hub.endpoint, tmp_path, repo, "q8_0")
     fractions = [f for _stage, f in out["progress"]]
     assert fractions and max(fractions) == 1.0 and out["bar"] == 1.0
     assert any(0 < f < 1 for f in fractions), "progress should be reported along the way"
@@ -114,14 +103,7 @@ def test_download_an_official_gguf_through_the_hub_stand_in(tiny_checkpoint: Any
     q4 = quantize_gguf(bf16, tmp_path / "EXAONE-Tiny-Instruct-Q4_K_M.gguf", "q4_k_m", threads=1)
     with HubStub() as hub:
         hub.add_commit(repo, {"README.md": b"official ggufs", q4.name: q4.read_bytes()})
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-        env.update(HF_ENDPOINT=hub.endpoint, HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1", QT_QPA_PLATFORM="offscreen",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-        proc = subprocess.run([sys.executable, "-m", "tests.support.app_convert_driver", str(tmp_path / "data"), repo,
-                               "--download", "Q4_K_M"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out = run_driver(hub.endpoint, tmp_path, repo, "--download", "Q4_K_M")
     assert [stage for stage, _ in out["progress"]] and max(f for _, f in out["progress"]) == 1.0
     assert out["bar"] == 1.0
     assert len(out["files"]) == 1 and out["files"][0].endswith(".gguf")

@@ -46,6 +46,21 @@ def load(qtbot: Any, w: Any, gguf: Path) -> None:
         w.load_model(gguf)
 
 
+def serve(qtbot: Any, w: Any, gguf: Path) -> str:
+    """Load ``gguf`` and switch the server on at a free port; returns the address it serves at."""
+    load(qtbot, w, gguf)
+    choose_port(w.server_panel, free_port())
+    w.server_panel.serve_switch.click()
+    return str(w.server_panel.serve_address.text())
+
+
+def client_for(url: str, key: str = "none") -> Any:
+    """The real openai client for the server at ``url`` (no retries)."""
+    import openai
+
+    return openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=60)
+
+
 def test_serve_switch_serves_the_loaded_model_on_the_chosen_port(qtbot: Any, desktop: DesktopApp,
                                                                  tiny_gguf: Path) -> None:
     import openai
@@ -67,7 +82,7 @@ def test_serve_switch_serves_the_loaded_model_on_the_chosen_port(qtbot: Any, des
     assert panel.serve_switch.isChecked() and url == f"http://127.0.0.1:{port}/v1" and panel.error_label.text() == ""
     panel.serve_copy.click()
     assert QGuiApplication.clipboard().text() == url
-    client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=60)
+    client = client_for(url)
     served = client.chat.completions.create(model=client.models.list().data[0].id, max_completion_tokens=6,
                                             temperature=0, messages=HELLO)
     direct = w.controller.local.generate(HELLO, w.controller.local.default_settings(max_new_tokens=6, do_sample=False))
@@ -85,14 +100,9 @@ def test_serve_switch_serves_the_loaded_model_on_the_chosen_port(qtbot: Any, des
 def test_the_model_answers_to_the_windows_name_its_file_name_and_any_name(qtbot: Any, desktop: DesktopApp,
                                                                           tiny_gguf: Path) -> None:
     """Clients that hard-code a model name (gpt-4o) still get the loaded model; every reply names the real one."""
-    import openai
-
     w = desktop.window
     panel = w.server_panel
-    load(qtbot, w, tiny_gguf)
-    choose_port(panel, free_port())
-    panel.serve_switch.click()
-    client = openai.OpenAI(base_url=panel.serve_address.text(), api_key="none", max_retries=0, timeout=60)
+    client = client_for(serve(qtbot, w, tiny_gguf))
     real = tiny_gguf.stem
     assert [m.id for m in client.models.list().data] == [real]
     shown = w.controller.model_name()
@@ -147,8 +157,6 @@ def test_a_busy_port_in_korean(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path,
 
 def test_start_with_the_app_serves_the_model_when_it_loads_at_the_next_launch(qtbot: Any, tmp_path: Path,
                                                                               tiny_gguf: Path) -> None:
-    import openai
-
     port = free_port()
     with isolated_app(tmp_path) as app:
         app.show()
@@ -166,7 +174,7 @@ def test_start_with_the_app_serves_the_model_when_it_loads_at_the_next_launch(qt
         with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
             w.start()  # loads the last model
         assert panel.serve_switch.isChecked() and panel.serve_address.text() == f"http://127.0.0.1:{port}/v1"
-        client = openai.OpenAI(base_url=panel.serve_address.text(), api_key="none", max_retries=0, timeout=60)
+        client = client_for(panel.serve_address.text())
         assert [m.id for m in client.models.list().data] == [tiny_gguf.stem]
         panel.autostart.click()
     with isolated_app(tmp_path) as app:
@@ -180,11 +188,7 @@ def test_the_request_log_shows_each_request_live_without_its_text(qtbot: Any, de
 
     w = desktop.window
     panel = w.server_panel
-    load(qtbot, w, tiny_gguf)
-    choose_port(panel, free_port())
-    panel.serve_switch.click()
-    url = panel.serve_address.text()
-    client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=60)
+    client = client_for(serve(qtbot, w, tiny_gguf))
     secret = "the secret prompt 7319"
     reply = client.chat.completions.create(model="gpt-4o", max_completion_tokens=4, temperature=0,
                                            messages=[{"role": "user", "content": secret}])
@@ -230,9 +234,8 @@ def test_the_key_is_required_kept_for_the_next_launch_and_replaced_by_new_key(qt
     import openai
 
     def answers(url: str, key: str) -> bool:
-        client = openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=60)
         try:
-            client.models.list()
+            client_for(url, key).models.list()
         except openai.AuthenticationError:
             return False
         return True

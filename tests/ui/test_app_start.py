@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from typing import Any
 import pytest
 from exaone_desktop.app import create_app
 from exaone_desktop.ui import language
+from exaone_desktop.ui.i18n import build_translations
+from PySide6.QtCore import QTranslator
 
 from tests.support import memory_keyring
 
@@ -66,13 +67,22 @@ def test_language_follows_the_os_unless_chosen() -> None:
     assert language.resolve_language("ko", "en_US") == "ko"
 
 
-def test_every_ui_string_has_a_korean_translation() -> None:
-    root = ET.parse(ROOT / "desktop/ui/i18n/exaone_ko.ts").getroot()
-    messages = list(root.iter("message"))
+def test_every_ui_string_has_a_korean_translation(tmp_path: Path) -> None:
+    """lupdate over today's UI sources: every string has a Korean text in ``KO``, ``KO`` holds no text the UI
+    no longer has, and the .qm the app loads gives that text in the string's context (so a tr() string added
+    without its Korean text, or without rebuilding the .qm, fails here)."""
+    root = build_translations.extract(tmp_path / "exaone_ko.ts").getroot()
+    messages = [(ctx.findtext("name") or "", msg.findtext("source") or "")
+                for ctx in root.iter("context") for msg in ctx.iter("message")]
     assert len(messages) > 100
-    for m in messages:
-        t = m.find("translation")
-        assert t is not None and (t.text or "").strip() and t.get("type") is None, m.findtext("source")
+    sources = {source for _, source in messages}
+    assert sorted(sources - set(build_translations.KO)) == []
+    assert sorted(set(build_translations.KO) - sources) == []
+    qm = QTranslator()
+    assert qm.load(str(language.I18N_DIR / "exaone_ko.qm"))
+    stale = [(context, source) for context, source in messages
+             if qm.translate(context, source) != build_translations.KO[source]]
+    assert stale == []
 
 
 def test_korean_ui(qtbot: Any, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from exaone_desktop.ui import language
 
-from tests.support.app_fixtures import Slowed, isolated_app
+from tests.support.app_fixtures import Slowed, chatting_app
 
 TIMEOUT_MS = 120_000
 
@@ -28,10 +28,7 @@ def real_generator(tiny_gguf: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def app(qtbot: Any, tmp_path: Path, real_generator: Any) -> Iterator[Any]:
-    with isolated_app(tmp_path) as desktop:
-        desktop.show()
-        desktop.window.set_local_generator(real_generator)
-        desktop.window.change_setting("max_new_tokens", 4)
+    with chatting_app(tmp_path, real_generator, 4) as desktop:
         try:
             yield desktop
         finally:

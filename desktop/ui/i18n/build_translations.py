@@ -4,10 +4,11 @@ Run from the repository root after changing any UI text:
 
     python desktop/ui/i18n/build_translations.py
 
-Steps: ``pyside6-lupdate`` extracts every ``tr()``/``QT_TRANSLATE_NOOP`` string of ``desktop/ui`` into
-``exaone_ko.ts``; each source gets its Korean text from ``KO`` below; then ``pyside6-lrelease`` compiles
-``exaone_ko.qm``. A string without a Korean text fails the build. The settings' one-line explanations are
-not here: the settings table (``engine/settings_table.py``) holds them in English and Korean.
+Steps: Qt's ``lupdate`` (PySide6 ships it) extracts every ``tr()``/``QT_TRANSLATE_NOOP`` string of
+``desktop/ui`` into a temporary Linguist file (.ts); each source gets its Korean text from ``KO`` below; then
+``lrelease`` compiles ``exaone_ko.qm``, the one file kept (the app loads it). A string without a Korean
+text, or a Korean text no string uses, fails the build. The settings' one-line explanations are not here: the
+settings table (``engine/settings_table.py``) holds them in English and Korean.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import PySide6
+from exaone_convert import atomic_path
+
 HERE = Path(__file__).resolve().parent
 UI = HERE.parent
-TS = HERE / "exaone_ko.ts"
 QM = HERE / "exaone_ko.qm"
 
 KO: dict[str, str] = {
@@ -39,8 +43,6 @@ KO: dict[str, str] = {
     "<p>You are asked at every send with files. Keep local answers with the local model and sends nothing.</p>":
         "<p>파일이 있는 메시지를 보낼 때마다 묻습니다. ‘이 컴퓨터에 두기’를 고르면 로컬 모델이 답하고 아무것도 "
         "보내지 않습니다.</p>",
-    "Editing your last message: Send replaces it and asks again.":
-        "마지막 메시지를 고치는 중입니다. 보내기를 누르면 바꾼 메시지로 다시 묻습니다.",
     "Type a message (Ctrl+Enter sends)": "메시지를 입력하세요 (Ctrl+Enter로 보내기)",
     "Send": "보내기",
     "Attach image…": "이미지 첨부…",
@@ -184,10 +186,7 @@ KO: dict[str, str] = {
     "default {0}": "기본값 {0}",
     "model {0}": "모델 {0}",
     "One per line; \\n is a newline.": "한 줄에 하나씩, \\n은 줄바꿈입니다.",
-    "Generation": "생성",
-    "Conversation": "대화",
     "Cloud": "클라우드",
-    "Interface": "화면",
     "Reasoning switch": "추론 스위치",
     "Reset all": "모두 초기화",
     "System prompt for this conversation": "이 대화의 시스템 프롬프트",
@@ -210,11 +209,6 @@ KO: dict[str, str] = {
     "Local first, then the cloud without asking": "로컬 먼저, 실패하면 묻지 않고 클라우드",
     # welcome
     "Welcome to EXAONE Desktop": "EXAONE Desktop에 오신 것을 환영합니다",
-    "There is no model on this computer yet. Start with the small demo model (it runs offline, made for trying "
-    "the app), or download or convert an EXAONE model.":
-        "아직 이 컴퓨터에 모델이 없습니다. 앱을 시험해 볼 수 있는 작은 데모 모델(오프라인 실행)로 시작하거나, "
-        "EXAONE 모델을 내려받거나 변환하세요.",
-    "Download or convert a model…": "모델 내려받기 또는 변환…",
     "Seed {0}: send with this seed to draw the same reply": "시드 {0}: 이 시드로 보내면 같은 답변이 나옵니다",
     # long conversations: the status line and Settings > Model
     "{0} earlier messages were left out to fit the context; the chat keeps them.":
@@ -224,15 +218,11 @@ KO: dict[str, str] = {
     "These apply when the model is loaded: Reload applies a change.":
         "모델을 불러올 때 적용됩니다. 바꾼 설정은 다시 불러오기로 적용하세요.",
     "automatic": "자동",
-    "Context size": "컨텍스트 크기",
-    "KV cache type": "KV 캐시 형식",
-    "Kept conversations": "보관할 대화",
     "Reload the model with these settings": "이 설정으로 모델 다시 불러오기",
     "Load a model to see the memory its context takes.": "모델을 불러오면 컨텍스트가 차지할 메모리가 보입니다.",
     "{0} tokens of context": "컨텍스트 {0} 토큰",
     "{0} tokens of context take {1} ({2})": "컨텍스트 {0} 토큰은 {1}를 차지합니다({2})",
     "Kept now: {0} conversations, {1} of {2}": "지금 보관 중: 대화 {0}개, {2} 중 {1}",
-    "Other programs": "다른 프로그램",
     "Serve the loaded model on localhost": "불러온 모델을 이 컴퓨터(localhost)에서 서비스하기",
     "An OpenAI-compatible server on this computer only (127.0.0.1): editors, notebooks and agent frameworks "
     "can use the model.":
@@ -408,17 +398,22 @@ KO.update({
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or str(Path(sys.executable).with_name(name))
-    if not Path(found).exists():
-        raise SystemExit(f"{name} not found: install PySide6 (it ships {name}) into this Python")
+    """Qt's ``name`` tool from beside the PySide6 package (what its ``pyside6-NAME`` command runs)."""
+    found = shutil.which(name, path=str(Path(PySide6.__file__).parent))
+    if found is None:
+        raise SystemExit(f"{name} not found beside PySide6: reinstall PySide6-Essentials (it ships {name})")
     return found
 
 
-def main() -> int:
+def extract(ts: Path) -> ET.ElementTree[ET.Element]:
+    """Every translatable string of ``desktop/ui``, as ``lupdate`` writes it into the new file ``ts``."""
     sources = sorted(str(p) for p in UI.glob("*.py"))
-    subprocess.run([_tool("pyside6-lupdate"), *sources, "-no-obsolete", "-ts", str(TS)], check=True,
-                   capture_output=True)
-    tree = ET.parse(TS)
+    subprocess.run([_tool("lupdate"), *sources, "-no-obsolete", "-ts", str(ts)], check=True, capture_output=True)
+    return ET.parse(ts)
+
+
+def fill(tree: ET.ElementTree[ET.Element]) -> list[str]:
+    """Set every message's Korean text from ``KO``; returns the sources ``KO`` has no text for."""
     root = tree.getroot()
     root.set("language", "ko_KR")
     root.set("sourcelanguage", "en")
@@ -433,13 +428,24 @@ def main() -> int:
             translation.attrib.pop("type", None)
         else:
             missing.append(source)
-    ET.indent(tree)
-    tree.write(TS, encoding="utf-8", xml_declaration=True)
-    if missing:
-        print("no Korean text for:\n  " + "\n  ".join(missing), file=sys.stderr)
-        return 1
-    subprocess.run([_tool("pyside6-lrelease"), str(TS), "-qm", str(QM)], check=True, capture_output=True)
-    print(f"wrote {TS.name} and {QM.name}")
+    return missing
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        ts = Path(tmp) / "exaone_ko.ts"
+        tree = extract(ts)
+        missing = fill(tree)
+        unused = sorted(set(KO) - {msg.findtext("source") for msg in tree.getroot().iter("message")})
+        if missing or unused:
+            for heading, texts in (("no Korean text for", missing), ("KO texts no UI string uses", unused)):
+                if texts:
+                    print(f"{heading}:\n  " + "\n  ".join(texts), file=sys.stderr)
+            return 1
+        tree.write(ts, encoding="utf-8", xml_declaration=True)
+        with atomic_path(QM) as partial:
+            subprocess.run([_tool("lrelease"), str(ts), "-qm", str(partial)], check=True, capture_output=True)
+    print(f"wrote {QM.name}")
     return 0
 
 
