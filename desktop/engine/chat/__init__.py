@@ -3,7 +3,7 @@
 ``templates`` renders chat templates like transformers' ``apply_chat_template``, in the bounded Jinja sandbox of
 ``sandbox``; ``reasoning`` splits ``<think>`` blocks from answers; ``history`` drops the oldest turns to fit a
 context; ``textstream`` turns token bytes into whole characters with stop strings cut; ``image_parts`` reads
-images as OpenAI-style content parts.
+images as OpenAI-style content parts, and ``content`` puts attached files' parts in the last user message.
 """
 
 from __future__ import annotations
