@@ -38,49 +38,38 @@ if TYPE_CHECKING:
         MmprojInfo,
         ModelInfo,
         inspect_gguf,
-        inspect_mmproj,
+        inspect_mmproj,  # a vision projector (mmproj) and its model
     )
     from .hub import (
         download_gguf_file,
-        is_mmproj_file,
-        list_gguf_sizes,
-        listed_files,
+        is_mmproj_file,  # a vision projector's file name (mmproj-*)
+        list_gguf_sizes,  # an official repo's GGUF files and their sizes
+        listed_files,  # that repo's table row with the listing's files and sizes
         quant_of,
         resolve_checkpoint,
     )
     from .mmproj import convert_mmproj
     from .pipeline import ConvertRequest, ConvertResult
-    from .pipeline import convert as convert_model
+    from .pipeline import convert as convert_model  # the whole job: source -> GGUF -> quantized -> verified
     from .quantize import quantize_gguf
-    from .resume import PartialDownload, discard_partial, find_partials
+    from .resume import PartialDownload, discard_partial, find_partials  # paused downloads (download_gguf_file resumes)
     from .writer import ConversionCancelled
 
-# Public name -> (module, name there), imported on first access.
-_LAZY: dict[str, tuple[str, str]] = {
-    "convert_model": (".pipeline", "convert"),  # the whole job: source -> GGUF -> quantized -> verified
-    "ConvertRequest": (".pipeline", "ConvertRequest"),
-    "ConvertResult": (".pipeline", "ConvertResult"),
-    "convert_checkpoint": (".convert", "convert_checkpoint"),
-    "quantize_gguf": (".quantize", "quantize_gguf"),
-    "download_gguf_file": (".hub", "download_gguf_file"),
-    "DownloadCancelled": (".errors", "DownloadCancelled"),
-    "is_mmproj_file": (".hub", "is_mmproj_file"),  # a vision projector's file name (mmproj-*)
-    "PartialDownload": (".resume", "PartialDownload"),  # a paused download (resumed by download_gguf_file)
-    "find_partials": (".resume", "find_partials"),
-    "discard_partial": (".resume", "discard_partial"),
-    "list_gguf_sizes": (".hub", "list_gguf_sizes"),  # an official repo's GGUF files and their sizes
-    "listed_files": (".hub", "listed_files"),  # that repo's table row with the listing's files and sizes
-    "quant_of": (".hub", "quant_of"),
-    "resolve_checkpoint": (".hub", "resolve_checkpoint"),
-    "inspect_gguf": (".gguf_check", "inspect_gguf"),
-    "ModelInfo": (".gguf_check", "ModelInfo"),
-    "inspect_mmproj": (".gguf_check", "inspect_mmproj"),  # a vision projector (mmproj) and its model
-    "MmprojInfo": (".gguf_check", "MmprojInfo"),
-    "convert_mmproj": (".mmproj", "convert_mmproj"),
-    "InvalidGGUF": (".gguf_check", "InvalidGGUF"),
-    "MAX_LAYERS": (".gguf_check", "MAX_LAYERS"),
-    "SUPPORTED_ARCHITECTURES": (".gguf_check", "SUPPORTED_ARCHITECTURES"),
-    "ConversionCancelled": (".writer", "ConversionCancelled"),
+# Public name -> (module, name there), imported on first access: the TYPE_CHECKING imports, module by module.
+_LAZY: dict[str, tuple[str, str]] = {"convert_model": (".pipeline", "convert")} | {
+    name: (module, name) for module, names in {
+        ".convert": ("convert_checkpoint",),
+        ".errors": ("DownloadCancelled",),
+        ".gguf_check": ("MAX_LAYERS", "SUPPORTED_ARCHITECTURES", "InvalidGGUF", "MmprojInfo", "ModelInfo",
+                        "inspect_gguf", "inspect_mmproj"),
+        ".hub": ("download_gguf_file", "is_mmproj_file", "list_gguf_sizes", "listed_files", "quant_of",
+                 "resolve_checkpoint"),
+        ".mmproj": ("convert_mmproj",),
+        ".pipeline": ("ConvertRequest", "ConvertResult"),
+        ".quantize": ("quantize_gguf",),
+        ".resume": ("PartialDownload", "discard_partial", "find_partials"),
+        ".writer": ("ConversionCancelled",),
+    }.items() for name in names
 }
 
 __all__ = [

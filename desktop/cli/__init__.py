@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..engine.lazy import lazy_face
+from ..engine.lazy import by_module, lazy_face
 
 if TYPE_CHECKING:
     from .generate import main
 
-_LAZY: dict[str, str] = {"main": ".generate"}
+_LAZY: dict[str, str] = by_module({".generate": ("main",)})
 
 __all__ = ["main"]
 

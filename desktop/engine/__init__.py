@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .lazy import lazy_face
+from .lazy import by_module, lazy_face
 from .settings import (
     FIELD_NAMES,
     LOAD_NAMES,
@@ -59,43 +59,23 @@ if TYPE_CHECKING:
     from .llama.local import LocalGenerator
     from .llama.worker import WorkerGenerator
 
-# Public name -> module that defines it, imported on first access.
-_LAZY: dict[str, str] = {
-    "LocalGenerator": ".llama.local",
-    "BatchGenerator": ".llama.batch",
-    "CloudGenerator": ".cloud.generator",
-    "CloudError": ".cloud.generator",
-    "cloud_generator_from_env": ".cloud.generator",
-    "describe_not_applied": ".cloud.generator",
-    "map_settings": ".cloud.generator",
-    "CloudPolicy": ".cloud.routing",
-    "RouteOutcome": ".cloud.routing",
-    "Router": ".cloud.routing",
-    "may_reach_cloud": ".cloud.routing",
-    "ModelInfo": ".llama.gguf_check",
-    "inspect_gguf": ".llama.gguf_check",
-    "render_chat": ".chat.templates",
-    # what the app (desktop/ui, desktop/session) uses beyond the above
-    "history_for_model": ".chat.reasoning",
-    "host_of": ".cloud.endpoint",
-    "kv_cache_bytes": ".llama.context",
-    "DocumentError": ".documents",
-    "EXTENSIONS": ".documents",
-    "extract_document": ".documents",
-    "has_file_parts": ".documents",
-    "resolve_for": ".documents",
-    "read_source": ".documents.extract",
-    "FIX_IMAGE": ".chat.image_parts",
-    "MAX_IMAGE_BYTES": ".chat.image_parts",
-    "read_image": ".chat.image_parts",
-    "sniff": ".chat.image_parts",
-    "KeyStoreError": ".cloud.keys",
-    "delete_api_key": ".cloud.keys",
-    "key_source": ".cloud.keys",
-    "set_api_key": ".cloud.keys",
-    "Engine": ".cloud.routing",
-    "WorkerGenerator": ".llama.worker",
-}
+_LAZY: dict[str, str] = by_module({  # the modules of the TYPE_CHECKING imports, loaded on first use
+    ".chat.image_parts": ("FIX_IMAGE", "MAX_IMAGE_BYTES", "read_image", "sniff"),
+    ".chat.reasoning": ("history_for_model",),
+    ".chat.templates": ("render_chat",),
+    ".cloud.endpoint": ("host_of",),
+    ".cloud.generator": ("CloudError", "CloudGenerator", "cloud_generator_from_env", "describe_not_applied",
+                         "map_settings"),
+    ".cloud.keys": ("KeyStoreError", "delete_api_key", "key_source", "set_api_key"),
+    ".cloud.routing": ("CloudPolicy", "Engine", "RouteOutcome", "Router", "may_reach_cloud"),
+    ".documents": ("EXTENSIONS", "DocumentError", "extract_document", "has_file_parts", "resolve_for"),
+    ".documents.extract": ("read_source",),
+    ".llama.batch": ("BatchGenerator",),
+    ".llama.context": ("kv_cache_bytes",),
+    ".llama.gguf_check": ("ModelInfo", "inspect_gguf"),
+    ".llama.local": ("LocalGenerator",),
+    ".llama.worker": ("WorkerGenerator",),
+})
 
 __all__ = [
     # settings

@@ -2,7 +2,8 @@
 
 A face lists its public names in ``__all__`` and says in ``_LAZY`` which of its modules defines each heavy one
 (llama.cpp, jinja2, openai...), so importing the package stays light; ``lazy_face`` makes the module-level
-``__getattr__`` and ``__dir__`` that resolve those names (PEP 562).
+``__getattr__`` and ``__dir__`` that resolve those names (PEP 562). ``_LAZY`` is written module by module, as
+the face's ``TYPE_CHECKING`` imports are (``by_module``): type checkers read those imports, the runtime this table.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+
+def by_module(modules: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """The name -> module table of the names each relative module of ``modules`` defines."""
+    return {name: module for module, names in modules.items() for name in names}
 
 
 def lazy_face(package: str, table: Mapping[str, str],

@@ -77,7 +77,7 @@ def build_parser(rows: Sequence[Setting] = GENERATION_ROWS) -> argparse.Argument
     limits = p.add_argument_group("limits on one request", "work a request may cause before and while the model "
                                   "runs it; a request over one gets an error naming it and its flag")
     for row in LIMITS:
-        limits.add_argument(row.flag, dest=row.name, type=row.value_type, default=row.value_type(row.default),
+        limits.add_argument(row.flag, dest=row.name, type=row.value_type, default=row.default,
                             metavar="S" if row.unit == "s" else "N",
                             help=f"{row.help} (default: {row.default:g} {row.unit})".replace("%", "%%"))
     setting_flags.add_setting_flags(  # the same flags, ranges and help as exaone-generate

@@ -20,14 +20,22 @@ __all__ = ["LIMITS", "Limit", "ServerLimits", "TimeLimit", "run_with_deadline"]
 
 @dataclass(frozen=True)
 class Limit:
-    """One limit: the ``ServerLimits`` field, its flag, default, unit and what it bounds."""
+    """One limit: the ``ServerLimits`` field, its default (an int or a float, as the flag takes it), unit and what
+    it bounds."""
 
     name: str
-    flag: str
     default: float
-    value_type: type
     unit: str
     help: str
+
+    @property
+    def flag(self) -> str:
+        """``exaone-serve``'s flag: the field's name, ``--max-json-depth`` for ``max_json_depth``."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def value_type(self) -> type:
+        return type(self.default)
 
     def phrase(self, value: float) -> str:
         """``"64 levels (--max-json-depth)"``: the limit as error messages name it."""
@@ -35,35 +43,34 @@ class Limit:
 
 
 LIMITS: tuple[Limit, ...] = (
-    Limit("request_timeout", "--request-timeout", 600.0, float, "s",
+    Limit("request_timeout", 600.0, "s",
           "a request still running after this many seconds (waiting included) is cancelled with an error, and "
           "the model is free for the next one"),
-    Limit("max_json_depth", "--max-json-depth", 64, int, "levels",
+    Limit("max_json_depth", 64, "levels",
           "deepest nesting of arrays and objects in a request body, and in tool-call arguments"),
-    Limit("max_chars_per_token", "--max-chars-per-token", 32, int, "characters per token",
+    Limit("max_chars_per_token", 32, "characters per token",
           "a prompt with more characters than the context's tokens times this cannot fit and is refused before "
           "it is rendered or tokenized (EXAONE's longest token is 31 characters)"),
-    Limit("max_schema_bytes", "--max-schema-bytes", 65536, int, "bytes",
+    Limit("max_schema_bytes", 65536, "bytes",
           "largest JSON schema (response_format, and each tool's parameters) as JSON text"),
-    Limit("max_schema_depth", "--max-schema-depth", 32, int, "levels", "deepest nesting inside a JSON schema"),
-    Limit("max_schema_enum", "--max-schema-enum", 1000, int, "enum values",
+    Limit("max_schema_depth", 32, "levels", "deepest nesting inside a JSON schema"),
+    Limit("max_schema_enum", 1000, "enum values",
           "enum values in all the JSON schemas of a request together"),
-    Limit("max_schema_properties", "--max-schema-properties", 5000, int, "properties",
+    Limit("max_schema_properties", 5000, "properties",
           "object properties in all the JSON schemas of a request together"),
-    Limit("max_schema_repeat", "--max-schema-repeat", 10000, int, "repetitions",
+    Limit("max_schema_repeat", 10000, "repetitions",
           "minItems, maxItems, minLength and maxLength of all JSON schemas of a request added up (each pattern "
           "quantifier counts its number times the pattern's length): each becomes that many grammar items"),
-    Limit("max_grammar_bytes", "--max-grammar-bytes", 262144, int, "bytes",
+    Limit("max_grammar_bytes", 262144, "bytes",
           "largest grammar a schema or a forced tool call may become"),
-    Limit("schema_timeout", "--schema-timeout", 5.0, float, "s",
+    Limit("schema_timeout", 5.0, "s",
           "longest a JSON schema may take to become a grammar (off the server's event loop)"),
 )
 _ROWS: Mapping[str, Limit] = {row.name: row for row in LIMITS}
 
 
 def _default(name: str) -> Any:
-    row = _ROWS[name]
-    return row.value_type(row.default)
+    return _ROWS[name].default
 
 
 @dataclass(frozen=True)

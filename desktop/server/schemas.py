@@ -198,14 +198,23 @@ class ChatChoice(BaseModel):
     logprobs: None = None
 
 
-class ChatCompletion(BaseModel):
+class _Completion(BaseModel):
+    """What every completion object has, in OpenAI's order; each kind narrows ``object``, ``choices`` and
+    ``usage`` (a subclass's field keeps its place)."""
+
     id: str
-    object: Literal["chat.completion"] = "chat.completion"
+    object: str
     created: int
     model: str
+    choices: list[Any]
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
+
+
+class ChatCompletion(_Completion):
+    object: Literal["chat.completion"] = "chat.completion"
     choices: list[ChatChoice]
     usage: Usage
-    system_fingerprint: str | None = None
 
 
 class ToolCallDelta(BaseModel):
@@ -229,14 +238,9 @@ class ChunkChoice(BaseModel):
     logprobs: None = None
 
 
-class ChatCompletionChunk(BaseModel):
-    id: str
+class ChatCompletionChunk(_Completion):
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    created: int
-    model: str
     choices: list[ChunkChoice]
-    usage: Usage | None = None
-    system_fingerprint: str | None = None
 
 
 class TextChoice(BaseModel):
@@ -246,14 +250,9 @@ class TextChoice(BaseModel):
     logprobs: None = None
 
 
-class TextCompletion(BaseModel):
-    id: str
+class TextCompletion(_Completion):
     object: Literal["text_completion"] = "text_completion"
-    created: int
-    model: str
     choices: list[TextChoice]
-    usage: Usage | None = None
-    system_fingerprint: str | None = None
 
 
 class ModelCard(BaseModel):

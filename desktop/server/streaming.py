@@ -30,6 +30,7 @@ from .schemas import (
     TextChoice,
     TextCompletion,
     ToolCallDelta,
+    Usage,
 )
 from .service import Plan, Service, failure, timed_out, usage
 
@@ -56,22 +57,38 @@ def dump_chunk(chunk: ChatCompletionChunk | TextCompletion, include_usage: bool)
     return data
 
 
+class _Chunks:
+    """One streamed response: its id, creation time and model, which choices have opened, and its chunks."""
 
+    chunk_type: type[ChatCompletionChunk] | type[TextCompletion]
 
-class ChatStream:
-    """Events of one chat request -> chat.completion.chunk objects, OpenAI's order and fields."""
-
-    def __init__(self, service: Service, plan: Plan, model: str) -> None:
-        self.service, self.plan = service, plan
-        self.id = "chatcmpl-" + secrets.token_hex(12)
+    def __init__(self, id_prefix: str, model: str, include_usage: bool) -> None:
+        self.id = id_prefix + secrets.token_hex(12)
         self.created = int(time.time())
         self.model = model
+        self.include_usage = include_usage
         self.opened: set[int] = set()
 
+    def _send(self, choices: list[Any], usage: Usage | None = None) -> str:
+        chunk = self.chunk_type(id=self.id, created=self.created, model=self.model, choices=choices, usage=usage)
+        return sse(dump_chunk(chunk, self.include_usage))
+
+    def _usage(self, results: list[GenerationResult]) -> list[str]:
+        """The last chunk, with the whole request's usage and no choices, when the client asked for it."""
+        return [self._send([], usage(results))] if self.include_usage else []
+
+
+class ChatStream(_Chunks):
+    """Events of one chat request -> chat.completion.chunk objects, OpenAI's order and fields."""
+
+    chunk_type = ChatCompletionChunk
+
+    def __init__(self, service: Service, plan: Plan, model: str) -> None:
+        super().__init__("chatcmpl-", model, plan.include_usage)
+        self.service, self.plan = service, plan
+
     def _chunk(self, index: int, delta: Delta, finish: str | None = None) -> str:
-        chunk = ChatCompletionChunk(id=self.id, created=self.created, model=self.model,
-                                    choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)])  # type: ignore[arg-type]
-        return sse(dump_chunk(chunk, self.plan.include_usage))
+        return self._send([ChunkChoice(index=index, delta=delta, finish_reason=finish)])  # type: ignore[arg-type]
 
     def _open(self, index: int) -> list[str]:
         if index in self.opened:
@@ -102,28 +119,21 @@ class ChatStream:
             elif self.plan.tools_on and message.content:
                 out.append(self._chunk(i, Delta(content=message.content)))
             out.append(self._chunk(i, Delta(), choice.finish_reason))
-        if self.plan.include_usage:
-            chunk = ChatCompletionChunk(id=self.id, created=self.created, model=self.model, choices=[],
-                                        usage=usage(results))
-            out.append(sse(dump_chunk(chunk, True)))
-        return out
+        return out + self._usage(results)
 
 
-class TextStream:
+class TextStream(_Chunks):
     """Events of a completions request -> text_completion chunks (choice index = prompt * n + sequence)."""
 
+    chunk_type = TextCompletion
+
     def __init__(self, plans: list[Plan], model: str) -> None:
+        super().__init__("cmpl-", model, plans[0].include_usage)
         self.plans = plans
         self.n = plans[0].settings.num_return_sequences
-        self.id = "cmpl-" + secrets.token_hex(12)
-        self.created = int(time.time())
-        self.model = model
-        self.opened: set[int] = set()
 
     def _chunk(self, index: int, text: str, finish: str | None = None) -> str:
-        chunk = TextCompletion(id=self.id, created=self.created, model=self.model,
-                               choices=[TextChoice(index=index, text=text, finish_reason=finish)])  # type: ignore[arg-type]
-        return sse(dump_chunk(chunk, self.plans[0].include_usage))
+        return self._send([TextChoice(index=index, text=text, finish_reason=finish)])  # type: ignore[arg-type]
 
     def _open(self, k: int, index: int) -> list[str]:
         if index in self.opened:
@@ -145,11 +155,7 @@ class TextStream:
                 index = k * self.n + i
                 out += self._open(k, index)
                 out.append(self._chunk(index, "", "length" if completion.finish_reason == "length" else "stop"))
-        if self.plans[0].include_usage:
-            chunk = TextCompletion(id=self.id, created=self.created, model=self.model, choices=[],
-                                   usage=usage(results))
-            out.append(sse(dump_chunk(chunk, True)))
-        return out
+        return out + self._usage(results)
 
 
 def _client(request: Request, req: SamplingRequest) -> str:

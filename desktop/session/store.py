@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from exaone_convert import atomic_write_bytes, atomic_write_text
 
@@ -48,6 +48,9 @@ __all__ = [
     "DB_NAME", "LEAF", "ROLES", "SCHEMA_VERSION", "STATUSES", "ChatStore", "Conversation", "SearchHit", "Status",
     "StoreError", "StoredDocument", "StoredMessage", "default_data_dir",
 ]
+
+T = TypeVar("T")
+
 
 def _guarded(method: Any) -> Any:
     """Every sqlite3.Error of a store method becomes a StoreError with a message that names the fix."""
@@ -228,8 +231,7 @@ class ChatStore:
 
     @_guarded
     def delete_conversation(self, conversation_id: int) -> None:
-        files = self._image_files("m.conversation_id = ?", (conversation_id,))
-        files += self._document_files("m.conversation_id = ?", (conversation_id,))
+        files = self._attached_files("m.conversation_id = ?", (conversation_id,))
         with self._tx() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         self._remove_files(files)
@@ -270,20 +272,7 @@ class ChatStore:
         return target
 
     def _images_of(self, message_ids: list[int]) -> dict[int, tuple[str, ...]]:
-        if not message_ids:
-            return {}
-        marks = ",".join("?" * len(message_ids))
-        rows = self._db.execute(f"SELECT message_id, file FROM images WHERE message_id IN ({marks}) ORDER BY id",
-                                message_ids).fetchall()
-        found: dict[int, list[str]] = {}
-        for row in rows:
-            found.setdefault(int(row["message_id"]), []).append(str(self.images_dir / row["file"]))
-        return {k: tuple(v) for k, v in found.items()}
-
-    def _image_files(self, where: str, args: tuple[Any, ...]) -> list[Path]:
-        rows = self._db.execute(f"SELECT i.file FROM images i JOIN messages m ON m.id = i.message_id WHERE {where}",
-                                args).fetchall()
-        return [self.images_dir / row["file"] for row in rows]
+        return self._attached("images", message_ids, lambda row: str(self.images_dir / row["file"]))
 
     @staticmethod
     def _remove_files(files: list[Path]) -> None:
@@ -325,22 +314,35 @@ class ChatStore:
         return StoredDocument(filename, str(document.get("format", "")), str(targets[0]), str(targets[1]))
 
     def _documents_of(self, message_ids: list[int]) -> dict[int, tuple[StoredDocument, ...]]:
+        return self._attached("documents", message_ids, lambda row: StoredDocument(
+            row["filename"], row["format"], str(self.documents_dir / row["file"]),
+            str(self.documents_dir / row["text_file"])))
+
+    # -- what images and documents share -------------------------------------------------------
+
+    def _attached(self, table: str, message_ids: list[int],
+                  make: Callable[[sqlite3.Row], T]) -> dict[int, tuple[T, ...]]:
+        """``make(row)`` for each row of ``table`` (``images``, ``documents``) of ``message_ids``, by message, in
+        the order they were attached."""
         if not message_ids:
             return {}
         marks = ",".join("?" * len(message_ids))
-        rows = self._db.execute(f"SELECT * FROM documents WHERE message_id IN ({marks}) ORDER BY id",
+        rows = self._db.execute(f"SELECT * FROM {table} WHERE message_id IN ({marks}) ORDER BY id",
                                 message_ids).fetchall()
-        found: dict[int, list[StoredDocument]] = {}
+        found: dict[int, list[T]] = {}
         for row in rows:
-            found.setdefault(int(row["message_id"]), []).append(StoredDocument(
-                row["filename"], row["format"], str(self.documents_dir / row["file"]),
-                str(self.documents_dir / row["text_file"])))
+            found.setdefault(int(row["message_id"]), []).append(make(row))
         return {k: tuple(v) for k, v in found.items()}
 
-    def _document_files(self, where: str, args: tuple[Any, ...]) -> list[Path]:
-        rows = self._db.execute("SELECT d.file, d.text_file FROM documents d JOIN messages m ON m.id = d.message_id "
-                                f"WHERE {where}", args).fetchall()
-        return [self.documents_dir / row[k] for row in rows for k in ("file", "text_file")]
+    def _attached_files(self, where: str, args: tuple[Any, ...]) -> list[Path]:
+        """The files kept for the images and documents of the messages ``where`` picks (it names them ``m``)."""
+        files: list[Path] = []
+        for table, folder, columns in (("images", self.images_dir, ("file",)),
+                                       ("documents", self.documents_dir, ("file", "text_file"))):
+            rows = self._db.execute(f"SELECT {', '.join('a.' + c for c in columns)} FROM {table} a "
+                                    f"JOIN messages m ON m.id = a.message_id WHERE {where}", args).fetchall()
+            files += [folder / row[c] for row in rows for c in columns]
+        return files
 
     # -- messages ------------------------------------------------------------------------------
 
@@ -456,8 +458,7 @@ class ChatStore:
     @_guarded
     def delete_messages_from(self, conversation_id: int, message_id: int) -> None:
         """Delete ``message_id`` and every later message of the conversation (regenerate, edit)."""
-        files = self._image_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
-        files += self._document_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
+        files = self._attached_files("m.conversation_id = ? AND m.id >= ?", (conversation_id, message_id))
         with self._tx() as db:
             db.execute("DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (conversation_id, message_id))
             db.execute("UPDATE conversations SET leaf_id = NULL WHERE id = ? AND leaf_id >= ?",

@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QPlainTextEdit, QPushButton, QWidget
 
 from ..engine import GenerationError, read_image
+from .tray import Tray
 
 THUMBNAIL_PX = 96
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -50,21 +51,12 @@ def thumbnail_row(sources: list[str] | list[bytes], object_name: str = "thumbnai
     return labels
 
 
-class AttachmentTray(QWidget):
+class AttachmentTray(Tray[bytes]):
     """The images attached to the message being written, shown as thumbnails, with Attach and Remove."""
 
-    changed = Signal()
-    refused = Signal(str)  # one line: why a file or a paste was not attached
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("attachments")
-        self.pending: list[bytes] = []
-        self.row = QHBoxLayout(self)
-        self.row.setContentsMargins(0, 0, 0, 0)
-        self.attach_button = QPushButton(self.tr("Attach image…"))
-        self.attach_button.setObjectName("attach")
-        self.attach_button.clicked.connect(self.choose_files)
+        super().__init__("attachments", "attach", parent)
+        self.attach_button.setText(self.tr("Attach image…"))
         self.clear_button = QPushButton(self.tr("Remove images"))
         self.clear_button.setObjectName("clear-attachments")
         self.clear_button.clicked.connect(self.clear)
@@ -92,21 +84,8 @@ class AttachmentTray(QWidget):
         self.pending.append(data)
         self._redraw()
 
-    def take(self) -> list[bytes]:
-        """The attached images; the tray is emptied."""
-        taken, self.pending = self.pending, []
-        self._redraw()
-        return taken
-
-    def clear(self) -> None:
-        self.take()
-
     def _redraw(self) -> None:
-        while self.row.count():
-            item = self.row.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None and widget not in (self.attach_button, self.clear_button):
-                widget.deleteLater()
+        self._empty_row(self.attach_button, self.clear_button)
         self.thumbs = thumbnail_row(self.pending, "attached")
         self.row.addWidget(self.attach_button)
         for label in self.thumbs:

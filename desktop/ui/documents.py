@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QPushButton, QWidget
 
 from ..engine import EXTENSIONS
 from ..session.controller import ChatController
 from ..session.turns import AttachedDocument
+from .tray import Tray
 from .workers import Job
 
 SUFFIXES = EXTENSIONS
@@ -41,24 +42,16 @@ def describe(document: Any) -> str:
     return f"{units} §"
 
 
-class DocumentTray(QWidget):
+class DocumentTray(Tray[AttachedDocument]):
     """The documents attached to the message being written, as chips, with Attach and a reading row."""
 
-    changed = Signal()
-    refused = Signal(str)  # one line: why a file was not attached
     read_done = Signal()  # a file finished reading (attached, refused or cancelled)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("documents")
-        self.pending: list[AttachedDocument] = []
+        super().__init__("documents", "attach-document", parent)
         self.queue: list[Path] = []
         self.worker: DocumentReadWorker | None = None
-        self.row = QHBoxLayout(self)
-        self.row.setContentsMargins(0, 0, 0, 0)
-        self.attach_button = QPushButton(self.tr("Attach document…"))
-        self.attach_button.setObjectName("attach-document")
-        self.attach_button.clicked.connect(self.choose_files)
+        self.attach_button.setText(self.tr("Attach document…"))
         self.reading = QLabel("")
         self.reading.setObjectName("document-reading")
         self.progress = QProgressBar()
@@ -89,14 +82,6 @@ class DocumentTray(QWidget):
         self.queue.clear()
         if self.worker is not None:
             self.worker.cancel()
-
-    def take(self) -> list[AttachedDocument]:
-        taken, self.pending = self.pending, []
-        self._redraw()
-        return taken
-
-    def clear(self) -> None:
-        self.take()
 
     def put_back(self, documents: list[AttachedDocument]) -> None:
         """Documents read earlier (a draft put aside while editing) return to the tray."""
@@ -156,12 +141,7 @@ class DocumentTray(QWidget):
         self._next()
 
     def _redraw(self) -> None:
-        while self.row.count():
-            item = self.row.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None and widget not in (self.attach_button, self.reading, self.progress,
-                                                     self.cancel_button):
-                widget.deleteLater()
+        self._empty_row(self.attach_button, self.reading, self.progress, self.cancel_button)
         self.row.addWidget(self.attach_button)
         self.chips = []
         for i, attached in enumerate(self.pending):

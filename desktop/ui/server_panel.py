@@ -81,35 +81,19 @@ class ServerPanel(QWidget):
         self.error_label.setObjectName("serve-error")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b00020;")
-        row = QHBoxLayout()
-        self.serve_address = QLineEdit()
-        self.serve_address.setObjectName("serve-address")
-        self.serve_address.setReadOnly(True)
-        self.serve_address.setPlaceholderText(self.tr("not serving"))
-        self.serve_copy = QPushButton(self.tr("Copy"))
-        self.serve_copy.setObjectName("serve-copy")
-        self.serve_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_address.text()))
-        row.addWidget(self.serve_address, 1)
-        row.addWidget(self.serve_copy)
+        row, self.serve_address, self.serve_copy = self._copy_row("serve-address", "serve-copy",
+                                                                  self.tr("not serving"))
         self.serve_key_switch = QCheckBox(self.tr("Require an API key"))
         self.serve_key_switch.setObjectName("serve-key-switch")
         self.serve_key_switch.setToolTip(self.tr("Programs must then send this key ('Authorization: Bearer KEY'); "
                                                  "it is kept for the next time until you make a new one."))
         self.serve_key_switch.clicked.connect(self._key_clicked)
-        key_row = QHBoxLayout()
-        self.serve_key = QLineEdit()
-        self.serve_key.setObjectName("serve-key")
-        self.serve_key.setReadOnly(True)
-        self.serve_key.setPlaceholderText(self.tr("no key: any program on this computer may use it"))
-        self.serve_key_copy = QPushButton(self.tr("Copy"))
-        self.serve_key_copy.setObjectName("serve-key-copy")
-        self.serve_key_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.serve_key.text()))
+        key_row, self.serve_key, self.serve_key_copy = self._copy_row(
+            "serve-key", "serve-key-copy", self.tr("no key: any program on this computer may use it"))
         self.serve_new_key = QPushButton(self.tr("New key"))
         self.serve_new_key.setObjectName("serve-new-key")
         self.serve_new_key.setToolTip(self.tr("Replace the key: programs set up with the old one are refused"))
         self.serve_new_key.clicked.connect(lambda: self._key_clicked(True))
-        key_row.addWidget(self.serve_key, 1)
-        key_row.addWidget(self.serve_key_copy)
         key_row.addWidget(self.serve_new_key)
         self.names_label = QLabel("")
         self.names_label.setObjectName("serve-names")
@@ -140,6 +124,21 @@ class ServerPanel(QWidget):
         self._timer.timeout.connect(self._show_log)
         self._timer.start()
         self.refresh()
+
+
+    def _copy_row(self, name: str, copy_name: str, placeholder: str) -> tuple[QHBoxLayout, QLineEdit, QPushButton]:
+        """A read-only field and its Copy button, which puts the field's text on the clipboard."""
+        field = QLineEdit()
+        field.setObjectName(name)
+        field.setReadOnly(True)
+        field.setPlaceholderText(placeholder)
+        copy = QPushButton(self.tr("Copy"))
+        copy.setObjectName(copy_name)
+        copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(field.text()))
+        row = QHBoxLayout()
+        row.addWidget(field, 1)
+        row.addWidget(copy)
+        return row, field, copy
 
     def title(self) -> str:
         return self.tr("Server")

@@ -3,14 +3,14 @@
 ``templates`` renders chat templates like transformers' ``apply_chat_template``, in the bounded Jinja sandbox of
 ``sandbox``; ``reasoning`` splits ``<think>`` blocks from answers; ``history`` drops the oldest turns to fit a
 context; ``textstream`` turns token bytes into whole characters with stop strings cut; ``image_parts`` reads
-images as OpenAI-style content parts.
+images as OpenAI-style content parts, and ``content`` puts attached files' parts in the last user message.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_face
+from ..lazy import by_module, lazy_face
 
 if TYPE_CHECKING:
     from .history import drop_oldest, fit_history
@@ -19,18 +19,13 @@ if TYPE_CHECKING:
     from .templates import render_chat
     from .textstream import TextAssembler
 
-_LAZY: dict[str, str] = {
-    "render_chat": ".templates",
-    "reasoning_tags": ".reasoning",
-    "split_reasoning": ".reasoning",
-    "drop_oldest": ".history",
-    "fit_history": ".history",
-    "TextAssembler": ".textstream",
-    "check_image_size": ".image_parts",
-    "read_image": ".image_parts",
-    "sniff": ".image_parts",
-    "with_images": ".image_parts",
-}
+_LAZY: dict[str, str] = by_module({  # the modules of the TYPE_CHECKING imports, loaded on first use
+    ".history": ("drop_oldest", "fit_history"),
+    ".image_parts": ("check_image_size", "read_image", "sniff", "with_images"),
+    ".reasoning": ("reasoning_tags", "split_reasoning"),
+    ".templates": ("render_chat",),
+    ".textstream": ("TextAssembler",),
+})
 
 __all__ = [
     "TextAssembler", "check_image_size", "drop_oldest", "fit_history", "read_image", "reasoning_tags", "render_chat",

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..files import read_user_file
 from ..types import GenerationError, Prompt
+from .content import with_parts
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 # Largest image decoded, in pixels (a 50 MP photo; 200 MB as RGBA). A file declares its size in its header,
@@ -124,18 +125,8 @@ def has_image_parts(prompt: Prompt) -> bool:
 def with_images(prompt: Prompt, images: Sequence[str | Path]) -> list[dict[str, Any]]:
     """``prompt`` as chat messages with ``images`` (file paths) as ``image_url`` parts at the start of the last
     user message (a plain string becomes one user message)."""
-    messages: list[dict[str, Any]] = ([{"role": "user", "content": prompt}] if isinstance(prompt, str)
-                               else [dict(m) for m in prompt])
-    if not images:
-        return messages
-    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
-    if not users:
-        raise GenerationError("images need a user message to go with; add one")
-    last = messages[users[-1]]
-    content = last.get("content", "")
-    parts = list(content) if isinstance(content, list) else [{"type": "text", "text": str(content)}]
-    last["content"] = [image_part(str(p)) for p in images] + parts
-    return messages
+    return with_parts(prompt, images, lambda p: image_part(str(p)),
+                      GenerationError("images need a user message to go with; add one"))
 
 
 def _api_part(part: Any) -> dict[str, Any]:

@@ -111,11 +111,7 @@ class ReasoningSplitter:
         return True
 
     def _on_reasoning_lead(self, out: list[tuple[Kind, str]]) -> bool:
-        self._pending = self._pending.lstrip()
-        if not self._pending:
-            return False
-        self._state = "reasoning"
-        return True
+        return self._after_whitespace("reasoning")
 
     def _on_reasoning(self, out: list[tuple[Kind, str]]) -> bool:
         idx = self._pending.find(self.close_tag)
@@ -134,10 +130,14 @@ class ReasoningSplitter:
         return False
 
     def _on_answer_lead(self, out: list[tuple[Kind, str]]) -> bool:
+        return self._after_whitespace("answer")
+
+    def _after_whitespace(self, state: str) -> bool:
+        """Drop the whitespace that leads a part; ``state`` follows once other text has come."""
         self._pending = self._pending.lstrip()
         if not self._pending:
             return False
-        self._state = "answer"
+        self._state = state
         return True
 
     def _on_answer(self, out: list[tuple[Kind, str]]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_face
+from ..lazy import by_module, lazy_face
 
 if TYPE_CHECKING:
     from .endpoint import DEFAULT_MODEL, host_of
@@ -17,23 +17,12 @@ if TYPE_CHECKING:
     from .keys import KeyStoreError, delete_api_key, describe_key_source, get_api_key, set_api_key
     from .routing import CloudPolicy, RouteOutcome, Router
 
-_LAZY: dict[str, str] = {
-    "CloudGenerator": ".generator",
-    "CloudError": ".generator",
-    "cloud_generator_from_env": ".generator",
-    "describe_not_applied": ".generator",
-    "map_settings": ".generator",
-    "DEFAULT_MODEL": ".endpoint",
-    "host_of": ".endpoint",
-    "KeyStoreError": ".keys",
-    "delete_api_key": ".keys",
-    "describe_key_source": ".keys",
-    "get_api_key": ".keys",
-    "set_api_key": ".keys",
-    "CloudPolicy": ".routing",
-    "RouteOutcome": ".routing",
-    "Router": ".routing",
-}
+_LAZY: dict[str, str] = by_module({  # the modules of the TYPE_CHECKING imports, loaded on first use
+    ".endpoint": ("DEFAULT_MODEL", "host_of"),
+    ".generator": ("CloudError", "CloudGenerator", "cloud_generator_from_env", "describe_not_applied", "map_settings"),
+    ".keys": ("KeyStoreError", "delete_api_key", "describe_key_source", "get_api_key", "set_api_key"),
+    ".routing": ("CloudPolicy", "RouteOutcome", "Router"),
+})
 
 __all__ = [
     "CloudError", "CloudGenerator", "CloudPolicy", "DEFAULT_MODEL", "KeyStoreError", "RouteOutcome", "Router",

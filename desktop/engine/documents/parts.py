@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..chat.content import with_parts
 from .extract import extract_document, read_source, scanned_page_images
 from .model import Document, DocumentError
 from .registry import FORMATS, format_for
@@ -70,18 +71,7 @@ def has_file_parts(prompt: object) -> bool:
 def with_documents(prompt: str | Sequence[Mapping[str, Any]], documents: Sequence[str | Path]) -> list[dict[str, Any]]:
     """``prompt`` as chat messages with ``documents`` (file paths) as ``file`` parts at the start of the last user
     message (a plain string becomes one user message)."""
-    messages: list[dict[str, Any]] = ([{"role": "user", "content": prompt}] if isinstance(prompt, str)
-                                      else [dict(m) for m in prompt])
-    if not documents:
-        return messages
-    users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
-    if not users:
-        raise DocumentError("documents need a user message to go with; add one")
-    last = messages[users[-1]]
-    content = last.get("content", "")
-    parts = list(content) if isinstance(content, list) else [{"type": "text", "text": str(content)}]
-    last["content"] = [file_part(p) for p in documents] + parts
-    return messages
+    return with_parts(prompt, documents, file_part, DocumentError("documents need a user message to go with; add one"))
 
 
 def _decode_data_url(url: str, filename: str) -> bytes:

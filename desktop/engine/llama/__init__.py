@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_face
+from ..lazy import by_module, lazy_face
 
 if TYPE_CHECKING:
     from .backend import detect_backend
@@ -25,21 +25,17 @@ if TYPE_CHECKING:
     from .vision import IMAGE_MARKER, find_mmproj, load_image
     from .worker import WorkerGenerator
 
-_LAZY: dict[str, str] = {
-    "LocalGenerator": ".local",
-    "BatchGenerator": ".batch",
-    "WorkerGenerator": ".worker",
-    "WorkerCrashed": ".crash",
-    "ModelInfo": ".gguf_check",
-    "inspect_gguf": ".gguf_check",
-    "default_n_ctx": ".context",
-    "kv_cache_bytes": ".context",
-    "StateCache": ".prompt_cache",
-    "IMAGE_MARKER": ".vision",
-    "find_mmproj": ".vision",
-    "load_image": ".vision",
-    "detect_backend": ".backend",
-}
+_LAZY: dict[str, str] = by_module({  # the modules of the TYPE_CHECKING imports, loaded on first use
+    ".backend": ("detect_backend",),
+    ".batch": ("BatchGenerator",),
+    ".context": ("default_n_ctx", "kv_cache_bytes"),
+    ".crash": ("WorkerCrashed",),
+    ".gguf_check": ("ModelInfo", "inspect_gguf"),
+    ".local": ("LocalGenerator",),
+    ".prompt_cache": ("StateCache",),
+    ".vision": ("IMAGE_MARKER", "find_mmproj", "load_image"),
+    ".worker": ("WorkerGenerator",),
+})
 
 __all__ = [
     "BatchGenerator", "IMAGE_MARKER", "LocalGenerator", "ModelInfo", "StateCache", "WorkerCrashed",

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..lazy import lazy_face
+from ..lazy import by_module, lazy_face
 
 if TYPE_CHECKING:
     from .grammar import GrammarError, grammar_for_response_format, grammar_for_schema
     from .sampler import GrammarRejected, TokenSampler
 
-_LAZY: dict[str, str] = {
-    "TokenSampler": ".sampler",
-    "GrammarRejected": ".sampler",
-    "GrammarError": ".grammar",
-    "grammar_for_response_format": ".grammar",
-    "grammar_for_schema": ".grammar",
-}
+_LAZY: dict[str, str] = by_module({  # the modules of the TYPE_CHECKING imports, loaded on first use
+    ".grammar": ("GrammarError", "grammar_for_response_format", "grammar_for_schema"),
+    ".sampler": ("GrammarRejected", "TokenSampler"),
+})
 
 __all__ = [
     "GrammarError", "GrammarRejected", "TokenSampler", "grammar_for_response_format", "grammar_for_schema",
