@@ -186,3 +186,29 @@ def test_an_interrupted_render_leaves_tracing_threads_running() -> None:
     worker.start()
     worker.join(20)
     assert not worker.is_alive() and done == [sum(range(10_000))]
+
+
+class _SlowToDie:
+    """An object whose ``__del__`` takes a while: an interruption fired then lands in it, where Python drops it."""
+
+    def __del__(self) -> None:
+        end = time.monotonic() + 0.009
+        while time.monotonic() < end:
+            pass
+
+
+def test_stop_is_not_lost_in_a_del_that_the_render_runs() -> None:
+    # The rendering thread runs whatever ``__del__`` and weakref callbacks fall due, and Python prints and drops
+    # an exception raised in them, so the watchdog's interruption can be lost there; the render also looks at
+    # Stop itself wherever it looks at the clock, so Stop still ends it as a Stop.
+    from exaone_desktop.engine.chat.sandbox import compile_template, render_bounded
+
+    # about 95 % of the time in the __del__, the rest in the template's own loop
+    compiled = compile_template("{% for i in range(100000) %}{{ make() and '' }}"
+                                "{% for j in range(1000) %}{% endfor %}{% endfor %}")
+    cancel = threading.Event()
+    cancel.set()
+    started = time.monotonic()
+    with pytest.raises(GenerationError, match="cancelled"):
+        render_bounded(compiled, {"make": _SlowToDie}, 60.0, 2**20, cancel)
+    assert time.monotonic() - started < 60.0  # ended by the Stop, not by the time limit

@@ -6,9 +6,10 @@ The sandbox alone blocks attribute escapes but not resource use, so:
 
 - operators and string methods that can build huge values (``'a' * N``, ``x ** N``, ``'%9999999999s' % x``,
   ``s.center(N)``, ``'{:>N}'.format(x)``, the ``center``/``indent`` filters) are checked before they run;
-- ``range`` checks the clock as it counts, and the output is checked per chunk as it streams;
-- a watchdog thread interrupts a render that runs past its time (a loop that prints nothing) or
-  whose ``cancel`` event is set (Stop).
+- ``range`` checks the clock and the ``cancel`` event (Stop) as it counts, and the output is checked per chunk as it
+  streams;
+- a watchdog thread interrupts a render that runs past its time (a loop that prints nothing) or whose ``cancel`` is
+  set, again at each look until the render ends (an interruption that lands in a ``__del__`` is dropped).
 """
 
 from __future__ import annotations
@@ -103,14 +104,18 @@ class _Interrupted(BaseException):
 class _Budget(threading.local):
     deadline: float = float("inf")
     seconds: float = RENDER_TIME_LIMIT_S
+    cancel: threading.Event | None = None
 
 
 _budget = _Budget()
 
 
 def _check_clock() -> None:
+    """Where the render looks at its budget itself (each output chunk, each count of ``range``)."""
     if time.monotonic() > _budget.deadline:
         raise TemplateLimit(f"it ran longer than the time limit of {_budget.seconds:g} s")
+    if _budget.cancel is not None and _budget.cancel.is_set():
+        raise GenerationError("rendering the chat template was cancelled")
 
 
 def _size(value: Any) -> int:
@@ -283,15 +288,16 @@ class _Watchdog:
         return self
 
     def _watch(self) -> None:
+        # It fires again at each look until the render ends: an interruption that lands in a ``__del__`` or a
+        # weakref callback run by the rendering thread is printed and dropped by Python, and the render goes on.
         while not self._done.wait(0.02):
             cancelled = self._cancel is not None and self._cancel.is_set()
             if cancelled or time.monotonic() > self._deadline:
                 with self._lock:
                     if self._active:
-                        self.fired = "cancelled" if cancelled else "time"
+                        self.fired = self.fired or ("cancelled" if cancelled else "time")
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id),
                                                                    ctypes.py_object(_Interrupted))
-                return
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         delivered = exc_type is _Interrupted
@@ -315,8 +321,8 @@ def render_bounded(compiled: jinja2.Template, variables: dict[str, Any], time_li
                     output_limit: int, cancel: threading.Event | None) -> str:
     parts: list[str] = []
     size = 0
-    old = _budget.deadline, _budget.seconds
-    _budget.deadline, _budget.seconds = time.monotonic() + time_limit, time_limit
+    old = _budget.deadline, _budget.seconds, _budget.cancel
+    _budget.deadline, _budget.seconds, _budget.cancel = time.monotonic() + time_limit, time_limit, cancel
     watchdog = _Watchdog(time_limit, cancel)
     try:
         with watchdog:
@@ -331,5 +337,5 @@ def render_bounded(compiled: jinja2.Template, variables: dict[str, Any], time_li
             raise GenerationError("rendering the chat template was cancelled") from None
         raise TemplateLimit(f"it ran longer than the time limit of {time_limit:g} s") from None
     finally:
-        _budget.deadline, _budget.seconds = old
+        _budget.deadline, _budget.seconds, _budget.cancel = old
     return "".join(parts)
