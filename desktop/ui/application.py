@@ -99,7 +99,7 @@ class DesktopApp:
         if old.stack.currentWidget() is old.welcome:
             new.show_welcome()
         old.composer.documents.hand_over(new.composer.documents)
-        new.adopt_model_manager(old)
+        new.manager_link.adopt(old.manager_link)
         self.window = new
         new.show()
         old.close()

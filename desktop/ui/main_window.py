@@ -3,7 +3,8 @@
 It only shows and translates. The app's state lives beside it, owned by ``DesktopApp``: the ``ChatController``
 (the open chat, the model, the draft, the cloud, busy or not), the ``ReplyRunner`` (the reply being written)
 and the ``ModelLoader``; a window rebuilt for another language is built over the same objects. The sidebar, the
-status line and the settings link (``settings_link``) each do their own part.
+status line, the settings link (``settings_link``) and the model manager's link (``manager_link``) each do
+their own part.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .chat_view import ChatView
 from .composer import Composer
 from .context import KEY_LANGUAGE, KEY_LAST_CHAT, KEY_MODEL, AppContext
 from .first_run import FirstRun
+from .manager_link import ManagerLink
 from .model_loading import ModelLoader
 from .preferences import AppPreferences
 from .server_panel import ServerPanel
@@ -46,9 +48,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx, self.controller, self.runner, self.loader = ctx, controller, runner, loader
         self.language = language
-        self.manager: Any = None
-        self.manager_dialog: QDialog | None = None
-        self._manager_adopted = False  # the manager came from the window a language switch replaced
         self.words = Wording(self)
         self.setWindowTitle("EXAONE Desktop")
         self.resize(1280, 800)
@@ -71,7 +70,7 @@ class MainWindow(QMainWindow):
         self.chat_view = ChatView()
         self.composer = Composer(c.drafting)
         self.welcome = WelcomePage()
-        self.first_run = FirstRun(self.welcome, self.model_manager, self)
+        self.first_run = FirstRun(self.welcome, lambda: self.manager_link.get(), self)
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
         chat_layout.setContentsMargins(0, 0, 0, 0)
@@ -107,6 +106,7 @@ class MainWindow(QMainWindow):
             line.message_label
         self.settings_link = SettingsLink(self.ctx, c, self.settings_panel, line, self)
         self.chat_actions = ChatActions(self.ctx, c, self.runner, self.composer, self.chat_view, line, self)
+        self.manager_link = ManagerLink(self.ctx, c, self.settings_link, self)
 
     def _connect(self) -> None:
         self.chat_view.variant_requested.connect(self.show_variant)
@@ -134,6 +134,8 @@ class MainWindow(QMainWindow):
         self.welcome.manager_button.clicked.connect(self.show_model_manager)
         self.welcome.download_requested.connect(self.download_recommended)
         self.welcome.cancel_requested.connect(self.first_run.cancel)
+        self.manager_link.load_requested.connect(lambda path: self.load_model(Path(path)))
+        self.manager_link.progress_shown.connect(self.first_run.progress)
         # the app's long work, shown here while this window is the app's (``detach`` ends it)
         self._links = [(self.runner.started, a.show_started), (self.runner.streamed, a.show_stream),
                        (self.runner.switched, a.show_switch), (self.runner.ended, a.show_ending),
@@ -216,8 +218,7 @@ class MainWindow(QMainWindow):
         self.settings_link.show_load()
 
     def _on_loaded(self, path: str) -> None:
-        if self.manager is not None:
-            self.manager.draft_offer.show_loaded(path)
+        self.manager_link.show_loaded(path)
         self._show_model()
         self.say(self.tr("Model ready."))
         self.model_loaded.emit(path)
@@ -227,54 +228,18 @@ class MainWindow(QMainWindow):
         self.model_failed.emit(message)
 
     def model_manager(self) -> Any:
-        if self.manager is None:
-            from .model_manager import ModelManager
-
-            self.manager = ModelManager(self.ctx.models_dir)
-            self._follow_manager(self.manager)
-            self.manager.draft_offer.show_loaded(self.controller.model_path)
-            dialog = QDialog(self)
-            dialog.setWindowTitle(self.tr("Models"))
-            dialog.resize(760, 640)
-            QVBoxLayout(dialog).addWidget(self.manager)
-            self.manager_dialog = dialog
-        return self.manager
-
-    def _follow_manager(self, manager: Any) -> None:
-        manager.model_chosen.connect(lambda p: self.load_model(Path(p)))
-        manager.job_finished.connect(self._manager_made)
-        manager.draft_offer.chosen.connect(self._draft_chosen)
-        manager.progress_shown.connect(self.first_run.progress)
-
-    def adopt_model_manager(self, old: MainWindow) -> None:
-        """A language switch while ``old``'s model manager works (a download, a Hub check): the manager, its
-        job and its dialog move to this window and carry on (in the old language until it is idle and opened
-        again, when this window builds its own). An idle one closes with its window."""
-        manager, dialog = old.manager, old.manager_dialog
-        if manager is None or dialog is None or not manager.working():
-            return
-        for signal in (manager.model_chosen, manager.job_finished, manager.progress_shown,
-                       manager.draft_offer.chosen):
-            signal.disconnect()
-        shown = dialog.isVisible()
-        dialog.setParent(self, dialog.windowFlags())
-        old.manager = old.manager_dialog = None
-        self.manager, self.manager_dialog, self._manager_adopted = manager, dialog, True
-        self._follow_manager(manager)
-        if shown:
-            dialog.show()
+        return self.manager_link.get()
 
     def show_model_manager(self) -> None:
-        manager = self.manager
-        if self._manager_adopted and manager is not None and not manager.working():
-            assert self.manager_dialog is not None
-            self.manager_dialog.deleteLater()  # idle now: built again in this window's language
-            self.manager = self.manager_dialog = None
-            self._manager_adopted = False
-        self.model_manager()
-        assert self.manager_dialog is not None
-        self.manager_dialog.show()
-        self.manager_dialog.raise_()
+        self.manager_link.show()
+
+    @property
+    def manager(self) -> Any:
+        return self.manager_link.manager
+
+    @property
+    def manager_dialog(self) -> QDialog | None:
+        return self.manager_link.dialog
 
     def show_welcome(self) -> None:
         """The first-run page, with the official file recommended for this computer's memory (no network)."""
@@ -288,17 +253,6 @@ class MainWindow(QMainWindow):
     def setup_demo(self) -> Job | None:
         """The demo model (converted from the bundled checkpoint, no download), its progress on the welcome page."""
         return self.first_run.demo()
-
-    def _manager_made(self, path: str) -> None:
-        if self.controller.takes_new_model(path) and not self.manager.draft_offer.is_draft(path):
-            self.load_model(Path(path))
-
-    def _draft_chosen(self, model: str, draft: str) -> None:
-        """The model manager's draft model taken: it drafts for ``model`` (speculative decoding) from its next
-        load."""
-        self.settings_link.set_draft_model(model, draft)
-        self.manager.show_message(self.tr("{0} will draft for {1} from its next load (Reload applies it now).")
-                                  .format(Path(draft).name, Path(model).name))
 
     # -- conversations ---------------------------------------------------------------------------
 
@@ -381,7 +335,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings_panel.commit_system_prompt()
-        if self.manager is not None:  # a download, a conversion or a Hub check ends with the app
-            self.manager.cancel_and_wait()
+        self.manager_link.cancel_and_wait()
         self.closing.emit()
         super().closeEvent(event)
