@@ -43,6 +43,7 @@ from .history_schema import (
     StoreError,
     store_error,
 )
+from .history_search import search_history
 
 __all__ = [
     "DB_NAME", "LEAF", "ROLES", "SCHEMA_VERSION", "STATUSES", "ChatStore", "Conversation", "SearchHit", "Status",
@@ -69,20 +70,6 @@ def default_data_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("exaone-desktop", appauthor=False))
-
-
-def _like_pattern(query: str) -> str:
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _snippet(text: str, query: str, width: int = 60) -> str:
-    at = text.lower().find(query.lower())
-    if at < 0:
-        return text[:width].replace("\n", " ")
-    start = max(0, at - width // 2)
-    piece = text[start:at + len(query) + width // 2].replace("\n", " ")
-    return ("…" if start else "") + piece
 
 
 class ChatStore:
@@ -473,19 +460,7 @@ class ChatStore:
         query = query.strip()
         if not query:
             return [SearchHit(c.id, c.title, "", c.updated_at) for c in self.conversations()]
-        pattern = _like_pattern(query)
-        rows = self._db.execute(
-            "SELECT c.id, c.title, c.updated_at,"
-            " (SELECT m.content FROM messages m WHERE m.conversation_id = c.id"
-            "  AND m.content LIKE :p ESCAPE '\\' ORDER BY m.id LIMIT 1) AS hit"
-            " FROM conversations c"
-            " WHERE c.title LIKE :p ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
-            "  WHERE m.conversation_id = c.id AND m.content LIKE :p ESCAPE '\\')"
-            " ORDER BY c.updated_at DESC, c.id DESC",
-            {"p": pattern},
-        ).fetchall()
-        return [SearchHit(row["id"], row["title"], _snippet(row["hit"] or row["title"], query), row["updated_at"])
-                for row in rows]
+        return search_history(self._db, query)
 
     @_guarded
     def to_json(self, conversation_id: int) -> dict[str, Any]:
