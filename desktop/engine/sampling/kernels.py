@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
@@ -9,38 +11,53 @@ SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus end
 _F32 = np.float32
 
 
-def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
-    """(ids, floor): every id whose value is >= ``floor``, where ``floor`` <= the m-th largest value.
+def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(ids, values, floor): every id whose value is >= ``floor`` and its value, in increasing id order within
+    each row of the ROWS x (V / ROWS) view (row by row), where ``floor`` <= the m-th largest value.
 
-    Without sorting: the m-th largest of the column maxima of a ROWS x (V / ROWS) view is a lower bound of
-    the m-th largest value, and only the (about m) columns reaching it can hold values above it.
+    Without sorting: the m-th largest of the column maxima of that view is a lower bound of the m-th largest
+    value, and only the (about m) columns reaching it can hold values above it.
     """
     n = len(z)
     if m >= n:
-        return np.arange(n), -np.inf
+        return np.arange(n), z, -np.inf
     cols = n // ROWS
     if m * ROWS * 4 > n or cols == 0:
         floor = float(np.partition(z, n - m)[n - m])
-        return np.flatnonzero(z >= floor), floor
+        ids = np.flatnonzero(z >= floor)
+        return ids, z[ids], floor
     grid = z[: ROWS * cols].reshape(ROWS, cols)
-    col_max = grid.max(axis=0)
+    col_max = np.maximum.reduce(grid, axis=0)
     tail = z[ROWS * cols:]
-    pool = np.concatenate((col_max, tail)) if len(tail) else col_max
-    floor = float(np.partition(pool, len(pool) - m)[len(pool) - m])
+    pool = np.concatenate((col_max, tail)) if len(tail) else col_max.copy()
+    pool.partition(len(pool) - m)
+    floor = float(pool[len(pool) - m])
     chosen = np.flatnonzero(col_max >= floor)
-    ids = (np.arange(ROWS)[:, None] * cols + chosen[None, :]).ravel()
-    ids = ids[z[ids] >= floor]
+    block = np.take(grid, chosen, axis=1)  # (ROWS, chosen): the only columns that can reach the floor
+    row, at = np.nonzero(block >= floor)
+    ids = row * cols + chosen[at]
+    values = block[row, at]
     if len(tail):
-        ids = np.concatenate((ids, ROWS * cols + np.flatnonzero(tail >= floor)))
-    return ids, floor
+        more = np.flatnonzero(tail >= floor)
+        ids = np.concatenate((ids, ROWS * cols + more))
+        values = np.concatenate((values, tail[more]))
+    return ids, values, floor
 
 
 def tie_margin(kth: float, temperature: _F32) -> float:
     """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
-    if temperature == 1 or not np.isfinite(kth):
+    if temperature == 1 or not math.isfinite(kth):
         return 0.0
-    scaled = abs(float(_F32(kth) / temperature))
-    return 4.0 * float(temperature) * float(np.spacing(_F32(scaled))) + float(np.spacing(_F32(abs(kth))))
+    scaled = float(_F32(kth) / temperature)
+    return 4.0 * float(temperature) * _spacing32(scaled) + _spacing32(kth)
+
+
+def _spacing32(x: float) -> float:
+    """``np.spacing`` of the float32 value ``x``: the gap to the next float32 away from zero."""
+    x = abs(x)
+    if x < 2.0**-126:
+        return 2.0**-149
+    return math.ldexp(1.0, math.frexp(x)[1] - 24)
 
 
 def softmax32(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

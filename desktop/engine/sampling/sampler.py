@@ -233,7 +233,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                     for history in (self._history, self._generated):
                         if history is not None:
                             added.append((history, token, history.add(token)))
-                undo.append((row, self._penalise(row)))
+                undo.append((row, self._penalise(row, keep_ids=True)))
                 yield row
 
         try:
@@ -302,16 +302,20 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         self._warp_full(z)
         return None, self._work
 
-    def _penalise(self, z: np.ndarray) -> _Saved:
+    def _penalise(self, z: np.ndarray, *, keep_ids: bool = False) -> _Saved:
+        """Apply the penalties to ``z`` in place; what to write back to undo them. The saved ids are views of
+        the histories' arrays unless ``keep_ids`` (when the histories change before the undo)."""
         saved: _Saved = []
-        if self._history is not None and self._history.size:
-            ids = self._history.ids.copy()
+        history = self._history
+        if history is not None and history.size:
+            ids = history.ids.copy() if keep_ids else history.ids
             values = z[ids]
             saved.append((ids, values))
             z[ids] = np.where(values < 0, values * self._repeat, values / self._repeat)
-        if self._generated is not None and self._generated.size:
+        generated = self._generated
+        if generated is not None and generated.size:
             s = self.settings
-            ids, counts = self._generated.ids.copy(), self._generated.counts
+            ids, counts = (generated.ids.copy() if keep_ids else generated.ids), generated.counts
             values = z[ids]
             saved.append((ids, values))
             z[ids] = values - (counts * _F32(s.frequency_penalty) + (counts > 0) * _F32(s.presence_penalty))
@@ -322,10 +326,10 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             return int(np.argmax(z))
         m = 64
         while True:
-            ids, _ = top_candidates(z, m)
-            ids = ids[self._allowed(ids)]
+            ids, values, _ = top_candidates(z, m)
+            allowed = self._allowed(ids)
+            ids, values = ids[allowed], values[allowed]
             if len(ids):
-                values = z[ids]
                 return int(ids[values == values.max()].min())  # every id tied with the best is a candidate
             if m >= self.n_vocab:
                 raise GrammarRejected("the grammar allows no token here")
@@ -333,42 +337,50 @@ class TokenSampler(GrammarMask, ExactFullVocab):
 
     def _top_k(self, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """transformers' TopKLogitsWarper after temperature: ids and scaled values of every token whose
-        scaled value is >= the k-th largest scaled value (ties with the k-th stay)."""
+        scaled value is >= the k-th largest scaled value (ties with the k-th stay), largest first (ties in
+        the order ``top_candidates`` lists them)."""
         t = self._temperature
         m = k if t == 1 else k + max(8, k // 4)  # room below the k-th for values that tie with it once scaled
         if self._grammar is not None:
             m = max(4 * m, 256)
         while True:
-            ids, floor = top_candidates(z, m)
+            ids, values, floor = top_candidates(z, m)
             if self._grammar is not None:
-                ids = ids[self._allowed(ids)]
+                allowed = self._allowed(ids)
+                ids, values = ids[allowed], values[allowed]
             everything = m >= self.n_vocab
-            values = z[ids]
             if len(ids) < k and not everything:
                 m *= 8
                 continue
-            kth = float(np.partition(values, len(values) - k)[len(values) - k]) if len(ids) >= k else -np.inf
+            scaled = values if t == 1 else values / t
+            order = np.argsort(-scaled, kind="stable")
+            # the k-th largest scaled value, and a value that scales to it (scaling keeps the order)
+            kth = float(values[order[k - 1]]) if len(ids) >= k else -np.inf
             if everything or kth - tie_margin(kth, t) >= floor:
                 break
             m *= 8  # values just below the k-th may tie with it after scaling: widen
-        scaled = values if t == 1 else values / t
-        keep = scaled >= (_F32(kth) if t == 1 else _F32(kth) / t)
-        keep &= scaled > -np.inf
-        if not keep.any():
+        ranked = scaled[order]
+        if len(ids) >= k:
+            kept = int(np.count_nonzero(ranked >= ranked[k - 1]))  # ranked descending: a prefix
+        else:
+            kept = len(ids)
+        if kept and ranked[kept - 1] == -np.inf:
+            kept = int(np.count_nonzero(ranked > -np.inf))
+        if not kept:
             raise GrammarRejected("the grammar allows no token here")
-        return ids[keep], scaled[keep]
+        return ids[order[:kept]], ranked[:kept]
 
-    def _warp_few(self, ids: np.ndarray, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Top-p and min-p over the top-k survivors: (ids, exp weights), most likely first."""
+    def _warp_few(self, ids: np.ndarray, ranked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top-p and min-p over the top-k survivors (``ranked``: their scaled values, largest first): (ids, exp
+        weights), most likely first."""
         s = self.settings
-        order = np.argsort(-scaled, kind="stable")
-        e, probs = softmax32(scaled[order])
+        e, probs = softmax32(ranked)
         n = len(e)
         if s.top_p < 1.0:
             n = top_p_keep(probs, self._tail)
         if s.min_p is not None:
             n = min_p_keep(e[:n], s.min_p)
-        return ids[order[:n]], e[:n]
+        return ids[:n], e[:n]
 
     def _sample_full(self, z: np.ndarray) -> int | None:
         """A token from the whole vocabulary's processed distribution, by rejection (envelope.py); None when
