@@ -56,7 +56,7 @@ from .envelope import FullVocabDraw
 from .exact import ExactFullVocab
 from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
 from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
-from .kernels import ROWS, min_p_keep, nucleus_tail, softmax32, tie_margin, top_candidates, top_p_keep
+from .kernels import ROWS, min_p_keep, nucleus_tail, tie_margin, top_candidates, top_p_keep
 
 __all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
            "sequence_seed"]
@@ -353,17 +353,14 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                 m *= 8
                 continue
             scaled = values if t == 1 else values / t
-            order = np.argsort(-scaled, kind="stable")
+            order = np.argsort(scaled)[::-1]
             # the k-th largest scaled value, and a value that scales to it (scaling keeps the order)
             kth = float(values[order[k - 1]]) if len(ids) >= k else -np.inf
             if everything or kth - tie_margin(kth, t) >= floor:
                 break
             m *= 8  # values just below the k-th may tie with it after scaling: widen
         ranked = scaled[order]
-        if len(ids) >= k:
-            kept = int(np.count_nonzero(ranked >= ranked[k - 1]))  # ranked descending: a prefix
-        else:
-            kept = len(ids)
+        kept = int(np.count_nonzero(ranked >= ranked[k - 1])) if len(ids) >= k else len(ids)  # a prefix
         if kept and ranked[kept - 1] == -np.inf:
             kept = int(np.count_nonzero(ranked > -np.inf))
         if not kept:
@@ -374,10 +371,10 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         """Top-p and min-p over the top-k survivors (``ranked``: their scaled values, largest first): (ids, exp
         weights), most likely first."""
         s = self.settings
-        e, probs = softmax32(ranked)
+        e = np.exp(ranked - ranked[0], dtype=np.float32)
         n = len(e)
         if s.top_p < 1.0:
-            n = top_p_keep(probs, self._tail)
+            n = top_p_keep(e * (_F32(1) / e.sum(dtype=np.float32)), self._tail)
         if s.min_p is not None:
             n = min_p_keep(e[:n], s.min_p)
         return ids[:n], e[:n]
