@@ -321,10 +321,14 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         generated = self._generated
         if generated is not None and generated.size:
             s = self.settings
-            ids, counts = (generated.ids.copy() if keep_ids else generated.ids), generated.counts
+            ids = generated.ids.copy() if keep_ids else generated.ids
             values = z[ids]
             saved.append((ids, values))
-            z[ids] = values - (counts * _F32(s.frequency_penalty) + (counts > 0) * _F32(s.presence_penalty))
+            # counts * frequency + (counts > 0) * presence, every count being >= 1 (and counts * 0 + p == p)
+            if s.frequency_penalty:
+                z[ids] = values - (generated.counts * _F32(s.frequency_penalty) + _F32(s.presence_penalty))
+            else:
+                z[ids] = values - _F32(s.presence_penalty)
         return saved
 
     def _greedy(self, z: np.ndarray) -> int:
