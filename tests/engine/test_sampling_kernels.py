@@ -78,3 +78,25 @@ def test_top_p_is_decided_from_a_part_of_the_vocabulary_when_that_suffices() -> 
             assert full.top_p(logits, token, float(weights[token]), sampler._tail) == kept[token]
             decided_by_part += bool((full._masks[0, -100:] == 7.0).all())
         assert decided_by_part >= 20
+
+
+@pytest.mark.parametrize("min_p", [None, 0.001])
+def test_tokens_the_bounds_cannot_place_are_decided_as_transformers_does(min_p: float | None) -> None:
+    """Near the nucleus' cut the bit-trick bounds give no verdict; the decider then asks the exact arithmetic
+    (top-p alone: transformers' test for that token; with min-p: the exact kept set) and agrees with transformers."""
+    vocab = 30_000
+    rng = np.random.default_rng(17)
+    logits = rng.normal(size=vocab).astype(np.float32)
+    s = GenerationSettings(do_sample=True, top_k=0, top_p=0.9, min_p=min_p, seed=1)
+    kept = hf_probs(logits, [], s) > 0
+    edge = int(np.flatnonzero(kept)[np.argmin(logits[kept])])  # the least likely kept token
+    near = np.argsort(np.abs(logits - logits[edge]))[:200].tolist()  # tokens on both sides of the cut
+    with TokenSampler(s, vocab, history_size=8) as sampler:
+        full = sampler._full
+        assert full is not None and full.prepare(logits)
+        weights = full.weights(logits)
+        unplaced = sum(full.top_p(logits, t, float(weights[t]), sampler._tail) is None for t in near)
+        decide = sampler._decider(logits)
+        assert [decide(t, float(weights[t])) for t in near] == kept[near].tolist()
+    assert unplaced >= 10  # the exact branch was asked
+    assert kept[near].any() and not kept[near].all()

@@ -417,7 +417,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         full = self._full
         assert full is not None
         top_p, min_p = self.settings.top_p, self._min_p
-        exact: list[bool] = []
+        exact: list[Any] = []  # this position's exact arithmetic, once computed
 
         def decide(token: int, weight: float) -> bool:
             verdict: bool | None = True
@@ -428,10 +428,15 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                     verdict = None  # within rounding of the threshold
             if verdict and top_p < 1.0:
                 verdict = full.top_p(z, token, weight, self._tail)
-            if verdict is None:  # the bounds cannot tell: the exact kept set (once per position)
+            if verdict is None:  # the bounds cannot tell: exactly (the softmax once per position)
+                if min_p is None:  # top-p alone: transformers' test for this one token, no cut located
+                    if not exact:
+                        exact.append(self._nucleus_probs(z))
+                    probs, tail, top = exact[0]
+                    return self._top_p_keeps(probs, token, tail, top)
                 if not exact:
                     self._warp_full(z)
-                    exact.append(True)
+                    exact.append(None)
                 return bool(self._work[token] > 0)
             return verdict
 
