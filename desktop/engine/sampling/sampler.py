@@ -195,6 +195,12 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             return best[: wrong[0] + 1] if wrong else best
         if self._grammar is not None:
             return [self.sample(rows[0])]
+        if len(rows) == 1:  # one position: sample()'s path, without the drafts' bookkeeping
+            z, saved = self._penalised(rows[0])
+            try:
+                return [self._draw(z)]
+            finally:
+                _restore(z, saved)
         drawn: list[int] = []
         with self._drafted(rows, drafted) as zs:
             for i, z in enumerate(zs):
