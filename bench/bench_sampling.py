@@ -1,6 +1,7 @@
 """What sampling costs: ``TokenSampler.sample`` alone, and decode tokens/s on the sampling path.
 
     python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV] [--before-rev REV] [--no-readme]
+    python bench/bench_sampling.py against [--rev REV] [--blocks 30] [--tokens 32] [--only TEXT ...] [--no-readme]
     python bench/bench_sampling.py model [--model PATH.gguf ...] [--pairs 4] [--new-tokens 64] [--threads 2]
                                           [--no-readme]
 
@@ -12,6 +13,11 @@ by round; medians. Then ``sample_run`` (speculative verification) over k = 1, 2,
 are all drawn, against k ``sample()`` + ``accept()`` calls on the same rows. Logits are N(0, sigma^2):
 sigma 1 is what a random-weight model gives (a flat distribution, the nucleus holds most of the vocabulary),
 sigma 4 a peaked one.
+
+``against`` compares this checkout with the whole ``sampling/`` package at ``--rev`` (loaded beside it, as
+``micro``'s old and before are) in one process, block by block, by per-token thread CPU time (another job on
+the same cores slows a token but does not add its own time): medians and means per setting, vocabulary and
+sigma, then ``sample_run`` against k single calls in the same way.
 
 ``model`` measures, in one process and interleaved request by request, our ``LocalGenerator`` with each
 setting, our greedy decode, and raw llama-cpp-python (``Llama.generate``) with the closest settings it has,
