@@ -100,3 +100,26 @@ def test_tokens_the_bounds_cannot_place_are_decided_as_transformers_does(min_p: 
         assert [decide(t, float(weights[t])) for t in near] == kept[near].tolist()
     assert unplaced >= 10  # the exact branch was asked
     assert kept[near].any() and not kept[near].all()
+
+
+@pytest.mark.parametrize(("presence", "frequency"), [(1.5, 0.0), (0.0, 0.4), (0.7, 0.3)])
+def test_presence_and_frequency_penalties_give_openais_float32_logits(presence: float, frequency: float) -> None:
+    """The penalised logits are exactly float32(logit - (count * frequency + (count > 0) * presence)) at each
+    generated id (both shortcuts: presence alone, and counts times frequency plus presence), and are undone."""
+    vocab = 5000
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=vocab).astype(np.float32)
+    generated = rng.integers(0, 40, 120).tolist()  # repeats: counts up to about a dozen
+    s = GenerationSettings(do_sample=True, top_k=0, presence_penalty=presence, frequency_penalty=frequency, seed=1)
+    counts = np.bincount(generated, minlength=vocab).astype(np.float32)
+    want = logits - (counts * np.float32(frequency) + (counts > 0) * np.float32(presence))
+    with TokenSampler(s, vocab, history_size=4096) as sampler:
+        sampler.start([1, 2, 3])
+        for t in generated:
+            sampler.accept(t)
+        z = logits.copy()
+        saved = sampler._penalise(z)
+        np.testing.assert_array_equal(z, want)
+        for where, values in reversed(saved):
+            z[where] = values
+        np.testing.assert_array_equal(z, logits)
