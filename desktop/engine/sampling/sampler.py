@@ -10,16 +10,19 @@ the history:
 
 - penalties: O(H). The distinct ids and their counts are kept incrementally by ``accept()``; the logits
   are changed in place at those ids and put back after the draw.
-- top-k (k > 0): one pass of elementwise maxima over V to find a threshold, then a partial selection
-  over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
+- top-k (k > 0): one pass of column maxima over V; the columns holding the largest maxima are the only ones
+  that can hold the top values, so about k * 64 candidates are looked at and one sort of the few at or above
+  the threshold ranks them. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
 - the whole vocabulary (top_k = 0, no grammar): no exp over V. One pass of column maxima bounds every
   token's weight; the draw is rejection sampling under that envelope (envelope.py), then min-p compares the
   drawn token's own weight and top-p bounds the mass below it: from the columns above it when few are (a
-  peaked distribution), else with a bit-trick exp (3-5 passes of plain arithmetic). After a position whose
-  top-p needed those passes, the next is drawn from the bit-trick weights themselves (no column maxima or
-  envelope; ``FullVocabDraw.draw_flat``). A token the bounds cannot place, or a draw that keeps being
-  rejected, takes the exact path: every exp, a sorted 1/64 subsample locating the top-p boundary, only the
-  band around it sorted.
+  peaked distribution), else with a bit-trick exp (3-5 passes of plain arithmetic; the mass below summed
+  over a part of V first, which settles most kept tokens). After a position whose top-p needed those passes,
+  the next is drawn from the bit-trick weights themselves (no column maxima or envelope;
+  ``FullVocabDraw.draw_flat``). A token the bounds cannot place is decided exactly: with top-p alone by the
+  exact softmax's mass at or below it, with min-p too by the exact kept set. A draw that keeps being rejected
+  takes the exact path: every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around
+  it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
 - ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
   before it; one draw per position, stopping at the first differing one.
