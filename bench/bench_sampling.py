@@ -1,6 +1,7 @@
 """What sampling costs: ``TokenSampler.sample`` alone, and decode tokens/s on the sampling path.
 
     python bench/bench_sampling.py micro [--rounds 7] [--tokens 32] [--old-rev REV] [--before-rev REV] [--no-readme]
+    python bench/bench_sampling.py against [--rev REV] [--blocks 30] [--tokens 32] [--only TEXT ...] [--no-readme]
     python bench/bench_sampling.py model [--model PATH.gguf ...] [--pairs 4] [--new-tokens 64] [--threads 2]
                                           [--no-readme]
 
@@ -12,6 +13,11 @@ by round; medians. Then ``sample_run`` (speculative verification) over k = 1, 2,
 are all drawn, against k ``sample()`` + ``accept()`` calls on the same rows. Logits are N(0, sigma^2):
 sigma 1 is what a random-weight model gives (a flat distribution, the nucleus holds most of the vocabulary),
 sigma 4 a peaked one.
+
+``against`` compares this checkout with the whole ``sampling/`` package at ``--rev`` (loaded beside it, as
+``micro``'s old and before are) in one process, block by block, by per-token thread CPU time (another job on
+the same cores slows a token but does not add its own time): medians and means per setting, vocabulary and
+sigma, then ``sample_run`` against k single calls in the same way.
 
 ``model`` measures, in one process and interleaved request by request, our ``LocalGenerator`` with each
 setting, our greedy decode, and raw llama-cpp-python (``Llama.generate``) with the closest settings it has,
@@ -65,29 +71,49 @@ SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 
 def old_sampling_module(rev: str) -> ModuleType:
-    """The sampling module as it was at ``rev``, imported beside the current one."""
-    # The sampler moved into engine/sampling/ (sampler.py beside grammar.py); older revisions have it flat.
-    found = {package: subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{where}"], capture_output=True,
-                                     text=True)
-             for where, package in (("desktop/engine/sampling/sampler.py", "exaone_desktop.engine.sampling"),
-                                    ("desktop/engine/sampling.py", "exaone_desktop.engine"))}
-    shown = [(package, done.stdout) for package, done in found.items() if done.returncode == 0]
-    if not shown:
+    """The sampler module as it was at ``rev``, imported beside the current one: since the split into the
+    ``sampling/`` package, that revision's whole package (its sampler imports its own envelope, kernels, ...)."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", rev, "desktop/engine/sampling/"],
+                            capture_output=True, text=True)
+    names = [Path(line).name for line in listed.stdout.split() if line.endswith(".py")]
+    if listed.returncode == 0 and "sampler.py" in names:
+        return _old_package(rev, names)
+    done = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:desktop/engine/sampling.py"], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
         raise SystemExit(f"bench_sampling: no sampler at revision {rev}")
-    package, source = shown[0]
-    if package == "exaone_desktop.engine":  # a flat revision's ``from .grammar import`` finds today's grammar
-        sys.modules.setdefault("exaone_desktop.engine.grammar", importlib.import_module(
-            "exaone_desktop.engine.sampling.grammar"))
+    # a flat revision's ``from .grammar import`` finds today's grammar
+    sys.modules.setdefault("exaone_desktop.engine.grammar", importlib.import_module(
+        "exaone_desktop.engine.sampling.grammar"))
     path = OUT_DIR / f"sampling_{rev}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(source, encoding="utf-8")
-    name = f"{package}._sampling_{rev}"  # inside the package, so its relative imports work
+    path.write_text(done.stdout, encoding="utf-8")
+    name = f"exaone_desktop.engine._sampling_{rev}"  # inside the package, so its relative imports work
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _old_package(rev: str, names: list[str]) -> ModuleType:
+    """``desktop/engine/sampling/`` at ``rev`` as the package ``exaone_desktop.engine._sampling_REV``."""
+    tag = "".join(c if c.isalnum() else "_" for c in rev)
+    folder = OUT_DIR / f"sampling_{tag}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:desktop/engine/sampling/{name}"],
+                                capture_output=True, text=True, check=True).stdout
+        (folder / name).write_text(source, encoding="utf-8")
+    package = f"exaone_desktop.engine._sampling_{tag}"
+    spec = importlib.util.spec_from_file_location(package, folder / "__init__.py",
+                                                  submodule_search_locations=[str(folder)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[package] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module(f"{package}.sampler")
 
 
 def per_token_us(factory: Callable[..., Any], settings: Any, logits: np.ndarray, prompt: list[int],
@@ -193,6 +219,105 @@ def runs(args: argparse.Namespace) -> str:
             "sample_run ÷ k calls.\n\n" + markdown_table(header, table))
 
 
+def thread_block_us(sampler: Any, logits: np.ndarray, tokens: int) -> list[float]:
+    """Per-token thread CPU time (µs) of ``tokens`` sample() + accept() calls: CPU time, not wall time, so that
+    another job on the same cores slows the token (cache, memory bandwidth) but does not add its own time."""
+    out = []
+    for i in range(tokens):
+        t = time.thread_time_ns()
+        sampler.accept(sampler.sample(logits[i % len(logits)]))
+        out.append((time.thread_time_ns() - t) / 1e3)
+    return out
+
+
+def thread_run_us(sampler: Any, rows: np.ndarray, drafted: list[int], calls: int) -> tuple[list[float], list[float]]:
+    """Thread CPU time (µs) of ``calls`` sample_run() calls and of as many k x (check, sample(), accept()), the
+    two alternating which goes first (the second finds the rows in cache)."""
+    run: list[float] = []
+    single: list[float] = []
+    for c in range(calls):
+        for name in (("run", "single") if c % 2 else ("single", "run")):
+            t = time.thread_time_ns()
+            if name == "run":
+                drawn = sampler.sample_run(rows, drafted)
+                run.append((time.thread_time_ns() - t) / 1e3)
+                assert drawn == drafted
+                continue
+            for row in rows:  # as Reply.take: the finiteness check, sample(), accept()
+                assert math.isfinite(float(np.dot(row, row)))
+                sampler.accept(sampler.sample(row))
+            single.append((time.thread_time_ns() - t) / 1e3)
+            for token in drafted[::-1]:  # forget the accepted drafts: every call sees the same history
+                for history in (sampler._history, sampler._generated):
+                    if history is not None:
+                        history.undo(token, None)
+    return run, single
+
+
+def against(args: argparse.Namespace) -> str:
+    """This checkout against the whole ``sampling/`` package of ``--rev``, interleaved block by block in one
+    process; medians (means in brackets) of per-token thread CPU time."""
+    from exaone_desktop.engine.sampling.sampler import TokenSampler
+    from exaone_desktop.engine.settings import GenerationSettings
+
+    competitors = {args.rev: old_sampling_module(args.rev).TokenSampler, "new": TokenSampler}
+    load_before = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    rows = []
+    labels = [label for label, _ in SETTINGS if not args.only or any(o in label for o in args.only)]
+    for label, fields in SETTINGS:
+        if label not in labels:
+            continue
+        cells = [label]
+        for sigma in SIGMAS:
+            for vocab in VOCABS:
+                rng = np.random.default_rng(vocab)
+                logits = (rng.normal(size=(8, vocab)) * sigma).astype(np.float32)
+                prompt = rng.integers(0, vocab, PROMPT_IDS).tolist()
+                samplers = {name: factory(GenerationSettings(seed=1, **fields), vocab, history_size=4096)
+                            for name, factory in competitors.items()}
+                for sampler in samplers.values():
+                    sampler.start(prompt)
+                    thread_block_us(sampler, logits, 4)  # warm-up
+                times: dict[str, list[float]] = {name: [] for name in samplers}
+                for b in range(args.blocks):
+                    for name in (list(samplers) if b % 2 else list(samplers)[::-1]):
+                        times[name] += thread_block_us(samplers[name], logits, args.tokens)
+                old, new = times[args.rev], times["new"]
+                mo, mn = statistics.median(old), statistics.median(new)
+                cells.append(f"{mo:,.0f} ({statistics.mean(old):,.0f}) / {mn:,.0f} ({statistics.mean(new):,.0f}): "
+                             f"{mn / mo:.2f}×")
+                print(f"{label} sigma {sigma} {vocab}: {cells[-1]}", flush=True)
+        rows.append(cells)
+    header = ["setting"] + [f"N(0, {sigma:g}²) {vocab:,}: {args.rev} / new" for sigma in SIGMAS for vocab in VOCABS]
+    run_rows = []
+    vocab = VOCABS[-1]
+    for label, fields in SETTINGS:
+        if label not in RUN_SETTINGS or label not in labels:
+            continue
+        cells = [label]
+        for k in RUN_LENGTHS:
+            block, drafted, prompt = run_block(vocab, k, SIGMAS[0])
+            with TokenSampler(GenerationSettings(seed=1, **fields), vocab, history_size=4096) as sampler:
+                sampler.start(prompt)
+                run, single = thread_run_us(sampler, block, drafted, args.blocks * args.tokens // 8)
+            mr, ms = statistics.median(run), statistics.median(single)
+            cells.append(f"{ms:,.0f} / {mr:,.0f} ({mr / ms:.2f}×)")
+            print(f"run {label} k={k}: {cells[-1]}", flush=True)
+        run_rows.append(cells)
+    load_after = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    return (f"{machine_line()}\n\n`python bench/bench_sampling.py against --rev {args.rev} --blocks {args.blocks} "
+            f"--tokens {args.tokens}`: this checkout against the whole `sampling/` package at `{args.rev}`, in one "
+            f"process, interleaved block by block ({args.blocks} blocks of {args.tokens} tokens each after a "
+            f"{PROMPT_IDS}-token prompt); medians (means in brackets) of per-token thread CPU time of `sample()` + "
+            f"`accept()`, µs; load average {load_before} before, {load_after} after.\n\n"
+            + markdown_table(header, rows)
+            + f"\n\nSpeculative verification, {vocab:,} entries, N(0, 1²) logits whose drafts are their rows' most "
+            "likely: thread CPU time of k `sample()` + `accept()` calls (each after `Reply.take`'s finiteness "
+            "check) / one `sample_run()` over the same k rows, interleaved call by call, medians of "
+            f"{args.blocks * args.tokens // 8} calls; in brackets sample_run ÷ k calls.\n\n"
+            + markdown_table(["setting"] + [f"k = {k}: k × sample() / sample_run µs" for k in RUN_LENGTHS], run_rows))
+
+
 def raw_kwargs(fields: dict[str, Any]) -> dict[str, Any]:
     """The closest llama-cpp-python ``Llama.generate`` settings (its chain order differs from ours)."""
     if not fields.get("do_sample"):
@@ -277,16 +402,21 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--tokens", type=int, default=32)
     m.add_argument("--old-rev", default=OLD_REV)
     m.add_argument("--before-rev", default=BEFORE_REV)
+    a = sub.add_parser("against", help="this checkout against a revision's sampling/ package, thread CPU time")
+    a.add_argument("--rev", default="HEAD")
+    a.add_argument("--blocks", type=int, default=30)
+    a.add_argument("--tokens", type=int, default=32)
+    a.add_argument("--only", action="append", help="settings whose label contains this (repeatable)")
     d = sub.add_parser("model", help="decode tokens/s on the sampling path against greedy and raw llama-cpp-python")
     d.add_argument("--model", type=Path, action="append")
     d.add_argument("--pairs", type=int, default=4)
     d.add_argument("--new-tokens", type=int, default=64)
     d.add_argument("--threads", type=int, default=2)
-    for sub_parser in (m, d):
+    for sub_parser in (m, a, d):
         sub_parser.add_argument("--no-readme", action="store_true", help="print only (the README section is "
                                 "replaced whole, prose included, when this is left out)")
     args = p.parse_args(argv)
-    body = micro(args) if args.what == "micro" else model(args)
+    body = {"micro": micro, "against": against, "model": model}[args.what](args)
     print(body)
     if not args.no_readme:
         write_section(f"bench_sampling_{args.what}", body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ROWS = 64  # the vocabulary is viewed as ROWS x (V / ROWS) for block maxima and block sums
@@ -9,44 +11,68 @@ SUBSAMPLE = 64  # every SUBSAMPLE-th probability estimates where the nucleus end
 _F32 = np.float32
 
 
-def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, float]:
-    """(ids, floor): every id whose value is >= ``floor``, where ``floor`` <= the m-th largest value.
+def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(ids, values, floor): every id whose value is >= ``floor`` and its value (in no particular order), where
+    ``floor`` <= the m-th largest value.
 
     Without sorting: the m-th largest of the column maxima of a ROWS x (V / ROWS) view is a lower bound of
-    the m-th largest value, and only the (about m) columns reaching it can hold values above it.
+    the m-th largest value, and only the columns reaching it (the m largest, unless maxima tie) can hold values
+    above it.
     """
     n = len(z)
     if m >= n:
-        return np.arange(n), -np.inf
+        return np.arange(n), z, -np.inf
     cols = n // ROWS
     if m * ROWS * 4 > n or cols == 0:
         floor = float(np.partition(z, n - m)[n - m])
-        return np.flatnonzero(z >= floor), floor
+        ids = np.flatnonzero(z >= floor)
+        return ids, z[ids], floor
     grid = z[: ROWS * cols].reshape(ROWS, cols)
-    col_max = grid.max(axis=0)
+    col_max = np.maximum.reduce(grid, axis=0)
     tail = z[ROWS * cols:]
-    pool = np.concatenate((col_max, tail)) if len(tail) else col_max
-    floor = float(np.partition(pool, len(pool) - m)[len(pool) - m])
-    chosen = np.flatnonzero(col_max >= floor)
-    ids = (np.arange(ROWS)[:, None] * cols + chosen[None, :]).ravel()
-    ids = ids[z[ids] >= floor]
-    if len(tail):
-        ids = np.concatenate((ids, ROWS * cols + np.flatnonzero(tail >= floor)))
-    return ids, floor
+    if len(tail):  # the shorter last column
+        col_max = np.append(col_max, tail.max())
+    chosen = np.argpartition(col_max, len(col_max) - m)[len(col_max) - m:]
+    floor = float(col_max[chosen].min())
+    if np.count_nonzero(col_max >= floor) > m:  # columns tied with the m-th maximum were left out
+        chosen = np.flatnonzero(col_max >= floor)
+    if len(tail) and chosen.max() == cols:
+        chosen = chosen[chosen < cols]
+        more = np.flatnonzero(tail >= floor)
+        block = np.take(grid, chosen, axis=1)
+        inside = block >= floor
+        ids = np.concatenate(((_row_starts(cols)[:, None] + chosen)[inside], ROWS * cols + more))
+        return ids, np.concatenate((block[inside], tail[more])), floor
+    block = np.take(grid, chosen, axis=1)  # (ROWS, m): the only columns that can reach the floor
+    inside = block >= floor
+    return (_row_starts(cols)[:, None] + chosen)[inside], block[inside], floor
+
+
+_ROW_STARTS: dict[int, np.ndarray] = {}
+
+
+def _row_starts(cols: int) -> np.ndarray:
+    """The first id of each row of the ROWS x ``cols`` view."""
+    starts = _ROW_STARTS.get(cols)
+    if starts is None:
+        starts = _ROW_STARTS.setdefault(cols, np.arange(ROWS) * cols)
+    return starts
 
 
 def tie_margin(kth: float, temperature: _F32) -> float:
     """How far below ``kth`` a value may be and still equal it once both are divided by ``temperature``."""
-    if temperature == 1 or not np.isfinite(kth):
+    if temperature == 1 or not math.isfinite(kth):
         return 0.0
-    scaled = abs(float(_F32(kth) / temperature))
-    return 4.0 * float(temperature) * float(np.spacing(_F32(scaled))) + float(np.spacing(_F32(abs(kth))))
+    scaled = float(_F32(kth) / temperature)
+    return 4.0 * float(temperature) * _spacing32(scaled) + _spacing32(kth)
 
 
-def softmax32(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(exp(v - max), probabilities) in float32, normalised as torch does: times float32(1 / sum)."""
-    e = np.exp(values - values.max(), dtype=np.float32)
-    return e, e * (_F32(1) / e.sum(dtype=np.float32))
+def _spacing32(x: float) -> float:
+    """``np.spacing`` of the float32 value ``x``: the gap to the next float32 away from zero."""
+    x = abs(x)
+    if x < 2.0**-126:
+        return 2.0**-149
+    return math.ldexp(1.0, math.frexp(x)[1] - 24)
 
 
 def nucleus_tail(top_p: float) -> float:
@@ -61,10 +87,22 @@ def top_p_keep(probs_descending: np.ndarray, tail: float, mass_below: float = 0.
     to float32, as torch's CPU cumsum does) is <= ``tail`` (``nucleus_tail(top_p)``). ``mass_below`` is
     the probability of every token below these ones (all removed).
     """
-    ascending = probs_descending[::-1].astype(np.float64)
-    cumulative = (mass_below + np.cumsum(ascending)).astype(np.float32)
-    removed = int(np.count_nonzero(cumulative <= _F32(tail)))
+    cumulative = np.cumsum(probs_descending[::-1], dtype=np.float64)
+    if mass_below:
+        cumulative += mass_below
+    limit, inclusive = rounds_to_at_most(tail)
+    removed = int(np.searchsorted(cumulative, limit, side="right" if inclusive else "left"))
     return max(1, len(probs_descending) - removed)
+
+
+def rounds_to_at_most(tail: float) -> tuple[float, bool]:
+    """(limit, inclusive): a float64 ``c`` rounds to a float32 <= the float32 ``tail`` exactly when ``c`` <=
+    ``limit`` (inclusive) or ``c`` < ``limit``: the midpoint to the next float32, which rounds to ``tail``
+    when ``tail``'s last mantissa bit is 0 (round half to even)."""
+    t32 = _F32(tail)
+    above = np.nextafter(t32, _F32(np.inf))
+    limit = (float(t32) + float(above)) / 2  # exact in float64
+    return limit, not int(t32.view(np.uint32)) & 1
 
 
 def min_p_keep(e_descending: np.ndarray, min_p: float) -> int:

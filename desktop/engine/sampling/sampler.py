@@ -10,16 +10,19 @@ the history:
 
 - penalties: O(H). The distinct ids and their counts are kept incrementally by ``accept()``; the logits
   are changed in place at those ids and put back after the draw.
-- top-k (k > 0): one pass of elementwise maxima over V to find a threshold, then a partial selection
-  over about k * 64 candidates. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
+- top-k (k > 0): one pass of column maxima over V; the columns holding the largest maxima are the only ones
+  that can hold the top values, so about k * 64 candidates are looked at and one sort of the few at or above
+  the threshold ranks them. Temperature, top-p, min-p, softmax and the draw then see the survivors only.
 - the whole vocabulary (top_k = 0, no grammar): no exp over V. One pass of column maxima bounds every
   token's weight; the draw is rejection sampling under that envelope (envelope.py), then min-p compares the
   drawn token's own weight and top-p bounds the mass below it: from the columns above it when few are (a
-  peaked distribution), else with a bit-trick exp (3-5 passes of plain arithmetic). After a position whose
-  top-p needed those passes, the next is drawn from the bit-trick weights themselves (no column maxima or
-  envelope; ``FullVocabDraw.draw_flat``). A token the bounds cannot place, or a draw that keeps being
-  rejected, takes the exact path: every exp, a sorted 1/64 subsample locating the top-p boundary, only the
-  band around it sorted.
+  peaked distribution), else with a bit-trick exp (3-5 passes of plain arithmetic; the mass below summed
+  over a part of V first, which settles most kept tokens). After a position whose top-p needed those passes,
+  the next is drawn from the bit-trick weights themselves (no column maxima or envelope;
+  ``FullVocabDraw.draw_flat``). A token the bounds cannot place is decided exactly: with top-p alone by the
+  exact softmax's mass at or below it, with min-p too by the exact kept set. A draw that keeps being rejected
+  takes the exact path: every exp, a sorted 1/64 subsample locating the top-p boundary, only the band around
+  it sorted.
 - the draw: over the survivors, or over V in 64-row blocks (column sums, then one column).
 - ``sample_run`` (speculative verification): k positions in one call, each penalised with the drafts
   before it; one draw per position, stopping at the first differing one.
@@ -56,7 +59,7 @@ from .envelope import FullVocabDraw
 from .exact import ExactFullVocab
 from .grammar_mask import TOKEN_DATA, GrammarMask, GrammarRejected
 from .history import SEED_RANGE, HistoryCounts, draw_seed, sequence_seed
-from .kernels import ROWS, min_p_keep, nucleus_tail, softmax32, tie_margin, top_candidates, top_p_keep
+from .kernels import ROWS, min_p_keep, nucleus_tail, tie_margin, top_candidates, top_p_keep
 
 __all__ = ["SEED_RANGE", "TOKEN_DATA", "GrammarRejected", "HistoryCounts", "TokenSampler", "draw_seed",
            "sequence_seed"]
@@ -180,9 +183,11 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         a row is not finite (or so large that its square overflows): the caller's one-token path reports that.
 
         With a grammar only the first position is drawn (the grammar must accept a token before the next
-        position's draw). Each position is drawn by the code ``sample`` runs: sharing the column maxima pass
-        and the first round's uniforms across positions was measured and saved nothing here (each position's
-        cost is its passes over the vocabulary), so it is not done.
+        position's draw). Each position is drawn by the code ``sample`` runs, row by row: a position's cost is
+        mostly reading its own row (a pass of column maxima, gathers at the history's and the candidates' ids),
+        and doing one step for all rows at once (the column maxima of every row in one reduction, then every
+        row's candidates) was measured slower for k = 2 to 4 and no faster for k = 8: the rows no longer stay in
+        cache from one step to the next. Sharing the first round's uniforms saved nothing either.
         """
         self._check_rows(rows, drafted)
         if not np.isfinite(np.vdot(rows, rows)):
@@ -193,6 +198,12 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             return best[: wrong[0] + 1] if wrong else best
         if self._grammar is not None:
             return [self.sample(rows[0])]
+        if len(rows) == 1:  # one position: sample()'s path, without the drafts' bookkeeping
+            z, saved = self._penalised(rows[0])
+            try:
+                return [self._draw(z)]
+            finally:
+                _restore(z, saved)
         drawn: list[int] = []
         with self._drafted(rows, drafted) as zs:
             for i, z in enumerate(zs):
@@ -233,7 +244,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                     for history in (self._history, self._generated):
                         if history is not None:
                             added.append((history, token, history.add(token)))
-                undo.append((row, self._penalise(row)))
+                undo.append((row, self._penalise(row, keep_ids=True)))
                 yield row
 
         try:
@@ -257,6 +268,10 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         ids, weights = self._warped(z)
         if ids is None:
             return self._draw_blocks(weights)
+        return self._pick(ids, weights)
+
+    def _pick(self, ids: np.ndarray, weights: np.ndarray) -> int:
+        """One of ``ids`` with probability proportional to ``weights`` (one uniform)."""
         cumulative = np.cumsum(weights, dtype=np.float64)
         pick = int(np.searchsorted(cumulative, self._generator.random() * cumulative[-1], side="right"))
         return int(ids[min(pick, len(ids) - 1)])
@@ -302,19 +317,27 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         self._warp_full(z)
         return None, self._work
 
-    def _penalise(self, z: np.ndarray) -> _Saved:
+    def _penalise(self, z: np.ndarray, *, keep_ids: bool = False) -> _Saved:
+        """Apply the penalties to ``z`` in place; what to write back to undo them. The saved ids are views of
+        the histories' arrays unless ``keep_ids`` (when the histories change before the undo)."""
         saved: _Saved = []
-        if self._history is not None and self._history.size:
-            ids = self._history.ids.copy()
+        history = self._history
+        if history is not None and history.size:
+            ids = history.ids.copy() if keep_ids else history.ids
             values = z[ids]
             saved.append((ids, values))
             z[ids] = np.where(values < 0, values * self._repeat, values / self._repeat)
-        if self._generated is not None and self._generated.size:
+        generated = self._generated
+        if generated is not None and generated.size:
             s = self.settings
-            ids, counts = self._generated.ids.copy(), self._generated.counts
+            ids = generated.ids.copy() if keep_ids else generated.ids
             values = z[ids]
             saved.append((ids, values))
-            z[ids] = values - (counts * _F32(s.frequency_penalty) + (counts > 0) * _F32(s.presence_penalty))
+            # counts * frequency + (counts > 0) * presence, every count being >= 1 (and counts * 0 + p == p)
+            if s.frequency_penalty:
+                z[ids] = values - (generated.counts * _F32(s.frequency_penalty) + _F32(s.presence_penalty))
+            else:
+                z[ids] = values - _F32(s.presence_penalty)
         return saved
 
     def _greedy(self, z: np.ndarray) -> int:
@@ -322,10 +345,10 @@ class TokenSampler(GrammarMask, ExactFullVocab):
             return int(np.argmax(z))
         m = 64
         while True:
-            ids, _ = top_candidates(z, m)
-            ids = ids[self._allowed(ids)]
+            ids, values, _ = top_candidates(z, m)
+            allowed = self._allowed(ids)
+            ids, values = ids[allowed], values[allowed]
             if len(ids):
-                values = z[ids]
                 return int(ids[values == values.max()].min())  # every id tied with the best is a candidate
             if m >= self.n_vocab:
                 raise GrammarRejected("the grammar allows no token here")
@@ -333,42 +356,57 @@ class TokenSampler(GrammarMask, ExactFullVocab):
 
     def _top_k(self, z: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """transformers' TopKLogitsWarper after temperature: ids and scaled values of every token whose
-        scaled value is >= the k-th largest scaled value (ties with the k-th stay)."""
-        t = self._temperature
-        m = k if t == 1 else k + max(8, k // 4)  # room below the k-th for values that tie with it once scaled
+        scaled value is >= the k-th largest scaled value (ties with the k-th stay), largest first."""
+        m = self._top_k_room(k)
         if self._grammar is not None:
             m = max(4 * m, 256)
         while True:
-            ids, floor = top_candidates(z, m)
+            ids, values, floor = top_candidates(z, m)
             if self._grammar is not None:
-                ids = ids[self._allowed(ids)]
+                allowed = self._allowed(ids)
+                ids, values = ids[allowed], values[allowed]
             everything = m >= self.n_vocab
-            values = z[ids]
-            if len(ids) < k and not everything:
-                m *= 8
-                continue
-            kth = float(np.partition(values, len(values) - k)[len(values) - k]) if len(ids) >= k else -np.inf
-            if everything or kth - tie_margin(kth, t) >= floor:
-                break
-            m *= 8  # values just below the k-th may tie with it after scaling: widen
-        scaled = values if t == 1 else values / t
-        keep = scaled >= (_F32(kth) if t == 1 else _F32(kth) / t)
-        keep &= scaled > -np.inf
-        if not keep.any():
-            raise GrammarRejected("the grammar allows no token here")
-        return ids[keep], scaled[keep]
+            if len(ids) >= k or everything:
+                ranked = self._ranked(ids, values, floor, k, everything)
+                if ranked is not None:
+                    return ranked
+            m *= 8  # too few candidates, or values just below the k-th may tie with it after scaling: widen
 
-    def _warp_few(self, ids: np.ndarray, scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Top-p and min-p over the top-k survivors: (ids, exp weights), most likely first."""
+    def _top_k_room(self, k: int) -> int:
+        """How many candidates to look for: room below the k-th for values that tie with it once scaled."""
+        return k if self._temperature == 1 else k + max(8, k // 4)
+
+    def _ranked(self, ids: np.ndarray, values: np.ndarray, floor: float, k: int,
+                everything: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """The top-k survivors among the candidates (every value >= ``floor``; at least k unless
+        ``everything``), largest first; None when a value below the floor could tie with the k-th once
+        scaled (look further)."""
+        t = self._temperature
+        scaled = values if t == 1 else values / t
+        order = np.argsort(scaled)[::-1]
+        # the k-th largest scaled value, and a value that scales to it (scaling keeps the order)
+        kth = float(values[order[k - 1]]) if len(ids) >= k else -np.inf
+        if not everything and kth - tie_margin(kth, t) < floor:
+            return None
+        ranked = scaled[order]
+        kept = int(np.count_nonzero(ranked >= ranked[k - 1])) if len(ids) >= k else len(ids)  # a prefix
+        if kept and ranked[kept - 1] == -np.inf:
+            kept = int(np.count_nonzero(ranked > -np.inf))
+        if not kept:
+            raise GrammarRejected("the grammar allows no token here")
+        return ids[order[:kept]], ranked[:kept]
+
+    def _warp_few(self, ids: np.ndarray, ranked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Top-p and min-p over the top-k survivors (``ranked``: their scaled values, largest first): (ids, exp
+        weights), most likely first."""
         s = self.settings
-        order = np.argsort(-scaled, kind="stable")
-        e, probs = softmax32(scaled[order])
+        e = np.exp(ranked - ranked[0], dtype=np.float32)
         n = len(e)
         if s.top_p < 1.0:
-            n = top_p_keep(probs, self._tail)
+            n = top_p_keep(e * (_F32(1) / e.sum(dtype=np.float32)), self._tail)
         if s.min_p is not None:
             n = min_p_keep(e[:n], s.min_p)
-        return ids[order[:n]], e[:n]
+        return ids[:n], e[:n]
 
     def _sample_full(self, z: np.ndarray) -> int | None:
         """A token from the whole vocabulary's processed distribution, by rejection (envelope.py); None when
@@ -388,7 +426,7 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         full = self._full
         assert full is not None
         top_p, min_p = self.settings.top_p, self._min_p
-        exact: list[bool] = []
+        exact: list[Any] = []  # this position's exact arithmetic, once computed
 
         def decide(token: int, weight: float) -> bool:
             verdict: bool | None = True
@@ -399,10 +437,15 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                     verdict = None  # within rounding of the threshold
             if verdict and top_p < 1.0:
                 verdict = full.top_p(z, token, weight, self._tail)
-            if verdict is None:  # the bounds cannot tell: the exact kept set (once per position)
+            if verdict is None:  # the bounds cannot tell: exactly (the softmax once per position)
+                if min_p is None:  # top-p alone: transformers' test for this one token, no cut located
+                    if not exact:
+                        exact.append(self._nucleus_probs(z))
+                    probs, tail, top = exact[0]
+                    return self._top_p_keeps(probs, token, tail, top)
                 if not exact:
                     self._warp_full(z)
-                    exact.append(True)
+                    exact.append(None)
                 return bool(self._work[token] > 0)
             return verdict
 
