@@ -33,6 +33,7 @@ from .types import (
     KeepsStates,
     Message,
     Prompt,
+    StateCacheUsage,
     StreamCallback,
     StreamEvent,
 )
@@ -83,7 +84,7 @@ __all__ = [
     "LoadSettings", "Setting", "SettingsError", "check_value", "model_defaults", "resolve_settings",
     # what every generator takes and returns
     "Backend", "Capabilities", "Completion", "DamagedModel", "FinishReason", "GenerationError", "GenerationResult",
-    "Generator", "KeepsStates", "Message", "Prompt", "StreamCallback", "StreamEvent",
+    "Generator", "KeepsStates", "Message", "Prompt", "StateCacheUsage", "StreamCallback", "StreamEvent",
     # generators, routing, models, chat templates (loaded on first use)
     "BatchGenerator", "CloudError", "CloudGenerator", "CloudPolicy", "LocalGenerator", "ModelInfo", "RouteOutcome",
     "Router",

@@ -159,11 +159,23 @@ class Tokenizes(Protocol):
                         tools: list[Any] | None = None) -> tuple[str, list[int]]: ...
 
 
+@dataclass(frozen=True)
+class StateCacheUsage:
+    """What the UI shows: entries and bytes kept in memory and on disk, against their budgets."""
+
+    entries: int
+    bytes: int
+    budget_bytes: int
+    disk_entries: int
+    disk_bytes: int
+    disk_budget_bytes: int
+
+
 class KeepsStates(Protocol):
     """``Capabilities.state_cache``: the kept conversation states' figures and budget."""
 
-    def state_cache_usage(self) -> Any:
-        """The figures (``StateCacheUsage``), or None when nothing is kept."""
+    def state_cache_usage(self) -> StateCacheUsage | None:
+        """The figures, or None when nothing is kept."""
 
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None: ...
 

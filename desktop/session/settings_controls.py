@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, cast
 
-from ..engine import GenerationSettings, Generator, KeepsStates
+from ..engine import GenerationSettings, Generator, KeepsStates, ModelInfo, StateCacheUsage
 from .load_settings import LoadSettings, change, for_model, kv_estimate, remember
 from .settings_state import SettingsState
 from .turns import LoadFigures
@@ -26,7 +26,7 @@ class SettingsControls:
     local: Generator | None
 
     @property
-    def model_info(self) -> Any:
+    def model_info(self) -> ModelInfo | None:
         return self.local.model_info if self.local is not None else None
 
     def context_size(self) -> int:
@@ -104,7 +104,7 @@ class SettingsControls:
         return LoadFigures(n_ctx, chosen is None, trained, kv_type, kv_estimate(self.model_info, n_ctx, kv_type),
                            pending)
 
-    def kept_states(self) -> Any:
+    def kept_states(self) -> StateCacheUsage | None:
         """What the engine reports about the conversation states it keeps (None: it keeps none)."""
         if self.local is None or not self.local.capabilities.state_cache:
             return None

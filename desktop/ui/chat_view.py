@@ -183,7 +183,7 @@ class MessageWidget(QFrame):
 
     def set_header(self, message: StoredMessage) -> None:
         self.header.setText(self.header_text(message))
-        seed = getattr(message, "seed", None)
+        seed = message.seed
         self.header.setToolTip(self.tr("Seed {0}: send with this seed to draw the same reply").format(seed)
                                if seed is not None else "")
 

@@ -8,8 +8,6 @@ Each row is labelled in plain words with the setting's engine name beside it (th
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -20,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..engine import LOAD_ROWS, ROWS, Setting
+from ..engine import LOAD_ROWS, ROWS, Setting, StateCacheUsage
 from ..session.load_settings import LoadSettings
 from ..session.models import human_size
 from ..session.turns import LoadFigures
@@ -122,7 +120,7 @@ class LoadPanel(QWidget):
         value = self.n_ctx.value()
         self.load_setting_changed.emit("n_ctx", None if value == AUTOMATIC else value)
 
-    def show_load(self, load: LoadSettings, figures: LoadFigures, kept: Any = None) -> None:
+    def show_load(self, load: LoadSettings, figures: LoadFigures, kept: StateCacheUsage | None = None) -> None:
         editors = (self.n_ctx, self.kv_cache_type, self.state_cache_mb, self.n_gpu_layers, self.n_threads)
         for w in editors:
             w.blockSignals(True)
@@ -149,13 +147,12 @@ class LoadPanel(QWidget):
             return self.tr("{0} tokens of context").format(tokens)
         return self.tr("{0} tokens of context take {1} ({2})").format(tokens, human_size(f.kv_bytes), f.kv_cache_type)
 
-    def kept_text(self, kept: Any) -> str:
-        """The engine's report on kept conversation states (its ``state_cache.usage()``), or nothing."""
-        entries, used, budget = (getattr(kept, name, None) for name in ("entries", "bytes", "budget_bytes"))
-        if not (isinstance(entries, int) and isinstance(used, int) and isinstance(budget, int)):
+    def kept_text(self, kept: StateCacheUsage | None) -> str:
+        """The engine's report on kept conversation states, or nothing when it keeps none."""
+        if kept is None:
             return ""
-        return self.tr("Kept now: {0} conversations, {1} of {2}").format(entries, human_size(used),
-                                                                       human_size(budget))
+        return self.tr("Kept now: {0} conversations, {1} of {2}").format(kept.entries, human_size(kept.bytes),
+                                                                       human_size(kept.budget_bytes))
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)

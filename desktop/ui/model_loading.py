@@ -6,12 +6,17 @@ it (a reload closes the model it replaces). Owned by the app, so a language swit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from ..session.controller import ChatController
 from .context import KEY_MODEL, AppContext
 from .workers import Job, ModelLoadWorker
+
+if TYPE_CHECKING:
+    from ..engine import WorkerGenerator
+    from ..session.load_settings import LoadSettings
 
 
 class ModelLoader(QObject):
@@ -51,13 +56,11 @@ class ModelLoader(QObject):
         self.job = None
         return True
 
-    def _ready(self, job: Job, generator: object, path: str, used: object) -> None:
+    def _ready(self, job: Job, generator: WorkerGenerator, path: str, used: LoadSettings) -> None:
         if not self._forget(job):
-            close = getattr(generator, "close", None)  # a load that another one replaced: not used
-            if callable(close):
-                close()
+            generator.close()  # a load that another one replaced: not used
             return
-        self.controller.adopt(generator, used)  # type: ignore[arg-type]
+        self.controller.adopt(generator, used)
         self.ctx.put(KEY_MODEL, path)
         self.loaded.emit(path)
 

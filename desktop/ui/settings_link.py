@@ -88,7 +88,8 @@ class SettingsLink(QObject):
         try:
             self.controller.change_load(name, value)
         except SettingsError as err:
-            trained = int(getattr(self.controller.model_info, "context_length", 0) or 0)
+            info = self.controller.model_info
+            trained = info.context_length if info is not None else 0
             self.panel.load_panel.show_error(self.words.refused_load(name, trained, err))
             self.show_load()
             return

@@ -192,7 +192,7 @@ class ConvertWorker(Job):
                                  show_progress=False, progress=self.report_stage, cancel=self.cancel_event)
         result = convert_model(request)
         self.progress.emit("done", 1.0)
-        return Path(getattr(result, "outfile", self.outfile))
+        return Path(result.outfile)
 
 
 class DemoConvertWorker(Job):

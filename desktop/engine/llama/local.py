@@ -33,6 +33,7 @@ from ..types import (
     GenerationError,
     GenerationResult,
     Prompt,
+    StateCacheUsage,
     StreamCallback,
 )
 from .backend import detect_backend
@@ -42,7 +43,7 @@ from .draft_sources import DEFAULT_LOOKUP_TOKENS, DraftModel, DraftSource, Promp
 from .gguf_check import ModelInfo, inspect_gguf
 from .kv_cache import DecodeStats, KVCache, Stopped
 from .load import chat_templates_not_compiled
-from .prompt_cache import StateCache, StateCacheUsage, budget_bytes, model_key
+from .prompt_cache import StateCache, budget_bytes, model_key
 from .reply import Reply, ReplyVocabulary
 from .speculative import Speculation, decode_reply
 from .vision import (

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from exaone_convert import atomic_path, remove_stale_partials
 
-from ..types import GenerationError
+from ..types import GenerationError, StateCacheUsage
 
 MB = 1 << 20
 FILE_MAGIC = b"EXAONE-KV-STATE\x001"
@@ -66,18 +66,6 @@ class SavedState:
     @property
     def nbytes(self) -> int:
         return len(self.data) + 4 * len(self.tokens) + sum(c.nbytes for c in self.checkpoints)
-
-
-@dataclass(frozen=True)
-class StateCacheUsage:
-    """What the UI shows: entries and bytes kept in memory and on disk, against their budgets."""
-
-    entries: int
-    bytes: int
-    budget_bytes: int
-    disk_entries: int
-    disk_bytes: int
-    disk_budget_bytes: int
 
 
 class StateCache:

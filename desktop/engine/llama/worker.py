@@ -32,11 +32,19 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..settings import GenerationSettings, model_defaults, resolve_settings
-from ..types import Backend, Capabilities, GenerationError, GenerationResult, Prompt, StreamCallback, StreamEvent
+from ..types import (
+    Backend,
+    Capabilities,
+    GenerationError,
+    GenerationResult,
+    Prompt,
+    StateCacheUsage,
+    StreamCallback,
+    StreamEvent,
+)
 from . import worker_child
 from .crash import WorkerCrashed, crash_message, read_tail
 from .gguf_check import ModelInfo, inspect_gguf
-from .prompt_cache import StateCacheUsage
 
 POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
 CANCEL_GRACE_S = 10.0  # a worker that has not stopped this long after a cancel is killed (and reloaded later)
