@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine import GenerationError
+from ..engine import GenerationError, Generator
 
 __all__ = ["DEFAULT_PORT", "LOG_SIZE", "LocalServing", "PortBusy", "RequestLog", "ServeOptions"]
 
@@ -108,18 +108,18 @@ def port_free(port: int) -> bool:
     return True
 
 
-def model_names(generator: Any) -> tuple[str, str]:
+def model_names(generator: Generator) -> tuple[str, str]:
     """(the id replies carry: the file's name without ``.gguf``, the name the window shows)."""
-    info = getattr(generator, "model_info", None)
-    path = Path(str(getattr(info, "path", "") or "model"))
-    return path.stem, str(getattr(info, "name", "") or path.stem)
+    info = generator.model_info
+    path = Path(str(info.path)) if info is not None else Path("model")
+    return path.stem, (info.name if info is not None else "") or path.stem
 
 
 class LocalServing:
     def __init__(self, port: int = DEFAULT_PORT) -> None:
         self.port = port
         self.handle: Any = None
-        self.generator: Any = None
+        self.generator: Generator | None = None
         self.api_key: str | None = None  # the key clients must send; None: any program on this computer may ask
         self.log = RequestLog()
 
@@ -135,7 +135,7 @@ class LocalServing:
         model_id, shown = model_names(self.generator)
         return tuple(dict.fromkeys((model_id, shown, model_id + ".gguf")))
 
-    def start(self, generator: Any) -> str:
+    def start(self, generator: Generator) -> str:
         """Serve ``generator`` on ``port``; returns the base URL. PortBusy when another program holds the port
         (a server already running keeps running), GenerationError (one line) when it cannot start otherwise."""
         from ..server import start_background  # fastapi and uvicorn: imported only when switched on
@@ -160,7 +160,7 @@ class LocalServing:
     def set_port(self, port: int) -> str | None:
         """Use ``port`` from now on; a running server moves to it (PortBusy: it stays where it was)."""
         old, self.port = self.port, int(port)
-        if self.handle is None or old == self.port:
+        if self.handle is None or self.generator is None or old == self.port:
             return self.url
         try:
             return self.start(self.generator)
@@ -175,7 +175,7 @@ class LocalServing:
     def use_key(self, key: str | None) -> str | None:
         """Require ``key`` (one kept from an earlier run, or a new one) or none; a running server restarts."""
         self.api_key = key or None
-        if self.handle is not None:
+        if self.handle is not None and self.generator is not None:
             self.start(self.generator)
         return self.api_key
 
