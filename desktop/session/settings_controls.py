@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from ..engine import GenerationSettings, Generator, KeepsStates, ModelInfo, StateCacheUsage
+from ..engine import GenerationSettings, Generator, KeepsStates, StateCacheUsage
 from .load_settings import LoadSettings, change, for_model, kv_estimate, remember
 from .settings_state import SettingsState
 from .turns import LoadFigures
+
+if TYPE_CHECKING:
+    from ..engine import ModelInfo  # the GGUF reader's record: loaded with the first model, not at start-up
 
 
 class SettingsControls:
