@@ -9,7 +9,7 @@ The sandbox alone blocks attribute escapes but not resource use, so:
 - ``range`` checks the clock and the ``cancel`` event (Stop) as it counts, and the output is checked per chunk as it
   streams;
 - a watchdog thread interrupts a render that runs past its time (a loop that prints nothing) or whose ``cancel`` is
-  set, again at each look until the render ends (an interruption that lands in a ``__del__`` is dropped).
+  set.
 """
 
 from __future__ import annotations
@@ -288,16 +288,18 @@ class _Watchdog:
         return self
 
     def _watch(self) -> None:
-        # It fires again at each look until the render ends: an interruption that lands in a ``__del__`` or a
-        # weakref callback run by the rendering thread is printed and dropped by Python, and the render goes on.
+        # It fires once: a second interruption could still be pending when __exit__ has taken the first, and would
+        # land in the caller's code. One that lands in a ``__del__`` run by the rendering thread is dropped by
+        # Python; the render's own checks (``_check_clock``) still end a loop that counts or prints.
         while not self._done.wait(0.02):
             cancelled = self._cancel is not None and self._cancel.is_set()
             if cancelled or time.monotonic() > self._deadline:
                 with self._lock:
                     if self._active:
-                        self.fired = self.fired or ("cancelled" if cancelled else "time")
+                        self.fired = "cancelled" if cancelled else "time"
                         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id),
                                                                    ctypes.py_object(_Interrupted))
+                return
 
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         delivered = exc_type is _Interrupted
