@@ -36,16 +36,16 @@ def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, float
     floor = float(col_max[chosen].min())
     if np.count_nonzero(col_max >= floor) > m:  # columns tied with the m-th maximum were left out
         chosen = np.flatnonzero(col_max >= floor)
-    if len(tail) and chosen.max() == cols:
+    with_tail = bool(len(tail)) and int(chosen.max()) == cols  # the shorter last column is among them
+    if with_tail:
         chosen = chosen[chosen < cols]
-        more = np.flatnonzero(tail >= floor)
-        block = np.take(grid, chosen, axis=1)
-        inside = block >= floor
-        ids = np.concatenate(((_row_starts(cols)[:, None] + chosen)[inside], ROWS * cols + more))
-        return ids, np.concatenate((block[inside], tail[more])), floor
     block = np.take(grid, chosen, axis=1)  # (ROWS, m): the only columns that can reach the floor
     inside = block >= floor
-    return (_row_starts(cols)[:, None] + chosen)[inside], block[inside], floor
+    ids, values = (_row_starts(cols)[:, None] + chosen)[inside], block[inside]
+    if with_tail:
+        more = np.flatnonzero(tail >= floor)
+        ids, values = np.concatenate((ids, ROWS * cols + more)), np.concatenate((values, tail[more]))
+    return ids, values, floor
 
 
 _ROW_STARTS: dict[int, np.ndarray] = {}
