@@ -13,7 +13,7 @@ from typing import Any
 
 from exaone_convert import FAMILIES
 
-from .settings_state import SettingsState
+from .settings_state import PIPELINE_DEFAULTS, SettingsState
 
 __all__ = ["PRESETS", "SAMPLING_NAMES", "Preset", "apply_preset", "matching_preset", "preset_values"]
 
@@ -51,9 +51,7 @@ def preset_values(key: str, family: str = "") -> dict[str, Any]:
     """Every sampling setting a preset decides: the preset's own values, the pipeline's defaults for the rest."""
     if key not in _BY_KEY:
         raise KeyError(f"unknown preset {key!r}; use one of {sorted(_BY_KEY)}")
-    from ..engine import GenerationSettings
-
-    base = GenerationSettings()
+    base = PIPELINE_DEFAULTS
     own = recommended(family) if key == "recommended" else dict(_BY_KEY[key].values)
     return {name: own.get(name, getattr(base, name)) for name in SAMPLING_NAMES}
 

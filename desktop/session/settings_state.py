@@ -39,6 +39,9 @@ class SettingsState:
                  model_defaults: Mapping[str, Any] | None = None) -> None:
         self.model_defaults: dict[str, Any] = {}
         self.overrides: dict[str, Any] = {}
+        # The last settings resolved, with the defaults and overrides they came from: the panel, the presets
+        # and a send all ask for effective() after one change, and each resolve validates every row.
+        self._resolved: tuple[dict[str, Any], dict[str, Any], GenerationSettings] | None = None
         self.set_model_defaults(model_defaults or {})
         for name, value in (overrides or {}).items():
             if name in FIELD_NAMES:
@@ -77,8 +80,13 @@ class SettingsState:
         self.overrides.clear()
 
     def _resolve(self, overrides: Mapping[str, Any]) -> GenerationSettings:
+        last = self._resolved
+        if last is not None and last[0] == self.model_defaults and last[1] == overrides:
+            return last[2]
         base = resolve_settings(self.model_defaults)
-        return base.replace(**dict(overrides)) if overrides else base
+        settings = base.replace(**dict(overrides)) if overrides else base
+        self._resolved = (dict(self.model_defaults), dict(overrides), settings)
+        return settings
 
     def effective(self) -> GenerationSettings:
         return self._resolve(self.overrides)

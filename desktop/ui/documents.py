@@ -85,8 +85,9 @@ class DocumentTray(Tray[AttachedDocument]):
 
     def put_back(self, documents: list[AttachedDocument]) -> None:
         """Documents read earlier (a draft put aside while editing) return to the tray."""
-        self.pending.extend(documents)
-        self._redraw()
+        if documents:
+            self.pending.extend(documents)
+            self._redraw()
 
     def remove(self, index: int) -> None:
         if 0 <= index < len(self.pending):

@@ -136,8 +136,11 @@ class LoadPanel(QWidget):
             for w in editors:
                 w.blockSignals(False)
         self.kv_label.setText(self.estimate_text(figures))
-        self.kept_label.setText(self.kept_text(kept))
+        self.show_kept(kept)
         self.reload_button.setEnabled(figures.pending)
+
+    def show_kept(self, kept: StateCacheUsage | None) -> None:
+        self.kept_label.setText(self.kept_text(kept))
 
     def estimate_text(self, f: LoadFigures) -> str:
         if not f.n_ctx:

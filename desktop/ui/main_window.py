@@ -304,7 +304,7 @@ class MainWindow(QMainWindow):
 
     def _on_reply_ended(self) -> None:
         self.settings_link.refresh_cloud_marks()
-        self.settings_link.show_load()
+        self.settings_link.show_kept()
 
     def _on_reply_finished(self, status: str) -> None:
         self.sidebar.refresh()

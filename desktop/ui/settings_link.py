@@ -112,6 +112,10 @@ class SettingsLink(QObject):
         panel.show_load(c.load, c.load_figures(), c.kept_states())
         self.load_shown.emit()
 
+    def show_kept(self) -> None:
+        """After a reply only the kept conversations' figures change (the worker sent them with the reply)."""
+        self.panel.load_panel.show_kept(self.controller.kept_states())
+
     # -- the cloud and its API key -----------------------------------------------------------------
 
     def request_cloud(self, on: bool) -> None:

@@ -174,13 +174,21 @@ class SettingsPanel(QTabWidget):
         self._prompt_timer.setSingleShot(True)
         self._prompt_timer.setInterval(400)
         self._prompt_timer.timeout.connect(self.commit_system_prompt)
-        self.system_prompt.textChanged.connect(self._prompt_timer.start)
+        self._prompt_edited = False  # typed since it was last committed or shown
+        self.system_prompt.textChanged.connect(self._system_prompt_typed)
         layout.addWidget(self.system_prompt, 1)
         return page
 
+    def _system_prompt_typed(self) -> None:
+        self._prompt_edited = True
+        self._prompt_timer.start()
+
     def commit_system_prompt(self) -> None:
+        """What was typed (if anything) is said at once: on a pause in typing, before a send, on closing."""
         self._prompt_timer.stop()
-        self.system_prompt_changed.emit(self.system_prompt.toPlainText())
+        if self._prompt_edited:
+            self._prompt_edited = False
+            self.system_prompt_changed.emit(self.system_prompt.toPlainText())
 
     def _cloud_tab(self) -> QWidget:
         page = self.cloud_page = QWidget()
@@ -307,6 +315,7 @@ class SettingsPanel(QTabWidget):
 
     def show_system_prompt(self, text: str) -> None:
         self._prompt_timer.stop()
+        self._prompt_edited = False
         self.system_prompt.blockSignals(True)
         self.system_prompt.setPlainText(text)
         self.system_prompt.blockSignals(False)

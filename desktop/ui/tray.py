@@ -33,7 +33,8 @@ class Tray(QWidget, Generic[T]):
     def take(self) -> list[T]:
         """What is attached; the tray is emptied."""
         taken, self.pending = self.pending, []
-        self._redraw()
+        if taken:  # an empty tray is drawn empty already
+            self._redraw()
         return taken
 
     def clear(self) -> None:

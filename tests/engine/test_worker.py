@@ -138,14 +138,15 @@ def test_prompt_evaluation_stops_between_batches(model: Path) -> None:
         while len(gen.tokenize_prompt(long_prompt, settings)[1]) <= gen.n_batch:  # two batches or more
             long_prompt += " word"
         assert len(gen.tokenize_prompt(long_prompt, settings)[1]) < gen.n_ctx - 4
+        short = gen.default_settings(max_new_tokens=4)
         cancel.set()
-        result, _stats = worker_child._handle(gen, "generate", (long_prompt, gen.default_settings(max_new_tokens=4),
-                                                                {}), cancel, lambda message: None, 1)
+        result, _stats, _kept = worker_child._handle(gen, "generate", (long_prompt, short, {}), cancel,
+                                                     lambda message: None, 1)
         assert [c.finish_reason for c in result.generated] == ["cancelled"]
         assert gen.stats.tokens_decoded == 0
         cancel.clear()
-        result, _stats = worker_child._handle(gen, "generate", (long_prompt, gen.default_settings(max_new_tokens=4),
-                                                                {}), cancel, lambda message: None, 1)
+        result, _stats, _kept = worker_child._handle(gen, "generate", (long_prompt, short, {}), cancel,
+                                                     lambda message: None, 1)
         assert result.generated[0].finish_reason == "length"
     finally:
         gen.close()
@@ -278,7 +279,12 @@ def test_kept_conversations_are_seen_and_resized_while_a_reply_runs(model: Path)
         settings = gen.default_settings(max_new_tokens=4, do_sample=False)
         gen.generate(MESSAGES, settings, conversation="a")
         gen.generate("다른 대화", settings, conversation="b")  # "a" is kept while "b" runs
+        trips: list[str] = []
+        real_call = gen._call
+        gen._call = lambda op, *args: trips.append(op) or real_call(op, *args)  # type: ignore[method-assign]
         kept = gen.state_cache.usage()
+        assert trips == []  # the figures came with the reply: asking after it costs no trip to the worker
+        assert kept == real_call("state_cache_usage", (), None, None)  # and they are the worker's own
         assert kept.entries == 1 and 0 < kept.bytes <= kept.budget_bytes == 64 * 2**20
         started, release = threading.Event(), threading.Event()
 
@@ -292,6 +298,7 @@ def test_kept_conversations_are_seen_and_resized_while_a_reply_runs(model: Path)
         try:
             assert started.wait(60)
             assert gen.state_cache.usage().entries == 2  # answered at once: "a" and "b" kept, "c" runs
+            assert trips == ["generate", "state_cache_usage"]  # mid-reply the figures are asked of the worker
             gen.set_state_cache_mb(0)
             assert gen.state_cache.usage().entries == 0 and gen.state_cache.usage().budget_bytes == 0
         finally:

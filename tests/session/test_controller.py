@@ -379,3 +379,26 @@ def test_the_controller_owns_the_model_it_adopts(store: ChatStore, tiny_checkpoi
     assert c.local is None
     with pytest.raises(GenerationError, match="closed"):
         second.generate("hi", second.default_settings(max_new_tokens=1))
+
+
+def test_settings_state_follows_every_change_of_its_layers() -> None:
+    """effective() is kept between changes; each way the defaults or overrides change is seen at once."""
+    from exaone_desktop.session.presets import apply_preset
+    from exaone_desktop.session.settings_state import SettingsState
+
+    state = SettingsState({"temperature": 0.6}, {"temperature": 0.9, "top_k": 20})
+    first = state.effective()
+    assert (first.temperature, first.top_k) == (0.6, 20) and state.effective() is first
+    state.set_model_defaults({"top_k": 7})
+    assert state.effective().top_k == 7
+    state.set("top_k", 3)
+    assert state.effective().top_k == 3
+    state.reset("top_k")
+    assert state.effective().top_k == 7
+    apply_preset(state, "creative")  # assigns the overrides whole
+    assert (state.effective().temperature, state.effective().top_k) == (1.1, 0)
+    state.reset_all()
+    assert state.effective().temperature == 1.0 and state.effective().top_k == 7
+    with pytest.raises(SettingsError):
+        state.set("top_p", 7.0)
+    assert state.effective().top_p == 1.0  # a refused value changes nothing

@@ -93,3 +93,17 @@ def test_a_sampled_reply_shows_and_stores_its_drawn_seed(qtbot: Any, desktop: De
     assert isinstance(reply.seed, int)
     bubble = w.chat_view.bubble(reply.id)
     assert bubble is not None and str(reply.seed) in bubble.header.toolTip()
+
+
+def test_the_load_panel_shows_the_conversations_kept_after_each_reply(qtbot: Any, desktop: DesktopApp,
+                                                                      tiny_gguf: Path) -> None:
+    """The worker sends its kept-conversation figures with each reply; the panel shows them when it ends."""
+    w = desktop.window
+    with qtbot.waitSignal(w.model_loaded, timeout=TIMEOUT_MS):
+        w.load_model(tiny_gguf)
+    kept = w.settings_panel.load_panel.kept_label
+    assert send(qtbot, w, "First question") == "complete"
+    assert kept.text().startswith("Kept now: 0 conversations")  # the one being written is not kept apart
+    w.new_conversation()
+    assert send(qtbot, w, "Another conversation") == "complete"
+    assert kept.text().startswith("Kept now: 1 conversations")  # the first one is kept while this one runs

@@ -218,6 +218,9 @@ class WorkerGenerator:
         self._worker: _Worker | None = None
         self._closed = False
         self.stats = WorkerStats()
+        # The kept conversations' figures the worker sent with its last reply: they stand until the next
+        # request or budget change (None in _kept_after: unknown, so asked of the worker).
+        self._kept_after: tuple[StateCacheUsage | None] | None = None
         self.steps = 0  # a batched worker's decode steps and largest batch so far (as BatchGenerator's)
         self.max_batch = 0
         self.n_ctx = 0
@@ -279,7 +282,10 @@ class WorkerGenerator:
         named = {"conversation": conversation, "tools": tools, "grammar": grammar}
         kwargs.update({k: v for k, v in named.items() if v is not None})
         with self._serial():
-            result, counters = self._call("generate", (_plain(prompt), settings, kwargs), on_event, cancel)
+            self._kept_after = None
+            result, counters, kept = self._call("generate", (_plain(prompt), settings, kwargs), on_event, cancel)
+            if self.n_seq == 1:  # a batched worker's requests overlap: nothing stands between them
+                self._kept_after = (kept,)
         self.stats.prompt_evals = counters.get("prompt_evals", self.stats.prompt_evals)
         self.stats.tokens_decoded = counters.get("tokens_decoded", self.stats.tokens_decoded)
         self.stats.tokens_drafted = counters.get("tokens_drafted", self.stats.tokens_drafted)
@@ -296,9 +302,13 @@ class WorkerGenerator:
 
     def state_cache_usage(self) -> StateCacheUsage | None:
         """The worker's kept-conversation figures, answered at once even mid-reply; None when no worker runs
-        (nothing is kept then, and asking never starts one: that would load the model)."""
+        (nothing is kept then, and asking never starts one: that would load the model). Between requests
+        they are the figures the worker sent with its last reply, so asking after each reply costs no trip."""
         if not self.running:
             return None
+        known = self._kept_after
+        if known is not None:
+            return known[0]
         usage: StateCacheUsage = self._call("state_cache_usage", (), None, None)
         return usage
 
@@ -306,6 +316,7 @@ class WorkerGenerator:
         """Change the kept-conversation budget of the running worker (at once, even during a reply); the
         next worker (after a crash) starts with it too."""
         self._call("set_state_cache_mb", (megabytes, disk_megabytes), None, None)
+        self._kept_after = None  # (after: a reply that ends meanwhile may have sent the old figures)
         self._load_kwargs["state_cache_mb"] = megabytes
         if disk_megabytes is not None:
             self._load_kwargs["state_cache_disk_mb"] = disk_megabytes
@@ -345,6 +356,7 @@ class WorkerGenerator:
             raise GenerationError(f"cannot start the model worker for {self.model_info.path.name}: "
                                   f"{err.strerror or err}; close other programs and try again") from None
         self._worker = worker
+        self._kept_after = None
         try:
             info = self._receive(worker, LOAD_RID, "loading", None, cancel)
         except BaseException:

@@ -174,7 +174,8 @@ def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callabl
         batcher = _Batcher(send, rid)
         result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
         batcher.flush()
-        return result, counters(gen)
+        kept = gen.state_cache_usage() if gen.capabilities.state_cache else None  # spares the UI a round trip
+        return result, counters(gen), kept
     if op == "tokenize_prompt":
         prompt, settings, kwargs = args
         return gen.tokenize_prompt(prompt, settings, **kwargs)
