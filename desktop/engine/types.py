@@ -151,6 +151,9 @@ class Generator(Protocol):
         cancel: threading.Event | None = None,
     ) -> GenerationResult: ...
 
+    def close(self) -> None:
+        """Free what it holds (a model, a worker process, connections); closing twice does nothing."""
+
 
 class Tokenizes(Protocol):
     """``Capabilities.tokenize``: the prompt's rendered text and token ids, as ``generate`` would see them."""

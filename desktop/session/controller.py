@@ -89,7 +89,7 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
         self.serving = LocalServing()
         self._cloud_factory = cloud_factory
         self.drafting = Drafting()  # the message being written, the one being edited (the composer shows it)
-        self._owned: Any = None  # the model the app loaded: closed when another load replaces it, or at release
+        self._owned: Generator | None = None  # the model the app loaded: closed when another replaces it, or at release
 
     @property
     def store(self) -> ChatStore:
@@ -118,15 +118,15 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
         previous, self._owned = self._owned, generator
         replaced = previous is not None and self.local is previous
         self.set_local(generator, loaded_with)
-        if replaced:
-            _close(previous)
+        if replaced and previous is not None:
+            previous.close()
 
     def release_model(self) -> None:
         """No local model any more (at shutdown): the one the app loaded is closed (its worker process ends)."""
         owned, self._owned = self._owned, None
         self.set_local(None)
         if owned is not None:
-            _close(owned)
+            owned.close()
 
     # -- serving the model on localhost -------------------------------------------------------
 
@@ -457,9 +457,3 @@ def has_projector(info: Any) -> bool:
             continue
         return True
     return False
-
-
-def _close(generator: Any) -> None:
-    close = getattr(generator, "close", None)
-    if callable(close):
-        close()

@@ -144,6 +144,15 @@ def test_cancel_stops_the_stream(stub: OpenAIStub) -> None:
 
 def test_list_models(stub: OpenAIStub) -> None:
     assert make(stub).list_models() == ["stub-model"]
+
+
+def test_close_ends_its_connections_and_closing_twice_is_harmless(stub: OpenAIStub) -> None:
+    gen = make(stub)
+    assert gen.list_models() == ["stub-model"]  # a connection was opened
+    gen.close()
+    gen.close()
+    with pytest.raises(CloudError):  # nothing is sent after close: one line, no traceback
+        gen.list_models()
     assert stub.requests[-1].path == "/v1/models"
 
 

@@ -194,10 +194,20 @@ class CloudGenerator:
                                   detail=detail)
         return CloudError(_one_line(message, str(self._client.api_key)), kind)
 
+    def close(self) -> None:
+        """Close its HTTP connections; it sends nothing after this."""
+        self._client.close()
+
+    def _open(self) -> openai.OpenAI:
+        if self._client.is_closed():
+            raise CloudError(f"this connection to {safe_url(self.base_url)} was closed; make a new CloudGenerator",
+                             "connection")
+        return self._client
+
     def list_models(self) -> list[str]:
         """Model ids the endpoint offers (a cheap "test connection" for the settings panel)."""
         try:
-            return sorted(m.id for m in self._client.models.list())
+            return sorted(m.id for m in self._open().models.list())
         except openai.OpenAIError as err:
             raise self.translate(err) from None
 
@@ -232,7 +242,7 @@ class CloudGenerator:
             timings=_timings(got, start, end), not_applied=not_applied, model=got.model)
 
     def _complete(self, request: dict[str, Any], got: _Collected) -> None:
-        create: Any = self._client.chat.completions.create
+        create: Any = self._open().chat.completions.create
         try:
             response = create(**request)
         except openai.OpenAIError as err:
@@ -248,7 +258,7 @@ class CloudGenerator:
 
     def _stream(self, request: dict[str, Any], got: _Collected, on_event: StreamCallback | None,
                 cancel: threading.Event | None) -> None:
-        create: Any = self._client.chat.completions.create
+        create: Any = self._open().chat.completions.create
         started = False
         try:
             stream = create(**request, stream=True, stream_options={"include_usage": True})
