@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,22 @@ def test_stop_is_not_lost_in_a_del_that_the_render_runs() -> None:
     with pytest.raises(GenerationError, match="cancelled"):
         render_bounded(compiled, {"make": _SlowToDie}, 60.0, 2**20, cancel)
     assert time.monotonic() - started < 60.0  # ended by the Stop, not by the time limit
+
+
+def test_stop_is_not_lost_in_a_del_when_the_render_neither_counts_nor_prints() -> None:
+    # No range and no output: nothing in the render looks at Stop itself, so an interruption dropped in the
+    # __del__ must be fired again. The items run out after 30 s, so a lost Stop fails the test instead of hanging.
+    from exaone_desktop.engine.chat.sandbox import compile_template, render_bounded
+
+    def items() -> Iterator[int]:
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            yield 0
+
+    compiled = compile_template("{% for x in items %}{% set y = make() %}{% endfor %}")
+    cancel = threading.Event()
+    cancel.set()
+    started = time.monotonic()
+    with pytest.raises(GenerationError, match="cancelled"):
+        render_bounded(compiled, {"make": _SlowToDie, "items": items()}, 60.0, 2**20, cancel)
+    assert time.monotonic() - started < 20  # ended by the Stop, not by the items running out

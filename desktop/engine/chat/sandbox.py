@@ -6,8 +6,8 @@ The sandbox alone blocks attribute escapes but not resource use, so:
 
 - operators and string methods that can build huge values (``'a' * N``, ``x ** N``, ``'%9999999999s' % x``,
   ``s.center(N)``, ``'{:>N}'.format(x)``, the ``center``/``indent`` filters) are checked before they run;
-- ``range`` checks the clock and the ``cancel`` event (Stop) as it counts, and the output is checked per chunk as it
-  streams;
+- ``range`` checks the clock and the ``cancel`` event (Stop) as it counts, every 16th call or read the template
+  makes checks them too, and the output is checked per chunk as it streams;
 - a watchdog thread interrupts a render that runs past its time (a loop that prints nothing) or whose ``cancel`` is
   set.
 """
@@ -15,6 +15,7 @@ The sandbox alone blocks attribute escapes but not resource use, so:
 from __future__ import annotations
 
 import ctypes
+import itertools
 import json
 import operator
 import re
@@ -111,11 +112,22 @@ _budget = _Budget()
 
 
 def _check_clock() -> None:
-    """Where the render looks at its budget itself (each output chunk, each count of ``range``)."""
+    """Where the render looks at its budget itself (each output chunk, each 16th call, attribute or item it reads,
+    each 1,024th count of ``range``): a loop that makes objects whose ``__del__`` is where the watchdog's
+    interruption lands (and is dropped) is still ended, since making them is a call."""
     if time.monotonic() > _budget.deadline:
         raise TemplateLimit(f"it ran longer than the time limit of {_budget.seconds:g} s")
     if _budget.cancel is not None and _budget.cancel.is_set():
         raise GenerationError("rendering the chat template was cancelled")
+
+
+_reads = itertools.count()
+
+
+def _now_and_then() -> None:
+    """``_check_clock`` at every 16th call, attribute or item a template reads (each check costs several reads)."""
+    if not next(_reads) & 15:
+        _check_clock()
 
 
 def _size(value: Any) -> int:
@@ -239,10 +251,16 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         return _BINOPS[operator](left, right)
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's names
+        _now_and_then()
+        return super().call(__context, __obj, *args, **kwargs)
+
     def getattr(self, obj: Any, attribute: str) -> Any:
+        _now_and_then()
         return self._guard(obj, attribute, super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        _now_and_then()
         return self._guard(obj, argument, super().getitem(obj, argument))
 
     @staticmethod
@@ -290,7 +308,7 @@ class _Watchdog:
     def _watch(self) -> None:
         # It fires once: a second interruption could still be pending when __exit__ has taken the first, and would
         # land in the caller's code. One that lands in a ``__del__`` run by the rendering thread is dropped by
-        # Python; the render's own checks (``_check_clock``) still end a loop that counts or prints.
+        # Python; the render's own checks (``_check_clock``) still end a loop that counts, prints, calls or reads.
         while not self._done.wait(0.02):
             cancelled = self._cancel is not None and self._cancel.is_set()
             if cancelled or time.monotonic() > self._deadline:
