@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -95,6 +96,7 @@ def top_p_keep(probs_descending: np.ndarray, tail: float, mass_below: float = 0.
     return max(1, len(probs_descending) - removed)
 
 
+@functools.lru_cache(maxsize=16)
 def rounds_to_at_most(tail: float) -> tuple[float, bool]:
     """(limit, inclusive): a float64 ``c`` rounds to a float32 <= the float32 ``tail`` exactly when ``c`` <=
     ``limit`` (inclusive) or ``c`` < ``limit``: the midpoint to the next float32, which rounds to ``tail``

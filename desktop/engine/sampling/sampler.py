@@ -426,9 +426,13 @@ class TokenSampler(GrammarMask, ExactFullVocab):
         full = self._full
         assert full is not None
         top_p, min_p = self.settings.top_p, self._min_p
-        exact: list[Any] = []  # this position's exact arithmetic, once computed
+        # this position's exact arithmetic, computed at most once: top-p alone needs the softmax (the test for one
+        # token), with min-p the whole kept set (in self._work)
+        softmax: tuple[np.ndarray, np.float32, np.float32] | None = None
+        kept_set = False
 
         def decide(token: int, weight: float) -> bool:
+            nonlocal softmax, kept_set
             verdict: bool | None = True
             if min_p is not None:  # transformers keeps p >= min_p * p_max, and p / p_max is the weight
                 if weight < min_p * (1 - 2.0**-21):
@@ -437,15 +441,14 @@ class TokenSampler(GrammarMask, ExactFullVocab):
                     verdict = None  # within rounding of the threshold
             if verdict and top_p < 1.0:
                 verdict = full.top_p(z, token, weight, self._tail)
-            if verdict is None:  # the bounds cannot tell: exactly (the softmax once per position)
+            if verdict is None:  # the bounds cannot tell: exactly
                 if min_p is None:  # top-p alone: transformers' test for this one token, no cut located
-                    if not exact:
-                        exact.append(self._nucleus_probs(z))
-                    probs, tail, top = exact[0]
-                    return self._top_p_keeps(probs, token, tail, top)
-                if not exact:
+                    if softmax is None:
+                        softmax = self._nucleus_probs(z)
+                    return self._top_p_keeps(softmax[0], token, softmax[1], softmax[2])
+                if not kept_set:
                     self._warp_full(z)
-                    exact.append(None)
+                    kept_set = True
                 return bool(self._work[token] > 0)
             return verdict
 
