@@ -33,31 +33,18 @@ def top_candidates(z: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, float
     tail = z[ROWS * cols:]
     if len(tail):  # the shorter last column
         col_max = np.append(col_max, tail.max())
-    chosen = np.argpartition(col_max, len(col_max) - m)[len(col_max) - m:]
-    floor = float(col_max[chosen].min())
-    if np.count_nonzero(col_max >= floor) > m:  # columns tied with the m-th maximum were left out
-        chosen = np.flatnonzero(col_max >= floor)
-    with_tail = bool(len(tail)) and int(chosen.max()) == cols  # the shorter last column is among them
+    floor = float(np.partition(col_max, len(col_max) - m)[len(col_max) - m])
+    chosen = np.flatnonzero(col_max >= floor)  # the m largest maxima, and any tied with the m-th
+    with_tail = bool(len(tail)) and bool(len(chosen)) and int(chosen[-1]) == cols  # the shorter last column
     if with_tail:
-        chosen = chosen[chosen < cols]
+        chosen = chosen[:-1]
     block = np.take(grid, chosen, axis=1)  # (ROWS, m): the only columns that can reach the floor
-    inside = block >= floor
-    ids, values = (_row_starts(cols)[:, None] + chosen)[inside], block[inside]
+    rows, at = np.nonzero(block >= floor)
+    ids, values = rows * cols + chosen[at], block[rows, at]
     if with_tail:
         more = np.flatnonzero(tail >= floor)
         ids, values = np.concatenate((ids, ROWS * cols + more)), np.concatenate((values, tail[more]))
     return ids, values, floor
-
-
-_ROW_STARTS: dict[int, np.ndarray] = {}
-
-
-def _row_starts(cols: int) -> np.ndarray:
-    """The first id of each row of the ROWS x ``cols`` view."""
-    starts = _ROW_STARTS.get(cols)
-    if starts is None:
-        starts = _ROW_STARTS.setdefault(cols, np.arange(ROWS) * cols)
-    return starts
 
 
 def tie_margin(kth: float, temperature: _F32) -> float:
