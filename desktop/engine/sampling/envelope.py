@@ -21,6 +21,8 @@ below it).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Callable
 
@@ -37,6 +39,7 @@ TOP_EXPONENT = 109  # the most likely token's weight is written as about 2**109,
 FEW_COLUMNS = 4  # top-p is first judged from the columns above the drawn token when at most 1/4 of them are
 FLAT_SHARE = 64  # a position whose largest column holds under 1/64 of the bit-trick mass is flat (see draw_flat)
 PROPOSALS = 64  # draws from the bit-trick weights before draw_flat gives up
+SPAN = 64  # draw_flat picks a span of this many columns, then a column in it (no running sum over every column)
 _LOG2E = 1.4426950408889634
 _F32 = np.float32
 
@@ -65,7 +68,8 @@ class FullVocabDraw:
         self._by_columns = False  # whether this position's column maxima are known (prepare) or not (draw_flat)
         self.flat = False  # the last position was flat: draw the next one with draw_flat
         self._ones = np.ones(ROWS, dtype=np.float32)
-        self._colsums = np.empty(self.cols, dtype=np.float32)
+        self._spans = -(-self.cols // SPAN)
+        self._colsums = np.zeros(self._spans * SPAN, dtype=np.float32)  # zero past the last column
         self._rel = 0.0  # relative error of the bit-trick sums (0: not computed for this position, < 0: unusable)
 
     def prepare(self, z: np.ndarray) -> bool:
@@ -124,9 +128,9 @@ class FullVocabDraw:
             return None
         grid = self._bits.view(np.float32).reshape(ROWS, cols)
         sums = self._colsums
-        np.dot(self._ones, grid, out=sums)  # float32: each within 63 * 2**-24 of its column's sum
-        cumulative = np.cumsum(sums, dtype=np.float64)
-        total = float(cumulative[-1])
+        np.dot(self._ones, grid, out=sums[:cols])  # float32: each within 63 * 2**-24 of its column's sum
+        spans = np.cumsum(sums.reshape(self._spans, SPAN).sum(axis=1, dtype=np.float64))
+        total = float(spans[-1])
         self._total = total  # top-p's sums: its rounding is within the n * 2**-24 of _bit_weights' error
         self.flat = float(sums.max()) * FLAT_SHARE < total
         # weight / bit-trick weight <= 2**-TOP_EXPONENT * (1 + rel); a column's float64 sum / its float32 sum
@@ -134,17 +138,23 @@ class FullVocabDraw:
         bound = 2.0**-TOP_EXPONENT * (1 + self._rel) * (1 + 2.0**-16)
         for _ in range(PROPOSALS):
             u = uniforms.random(3)
-            col = min(int(np.searchsorted(cumulative, u[0] * total, side="right")), cols - 1)
+            # a column with probability sums[col] / total: a span by the spans' running sums, then a column by
+            # the running sum inside it
+            at = u[0] * total
+            span = min(int(spans.searchsorted(at, side="right")), self._spans - 1)
+            inside = list(itertools.accumulate(sums[span * SPAN: (span + 1) * SPAN].tolist()))
+            at -= float(spans[span - 1]) if span else 0.0
+            col = min(span * SPAN + bisect.bisect_right(inside, at), cols - 1)
             while sums[col] == 0:
                 col -= 1  # rounding sent the draw past the last column with weight
-            column = np.cumsum(grid[:, col], dtype=np.float64)
-            row = min(int(np.searchsorted(column, u[1] * column[-1], side="right")), ROWS - 1)
+            column = list(itertools.accumulate(grid[:, col].tolist()))
+            row = min(bisect.bisect_right(column, u[1] * column[-1]), ROWS - 1)
             while grid[row, col] == 0:
                 row -= 1
             token = row * cols + col
             weight = float(self.weights(z[token: token + 1])[0])
             # proposed with probability sums[col] / total * grid[row, col] / column[-1]
-            keep = weight * float(column[-1]) / (bound * float(sums[col]) * float(grid[row, col]))
+            keep = weight * column[-1] / (bound * float(sums[col]) * float(grid[row, col]))
             if keep > 1:
                 return None  # the bounds above do not hold (they always should): draw under the envelope
             if u[2] < keep and decide(token, weight):
