@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..engine import GenerationResult, Message, StreamEvent
-from .store import ChatStore, Conversation, Status, StoredMessage
+from .store import ChatStore, Conversation, Status, StoredMessage, StoreError
 
 TITLE_LENGTH = 48
 # Messages of these statuses are part of the conversation the model sees.
@@ -68,7 +68,11 @@ class StoredReply:
         self.events += 1
         now = self.clock()
         if now - self._saved_at >= self.save_interval:
-            self.save_partial()
+            try:
+                self.save_partial()
+            except StoreError:  # the store is failing (a full disk): the text goes on in memory, and the
+                self._saved_at = now  # reply's final save reports the error once
+                return False
             return True
         return False
 

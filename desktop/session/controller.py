@@ -42,7 +42,7 @@ from .load_settings import LoadSettings
 from .serving import LocalServing
 from .settings_controls import SettingsControls
 from .settings_state import SettingsState, model_defaults_from
-from .store import ChatStore, StoredMessage
+from .store import ChatStore, StoredMessage, StoreError
 from .turns import (
     NO_MODEL,
     AttachedDocument,
@@ -341,25 +341,46 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
         if reply is None:
             self.turn = None
             return None
-        if isinstance(outcome, GenerationResult):
-            return self._finish(reply, outcome)
-        if outcome.status == "ok" and outcome.result is not None:
-            return self._finish(reply, outcome.result, outcome.message)
-        if outcome.status == "cancelled":
-            return self._end(reply.stop())
-        if outcome.status == "offer":
-            return self._end(reply.fail(), outcome.message, offer=outcome.offer)
-        return self._end(reply.fail(), outcome.message)
+        try:
+            if isinstance(outcome, GenerationResult):
+                return self._finish(reply, outcome)
+            if outcome.status == "ok" and outcome.result is not None:
+                return self._finish(reply, outcome.result, outcome.message)
+            if outcome.status == "cancelled":
+                return self._end(reply.stop())
+            if outcome.status == "offer":
+                return self._end(reply.fail(), outcome.message, offer=outcome.offer)
+            return self._end(reply.fail(), outcome.message)
+        except StoreError as err:
+            return self._unsaved(reply, err)
 
     def fail(self, message: str) -> Ending | None:
         """The engine raised: keep what streamed, marked failed."""
         reply = self.session.reply
-        return None if reply is None else self._end(reply.fail(), message)
+        if reply is None:
+            return None
+        try:
+            return self._end(reply.fail(), message)
+        except StoreError as err:
+            return self._unsaved(reply, err)
 
     def stopped(self) -> Ending | None:
         """Stop pressed and the engine returned nothing: keep what streamed."""
         reply = self.session.reply
-        return None if reply is None else self._end(reply.stop())
+        if reply is None:
+            return None
+        try:
+            return self._end(reply.stop())
+        except StoreError as err:
+            return self._unsaved(reply, err)
+
+    def _unsaved(self, reply: StoredReply, err: StoreError) -> Ending:
+        """The history could not store the reply (a full disk, a folder made read-only): the turn ends all the
+        same, its text shown as it streamed and the store's one line said, so the chat can go on."""
+        now = time.time()
+        shown = StoredMessage(reply.message_id, self.session.conversation_id or 0, "assistant", reply.answer,
+                              reply.reasoning or None, reply.engine, reply.model, "failed", now, now)
+        return self._end(shown, str(err))
 
     def _finish(self, reply: StoredReply, result: GenerationResult, note: str = "") -> Ending:
         stored = reply.finish(result)

@@ -9,6 +9,7 @@ view, the composer and the status line, and tells the window (signals) what conc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -47,9 +48,9 @@ class ReplyRunner(QObject):
         c = self.controller
         worker = ReplyWorker(lambda **kw: c.execute(turn, **kw))
         worker.switched.connect(self._on_switch)
-        worker.succeeded.connect(lambda outcome: self._end(c.conclude(outcome)))
-        worker.failed.connect(lambda message: self._end(c.fail(message)))
-        worker.cancelled.connect(lambda: self._end(c.stopped()))
+        worker.succeeded.connect(lambda outcome: self._end(lambda: c.conclude(outcome)))
+        worker.failed.connect(lambda message: self._end(lambda: c.fail(message)))
+        worker.cancelled.connect(lambda: self._end(c.stopped))
         worker.finished.connect(lambda: self._on_thread_done(worker))
         self.worker = worker
         self._status = ""
@@ -85,8 +86,10 @@ class ReplyRunner(QObject):
             self.streamed.emit(reply)
         self.switched.emit(reason)
 
-    def _end(self, ending: Ending | None) -> None:
+    def _end(self, store: Callable[[], Ending | None]) -> None:
+        """The reply's thread ended: what it streamed last is taken first, then the reply is stored."""
         self.drain()
+        ending = store()
         if ending is not None:
             self._status = ending.message.status
             self.ended.emit(ending)

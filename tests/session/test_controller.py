@@ -17,7 +17,7 @@ from exaone_desktop.session import load_settings
 from exaone_desktop.session.controller import ChatController
 from exaone_desktop.session.load_settings import LoadSettings
 from exaone_desktop.session.settings_state import SettingsState
-from exaone_desktop.session.store import ChatStore
+from exaone_desktop.session.store import ChatStore, StoreError
 from exaone_desktop.session.turns import NO_MODEL, Refused, Turn
 
 from tests.support.generation_models import tiny_gguf
@@ -402,3 +402,28 @@ def test_settings_state_follows_every_change_of_its_layers() -> None:
     with pytest.raises(SettingsError):
         state.set("top_p", 7.0)
     assert state.effective().top_p == 1.0  # a refused value changes nothing
+
+
+def test_a_history_that_cannot_store_the_reply_ends_the_turn_with_its_line(store: ChatStore,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk at the end of a reply: the turn still ends (the chat is not left busy), the reply's text is
+    shown as it streamed, and the store's one line is the note. Partial saves that fail do not stop the stream."""
+    from exaone_desktop.session.chat_session import StoredReply
+
+    c = controller(store)
+    c.set_local(Scripted("local"))
+    turn = c.send("Hello")
+    line = "the chat history could not be written (database or disk is full); free some disk space"
+
+    def full(*_args: Any, **_kwargs: Any) -> Any:
+        raise StoreError(line)
+
+    monkeypatch.setattr(store, "update_message", full)
+    ending, _ = run(c, turn)
+    assert ending is not None and ending.note == line
+    assert (ending.message.status, ending.message.content) == ("failed", "local: Hello")
+    assert not c.busy() and c.buttons().send and c.session.reply is None
+    clock = iter([0.0, 1.0, 2.0, 3.0])
+    reply = StoredReply(store, ending.message.id, "cpu", "m", lambda: next(clock), 0.5)
+    assert reply.on_event(StreamEvent(0, "a")) is False and reply.on_event(StreamEvent(0, "b")) is False
+    assert reply.answer == "ab"

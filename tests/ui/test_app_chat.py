@@ -233,3 +233,24 @@ def test_code_blocks_render_in_a_monospace_font(desktop: DesktopApp) -> None:
         block = block.next()
     assert ("print('hi')", True) in blocks and ("Some bold text", False) in blocks
     assert "bold" in view.toHtml() and "font-weight" in view.toHtml()
+
+
+class StreamsThenFails(Recording):
+    """Streams a piece, then fails at once (a worker that dies mid-reply): the piece is still in the queue."""
+
+    def generate(self, prompt: Any, settings: Any, *, on_event: Any = None, cancel: Any = None) -> Any:
+        from exaone_desktop.engine.types import GenerationError, StreamEvent
+
+        if on_event is not None:
+            on_event(StreamEvent(0, "half an answer"))
+        raise GenerationError("the model worker stopped")
+
+
+def test_a_failed_reply_keeps_the_text_it_streamed_last(qtbot: Any, desktop: DesktopApp,
+                                                        real_generator: Any) -> None:
+    w = desktop.window
+    w.set_local_generator(StreamsThenFails(real_generator))
+    assert send(qtbot, w, "Hello") == "failed"
+    reply = w.controller.session.messages()[-1]
+    assert (reply.status, reply.content) == ("failed", "half an answer")  # stored after the last piece was taken
+    assert w.chat_view.bubble(reply.id).answer == "half an answer"  # type: ignore[union-attr]
