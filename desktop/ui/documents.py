@@ -83,6 +83,17 @@ class DocumentTray(Tray[AttachedDocument]):
         if self.worker is not None:
             self.worker.cancel()
 
+    def cancel_and_wait(self, ms: int = 10000) -> None:
+        """The window closes: the file being read stops (its reader process ends) before the tray is deleted, so
+        no thread of it is destroyed while it runs."""
+        self.queue.clear()
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            self._unfollow(worker)
+            worker.cancel()
+            if not worker.wait(ms):
+                worker.setParent(None)  # still running: Job keeps it until its thread ends
+
     def put_back(self, documents: list[AttachedDocument]) -> None:
         """Documents read earlier (a draft put aside while editing) return to the tray."""
         if documents:

@@ -336,5 +336,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.settings_panel.commit_system_prompt()
         self.manager_link.cancel_and_wait()
+        self.composer.documents.cancel_and_wait()
         self.closing.emit()
         super().closeEvent(event)

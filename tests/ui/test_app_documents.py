@@ -68,3 +68,30 @@ def test_a_bad_document_is_one_line_and_cancel_attaches_nothing(qtbot: Any, desk
         assert tray.busy() and tray.cancel_button.isVisibleTo(tray)
         tray.cancel_button.click()
     assert tray.pending == [] and not tray.busy()
+
+
+def test_closing_the_window_while_a_document_is_read_stops_the_read_first(
+        qtbot: Any, desktop: DesktopApp, tmp_path: Path, monkeypatch: Any) -> None:
+    """The reading thread belongs to the composer's tray: closing the window cancels it and waits, so the
+    thread is never destroyed while it runs (which aborts the process)."""
+    import threading
+
+    from exaone_desktop.session.controller import ChatController
+
+    started = threading.Event()
+
+    def slow_read(path: Path, *, cancel: threading.Event) -> Any:
+        started.set()
+        cancel.wait(60)  # a long PDF, read until Cancel
+        raise RuntimeError("cancelled")
+
+    monkeypatch.setattr(ChatController, "read_document", staticmethod(slow_read))
+    w = desktop.window
+    tray = w.composer.documents
+    doc = tmp_path / "long.pdf"
+    doc.write_bytes(make_pdf(["page"]))
+    tray.add_files([doc])
+    worker = tray.worker
+    assert worker is not None and started.wait(30)
+    w.close()
+    assert not worker.isRunning() and not tray.busy()
