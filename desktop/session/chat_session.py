@@ -213,18 +213,18 @@ class ChatSession:
                                         status="partial", parent_id=last.id)
         return prompt, self._open_reply(stored.id, engine, model)
 
-    def edit(self, message_id: int, text: str, *, engine: str, model: str,
-             images: Sequence[bytes] = ()) -> tuple[list[Message], StoredReply]:
-        """A new version of the user message ``message_id`` (it keeps its images and documents, ``images``
-        are added): a
-        branch beside the old one, which stays in the history as a variant. Then ask again."""
+    def edit(self, message_id: int, text: str, *, engine: str, model: str, images: Sequence[bytes] = (),
+             documents: Sequence[tuple[bytes, Mapping[str, Any]]] = ()) -> tuple[list[Message], StoredReply]:
+        """A new version of the user message ``message_id`` (it keeps its images and documents; ``images`` and
+        ``documents``, as ``send`` takes them, are added): a branch beside the old one, which stays in the
+        history as a variant. Then ask again."""
         self._require_last_user()
         old = self.store.message(message_id)
         if old.role != "user" or old.conversation_id != self.conversation_id:
             raise RuntimeError("only your own messages in this chat can be edited")
         kept = [Path(f).read_bytes() for f in old.images if Path(f).is_file()]
-        documents = [(Path(d.file).read_bytes(), d.document_json()) for d in old.documents if Path(d.file).is_file()]
-        self._add_user(old.conversation_id, text, [*kept, *images], documents, parent_id=old.parent_id)
+        had = [(Path(d.file).read_bytes(), d.document_json()) for d in old.documents if Path(d.file).is_file()]
+        self._add_user(old.conversation_id, text, [*kept, *images], [*had, *documents], parent_id=old.parent_id)
         return self._start_reply(engine, model)
 
     def edit_last_user(self, text: str, *, engine: str, model: str) -> tuple[list[Message], StoredReply]:

@@ -185,12 +185,13 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
         self._check_idle()
         pictures = self.read_images(images) if images else []
         engine, model = self.engine_labels()
+        kept = [(d.data, d.document.to_json()) for d in documents]
         if edit_of is not None:
-            prompt, reply = self.session.edit(edit_of, text, engine=engine, model=model, images=pictures)
+            prompt, reply = self.session.edit(edit_of, text, engine=engine, model=model, images=pictures,
+                                              documents=kept)
         elif editing:
             prompt, reply = self.session.edit_last_user(text, engine=engine, model=model)
         else:
-            kept = [(d.data, d.document.to_json()) for d in documents]
             prompt, reply = self.session.send(text, engine=engine, model=model, images=pictures, documents=kept)
         return self._turn(prompt, reply)
 

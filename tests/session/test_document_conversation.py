@@ -165,6 +165,15 @@ def test_the_controller_keeps_the_document_and_sends_its_text(gguf: Path, store:
     stored = store.messages(c.session.conversation_id)
     assert [d.filename for d in stored[0].documents] == ["lease.hwp"]
     assert "임대 기간은 2년이다." in outcome.prompt_text and "[section 2]" in outcome.prompt_text
+    # a document attached while editing the message goes with its new version, beside the one it had
+    notes = store.path.parent / "notes.txt"
+    notes.write_text("보증금은 천만 원이다.", encoding="utf-8")
+    edited = c.send("보증금은?", edit_of=stored[0].id, documents=[c.read_document(notes)])
+    outcome = c.execute(edited)
+    c.conclude(outcome)
+    user = [m for m in store.messages(c.session.conversation_id) if m.role == "user"][-1]
+    assert [d.filename for d in user.documents] == ["lease.hwp", "notes.txt"]
+    assert "보증금은 천만 원이다." in outcome.prompt_text and "임대 기간은 2년이다." in outcome.prompt_text
     gen.close()
 
 
