@@ -90,6 +90,7 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
         self._cloud_factory = cloud_factory
         self.drafting = Drafting()  # the message being written, the one being edited (the composer shows it)
         self._owned: Generator | None = None  # the model the app loaded: closed when another replaces it, or at release
+        self._retired: list[Generator] = []  # replaced while a reply was written with it: closed when it ends
 
     @property
     def store(self) -> ChatStore:
@@ -119,12 +120,21 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
         replaced = previous is not None and self.local is previous
         self.set_local(generator, loaded_with)
         if replaced and previous is not None:
-            previous.close()
+            self._retired.append(previous)
+            self._close_retired()
+
+    def _close_retired(self, *, now: bool = False) -> None:
+        """Close the replaced models, unless a reply is still being written (it may be written with one)."""
+        if self.turn is None or now:
+            retired, self._retired = self._retired, []
+            for generator in retired:
+                generator.close()
 
     def release_model(self) -> None:
         """No local model any more (at shutdown): the one the app loaded is closed (its worker process ends)."""
         owned, self._owned = self._owned, None
         self.set_local(None)
+        self._close_retired(now=True)  # the app is closing: its reply was cancelled and waited for
         if owned is not None:
             owned.close()
 
@@ -394,6 +404,7 @@ class ChatController(CloudControls, SettingsControls, ConversationControls):
              dropped: int = 0) -> Ending:
         self.session.end_reply()
         self.turn = None
+        self._close_retired()
         return Ending(stored, note, offer, dropped)
 
     # -- the draft, the edit and the system prompt --------------------------------------------

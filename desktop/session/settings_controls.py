@@ -90,6 +90,14 @@ class SettingsControls:
         self.load = for_model(self.load_by_model, self.model_path, self.load)
         return self.load
 
+    def chosen(self) -> tuple[str, LoadSettings]:
+        """The model file chosen last and its load settings (to put back when a load of another fails)."""
+        return self.model_path, self.load
+
+    def choose_back(self, chosen: tuple[str, LoadSettings]) -> None:
+        """A load failed or was cancelled: the model file and load settings chosen before it apply again."""
+        self.model_path, self.load = chosen
+
     def load_options(self) -> dict[str, Any]:
         """The keywords the local model is loaded with: the user's load choices, and the folder where the
         engine keeps conversation states on disk (within its own budget) for the next session."""

@@ -28,17 +28,20 @@ class ModelLoader(QObject):
         super().__init__(parent)
         self.controller, self.ctx = controller, ctx
         self.job: Job | None = None
+        self._before: tuple[str, LoadSettings] | None = None  # what was chosen before the load under way
 
     def load(self, path: Path) -> Job:
         """Load ``path`` with its load settings (context size, KV cache type, budget)."""
         if self.job is not None:
             self.job.cancel()
+        else:
+            self._before = self.controller.chosen()
         used = self.controller.choose_model(str(path))
         self.loading.emit(Path(path).name)
         job = ModelLoadWorker(Path(path), options=self.controller.load_options())
         job.succeeded.connect(lambda generator: self._ready(job, generator, str(path), used))
         job.failed.connect(lambda message: self._failed(job, message))
-        job.cancelled.connect(lambda: self._forget(job))
+        job.cancelled.connect(lambda: self._cancelled(job))
         self.job = job
         job.start()
         return job
@@ -60,13 +63,26 @@ class ModelLoader(QObject):
         if not self._forget(job):
             generator.close()  # a load that another one replaced: not used
             return
+        self._before = None
         self.controller.adopt(generator, used)
         self.ctx.put(KEY_MODEL, path)
         self.loaded.emit(path)
 
+    def _cancelled(self, job: Job) -> None:
+        if self._forget(job):
+            self._choose_back()
+
     def _failed(self, job: Job, message: str) -> None:
         if self._forget(job):
+            self._choose_back()
             self.failed.emit(message)
+
+    def _choose_back(self) -> None:
+        """The load did not happen: the loaded model's file and load settings are the chosen ones again (a
+        change of them must not be kept for the file that failed)."""
+        before, self._before = self._before, None
+        if before is not None:
+            self.controller.choose_back(before)
 
     def cancel_and_wait(self, ms: int = 10000) -> None:
         job, self.job = self.job, None

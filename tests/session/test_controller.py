@@ -427,3 +427,38 @@ def test_a_history_that_cannot_store_the_reply_ends_the_turn_with_its_line(store
     reply = StoredReply(store, ending.message.id, "cpu", "m", lambda: next(clock), 0.5)
     assert reply.on_event(StreamEvent(0, "a")) is False and reply.on_event(StreamEvent(0, "b")) is False
     assert reply.answer == "ab"
+
+
+def test_a_model_replaced_while_a_reply_is_written_is_closed_when_the_reply_ends(store: ChatStore) -> None:
+    """Loading another model from the model manager during a reply: the reply goes on with the model it started
+    with, which is closed only when the reply ends (closing it at once failed the reply)."""
+    closed: list[str] = []
+    started, go_on = threading.Event(), threading.Event()
+
+    class Closing(Scripted):
+        def close(self) -> None:
+            closed.append(self.name)
+
+    class Slow(Closing):
+        def generate(self, *args: Any, **kwargs: Any) -> GenerationResult:
+            started.set()
+            go_on.wait(30)
+            return super().generate(*args, **kwargs)
+
+    c = controller(store)
+    first, second = Slow("first"), Closing("second")
+    c.adopt(first)
+    turn = c.send("Hello")
+    box: dict[str, Any] = {}
+    writing = threading.Thread(target=lambda: box.update(outcome=c.execute(turn)))
+    writing.start()
+    assert started.wait(30)
+    c.adopt(second)  # the load finished mid-reply
+    assert closed == [] and c.local is second
+    go_on.set()
+    writing.join(30)
+    ending = c.conclude(box["outcome"])
+    assert ending is not None and (ending.message.status, ending.message.content) == ("complete", "first: Hello")
+    assert closed == ["first"]
+    c.adopt(Closing("third"))  # no reply: the replaced model is closed at once
+    assert closed == ["first", "second"]

@@ -81,6 +81,11 @@ def test_a_model_that_aborts_llama_cpp_leaves_the_app_open(qtbot: Any, desktop: 
     assert w.isVisible() and [m.role for m in w.controller.session.messages()] == ["user", "assistant"]
     status = send(qtbot, w, "Still there?")
     assert status == "complete", w.message_label.text()  # the model loaded before still answers
+    # the load settings are the loaded model's again: a change is kept for it, not for the file that failed
+    assert w.controller.model_path == str(tiny_gguf)
+    w.settings_link.change_load_setting("n_ctx", 512)
+    assert w.controller.load.n_ctx == 512 and str(bad) not in w.controller.load_by_model
+    assert w.controller.load_by_model[str(tiny_gguf)]["n_ctx"] == 512
 
 
 def test_a_sampled_reply_shows_and_stores_its_drawn_seed(qtbot: Any, desktop: DesktopApp, tiny_gguf: Path) -> None:
