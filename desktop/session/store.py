@@ -122,10 +122,11 @@ class ChatStore:
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # a failed COMMIT (a full disk) leaves it open: the next write must work
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def _switch_to_wal(self) -> None:
         """``PRAGMA journal_mode=WAL``, waiting out other connections that open the same new file at once.

@@ -179,3 +179,18 @@ def test_schema_3_history_becomes_one_branch_and_keeps_everything(tmp_path: Path
     assert [m.content for m in reopened.messages(1)] == ["q1", "a1", "q2", "a2 again"]
     assert len(reopened.all_messages(1)) == 6
     reopened.close()
+
+
+def test_a_commit_that_fails_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A COMMIT can fail (a full disk, a deferred constraint): the transaction is rolled back, so the store's next
+    write still works instead of failing with "cannot start a transaction within a transaction"."""
+    s = ChatStore(tmp_path / "h.db")
+    db = s._db
+    db.execute("CREATE TABLE parent_t (id INTEGER PRIMARY KEY)")
+    db.execute("CREATE TABLE child_t (p INTEGER REFERENCES parent_t(id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError):  # checked at COMMIT only
+        with s._tx() as tx:
+            tx.execute("INSERT INTO child_t VALUES (7)")
+    assert not db.in_transaction
+    assert s.create_conversation("after").title == "after"
+    s.close()
