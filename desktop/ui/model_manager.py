@@ -424,8 +424,10 @@ class ModelManager(QWidget):
         return self.job is not None or self.catalogue_job is not None
 
     def cancel_and_wait(self, ms: int = 10000) -> None:
-        """Cancel every job (``cancel``) and wait up to ``ms`` for each to end (the app is closing)."""
+        """The app is closing: a download is paused (what arrived is kept, and the next start lists it to
+        resume), every other job is cancelled; each is waited for up to ``ms``."""
         jobs = [job for job in (self.job, self.catalogue_job) if job is not None]
+        self.pause()
         self.cancel()
         for job in jobs:
             job.wait(ms)

@@ -143,11 +143,12 @@ def _partial_size(dest: Path) -> int:
         return part_path(dest).stat().st_size
 
 
+@pytest.mark.parametrize("stopped_by", ["pause", "closing the app"])
 def test_a_paused_download_survives_a_restart_and_resumes_with_a_range_request(
-        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_gguf: Path) -> None:
-    """Pause keeps the partial file; after the app is restarted the download is listed as paused, and Resume
-    asks the Hub for the rest only (``Range: bytes=<partial size>-``); the finished file is the Hub's, byte
-    for byte."""
+        qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_gguf: Path, stopped_by: str) -> None:
+    """Pause, or closing the app mid-download, keeps the partial file; after the app is restarted the download
+    is listed as paused, and Resume asks the Hub for the rest only (``Range: bytes=<partial size>-``); the
+    finished file is the Hub's, byte for byte."""
     from huggingface_hub import constants
 
     for key in ("HF_ENDPOINT", "HTTPS_PROXY", "https_proxy"):
@@ -171,12 +172,13 @@ def test_a_paused_download_survives_a_restart_and_resumes_with_a_range_request(
                 assert job is not None and manager.pause_button.isEnabled()
                 dest = job.outfile
                 qtbot.waitUntil(lambda: manager.progress.value() > 0, timeout=30_000)
-                with qtbot.waitSignal(manager.job_cancelled, timeout=10_000):
-                    manager.pause_button.click()
-                qtbot.waitUntil(lambda: manager.job is None, timeout=10_000)
-                assert manager.message.text() == "Paused; Resume continues the download from where it stopped."
-                kept = _partial_size(dest)
-                assert 0 < kept < len(data) and not dest.exists()
+                if stopped_by == "pause":
+                    with qtbot.waitSignal(manager.job_cancelled, timeout=10_000):
+                        manager.pause_button.click()
+                    qtbot.waitUntil(lambda: manager.job is None, timeout=10_000)
+                    assert manager.message.text() == "Paused; Resume continues the download from where it stopped."
+            kept = _partial_size(dest)
+            assert 0 < kept < len(data) and not dest.exists()
             hub.throttle_bps = None
             gets_before = len([r for r in hub.requests if r.method == "GET" and "/cdn/" in r.path])
             with isolated_app(tmp_path) as app:  # the app again: the download is shown as paused
