@@ -122,6 +122,15 @@ class LocalServing:
         self.generator: Generator | None = None
         self.api_key: str | None = None  # the key clients must send; None: any program on this computer may ask
         self.log = RequestLog()
+        self._autostarted = False  # "start with the app" served this run's first model already
+
+    def autostart_due(self, chosen: bool) -> bool:
+        """Whether to serve the model that just loaded, with "start with the app" ``chosen``: once a run, for its
+        first model (a window rebuilt for another language asks again, and is told no)."""
+        due = chosen and not self._autostarted
+        if due:
+            self._autostarted = True
+        return due
 
     @property
     def url(self) -> str | None:

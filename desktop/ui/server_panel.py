@@ -56,7 +56,7 @@ class ServerPanel(QWidget):
         if self.options.key and self.serving.api_key is None and self.serving.url is None:
             self.serving.use_key(self.options.key)  # a key chosen in an earlier run stays the key
         self._shown_version = -1
-        self._autostart_now = self.options.autostart  # chosen in an earlier run: serve this run's first model
+        self._autostart_chosen = self.options.autostart  # chosen in an earlier run: serve this run's first model
         layout = QVBoxLayout(self)
         self.serve_switch = QCheckBox(self.tr("Serve the loaded model on localhost"))
         self.serve_switch.setObjectName("serve-switch")
@@ -201,10 +201,9 @@ class ServerPanel(QWidget):
     def model_loaded(self, *_: Any) -> None:
         """A model finished loading: with "start with the app" (chosen before this launch), serve it (the first
         model of this run only)."""
-        if self._autostart_now and self.options.autostart and self.controller.local is not None:
-            self._autostart_now = False
-            if self.serving.url is None:
-                self.serve(True)
+        chosen = self._autostart_chosen and self.options.autostart and self.controller.local is not None
+        if self.serving.autostart_due(chosen) and self.serving.url is None:
+            self.serve(True)
 
     # -- what is shown ---------------------------------------------------------------------------
 

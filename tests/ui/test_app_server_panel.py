@@ -176,6 +176,15 @@ def test_start_with_the_app_serves_the_model_when_it_loads_at_the_next_launch(qt
         assert panel.serve_switch.isChecked() and panel.serve_address.text() == f"http://127.0.0.1:{port}/v1"
         client = client_for(panel.serve_address.text())
         assert [m.id for m in client.models.list().data] == [tiny_gguf.stem]
+        panel.serve_switch.click()  # stopped by the user: a window rebuilt for another language does not restart it
+        try:
+            app.switch_language("ko")
+            w = app.window
+            load(qtbot, w, tiny_gguf)
+            assert not w.server_panel.serve_switch.isChecked() and w.server_panel.serve_address.text() == ""
+        finally:
+            app.switch_language("en")
+        panel = app.window.server_panel
         panel.autostart.click()
     with isolated_app(tmp_path) as app:
         app.show()
