@@ -100,6 +100,7 @@ class DesktopApp:
             new.show_welcome()
         old.composer.documents.hand_over(new.composer.documents)
         new.manager_link.adopt(old.manager_link)
+        old.first_run.hand_over(new.first_run)
         self.window = new
         new.show()
         old.close()

@@ -48,14 +48,29 @@ class FirstRun(QObject):
         """Show ``job``'s progress, its failure or its cancellation on the page."""
         if job is None:
             return None
-        manager, page = self.manager(), self.page
         self.job = job
-        page.show_busy(True)
-        page.show_progress(0.0, manager.message.text())
-        job.failed.connect(lambda _message: page.show_progress(0.0, manager.message.text()))
-        job.cancelled.connect(lambda: page.show_progress(0.0, self.tr("Cancelled; nothing was kept.")))
+        self.page.show_busy(True)
+        self.page.show_progress(0.0, self.manager().message.text())
+        job.failed.connect(self._failed)
+        job.cancelled.connect(self._cancelled)
         job.finished.connect(self._done)
         return job
+
+    def hand_over(self, other: FirstRun) -> None:
+        """A new window takes over (a language switch): its page follows the download or set-up under way (its
+        Cancel cancels it), and this page no longer does."""
+        job, self.job = self.job, None
+        if job is not None:
+            job.failed.disconnect(self._failed)
+            job.cancelled.disconnect(self._cancelled)
+            job.finished.disconnect(self._done)
+            other.follow(job)
+
+    def _failed(self, _message: str) -> None:
+        self.page.show_progress(0.0, self.manager().message.text())
+
+    def _cancelled(self) -> None:
+        self.page.show_progress(0.0, self.tr("Cancelled; nothing was kept."))
 
     def progress(self, fraction: float, text: str) -> None:
         """The manager's progress line, while the page follows a job."""

@@ -261,3 +261,32 @@ def test_a_language_switch_during_a_download_keeps_it_going_in_the_new_window(qt
         finally:
             language.install("en")
             desktop.switch_language("en")
+
+
+def test_a_language_switch_during_the_first_run_download_keeps_its_page(qtbot: Any, desktop: DesktopApp) -> None:
+    """The welcome page's download goes on in the new window's welcome page: shown as busy there, and its Cancel
+    cancels it (the old page, deleted, is no longer followed)."""
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # the download waits on a Hub that never answers
+        w = desktop.window
+        w.settings_panel.mirror.setText(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        w.settings_panel.mirror.editingFinished.emit()
+        w.show_welcome()
+        try:
+            job = w.download_recommended()
+            assert job is not None and w.welcome.cancel_button.isVisibleTo(w.welcome)
+            desktop.switch_language("ko")
+            new = desktop.window
+            assert new is not w and new.first_run.job is job and w.first_run.job is None
+            assert new.welcome.cancel_button.isVisibleTo(new.welcome)
+            assert not new.welcome.download_button.isEnabled()
+            with qtbot.waitSignal(job.finished, timeout=30_000):
+                new.welcome.cancel_button.click()
+            assert job.cancel_event.is_set() and new.first_run.job is None
+            assert new.welcome.download_button.isEnabled()
+        finally:
+            language.install("en")
+            desktop.switch_language("en")
