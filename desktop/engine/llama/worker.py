@@ -47,7 +47,7 @@ from .crash import WorkerCrashed, crash_message, read_tail
 from .gguf_check import ModelInfo, inspect_gguf
 
 POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
-CANCEL_GRACE_S = 10.0  # a worker that has not stopped this long after a cancel is killed (and reloaded later)
+CANCEL_GRACE_S = 10.0  # a one-request worker not stopped this long after a cancel is killed (and reloaded later)
 
 _CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
               "from exaone_desktop.engine.llama.worker_child import main; main()"
@@ -401,8 +401,11 @@ class WorkerGenerator:
                 if cancelled_at is None:
                     worker.send(("cancel", (), rid))
                     cancelled_at = time.monotonic()
-                elif time.monotonic() - cancelled_at > self.cancel_grace_s:
-                    worker.kill()  # stuck inside llama.cpp: the next request loads the model again
+                elif self.n_seq == 1 and time.monotonic() - cancelled_at > self.cancel_grace_s:
+                    # stuck inside llama.cpp: the next request loads the model again. Never a batched worker:
+                    # its other sequences are other clients' replies (its engine ends a stopped request at
+                    # its next step, in the queue or between prompt batches)
+                    worker.kill()
             try:
                 kind, payload, _rid = replies.get(timeout=POLL_S)
             except queue.Empty:

@@ -1,0 +1,64 @@
+"""WorkerGenerator's failure paths: a stop, a bad request, a caller that gives up, a dead worker, errors' types."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from exaone_desktop.engine.llama.worker import WorkerGenerator
+from exaone_desktop.engine.types import GenerationResult
+
+from tests.support.generation_models import PLAIN_PROMPT, tiny_gguf
+
+KIND = "exaone4"
+ENDLESS = "root ::= [a-z ] root"  # a grammar that never lets the reply end: it runs to max_new_tokens
+
+
+@pytest.fixture(scope="module")
+def model(tiny_checkpoint: Any) -> Path:
+    return tiny_gguf(KIND, tiny_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def worker(model: Path) -> Iterator[WorkerGenerator]:
+    gen = WorkerGenerator(model, n_threads=1)
+    yield gen
+    gen.close()
+
+
+def test_a_stopped_request_waiting_for_a_batch_slot_ends_alone(model: Path) -> None:
+    """Two long replies hold both slots; a third, queued, is stopped: it ends cancelled at once, and the worker
+    the three share is not killed for it (the other two finish, in the same process)."""
+    with WorkerGenerator(model, n_threads=1, n_seq=2, n_ctx=1024) as gen:
+        gen.cancel_grace_s = 0.0  # a one-request worker would be killed at once
+        pid = gen.pid
+        long = gen.default_settings(max_new_tokens=900, do_sample=True, seed=1)
+        started = [threading.Event(), threading.Event()]
+        results: dict[int, GenerationResult | BaseException] = {}
+
+        def run(i: int) -> None:
+            try:
+                results[i] = gen.generate(PLAIN_PROMPT, long, grammar=ENDLESS, on_event=lambda _e: started[i].set())
+            except BaseException as err:  # noqa: BLE001 - the assertion below shows it
+                results[i] = err
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        assert all(s.wait(120) for s in started)
+        stop = threading.Event()
+        stop.set()
+        third = gen.generate(PLAIN_PROMPT, gen.default_settings(max_new_tokens=4), cancel=stop)
+        others_done_before = sorted(results)
+        for t in threads:
+            t.join(300)
+        assert [c.finish_reason for c in third.generated] == ["cancelled"] and third.generated[0].token_ids == []
+        assert others_done_before == []  # it did not wait for a slot
+        for i in range(2):
+            result = results[i]
+            assert isinstance(result, GenerationResult), result
+            assert result.generated[0].finish_reason == "length" and len(result.generated[0].token_ids) == 900
+        assert gen.pid == pid and gen.running
