@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 from exaone_desktop.engine.llama.worker import WorkerGenerator
-from exaone_desktop.engine.types import GenerationResult
+from exaone_desktop.engine.types import GenerationError, GenerationResult
 
 from tests.support.generation_models import PLAIN_PROMPT, tiny_gguf
 
@@ -62,3 +63,38 @@ def test_a_stopped_request_waiting_for_a_batch_slot_ends_alone(model: Path) -> N
             assert isinstance(result, GenerationResult), result
             assert result.generated[0].finish_reason == "length" and len(result.generated[0].token_ids) == 900
         assert gen.pid == pid and gen.running
+
+
+class Words(str):
+    """A str subclass of the caller's own (the worker cannot import it)."""
+
+
+class Note:
+    def __str__(self) -> str:
+        return "hi"
+
+
+@pytest.fixture
+def callers_own_classes(monkeypatch: pytest.MonkeyPatch) -> tuple[type, type]:
+    """Classes only this process's ``__main__`` has, as a script's own would be."""
+    main = sys.modules["__main__"]
+    for cls in (Words, Note):
+        monkeypatch.setattr(cls, "__module__", "__main__")
+        monkeypatch.setattr(main, cls.__name__, cls, raising=False)
+    return Words, Note
+
+
+def test_a_request_the_worker_cannot_load_is_one_line_and_the_next_works(
+        worker: WorkerGenerator, callers_own_classes: tuple[type, type]) -> None:
+    words, note = callers_own_classes
+    settings = worker.default_settings(max_new_tokens=3, do_sample=False)
+    plain = worker.generate("hi", settings).generated[0].token_ids
+    assert worker.generate(words("hi"), settings).generated[0].token_ids == plain  # sent as a plain str
+    assert worker.generate([{"role": "user", "content": words("hi")}], settings).generated
+    pid = worker.pid
+    with pytest.raises(GenerationError, match="cannot read this request") as info:
+        worker.generate([{"role": "user", "content": note()}], settings)
+    assert "\n" not in str(info.value) and "AttributeError" in str(info.value)
+    with pytest.raises(GenerationError, match="cannot read this request"):  # the worker's own reader, unaided
+        worker._call("generate", (words("hi"), settings, {}), None, None)
+    assert worker.generate("hi", settings).generated[0].token_ids == plain and worker.pid == pid

@@ -97,6 +97,8 @@ class _Worker:
         while True:
             try:
                 kind, payload, rid = worker_child.read_frame(self._out)
+            except worker_child.UnreadableFrame as err:  # a reply this process cannot load: that request fails
+                kind, payload, rid = "raise", GenerationError(f"cannot read the model worker's reply ({err})"), err.rid
             except Exception:  # noqa: BLE001 - EOF, a closed pipe or a torn frame: the worker is gone
                 with self._routes_lock:
                     self._gone = True
@@ -255,13 +257,13 @@ class WorkerGenerator:
                         tools: list[Any] | None = None) -> tuple[str, list[int]]:
         kwargs = {} if tools is None else {"tools": tools}
         with self._serial():
-            value: tuple[str, list[int]] = self._call("tokenize_prompt", (_plain(prompt), settings, kwargs),
+            value: tuple[str, list[int]] = self._call("tokenize_prompt", (_plain(prompt), settings, _plain(kwargs)),
                                                       None, None)
             return value
 
     def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
         with self._serial():
-            value: str = self._call("render", ([dict(m) for m in messages], settings), None, None)
+            value: str = self._call("render", (_plain(list(messages)), settings), None, None)
             return value
 
     def generate(
@@ -283,7 +285,8 @@ class WorkerGenerator:
         kwargs.update({k: v for k, v in named.items() if v is not None})
         with self._serial():
             self._kept_after = None
-            result, counters, kept = self._call("generate", (_plain(prompt), settings, kwargs), on_event, cancel)
+            result, counters, kept = self._call("generate", (_plain(prompt), settings, _plain(kwargs)), on_event,
+                                                cancel)
             if self.n_seq == 1:  # a batched worker's requests overlap: nothing stands between them
                 self._kept_after = (kept,)
         self.stats.prompt_evals = counters.get("prompt_evals", self.stats.prompt_evals)
@@ -444,6 +447,22 @@ class _RemoteStateCache:
         return self._owner.state_cache_usage()
 
 
-def _plain(prompt: Prompt) -> Any:
-    """Plain data crosses the pipe: a string, or the messages as dicts."""
-    return prompt if isinstance(prompt, str) else [dict(m) for m in prompt]
+def _plain(value: Any) -> Any:
+    """Plain data crosses the pipe: strings, numbers, lists and dicts as the builtin types themselves (a
+    subclass the caller defined, a message Mapping, would not load in the worker). Anything else (bytes, an
+    image path) goes as it is."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

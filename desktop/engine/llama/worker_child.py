@@ -5,8 +5,9 @@ or the frozen app's own executable with ``WORKER_FLAG`` (packaging/entry.py disp
 that can crash the process -- llama.cpp loading, evaluating, sampling, chat templates -- runs here, so a
 ``GGML_ASSERT`` abort, a segfault or the OOM killer ends this process and never the user's.
 
-Protocol: length-prefixed pickles (``write_frame``/``read_frame``), requests on the child's stdin and
-replies on its stdout (moved off file descriptor 1 at start, so stray prints cannot corrupt it).
+Protocol: pickles behind a header of their length and request number (``write_frame``/``read_frame``: a
+pickle one side cannot load is answered by its number, the stream stays in step), requests on the child's
+stdin and replies on its stdout (moved off file descriptor 1 at start, so stray prints cannot corrupt it).
 
 - parent -> child: ``("load", model_path, load_kwargs)`` first; then ``(op, args, rid)`` with op one of
   ``OPS`` or ``IMMEDIATE_OPS`` and ``rid`` the request's number; ``("cancel", (), rid)`` at any time (read
@@ -38,7 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when it runs as a worker
 
@@ -49,13 +50,23 @@ EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batc
 _EXPECTED_ERRORS = ("GenerationError", "DamagedModel", "SettingsError")
 
 
-_HEADER = struct.Struct("<Q")
+_HEADER = struct.Struct("<Qq")  # the pickle's length, then the request number (outside it: see read_raw_frame)
+
+
+class UnreadableFrame(Exception):
+    """A whole frame whose pickle cannot be loaded here (a class only the sender has): the stream is still in
+    step, and ``rid`` says which request to answer."""
+
+    def __init__(self, rid: int, err: BaseException) -> None:
+        super().__init__(f"{type(err).__name__}: {' '.join(str(err).split())}")
+        self.rid = rid
 
 
 def frame(message: Any) -> bytes:
-    """``message`` as one frame: its pickle's length, then the pickle."""
+    """``message`` (``(kind, payload, rid)``) as one frame: its pickle's length and its rid, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
+    rid = message[2] if isinstance(message, tuple) and len(message) == 3 and isinstance(message[2], int) else -1
+    return _HEADER.pack(len(data), rid) + data
 
 
 def write_frame(out: IO[bytes], message: Any) -> None:
@@ -71,9 +82,14 @@ def _read_exact(inp: IO[bytes], n: int) -> bytes:
 
 
 def read_frame(inp: IO[bytes]) -> Any:
-    """The next message; EOFError when the other side is gone."""
-    (n,) = _HEADER.unpack(_read_exact(inp, _HEADER.size))
-    return pickle.loads(_read_exact(inp, n))
+    """The next message; EOFError when the other side is gone, UnreadableFrame when its pickle cannot be
+    loaded (the next frame can still be read)."""
+    n, rid = _HEADER.unpack(_read_exact(inp, _HEADER.size))
+    data = _read_exact(inp, n)
+    try:
+        return pickle.loads(data)
+    except Exception as err:  # noqa: BLE001 - any failure to rebuild the sender's objects
+        raise UnreadableFrame(rid, err) from None
 
 
 def _open_channels() -> tuple[IO[bytes], IO[bytes]]:
@@ -197,7 +213,11 @@ class _Requests:
         while True:
             try:
                 op, args, rid = read_frame(self._inp)
-            except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError):
+            except UnreadableFrame as err:  # the frame was read whole: answer it, then read on
+                if err.rid > 0:
+                    _answer(self._send, err.rid, functools.partial(_unreadable, err))
+                continue
+            except (EOFError, OSError, ValueError, TypeError, struct.error):
                 self.cancel_all()
                 self._queue.put(("close", (), 0, threading.Event()))
                 return
@@ -230,6 +250,13 @@ class _Requests:
         return self._queue.get()  # type: ignore[no-any-return]
 
 
+def _unreadable(err: UnreadableFrame) -> NoReturn:
+    from ..types import GenerationError
+
+    raise GenerationError(f"the model worker cannot read this request ({err}); pass plain data "
+                          "(strings, numbers, lists, dicts)")
+
+
 def _answer(send: Callable[[Any], None], rid: int, work: Callable[[], Any]) -> None:
     """Run ``work`` and send its value, or the error it raised, as the reply to request ``rid``."""
     try:
@@ -254,7 +281,10 @@ def main() -> None:
 
     try:
         _op, model_path, load_kwargs = read_frame(inp)
-    except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+    except UnreadableFrame as err:
+        _answer(send, 0, functools.partial(_unreadable, err))
+        return
+    except (EOFError, OSError, ValueError, struct.error):
         return
     try:
         from . import logs as llama_logs
