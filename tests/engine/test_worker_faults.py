@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from exaone_desktop.engine.llama.worker import WorkerGenerator
-from exaone_desktop.engine.types import GenerationError, GenerationResult
+from exaone_desktop.engine.types import GenerationError, GenerationResult, StreamEvent
 
 from tests.support.generation_models import PLAIN_PROMPT, tiny_gguf
 
@@ -98,3 +98,20 @@ def test_a_request_the_worker_cannot_load_is_one_line_and_the_next_works(
     with pytest.raises(GenerationError, match="cannot read this request"):  # the worker's own reader, unaided
         worker._call("generate", (words("hi"), settings, {}), None, None)
     assert worker.generate("hi", settings).generated[0].token_ids == plain and worker.pid == pid
+
+
+def test_a_reply_its_caller_gave_up_on_stops_in_the_worker(worker: WorkerGenerator) -> None:
+    settings = worker.default_settings(max_new_tokens=900, do_sample=False)
+    short = worker.default_settings(max_new_tokens=2, do_sample=False)
+    worker.generate(PLAIN_PROMPT, short)
+    before = worker.stats.tokens_decoded
+
+    def on_event(_event: StreamEvent) -> None:
+        raise RuntimeError("the caller's callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed"):
+        worker.generate(PLAIN_PROMPT, settings, grammar=ENDLESS, on_event=on_event)
+    worker.generate(PLAIN_PROMPT, short)
+    # the worker's own count: the abandoned reply stopped long before its 900 tokens (it ran them all, for
+    # nobody, before the next request was read)
+    assert worker.stats.tokens_decoded - before < 450

@@ -388,6 +388,11 @@ class WorkerGenerator:
         try:
             worker.send((op, args, rid))
             return self._receive(worker, rid, "running", on_event, cancel)
+        except BaseException:
+            # the caller gives up (its on_event raised, Ctrl+C, the reply was an error): the worker stops the
+            # request if it still runs, so the next one does not wait for a reply nobody reads
+            worker.send(("cancel", (), rid))
+            raise
         finally:
             worker.close_request(rid)
 
