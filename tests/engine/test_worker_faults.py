@@ -115,3 +115,16 @@ def test_a_reply_its_caller_gave_up_on_stops_in_the_worker(worker: WorkerGenerat
     # the worker's own count: the abandoned reply stopped long before its 900 tokens (it ran them all, for
     # nobody, before the next request was read)
     assert worker.stats.tokens_decoded - before < 450
+
+
+def test_a_budget_set_while_no_worker_runs_waits_for_the_next_one(model: Path) -> None:
+    with WorkerGenerator(model, n_threads=1, state_cache_mb=64) as gen:
+        settings = gen.default_settings(max_new_tokens=2, do_sample=False)
+        gen.kill()
+        pid = gen.pid
+        gen.set_state_cache_mb(10)
+        assert not gen.running and gen.pid == pid  # no model was loaded on this thread
+        assert gen.state_cache_usage() is None
+        gen.generate("hi", settings, conversation="a")
+        assert gen.running and gen.pid != pid
+        assert gen.state_cache_usage().budget_bytes == 10 * 2**20  # the new worker started with it

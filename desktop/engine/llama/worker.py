@@ -317,8 +317,10 @@ class WorkerGenerator:
 
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the kept-conversation budget of the running worker (at once, even during a reply); the
-        next worker (after a crash) starts with it too."""
-        self._call("set_state_cache_mb", (megabytes, disk_megabytes), None, None)
+        next worker (after a crash) starts with it too. With no worker running it is only kept for the next
+        one: changing it never starts a worker (that would load the model on the caller's thread)."""
+        if self.running or self._closed:  # (closed: _call says so in one line)
+            self._call("set_state_cache_mb", (megabytes, disk_megabytes), None, None)
         self._kept_after = None  # (after: a reply that ends meanwhile may have sent the old figures)
         self._load_kwargs["state_cache_mb"] = megabytes
         if disk_megabytes is not None:
