@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import sys
 import threading
 from collections.abc import Iterator
@@ -9,7 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from exaone_desktop.engine.documents import DocumentError
+from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.llama.worker import WorkerGenerator
+from exaone_desktop.engine.sampling.grammar import GrammarError
 from exaone_desktop.engine.types import GenerationError, GenerationResult, StreamEvent
 
 from tests.support.generation_models import PLAIN_PROMPT, tiny_gguf
@@ -128,3 +132,27 @@ def test_a_budget_set_while_no_worker_runs_waits_for_the_next_one(model: Path) -
         gen.generate("hi", settings, conversation="a")
         assert gen.running and gen.pid != pid
         assert gen.state_cache_usage().budget_bytes == 10 * 2**20  # the new worker started with it
+
+
+def test_document_and_grammar_errors_keep_their_type_and_line(worker: WorkerGenerator, model: Path) -> None:
+    unreadable = base64.b64encode(b"%PDF-1.4 this is not a PDF").decode("ascii")
+    prompt = [{"role": "user", "content": [
+        {"type": "text", "text": "요약해 주세요"},
+        {"type": "file", "file": {"filename": "report.pdf", "file_data": f"data:application/pdf;base64,{unreadable}"}},
+    ]}]
+    settings = worker.default_settings(max_new_tokens=2)
+    local = LocalGenerator(model, n_threads=1)
+    try:
+        with pytest.raises(DocumentError) as here:
+            local.generate(prompt, settings)
+        with pytest.raises(GrammarError) as grammar_here:
+            local.generate("hi", settings, grammar='root ::= ("a"')
+    finally:
+        local.close()
+    with pytest.raises(DocumentError) as there:
+        worker.generate(prompt, settings)
+    assert type(there.value) is DocumentError and str(there.value) == str(here.value)
+    assert "\n" not in str(there.value)
+    with pytest.raises(GenerationError) as grammar_there:
+        worker.generate("hi", settings, grammar='root ::= ("a"')
+    assert str(grammar_there.value) == str(grammar_here.value)

@@ -47,7 +47,8 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 OPS = ("generate", "tokenize_prompt", "render")
 IMMEDIATE_OPS = ("state_cache_usage", "set_state_cache_mb")  # thread-safe: answered while a request runs
 EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batched when tokens come faster)
-_EXPECTED_ERRORS = ("GenerationError", "DamagedModel", "SettingsError")
+_EXPECTED_ERRORS = ("SettingsError",)  # passed on as they are, beside every GenerationError
+_GRAMMAR_ERRORS = ("GrammarError", "GrammarRejected")  # passed on as GenerationError, the line unchanged
 
 
 _HEADER = struct.Struct("<Qq")  # the pickle's length, then the request number (outside it: see read_raw_frame)
@@ -152,12 +153,26 @@ def _immediate(gen: Any, op: str, args: tuple[Any, ...]) -> Any:
 
 
 def _portable(err: BaseException) -> BaseException:
-    """The exception to send to the parent: the user's errors as they are, anything else as one line."""
+    """The exception to send to the parent: the user's errors as they are (any GenerationError, a
+    DocumentError or WorkerCrashed included), a grammar's as a GenerationError with its line unchanged,
+    anything else as one line that names it."""
     from ..types import GenerationError
 
-    if type(err).__name__ in _EXPECTED_ERRORS:
-        return err
     text = " ".join(str(err).split())
+    if isinstance(err, GenerationError) or type(err).__name__ in _EXPECTED_ERRORS:
+        try:
+            pickle.loads(pickle.dumps(err, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - an error that cannot cross the pipe goes as its line
+            return GenerationError(text) if isinstance(err, GenerationError) else _unexpected(err, text)
+        return err
+    if type(err).__name__ in _GRAMMAR_ERRORS:
+        return GenerationError(str(err))
+    return _unexpected(err, text)
+
+
+def _unexpected(err: BaseException, text: str) -> BaseException:
+    from ..types import GenerationError
+
     return GenerationError(f"unexpected {type(err).__name__} in the model worker{': ' + text if text else ''}")
 
 
