@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from exaone_desktop.engine.documents import DocumentError
+from exaone_desktop.engine.llama import worker_child
 from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.sampling.grammar import GrammarError
@@ -156,3 +157,36 @@ def test_document_and_grammar_errors_keep_their_type_and_line(worker: WorkerGene
     with pytest.raises(GenerationError) as grammar_there:
         worker.generate("hi", settings, grammar='root ::= ("a"')
     assert str(grammar_there.value) == str(grammar_here.value)
+
+
+class FailsMidReply:
+    """A real LocalGenerator whose reply breaks after its third piece of text."""
+
+    def __init__(self, real: LocalGenerator) -> None:
+        self.real, self.capabilities, self.seen = real, real.capabilities, []
+
+    def generate(self, prompt: Any, settings: Any, *, on_event: Any, cancel: Any, **kwargs: Any) -> Any:
+        def forward(event: StreamEvent) -> None:
+            on_event(event)
+            self.seen.append(event.text)
+            if len(self.seen) == 3:
+                raise RuntimeError("the stream broke")
+
+        return self.real.generate(prompt, settings, on_event=forward, cancel=cancel, **kwargs)
+
+
+def test_text_streamed_before_a_failure_is_sent_before_the_error(model: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_child, "EVENT_INTERVAL_S", 3600.0)  # after the first piece, only flushes send
+    local = LocalGenerator(model, n_threads=1)
+    try:
+        gen = FailsMidReply(local)
+        sent: list[Any] = []
+        settings = local.default_settings(max_new_tokens=20, do_sample=False)
+        worker_child._answer(sent.append, 7, lambda: worker_child._handle(
+            gen, "generate", (PLAIN_PROMPT, settings, {"grammar": ENDLESS}), threading.Event(), sent.append, 7))
+    finally:
+        local.close()
+    assert [m[0] for m in sent] == ["events", "events", "raise"] and all(m[2] == 7 for m in sent)
+    assert "".join(text for m in sent[:-1] for _i, _k, text in m[1]) == "".join(gen.seen)
+    assert "the stream broke" in str(sent[-1][1])

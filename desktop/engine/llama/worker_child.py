@@ -203,8 +203,10 @@ def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callabl
                                   f"({type(gen).__name__}); leave it out")
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         batcher = _Batcher(send, rid)
-        result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
-        batcher.flush()
+        try:
+            result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
+        finally:  # the text streamed last goes out before the result or the error
+            batcher.flush()
         kept = gen.state_cache_usage() if gen.capabilities.state_cache else None  # spares the UI a round trip
         return result, counters(gen), kept
     if op == "tokenize_prompt":
