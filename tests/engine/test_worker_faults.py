@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from exaone_desktop.engine.documents import DocumentError
 from exaone_desktop.engine.llama import worker_child
+from exaone_desktop.engine.llama.crash import WorkerCrashed
 from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.sampling.grammar import GrammarError
@@ -190,3 +193,44 @@ def test_text_streamed_before_a_failure_is_sent_before_the_error(model: Path,
     assert [m[0] for m in sent] == ["events", "events", "raise"] and all(m[2] == 7 for m in sent)
     assert "".join(text for m in sent[:-1] for _i, _k, text in m[1]) == "".join(gen.seen)
     assert "the stream broke" in str(sent[-1][1])
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX's")
+def test_every_request_a_crash_ends_says_why(model: Path) -> None:
+    """Two replies in a batched worker that dies: the second to notice gives the same reason as the first
+    (the first closed the worker and removed its log before the second read it)."""
+    with WorkerGenerator(model, n_threads=1, n_seq=2, n_ctx=1024) as gen:
+        assert gen._worker is not None and gen.pid is not None
+        log, pid = gen._worker.log_path, gen.pid
+        long = gen.default_settings(max_new_tokens=900, do_sample=False)
+        started = [threading.Event(), threading.Event()]
+        first_done = threading.Event()
+        errors: dict[int, BaseException] = {}
+
+        def run(i: int) -> None:
+            def on_event(_event: StreamEvent) -> None:
+                started[i].set()
+                if i == 1:
+                    first_done.wait(60)  # the second notices the crash only after the first has ended
+
+            try:
+                gen.generate(PLAIN_PROMPT, long, grammar=ENDLESS, on_event=on_event)
+            except BaseException as err:  # noqa: BLE001 - the assertions below show it
+                errors[i] = err
+            finally:
+                if i == 0:
+                    first_done.set()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        assert all(s.wait(120) for s in started)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write("GGML_ASSERT(n_tokens > 0) failed in the test\n")
+        os.kill(pid, signal.SIGKILL)
+        for t in threads:
+            t.join(120)
+        messages = [str(errors[i]) for i in range(2)]
+        assert all(isinstance(errors[i], WorkerCrashed) for i in range(2)), messages
+        assert "GGML_ASSERT(n_tokens > 0) failed in the test" in messages[0]
+        assert messages[1] == messages[0]

@@ -88,6 +88,8 @@ class _Worker:
         self._next_rid = LOAD_RID + 1
         self._gone = False
         self._send_lock = threading.Lock()
+        self._reap_lock = threading.Lock()
+        self._reaped: tuple[int | None, str] | None = None
         self._reader = threading.Thread(target=self._read, name="worker-replies", daemon=True)
         self._reader.start()
         _live.add(self)
@@ -149,12 +151,16 @@ class _Worker:
         self.proc.wait()
 
     def reap(self) -> tuple[int | None, str]:
-        """Wait for the dead child; (exit code, log tail)."""
-        try:
-            self.proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        return self.proc.returncode, read_tail(self.log_path)
+        """Wait for the dead child; (exit code, log tail), read once and kept: every request the crash ended
+        says why, even after the first to ask has closed the worker (and removed its log)."""
+        with self._reap_lock:
+            if self._reaped is None:
+                try:
+                    self.proc.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+                self._reaped = (self.proc.returncode, read_tail(self.log_path))
+            return self._reaped
 
     def close(self, timeout: float = 5.0) -> None:
         self.send(("close", (), LOAD_RID))  # the worker cancels what still runs (Ctrl+C) and ends
@@ -169,8 +175,11 @@ class _Worker:
         if not self._reader.is_alive():
             with contextlib.suppress(OSError):
                 self._out.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.log_path)
+        with self._reap_lock:  # a dead child's reason is read before its log goes (for requests still to ask)
+            if self._reaped is None and self.proc.poll() is not None:
+                self._reaped = (self.proc.returncode, read_tail(self.log_path))
+            with contextlib.suppress(OSError):
+                os.unlink(self.log_path)
         _live.discard(self)
 
 
