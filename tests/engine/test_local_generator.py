@@ -273,3 +273,36 @@ def test_model_sampling_defaults_apply_and_user_values_win(local: Any) -> None:
     s = gen.default_settings()
     assert (s.temperature, s.top_k, s.top_p, s.repetition_penalty) == (0.7, 40, 0.9, 1.05)
     assert gen.default_settings(top_k=0, temperature=None).top_k == 0
+
+
+CLOSE_DURING_REPLY = """
+import sys, threading
+from exaone_desktop.engine.llama.local import LocalGenerator
+gen = LocalGenerator(sys.argv[1], n_threads=1, assistant_model=sys.argv[1])
+started, order = threading.Event(), []
+settings = gen.default_settings(max_new_tokens=300, num_assistant_tokens=4, speculative="on")
+
+def reply():
+    result = gen.generate(sys.argv[2], settings, grammar="root ::= [a-z ] root", on_event=lambda _e: started.set())
+    order.append("reply " + result.generated[0].finish_reason)
+
+thread = threading.Thread(target=reply)
+thread.start()
+started.wait(60)
+gen.close()
+order.append("closed")
+thread.join(60)
+print(order)
+"""
+
+
+def test_close_while_a_reply_runs_waits_for_it(tiny_checkpoint: Any) -> None:
+    """close() on another thread frees the draft model, the KV cache's batch and the model only once the reply
+    that uses them has ended (they were freed under it: a crash). In a child process: that crash would end it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", CLOSE_DURING_REPLY, str(tiny_gguf("exaone4", tiny_checkpoint)),
+                           PLAIN_PROMPT], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.strip() == "['reply length', 'closed']"

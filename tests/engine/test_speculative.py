@@ -9,6 +9,7 @@ distribution differs from the model's still yields the model's distribution (chi
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -677,3 +678,33 @@ def test_auto_looks_less_often_when_looking_costs_more_than_a_sliver_of_decoding
         reply = SimpleNamespace(tokens=[1, 2, 3])
         drafts = [speculation.propose(reply, 512, 1000) for _ in range(40)]  # type: ignore[arg-type]
     assert all(d.tokens == [] for d in drafts) and source.calls == looks
+
+
+def test_stop_ends_the_draft_models_prompt_evaluation(gguf: Any) -> None:
+    """Stop pressed as the draft model starts on a long prompt: it evaluates none of it (it ran the whole prompt
+    before the reply could end), the reply ends cancelled, and the next reply drafts from the same context."""
+    model = gguf("exaone4")
+    assisted = LocalGenerator(model, n_threads=2, assistant_model=str(model))
+    try:
+        draft = assisted.assistant_model
+        assert draft is not None
+        prompt = " ".join([PLAIN_PROMPT] * 40)
+        assert len(assisted.tokenize_prompt(prompt, assisted.default_settings())[1]) > draft.n_batch
+        cancel = threading.Event()
+        real_catch_up = draft._catch_up
+
+        def stop_as_it_starts(context: list[int], *args: Any) -> Any:
+            cancel.set()
+            return real_catch_up(context, *args)
+
+        draft._catch_up = stop_as_it_starts  # type: ignore[method-assign]
+        settings = assisted.default_settings(max_new_tokens=8, num_assistant_tokens=4, speculative="on")
+        result = assisted.generate(prompt, settings, cancel=cancel)
+        assert [c.finish_reason for c in result.generated] == ["cancelled"]
+        assert draft._held == []  # not one batch of the prompt after Stop
+        draft._catch_up = real_catch_up  # type: ignore[method-assign]
+        plain = run(load(model), prompt, max_new_tokens=8, speculative="off").generated[0]
+        again = assisted.generate(prompt, settings)
+        assert again.generated[0].token_ids == plain.token_ids and drafted(again)[0] > 0
+    finally:
+        assisted.close()

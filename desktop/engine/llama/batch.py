@@ -198,6 +198,7 @@ class BatchGenerator:
                     while self._waiting:
                         self._waiting.popleft().future.set_exception(GenerationError("the model was closed"))
                     return
+                self._drop_cancelled_waiting()
                 admit = []
                 for slot in self._slots:
                     if slot.request is None and self._waiting:
@@ -207,6 +208,16 @@ class BatchGenerator:
                 self._begin(slot)
             if self._active():
                 self._step()
+
+    def _drop_cancelled_waiting(self) -> None:
+        """Requests stopped before a slot was free end now, as cancelled (called with ``_cond`` held): waiting
+        for a slot would keep their caller past its stop."""
+        for request in [r for r in self._waiting if _stopped(r)]:
+            self._waiting.remove(request)
+            if not request.future.done():
+                request.started = request.prompt_done = time.perf_counter()
+                request.completions.append(Completion(text="", token_ids=[], finish_reason="cancelled"))
+                request.future.set_result(self._result(request, seed=request.settings.seed or 0))
 
     def _active(self) -> list[_Slot]:
         return [s for s in self._slots if s.request is not None]
@@ -246,6 +257,10 @@ class BatchGenerator:
         else:
             ids = request.prompt_ids
             for start in range(0, len(ids), self.n_batch):
+                if _stopped(request):  # stopped mid-prompt: the request ends here, the other slots go on
+                    request.completions.append(Completion(text="", token_ids=[], finish_reason="cancelled"))
+                    self._finish(slot)
+                    return
                 chunk = ids[start: start + self.n_batch]
                 self._fill([(t, start + i, slot.seq, start + i == len(ids) - 1) for i, t in enumerate(chunk)])
                 self._decode()
@@ -279,7 +294,7 @@ class BatchGenerator:
         request, reply = slot.request, slot.reply
         assert request is not None and reply is not None
         reason: FinishReason | None
-        if request.cancel is not None and request.cancel.is_set():
+        if _stopped(request):
             reason = "cancelled"
         else:
             reason = reply.take(logits) if reply.room else "length"
@@ -299,17 +314,21 @@ class BatchGenerator:
         assert request is not None and slot.sampler is not None
         seed = slot.sampler.seed
         self._release(slot)
+        request.prompt_done = request.prompt_done or time.perf_counter()
+        request.future.set_result(self._result(request, seed))
+
+    def _result(self, request: _Request, seed: int) -> GenerationResult:
         end = time.perf_counter()
         n_generated = sum(len(c.token_ids) for c in request.completions)
         prefill = request.prompt_done - request.started
         decode = end - request.prompt_done
-        request.future.set_result(GenerationResult(
+        return GenerationResult(
             prompt_text=request.prompt_text, prompt_token_ids=request.prompt_ids, generated=request.completions,
             backend=self.backend, model=self.model_info.name, not_applied=drafting_settings(request.settings),
             timings={"prompt_tokens_per_s": len(request.prompt_ids) / prefill if prefill > 0 else 0.0,
                      "generated_tokens_per_s": n_generated / decode if decode > 0 else 0.0,
                      "prompt_tokens": float(len(request.prompt_ids)), "generated_tokens": float(n_generated),
-                     "seed": float(seed)}))
+                     "seed": float(seed)})
 
     def _step(self) -> None:
         """One batch: the pending token of every active sequence; then each samples its next."""
@@ -354,6 +373,10 @@ class BatchGenerator:
     def _logits(self, i: int) -> np.ndarray:
         ptr = llama_cpp.llama_get_logits_ith(self._ctx, i)
         return np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).copy()
+
+
+def _stopped(request: _Request) -> bool:
+    return request.cancel is not None and request.cancel.is_set()
 
 
 def load_batch_generator(model_path: Any, n_seq: int, **load: Any) -> BatchGenerator:

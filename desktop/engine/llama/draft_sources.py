@@ -4,6 +4,7 @@ target's tokenizer, refused in one line otherwise, sampling under the same setti
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from ..sampling.sampler import TokenSampler, sequence_seed
 from ..settings import GenerationSettings
 from ..types import GenerationError
 from .gguf_check import ModelInfo, inspect_gguf
+from .kv_cache import LLAMA_DECODE_ABORTED, NO_ABORT_CALLBACK
 from .load import chat_templates_not_compiled
 from .prompt_cache import common_prefix
 
@@ -192,6 +194,8 @@ class DraftModel:
         self._held: list[int] = []
         self._prompt: list[int] = []
         self._rng = np.random.default_rng(0)
+        self._stopping: threading.Event | None = None  # what the abort callback polls during _catch_up
+        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
         self.decode_seconds = 0.0  # time spent in the draft's llama_decode (the cost model reads it)
         self.decodes = 0
 
@@ -204,14 +208,18 @@ class DraftModel:
         self._rng = np.random.default_rng([own, 0xD2AF7])
         self._prompt = list(prompt_ids)
 
-    def propose(self, reply_tokens: Sequence[int], n: int) -> Draft:
+    def propose(self, reply_tokens: Sequence[int], n: int, cancel: threading.Event | None = None) -> Draft:
+        """As ``DraftSource.propose``; ``cancel`` (Stop) ends the evaluation of the context between batches and,
+        through llama.cpp's abort callback, inside one: the draft is then empty."""
         sampler = self._sampler
         assert sampler is not None, "begin() first"
         context = [*self._prompt, *reply_tokens]
         n = min(n, int(llama_cpp.llama_n_ctx(self._ctx)) - len(context))
         if n <= 0:
             return Draft([])
-        logits = self._catch_up(context)
+        logits = self._catch_up(context, cancel)
+        if logits is None:
+            return Draft([])
         sampler.rebase(self._prompt, reply_tokens)
         sampling = sampler.settings.do_sample
         tokens: list[int] = []
@@ -229,11 +237,14 @@ class DraftModel:
             tokens.append(token)
             sampler.accept(token)
             if j + 1 < n:
-                logits = self._eval([token])
+                following = self._eval([token])
+                assert following is not None  # (no abort callback outside _catch_up)
+                logits = following
         return Draft(tokens, qs if sampling else None)
 
-    def _catch_up(self, context: list[int]) -> np.ndarray:
-        """Make the cache hold ``context`` (rolling back to the common prefix); the logits after it."""
+    def _catch_up(self, context: list[int], cancel: threading.Event | None = None) -> np.ndarray | None:
+        """Make the cache hold ``context`` (rolling back to the common prefix); the logits after it, None when
+        ``cancel`` was set (the cache holds the batches that finished: the next proposal goes on from them)."""
         keep = min(common_prefix(self._held, context), len(context) - 1)
         mem = llama_cpp.llama_get_memory(self._ctx)
         window_gone = self._n_swa and llama_cpp.llama_memory_seq_pos_min(mem, 0) > max(0, keep - self._n_swa)
@@ -242,18 +253,39 @@ class DraftModel:
             keep = 0
         del self._held[keep:]
         logits: np.ndarray | None = None
-        for at in range(keep, len(context), self.n_batch):
-            logits = self._eval(context[at: at + self.n_batch])
-        assert logits is not None
+        self._stopping = cancel
+        if cancel is not None:
+            llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
+        try:
+            for at in range(keep, len(context), self.n_batch):
+                if cancel is not None and cancel.is_set():
+                    return None
+                logits = self._eval(context[at: at + self.n_batch])
+                if logits is None:
+                    return None
+        finally:
+            if cancel is not None:
+                llama_cpp.llama_set_abort_callback(self._ctx, NO_ABORT_CALLBACK, None)
+            self._stopping = None
         return logits
 
-    def _eval(self, tokens: list[int]) -> np.ndarray:
+    def _should_abort(self, _data: object) -> bool:
+        stopping = self._stopping
+        return stopping is not None and stopping.is_set()
+
+    def _eval(self, tokens: list[int]) -> np.ndarray | None:
+        """The logits after ``tokens``; None when the abort callback stopped the decode (inside ``_catch_up``)."""
         arr = (llama_cpp.llama_token * len(tokens))(*tokens)
         t = time.perf_counter()
         rc = llama_cpp.llama_decode(self._ctx, llama_cpp.llama_batch_get_one(arr, len(tokens)))
         if len(tokens) == 1:
             self.decode_seconds += time.perf_counter() - t
             self.decodes += 1
+        if rc == LLAMA_DECODE_ABORTED and self._stopping is not None:
+            # the batch's positions are gone (and a sliding window it moved cannot come back): start over
+            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
+            self._held = []
+            return None
         if rc != 0:
             llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
             self._held = []

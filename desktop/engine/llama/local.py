@@ -10,6 +10,7 @@ ends a prompt evaluation within milliseconds (llama.cpp's abort callback polls i
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -222,23 +223,25 @@ class LocalGenerator:
         self.state_cache.set_budget(budget_bytes("state_cache_mb", megabytes), disk)
 
     def close(self) -> None:
-        vision, self._vision = getattr(self, "_vision", None), None
-        if vision is not None:
-            vision.close()
-        draft, self.assistant_model = getattr(self, "assistant_model", None), None
-        if draft is not None:
-            draft.close()
-        kv, self._kv = getattr(self, "_kv", None), None
-        llm = getattr(self, "_llm", None)
-        if kv is not None:
-            kv.close()
-        if llm is not None:
-            with self._lock:
+        """Free the model; a reply running on another thread ends first (what it uses is freed after it)."""
+        lock = getattr(self, "_lock", None)  # (absent when loading failed early)
+        with lock if lock is not None else contextlib.nullcontext():
+            vision, self._vision = getattr(self, "_vision", None), None
+            if vision is not None:
+                vision.close()
+            draft, self.assistant_model = getattr(self, "assistant_model", None), None
+            if draft is not None:
+                draft.close()
+            kv, self._kv = getattr(self, "_kv", None), None
+            llm = getattr(self, "_llm", None)
+            if kv is not None:
+                kv.close()
+            if llm is not None:
                 if kv is not None and self.state_cache.has_folder:  # the live and the kept conversations, for
                     kv.keep_live()  # the next session
                     self.state_cache.spill()
                 self._llm = None
-            llm.close()
+                llm.close()
 
     def __enter__(self) -> LocalGenerator:
         return self

@@ -95,7 +95,7 @@ class Speculation:
         seed = sampler.seed if sampler.seed is not None else 0
         self._rng = np.random.default_rng([sequence_seed(seed, max(sampler.sequence_index, 0)), 0xACCE97])
 
-    def propose(self, reply: Reply, n_batch: int, max_new_tokens: int) -> Draft:
+    def propose(self, reply: Reply, n_batch: int, max_new_tokens: int, cancel: Any = None) -> Draft:
         """The next draft: at most what the reply may still take (so the cache never passes the context's end,
         which the prompt's check leaves room for) and what one batch holds."""
         room = min(self.length.limit, max_new_tokens - len(reply.tokens), n_batch - 1)
@@ -114,7 +114,12 @@ class Speculation:
                 self._skip = self._lookups_to_skip(looked)
         else:
             k = min(self.length.next(), room)
-            draft = self.source.propose(reply.tokens, k) if k > 0 else Draft([])
+            if k <= 0:
+                draft = Draft([])
+            elif isinstance(self.source, DraftModel):  # a model's proposal evaluates the context: Stop ends it
+                draft = self.source.propose(reply.tokens, k, cancel)
+            else:
+                draft = self.source.propose(reply.tokens, k)
         del draft.tokens[k:]
         if isinstance(self.source, DraftModel) and self.source.decodes:
             one = self.length.costs.seconds.get(1)
@@ -196,8 +201,10 @@ def decode_reply(target: DecodeTarget, reply: Reply, logits: np.ndarray, cancel:
             pending = target.eval_one(reply.tokens[-1])
             continue
         looking = time.perf_counter()
-        draft = speculation.propose(reply, n_batch, max_new_tokens)
+        draft = speculation.propose(reply, n_batch, max_new_tokens, cancel)
         started += time.perf_counter() - looking
+        if cancel is not None and cancel.is_set():
+            return "cancelled"
         if draft.tokens:
             ended, pending = speculation.verify(target, reply, draft)
             if ended != "cancelled":  # the batch, the drafts' checks and the cache's trim, as one step

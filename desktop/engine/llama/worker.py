@@ -47,7 +47,7 @@ from .crash import WorkerCrashed, crash_message, read_tail
 from .gguf_check import ModelInfo, inspect_gguf
 
 POLL_S = 0.02  # how often the parent looks at the caller's cancel event while waiting for the worker
-CANCEL_GRACE_S = 10.0  # a worker that has not stopped this long after a cancel is killed (and reloaded later)
+CANCEL_GRACE_S = 10.0  # a one-request worker not stopped this long after a cancel is killed (and reloaded later)
 
 _CHILD_CODE = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); " \
               "from exaone_desktop.engine.llama.worker_child import main; main()"
@@ -88,6 +88,8 @@ class _Worker:
         self._next_rid = LOAD_RID + 1
         self._gone = False
         self._send_lock = threading.Lock()
+        self._reap_lock = threading.Lock()
+        self._reaped: tuple[int | None, str] | None = None
         self._reader = threading.Thread(target=self._read, name="worker-replies", daemon=True)
         self._reader.start()
         _live.add(self)
@@ -97,6 +99,8 @@ class _Worker:
         while True:
             try:
                 kind, payload, rid = worker_child.read_frame(self._out)
+            except worker_child.UnreadableFrame as err:  # a reply this process cannot load: that request fails
+                kind, payload, rid = "raise", GenerationError(f"cannot read the model worker's reply ({err})"), err.rid
             except Exception:  # noqa: BLE001 - EOF, a closed pipe or a torn frame: the worker is gone
                 with self._routes_lock:
                     self._gone = True
@@ -147,12 +151,16 @@ class _Worker:
         self.proc.wait()
 
     def reap(self) -> tuple[int | None, str]:
-        """Wait for the dead child; (exit code, log tail)."""
-        try:
-            self.proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        return self.proc.returncode, read_tail(self.log_path)
+        """Wait for the dead child; (exit code, log tail), read once and kept: every request the crash ended
+        says why, even after the first to ask has closed the worker (and removed its log)."""
+        with self._reap_lock:
+            if self._reaped is None:
+                try:
+                    self.proc.wait(5.0)
+                except subprocess.TimeoutExpired:
+                    self.kill()
+                self._reaped = (self.proc.returncode, read_tail(self.log_path))
+            return self._reaped
 
     def close(self, timeout: float = 5.0) -> None:
         self.send(("close", (), LOAD_RID))  # the worker cancels what still runs (Ctrl+C) and ends
@@ -167,8 +175,11 @@ class _Worker:
         if not self._reader.is_alive():
             with contextlib.suppress(OSError):
                 self._out.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.log_path)
+        with self._reap_lock:  # a dead child's reason is read before its log goes (for requests still to ask)
+            if self._reaped is None and self.proc.poll() is not None:
+                self._reaped = (self.proc.returncode, read_tail(self.log_path))
+            with contextlib.suppress(OSError):
+                os.unlink(self.log_path)
         _live.discard(self)
 
 
@@ -255,13 +266,13 @@ class WorkerGenerator:
                         tools: list[Any] | None = None) -> tuple[str, list[int]]:
         kwargs = {} if tools is None else {"tools": tools}
         with self._serial():
-            value: tuple[str, list[int]] = self._call("tokenize_prompt", (_plain(prompt), settings, kwargs),
+            value: tuple[str, list[int]] = self._call("tokenize_prompt", (_plain(prompt), settings, _plain(kwargs)),
                                                       None, None)
             return value
 
     def render(self, messages: Sequence[Mapping[str, Any]], settings: GenerationSettings) -> str:
         with self._serial():
-            value: str = self._call("render", ([dict(m) for m in messages], settings), None, None)
+            value: str = self._call("render", (_plain(list(messages)), settings), None, None)
             return value
 
     def generate(
@@ -283,7 +294,8 @@ class WorkerGenerator:
         kwargs.update({k: v for k, v in named.items() if v is not None})
         with self._serial():
             self._kept_after = None
-            result, counters, kept = self._call("generate", (_plain(prompt), settings, kwargs), on_event, cancel)
+            result, counters, kept = self._call("generate", (_plain(prompt), settings, _plain(kwargs)), on_event,
+                                                cancel)
             if self.n_seq == 1:  # a batched worker's requests overlap: nothing stands between them
                 self._kept_after = (kept,)
         self.stats.prompt_evals = counters.get("prompt_evals", self.stats.prompt_evals)
@@ -314,8 +326,10 @@ class WorkerGenerator:
 
     def set_state_cache_mb(self, megabytes: float, disk_megabytes: float | None = None) -> None:
         """Change the kept-conversation budget of the running worker (at once, even during a reply); the
-        next worker (after a crash) starts with it too."""
-        self._call("set_state_cache_mb", (megabytes, disk_megabytes), None, None)
+        next worker (after a crash) starts with it too. With no worker running it is only kept for the next
+        one: changing it never starts a worker (that would load the model on the caller's thread)."""
+        if self.running or self._closed:  # (closed: _call says so in one line)
+            self._call("set_state_cache_mb", (megabytes, disk_megabytes), None, None)
         self._kept_after = None  # (after: a reply that ends meanwhile may have sent the old figures)
         self._load_kwargs["state_cache_mb"] = megabytes
         if disk_megabytes is not None:
@@ -385,6 +399,11 @@ class WorkerGenerator:
         try:
             worker.send((op, args, rid))
             return self._receive(worker, rid, "running", on_event, cancel)
+        except BaseException:
+            # the caller gives up (its on_event raised, Ctrl+C, the reply was an error): the worker stops the
+            # request if it still runs, so the next one does not wait for a reply nobody reads
+            worker.send(("cancel", (), rid))
+            raise
         finally:
             worker.close_request(rid)
 
@@ -401,8 +420,11 @@ class WorkerGenerator:
                 if cancelled_at is None:
                     worker.send(("cancel", (), rid))
                     cancelled_at = time.monotonic()
-                elif time.monotonic() - cancelled_at > self.cancel_grace_s:
-                    worker.kill()  # stuck inside llama.cpp: the next request loads the model again
+                elif self.n_seq == 1 and time.monotonic() - cancelled_at > self.cancel_grace_s:
+                    # stuck inside llama.cpp: the next request loads the model again. Never a batched worker:
+                    # its other sequences are other clients' replies (its engine ends a stopped request at
+                    # its next step, in the queue or between prompt batches)
+                    worker.kill()
             try:
                 kind, payload, _rid = replies.get(timeout=POLL_S)
             except queue.Empty:
@@ -441,6 +463,22 @@ class _RemoteStateCache:
         return self._owner.state_cache_usage()
 
 
-def _plain(prompt: Prompt) -> Any:
-    """Plain data crosses the pipe: a string, or the messages as dicts."""
-    return prompt if isinstance(prompt, str) else [dict(m) for m in prompt]
+def _plain(value: Any) -> Any:
+    """Plain data crosses the pipe: strings, numbers, lists and dicts as the builtin types themselves (a
+    subclass the caller defined, a message Mapping, would not load in the worker). Anything else (bytes, an
+    image path) goes as it is."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -5,8 +5,9 @@ or the frozen app's own executable with ``WORKER_FLAG`` (packaging/entry.py disp
 that can crash the process -- llama.cpp loading, evaluating, sampling, chat templates -- runs here, so a
 ``GGML_ASSERT`` abort, a segfault or the OOM killer ends this process and never the user's.
 
-Protocol: length-prefixed pickles (``write_frame``/``read_frame``), requests on the child's stdin and
-replies on its stdout (moved off file descriptor 1 at start, so stray prints cannot corrupt it).
+Protocol: pickles behind a header of their length and request number (``write_frame``/``read_frame``: a
+pickle one side cannot load is answered by its number, the stream stays in step), requests on the child's
+stdin and replies on its stdout (moved off file descriptor 1 at start, so stray prints cannot corrupt it).
 
 - parent -> child: ``("load", model_path, load_kwargs)`` first; then ``(op, args, rid)`` with op one of
   ``OPS`` or ``IMMEDIATE_OPS`` and ``rid`` the request's number; ``("cancel", (), rid)`` at any time (read
@@ -38,7 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when it runs as a worker
 
@@ -46,16 +47,27 @@ WORKER_FLAG = "--exaone-model-worker"  # argv[1] of the frozen executable when i
 OPS = ("generate", "tokenize_prompt", "render")
 IMMEDIATE_OPS = ("state_cache_usage", "set_state_cache_mb")  # thread-safe: answered while a request runs
 EVENT_INTERVAL_S = 0.005  # stream events are sent at least this far apart (batched when tokens come faster)
-_EXPECTED_ERRORS = ("GenerationError", "DamagedModel", "SettingsError")
+_EXPECTED_ERRORS = ("SettingsError",)  # passed on as they are, beside every GenerationError
+_GRAMMAR_ERRORS = ("GrammarError", "GrammarRejected")  # passed on as GenerationError, the line unchanged
 
 
-_HEADER = struct.Struct("<Q")
+_HEADER = struct.Struct("<Qq")  # the pickle's length, then the request number (outside it: see read_raw_frame)
+
+
+class UnreadableFrame(Exception):
+    """A whole frame whose pickle cannot be loaded here (a class only the sender has): the stream is still in
+    step, and ``rid`` says which request to answer."""
+
+    def __init__(self, rid: int, err: BaseException) -> None:
+        super().__init__(f"{type(err).__name__}: {' '.join(str(err).split())}")
+        self.rid = rid
 
 
 def frame(message: Any) -> bytes:
-    """``message`` as one frame: its pickle's length, then the pickle."""
+    """``message`` (``(kind, payload, rid)``) as one frame: its pickle's length and its rid, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
+    rid = message[2] if isinstance(message, tuple) and len(message) == 3 and isinstance(message[2], int) else -1
+    return _HEADER.pack(len(data), rid) + data
 
 
 def write_frame(out: IO[bytes], message: Any) -> None:
@@ -71,9 +83,14 @@ def _read_exact(inp: IO[bytes], n: int) -> bytes:
 
 
 def read_frame(inp: IO[bytes]) -> Any:
-    """The next message; EOFError when the other side is gone."""
-    (n,) = _HEADER.unpack(_read_exact(inp, _HEADER.size))
-    return pickle.loads(_read_exact(inp, n))
+    """The next message; EOFError when the other side is gone, UnreadableFrame when its pickle cannot be
+    loaded (the next frame can still be read)."""
+    n, rid = _HEADER.unpack(_read_exact(inp, _HEADER.size))
+    data = _read_exact(inp, n)
+    try:
+        return pickle.loads(data)
+    except Exception as err:  # noqa: BLE001 - any failure to rebuild the sender's objects
+        raise UnreadableFrame(rid, err) from None
 
 
 def _open_channels() -> tuple[IO[bytes], IO[bytes]]:
@@ -136,12 +153,26 @@ def _immediate(gen: Any, op: str, args: tuple[Any, ...]) -> Any:
 
 
 def _portable(err: BaseException) -> BaseException:
-    """The exception to send to the parent: the user's errors as they are, anything else as one line."""
+    """The exception to send to the parent: the user's errors as they are (any GenerationError, a
+    DocumentError or WorkerCrashed included), a grammar's as a GenerationError with its line unchanged,
+    anything else as one line that names it."""
     from ..types import GenerationError
 
-    if type(err).__name__ in _EXPECTED_ERRORS:
-        return err
     text = " ".join(str(err).split())
+    if isinstance(err, GenerationError) or type(err).__name__ in _EXPECTED_ERRORS:
+        try:
+            pickle.loads(pickle.dumps(err, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - an error that cannot cross the pipe goes as its line
+            return GenerationError(text) if isinstance(err, GenerationError) else _unexpected(err, text)
+        return err
+    if type(err).__name__ in _GRAMMAR_ERRORS:
+        return GenerationError(str(err))
+    return _unexpected(err, text)
+
+
+def _unexpected(err: BaseException, text: str) -> BaseException:
+    from ..types import GenerationError
+
     return GenerationError(f"unexpected {type(err).__name__} in the model worker{': ' + text if text else ''}")
 
 
@@ -172,8 +203,10 @@ def _handle(gen: Any, op: str, args: tuple[Any, ...], cancel: Any, send: Callabl
                                   f"({type(gen).__name__}); leave it out")
         kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         batcher = _Batcher(send, rid)
-        result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
-        batcher.flush()
+        try:
+            result = gen.generate(prompt, settings, on_event=batcher, cancel=cancel, **kwargs)
+        finally:  # the text streamed last goes out before the result or the error
+            batcher.flush()
         kept = gen.state_cache_usage() if gen.capabilities.state_cache else None  # spares the UI a round trip
         return result, counters(gen), kept
     if op == "tokenize_prompt":
@@ -197,7 +230,11 @@ class _Requests:
         while True:
             try:
                 op, args, rid = read_frame(self._inp)
-            except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError):
+            except UnreadableFrame as err:  # the frame was read whole: answer it, then read on
+                if err.rid > 0:
+                    _answer(self._send, err.rid, functools.partial(_unreadable, err))
+                continue
+            except (EOFError, OSError, ValueError, TypeError, struct.error):
                 self.cancel_all()
                 self._queue.put(("close", (), 0, threading.Event()))
                 return
@@ -230,6 +267,13 @@ class _Requests:
         return self._queue.get()  # type: ignore[no-any-return]
 
 
+def _unreadable(err: UnreadableFrame) -> NoReturn:
+    from ..types import GenerationError
+
+    raise GenerationError(f"the model worker cannot read this request ({err}); pass plain data "
+                          "(strings, numbers, lists, dicts)")
+
+
 def _answer(send: Callable[[Any], None], rid: int, work: Callable[[], Any]) -> None:
     """Run ``work`` and send its value, or the error it raised, as the reply to request ``rid``."""
     try:
@@ -254,7 +298,10 @@ def main() -> None:
 
     try:
         _op, model_path, load_kwargs = read_frame(inp)
-    except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+    except UnreadableFrame as err:
+        _answer(send, 0, functools.partial(_unreadable, err))
+        return
+    except (EOFError, OSError, ValueError, struct.error):
         return
     try:
         from . import logs as llama_logs
