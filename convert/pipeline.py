@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ConversionError, VerifyStopped
 from .files import format_size, partial_path
 from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, model_stem, output_path
 
@@ -164,6 +165,8 @@ def convert(request: ConvertRequest) -> ConvertResult:
             wrote_mmproj = True
     try:
         _convert_text(request, source_dir, outfile, outtype, thresholds, result, stage, progress)
+    except VerifyStopped:
+        raise  # the outputs were written whole before --verify stopped: both are kept, and the message says so
     except BaseException:
         if wrote_mmproj and result.mmproj is not None:
             result.mmproj.unlink(missing_ok=True)  # the pair is written whole or not at all
@@ -180,14 +183,14 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
         convert_checkpoint(source_dir, outfile, outtype, force=request.force,
                            progress=stage("convert"), cancel=request.cancel)
         if request.verify and outtype.unquantized:
-            result.report = _verify(request, thresholds, outfile, None, source_dir, progress)
+            result.report = _verify(request, thresholds, outfile, None, source_dir, progress, result)
         elif request.verify:
             # A quantized type written directly (q8_0) has no unquantized GGUF beside it: make one of the same
             # checkpoint in a temporary file to measure the quantization against (removed afterwards).
             with intermediate_file(outfile, VERIFY_REFERENCE, keep=False) as reference:
                 convert_checkpoint(source_dir, reference, VERIFY_REFERENCE, force=True,
                                    progress=stage("reference"), cancel=request.cancel)
-                result.report = _verify(request, thresholds, outfile, reference, source_dir, progress)
+                result.report = _verify(request, thresholds, outfile, reference, source_dir, progress, result)
         return
 
     from .quantize import quantize_gguf
@@ -200,7 +203,7 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
         if request.keep_intermediate:
             result.intermediate = mid
         if request.verify:
-            result.report = _verify(request, thresholds, outfile, mid, source_dir, progress)
+            result.report = _verify(request, thresholds, outfile, mid, source_dir, progress, result)
 
 
 def _thresholds(request: ConvertRequest) -> Any:
@@ -220,8 +223,34 @@ def _not_verified(request: ConvertRequest, output: Path, reason: str) -> Any:
     return report
 
 
+def _written(result: ConvertResult) -> tuple[Path, ...]:
+    """The files this run wrote (an mmproj another run wrote and this one kept is not among them)."""
+    files = [result.outfile]
+    if result.mmproj is not None and not result.mmproj_kept and result.mmproj.exists():
+        files.append(result.mmproj)
+    if result.intermediate is not None:
+        files.append(result.intermediate)
+    return tuple(files)
+
+
 def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,
-            progress: StageProgress) -> Any:
+            progress: StageProgress, result: ConvertResult) -> Any:
+    """``_measure``, run after the outputs are in place: a failure or Ctrl+C there keeps them and says so."""
+    try:
+        return _measure(request, thresholds, output, unquantized, hf_dir, progress)
+    except KeyboardInterrupt:
+        names = " and ".join(str(p) for p in _written(result))
+        raise VerifyStopped(f"--verify was interrupted; the conversion had finished: wrote {names} (not verified; "
+                            "run again with --verify to check them)", _written(result), interrupted=True) from None
+    except Exception as err:
+        names = " and ".join(str(p) for p in _written(result))
+        problem = str(err) if isinstance(err, ConversionError) else f"{type(err).__name__}: {err}"
+        raise VerifyStopped(f"--verify stopped: {problem} (the conversion had finished: wrote {names}, not "
+                            "verified)", _written(result)) from err
+
+
+def _measure(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,
+             progress: StageProgress) -> Any:
     from .verify import verify_conversion
 
     progress("verify", 0.0)
