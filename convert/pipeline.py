@@ -79,7 +79,7 @@ class _ConsoleProgress:
         self.last: tuple[str, int] | None = None
 
     def __call__(self, stage: str, fraction: float) -> None:
-        if not self.enabled:
+        if not self.enabled or stage == "download":  # huggingface_hub draws its own download bars
             return
         state = (stage, int(fraction * 100))
         if state != self.last:
@@ -116,11 +116,15 @@ def convert(request: ConvertRequest) -> ConvertResult:
     from . import hub
 
     progress = request.progress or _ConsoleProgress(request.show_progress)
+
+    def stage(name: str) -> Callable[[float], None]:
+        return lambda f: progress(name, f)
+
     if request.quant_file:
         path = hub.download_gguf_file(
             request.source, request.quant_file, revision=request.revision, token=request.token,
             offline=request.offline, outfile=request.outfile, force=request.force,
-            show_progress=request.show_progress,
+            show_progress=request.show_progress, progress=stage("download"), cancel=request.cancel,
         )
         from .gguf_check import inspect_gguf
 
@@ -140,14 +144,11 @@ def convert(request: ConvertRequest) -> ConvertResult:
     check_outfile(outfile, force=request.force)  # fail before a long download
     source_dir = hub.resolve_checkpoint(
         request.source, revision=request.revision, token=request.token, offline=request.offline,
-        show_progress=request.show_progress,
+        show_progress=request.show_progress, progress=stage("download"), cancel=request.cancel,
     )
     from .checkpoint import open_checkpoint
     from .convert import plan_conversion
     from .mmproj import convert_mmproj, has_vision, mmproj_outfile, reusable_mmproj
-
-    def stage(name: str) -> Callable[[float], None]:
-        return lambda f: progress(name, f)
 
     result = ConvertResult(outfile=outfile, outtype=outtype.name)
     wrote_mmproj = False

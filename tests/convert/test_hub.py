@@ -350,3 +350,46 @@ def test_file_downloads_the_mmproj_beside_the_model(vl_files: dict[str, bytes], 
                                      env, tmp_path))
         assert "does not match" in err
         assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())
+
+
+CONVERT_PROGRESS = """
+import sys, threading
+from pathlib import Path
+from exaone_convert.errors import ConversionError
+from exaone_convert.pipeline import ConvertRequest, convert
+cancel = threading.Event()
+if sys.argv[1] == "cancel-now":  # the GGUF is one chunk here: Cancel is pressed before it comes
+    cancel.set()
+stages = []
+def progress(stage, fraction):
+    stages.append(stage)
+    if stage == "download" and sys.argv[1] == "cancel":  # the user presses Cancel once the download has begun
+        cancel.set()
+request = ConvertRequest(sys.argv[2], outfile=Path("out") / "m.gguf", outtype="f16", show_progress=False,
+                         progress=progress, cancel=cancel, quant_file=sys.argv[3] or None)
+try:
+    convert(request)
+    print("done", stages.count("download"), " ".join(sorted(set(stages))))
+except ConversionError as err:
+    print("error", type(err).__name__, err)
+"""
+
+
+@pytest.mark.parametrize(("repo", "quant", "mode"), [(REPO, "", "cancel"), (GGUF_REPO, "BF16", "cancel-now")])
+def test_convert_reports_the_download_and_cancel_stops_it(hub: HubStub, tmp_path: Path, repo: str,
+                                                          quant: str, mode: str) -> None:
+    """convert() (what the app's Convert runs) passes its progress and Cancel to the Hub download: a checkpoint
+    (or --file GGUF) download reports the "download" stage, and Cancel during it stops with DownloadCancelled and
+    leaves no output file."""
+    (tmp_path / "out").mkdir()
+    env = _env(hub, tmp_path)
+    cancelled = subprocess.run([sys.executable, "-c", CONVERT_PROGRESS, mode, repo, quant], env=env,
+                               cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert cancelled.stdout.startswith("error DownloadCancelled download cancelled"), \
+        cancelled.stdout + cancelled.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+    done = subprocess.run([sys.executable, "-c", CONVERT_PROGRESS, "run", repo, quant], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    words = done.stdout.split()
+    assert words[:1] == ["done"] and int(words[1]) >= 1 and "download" in words[2:], done.stdout + done.stderr
+    assert (tmp_path / "out" / "m.gguf").stat().st_size > 0
