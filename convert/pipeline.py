@@ -116,6 +116,10 @@ def convert(request: ConvertRequest) -> ConvertResult:
     from . import hub
 
     progress = request.progress or _ConsoleProgress(request.show_progress)
+    if request.verify_json is not None:
+        from .writer import check_report_path
+
+        check_report_path(request.verify_json)  # before any download or conversion
 
     def stage(name: str) -> Callable[[float], None]:
         return lambda f: progress(name, f)
