@@ -93,6 +93,11 @@ def default_outfile(source: str, outtype: OutType) -> Path:
     return output_path(source, outtype)
 
 
+def kept_intermediate(outfile: Path, via: str) -> Path:
+    """Where ``--keep-intermediate`` keeps the unquantized GGUF: ``NAME-TYPE-VIA.gguf`` beside the output."""
+    return outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+
+
 @contextlib.contextmanager
 def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
     """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept.
@@ -100,7 +105,7 @@ def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
     A deleted one is named as a partial file (``.NAME.PID.partial``), so that when a killed run leaves it
     behind, the next write into the folder removes it.
     """
-    kept = outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+    kept = kept_intermediate(outfile, via)
     if keep:
         yield kept
         return
@@ -146,6 +151,8 @@ def convert(request: ConvertRequest) -> ConvertResult:
     from .writer import check_outfile
 
     check_outfile(outfile, force=request.force)  # fail before a long download
+    if request.keep_intermediate and outtype.via is not None:
+        check_outfile(kept_intermediate(outfile, outtype.via), force=request.force)  # a kept file is an output too
     source_dir = hub.resolve_checkpoint(
         request.source, revision=request.revision, token=request.token, offline=request.offline,
         show_progress=request.show_progress, progress=stage("download"), cancel=request.cancel,
@@ -201,8 +208,8 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
     from .quantize import quantize_gguf
 
     with intermediate_file(outfile, outtype.via, request.keep_intermediate) as mid:
-        convert_checkpoint(source_dir, mid, outtype.via, force=True, progress=stage("convert"),
-                           cancel=request.cancel)
+        convert_checkpoint(source_dir, mid, outtype.via, force=request.force or not request.keep_intermediate,
+                           progress=stage("convert"), cancel=request.cancel)
         quantize_gguf(mid, outfile, outtype, threads=request.threads, progress=stage("quantize"),
                       cancel=request.cancel)
         if request.keep_intermediate:

@@ -281,3 +281,15 @@ def test_malformed_safetensors_entry_is_one_line(ckpt, tmp_path, capsys, field: 
     name = _rewrite_header_entry(ckpt / "model.safetensors", field, raw_value)
     assert_clean_failure(capsys, tmp_path, str(ckpt), "--outfile", str(tmp_path / "o.gguf"), "--outtype", "f16",
                          match=f"model.safetensors: tensor {name!r} has a malformed entry; re-download it")
+
+
+def test_keep_intermediate_does_not_overwrite_an_existing_file_without_force(ckpt, tmp_path, capsys):
+    out, kept = tmp_path / "o-Q4_K_M.gguf", tmp_path / "o-Q4_K_M-BF16.gguf"
+    kept.write_bytes(b"the user's own file")
+    rc, err = run_cli(capsys, str(ckpt), "--outfile", str(out), "--keep-intermediate", "--quiet")
+    assert rc == 1 and err.count("\n") == 1, err
+    assert f"{kept} already exists; pass --force to overwrite it" in err
+    assert kept.read_bytes() == b"the user's own file" and not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name != "ckpt"] == [kept.name]  # nothing else was written
+    rc, _ = run_cli(capsys, str(ckpt), "--outfile", str(out), "--keep-intermediate", "--force", "--quiet")
+    assert rc == 0 and out.is_file() and kept.read_bytes()[:4] == b"GGUF"
