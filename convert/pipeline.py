@@ -139,6 +139,9 @@ def convert(request: ConvertRequest) -> ConvertResult:
 
         info = inspect_gguf(path, check_tensors=request.verify)  # --verify: damaged weights are named first
         result = ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
+        split = hub.split_of(path.name)
+        if split is not None:
+            result.notes.insert(0, f"(the first part of a split model: its other {split[1] - 1} parts beside it)")
         if request.verify:
             result.report = _not_verified(request, path, "a downloaded GGUF has no checkpoint here to compare "
                                           "with (its weights were checked and are finite); convert the "

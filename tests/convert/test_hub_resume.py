@@ -99,3 +99,19 @@ def test_a_resumed_download_is_checked_against_the_hubs_sha256(hub: HubStub, tmp
     before = len(cdn_ranges(hub))
     download_gguf_file(REPO, "Q4_K_M", outfile=out, force=True, show_progress=False, resumable=True)
     assert out.read_bytes() == data and cdn_ranges(hub)[before:] == [None]
+
+
+def test_a_split_gguf_comes_down_whole_through_partial_files(hub: HubStub, tmp_path: Path, tiny_gguf: Path) -> None:
+    """The app's (resumable) download of a model stored as parts: every part is fetched to its own partial file
+    and all are moved into place, under the names llama.cpp looks for beside the first."""
+    from tests.support.split_gguf import split_gguf
+
+    (tmp_path / "src").mkdir()
+    parts = split_gguf(tiny_gguf, tmp_path / "src" / "EXAONE-4.0-1.2B-Q4_K_M.gguf", 8)
+    assert len(parts) > 1
+    hub.add_commit(REPO, {p.name: p.read_bytes() for p in parts})
+    out = tmp_path / "models" / parts[0].name
+    got = download_gguf_file(REPO, "Q4_K_M", outfile=out, force=True, show_progress=False, resumable=True)
+    assert got == out
+    assert [(p.name, p.read_bytes()) for p in sorted(out.parent.iterdir())] == [(p.name, p.read_bytes()) for p in parts]
+    assert find_partials(out.parent) == []
