@@ -30,7 +30,7 @@ from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, QUANTIZABLE, OutType, get_outty
 
 if TYPE_CHECKING:
     from .convert import convert_checkpoint
-    from .errors import DownloadCancelled
+    from .errors import DownloadCancelled, VerifyStopped  # --verify stopped after the outputs were written
     from .gguf_check import (
         MAX_LAYERS,
         SUPPORTED_ARCHITECTURES,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, str]] = {"convert_model": (".pipeline", "convert")} | {
     name: (module, name) for module, names in {
         ".convert": ("convert_checkpoint",),
-        ".errors": ("DownloadCancelled",),
+        ".errors": ("DownloadCancelled", "VerifyStopped"),
         ".gguf_check": ("MAX_LAYERS", "SUPPORTED_ARCHITECTURES", "InvalidGGUF", "MmprojInfo", "ModelInfo",
                         "inspect_gguf", "inspect_mmproj"),
         ".hub": ("download_gguf_file", "is_mmproj_file", "list_gguf_sizes", "listed_files", "quant_of",
@@ -74,7 +74,7 @@ _LAZY: dict[str, tuple[str, str]] = {"convert_model": (".pipeline", "convert")} 
 
 __all__ = [
     # errors
-    "ConversionCancelled", "ConversionError", "InvalidGGUF", "NotEnoughSpace",
+    "ConversionCancelled", "ConversionError", "InvalidGGUF", "NotEnoughSpace", "VerifyStopped",
     # converting, quantizing, downloading
     "ConvertRequest", "ConvertResult", "convert_checkpoint", "convert_mmproj", "convert_model", "download_gguf_file",
     "list_gguf_sizes", "listed_files", "quant_of", "quantize_gguf", "resolve_checkpoint",

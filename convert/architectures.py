@@ -199,7 +199,7 @@ def config_value(config: Mapping[str, Any], fields: tuple[str, ...], kind: type,
         if value is not None:
             try:
                 return kind(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ConversionError(
                     f"config.json field {name!r} should be {kind.__name__}, got {value!r}; fix config.json"
                 ) from None

@@ -106,10 +106,10 @@ def read_safetensors_header(path: Path) -> list[TensorRecord]:
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        try:
-            dtype, shape, (begin, end) = info["dtype"], tuple(int(d) for d in info["shape"]), info["data_offsets"]
-        except (KeyError, TypeError, ValueError):
-            raise ConversionError(f"{path.name}: tensor {name!r} has a malformed entry; re-download it") from None
+        entry = _tensor_entry(info)
+        if entry is None:
+            raise ConversionError(f"{path.name}: tensor {name!r} has a malformed entry; re-download it")
+        dtype, shape, (begin, end) = entry
         if dtype not in SAFETENSORS_DTYPES:
             raise ConversionError(
                 f"{path.name}: tensor {name!r} has dtype {dtype}; only BF16, F16 and F32 checkpoints are supported"
@@ -123,6 +123,23 @@ def read_safetensors_header(path: Path) -> list[TensorRecord]:
             )
         records.append(TensorRecord(name, dtype, shape, path, data_start + begin, nbytes))
     return records
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tensor_entry(info: object) -> tuple[str, tuple[int, ...], tuple[int, int]] | None:
+    """A safetensors header entry's (dtype, shape, data offsets) when each has its type (a string, a list of
+    integers, two integers), else None."""
+    if not isinstance(info, dict):
+        return None
+    dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+    if not isinstance(dtype, str) or not isinstance(shape, list) or not isinstance(offsets, list):
+        return None
+    if not all(_is_int(d) for d in shape) or len(offsets) != 2 or not all(_is_int(o) for o in offsets):
+        return None
+    return dtype, tuple(shape), (offsets[0], offsets[1])
 
 
 @dataclass

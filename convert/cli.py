@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import ConversionError
+from .errors import ConversionError, VerifyStopped
 from .outtypes import DEFAULT_OUTTYPE, OUTTYPES, get_outtype
 
 
@@ -74,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         result = convert(request)
+    except VerifyStopped as err:
+        print(f"exaone-convert: {'' if err.interrupted else 'error: '}{err}", file=sys.stderr)
+        return 130 if err.interrupted else 1
     except ConversionError as err:
         print(f"exaone-convert: error: {err}", file=sys.stderr)
         return 1

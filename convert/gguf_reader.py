@@ -24,6 +24,14 @@ MAX_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME = 63  # GGML_MAX_NAME - 1
 MAX_KEY_LENGTH = 65535  # GGUF spec
 MAX_KEPT_STRING = 16 << 20  # longer metadata strings are skipped, never read into memory
+# Absolute caps, checked before anything is read or allocated, so a hostile header cannot cost unbounded memory
+# or time even when the file is large enough to "hold" what it claims. Real files are far below them: the
+# largest EXAONE vocabulary has 153,600 tokens (the largest common ones about 262,000), tokens are a few dozen
+# bytes, a header has about 50 metadata entries, and a model a few thousand tensors.
+MAX_TOKEN_LENGTH = 64 << 10  # bytes in one string of a string array (a token, a merge)
+MAX_STRING_ARRAY = 1 << 22  # strings in one string array (the vocabulary, the merges): 4,194,304
+MAX_KV_COUNT = 1 << 16  # metadata entries
+MAX_TENSOR_COUNT = 1 << 17  # tensors
 DEFAULT_ALIGNMENT = 32
 INT64_MAX = 2**63 - 1
 _CHUNK = 1 << 20
@@ -172,9 +180,6 @@ class _BoundedReader:
             )
         return n
 
-    def string(self, what: str) -> str:
-        return self.take(self.string_length(what), what).decode("utf-8", errors="replace")
-
 
 def _value_type(raw: int, what: str) -> GGUFValueType:
     try:
@@ -189,6 +194,9 @@ def _read_array(r: _BoundedReader, key: str) -> tuple[ArrayInfo, list[str] | Non
     count = int(r.unpack(_U64, f"length of array {key!r}"))
     if elem_type == GGUFValueType.ARRAY:
         raise Corrupt(f"array {key!r} holds arrays, which GGUF loaders do not support")
+    if elem_type == GGUFValueType.STRING and count > MAX_STRING_ARRAY:
+        raise Corrupt(f"array {key!r} claims {count} elements (the limit is {MAX_STRING_ARRAY} strings; "
+                      "the file is corrupt or not a usable model)")
     min_size = 8 if elem_type == GGUFValueType.STRING else _SCALAR_FORMATS[elem_type].size
     if count > r.left // min_size:
         raise Corrupt(
@@ -203,10 +211,20 @@ def _read_array(r: _BoundedReader, key: str) -> tuple[ArrayInfo, list[str] | Non
         r.skip(count * min_size, f"array {key!r}")
         return info, None
     if key == TOKENS_KEY:
-        return info, [r.string(f"element {i} of {key!r}") for i in range(count)]
+        return info, [r.take(_element_length(r, key, i), f"element {i} of {key!r}").decode("utf-8", errors="replace")
+                      for i in range(count)]
     for i in range(count):
-        r.skip(r.string_length(f"element {i} of {key!r}"), f"element {i} of {key!r}")
+        r.skip(_element_length(r, key, i), f"element {i} of {key!r}")
     return info, None
+
+
+def _element_length(r: _BoundedReader, key: str, i: int) -> int:
+    """The length of string ``i`` of the array ``key``: at most MAX_TOKEN_LENGTH bytes, else Corrupt."""
+    n = r.string_length(f"element {i} of {key!r}")
+    if n > MAX_TOKEN_LENGTH:
+        raise Corrupt(f"element {i} of array {key!r} claims {n} bytes (the limit is {MAX_TOKEN_LENGTH}; "
+                      "the file is corrupt or not a usable model)")
+    return n
 
 
 def _read_value(r: _BoundedReader, key: str, vtype: GGUFValueType) -> Any:
@@ -249,6 +267,11 @@ def _read_preamble(r: _BoundedReader) -> tuple[int, int, int]:
         raise Corrupt(
             f"the header claims {n_tensors} tensors and {n_kv} metadata entries, "
             f"more than a {r.size}-byte file can hold (the file is truncated or corrupt)"
+        )
+    if n_tensors > MAX_TENSOR_COUNT or n_kv > MAX_KV_COUNT:
+        raise Corrupt(
+            f"the header claims {n_tensors} tensors and {n_kv} metadata entries (the limits are "
+            f"{MAX_TENSOR_COUNT} tensors and {MAX_KV_COUNT} entries; the file is corrupt or not a usable model)"
         )
     return version, n_tensors, n_kv
 

@@ -136,27 +136,33 @@ def download_gguf_file(
 
     with _hub_errors(repo_id, revision, offline), _progress_bars(show_progress):
         files = _repo_files(repo_id, revision, token, offline)
-        filename = pick_gguf_file(files, quant, repo_id)
+        parts = gguf_parts(files, pick_gguf_file(files, quant, repo_id), repo_id)
+        outs = None if outfile is None else part_outfiles(outfile, len(parts))
+        for out in outs or []:
+            if out.exists() and not force:
+                raise ConversionError(f"{out} already exists; pass --force to overwrite it")
         mmproj_name = pick_mmproj_file(files) if with_mmproj else None
-        path = Path(hf_hub_download(repo_id, filename, revision=revision, token=token,
-                                    local_files_only=_offline(offline),
-                                    tqdm_class=_reporting_tqdm(progress, cancel)))
+        paths = [Path(hf_hub_download(repo_id, name, revision=revision, token=token,
+                                      local_files_only=_offline(offline),
+                                      tqdm_class=_reporting_tqdm(_part_progress(progress, i, len(parts)), cancel)))
+                 for i, name in enumerate(parts)]
         mmproj = None if mmproj_name is None else Path(hf_hub_download(
             repo_id, mmproj_name, revision=revision, token=token, local_files_only=_offline(offline),
             tqdm_class=_reporting_tqdm(None, cancel)))
-    model = inspect_gguf(path)  # raises ConversionError on a corrupt file or another architecture
+    model = inspect_gguf(paths[0])  # raises ConversionError on a corrupt file or another architecture
     if mmproj is not None:
         inspect_mmproj(mmproj, model)  # ... or a projector that belongs to another model
-    if outfile is None:
-        return path  # the cached mmproj sits beside it in the same snapshot folder
+    if outs is None:
+        return paths[0]  # the cached mmproj (and the other parts of a split model) sit beside it
     with _hub_errors(repo_id, revision, offline):
         if mmproj is not None:
-            mmproj_out = outfile.parent / Path(mmproj.name)
+            mmproj_out = outs[0].parent / Path(mmproj.name)
             if mmproj_out.exists() and not force:
                 raise ConversionError(f"{mmproj_out} already exists; pass --force to overwrite it")
             _copy_atomic(mmproj, mmproj_out)
-        _copy_atomic(path, outfile)
-    return outfile
+        for path, out in reversed(list(zip(paths, outs, strict=True))):  # the first part (the one opened) last
+            _copy_atomic(path, out)
+    return outs[0]
 
 
 def _download_resumable(repo_id: str, quant: str, outfile: Path, *, revision: str | None, token: str | None,
@@ -168,27 +174,38 @@ def _download_resumable(repo_id: str, quant: str, outfile: Path, *, revision: st
 
     with _hub_errors(repo_id, revision, False), _progress_bars(show_progress):
         files = _repo_files(repo_id, revision, token, False)
-        filename = pick_gguf_file(files, quant, repo_id)
+        names = gguf_parts(files, pick_gguf_file(files, quant, repo_id), repo_id)
+        outs = part_outfiles(outfile, len(names))
         mmproj_name = pick_mmproj_file(files) if with_mmproj else None
         mmproj_out = None if mmproj_name is None else outfile.parent / Path(mmproj_name).name
-        part = fetch_part(repo_id, filename, outfile, revision=revision, token=token,
-                          tqdm_class=_reporting_tqdm(progress, cancel), cancel=cancel)
+        parts = [fetch_part(repo_id, name, out, revision=revision, token=token, cancel=cancel,
+                            tqdm_class=_reporting_tqdm(_part_progress(progress, i, len(names)), cancel))
+                 for i, (name, out) in enumerate(zip(names, outs, strict=True))]
         mmproj = None if mmproj_out is None or mmproj_name is None else fetch_part(
             repo_id, mmproj_name, mmproj_out, revision=revision, token=token,
             tqdm_class=_reporting_tqdm(None, cancel), cancel=cancel)
     try:
-        model = inspect_gguf(part)
+        model = inspect_gguf(parts[0])
         if mmproj is not None:
             inspect_mmproj(mmproj, model)
     except ConversionError:
-        for dest in (outfile, mmproj_out):
+        for dest in (*outs, mmproj_out):
             if dest is not None:
                 discard_partial(dest)  # a damaged file is not worth resuming
         raise
     with _hub_errors(repo_id, revision, False):
         if mmproj_out is not None:
             finish_part(mmproj_out)
-        return finish_part(outfile)
+        for out in reversed(outs[1:]):
+            finish_part(out)
+        return finish_part(outs[0])
+
+
+def _part_progress(progress: Callable[[float], None] | None, i: int, n: int) -> Callable[[float], None] | None:
+    """Part ``i`` of ``n``'s fraction as the fraction of the whole (each part counted alike)."""
+    if progress is None or n == 1:
+        return progress
+    return lambda f: progress((i + f) / n)
 
 
 def list_gguf_sizes(repo_id: str, *, revision: str | None = None, token: str | None = None,
@@ -237,12 +254,55 @@ def pick_mmproj_file(files: list[str]) -> str | None:
     return next((f for f in found if "f16" in Path(f).stem.lower().split("-")), found[0] if found else None)
 
 
+# llama.cpp's split GGUF: NAME-QUANT-00001-of-00003.gguf, ... (it opens the first and finds the rest beside it).
+_SPLIT = re.compile(r"-(\d{5})-of-(\d{5})\.gguf$", re.IGNORECASE)
+
+
+def split_of(name: str) -> tuple[int, int] | None:
+    """(part number, part count) of a split GGUF's file name, or None for a whole file."""
+    m = _SPLIT.search(name)
+    return None if m is None else (int(m.group(1)), int(m.group(2)))
+
+
+def _unsplit(name: str) -> str:
+    """A split GGUF's name without its part suffix (``NAME-QUANT.gguf``); a whole file's name as is."""
+    return _SPLIT.sub(".gguf", name)
+
+
+def gguf_parts(files: list[str], first: str, repo_id: str) -> list[str]:
+    """The files of the model ``first`` names: itself, or every part of a split GGUF (first part first)."""
+    split = split_of(first)
+    if split is None:
+        return [first]
+    prefix, count = first[: _SPLIT.search(first).start()], split[1]  # type: ignore[union-attr]
+    by_lower = {f.lower(): f for f in files}
+    wanted = [f"{prefix}-{i:05d}-of-{count:05d}.gguf" for i in range(1, count + 1)]
+    missing = [w for w in wanted if w.lower() not in by_lower]
+    if missing:
+        raise ConversionError(f"{repo_id} lacks {len(missing)} of the {count} parts of {first} ({missing[0]}, ...); "
+                              "choose another --file")
+    return [by_lower[w.lower()] for w in wanted]
+
+
+def part_outfiles(outfile: Path, count: int) -> list[Path]:
+    """Where the ``count`` parts of a model go for ``outfile``: ``outfile`` itself for a whole file; for a split
+    one, the part names llama.cpp looks for (``outfile``'s name with ``-0000N-of-0000M`` unless it has it)."""
+    if count == 1:
+        return [outfile]
+    prefix = outfile.name[: -len(".gguf")] if outfile.name.lower().endswith(".gguf") else outfile.name
+    if split_of(outfile.name) is not None:
+        prefix = outfile.name[: _SPLIT.search(outfile.name).start()]  # type: ignore[union-attr]
+    return [outfile.with_name(f"{prefix}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
+
+
 def pick_gguf_file(files: list[str], quant: str, repo_id: str) -> str:
     """The one model ``.gguf`` file whose name ends with ``quant`` (case-insensitive), e.g. ``...-Q4_K_M.gguf``;
-    vision projectors (``mmproj-*``) are not models."""
+    vision projectors (``mmproj-*``) are not models. A model split into parts (``...-Q4_K_M-00001-of-00002.gguf``)
+    is named by its first part (``gguf_parts`` gives them all)."""
     suffix = re.compile(rf"[-_.]{re.escape(quant)}\.gguf$", re.IGNORECASE)
-    ggufs = sorted(f for f in files if f.lower().endswith(".gguf") and not is_mmproj_file(f))
-    matches = [f for f in ggufs if suffix.search(f)]
+    ggufs = sorted(f for f in files if f.lower().endswith(".gguf") and not is_mmproj_file(f)
+                   and (split_of(f) or (1, 1))[0] == 1)
+    matches = [f for f in ggufs if suffix.search(_unsplit(f))]
     if len(matches) == 1:
         return matches[0]
     if not ggufs:
@@ -258,8 +318,13 @@ def listed_files(repo: GGUFRepo, listing: Mapping[str, int]) -> GGUFRepo:
     """``repo`` with the files a Hub listing of it has (``list_gguf_sizes``) and their exact sizes instead of
     the table's: models from the smallest, then the vision projector (the F16 one where there are several)."""
     projector = pick_mmproj_file(list(listing))
-    models = sorted((n for n in listing if not is_mmproj_file(n)), key=lambda n: (listing[n], n))
-    files = [GGUFFile(Path(n).name, quant_of(n), listing[n]) for n in models]
+    sizes: dict[str, int] = {}  # model (a split one by its first part) -> bytes of all its parts
+    for n in listing:
+        if not is_mmproj_file(n):
+            first = _SPLIT.sub("-00001-of-\\2.gguf", n) if split_of(n) else n
+            sizes[first] = sizes.get(first, 0) + listing[n]
+    models = sorted(sizes, key=lambda n: (sizes[n], n))
+    files = [GGUFFile(Path(n).name, quant_of(n), sizes[n]) for n in models]
     if projector is not None:
         files.append(GGUFFile(Path(projector).name, quant_of(projector), listing[projector], mmproj=True))
     return replace(repo, files=tuple(files))
@@ -267,7 +332,7 @@ def listed_files(repo: GGUFRepo, listing: Mapping[str, int]) -> GGUFRepo:
 
 def quant_of(filename: str) -> str:
     """The quantization a GGUF's name ends with (LG's ``NAME-QUANT.gguf``), e.g. ``Q4_K_M``."""
-    stem = Path(filename).name[: -len(".gguf")]
+    stem = _unsplit(Path(filename).name)[: -len(".gguf")]
     return re.split(r"[-.]", stem)[-1]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from gguf import GGMLQuantizationType as QType
 from gguf import GGUFWriter
 
-from .architectures import VISION_PREFIXES, detect_architecture
+from .architectures import VISION_PREFIXES, config_value, detect_architecture
 from .checkpoint import Checkpoint, open_checkpoint, read_json
 from .convert import array_chunks, choose_type, encode, record_chunks, tensor_nbytes, to_f32
 from .errors import ConversionError
@@ -98,7 +98,10 @@ def _vision_config(config: Mapping[str, Any]) -> dict[str, Any]:
             "vision_config intermediate_size equals hidden_size; llama.cpp reads such an encoder's feed-forward "
             "weights the other way round and would run it wrong (pass --no-mmproj for text only)"
         )
-    full = list(vision.get("fullatt_block_indexes") or [])
+    full = vision.get("fullatt_block_indexes") or []
+    if not isinstance(full, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in full):
+        raise ConversionError(f"config.json's vision_config fullatt_block_indexes is {full!r}, not a list of layer "
+                              "numbers; re-download the checkpoint (or pass --no-mmproj for text only)")
     if full:
         step = full[0] + 1
         if any(b - a != step for a, b in zip(full, full[1:], strict=False)):
@@ -125,7 +128,7 @@ def _patch_embed_halves(rec_name: str, ckpt: Checkpoint, target: QType) -> list[
 
 def plan_mmproj(ckpt: Checkpoint, outtype: OutType) -> tuple[dict[str, Any], list[PlannedTensor]]:
     vision = _vision_config(ckpt.config)
-    depth = int(vision.get("depth") or vision.get("num_hidden_layers") or 0)
+    depth = _value(vision, ("depth", "num_hidden_layers"), int, "the encoder's depth")
     if depth < 1:
         raise ConversionError("vision_config has no depth; re-download the checkpoint")
     name_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.MMPROJ, depth)
@@ -150,6 +153,33 @@ def plan_mmproj(ckpt: Checkpoint, outtype: OutType) -> tuple[dict[str, Any], lis
     return vision, tensors
 
 
+_NO_MMPROJ = " (or pass --no-mmproj for text only)"
+
+
+def _value(config: Mapping[str, Any], fields: tuple[str, ...], kind: type, what: str,
+           where: str = "config.json's vision_config") -> Any:
+    """``config_value`` for the vision encoder: the one-line error names where the field lives and the
+    ``--no-mmproj`` way out."""
+    try:
+        return config_value(config, fields, kind, what=what)
+    except ConversionError as err:
+        raise ConversionError(str(err).replace("config.json", where, 1) + _NO_MMPROJ) from None
+
+
+def _optional(config: Mapping[str, Any], key: str, kind: type, default: Any, where: str) -> Any:
+    return default if config.get(key) is None else _value(config, (key,), kind, key, where)
+
+
+def _float_list(pre: Mapping[str, Any], key: str) -> list[float]:
+    """``image_mean`` / ``image_std``: three numbers, one per colour channel."""
+    value = pre[key]
+    if not (isinstance(value, list) and len(value) == 3 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise ConversionError(f"the preprocessor config's {key} is {value!r}, not three numbers (one per colour "
+                              f"channel); re-download the processor files{_NO_MMPROJ}")
+    return [float(v) for v in value]
+
+
 def _add_metadata(writer: GGUFWriter, ckpt: Checkpoint, vision: Mapping[str, Any], outtype: OutType) -> None:
     config = ckpt.config
     nested = config.get("text_config")
@@ -160,25 +190,26 @@ def _add_metadata(writer: GGUFWriter, ckpt: Checkpoint, vision: Mapping[str, Any
     writer.add_file_type(int(outtype.file_type))
     writer.add_clip_has_vision_encoder(True)
     writer.add_clip_projector_type(PROJECTOR_TYPE)
-    writer.add_vision_projection_dim(int(text.get("hidden_size") or config["hidden_size"]))
-    writer.add_vision_image_size(int(vision.get("image_size", DEFAULT_IMAGE_SIZE)))
-    writer.add_vision_patch_size(int(vision["patch_size"]))
-    writer.add_vision_embedding_length(int(vision["hidden_size"]))
-    writer.add_vision_feed_forward_length(int(vision["intermediate_size"]))
-    writer.add_vision_block_count(int(vision.get("depth") or vision["num_hidden_layers"]))
-    writer.add_vision_head_count(int(vision.get("num_heads") or vision["num_attention_heads"]))
+    writer.add_vision_projection_dim(_value(text if text.get("hidden_size") is not None else config,
+                                            ("hidden_size",), int, "the text model's width", "config.json"))
+    writer.add_vision_image_size(_optional(vision, "image_size", int, DEFAULT_IMAGE_SIZE, "vision_config"))
+    writer.add_vision_patch_size(_value(vision, ("patch_size",), int, "the patch size"))
+    writer.add_vision_embedding_length(_value(vision, ("hidden_size",), int, "the encoder's width"))
+    writer.add_vision_feed_forward_length(_value(vision, ("intermediate_size",), int, "the feed-forward width"))
+    writer.add_vision_block_count(_value(vision, ("depth", "num_hidden_layers"), int, "the encoder's depth"))
+    writer.add_vision_head_count(_value(vision, ("num_heads", "num_attention_heads"), int, "the head count"))
     if vision.get("num_key_value_heads") is not None:
-        writer.add_uint32(HEAD_COUNT_KV_KEY, int(vision["num_key_value_heads"]))
-    writer.add_vision_image_mean([float(v) for v in pre["image_mean"]])
-    writer.add_vision_image_std([float(v) for v in pre["image_std"]])
+        writer.add_uint32(HEAD_COUNT_KV_KEY, _value(vision, ("num_key_value_heads",), int, "the KV head count"))
+    writer.add_vision_image_mean(_float_list(pre, "image_mean"))
+    writer.add_vision_image_std(_float_list(pre, "image_std"))
     for key, add in (("min_pixels", writer.add_vision_min_pixels), ("max_pixels", writer.add_vision_max_pixels)):
-        if key in pre:
-            add(int(pre[key]))
+        if pre.get(key) is not None:
+            add(_value(pre, (key,), int, key, "the preprocessor config"))
     writer.add_vision_use_silu(True)
-    writer.add_vision_attention_layernorm_eps(float(vision.get("rms_norm_eps", VISION_EPS)))
+    writer.add_vision_attention_layernorm_eps(_optional(vision, "rms_norm_eps", float, VISION_EPS, "vision_config"))
     if vision.get("window_size") is not None:
-        writer.add_vision_window_size(int(vision["window_size"]))
-    full = list(vision.get("fullatt_block_indexes") or [])
+        writer.add_vision_window_size(_value(vision, ("window_size",), int, "the window size"))
+    full = vision.get("fullatt_block_indexes") or []  # a list of integers (_vision_config checked it)
     if full:
         writer.add_vision_n_wa_pattern(full[0] + 1)
 

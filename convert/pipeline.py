@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import ConversionError, VerifyStopped
 from .files import format_size, partial_path
 from .outtypes import DEFAULT_OUTTYPE, OutType, get_outtype, model_stem, output_path
 
@@ -78,7 +79,7 @@ class _ConsoleProgress:
         self.last: tuple[str, int] | None = None
 
     def __call__(self, stage: str, fraction: float) -> None:
-        if not self.enabled:
+        if not self.enabled or stage == "download":  # huggingface_hub draws its own download bars
             return
         state = (stage, int(fraction * 100))
         if state != self.last:
@@ -92,6 +93,11 @@ def default_outfile(source: str, outtype: OutType) -> Path:
     return output_path(source, outtype)
 
 
+def kept_intermediate(outfile: Path, via: str) -> Path:
+    """Where ``--keep-intermediate`` keeps the unquantized GGUF: ``NAME-TYPE-VIA.gguf`` beside the output."""
+    return outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+
+
 @contextlib.contextmanager
 def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
     """Where the unquantized GGUF goes: beside the output, deleted afterwards unless kept.
@@ -99,7 +105,7 @@ def intermediate_file(outfile: Path, via: str, keep: bool) -> Iterator[Path]:
     A deleted one is named as a partial file (``.NAME.PID.partial``), so that when a killed run leaves it
     behind, the next write into the folder removes it.
     """
-    kept = outfile.with_name(f"{outfile.stem}-{via.upper()}.gguf")
+    kept = kept_intermediate(outfile, via)
     if keep:
         yield kept
         return
@@ -115,16 +121,27 @@ def convert(request: ConvertRequest) -> ConvertResult:
     from . import hub
 
     progress = request.progress or _ConsoleProgress(request.show_progress)
+    if request.verify_json is not None:
+        from .writer import check_report_path
+
+        check_report_path(request.verify_json)  # before any download or conversion
+
+    def stage(name: str) -> Callable[[float], None]:
+        return lambda f: progress(name, f)
+
     if request.quant_file:
         path = hub.download_gguf_file(
             request.source, request.quant_file, revision=request.revision, token=request.token,
             offline=request.offline, outfile=request.outfile, force=request.force,
-            show_progress=request.show_progress,
+            show_progress=request.show_progress, progress=stage("download"), cancel=request.cancel,
         )
         from .gguf_check import inspect_gguf
 
         info = inspect_gguf(path, check_tensors=request.verify)  # --verify: damaged weights are named first
         result = ConvertResult(outfile=path, outtype=info.quant_type.lower(), notes=[info.describe()])
+        split = hub.split_of(path.name)
+        if split is not None:
+            result.notes.insert(0, f"(the first part of a split model: its other {split[1] - 1} parts beside it)")
         if request.verify:
             result.report = _not_verified(request, path, "a downloaded GGUF has no checkpoint here to compare "
                                           "with (its weights were checked and are finite); convert the "
@@ -137,16 +154,15 @@ def convert(request: ConvertRequest) -> ConvertResult:
     from .writer import check_outfile
 
     check_outfile(outfile, force=request.force)  # fail before a long download
+    if request.keep_intermediate and outtype.via is not None:
+        check_outfile(kept_intermediate(outfile, outtype.via), force=request.force)  # a kept file is an output too
     source_dir = hub.resolve_checkpoint(
         request.source, revision=request.revision, token=request.token, offline=request.offline,
-        show_progress=request.show_progress,
+        show_progress=request.show_progress, progress=stage("download"), cancel=request.cancel,
     )
     from .checkpoint import open_checkpoint
     from .convert import plan_conversion
     from .mmproj import convert_mmproj, has_vision, mmproj_outfile, reusable_mmproj
-
-    def stage(name: str) -> Callable[[float], None]:
-        return lambda f: progress(name, f)
 
     result = ConvertResult(outfile=outfile, outtype=outtype.name)
     wrote_mmproj = False
@@ -164,6 +180,8 @@ def convert(request: ConvertRequest) -> ConvertResult:
             wrote_mmproj = True
     try:
         _convert_text(request, source_dir, outfile, outtype, thresholds, result, stage, progress)
+    except VerifyStopped:
+        raise  # the outputs were written whole before --verify stopped: both are kept, and the message says so
     except BaseException:
         if wrote_mmproj and result.mmproj is not None:
             result.mmproj.unlink(missing_ok=True)  # the pair is written whole or not at all
@@ -180,27 +198,27 @@ def _convert_text(request: ConvertRequest, source_dir: Path, outfile: Path, outt
         convert_checkpoint(source_dir, outfile, outtype, force=request.force,
                            progress=stage("convert"), cancel=request.cancel)
         if request.verify and outtype.unquantized:
-            result.report = _verify(request, thresholds, outfile, None, source_dir, progress)
+            result.report = _verify(request, thresholds, outfile, None, source_dir, progress, result)
         elif request.verify:
             # A quantized type written directly (q8_0) has no unquantized GGUF beside it: make one of the same
             # checkpoint in a temporary file to measure the quantization against (removed afterwards).
             with intermediate_file(outfile, VERIFY_REFERENCE, keep=False) as reference:
                 convert_checkpoint(source_dir, reference, VERIFY_REFERENCE, force=True,
                                    progress=stage("reference"), cancel=request.cancel)
-                result.report = _verify(request, thresholds, outfile, reference, source_dir, progress)
+                result.report = _verify(request, thresholds, outfile, reference, source_dir, progress, result)
         return
 
     from .quantize import quantize_gguf
 
     with intermediate_file(outfile, outtype.via, request.keep_intermediate) as mid:
-        convert_checkpoint(source_dir, mid, outtype.via, force=True, progress=stage("convert"),
-                           cancel=request.cancel)
+        convert_checkpoint(source_dir, mid, outtype.via, force=request.force or not request.keep_intermediate,
+                           progress=stage("convert"), cancel=request.cancel)
         quantize_gguf(mid, outfile, outtype, threads=request.threads, progress=stage("quantize"),
                       cancel=request.cancel)
         if request.keep_intermediate:
             result.intermediate = mid
         if request.verify:
-            result.report = _verify(request, thresholds, outfile, mid, source_dir, progress)
+            result.report = _verify(request, thresholds, outfile, mid, source_dir, progress, result)
 
 
 def _thresholds(request: ConvertRequest) -> Any:
@@ -220,8 +238,34 @@ def _not_verified(request: ConvertRequest, output: Path, reason: str) -> Any:
     return report
 
 
+def _written(result: ConvertResult) -> tuple[Path, ...]:
+    """The files this run wrote (an mmproj another run wrote and this one kept is not among them)."""
+    files = [result.outfile]
+    if result.mmproj is not None and not result.mmproj_kept and result.mmproj.exists():
+        files.append(result.mmproj)
+    if result.intermediate is not None:
+        files.append(result.intermediate)
+    return tuple(files)
+
+
 def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,
-            progress: StageProgress) -> Any:
+            progress: StageProgress, result: ConvertResult) -> Any:
+    """``_measure``, run after the outputs are in place: a failure or Ctrl+C there keeps them and says so."""
+    try:
+        return _measure(request, thresholds, output, unquantized, hf_dir, progress)
+    except KeyboardInterrupt:
+        names = " and ".join(str(p) for p in _written(result))
+        raise VerifyStopped(f"--verify was interrupted; the conversion had finished: wrote {names} (not verified; "
+                            "run again with --verify to check them)", _written(result), interrupted=True) from None
+    except Exception as err:
+        names = " and ".join(str(p) for p in _written(result))
+        problem = str(err) if isinstance(err, ConversionError) else f"{type(err).__name__}: {err}"
+        raise VerifyStopped(f"--verify stopped: {problem} (the conversion had finished: wrote {names}, not "
+                            "verified)", _written(result)) from err
+
+
+def _measure(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,
+             progress: StageProgress) -> Any:
     from .verify import verify_conversion
 
     progress("verify", 0.0)

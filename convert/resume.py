@@ -6,22 +6,28 @@ fails or is cancelled, so its cache cannot resume a download the user paused or 
 client's ``http_get`` continues a partial file with an HTTP ``Range`` request from the partial size; a file
 that changed on the Hub (another ETag or size) starts again from zero. A process holds
 ``NAME.download.lock`` while it writes, so a resume waits for a paused transfer to stop before continuing.
+A finished file whose ETag is a SHA-256 (the Hub's LFS files: model weights) is checked against it: bytes
+damaged on the way or in the kept partial file are deleted, not moved into place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import DownloadCancelled
+from .errors import ConversionError, DownloadCancelled
 from .files import atomic_write_text, move_into_place
 
 __all__ = ["PartialDownload", "discard_partial", "fetch_part", "finish_part", "find_partials", "part_path"]
 
 SUFFIX = ".download"
 STATE_SUFFIX = ".download.json"
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # an LFS file's ETag is its SHA-256 (the LFS oid)
+_HASH_CHUNK = 8 << 20
 LOCK_WAIT_S = 60.0  # how long a resume waits for a paused transfer (stopping at its next chunk) to let go
 
 
@@ -116,7 +122,24 @@ def fetch_part(repo_id: str, filename: str, dest: Path, *, revision: str | None 
         with open(part, "ab") as out:
             http_get(meta.location, out, resume_size=have, headers=build_hf_headers(token=token),
                      expected_size=meta.size, displayed_filename=filename, tqdm_class=tqdm_class)
+        _check_sha256(part, dest, filename, meta.etag)
     return part
+
+
+def _check_sha256(part: Path, dest: Path, filename: str, etag: str | None) -> None:
+    """When ``etag`` is a SHA-256, the finished partial file must hash to it; else it is deleted (its record
+    too) and ConversionError says to download it again."""
+    if etag is None or not _SHA256.fullmatch(etag):
+        return
+    digest = hashlib.sha256()
+    with open(part, "rb") as f:
+        while chunk := f.read(_HASH_CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != etag:
+        part.unlink(missing_ok=True)
+        _state_path(dest).unlink(missing_ok=True)
+        raise ConversionError(f"the downloaded {filename} does not match the Hub's checksum (it was damaged in "
+                              "transfer or on disk) and was deleted; download it again")
 
 
 def finish_part(dest: Path) -> Path:

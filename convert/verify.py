@@ -153,9 +153,13 @@ class VerifyReport:
 
     def write_json(self, path: Path) -> None:
         """Write ``to_json()`` atomically (temp file in the same folder, fsync, rename)."""
-        from .writer import atomic_output
+        from .writer import atomic_output, check_report_path, conversion_error
 
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_report_path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise conversion_error(err, path, "--verify-json") from None
         with atomic_output(path, force=True) as tmp:
             tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 

@@ -164,6 +164,39 @@ def detect_pre_tokenizer(tokenizer: Mapping[str, Any]) -> PreTokenizer:
     )
 
 
+# tokenizer.json options llama.cpp's byte-level BPE (gpt2 vocabulary) does not apply, with the values under
+# which it tokenizes as transformers does (LG's releases carry these: no normalizer, "" or null for the affixes,
+# byte_fallback and ignore_merges false, no dropout).
+BPE_DEFAULTS: dict[str, tuple[object, ...]] = {
+    "continuing_subword_prefix": (None, ""),
+    "end_of_word_suffix": (None, ""),
+    "byte_fallback": (None, False),
+    "ignore_merges": (None, False),
+    "dropout": (None, 0, 0.0),
+}
+
+
+def check_tokenizer_options(tokenizer: Mapping[str, Any]) -> None:
+    """Refuse a tokenizer.json whose normalizer or BPE options llama.cpp would ignore (its token ids would then
+    differ from transformers'), in one line naming what was found."""
+    normalizer = tokenizer.get("normalizer")
+    if normalizer is not None and normalizer != {"type": "Sequence", "normalizers": []}:
+        kind = normalizer.get("type") if isinstance(normalizer, dict) else normalizer
+        raise ConversionError(
+            f"tokenizer.json has a normalizer ({kind!r}) that llama.cpp does not apply: its token ids would differ "
+            "from transformers', so nothing was written; convert a checkpoint with an EXAONE tokenizer"
+        )
+    model = tokenizer.get("model") or {}
+    for key, allowed in BPE_DEFAULTS.items():
+        value = model.get(key)
+        if not any(value == ok and type(value) is type(ok) for ok in allowed):
+            raise ConversionError(
+                f"tokenizer.json's BPE model sets {key} to {value!r}, which llama.cpp does not apply: its token ids "
+                "would differ from transformers', so nothing was written; convert a checkpoint with an EXAONE "
+                "tokenizer"
+            )
+
+
 def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping[str, Any],
                *, n_vocab: int) -> Vocab:
     """Read the tokenizer; ``n_vocab`` (the embedding's rows) pads the token list with unused entries.
@@ -179,6 +212,7 @@ def load_vocab(root: Path, config: Mapping[str, Any], generation_config: Mapping
     model = tokenizer.get("model") or {}
     if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
         raise ConversionError("tokenizer.json is not a byte-level BPE tokenizer; EXAONE checkpoints use BPE")
+    check_tokenizer_options(tokenizer)
     pre = detect_pre_tokenizer(tokenizer)
 
     by_id: dict[int, tuple[str, TokenType]] = {}

@@ -49,6 +49,18 @@ def check_outfile(outfile: Path, *, force: bool) -> None:
         raise ConversionError(f"folder {parent} does not exist; create it or choose another --outfile")
 
 
+def check_report_path(path: Path, flag: str = "--verify-json") -> None:
+    """Refuse, before any work, a report path that cannot be written: a folder, or one under a file (the
+    folders that do not exist yet are created when the report is written)."""
+    if path.is_dir():
+        raise ConversionError(f"{path} is a folder; {flag} must be a file path ending in .json")
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConversionError(f"{folder} is a file, not a folder; choose another {flag}")
+            return
+
+
 def conversion_error(err: OSError, outfile: Path, flag: str = "--outfile") -> ConversionError:
     """The converter's wording of a failed write of ``outfile`` (``flag`` names where to change it)."""
     if isinstance(err, NotEnoughSpace):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -247,3 +248,48 @@ def test_sampling_keys_are_gguf_py_keys():
 
     standard = {v for k, v in vars(Keys.General).items() if k.startswith("SAMPLING_")}
     assert {key for key, _ in SAMPLING_KEYS.values()} - standard == {DO_SAMPLE_KEY}
+
+
+def _rewrite_header_entry(weights: Path, field: str, raw_value: str) -> str:
+    """Give the first tensor of ``weights``'s safetensors header ``field`` = ``raw_value`` (JSON text as is);
+    the tensor data stays where it was. Returns the tensor's name."""
+    data = weights.read_bytes()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    name = next(k for k in header if k != "__metadata__")
+    header[name][field] = "@PLACEHOLDER@"
+    raw = json.dumps(header).replace('"@PLACEHOLDER@"', raw_value).encode()
+    raw += b" " * (-len(raw) % 8)
+    begin = 8 + n
+    weights.write_bytes(struct.pack("<Q", len(raw)) + raw + data[begin:])
+    return name
+
+
+@pytest.mark.parametrize(("field", "raw_value"), [
+    ("data_offsets", '["0", "4"]'),  # strings: a TypeError reached the user
+    ("data_offsets", "[0.0, 4.0]"),  # floats were accepted as offsets
+    ("data_offsets", "[0]"),
+    ("data_offsets", "7"),
+    ("dtype", '["BF16"]'),  # a list: an unhashable-type TypeError
+    ("dtype", "null"),
+    ("shape", "[1e400]"),  # infinity: an OverflowError
+    ("shape", "[2.5, 3]"),
+    ("shape", "[true]"),
+    ("shape", '"64"'),
+])  # fmt: skip
+def test_malformed_safetensors_entry_is_one_line(ckpt, tmp_path, capsys, field: str, raw_value: str):
+    name = _rewrite_header_entry(ckpt / "model.safetensors", field, raw_value)
+    assert_clean_failure(capsys, tmp_path, str(ckpt), "--outfile", str(tmp_path / "o.gguf"), "--outtype", "f16",
+                         match=f"model.safetensors: tensor {name!r} has a malformed entry; re-download it")
+
+
+def test_keep_intermediate_does_not_overwrite_an_existing_file_without_force(ckpt, tmp_path, capsys):
+    out, kept = tmp_path / "o-Q4_K_M.gguf", tmp_path / "o-Q4_K_M-BF16.gguf"
+    kept.write_bytes(b"the user's own file")
+    rc, err = run_cli(capsys, str(ckpt), "--outfile", str(out), "--keep-intermediate", "--quiet")
+    assert rc == 1 and err.count("\n") == 1, err
+    assert f"{kept} already exists; pass --force to overwrite it" in err
+    assert kept.read_bytes() == b"the user's own file" and not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name != "ckpt"] == [kept.name]  # nothing else was written
+    rc, _ = run_cli(capsys, str(ckpt), "--outfile", str(out), "--keep-intermediate", "--force", "--quiet")
+    assert rc == 0 and out.is_file() and kept.read_bytes()[:4] == b"GGUF"

@@ -130,6 +130,43 @@ def test_vision_configs_llama_cpp_would_run_wrong_leave_nothing(change, match, t
     assert list(out.iterdir()) == []
 
 
+MISSING_OR_MALFORMED = [
+    ("vision_config", "patch_size", None, "config.json's vision_config lacks 'patch_size'"),
+    ("vision_config", "hidden_size", None, "config.json's vision_config lacks 'hidden_size'"),
+    ("vision_config", "intermediate_size", None, "config.json's vision_config lacks 'intermediate_size'"),
+    ("vision_config", "depth", None, "config.json's vision_config lacks 'depth'"),
+    ("vision_config", "num_heads", None, "config.json's vision_config lacks 'num_heads'"),
+    ("vision_config", "patch_size", "fourteen", "vision_config field 'patch_size' should be int, got 'fourteen'"),
+    ("vision_config", "depth", 1e400, "vision_config field 'depth' should be int, got inf"),
+    ("vision_config", "fullatt_block_indexes", 2, "fullatt_block_indexes is 2, not a list of layer numbers"),
+    ("preprocessor", "image_mean", 0.5, "image_mean is 0.5, not three numbers"),
+    ("preprocessor", "image_std", ["a", "b", "c"], "image_std is ['a', 'b', 'c'], not three numbers"),
+    ("preprocessor", "max_pixels", "many", "preprocessor config field 'max_pixels' should be int"),
+]
+
+
+@pytest.mark.parametrize(("where", "key", "value", "match"), MISSING_OR_MALFORMED)
+def test_a_missing_or_malformed_vision_value_is_one_line(where, key, value, match, tiny_checkpoint, tmp_path,
+                                                         capsys):
+    """Every value the projector's metadata needs is read through the checked config helper: a missing key or
+    a value of the wrong type is one line naming the key and the fix (it was a KeyError or TypeError)."""
+    src = tmp_path / "vl"
+    shutil.copytree(tiny_checkpoint("exaone4_5"), src)
+    name = "config.json" if where == "vision_config" else "preprocessor_config.json"
+    cfg = json.loads((src / name).read_text())
+    section = cfg["vision_config"] if where == "vision_config" else cfg
+    section.pop(key)
+    if value is not None:
+        section[key] = value
+    (src / name).write_text(json.dumps(cfg))
+    out = tmp_path / "out"
+    out.mkdir()
+    rc, _, err = run_cli(capsys, str(src), "--outfile", str(out / "m-F16.gguf"), "--outtype", "f16", "--quiet")
+    assert rc == 1 and err.startswith("exaone-convert: error: ") and err.count("\n") == 1, err
+    assert match in err and "--no-mmproj" in err, err
+    assert list(out.iterdir()) == []
+
+
 def test_bad_text_config_writes_no_mmproj_either(tiny_checkpoint, tmp_path, capsys):
     src = tmp_path / "vl"
     shutil.copytree(tiny_checkpoint("exaone4_5"), src)

@@ -350,3 +350,108 @@ def test_file_downloads_the_mmproj_beside_the_model(vl_files: dict[str, bytes], 
                                      env, tmp_path))
         assert "does not match" in err
         assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())
+
+
+CONVERT_PROGRESS = """
+import sys, threading
+from pathlib import Path
+from exaone_convert.errors import ConversionError
+from exaone_convert.pipeline import ConvertRequest, convert
+cancel = threading.Event()
+if sys.argv[1] == "cancel-now":  # the GGUF is one chunk here: Cancel is pressed before it comes
+    cancel.set()
+stages = []
+def progress(stage, fraction):
+    stages.append(stage)
+    if stage == "download" and sys.argv[1] == "cancel":  # the user presses Cancel once the download has begun
+        cancel.set()
+request = ConvertRequest(sys.argv[2], outfile=Path("out") / "m.gguf", outtype="f16", show_progress=False,
+                         progress=progress, cancel=cancel, quant_file=sys.argv[3] or None)
+try:
+    convert(request)
+    print("done", stages.count("download"), " ".join(sorted(set(stages))))
+except ConversionError as err:
+    print("error", type(err).__name__, err)
+"""
+
+
+@pytest.mark.parametrize(("repo", "quant", "mode"), [(REPO, "", "cancel"), (GGUF_REPO, "BF16", "cancel-now")])
+def test_convert_reports_the_download_and_cancel_stops_it(hub: HubStub, tmp_path: Path, repo: str,
+                                                          quant: str, mode: str) -> None:
+    """convert() (what the app's Convert runs) passes its progress and Cancel to the Hub download: a checkpoint
+    (or --file GGUF) download reports the "download" stage, and Cancel during it stops with DownloadCancelled and
+    leaves no output file."""
+    (tmp_path / "out").mkdir()
+    env = _env(hub, tmp_path)
+    cancelled = subprocess.run([sys.executable, "-c", CONVERT_PROGRESS, mode, repo, quant], env=env,
+                               cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert cancelled.stdout.startswith("error DownloadCancelled download cancelled"), \
+        cancelled.stdout + cancelled.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+    done = subprocess.run([sys.executable, "-c", CONVERT_PROGRESS, "run", repo, quant], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    words = done.stdout.split()
+    assert words[:1] == ["done"] and int(words[1]) >= 1 and "download" in words[2:], done.stdout + done.stderr
+    assert (tmp_path / "out" / "m.gguf").stat().st_size > 0
+
+
+# -- a model split into parts (llama.cpp's NAME-QUANT-00001-of-0000N.gguf) -----------------------------------
+
+SPLIT_REPO = "LGAI-EXAONE/Tiny-Split-GGUF"
+
+
+@pytest.fixture(scope="module")
+def split_parts(gguf_files: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    from tests.support.split_gguf import split_gguf
+
+    d = tmp_path_factory.mktemp("split")
+    whole = d / "whole.gguf"
+    whole.write_bytes(gguf_files["EXAONE-Tiny-Instruct-Q8_0.gguf"])
+    parts = split_gguf(whole, d / "EXAONE-Tiny-Instruct-Q8_0.gguf", 8)
+    assert len(parts) >= 3
+    return parts
+
+
+def test_file_downloads_every_part_of_a_split_gguf(hub: HubStub, split_parts: list[Path],
+                                                   gguf_files: dict[str, bytes], tmp_path: Path) -> None:
+    """``--file Q8_0`` of a repo that stores Q8_0 as parts downloads all of them, named as llama.cpp looks for
+    them beside the first, which it then loads; the quant list names each split model once."""
+    hub.add_commit(SPLIT_REPO, {"README.md": b"split", **{p.name: p.read_bytes() for p in split_parts},
+                                "EXAONE-Tiny-Instruct-Q4_K_M.gguf": gguf_files["EXAONE-Tiny-Instruct-Q4_K_M.gguf"]})
+    env = _env(hub, tmp_path)
+    proc = run_cli([SPLIT_REPO, "--file", "q8_0", "--outfile", "got.gguf", "--quiet"], env, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    n = len(split_parts)
+    got = [tmp_path / f"got-{i:05d}-of-{n:05d}.gguf" for i in range(1, n + 1)]
+    assert [p.read_bytes() for p in got] == [p.read_bytes() for p in split_parts]
+    assert not (tmp_path / "got.gguf").exists() and f"wrote {got[0].name}" in proc.stdout
+    assert f"its other {n - 1} parts beside it" in proc.stdout
+    load = run_py(f"from llama_cpp import Llama; m = Llama({str(got[0])!r}, verbose=False, n_ctx=32); "
+                  "print(m.n_vocab())", env)
+    assert load.returncode == 0 and int(load.stdout.split()[-1]) > 0, load.stderr
+    err = one_line_error(run_cli([SPLIT_REPO, "--file", "Q2_K"], env, tmp_path))
+    assert "choose --file from: Q4_K_M, Q8_0" in err
+
+
+def test_a_split_gguf_missing_a_part_is_one_line(hub: HubStub, split_parts: list[Path], tmp_path: Path) -> None:
+    hub.add_commit(SPLIT_REPO, {p.name: p.read_bytes() for p in split_parts[:1] + split_parts[2:]})
+    err = one_line_error(run_cli([SPLIT_REPO, "--file", "q8_0", "--outfile", "got.gguf", "--quiet"],
+                                 _env(hub, tmp_path), tmp_path))
+    assert f"lacks 1 of the {len(split_parts)} parts of {split_parts[0].name} ({split_parts[1].name}" in err
+    assert list(tmp_path.glob("got*")) == []
+
+
+def test_split_names_are_one_model_in_the_quant_list_and_the_listing() -> None:
+    from exaone_convert.families import GGUFRepo
+    from exaone_convert.hub import gguf_parts, listed_files, pick_gguf_file, quant_of
+
+    names = [f"M-BF16-0000{i}-of-00003.gguf" for i in (1, 2, 3)] + ["M-Q4_K_M.gguf", "mmproj-M-F16.gguf"]
+    assert pick_gguf_file(names, "bf16", "r") == "M-BF16-00001-of-00003.gguf"
+    assert gguf_parts(names, "M-BF16-00001-of-00003.gguf", "r") == names[:3]
+    assert gguf_parts(names, "M-Q4_K_M.gguf", "r") == ["M-Q4_K_M.gguf"]
+    assert quant_of("M-BF16-00002-of-00003.gguf") == "BF16"
+    repo = GGUFRepo("LGAI-EXAONE/M-GGUF", 1.0, ())
+    listed = listed_files(repo, {names[0]: 10, names[1]: 10, names[2]: 5, names[3]: 7, names[4]: 3})
+    assert [(f.name, f.quant, f.size, f.mmproj) for f in listed.files] == [
+        ("M-Q4_K_M.gguf", "Q4_K_M", 7, False), ("M-BF16-00001-of-00003.gguf", "BF16", 25, False),
+        ("mmproj-M-F16.gguf", "F16", 3, True)]

@@ -71,3 +71,47 @@ def test_a_file_changed_on_the_hub_starts_again(hub: HubStub, tmp_path: Path, ti
     before = len(cdn_ranges(hub))
     download_gguf_file(REPO, "Q4_K_M", outfile=out, force=True, show_progress=False, resumable=True)
     assert out.read_bytes() == newer and cdn_ranges(hub)[before:] == [None]
+
+
+def test_a_resumed_download_is_checked_against_the_hubs_sha256(hub: HubStub, tmp_path: Path,
+                                                               tiny_gguf: Path) -> None:
+    """The kept partial file is damaged while paused: the finished file does not hash to the LFS oid (the
+    ETag), so it is deleted with one line instead of being moved into place; the next try starts afresh."""
+    from exaone_convert import ConversionError
+    from exaone_convert.resume import part_path
+
+    data = tiny_gguf.read_bytes()
+    hub.add_commit(REPO, {NAME: data})
+    out = tmp_path / "models" / NAME
+    kept = stopped_download(out)
+    part = part_path(out)
+    with part.open("r+b") as f:  # one byte of the kept part flipped
+        f.seek(kept - 1)
+        byte = f.read(1)
+        f.seek(kept - 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ConversionError) as info:
+        download_gguf_file(REPO, "Q4_K_M", outfile=out, force=True, show_progress=False, resumable=True)
+    line = str(info.value)
+    assert "\n" not in line and f"the downloaded {NAME} does not match the Hub's checksum" in line
+    assert "download it again" in line
+    assert not out.exists() and find_partials(out.parent) == [] and not part.exists()
+    before = len(cdn_ranges(hub))
+    download_gguf_file(REPO, "Q4_K_M", outfile=out, force=True, show_progress=False, resumable=True)
+    assert out.read_bytes() == data and cdn_ranges(hub)[before:] == [None]
+
+
+def test_a_split_gguf_comes_down_whole_through_partial_files(hub: HubStub, tmp_path: Path, tiny_gguf: Path) -> None:
+    """The app's (resumable) download of a model stored as parts: every part is fetched to its own partial file
+    and all are moved into place, under the names llama.cpp looks for beside the first."""
+    from tests.support.split_gguf import split_gguf
+
+    (tmp_path / "src").mkdir()
+    parts = split_gguf(tiny_gguf, tmp_path / "src" / "EXAONE-4.0-1.2B-Q4_K_M.gguf", 8)
+    assert len(parts) > 1
+    hub.add_commit(REPO, {p.name: p.read_bytes() for p in parts})
+    out = tmp_path / "models" / parts[0].name
+    got = download_gguf_file(REPO, "Q4_K_M", outfile=out, force=True, show_progress=False, resumable=True)
+    assert got == out
+    assert [(p.name, p.read_bytes()) for p in sorted(out.parent.iterdir())] == [(p.name, p.read_bytes()) for p in parts]
+    assert find_partials(out.parent) == []

@@ -101,3 +101,61 @@ def test_a_pre_tokenizer_llama_cpp_lacks_is_refused_in_one_line_with_nothing_wri
     assert list(out.iterdir()) == []
     with pytest.raises(ConversionError):
         detect_pre_tokenizer(tok)
+
+
+OPTIONS = [
+    ("normalizer", {"type": "NFC"}, "normalizer ('NFC')"),
+    ("normalizer", {"type": "Sequence", "normalizers": [{"type": "Lowercase"}]}, "normalizer ('Sequence')"),
+    ("byte_fallback", True, "sets byte_fallback to True"),
+    ("continuing_subword_prefix", "##", "sets continuing_subword_prefix to '##'"),
+    ("end_of_word_suffix", "</w>", "sets end_of_word_suffix to '</w>'"),
+    ("ignore_merges", True, "sets ignore_merges to True"),
+    ("dropout", 0.1, "sets dropout to 0.1"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "named"), OPTIONS, ids=[o[0] + "=" + str(o[1]) for o in OPTIONS])
+def test_a_normalizer_or_bpe_option_llama_cpp_ignores_is_refused_in_one_line(key, value, named, tiny_checkpoint,
+                                                                             tmp_path, capsys):
+    """llama.cpp's byte-level BPE applies no normalizer and none of these BPE options: a tokenizer.json with one
+    would convert to a GGUF whose token ids differ from transformers' (an NFC normalizer composes decomposed
+    Hangul first), so it is refused."""
+    src = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint("exaone4"), src)
+    tok = tokenizer_json(src)
+    if key == "normalizer":
+        tok["normalizer"] = value
+    else:
+        tok["model"][key] = value
+    (src / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    rc = main([str(src), "--outfile", str(out / "m.gguf"), "--outtype", "f16"])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert rc == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert named in lines[0] and "llama.cpp does not apply" in lines[0] and "nothing was written" in lines[0]
+    assert list(out.iterdir()) == []
+
+
+def test_an_nfc_normalizer_changes_transformers_ids_on_decomposed_hangul(tiny_checkpoint, tmp_path):
+    """Why the NFC normalizer is refused: transformers then tokenizes decomposed Hangul (NFD) as the composed
+    syllables, which a GGUF without the normalizer does not."""
+    import unicodedata
+
+    from tokenizers import Tokenizer
+
+    tok = tokenizer_json(tiny_checkpoint("exaone4"))
+    plain = Tokenizer.from_str(json.dumps(tok))
+    nfc = Tokenizer.from_str(json.dumps({**tok, "normalizer": {"type": "NFC"}}))
+    text = unicodedata.normalize("NFD", "한국어 문장")
+    assert nfc.encode(text).ids == plain.encode(unicodedata.normalize("NFC", text)).ids
+    assert nfc.encode(text).ids != plain.encode(text).ids
+
+
+def test_lg_tokenizer_options_are_accepted():
+    from exaone_convert.vocab import check_tokenizer_options
+
+    tok = json.loads(need(f"{EXAONE40}/tokenizer.json").read_text())
+    assert tok["normalizer"] is None and tok["model"]["continuing_subword_prefix"] == ""
+    check_tokenizer_options(tok)  # raises ConversionError if a release option were refused
