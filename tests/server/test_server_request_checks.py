@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.support.generation_models import MESSAGES, tiny_gguf
-from tests.support.server_helpers import Reply, start_serve
+from tests.support.server_helpers import Reply, request, start_serve
 
 KIND = "exaone4"
 ORIGIN = "http://localhost:3000"
@@ -68,3 +68,31 @@ def test_stop_as_a_list_of_seventeen_is_refused(client: openai.OpenAI, model_pat
     r = client.chat.completions.create(model=model_path.stem, messages=MESSAGES,  # type: ignore[arg-type]
                                        stop=[f"stop {i}" for i in range(16)], max_tokens=2)
     assert r.usage is not None
+
+
+# -- CORS for the OpenAI JavaScript SDK ----------------------------------------------------------------------
+
+SDK_HEADERS = ("authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,"
+               "x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,"
+               "x-stainless-runtime-version,x-stainless-timeout")
+
+
+def preflight(url: str, origin: str, host: str = "") -> Reply:
+    return request(url, "OPTIONS", "/v1/chat/completions", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": SDK_HEADERS,
+        "Content-Type": "", **({"Host": host} if host else {})})
+
+
+def test_a_preflight_with_the_javascript_sdks_headers_is_allowed_from_the_origin(served: Any) -> None:
+    reply = preflight(served.url, ORIGIN)
+    assert reply.status == 200, reply.body[:300]
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    allowed = {h.strip().lower() for h in reply.headers["access-control-allow-headers"].split(",")}
+    assert set(SDK_HEADERS.split(",")) <= allowed
+
+
+def test_a_preflight_from_another_origin_or_host_is_still_refused(served: Any) -> None:
+    other = preflight(served.url, "http://evil.example")
+    assert other.status == 400 and "access-control-allow-origin" not in other.headers
+    foreign_host = preflight(served.url, ORIGIN, host="evil.example.com")
+    assert foreign_host.status == 403 and "access-control-allow-origin" not in foreign_host.headers
