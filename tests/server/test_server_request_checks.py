@@ -96,3 +96,22 @@ def test_a_preflight_from_another_origin_or_host_is_still_refused(served: Any) -
     assert other.status == 400 and "access-control-allow-origin" not in other.headers
     foreign_host = preflight(served.url, ORIGIN, host="evil.example.com")
     assert foreign_host.status == 403 and "access-control-allow-origin" not in foreign_host.headers
+
+
+# -- a regex quantifier too long for int() -------------------------------------------------------------------
+
+HUGE_PATTERN = {"type": "string", "pattern": "a{" + "9" * 5000 + "}"}
+
+
+@pytest.mark.parametrize("where", ["response_format", "tools"])
+def test_a_quantifier_of_five_thousand_digits_is_schema_too_large(where: str, served: Any,
+                                                                  model_path: Path) -> None:
+    body: dict[str, Any] = {"model": model_path.stem, "messages": MESSAGES, "max_tokens": 2}
+    if where == "response_format":
+        body["response_format"] = {"type": "json_schema", "json_schema": {"name": "x", "schema": HUGE_PATTERN}}
+    else:
+        body["tools"] = [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": HUGE_PATTERN}}}}]
+        body["tool_choice"] = "required"
+    error = assert_one_line_400(request(served.url, "POST", "/v1/chat/completions", body), served)
+    assert error["code"] == "schema_too_large" and "--max-schema-repeat" in error["message"], error
