@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import secrets
 import threading
 import time
@@ -21,7 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..engine.types import GenerationResult, StreamEvent
-from .errors import APIError
+from .errors import APIError, json_text
 from .request_log import note_usage
 from .scheduler import Job
 from .schemas import (
@@ -44,7 +43,7 @@ MAX_UNREAD_PIECES = 50_000
 
 
 def sse(data: Any) -> str:
-    return "data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+    return "data: " + json_text(data) + "\n\n"
 
 
 SSE_DONE = "data: [DONE]\n\n"

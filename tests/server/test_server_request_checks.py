@@ -115,3 +115,18 @@ def test_a_quantifier_of_five_thousand_digits_is_schema_too_large(where: str, se
         body["tool_choice"] = "required"
     error = assert_one_line_400(request(served.url, "POST", "/v1/chat/completions", body), served)
     assert error["code"] == "schema_too_large" and "--max-schema-repeat" in error["message"], error
+
+
+# -- a lone surrogate in a field that fails validation -------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ['"temperature": "\\ud800"', '"stop": ["\\udfff", 3]',
+                                   '"tool_choice": "\\ud800x"'])
+def test_a_lone_surrogate_in_an_invalid_field_is_a_one_line_400(field: str, served: Any, model_path: Path) -> None:
+    body = '{"model": "' + model_path.stem + '", "messages": [{"role": "user", "content": "hi"}], ' + field + "}"
+    assert "\\ud" in body  # the escape itself is sent, as JSON text
+    error = assert_one_line_400(request(served.url, "POST", "/v1/chat/completions", body), served)
+    assert error["code"] == "invalid_value" or error["code"] == "invalid_request", error
+    reply = request(served.url, "POST", "/v1/chat/completions",
+                    {"model": model_path.stem, "messages": MESSAGES, "max_tokens": 2})
+    assert reply.status == 200, reply.body[:300]
