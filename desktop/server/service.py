@@ -117,6 +117,9 @@ class Service:
             raise APIError(404, f"the model {req.model!r} does not exist on this server; it serves "
                                 f"{self.config.model_id!r} (GET /v1/models lists it)", param="model",
                            code="model_not_found")
+        if req.stream_options is not None and not req.stream:
+            raise APIError(400, "stream_options is only allowed with stream: true; remove stream_options or set "
+                                "stream", param="stream_options", code="invalid_value")
         if req.logprobs:
             raise APIError(400, "logprobs are not supported by this server; remove logprobs from the request",
                            param="logprobs", code="unsupported_parameter")

@@ -130,3 +130,17 @@ def test_a_lone_surrogate_in_an_invalid_field_is_a_one_line_400(field: str, serv
     reply = request(served.url, "POST", "/v1/chat/completions",
                     {"model": model_path.stem, "messages": MESSAGES, "max_tokens": 2})
     assert reply.status == 200, reply.body[:300]
+
+
+# -- stream_options without stream ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/completions"])
+def test_stream_options_without_stream_is_refused(path: str, served: Any, model_path: Path) -> None:
+    """As OpenAI does: stream_options is only allowed when stream is true."""
+    body: dict[str, Any] = {"model": model_path.stem, "max_tokens": 2, "stream_options": {"include_usage": True}}
+    body.update({"messages": MESSAGES} if path.endswith("chat/completions") else {"prompt": "hi"})
+    error = assert_one_line_400(request(served.url, "POST", path, body), served, param="stream_options")
+    assert "stream" in error["message"]
+    reply = request(served.url, "POST", path, {**body, "stream": True})
+    assert reply.status == 200, reply.body[:300]
