@@ -175,7 +175,7 @@ async def _wait(request: Request, job: Job, service: Service, deadline: float,
     """The first streamed item (or _END) / the finished future, unless the client goes away first (None).
 
     Past ``deadline`` the job is cancelled (the model is free at its next token) and the request gets 504."""
-    fut = asyncio.wrap_future(job.future)
+    fut = asyncio.wrap_future(job.future) if items is None else None  # unawaited, its error would be logged
     while True:
         wait = max(0.0, min(_POLL_S, deadline - time.monotonic()))
         if items is not None:
@@ -183,7 +183,7 @@ async def _wait(request: Request, job: Job, service: Service, deadline: float,
                 return await asyncio.wait_for(items.get(), wait)
             except TimeoutError:
                 pass
-        else:
+        elif fut is not None:
             done, _ = await asyncio.wait({fut}, timeout=wait)
             if done:
                 return fut

@@ -8,11 +8,16 @@ The real server runs as a child process (``exaone-serve``) on a tiny EXAONE 4 GG
 
 from __future__ import annotations
 
+import gc
+import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
+from exaone_desktop.engine.llama.local import LocalGenerator
+from exaone_desktop.server import start_background
 
 from tests.support.generation_models import MESSAGES, tiny_gguf
 from tests.support.server_helpers import Reply, request, start_serve
@@ -144,3 +149,27 @@ def test_stream_options_without_stream_is_refused(path: str, served: Any, model_
     assert "stream" in error["message"]
     reply = request(served.url, "POST", path, {**body, "stream": True})
     assert reply.status == 200, reply.body[:300]
+
+
+# -- a streamed request that the model refuses ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_prompt_with_a_lone_surrogate_is_a_400_and_nothing_is_logged(stream: bool, model_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """The model refuses the prompt (not UTF-8): the request gets its 400, streamed or not, and no error of the
+    server's own is logged (an unawaited future's "exception was never retrieved" with its traceback)."""
+    gen = LocalGenerator(model_path, n_threads=1)
+    with caplog.at_level(logging.ERROR):
+        handle = start_background(gen)
+        try:
+            body = ('{"model": "' + model_path.stem + '", "messages": [{"role": "user", "content": "hi \\ud800"}], '
+                    '"max_tokens": 2, "stream": ' + json.dumps(stream) + "}")
+            reply = request(handle.url, "POST", "/v1/chat/completions", body)
+            assert reply.status == 400, reply.body[:300]
+            assert "UTF-8" in reply.json()["error"]["message"]
+        finally:
+            handle.stop()
+            gen.close()
+        gc.collect()  # an unretrieved future's exception is logged when it is collected, once its job is gone
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
