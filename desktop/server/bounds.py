@@ -65,12 +65,22 @@ class SchemaSize:
     repeat: int = 0
 
 
+_HUGE = 10**18  # what a count of more digits than any limit stands for
+
+
+def _number(digits: str | None) -> int:
+    """A quantifier's count; one of over 18 digits is taken as 10**18, past every limit (``int()`` of thousands
+    of digits is slow, and refused past 4,300)."""
+    digits = (digits or "").lstrip("0")
+    return int(digits) if digits and len(digits) <= 18 else (_HUGE if digits else 0)
+
+
 def pattern_repeats(pattern: str) -> int:
     """What a regex ``pattern``'s ``{n,m}`` quantifiers cost in grammar items: each counts its largest number
     times the pattern's length (a quantified literal is written out that many times)."""
     total = 0
     for low, high in _QUANTIFIER.findall(pattern):
-        total += max(int(low or 0), int(high or 0)) * len(pattern)
+        total += max(_number(low), _number(high)) * len(pattern)
     return total
 
 
@@ -128,7 +138,7 @@ def check_grammar(grammar: str, limits: ServerLimits, param: str) -> None:
     each ``{n}`` repetition as n copies of what it repeats, as llama.cpp expands them."""
     size = len(grammar.encode("utf-8", "surrogatepass"))
     for match in _GBNF_TOKEN.finditer(grammar):
-        size += max(int(match.group(1) or 0), int(match.group(2) or 0))
+        size += max(_number(match.group(1)), _number(match.group(2)))
     if size > limits.max_grammar_bytes:
         raise APIError(400, f"{param} becomes a grammar of {size} bytes, over this server's limit of "
                             f"{limits.phrase('max_grammar_bytes')}; send a smaller schema", param=param,

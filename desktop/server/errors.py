@@ -45,6 +45,24 @@ DEFAULT_CODES: Mapping[int, str] = {
 }
 
 
+def json_text(data: Any) -> str:
+    """``data`` as compact JSON text that encodes as UTF-8 whatever it holds: text that cannot (a lone
+    surrogate from a request's ``"\\ud800"``, quoted back in an error) is written with \\u escapes."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+    return text
+
+
+class ErrorResponse(JSONResponse):
+    """A JSON response that cannot fail to render (see ``json_text``)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_text(content).encode("utf-8")
+
+
 class APIError(Exception):
     """An HTTP error with an OpenAI error object; ``message`` is one line that says what to do."""
 
@@ -63,7 +81,7 @@ class APIError(Exception):
         return ErrorBody(error=detail).model_dump()
 
     def response(self) -> JSONResponse:
-        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+        return ErrorResponse(self.body(), status_code=self.status, headers=self.headers)
 
 
 def param_path(loc: Sequence[Any]) -> str:

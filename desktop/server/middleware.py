@@ -40,9 +40,12 @@ def install_guards(app: FastAPI, generator: Any, config: ServerConfig) -> None:
     # Middleware runs outermost last-added: the Host check, then CORS (when asked for), then the body's checks.
     app.add_middleware(BodyGuard, limit=config.max_body_bytes, check=precheck)  # type: ignore[arg-type]
     if config.cors_origins:
+        # Any request header the allowed origins ask for: OpenAI's JavaScript SDK sends its own (x-stainless-os,
+        # -lang, -retry-count, ... and more in each release, openai-organization, idempotency-key), so a fixed
+        # list breaks it. A header grants nothing here: the origins stay restricted, and the Host check and the
+        # API key still apply to every request.
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),  # type: ignore[arg-type]
-                           allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-                           max_age=600)
+                           allow_methods=["GET", "POST"], allow_headers=["*"], max_age=600)
     app.add_middleware(HostGuard, allowed=config.allowed_hosts, bound=config.bound_host)  # type: ignore[arg-type]
     if config.on_request is not None:  # outermost: refused requests are logged too
         app.add_middleware(RequestLogger, on_request=config.on_request)  # type: ignore[arg-type]

@@ -9,9 +9,10 @@ valid range, and a row added to the table is a request field without another edi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from ..engine.settings_table import SERVED_ROWS, Setting
 
@@ -22,11 +23,18 @@ IGNORED: tuple[str, ...] = ("user", "metadata", "store", "service_tier", "parall
                             "prompt_cache_key", "safety_identifier")
 
 
+def _few_strings(value: str | list[str]) -> str | list[str]:
+    if isinstance(value, list) and len(value) > MAX_STOP:
+        raise PydanticCustomError("too_long", "List should have at most {max} items, not {got}",
+                                  {"max": MAX_STOP, "got": len(value)})
+    return value
+
+
 def request_type(row: Setting) -> Any:
     """The request field's type for ``row``: its value type (its choices as a Literal), a string or a list of
     strings for a list-valued one, and null allowed unless the field keeps the row's default."""
-    if row.value_type is tuple:
-        base: Any = str | list[str]
+    if row.value_type is tuple:  # the bound counts a list's strings, not a lone string's characters
+        base: Any = Annotated[str | list[str], AfterValidator(_few_strings)]
     elif row.choices:
         base = Literal[row.choices]
     else:
@@ -44,8 +52,6 @@ def request_fields(rows: tuple[Setting, ...], *, template: bool = False) -> dict
             continue
         default = row.default if row.served.keep_default else None
         constraints: dict[str, Any] = dict(row.request_bounds())
-        if row.value_type is tuple:
-            constraints["max_length"] = MAX_STOP
         for name in (row.request_name, *row.served.older):
             fields[name] = (request_type(row), Field(default, **constraints))
     return fields

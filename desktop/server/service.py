@@ -50,6 +50,9 @@ from .tools import (
 from .vocab import SpecialText
 
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
+# OpenAI's SDKs retry every 5xx unless told not to: a request that ran out of time, or crashed or met a damaged
+# model, would only repeat the model's work (or its crash) when sent again.
+NO_RETRY = {"x-should-retry": "false"}
 
 
 
@@ -114,6 +117,9 @@ class Service:
             raise APIError(404, f"the model {req.model!r} does not exist on this server; it serves "
                                 f"{self.config.model_id!r} (GET /v1/models lists it)", param="model",
                            code="model_not_found")
+        if req.stream_options is not None and not req.stream:
+            raise APIError(400, "stream_options is only allowed with stream: true; remove stream_options or set "
+                                "stream", param="stream_options", code="invalid_value")
         if req.logprobs:
             raise APIError(400, "logprobs are not supported by this server; remove logprobs from the request",
                            param="logprobs", code="unsupported_parameter")
@@ -285,7 +291,7 @@ def usage(results: Sequence[GenerationResult]) -> Usage:
 def timed_out(limits: ServerLimits) -> APIError:
     return APIError(504, f"the request ran past this server's time limit of {limits.phrase('request_timeout')} and "
                          "was stopped; ask for fewer tokens (max_tokens), or start exaone-serve with a larger "
-                         "--request-timeout", code="request_timeout")
+                         "--request-timeout", code="request_timeout", headers=NO_RETRY)
 
 
 def failure(err: BaseException) -> APIError:
@@ -297,9 +303,9 @@ def failure(err: BaseException) -> APIError:
     if isinstance(err, SettingsError):
         return APIError(400, str(err), param=setting_param(str(err)), code="invalid_value")
     if isinstance(err, WorkerCrashed):  # the model's process died; the next request starts a new one
-        return APIError(500, str(err), code="model_crashed")
+        return APIError(500, str(err), code="model_crashed", headers=NO_RETRY)  # sent again, it may crash again
     if isinstance(err, DamagedModel):  # the model file, not the request: the same request fails again
-        return APIError(500, str(err), code="model_damaged", headers={"x-should-retry": "false"})
+        return APIError(500, str(err), code="model_damaged", headers=NO_RETRY)
     if isinstance(err, GenerationError):
         return APIError(400, str(err), code="generation_failed")
     return APIError(500, f"the server failed to generate ({type(err).__name__}: {err}); this is a bug",

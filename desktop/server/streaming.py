@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -20,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from ..engine.types import GenerationResult, StreamEvent
+from .errors import APIError, json_text
 from .request_log import note_usage
 from .scheduler import Job
 from .schemas import (
@@ -35,10 +36,14 @@ from .schemas import (
 from .service import Plan, Service, failure, timed_out, usage
 
 _POLL_S = 0.1  # how often a waiting handler checks whether its client went away
+# A streaming client that stops reading is cut off once this much of its reply waits unread in the server
+# (its generation is stopped; without a bound the unread pieces would pile up until the token limit).
+MAX_UNREAD_CHARS = 4 << 20
+MAX_UNREAD_PIECES = 50_000
 
 
 def sse(data: Any) -> str:
-    return "data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n\n"
+    return "data: " + json_text(data) + "\n\n"
 
 
 SSE_DONE = "data: [DONE]\n\n"
@@ -170,7 +175,7 @@ async def _wait(request: Request, job: Job, service: Service, deadline: float,
     """The first streamed item (or _END) / the finished future, unless the client goes away first (None).
 
     Past ``deadline`` the job is cancelled (the model is free at its next token) and the request gets 504."""
-    fut = asyncio.wrap_future(job.future)
+    fut = asyncio.wrap_future(job.future) if items is None else None  # unawaited, its error would be logged
     while True:
         wait = max(0.0, min(_POLL_S, deadline - time.monotonic()))
         if items is not None:
@@ -178,7 +183,7 @@ async def _wait(request: Request, job: Job, service: Service, deadline: float,
                 return await asyncio.wait_for(items.get(), wait)
             except TimeoutError:
                 pass
-        else:
+        elif fut is not None:
             done, _ = await asyncio.wait({fut}, timeout=wait)
             if done:
                 return fut
@@ -202,36 +207,85 @@ async def complete(request: Request, service: Service, plans: list[Plan], req: S
         raise failure(err) from None
 
 
+class _Backlog:
+    """How much of a streamed reply waits unread: added on the worker thread, taken on the event loop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.chars = self.pieces = 0
+        self.overflowed = False
+
+    def add(self, chars: int) -> bool:
+        """Count a new piece; True the first time the unread pieces pass the bound."""
+        with self._lock:
+            self.chars += chars
+            self.pieces += 1
+            if self.overflowed or (self.chars <= MAX_UNREAD_CHARS and self.pieces <= MAX_UNREAD_PIECES):
+                return False
+            self.overflowed = True
+            return True
+
+    def take(self, chars: int) -> None:
+        with self._lock:
+            self.chars -= chars
+            self.pieces -= 1
+
+
+def _fell_behind() -> APIError:
+    return APIError(500, "the client stopped reading the stream and fell too far behind; the generation was "
+                         "stopped; read the stream as it comes", code="client_too_slow")
+
+
 async def stream(request: Request, service: Service, plans: list[Plan], req: SamplingRequest,
                   on_event: Callable[[int, StreamEvent], list[str]],
                   finish: Callable[[list[GenerationResult]], list[str]], deadline: float) -> Response:
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[Any] = asyncio.Queue()
+    backlog = _Backlog()
+    job: Job | None = None
 
-    def push(k: int, ev: StreamEvent) -> None:
+    def push(k: int, ev: StreamEvent) -> None:  # on the worker thread
+        if backlog.add(len(ev.text)) and job is not None:
+            service.scheduler.cancel(job)  # the client stopped reading: stop its generation
         loop.call_soon_threadsafe(items.put_nowait, (k, ev))
 
     job = service.submit(_client(request, req), plans, push)
+    # The deadline holds whatever the response is doing: a client that stops reading leaves the response
+    # blocked in its send, where no check of the time can run.
+    timer = loop.call_later(max(0.0, deadline - time.monotonic()), service.scheduler.cancel, job)
     job.future.add_done_callback(lambda _: loop.call_soon_threadsafe(items.put_nowait, _END))
-    first = await _wait(request, job, service, deadline, items)
+    try:
+        first = await _wait(request, job, service, deadline, items)
+    except BaseException:
+        timer.cancel()
+        raise
     if first is None:
+        timer.cancel()
         return Response(status_code=499)
     if first is _END and (job.future.cancelled() or job.future.exception() is not None):
+        timer.cancel()
         raise failure(concurrent.futures.CancelledError() if job.future.cancelled()
                        else job.future.exception()) from None  # type: ignore[arg-type]
 
     async def body() -> AsyncIterator[str]:
+        assert job is not None
         item = first
         try:
             while item is not _END:
+                backlog.take(len(item[1].text))
                 for text in on_event(*item):
                     yield text
                 try:
                     item = await asyncio.wait_for(items.get(), max(0.0, deadline - time.monotonic()))
                 except asyncio.TimeoutError:
-                    service.scheduler.cancel(job)
-                    yield sse(timed_out(service.config.limits).body())
-                    return
+                    break
+            if item is not _END or (job.cancel.is_set() and time.monotonic() >= deadline):
+                service.scheduler.cancel(job)
+                yield sse(timed_out(service.config.limits).body())
+                return
+            if backlog.overflowed:
+                yield sse(_fell_behind().body())
+                return
             try:
                 results = note_usage(request, job.future.result())
             except BaseException as err:
@@ -241,6 +295,7 @@ async def stream(request: Request, service: Service, plans: list[Plan], req: Sam
                 yield text
             yield SSE_DONE
         finally:
+            timer.cancel()
             service.scheduler.cancel(job)  # a client that left stops its generation (no-op when finished)
 
     return StreamingResponse(body(), media_type="text/event-stream",
