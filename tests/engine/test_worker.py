@@ -19,25 +19,12 @@ from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.settings import SettingsError
 from exaone_desktop.engine.types import GenerationError, StreamEvent
 
-from tests.support.generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
+from tests.support.generation_models import MESSAGES, PLAIN_PROMPT
 from tests.support.gguf_mutants import architecture, duplicate_vocabulary, set_uint32
 
-KIND = "exaone4"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0"
                     "00000301010018dd8db00000000049454e44ae426082")  # one red pixel
 POSIX = os.name == "posix"
-
-
-@pytest.fixture(scope="module")
-def model(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def worker(model: Path) -> Iterator[WorkerGenerator]:
-    gen = WorkerGenerator(model, n_threads=1)
-    yield gen
-    gen.close()
 
 
 @pytest.fixture(scope="module")

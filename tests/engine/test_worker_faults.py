@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,9 @@ from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.engine.sampling.grammar import GrammarError
 from exaone_desktop.engine.types import GenerationError, GenerationResult, StreamEvent
 
-from tests.support.generation_models import PLAIN_PROMPT, tiny_gguf
+from tests.support.generation_models import PLAIN_PROMPT
 
-KIND = "exaone4"
 ENDLESS = "root ::= [a-z ] root"  # a grammar that never lets the reply end: it runs to max_new_tokens
-
-
-@pytest.fixture(scope="module")
-def model(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
-
-
-@pytest.fixture(scope="module")
-def worker(model: Path) -> Iterator[WorkerGenerator]:
-    gen = WorkerGenerator(model, n_threads=1)
-    yield gen
-    gen.close()
 
 
 def test_a_stopped_request_waiting_for_a_batch_slot_ends_alone(model: Path) -> None:

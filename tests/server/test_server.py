@@ -28,17 +28,12 @@ from exaone_desktop.engine.settings import GenerationSettings
 from exaone_desktop.server import start_background
 
 from tests.support.cli_runs import generate_json, write_messages
-from tests.support.generation_models import MESSAGES, PLAIN_PROMPT, tiny_gguf
+from tests.support.generation_models import MESSAGES, PLAIN_PROMPT
 from tests.support.server_helpers import SERVE, Paced, request, sse_events, start_serve, wait_until
 
 KIND = "exaone4"
 KEY = "sk-local-test-key"
 N_NEW = 16
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
 
 
 @pytest.fixture(scope="module")

@@ -10,21 +10,11 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from tests.support.generation_models import tiny_gguf
 from tests.support.server_helpers import request, start_serve
 
-KIND = "exaone4"
 ST = Path(sys.executable).with_name("st")
 FUZZ_S = 240  # the whole run's limit (it takes well under a minute on two cores)
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
 
 
 def test_schemathesis_finds_no_server_error(model_path: Path, tmp_path: Path) -> None:

@@ -26,16 +26,10 @@ from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.engine.types import GenerationError
 from exaone_desktop.server import ServerLimits, start_background
 
-from tests.support.generation_models import MESSAGES, tiny_gguf
+from tests.support.generation_models import MESSAGES
 from tests.support.server_helpers import SERVE, Paced, Reply, request, sse_events, start_serve, wait_until
 
-KIND = "exaone4"
 HANG_S = 10.0  # far more than any of these checks takes: only a hang (or quadratic work) exceeds it
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
 
 
 @pytest.fixture(scope="module")

@@ -19,16 +19,10 @@ import pytest
 from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.server import start_background
 
-from tests.support.generation_models import MESSAGES, tiny_gguf
+from tests.support.generation_models import MESSAGES
 from tests.support.server_helpers import Reply, request, start_serve
 
-KIND = "exaone4"
 ORIGIN = "http://localhost:3000"
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
 
 
 @pytest.fixture(scope="module")

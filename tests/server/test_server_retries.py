@@ -21,15 +21,8 @@ from exaone_desktop.engine.llama.worker import WorkerGenerator
 from exaone_desktop.server import ServerLimits, start_background
 from exaone_desktop.server.request_log import RequestRecord
 
-from tests.support.generation_models import MESSAGES, tiny_gguf
+from tests.support.generation_models import MESSAGES
 from tests.support.server_helpers import Paced, wait_until
-
-KIND = "exaone4"
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
 
 
 def chat_requests(log: list[RequestRecord]) -> list[RequestRecord]:

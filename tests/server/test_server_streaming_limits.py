@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from exaone_desktop.engine.llama.local import LocalGenerator
 from exaone_desktop.server import ServerLimits, start_background
 
-from tests.support.generation_models import MESSAGES, tiny_gguf
+from tests.support.generation_models import MESSAGES
 from tests.support.server_helpers import Paced, request, wait_until
 
-KIND = "exaone4"
 HANG_S = 10.0  # far more than a stopped generation takes; a generation left running takes much longer
 MAX_TOKENS = 900
 
@@ -39,11 +37,6 @@ class Padded(Paced):
                 on_event(replace(event, text=event.text + "x" * self.pad))
 
         return super().generate(prompt, settings, on_event=padded, cancel=cancel, tools=tools)
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf(KIND, tiny_checkpoint)
 
 
 def serve(model_path: Path, request_timeout: float) -> tuple[Padded, Any]:

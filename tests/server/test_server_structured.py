@@ -12,17 +12,12 @@ from exaone_desktop.cli import generate as cli
 from exaone_desktop.pipeline import pipeline
 
 from tests.support.cli_runs import generate_json, write_messages
-from tests.support.generation_models import MESSAGES, tiny_gguf
+from tests.support.generation_models import MESSAGES
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["answer", "sure"],
           "properties": {"answer": {"enum": ["yes", "no"]}, "sure": {"type": "boolean"}}}
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_checkpoint: Any) -> Path:
-    return tiny_gguf("exaone4", tiny_checkpoint)
 
 
 def valid(data: Any) -> bool:

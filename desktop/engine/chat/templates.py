@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from ..plain import plain
 from ..types import GenerationError
 from .reasoning import REASONING_FIELDS
 from .sandbox import RENDER_OUTPUT_LIMIT, RENDER_TIME_LIMIT_S, TemplateLimit, compile_template, render_bounded
@@ -23,18 +24,7 @@ BROKEN = "the model's chat template is broken or hostile"
 
 def _plain(value: Any) -> Any:
     """Rebuild caller data out of plain JSON-like types so the sandbox sees no rich objects."""
-    if value is None or type(value) in (str, int, float, bool):
-        return value
-    for base in (bool, str, int, float):
-        if isinstance(value, base):
-            return base(value)
-    if isinstance(value, Mapping):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return f"<{type(value).__name__}>"
+    return plain(value, lambda other: f"<{type(other).__name__}>")
 
 
 def _prepare_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

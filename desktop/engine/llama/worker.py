@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ..plain import plain
 from ..settings import GenerationSettings, model_defaults, resolve_settings
 from ..types import (
     Backend,
@@ -467,10 +468,7 @@ def _plain(value: Any) -> Any:
     """Plain data crosses the pipe: strings, numbers, lists and dicts as the builtin types themselves (a
     subclass the caller defined, a message Mapping, would not load in the worker). Anything else (bytes, an
     image path) goes as it is."""
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, bool) or value is None:
-        return value
+    return plain(value, lambda other: other)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
