@@ -4,7 +4,9 @@ is one translated line; a download shows its speed and the time left; the mirror
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,18 +234,24 @@ def test_cancel_deletes_the_partial_download_and_discard_forgets_a_paused_one(
         assert manager.message.text() == f"Deleted the partial download of {job.outfile.name}."
 
 
+@contextlib.contextmanager
+def _silent_hub(desktop: DesktopApp) -> Iterator[None]:
+    """The app's Hub mirror set to a port that accepts connections and never answers: a download waits."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        panel = desktop.window.settings_panel
+        panel.mirror.setText(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        panel.mirror.editingFinished.emit()
+        yield
+
+
 def test_a_language_switch_during_a_download_keeps_it_going_in_the_new_window(qtbot: Any,
                                                                              desktop: DesktopApp) -> None:
     """The manager working on a download moves to the new window (its job is neither lost nor destroyed with
     the old window); once idle, opening it again builds one in the new language."""
-    import socket
-
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)  # the download waits on a Hub that never answers
+    with _silent_hub(desktop):
         w = desktop.window
-        w.settings_panel.mirror.setText(f"http://127.0.0.1:{silent.getsockname()[1]}")
-        w.settings_panel.mirror.editingFinished.emit()
         w.show_model_manager()
         manager = w.model_manager()
         try:
@@ -266,14 +274,8 @@ def test_a_language_switch_during_a_download_keeps_it_going_in_the_new_window(qt
 def test_a_language_switch_during_the_first_run_download_keeps_its_page(qtbot: Any, desktop: DesktopApp) -> None:
     """The welcome page's download goes on in the new window's welcome page: shown as busy there, and its Cancel
     cancels it (the old page, deleted, is no longer followed)."""
-    import socket
-
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen(16)  # the download waits on a Hub that never answers
+    with _silent_hub(desktop):
         w = desktop.window
-        w.settings_panel.mirror.setText(f"http://127.0.0.1:{silent.getsockname()[1]}")
-        w.settings_panel.mirror.editingFinished.emit()
         w.show_welcome()
         try:
             job = w.download_recommended()
