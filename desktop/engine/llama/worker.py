@@ -469,14 +469,3 @@ def _plain(value: Any) -> Any:
     subclass the caller defined, a message Mapping, would not load in the worker). Anything else (bytes, an
     image path) goes as it is."""
     return plain(value, lambda other: other)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
