@@ -18,7 +18,7 @@ from ..sampling.sampler import TokenSampler, sequence_seed
 from ..settings import GenerationSettings
 from ..types import GenerationError
 from .gguf_check import ModelInfo, inspect_gguf
-from .kv_cache import LLAMA_DECODE_ABORTED, NO_ABORT_CALLBACK
+from .kv_cache import LLAMA_DECODE_ABORTED, AbortOnStop
 from .load import chat_templates_not_compiled
 from .prompt_cache import common_prefix
 
@@ -194,8 +194,7 @@ class DraftModel:
         self._held: list[int] = []
         self._prompt: list[int] = []
         self._rng = np.random.default_rng(0)
-        self._stopping: threading.Event | None = None  # what the abort callback polls during _catch_up
-        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
+        self._abort = AbortOnStop(self._ctx)  # Stop inside _catch_up's batches
         self.decode_seconds = 0.0  # time spent in the draft's llama_decode (the cost model reads it)
         self.decodes = 0
 
@@ -253,25 +252,14 @@ class DraftModel:
             keep = 0
         del self._held[keep:]
         logits: np.ndarray | None = None
-        self._stopping = cancel
-        if cancel is not None:
-            llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
-        try:
+        with self._abort.polling(cancel):
             for at in range(keep, len(context), self.n_batch):
                 if cancel is not None and cancel.is_set():
                     return None
                 logits = self._eval(context[at: at + self.n_batch])
                 if logits is None:
                     return None
-        finally:
-            if cancel is not None:
-                llama_cpp.llama_set_abort_callback(self._ctx, NO_ABORT_CALLBACK, None)
-            self._stopping = None
         return logits
-
-    def _should_abort(self, _data: object) -> bool:
-        stopping = self._stopping
-        return stopping is not None and stopping.is_set()
 
     def _eval(self, tokens: list[int]) -> np.ndarray | None:
         """The logits after ``tokens``; None when the abort callback stopped the decode (inside ``_catch_up``)."""
@@ -281,7 +269,7 @@ class DraftModel:
         if len(tokens) == 1:
             self.decode_seconds += time.perf_counter() - t
             self.decodes += 1
-        if rc == LLAMA_DECODE_ABORTED and self._stopping is not None:
+        if rc == LLAMA_DECODE_ABORTED and self._abort.stopping is not None:
             # the batch's positions are gone (and a sliding window it moved cannot come back): start over
             llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self._ctx), True)
             self._held = []

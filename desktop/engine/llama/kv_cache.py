@@ -35,6 +35,7 @@ How a request reuses the KV cache (seq 0), which holds the ids in ``KVCache.held
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 import time
@@ -57,6 +58,33 @@ PARTIAL = llama_cpp.LLAMA_STATE_SEQ_FLAGS_PARTIAL_ONLY  # a sequence's sliding-w
 
 class Stopped(Exception):
     """llama_decode returned because the abort callback saw Stop."""
+
+
+class AbortOnStop:
+    """llama.cpp's abort callback for one context: inside ``polling(cancel)``, llama_decode looks at ``cancel``
+    within each batch and returns LLAMA_DECODE_ABORTED once it is set (``stopping`` is the event polled)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+        self.stopping: threading.Event | None = None
+        self._callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
+
+    def _should_abort(self, _data: object) -> bool:
+        stopping = self.stopping
+        return stopping is not None and stopping.is_set()
+
+    @contextmanager
+    def polling(self, cancel: threading.Event | None) -> Iterator[None]:
+        if cancel is None:
+            yield
+            return
+        self.stopping = cancel
+        llama_cpp.llama_set_abort_callback(self._ctx, self._callback, None)
+        try:
+            yield
+        finally:
+            llama_cpp.llama_set_abort_callback(self._ctx, NO_ABORT_CALLBACK, None)
+            self.stopping = None
 
 
 @dataclass
@@ -87,8 +115,7 @@ class KVCache:
         self.checkpoints: list[Checkpoint] = []
         self.owner: str | None = None  # the conversation whose state is live
         self.refused = False  # the cache once refused to drop positions exactly (see ``keep``)
-        self._stopping: threading.Event | None = None  # what the abort callback polls during a prefill
-        self._abort_callback = llama_cpp.ggml_abort_callback(self._should_abort)  # kept alive with self
+        self._abort = AbortOnStop(ctx)  # Stop inside a prefill's batches
         self._run_batch: Any = llama_cpp.llama_batch_init(n_batch, 0, 1)  # a drafted run, logits at every token
 
     def close(self) -> None:
@@ -251,23 +278,9 @@ class KVCache:
     def memory(self) -> Any:
         return llama_cpp.llama_get_memory(self._ctx)
 
-    def _should_abort(self, _data: object) -> bool:
-        stopping = self._stopping
-        return stopping is not None and stopping.is_set()
-
-    @contextmanager
-    def stoppable(self, cancel: threading.Event | None) -> Iterator[None]:
+    def stoppable(self, cancel: threading.Event | None) -> contextlib.AbstractContextManager[None]:
         """llama_decode polls ``cancel`` inside the block (see ``prefill``)."""
-        if cancel is None:
-            yield
-            return
-        self._stopping = cancel
-        llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
-        try:
-            yield
-        finally:
-            llama_cpp.llama_set_abort_callback(self._ctx, NO_ABORT_CALLBACK, None)
-            self._stopping = None
+        return self._abort.polling(cancel)
 
     def eval(self, tokens: list[int]) -> np.ndarray:
         """One llama_decode of ``tokens`` after what is cached; the logits of the last one (a view, valid
@@ -296,7 +309,7 @@ class KVCache:
     def _decoded(self, rc: int, tokens: list[int]) -> None:
         """After llama_decode of ``tokens``: count them as cached, or raise ``Stopped`` (the abort callback
         stopped it, inside ``stoppable``) or one GenerationError line."""
-        if rc == LLAMA_DECODE_ABORTED and self._stopping is not None:
+        if rc == LLAMA_DECODE_ABORTED and self._abort.stopping is not None:
             # llama.cpp has removed the batch's positions; a sliding window it overwrote cannot come back
             mem = self.memory()
             if self.n_swa and self.held and \
