@@ -254,14 +254,21 @@ def _verify(request: ConvertRequest, thresholds: Any, output: Path, unquantized:
     try:
         return _measure(request, thresholds, output, unquantized, hf_dir, progress)
     except KeyboardInterrupt:
-        names = " and ".join(str(p) for p in _written(result))
-        raise VerifyStopped(f"--verify was interrupted; the conversion had finished: wrote {names} (not verified; "
-                            "run again with --verify to check them)", _written(result), interrupted=True) from None
+        raise _verify_stopped(result, None) from None
     except Exception as err:
-        names = " and ".join(str(p) for p in _written(result))
-        problem = str(err) if isinstance(err, ConversionError) else f"{type(err).__name__}: {err}"
-        raise VerifyStopped(f"--verify stopped: {problem} (the conversion had finished: wrote {names}, not "
-                            "verified)", _written(result)) from err
+        raise _verify_stopped(result, err) from err
+
+
+def _verify_stopped(result: ConvertResult, err: Exception | None) -> VerifyStopped:
+    """What a stopped ``--verify`` says: interrupted (``err`` None, Ctrl+C) or failed, and the files written."""
+    written = _written(result)
+    names = " and ".join(str(p) for p in written)
+    if err is None:
+        return VerifyStopped(f"--verify was interrupted; the conversion had finished: wrote {names} (not verified; "
+                             "run again with --verify to check them)", written, interrupted=True)
+    problem = str(err) if isinstance(err, ConversionError) else f"{type(err).__name__}: {err}"
+    return VerifyStopped(f"--verify stopped: {problem} (the conversion had finished: wrote {names}, not "
+                         "verified)", written)
 
 
 def _measure(request: ConvertRequest, thresholds: Any, output: Path, unquantized: Path | None, hf_dir: Path,
