@@ -274,7 +274,7 @@ def gguf_parts(files: list[str], first: str, repo_id: str) -> list[str]:
     split = split_of(first)
     if split is None:
         return [first]
-    prefix, count = first[: _SPLIT.search(first).start()], split[1]  # type: ignore[union-attr]
+    prefix, count = _unsplit(first)[: -len(".gguf")], split[1]
     by_lower = {f.lower(): f for f in files}
     wanted = [f"{prefix}-{i:05d}-of-{count:05d}.gguf" for i in range(1, count + 1)]
     missing = [w for w in wanted if w.lower() not in by_lower]
@@ -289,9 +289,8 @@ def part_outfiles(outfile: Path, count: int) -> list[Path]:
     one, the part names llama.cpp looks for (``outfile``'s name with ``-0000N-of-0000M`` unless it has it)."""
     if count == 1:
         return [outfile]
-    prefix = outfile.name[: -len(".gguf")] if outfile.name.lower().endswith(".gguf") else outfile.name
-    if split_of(outfile.name) is not None:
-        prefix = outfile.name[: _SPLIT.search(outfile.name).start()]  # type: ignore[union-attr]
+    whole = _unsplit(outfile.name)
+    prefix = whole[: -len(".gguf")] if whole.lower().endswith(".gguf") else whole
     return [outfile.with_name(f"{prefix}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
 
 
